@@ -1,0 +1,3 @@
+//! The agent's call logic, sans-IO: time is an argument, effects are returned.
+
+pub mod errors;

@@ -1,0 +1,191 @@
+//! Engine → console events: the SDK callbacks (`../shared/VCC-PROTOCOL.md` §5)
+//! one to one, plus what a softphone adds (registration, audio, quality).
+
+use serde::{Deserialize, Serialize};
+
+use super::command::Device;
+
+/// `csShowCallStatus(status)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Availability {
+    On,
+    Off,
+    /// The platform set the agent to NO ANSWER after a missed ring (push 1020).
+    NoAnswer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+    Internal,
+}
+
+impl Direction {
+    /// VCC `callDirection`: 1 inbound, 2 outbound, 3 internal.
+    pub fn from_vcc(code: i64) -> Direction {
+        match code {
+            2 => Direction::Outbound,
+            3 => Direction::Internal,
+            _ => Direction::Inbound,
+        }
+    }
+}
+
+/// Why a call ended. Call ends are history, not errors: this is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum EndReason {
+    /// The agent hung up.
+    LocalHangup,
+    /// The other party hung up.
+    RemoteHangup,
+    /// The caller gave up before we answered (a missed call), or we cancelled our call-out.
+    Cancelled,
+    /// 486 / 600 busy.
+    Busy,
+    /// 408 / 480 / 487 on a call-out: nobody answered.
+    NoAnswer,
+    /// The agent rejected an inbound call with this code (486 or 603).
+    Rejected { code: u16 },
+    /// A call-out failed: the VCC `errorCode` (when the cloud gave one) and SIP code.
+    Failed {
+        error_code: Option<String>,
+        sip_code: Option<u16>,
+    },
+    /// No final answer in time (RFC 3261 timer B / F).
+    Timeout,
+    /// The signalling connection went away mid-call.
+    TransportLost,
+    /// The call was answered on another device or by another agent.
+    AnsweredElsewhere,
+}
+
+/// SIP registration state for the voice leg.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum RegState {
+    /// Not registering (no voice here, or device ≠ 1).
+    None,
+    Registering,
+    Registered { expires: u32 },
+    Failed { code: Option<u16>, reason: String },
+    /// Waiting `retry_in_s` seconds before the next attempt.
+    Retrying { attempt: u32, retry_in_s: u32 },
+}
+
+/// A selectable transfer target (VCC 1410121118 `listAgentSearch`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentInfo {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+}
+
+/// Texts for the notices line. Typed, so the console renders them in the
+/// agent's language; `Server` carries a platform message verbatim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "notice", content = "detail", rename_all = "snake_case")]
+pub enum Notice {
+    /// VCC `1045 {status:"IPCCERR00nn"}` or a refused request.
+    IpccError(String),
+    /// The server refused an On/Off change; the state was reverted.
+    AvailabilityRefused,
+    /// The server refused a device change; the old device is kept.
+    DeviceChangeRefused,
+    /// A request the current state does not allow ("not in a call", …).
+    NotNow(String),
+    /// The dialled text is not a number we can call.
+    BadNumber(String),
+    /// Certificates are not verified for this account (lab PBXs only).
+    InsecureTls,
+    /// A message from the platform or PBX, shown as is.
+    Server(String),
+    /// Anything else worth a line, already in plain words.
+    Info(String),
+}
+
+/// Where a ring comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RingInfo {
+    /// The caller's number (or the customer's, for the agent leg of a call-out).
+    pub phone: String,
+    /// A display name from SIP (From / P-Asserted-Identity) when there is one.
+    pub display_name: Option<String>,
+    /// VCC `line`: the hotline the customer dialled.
+    pub line: Option<String>,
+    /// VCC `queueDescription`: the IVR choice.
+    pub queue: Option<String>,
+    pub direction: Direction,
+    /// True when this ring is the platform's agent leg of our own call-out
+    /// (it is auto-answered, never shown as a customer ring).
+    pub agent_leg: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", content = "data", rename_all = "snake_case")]
+pub enum Event {
+    /// `csInitComplete()`.
+    Ready,
+    /// `csInitError(code)`.
+    InitFailed(String),
+    /// `csShowEnableVoice(bool)`: does this console own the voice channel?
+    VoiceChannel(bool),
+    /// `csShowCallStatus(status)`.
+    Availability(Availability),
+    /// `showCalloutInfo(number)`: the customer's phone is ringing.
+    CalloutStarted(String),
+    /// `showCalloutError(code, sip)`.
+    CalloutFailed {
+        error_code: Option<String>,
+        sip_code: Option<u16>,
+    },
+    /// `csCustomerAccept()`.
+    CustomerAnswered,
+    /// `csCallRinging(phone)`.
+    Ringing(RingInfo),
+    /// Our call-out has been sent and is waiting for progress.
+    Dialing(String),
+    /// `csAcceptCall()`.
+    Accepted,
+    /// `csEndCall()`.
+    Ended(EndReason),
+    /// `csHoldCall()` / `csUnHoldCall()`.
+    Held(bool),
+    /// `csMuteCall()` / `csUnMuteCall()`.
+    Muted(bool),
+    /// `csShowDeviceType(type)`.
+    DeviceType(Device),
+    /// `csNotifyReconnecting(n, max)`.
+    Reconnecting { attempt: u32, max: u32 },
+    /// The control plane is connected again after a reconnect.
+    Reconnected,
+    /// `csOndisconnected()`.
+    Disconnected,
+    /// The list asked for with `ListTransferAgents`.
+    TransferAgents(Vec<AgentInfo>),
+    /// Another agent offers us a call (accept within the deadline).
+    TransferOffered { call_id: String, from_agent: String },
+    /// How a transfer we started (or were offered) turned out.
+    TransferResult { ok: bool, detail: String },
+    /// `csCurrentCallId(id)`.
+    CallId(String),
+    /// SIP registration of the voice leg.
+    Registration(RegState),
+    /// Coalesced audio levels, 0.0–1.0.
+    AudioLevel { mic: f32, speaker: f32 },
+    /// Call quality from RTCP: jitter and RTT in ms, loss in %, estimated MOS.
+    CallQuality {
+        jitter_ms: f32,
+        loss_pct: f32,
+        rtt_ms: f32,
+        mos: f32,
+    },
+    /// A DTMF digit received from the far end.
+    DtmfReceived(char),
+    Notice(Notice),
+    /// The orderly shutdown finished (or hit its deadline).
+    ShutdownComplete,
+}

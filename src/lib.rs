@@ -1,0 +1,10 @@
+//! tongdai: a keyboard-only terminal call console for VCC call centers and
+//! plain SIP PBXs. See DESIGN.md in the shared docs for the shape.
+
+pub mod app;
+pub mod backends;
+pub mod call;
+pub mod config;
+pub mod engine;
+pub mod secret;
+pub mod sip;

@@ -1,0 +1,119 @@
+//! The `[sip]` section of the config: one plain SIP account.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    #[default]
+    Udp,
+    Tcp,
+    Tls,
+    Ws,
+    Wss,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
+            Transport::Ws => "ws",
+            Transport::Wss => "wss",
+        }
+    }
+}
+
+/// What to do with a second inbound call while one is up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SecondCall {
+    /// Answer it with 486 Busy Here at once (the call-center default).
+    #[default]
+    Reject,
+    /// Ring; accepting puts the first call on hold.
+    Offer,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SipConfig {
+    /// Our address of record user part, e.g. `alice`.
+    pub user: String,
+    /// The registrar/proxy host[:port], e.g. `pbx.example.com:5060`.
+    pub server: String,
+    #[serde(default)]
+    pub transport: Transport,
+    /// For `ws`/`wss`: the WebSocket URL (default `ws(s)://{server}`).
+    #[serde(default)]
+    pub ws_url: Option<String>,
+    /// Domain of the AOR when it differs from `server`.
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// Digest user name when it differs from `user`.
+    #[serde(default)]
+    pub auth_user: Option<String>,
+    /// A file holding the password (mode 600). `TONGDAI_SIP_PASSWORD` wins.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Requested registration lifetime in seconds.
+    #[serde(default = "default_expires")]
+    pub expires: u32,
+    /// Register at all (some trunks take calls without).
+    #[serde(default = "default_true")]
+    pub register: bool,
+    /// Local address to bind signalling and RTP to.
+    #[serde(default = "default_bind")]
+    pub bind: String,
+    /// Skip TLS certificate checks. Lab PBXs only: warned on screen.
+    #[serde(default)]
+    pub insecure_tls: bool,
+    #[serde(default)]
+    pub second_call: SecondCall,
+    /// No answer to an outbound INVITE within this many seconds ends it.
+    #[serde(default = "default_ring_timeout")]
+    pub ring_timeout_s: u32,
+}
+
+fn default_expires() -> u32 {
+    600
+}
+fn default_true() -> bool {
+    true
+}
+fn default_bind() -> String {
+    "0.0.0.0".to_string()
+}
+fn default_ring_timeout() -> u32 {
+    60
+}
+
+impl SipConfig {
+    pub fn domain(&self) -> &str {
+        self.domain.as_deref().unwrap_or_else(|| {
+            self.server
+                .rsplit_once(':')
+                .map(|(h, _)| h)
+                .unwrap_or(&self.server)
+        })
+    }
+
+    pub fn auth_user(&self) -> &str {
+        self.auth_user.as_deref().unwrap_or(&self.user)
+    }
+
+    /// Password from `TONGDAI_SIP_PASSWORD` or `password_file`.
+    pub fn password(&self) -> Result<crate::secret::Secret, crate::secret::SecretError> {
+        crate::secret::resolve(
+            "the SIP password",
+            "TONGDAI_SIP_PASSWORD",
+            "sip.password_file",
+            self.password_file.as_deref(),
+        )
+    }
+}

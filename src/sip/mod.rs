@@ -1,0 +1,5 @@
+//! Our wrapper over rsipstack. No rsipstack type leaves this module.
+
+pub mod config;
+
+pub use config::{SecondCall, SipConfig, Transport};
