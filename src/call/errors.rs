@@ -99,19 +99,34 @@ pub fn callout_notice(error_code: Option<&str>, sip_code: Option<u16>, lang: Lan
 pub fn ipcc_error_text(code: &str, lang: Lang) -> String {
     let (en, vi) = match code {
         "IPCCERR0000" => ("call not found", "không tìm thấy cuộc gọi"),
-        "IPCCERR0001" => ("agent busy or not available", "điện thoại viên đang bận hoặc không sẵn sàng"),
+        "IPCCERR0001" => (
+            "agent busy or not available",
+            "điện thoại viên đang bận hoặc không sẵn sàng",
+        ),
         "IPCCERR0002" => ("agent not found", "không tìm thấy điện thoại viên"),
-        "IPCCERR0003" => ("the call is muted or on hold", "cuộc gọi đang tắt tiếng hoặc giữ máy"),
+        "IPCCERR0003" => (
+            "the call is muted or on hold",
+            "cuộc gọi đang tắt tiếng hoặc giữ máy",
+        ),
         "IPCCERR0004" => ("the call is not muted", "cuộc gọi chưa tắt tiếng"),
         "IPCCERR0005" => ("the call is not on hold", "cuộc gọi chưa giữ máy"),
         "IPCCERR0006" => ("customer not found", "không tìm thấy khách hàng"),
         "IPCCERR0007" => ("wrong parameter count", "sai số lượng tham số"),
-        "IPCCERR0008" => ("cannot hold a ringing call", "không thể giữ máy khi đang đổ chuông"),
-        "IPCCERR0009" => ("cannot mute a ringing call", "không thể tắt tiếng khi đang đổ chuông"),
+        "IPCCERR0008" => (
+            "cannot hold a ringing call",
+            "không thể giữ máy khi đang đổ chuông",
+        ),
+        "IPCCERR0009" => (
+            "cannot mute a ringing call",
+            "không thể tắt tiếng khi đang đổ chuông",
+        ),
         "IPCCERR0011" => ("the call is muted", "cuộc gọi đang tắt tiếng"),
         "IPCCERR0013" => ("transfer failed", "chuyển cuộc gọi thất bại"),
         "IPCCERR0014" => ("not in a call", "không có cuộc gọi"),
-        "IPCCERR0015" => ("could not get call info", "không lấy được thông tin cuộc gọi"),
+        "IPCCERR0015" => (
+            "could not get call info",
+            "không lấy được thông tin cuộc gọi",
+        ),
         _ => ("platform error", "lỗi hệ thống"),
     };
     let text = if lang == Lang::Vi { vi } else { en };
@@ -133,10 +148,22 @@ mod tests {
         assert_eq!(c(nc, Some(487)), CalloutError::CustomerDidNotAnswer);
         assert_eq!(c(nc, Some(480)), CalloutError::TemporarilyUnavailable);
         assert_eq!(c(nc, Some(500)), CalloutError::CustomerOther);
-        assert_eq!(c(Some("IPCC_NOT_CONNECT_AGENT_ID"), None), CalloutError::AgentPhoneUnreachable);
-        assert_eq!(c(Some("CALLOUT_AGENT_BUSY"), Some(786)), CalloutError::AgentBusy);
-        assert_eq!(c(Some("CALLOUT_PERMISSION_DENY"), None), CalloutError::PermissionDenied);
-        assert_eq!(c(Some("ERROR_CALLOUT_CONNECT"), None), CalloutError::ConnectError);
+        assert_eq!(
+            c(Some("IPCC_NOT_CONNECT_AGENT_ID"), None),
+            CalloutError::AgentPhoneUnreachable
+        );
+        assert_eq!(
+            c(Some("CALLOUT_AGENT_BUSY"), Some(786)),
+            CalloutError::AgentBusy
+        );
+        assert_eq!(
+            c(Some("CALLOUT_PERMISSION_DENY"), None),
+            CalloutError::PermissionDenied
+        );
+        assert_eq!(
+            c(Some("ERROR_CALLOUT_CONNECT"), None),
+            CalloutError::ConnectError
+        );
         // Plain SIP: no errorCode, the SIP code decides.
         assert_eq!(c(None, Some(486)), CalloutError::CustomerBusy);
     }

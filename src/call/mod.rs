@@ -1,3 +1,4 @@
 //! The agent's call logic, sans-IO: time is an argument, effects are returned.
 
 pub mod errors;
+pub mod softphone;
