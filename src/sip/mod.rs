@@ -3,3 +3,5 @@
 pub mod config;
 
 pub use config::{SecondCall, SipConfig, Transport};
+pub mod sdp;
+pub mod ua;

@@ -1,0 +1,1104 @@
+//! One SIP account over rsipstack: registration, INVITE dialogs both ways,
+//! CANCEL, BYE, hold re-INVITEs, REFER, INFO, OPTIONS.
+//!
+//! The [`SipUa`] executes [`SipAction`]s from the call logic and reports
+//! what happened on the wire as [`UaEvent`]s. It never decides anything
+//! about calls; that is `call::softphone`'s job. No rsipstack type leaves
+//! this file.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr, UdpSocket as StdUdpSocket};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rsipstack::EndpointBuilder;
+use rsipstack::dialog::DialogId;
+use rsipstack::dialog::authenticate::Credential;
+use rsipstack::dialog::dialog::{
+    Dialog, DialogState, DialogStateReceiver, DialogStateSender, TerminatedReason,
+    TransactionHandle,
+};
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::dialog::invitation::InviteOption;
+use rsipstack::dialog::invite_dialog::InviteDialog;
+use rsipstack::dialog::registration::Registration;
+use rsipstack::sip::prelude::*;
+use rsipstack::sip::{Header, Method, StatusCode};
+use rsipstack::transaction::TransactionReceiver;
+use rsipstack::transaction::endpoint::EndpointOption;
+use rsipstack::transport::udp::UdpConnection;
+use rsipstack::transport::{SipAddr, TransportLayer};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::config::{SipConfig, Transport};
+use super::sdp::{self, LocalAudio, RemoteAudio};
+use crate::call::softphone::{Leg, SipAction, SipInput};
+use crate::engine::RegState;
+use crate::secret::Secret;
+
+/// What the UA reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UaEvent {
+    Call(SipInput),
+    Registration(RegState),
+    /// Something the agent should read (a codec mismatch, a dropped request).
+    Problem(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UaError {
+    #[error("cannot bind SIP to {addr}: {reason}")]
+    Bind { addr: String, reason: String },
+    #[error("the SIP server `{0}` is not a host[:port]")]
+    BadServer(String),
+    #[error("SIP stack: {0}")]
+    Stack(String),
+}
+
+/// Per-call media and dialog bookkeeping.
+struct LegState {
+    dialog: Option<InviteDialog>,
+    /// Our RTP socket, held for the call so the port in our SDP is real.
+    rtp: Option<StdUdpSocket>,
+    rtp_port: u16,
+    remote: Option<RemoteAudio>,
+    codec: sdp::Codec,
+    sdp_version: u64,
+    held_by_us: bool,
+    /// We sent BYE / CANCEL / a reject: a Terminated is then not news.
+    ended_locally: bool,
+    inbound: bool,
+    confirmed: bool,
+}
+
+struct Inner {
+    cfg: SipConfig,
+    cred: Credential,
+    dialogs: Arc<DialogLayer>,
+    state_tx: DialogStateSender,
+    events: mpsc::UnboundedSender<UaEvent>,
+    legs: Mutex<HashMap<Leg, LegState>>,
+    /// Call-ID → leg: one INVITE dialog per Call-ID on a softphone.
+    by_call_id: Mutex<HashMap<String, Leg>>,
+    next_leg: Mutex<u64>,
+    local_ip: IpAddr,
+    /// Where requests go: the registrar / outbound proxy.
+    server: SipAddr,
+    contact: rsipstack::sip::Uri,
+    cancel: CancellationToken,
+}
+
+/// The running UA. Cloning shares it.
+#[derive(Clone)]
+pub struct SipUa {
+    inner: Arc<Inner>,
+}
+
+fn to_stack_transport(t: Transport) -> rsipstack::sip::Transport {
+    match t {
+        Transport::Udp => rsipstack::sip::Transport::Udp,
+        Transport::Tcp => rsipstack::sip::Transport::Tcp,
+        Transport::Tls => rsipstack::sip::Transport::Tls,
+        Transport::Ws => rsipstack::sip::Transport::Ws,
+        Transport::Wss => rsipstack::sip::Transport::Wss,
+    }
+}
+
+/// The local address that routes to `server` (no packet is sent).
+fn local_ip_towards(bind: &str, server: &str) -> IpAddr {
+    if let Ok(ip) = bind.parse::<IpAddr>()
+        && !ip.is_unspecified()
+    {
+        return ip;
+    }
+    let probe = StdUdpSocket::bind("0.0.0.0:0").and_then(|s| {
+        s.connect(server)?;
+        s.local_addr()
+    });
+    match probe {
+        Ok(a) => a.ip(),
+        Err(_) => IpAddr::from([127, 0, 0, 1]),
+    }
+}
+
+fn random_token(n: usize) -> String {
+    use rand::Rng;
+    const ABC: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..n)
+        .map(|_| ABC[rng.random_range(0..ABC.len())] as char)
+        .collect()
+}
+
+impl SipUa {
+    /// Bind, start the stack, and (when configured) start registering.
+    pub async fn start(
+        cfg: SipConfig,
+        password: Secret,
+        events: mpsc::UnboundedSender<UaEvent>,
+    ) -> Result<SipUa, UaError> {
+        let cancel = CancellationToken::new();
+        let transport_layer = TransportLayer::new(cancel.clone());
+
+        // The server as host:port (WebSocket accounts: from the URL).
+        let (server_hostport, ws_path) = match (&cfg.transport, &cfg.ws_url) {
+            (Transport::Ws | Transport::Wss, Some(url)) => {
+                let rest = url
+                    .strip_prefix("wss://")
+                    .or_else(|| url.strip_prefix("ws://"))
+                    .unwrap_or(url);
+                match rest.split_once('/') {
+                    Some((hp, path)) => (hp.to_string(), Some(format!("/{path}"))),
+                    None => (rest.to_string(), None),
+                }
+            }
+            _ => (cfg.server.clone(), None),
+        };
+        if let Some(path) = ws_path {
+            transport_layer.set_ws_path(path);
+        }
+        let default_port = match cfg.transport {
+            Transport::Tls => 5061,
+            Transport::Ws => 80,
+            Transport::Wss => 443,
+            _ => 5060,
+        };
+        let server_hostport = if server_hostport.contains(':') {
+            server_hostport
+        } else {
+            format!("{server_hostport}:{default_port}")
+        };
+        let local_ip = local_ip_towards(&cfg.bind, &server_hostport);
+
+        // UDP is always bound: it is our SIP listener for UDP accounts and
+        // the stack's default transport otherwise.
+        let bind: SocketAddr = format!("{}:0", cfg.bind)
+            .parse()
+            .or_else(|_| format!("{local_ip}:0").parse())
+            .map_err(|e: std::net::AddrParseError| UaError::Bind {
+                addr: cfg.bind.clone(),
+                reason: e.to_string(),
+            })?;
+        let bind = if bind.ip().is_unspecified() {
+            SocketAddr::new(local_ip, 0)
+        } else {
+            bind
+        };
+        let udp = UdpConnection::create_connection(bind, None, Some(cancel.child_token()))
+            .await
+            .map_err(|e| UaError::Bind {
+                addr: bind.to_string(),
+                reason: e.to_string(),
+            })?;
+        let udp_addr = udp.get_addr().clone();
+        transport_layer.add_transport(udp.into());
+
+        let option = EndpointOption {
+            callid_suffix: Some("tongdai".to_string()),
+            ..EndpointOption::default()
+        };
+        let endpoint = EndpointBuilder::new()
+            .with_cancel_token(cancel.clone())
+            .with_transport_layer(transport_layer)
+            .with_user_agent(concat!("tongdai/", env!("CARGO_PKG_VERSION")))
+            .with_option(option)
+            .build();
+
+        let server_uri: rsipstack::sip::Uri = format!("sip:{server_hostport}")
+            .as_str()
+            .try_into()
+            .map_err(|_| UaError::BadServer(cfg.server.clone()))?;
+        let mut server = SipAddr::try_from(&server_uri)
+            .map_err(|_| UaError::BadServer(cfg.server.clone()))?;
+        server.r#type = Some(to_stack_transport(cfg.transport));
+
+        // Contact: RFC 7118 §5 for WebSocket (a made-up .invalid host, as
+        // JsSIP does: a real loopback address there confuses Kamailio).
+        let contact: rsipstack::sip::Uri = match cfg.transport {
+            Transport::Ws | Transport::Wss => {
+                format!("sip:{}@{}.invalid;transport=ws", cfg.user, random_token(12))
+            }
+            Transport::Udp => format!("sip:{}@{}", cfg.user, udp_addr.addr),
+            t => format!("sip:{}@{};transport={}", cfg.user, udp_addr.addr, t.as_str()),
+        }
+        .as_str()
+        .try_into()
+        .map_err(|e: rsipstack::sip::Error| UaError::Stack(e.to_string()))?;
+
+        let cred = Credential {
+            username: cfg.user.clone(),
+            password: password.expose().to_string(),
+            realm: None,
+            auth_username: cfg.auth_user.clone(),
+        };
+        let incoming = endpoint
+            .incoming_transactions()
+            .map_err(|e| UaError::Stack(e.to_string()))?;
+        let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
+        let (state_tx, state_rx) = dialogs.new_dialog_state_channel();
+
+        let inner = Arc::new(Inner {
+            cfg,
+            cred,
+            dialogs,
+            state_tx,
+            events,
+            legs: Mutex::new(HashMap::new()),
+            by_call_id: Mutex::new(HashMap::new()),
+            next_leg: Mutex::new(1),
+            local_ip,
+            server,
+            contact,
+            cancel: cancel.clone(),
+        });
+        let ua = SipUa { inner };
+
+        let ep_inner = endpoint.inner.clone();
+        tokio::spawn(async move { endpoint.serve().await });
+        tokio::spawn(ua.clone().incoming_loop(incoming));
+        tokio::spawn(ua.clone().state_loop(state_rx));
+        if ua.inner.cfg.register {
+            tokio::spawn(ua.clone().register_loop(ep_inner, server_uri));
+        } else {
+            ua.emit(UaEvent::Registration(RegState::None));
+        }
+        Ok(ua)
+    }
+
+    fn emit(&self, e: UaEvent) {
+        let _ = self.inner.events.send(e);
+    }
+
+    fn call_event(&self, e: SipInput) {
+        self.emit(UaEvent::Call(e));
+    }
+
+    /// Stop everything: the registration loop un-REGISTERs first.
+    pub fn stop(&self) {
+        self.inner.cancel.cancel();
+    }
+
+    /// REGISTER, refresh before expiry, back off after failures, and
+    /// un-REGISTER when stopped (RFC 3261 §10.2; stale bindings make
+    /// proxies fork calls to dead phones).
+    async fn register_loop(self, ep: rsipstack::transaction::endpoint::EndpointInnerRef, mut server: rsipstack::sip::Uri) {
+        if let Some(t) = match self.inner.cfg.transport {
+            Transport::Udp => None,
+            t => Some(t),
+        } {
+            server
+                .params
+                .push(rsipstack::sip::Param::Transport(to_stack_transport(t)));
+        }
+        let mut reg = Registration::new(ep, Some(self.inner.cred.clone()));
+        if matches!(self.inner.cfg.transport, Transport::Ws | Transport::Wss) {
+            reg.contact = Some(rsipstack::sip::typed::Contact {
+                display_name: None,
+                uri: self.inner.contact.clone(),
+                params: vec![],
+            });
+        }
+        let expires = self.inner.cfg.expires.max(60);
+        let mut failures: u32 = 0;
+        let mut registered = false;
+        loop {
+            self.emit(UaEvent::Registration(RegState::Registering));
+            let wait = match reg.register(server.clone(), Some(expires)).await {
+                Ok(resp) if u16::from(resp.status_code.clone()) / 100 == 2 => {
+                    failures = 0;
+                    registered = true;
+                    let granted = reg.expires().max(1);
+                    self.emit(UaEvent::Registration(RegState::Registered { expires: granted }));
+                    // Refresh at 75 % of what the registrar granted.
+                    Duration::from_secs(u64::from(granted) * 3 / 4).max(Duration::from_secs(1))
+                }
+                Ok(resp) => {
+                    failures += 1;
+                    let code = u16::from(resp.status_code.clone());
+                    self.emit(UaEvent::Registration(RegState::Failed {
+                        code: Some(code),
+                        reason: format!("{code} {}", resp.status_code),
+                    }));
+                    backoff(failures)
+                }
+                Err(e) => {
+                    failures += 1;
+                    self.emit(UaEvent::Registration(RegState::Failed {
+                        code: None,
+                        reason: redact(&e.to_string()),
+                    }));
+                    backoff(failures)
+                }
+            };
+            if failures > 0 {
+                self.emit(UaEvent::Registration(RegState::Retrying {
+                    attempt: failures,
+                    retry_in_s: wait.as_secs() as u32,
+                }));
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.inner.cancel.cancelled() => break,
+            }
+        }
+        if registered {
+            // The stack's transports are being cancelled too; give the
+            // un-REGISTER a short, bounded chance.
+            let _ = tokio::time::timeout(Duration::from_secs(2), reg.register(server, Some(0))).await;
+            self.emit(UaEvent::Registration(RegState::None));
+        }
+    }
+
+    async fn incoming_loop(self, mut incoming: TransactionReceiver) {
+        while let Some(mut tx) = incoming.recv().await {
+            let method = tx.original.method.clone();
+            // In-dialog requests (BYE, re-INVITE, INFO, REFER, NOTIFY, ACK).
+            if let Some(dialog) = self.inner.dialogs.match_dialog(&tx) {
+                tokio::spawn(async move {
+                    let mut dialog = dialog;
+                    let r = match &mut dialog {
+                        Dialog::Invite(d) => d.handle(&mut tx).await,
+                        _ => Ok(()),
+                    };
+                    if let Err(e) = r {
+                        tracing::debug!(error = %e, "in-dialog request failed");
+                    }
+                });
+                continue;
+            }
+            match method {
+                Method::Invite => self.new_inbound(tx).await,
+                Method::Options => {
+                    // RFC 3261 §11.2: tell what we support.
+                    let _ = tx.reply(StatusCode::OK).await;
+                }
+                Method::Ack => {}
+                Method::Bye | Method::Cancel => {
+                    let _ = tx.reply(StatusCode::CallTransactionDoesNotExist).await;
+                }
+                _ => {
+                    let _ = tx.reply(StatusCode::MethodNotAllowed).await;
+                }
+            }
+        }
+    }
+
+    async fn new_inbound(&self, mut tx: rsipstack::transaction::transaction::Transaction) {
+        let req = tx.original.clone();
+        let remote = sdp::parse(&String::from_utf8_lossy(&req.body));
+        let (number, display_name) = caller_identity(&req);
+        let call_id = req
+            .call_id_header()
+            .map(|h| h.value().to_string())
+            .unwrap_or_default();
+        // An offer we cannot answer is refused now (RFC 3261 §21.4.26 488).
+        let (remote, codec) = match remote {
+            Ok(r) => match sdp::choose_codec(&r) {
+                Ok(c) => (Some(r), c),
+                Err(e) => {
+                    self.emit(UaEvent::Problem(format!(
+                        "call from {number} refused: {e}"
+                    )));
+                    let _ = tx.reply(StatusCode::NotAcceptableHere).await;
+                    return;
+                }
+            },
+            // No SDP in the INVITE: we will offer in the 200 (RFC 3264 §4).
+            Err(_) if req.body.is_empty() => (None, sdp::PCMU),
+            Err(e) => {
+                self.emit(UaEvent::Problem(format!("call from {number} refused: {e}")));
+                let _ = tx.reply(StatusCode::NotAcceptableHere).await;
+                return;
+            }
+        };
+        let dialog = match self.inner.dialogs.get_or_create_server_invite(
+            &tx,
+            self.inner.state_tx.clone(),
+            Some(self.inner.cred.clone()),
+            Some(self.inner.contact.clone()),
+        ) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot create a dialog for an INVITE");
+                let _ = tx.reply(StatusCode::ServerInternalError).await;
+                return;
+            }
+        };
+        let leg = self.new_leg();
+        let (rtp, rtp_port) = self.bind_rtp();
+        self.inner.legs.lock().expect("legs lock").insert(
+            leg,
+            LegState {
+                dialog: Some(dialog.clone()),
+                rtp,
+                rtp_port,
+                remote,
+                codec,
+                sdp_version: 1,
+                held_by_us: false,
+                ended_locally: false,
+                inbound: true,
+                confirmed: false,
+            },
+        );
+        self.inner
+            .by_call_id
+            .lock()
+            .expect("call-id lock")
+            .insert(call_id, leg);
+        let mut d = dialog;
+        tokio::spawn(async move {
+            if let Err(e) = d.handle(&mut tx).await {
+                tracing::debug!(error = %e, "inbound INVITE transaction ended");
+            }
+        });
+        self.call_event(SipInput::Incoming {
+            leg,
+            number,
+            display_name,
+        });
+    }
+
+    fn new_leg(&self) -> Leg {
+        let mut n = self.inner.next_leg.lock().expect("leg lock");
+        let leg = Leg(*n);
+        *n += 1;
+        leg
+    }
+
+    /// A real RTP port for our SDP (RFC 3550 §11: even port; we take what
+    /// the OS gives and keep the socket for the call's lifetime).
+    fn bind_rtp(&self) -> (Option<StdUdpSocket>, u16) {
+        match StdUdpSocket::bind(SocketAddr::new(self.inner.local_ip, 0)) {
+            Ok(s) => {
+                let port = s.local_addr().map(|a| a.port()).unwrap_or(0);
+                (Some(s), port)
+            }
+            Err(e) => {
+                self.emit(UaEvent::Problem(format!("cannot open an audio port: {e}")));
+                (None, 0)
+            }
+        }
+    }
+
+    fn local_audio(&self, port: u16, version: u64, direction: sdp::Direction) -> LocalAudio {
+        LocalAudio {
+            addr: self.inner.local_ip,
+            port,
+            codecs: sdp::SUPPORTED.to_vec(),
+            telephone_event: Some(sdp::TELEPHONE_EVENT.pt),
+            direction,
+            session_id: u64::from(port) * 1000 + 1,
+            version,
+        }
+    }
+
+    /// Our SDP for a leg right now: an answer when the peer offered, an
+    /// offer otherwise; `bump` raises the o= version (a changed session).
+    fn leg_sdp(&self, leg: Leg, bump: bool) -> Option<String> {
+        let mut legs = self.inner.legs.lock().expect("legs lock");
+        let st = legs.get_mut(&leg)?;
+        if bump {
+            st.sdp_version += 1;
+        }
+        let local = self.local_audio(st.rtp_port, st.sdp_version, sdp::Direction::SendRecv);
+        Some(match &st.remote {
+            Some(r) => local.answer(r, st.codec, st.held_by_us),
+            None => {
+                let dir = if st.held_by_us {
+                    sdp::Direction::SendOnly
+                } else {
+                    sdp::Direction::SendRecv
+                };
+                LocalAudio { direction: dir, ..local }.render()
+            }
+        })
+    }
+
+    fn dialog_of(&self, leg: Leg) -> Option<InviteDialog> {
+        self.inner
+            .legs
+            .lock()
+            .expect("legs lock")
+            .get(&leg)
+            .and_then(|s| s.dialog.clone())
+    }
+
+    fn mark_local_end(&self, leg: Leg) {
+        if let Some(s) = self.inner.legs.lock().expect("legs lock").get_mut(&leg) {
+            s.ended_locally = true;
+        }
+    }
+
+    fn forget(&self, leg: Leg) {
+        self.inner.legs.lock().expect("legs lock").remove(&leg);
+        self.inner
+            .by_call_id
+            .lock()
+            .expect("call-id lock")
+            .retain(|_, l| *l != leg);
+    }
+
+    fn sdp_header() -> Header {
+        Header::ContentType("application/sdp".into())
+    }
+
+    /// Run one action. Network waits happen in spawned tasks: the engine
+    /// loop never blocks on the wire.
+    pub fn execute(&self, action: SipAction) {
+        let ua = self.clone();
+        match action {
+            SipAction::Invite { leg, target } => ua.invite(leg, target),
+            SipAction::Ringing { leg } => {
+                if let Some(d) = ua.dialog_of(leg) {
+                    let _ = d.ringing(None, None);
+                }
+            }
+            SipAction::Accept { leg } => {
+                let sdp = ua.leg_sdp(leg, false);
+                if let Some(d) = ua.dialog_of(leg) {
+                    let r = d.accept(
+                        Some(vec![Self::sdp_header()]),
+                        sdp.map(String::into_bytes),
+                    );
+                    if let Err(e) = r {
+                        ua.emit(UaEvent::Problem(format!("could not answer: {e}")));
+                    }
+                }
+            }
+            SipAction::Reject { leg, code } => {
+                ua.mark_local_end(leg);
+                if let Some(d) = ua.dialog_of(leg) {
+                    let _ = d.reject(Some(StatusCode::from(code)), None);
+                }
+                ua.forget(leg);
+            }
+            SipAction::Cancel { leg } => {
+                ua.mark_local_end(leg);
+                if let Some(d) = ua.dialog_of(leg) {
+                    tokio::spawn(async move {
+                        if let Err(e) = d.cancel().await {
+                            tracing::debug!(error = %e, "CANCEL failed");
+                        }
+                    });
+                }
+            }
+            SipAction::Bye { leg } => {
+                ua.mark_local_end(leg);
+                if let Some(d) = ua.dialog_of(leg) {
+                    tokio::spawn(async move {
+                        if let Err(e) = d.bye().await {
+                            tracing::debug!(error = %e, "BYE failed");
+                        }
+                        ua.forget(leg);
+                    });
+                }
+            }
+            SipAction::Hold { leg, hold } => {
+                tokio::spawn(async move { ua.hold(leg, hold).await });
+            }
+            SipAction::Refer { leg, target } => {
+                tokio::spawn(async move { ua.refer(leg, target).await });
+            }
+            SipAction::Dtmf { leg, digit } => {
+                tokio::spawn(async move { ua.dtmf_info(leg, digit).await });
+            }
+            // Mute is local media: the audio path reads it from the leg.
+            SipAction::Mute { .. } => {}
+        }
+    }
+
+    fn target_uri(&self, target: &str) -> Result<rsipstack::sip::Uri, String> {
+        let text = if target.starts_with("sip:") || target.starts_with("sips:") {
+            target.to_string()
+        } else {
+            format!("sip:{target}@{}", self.inner.cfg.domain())
+        };
+        text.as_str()
+            .try_into()
+            .map_err(|e: rsipstack::sip::Error| format!("`{target}` is not a SIP address: {e}"))
+    }
+
+    fn invite(&self, leg: Leg, target: String) {
+        let callee = match self.target_uri(&target) {
+            Ok(u) => u,
+            Err(e) => {
+                self.emit(UaEvent::Problem(e));
+                self.call_event(SipInput::Failed { leg, code: None });
+                return;
+            }
+        };
+        let caller: rsipstack::sip::Uri =
+            match format!("sip:{}@{}", self.inner.cfg.user, self.inner.cfg.domain())
+                .as_str()
+                .try_into()
+            {
+                Ok(u) => u,
+                Err(e) => {
+                    self.emit(UaEvent::Problem(format!("bad account address: {e}")));
+                    self.call_event(SipInput::Failed { leg, code: None });
+                    return;
+                }
+            };
+        let (rtp, rtp_port) = self.bind_rtp();
+        self.inner.legs.lock().expect("legs lock").insert(
+            leg,
+            LegState {
+                dialog: None,
+                rtp,
+                rtp_port,
+                remote: None,
+                codec: sdp::PCMU,
+                sdp_version: 1,
+                held_by_us: false,
+                ended_locally: false,
+                inbound: false,
+                confirmed: false,
+            },
+        );
+        let offer = self.leg_sdp(leg, false);
+        let opt = InviteOption {
+            caller_display_name: self.inner.cfg.display_name.clone(),
+            caller,
+            callee,
+            destination: Some(self.inner.server.clone()),
+            content_type: Some("application/sdp".to_string()),
+            offer: offer.map(String::into_bytes),
+            contact: self.inner.contact.clone(),
+            credential: Some(self.inner.cred.clone()),
+            ..Default::default()
+        };
+        let started = self
+            .inner
+            .dialogs
+            .do_invite_async(opt, self.inner.state_tx.clone());
+        let (dialog, handle) = match started {
+            Ok(x) => x,
+            Err(e) => {
+                self.emit(UaEvent::Problem(format!("could not send the INVITE: {e}")));
+                self.forget(leg);
+                self.call_event(SipInput::Failed { leg, code: None });
+                return;
+            }
+        };
+        let call_id = dialog.id().call_id.clone();
+        if let Some(s) = self.inner.legs.lock().expect("legs lock").get_mut(&leg) {
+            s.dialog = Some(dialog);
+        }
+        self.inner
+            .by_call_id
+            .lock()
+            .expect("call-id lock")
+            .insert(call_id, leg);
+        let ua = self.clone();
+        tokio::spawn(async move {
+            let outcome = match handle.await {
+                Ok(Ok((_, Some(resp)))) => Ok(resp),
+                Ok(Ok((_, None))) => Err(None),
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, "INVITE failed");
+                    Err(None)
+                }
+                Err(_) => Err(None),
+            };
+            match outcome {
+                Ok(resp) => {
+                    let code = u16::from(resp.status_code.clone());
+                    if code / 100 == 2 {
+                        let remote = sdp::parse(&String::from_utf8_lossy(&resp.body)).ok();
+                        let mut bad_codec = None;
+                        if let Some(s) = ua.inner.legs.lock().expect("legs lock").get_mut(&leg) {
+                            if let Some(r) = &remote {
+                                match sdp::choose_codec(r) {
+                                    Ok(c) => s.codec = c,
+                                    Err(e) => bad_codec = Some(e.to_string()),
+                                }
+                            }
+                            // Our offer stays ours: re-INVITEs we send are offers.
+                            s.confirmed = true;
+                        }
+                        if let Some(msg) = bad_codec {
+                            ua.emit(UaEvent::Problem(msg));
+                        }
+                        ua.call_event(SipInput::Answered { leg });
+                    } else {
+                        ua.forget(leg);
+                        ua.call_event(SipInput::Failed {
+                            leg,
+                            code: Some(code),
+                        });
+                    }
+                }
+                Err(code) => {
+                    ua.forget(leg);
+                    ua.call_event(SipInput::Failed { leg, code });
+                }
+            }
+        });
+    }
+
+    async fn hold(&self, leg: Leg, hold: bool) {
+        let Some(d) = self.dialog_of(leg) else { return };
+        // Hold: we offer sendonly (RFC 6337 §5.3), resume: sendrecv.
+        let offer = {
+            let mut legs = self.inner.legs.lock().expect("legs lock");
+            let Some(st) = legs.get_mut(&leg) else { return };
+            st.sdp_version += 1;
+            let dir = if hold {
+                sdp::Direction::SendOnly
+            } else {
+                sdp::Direction::SendRecv
+            };
+            let mut local = self.local_audio(st.rtp_port, st.sdp_version, dir);
+            local.codecs = vec![st.codec];
+            local.render()
+        };
+        let resp = d
+            .reinvite(Some(vec![Self::sdp_header()]), Some(offer.into_bytes()))
+            .await;
+        let ok = matches!(&resp, Ok(Some(r)) if u16::from(r.status_code.clone()) / 100 == 2);
+        if ok {
+            if let Some(s) = self.inner.legs.lock().expect("legs lock").get_mut(&leg) {
+                s.held_by_us = hold;
+                if let Ok(Some(r)) = &resp
+                    && let Ok(remote) = sdp::parse(&String::from_utf8_lossy(&r.body))
+                {
+                    s.remote = None; // our offer, their answer: we stay the offerer
+                    let _ = remote;
+                }
+            }
+        }
+        self.call_event(SipInput::HoldResult {
+            leg,
+            held: hold,
+            ok,
+        });
+    }
+
+    async fn refer(&self, leg: Leg, target: String) {
+        let Some(d) = self.dialog_of(leg) else { return };
+        let uri = match self.target_uri(&target) {
+            Ok(u) => u,
+            Err(e) => {
+                self.emit(UaEvent::Problem(e));
+                return;
+            }
+        };
+        match d.refer(uri, None, None).await {
+            Ok(Some(r)) => {
+                let code = u16::from(r.status_code.clone());
+                // 202 Accepted: progress follows in NOTIFY (RFC 3515 §2.4.4).
+                self.call_event(SipInput::TransferProgress {
+                    leg,
+                    code,
+                    done: code >= 300,
+                });
+            }
+            _ => self.call_event(SipInput::TransferProgress {
+                leg,
+                code: 408,
+                done: true,
+            }),
+        }
+    }
+
+    async fn dtmf_info(&self, leg: Leg, digit: char) {
+        let Some(d) = self.dialog_of(leg) else { return };
+        let body = format!("Signal={digit}\r\nDuration=160\r\n");
+        let headers = vec![Header::ContentType("application/dtmf-relay".into())];
+        match d.info(Some(headers), Some(body.into_bytes())).await {
+            Ok(Some(r)) if u16::from(r.status_code.clone()) / 100 == 2 => {}
+            Ok(Some(r)) => self.emit(UaEvent::Problem(format!(
+                "DTMF {digit} refused: {}",
+                u16::from(r.status_code.clone())
+            ))),
+            _ => self.emit(UaEvent::Problem(format!("DTMF {digit}: no answer"))),
+        }
+    }
+
+    fn leg_for(&self, id: &DialogId) -> Option<Leg> {
+        self.inner
+            .by_call_id
+            .lock()
+            .expect("call-id lock")
+            .get(&id.call_id)
+            .copied()
+    }
+
+    async fn state_loop(self, mut rx: DialogStateReceiver) {
+        while let Some(state) = rx.recv().await {
+            self.on_state(state).await;
+        }
+    }
+
+    async fn on_state(&self, state: DialogState) {
+        match state {
+            DialogState::Early(id, resp) => {
+                if let Some(leg) = self.leg_for(&id) {
+                    self.call_event(SipInput::Progress {
+                        leg,
+                        code: u16::from(resp.status_code.clone()),
+                    });
+                }
+            }
+            DialogState::Confirmed(id, _) => {
+                let Some(leg) = self.leg_for(&id) else { return };
+                // Confirmed repeats after every answered re-INVITE: report
+                // only the first, for inbound calls (ACK of our 200).
+                let first = {
+                    let mut legs = self.inner.legs.lock().expect("legs lock");
+                    match legs.get_mut(&leg) {
+                        Some(s) if s.inbound && !s.confirmed => {
+                            s.confirmed = true;
+                            true
+                        }
+                        _ => false,
+                    }
+                };
+                if first {
+                    self.call_event(SipInput::Confirmed { leg });
+                }
+            }
+            DialogState::Updated(id, req, handle) => self.on_update(id, req, handle).await,
+            DialogState::Info(id, req, handle) => {
+                let _ = handle.reply(StatusCode::OK).await;
+                if let Some(leg) = self.leg_for(&id)
+                    && let Some(digit) = parse_dtmf_relay(&String::from_utf8_lossy(&req.body))
+                {
+                    self.call_event(SipInput::Dtmf { leg, digit });
+                }
+            }
+            DialogState::Notify(id, req, handle) => {
+                let _ = handle.reply(StatusCode::OK).await;
+                if let Some(leg) = self.leg_for(&id)
+                    && let Some(code) = parse_sipfrag(&String::from_utf8_lossy(&req.body))
+                {
+                    let done = code >= 200;
+                    self.call_event(SipInput::TransferProgress { leg, code, done });
+                }
+            }
+            DialogState::Options(_, _, handle) => {
+                let _ = handle.reply(StatusCode::OK).await;
+            }
+            DialogState::Refer(_, _, handle) => {
+                // Being transferred away is not something an agent console
+                // does silently (RFC 3515 §2.4.2 allows refusing).
+                let _ = handle.reply(StatusCode::Forbidden).await;
+                self.emit(UaEvent::Problem(
+                    "the other party asked to transfer this call; refused".to_string(),
+                ));
+            }
+            DialogState::Message(_, _, handle) | DialogState::Publish(_, _, handle) => {
+                let _ = handle.reply(StatusCode::OK).await;
+            }
+            DialogState::Terminated(id, reason) => self.on_terminated(id, reason),
+            DialogState::Calling(_) | DialogState::Trying(_) | DialogState::WaitAck(_, _) => {}
+        }
+        self.inner.dialogs.len();
+    }
+
+    /// A re-INVITE or UPDATE from the peer: answer it, and tell the agent
+    /// when it is a hold or a resume (RFC 3264 §8.4).
+    async fn on_update(&self, id: DialogId, req: rsipstack::sip::Request, handle: TransactionHandle) {
+        let Some(leg) = self.leg_for(&id) else {
+            let _ = handle.reply(StatusCode::CallTransactionDoesNotExist).await;
+            return;
+        };
+        if req.method != Method::Invite && req.method != Method::Update {
+            let _ = handle.reply(StatusCode::OK).await;
+            return;
+        }
+        if req.body.is_empty() {
+            // A session refresh (RFC 4028) or an offerless re-INVITE: answer
+            // with our current SDP as an offer.
+            let sdp = self.leg_sdp(leg, false);
+            let _ = handle
+                .respond(StatusCode::OK, Some(vec![Self::sdp_header()]), sdp.map(String::into_bytes))
+                .await;
+            return;
+        }
+        let remote = match sdp::parse(&String::from_utf8_lossy(&req.body)) {
+            Ok(r) => r,
+            Err(e) => {
+                self.emit(UaEvent::Problem(format!("re-INVITE refused: {e}")));
+                let _ = handle.reply(StatusCode::NotAcceptableHere).await;
+                return;
+            }
+        };
+        let codec = match sdp::choose_codec(&remote) {
+            Ok(c) => c,
+            Err(e) => {
+                self.emit(UaEvent::Problem(format!("re-INVITE refused: {e}")));
+                let _ = handle.reply(StatusCode::NotAcceptableHere).await;
+                return;
+            }
+        };
+        let (answer, was_held) = {
+            let mut legs = self.inner.legs.lock().expect("legs lock");
+            let Some(st) = legs.get_mut(&leg) else { return };
+            let was_held = st.remote.as_ref().is_some_and(|r| r.direction.is_hold());
+            st.sdp_version += 1;
+            st.codec = codec;
+            let local = self.local_audio(st.rtp_port, st.sdp_version, sdp::Direction::SendRecv);
+            let answer = local.answer(&remote, codec, st.held_by_us);
+            st.remote = Some(remote.clone());
+            (answer, was_held)
+        };
+        let _ = handle
+            .respond(StatusCode::OK, Some(vec![Self::sdp_header()]), Some(answer.into_bytes()))
+            .await;
+        let now_held = remote.direction.is_hold();
+        if now_held != was_held {
+            self.call_event(SipInput::RemoteHold {
+                leg,
+                held: now_held,
+            });
+        }
+    }
+
+    fn on_terminated(&self, id: DialogId, reason: TerminatedReason) {
+        self.inner.dialogs.remove_dialog(&id);
+        let Some(leg) = self.leg_for(&id) else { return };
+        let (ended_locally, inbound, confirmed) = {
+            let legs = self.inner.legs.lock().expect("legs lock");
+            match legs.get(&leg) {
+                Some(s) => (s.ended_locally, s.inbound, s.confirmed),
+                None => return,
+            }
+        };
+        if ended_locally {
+            self.forget(leg);
+            return;
+        }
+        if !inbound {
+            // Outbound failures arrive through the INVITE's final response;
+            // only a BYE after answer is news here.
+            if confirmed {
+                self.forget(leg);
+                self.call_event(SipInput::RemoteBye { leg });
+            }
+            return;
+        }
+        self.forget(leg);
+        match reason {
+            TerminatedReason::UacCancel => self.call_event(SipInput::RemoteCancel { leg }),
+            TerminatedReason::Timeout if !confirmed => {
+                self.call_event(SipInput::Failed { leg, code: None })
+            }
+            _ if !confirmed => self.call_event(SipInput::RemoteCancel { leg }),
+            _ => self.call_event(SipInput::RemoteBye { leg }),
+        }
+    }
+}
+
+fn backoff(failures: u32) -> Duration {
+    // 2, 4, 8, … capped at 60 s.
+    Duration::from_secs((1u64 << failures.min(6)).min(60))
+}
+
+/// Digest credentials must never reach a notice or a log.
+fn redact(text: &str) -> String {
+    match text.find("Authorization") {
+        Some(i) => format!("{}<redacted>", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+/// The caller's number and name: P-Asserted-Identity first (RFC 3325),
+/// then From.
+fn caller_identity(req: &rsipstack::sip::Request) -> (String, Option<String>) {
+    for h in req.headers.iter() {
+        if let Header::Other(name, value) = h
+            && name.eq_ignore_ascii_case("P-Asserted-Identity")
+            && let Some(id) = parse_name_addr(value)
+        {
+            return id;
+        }
+    }
+    if let Ok(from) = req.from_header()
+        && let Some(id) = parse_name_addr(from.value())
+    {
+        return id;
+    }
+    ("unknown".to_string(), None)
+}
+
+/// `"Name" <sip:user@host>;tag=x` → (user, Some(Name)).
+pub fn parse_name_addr(value: &str) -> Option<(String, Option<String>)> {
+    let value = value.trim();
+    let (name, uri) = match value.find('<') {
+        Some(i) => {
+            let end = value[i..].find('>').map(|j| i + j)?;
+            (value[..i].trim().trim_matches('"').trim(), &value[i + 1..end])
+        }
+        None => ("", value.split(';').next().unwrap_or(value)),
+    };
+    let uri = uri
+        .strip_prefix("sip:")
+        .or_else(|| uri.strip_prefix("sips:"))
+        .or_else(|| uri.strip_prefix("tel:"))
+        .unwrap_or(uri);
+    let user = uri.split(['@', ';']).next().unwrap_or(uri).to_string();
+    if user.is_empty() {
+        return None;
+    }
+    let name = (!name.is_empty()).then(|| name.to_string());
+    Some((user, name))
+}
+
+/// `Signal=5` in an `application/dtmf-relay` INFO body.
+pub fn parse_dtmf_relay(body: &str) -> Option<char> {
+    body.lines().find_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        if k.trim().eq_ignore_ascii_case("signal") {
+            v.trim().chars().next()
+        } else {
+            None
+        }
+    })
+}
+
+/// `SIP/2.0 200 OK` in a `message/sipfrag` NOTIFY body (RFC 3515 §2.4.5).
+pub fn parse_sipfrag(body: &str) -> Option<u16> {
+    let line = body.lines().next()?;
+    let mut it = line.split_whitespace();
+    if !it.next()?.starts_with("SIP/") {
+        return None;
+    }
+    it.next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_addr_forms() {
+        assert_eq!(
+            parse_name_addr("\"Nguyễn Văn A\" <sip:0912345678@pbx;user=phone>;tag=1"),
+            Some(("0912345678".into(), Some("Nguyễn Văn A".into())))
+        );
+        assert_eq!(
+            parse_name_addr("sip:alice@127.0.0.1;tag=9"),
+            Some(("alice".into(), None))
+        );
+        assert_eq!(parse_name_addr("<tel:+84912345678>"), Some(("+84912345678".into(), None)));
+    }
+
+    #[test]
+    fn dtmf_and_sipfrag_bodies() {
+        assert_eq!(parse_dtmf_relay("Signal=5\r\nDuration=160\r\n"), Some('5'));
+        assert_eq!(parse_dtmf_relay("nothing"), None);
+        assert_eq!(parse_sipfrag("SIP/2.0 180 Ringing\r\n"), Some(180));
+        assert_eq!(parse_sipfrag("garbage"), None);
+    }
+
+    #[test]
+    fn redact_hides_digest() {
+        assert_eq!(
+            redact("failed: Authorization: Digest username=\"a\", response=\"x\""),
+            "failed: <redacted>"
+        );
+    }
+}

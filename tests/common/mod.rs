@@ -1,0 +1,192 @@
+//! Shared helpers for the integration tests: free ports, real peers
+//! (SIPp, Kamailio, baresip) started from the repo's own scripts, and a
+//! headless console engine whose events a test can wait for.
+#![allow(dead_code)]
+
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Proc, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tongdai::engine::{self, Backend, EngineHandle, Event};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A port the OS just gave us on loopback (UDP and TCP are both free in practice).
+pub fn free_port() -> u16 {
+    let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let p = s.local_addr().expect("addr").port();
+    let t = std::net::TcpListener::bind(("127.0.0.1", p));
+    if t.is_err() {
+        return free_port();
+    }
+    p
+}
+
+/// Is this program installed? Under CI a missing peer is a failure, not a skip.
+pub fn need(program: &str) -> bool {
+    let found = Proc::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {program}"))
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !found {
+        if std::env::var("CI").is_ok() {
+            panic!("{program} is not installed (tests/peers/install.sh installs it)");
+        }
+        eprintln!("SKIP: {program} is not installed; run tests/peers/install.sh");
+    }
+    found
+}
+
+/// A SIPp process running one scenario, killed on drop.
+pub struct Sipp {
+    child: Child,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+impl Sipp {
+    /// `args` are the scenario arguments (e.g. `["-sf", path]` or `["-sn", "uas"]`).
+    pub fn start(args: &[&str], extra: &[&str]) -> Sipp {
+        let port = free_port();
+        let dir = tempdir("sipp");
+        let log = dir.join("sipp.log");
+        let child = Proc::new("sipp")
+            .args(args)
+            .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-m", "1"])
+            .args(["-timeout", "30", "-timeout_error", "-nostdin"])
+            .args(["-trace_err", "-error_file", &dir.join("err.log").to_string_lossy()])
+            .args(["-trace_msg", "-message_file", &dir.join("msg.log").to_string_lossy()])
+            .args(extra)
+            .current_dir(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start sipp");
+        // Give SIPp a moment to bind before the console sends to it.
+        std::thread::sleep(Duration::from_millis(200));
+        Sipp { child, port, log }
+    }
+
+    /// Wait for SIPp to finish; true when its scenario passed (exit 0).
+    pub fn wait(&mut self, timeout: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                if !status.success() {
+                    eprintln!("sipp exited with {status}; messages:\n{}", self.messages());
+                }
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!("sipp did not finish; messages:\n{}", self.messages());
+        false
+    }
+
+    pub fn messages(&self) -> String {
+        let dir = self.log.parent().expect("dir");
+        std::fs::read_to_string(dir.join("msg.log")).unwrap_or_default()
+            + &std::fs::read_to_string(dir.join("err.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Sipp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn tempdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "tongdai-{tag}-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&d).expect("tempdir");
+    d
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+        ^ (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos() as u64)
+            .unwrap_or(0))
+}
+
+pub fn sipp_scenario(name: &str) -> String {
+    repo()
+        .join("tests/peers/sipp")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The console's engine without a screen: send commands, await events.
+pub struct Headless {
+    pub handle: Option<EngineHandle>,
+    pub events: mpsc::UnboundedReceiver<Event>,
+    pub seen: Vec<Event>,
+}
+
+impl Headless {
+    pub fn start(backend: Box<dyn Backend>) -> Headless {
+        let (handle, events) = engine::spawn(backend);
+        Headless {
+            handle: Some(handle),
+            events,
+            seen: Vec::new(),
+        }
+    }
+
+    pub fn send(&self, c: engine::Command) {
+        self.handle
+            .as_ref()
+            .expect("running")
+            .send(c)
+            .expect("engine accepts the command");
+    }
+
+    /// Wait for the first event matching `pred`; panics with the events
+    /// seen so far when it does not come.
+    pub async fn expect<F: Fn(&Event) -> bool>(&mut self, what: &str, timeout: Duration, pred: F) -> Event {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(e)) => {
+                    self.seen.push(e.clone());
+                    if pred(&e) {
+                        return e;
+                    }
+                }
+                Ok(None) => panic!("engine stopped while waiting for {what}; saw {:#?}", self.seen),
+                Err(_) => panic!("timed out waiting for {what}; saw {:#?}", self.seen),
+            }
+        }
+    }
+
+    pub async fn shutdown(&mut self) -> bool {
+        match self.handle.take() {
+            Some(h) => h.shutdown(Duration::from_secs(5)).await,
+            None => true,
+        }
+    }
+}
+
+pub fn write_secret(dir: &Path, value: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join("password");
+    std::fs::write(&p, value).expect("write secret");
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    p
+}
