@@ -68,3 +68,34 @@ async fn register_with_digest_then_unregister_on_exit() {
     assert!(c.shutdown().await);
     assert!(sipp.wait(T), "the registrar must see the un-REGISTER");
 }
+
+fn account_on(server_port: u16, local_port: u16) -> SipConfig {
+    SipConfig {
+        bind: format!("127.0.0.1:{local_port}"),
+        ..account(server_port, false)
+    }
+}
+
+/// SIPp's built-in UAC: INVITE, ACK after our 200, then its BYE.
+#[tokio::test]
+async fn sipp_calls_us_we_answer_and_it_hangs_up() {
+    if !need("sipp") {
+        return;
+    }
+    let local = free_port();
+    let mut c = Headless::start(Box::new(SipBackend::new(account_on(free_port(), local))));
+    c.expect("ready", T, |e| *e == Event::Ready).await;
+    let mut sipp = Sipp::start(
+        &["-sn", "uac", &format!("127.0.0.1:{local}")],
+        &["-s", "alice", "-d", "1000"],
+    );
+    let ring = c.expect("ringing", T, |e| matches!(e, Event::Ringing(_))).await;
+    let Event::Ringing(info) = ring else { unreachable!() };
+    assert_eq!(info.phone, "sipp");
+    c.send(Command::Accept);
+    c.expect("accepted", T, |e| *e == Event::Accepted).await;
+    c.expect("remote hang-up", T, |e| *e == Event::Ended(EndReason::RemoteHangup))
+        .await;
+    assert!(sipp.wait(T));
+    assert!(c.shutdown().await);
+}

@@ -67,7 +67,7 @@ pub struct SipConfig {
     /// Register at all (some trunks take calls without).
     #[serde(default = "default_true")]
     pub register: bool,
-    /// Local address to bind signalling and RTP to.
+    /// Local address (optionally `addr:port`) to bind SIP and RTP to.
     #[serde(default = "default_bind")]
     pub bind: String,
     /// Skip TLS certificate checks. Lab PBXs only: warned on screen.

@@ -107,7 +107,10 @@ fn to_stack_transport(t: Transport) -> rsipstack::sip::Transport {
 
 /// The local address that routes to `server` (no packet is sent).
 fn local_ip_towards(bind: &str, server: &str) -> IpAddr {
-    if let Ok(ip) = bind.parse::<IpAddr>()
+    let ip = bind
+        .parse::<IpAddr>()
+        .or_else(|_| bind.parse::<SocketAddr>().map(|a| a.ip()));
+    if let Ok(ip) = ip
         && !ip.is_unspecified()
     {
         return ip;
@@ -173,8 +176,11 @@ impl SipUa {
 
         // UDP is always bound: it is our SIP listener for UDP accounts and
         // the stack's default transport otherwise.
-        let bind: SocketAddr = format!("{}:0", cfg.bind)
+        // `bind` is an address, optionally with a port (`127.0.0.1:5062`).
+        let bind: SocketAddr = cfg
+            .bind
             .parse()
+            .or_else(|_| format!("{}:0", cfg.bind).parse())
             .or_else(|_| format!("{local_ip}:0").parse())
             .map_err(|e: std::net::AddrParseError| UaError::Bind {
                 addr: cfg.bind.clone(),
