@@ -99,3 +99,153 @@ async fn sipp_calls_us_we_answer_and_it_hangs_up() {
     assert!(sipp.wait(T));
     assert!(c.shutdown().await);
 }
+
+/// Each failure the far end can answer with reaches the agent as the
+/// call-out error (with the SIP code kept) and as the call's end reason.
+#[tokio::test]
+async fn every_failure_code_is_reported_with_its_reason() {
+    if !need("sipp") {
+        return;
+    }
+    for code in [404u16, 486, 408, 403, 487, 480, 500, 603] {
+        let mut sipp = Sipp::start(&["-sf", &sipp_scenario(&format!("uas_reject_{code}.xml"))], &[]);
+        let mut c = Headless::start(Box::new(SipBackend::new(account(sipp.port, false))));
+        c.expect("ready", T, |e| *e == Event::Ready).await;
+        c.send(Command::CallOut("0912345678".into()));
+        let failed = c
+            .expect(&format!("failure {code}"), T, |e| matches!(e, Event::CalloutFailed { .. }))
+            .await;
+        assert_eq!(
+            failed,
+            Event::CalloutFailed {
+                error_code: None,
+                sip_code: Some(code)
+            }
+        );
+        let ended = c.expect("ended", T, |e| matches!(e, Event::Ended(_))).await;
+        let expected = match code {
+            486 => EndReason::Busy,
+            408 | 480 | 487 => EndReason::NoAnswer,
+            _ => EndReason::Failed {
+                error_code: None,
+                sip_code: Some(code),
+            },
+        };
+        assert_eq!(ended, Event::Ended(expected), "code {code}");
+        assert!(sipp.wait(T), "SIPp scenario for {code}");
+        assert!(c.shutdown().await);
+    }
+}
+
+#[tokio::test]
+async fn the_far_end_answers_and_hangs_up_first() {
+    if !need("sipp") {
+        return;
+    }
+    let mut sipp = Sipp::start(&["-sf", &sipp_scenario("uas_answer_then_bye.xml")], &[]);
+    let mut c = Headless::start(Box::new(SipBackend::new(account(sipp.port, false))));
+    c.expect("ready", T, |e| *e == Event::Ready).await;
+    c.send(Command::CallOut("1002".into()));
+    c.expect("answered", T, |e| *e == Event::Accepted).await;
+    c.expect("remote hang-up", T, |e| *e == Event::Ended(EndReason::RemoteHangup))
+        .await;
+    assert!(sipp.wait(T));
+    assert!(c.shutdown().await);
+}
+
+#[tokio::test]
+async fn we_cancel_while_the_far_end_rings() {
+    if !need("sipp") {
+        return;
+    }
+    // uas_reject_487 rings and answers a CANCEL with 487 like a phone would;
+    // a dedicated scenario is not needed when the console cancels first.
+    let mut sipp = Sipp::start(&["-sf", &sipp_scenario("uas_ring_cancel.xml")], &[]);
+    let mut c = Headless::start(Box::new(SipBackend::new(account(sipp.port, false))));
+    c.expect("ready", T, |e| *e == Event::Ready).await;
+    c.send(Command::CallOut("1002".into()));
+    c.expect("ringing", T, |e| matches!(e, Event::CalloutStarted(_))).await;
+    c.send(Command::End);
+    c.expect("cancelled", T, |e| *e == Event::Ended(EndReason::Cancelled))
+        .await;
+    assert!(sipp.wait(T));
+    assert!(c.shutdown().await);
+}
+
+async fn inbound(scenario: &str) -> (Headless, Sipp) {
+    let local = free_port();
+    let mut c = Headless::start(Box::new(SipBackend::new(account_on(free_port(), local))));
+    c.expect("ready", T, |e| *e == Event::Ready).await;
+    let sipp = Sipp::start(
+        &["-sf", &sipp_scenario(scenario), &format!("127.0.0.1:{local}")],
+        &["-s", "alice"],
+    );
+    c.expect("ringing", T, |e| matches!(e, Event::Ringing(_))).await;
+    (c, sipp)
+}
+
+#[tokio::test]
+async fn the_caller_cancels_and_the_call_is_missed() {
+    if !need("sipp") {
+        return;
+    }
+    let (mut c, mut sipp) = inbound("uac_call_cancel.xml").await;
+    c.expect("missed", T, |e| *e == Event::Ended(EndReason::Cancelled))
+        .await;
+    assert!(sipp.wait(T));
+    assert!(c.shutdown().await);
+}
+
+#[tokio::test]
+async fn we_answer_and_hang_up_an_inbound_call() {
+    if !need("sipp") {
+        return;
+    }
+    let (mut c, mut sipp) = inbound("uac_call_wait_bye.xml").await;
+    c.send(Command::Accept);
+    c.expect("accepted", T, |e| *e == Event::Accepted).await;
+    c.send(Command::End);
+    c.expect("ended", T, |e| *e == Event::Ended(EndReason::LocalHangup))
+        .await;
+    assert!(sipp.wait(T));
+    assert!(c.shutdown().await);
+}
+
+#[tokio::test]
+async fn we_reject_an_inbound_call_with_busy_here() {
+    if !need("sipp") {
+        return;
+    }
+    let (mut c, mut sipp) = inbound("uac_call_rejected.xml").await;
+    c.send(Command::Reject { decline: false });
+    c.expect("rejected", T, |e| {
+        *e == Event::Ended(EndReason::Rejected { code: 486 })
+    })
+    .await;
+    assert!(sipp.wait(T));
+    assert!(c.shutdown().await);
+}
+
+/// The far end holds us by re-INVITE (sendonly); we must answer recvonly
+/// (the scenario checks it) and tell the agent.
+#[tokio::test]
+async fn the_far_end_holds_and_resumes() {
+    if !need("sipp") {
+        return;
+    }
+    let (mut c, mut sipp) = inbound("uac_call_reinvite_hold.xml").await;
+    c.send(Command::Accept);
+    c.expect("accepted", T, |e| *e == Event::Accepted).await;
+    c.expect("held notice", T, |e| {
+        matches!(e, Event::Notice(tongdai::engine::Notice::Info(t)) if t.contains("on hold"))
+    })
+    .await;
+    c.expect("resumed notice", T, |e| {
+        matches!(e, Event::Notice(tongdai::engine::Notice::Info(t)) if t.contains("resumed"))
+    })
+    .await;
+    c.expect("remote hang-up", T, |e| *e == Event::Ended(EndReason::RemoteHangup))
+        .await;
+    assert!(sipp.wait(T));
+    assert!(c.shutdown().await);
+}

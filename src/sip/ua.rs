@@ -619,7 +619,14 @@ impl SipUa {
         let text = if target.starts_with("sip:") || target.starts_with("sips:") {
             target.to_string()
         } else {
-            format!("sip:{target}@{}", self.inner.cfg.domain())
+            // Without an explicit domain the request URI names the server
+            // with its port: in-dialog and CANCEL requests follow the
+            // request URI (RFC 3261 §9.1), so it must reach the same place.
+            let host = match &self.inner.cfg.domain {
+                Some(d) => d.clone(),
+                None => self.inner.server.addr.to_string(),
+            };
+            format!("sip:{target}@{host}")
         };
         text.as_str()
             .try_into()

@@ -141,6 +141,11 @@ pub struct Headless {
 
 impl Headless {
     pub fn start(backend: Box<dyn Backend>) -> Headless {
+        // RUST_LOG=rsipstack=debug,tongdai=debug shows the wire when a test fails.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
         let (handle, events) = engine::spawn(backend);
         Headless {
             handle: Some(handle),
