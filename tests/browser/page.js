@@ -111,7 +111,9 @@
     audioCtx.resume();
     analyser = audioCtx.createAnalyser();
     analyser.fftSize = 8192; // 48 kHz / 8192 = 5.9 Hz bins, refined below by interpolation
-    analyser.smoothingTimeConstant = 0.5;
+    // No smoothing: stats are asked for rarely, and smoothing only advances when
+    // read, so a smoothed spectrum would show audio from long ago.
+    analyser.smoothingTimeConstant = 0;
     audioCtx.createMediaStreamSource(stream).connect(analyser);
     emit('remoteStream', { tracks: stream.getAudioTracks().length });
   }

@@ -167,7 +167,7 @@ mem_kb() { local r=0 s=0 p; for p in $(descendants "$1"); do
   r=$((r + $(awk '/^VmRSS/{print $2}' /proc/$p/status 2>/dev/null || echo 0)))
   s=$((s + $(awk '/^Pss:/{print $2}' /proc/$p/smaps_rollup 2>/dev/null || echo 0))); done; echo "$r $s"; }
 hz=$(getconf CLK_TCK)
-a0=$(cpu_ticks $alice_pid); b0=$(cpu_ticks $bob_pid); k0=$(awk '{print $14+$15}' /proc/$(cat "$run/kamailio.pid")/stat)
+a0=$(cpu_ticks $alice_pid); b0=$(cpu_ticks $bob_pid)
 peak_rss=0; peak_pss=0
 for _ in $(seq "$CALL_SECS"); do
   read -r r s < <(mem_kb $alice_pid)
