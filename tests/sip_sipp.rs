@@ -249,3 +249,26 @@ async fn the_far_end_holds_and_resumes() {
     assert!(sipp.wait(T));
     assert!(c.shutdown().await);
 }
+
+/// We hold the far end by re-INVITE (sendonly), the state flips only on its
+/// 200, and resuming (sendrecv) works the same way.
+#[tokio::test]
+async fn we_hold_and_resume_the_far_end() {
+    if !need("sipp") {
+        return;
+    }
+    let mut sipp = Sipp::start(&["-sf", &sipp_scenario("uas_answer_hold.xml")], &[]);
+    let mut c = Headless::start(Box::new(SipBackend::new(account(sipp.port, false))));
+    c.expect("ready", T, |e| *e == Event::Ready).await;
+    c.send(Command::CallOut("1002".into()));
+    c.expect("answered", T, |e| *e == Event::Accepted).await;
+    c.send(Command::ToggleHold);
+    c.expect("held", T, |e| *e == Event::Held(true)).await;
+    c.send(Command::ToggleHold);
+    c.expect("resumed", T, |e| *e == Event::Held(false)).await;
+    c.send(Command::End);
+    c.expect("ended", T, |e| *e == Event::Ended(EndReason::LocalHangup))
+        .await;
+    assert!(sipp.wait(T));
+    assert!(c.shutdown().await);
+}
