@@ -195,3 +195,57 @@ pub fn write_secret(dir: &Path, value: &str) -> PathBuf {
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     p
 }
+
+/// A Kamailio registrar + proxy on 127.0.0.1 (UDP, and TCP + WebSocket on
+/// one port) with digest auth for the given users, killed on drop.
+pub struct Kamailio {
+    child: Child,
+    pub udp: u16,
+    pub ws: u16,
+    pub dir: PathBuf,
+}
+
+impl Kamailio {
+    pub fn start(users: &str) -> Kamailio {
+        let dir = tempdir("kamailio");
+        let (udp, ws) = (free_port(), free_port());
+        let log = std::fs::File::create(dir.join("kamailio.log")).expect("log");
+        let child = Proc::new("kamailio")
+            .args(["-f", &repo().join("tests/browser/kamailio-ws.cfg").to_string_lossy()])
+            .args(["-DD", "-E", "-A", "WITH_AUTH"])
+            .args(["-Y", &dir.to_string_lossy(), "-P", &dir.join("pid").to_string_lossy()])
+            .env("KAM_IP", "127.0.0.1")
+            .env("KAM_UDP", udp.to_string())
+            .env("KAM_WS", ws.to_string())
+            .env("KAM_CTL", format!("unix:{}", dir.join("ctl").display()))
+            .env("KAM_USERS", users)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start kamailio");
+        let k = Kamailio { child, udp, ws, dir };
+        // Ready when the WebSocket port accepts connections.
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", ws)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "kamailio did not start: {}",
+                k.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        k
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("kamailio.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Kamailio {
+    fn drop(&mut self) {
+        // -DD keeps the main process in the foreground; its children follow it.
+        let _ = Proc::new("kill").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+}
