@@ -34,6 +34,7 @@ fn account(k: &Kamailio, user: &str, password: &str, transport: Transport) -> Si
         insecure_tls: false,
         second_call: Default::default(),
         ring_timeout_s: 30,
+        media: Default::default(),
     }
 }
 
@@ -121,3 +122,4 @@ async fn a_wrong_password_is_reported_not_hidden() {
     assert!(!text.contains("wrong"), "the password must not leak: {text}");
     assert!(c.shutdown().await);
 }
+

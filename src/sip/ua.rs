@@ -225,8 +225,10 @@ impl SipUa {
             Transport::Ws | Transport::Wss => {
                 format!("sip:{}@{}.invalid;transport=ws", cfg.user, random_token(12))
             }
-            Transport::Udp => format!("sip:{}@{}", cfg.user, udp_addr.addr),
-            t => format!("sip:{}@{};transport={}", cfg.user, udp_addr.addr, t.as_str()),
+            // TCP/TLS: no transport parameter, so rsipstack rewrites the
+            // Contact to the connection's own local address; a Contact with
+            // our UDP port would make the proxy dial a port nobody listens on.
+            _ => format!("sip:{}@{}", cfg.user, udp_addr.addr),
         }
         .as_str()
         .try_into()
