@@ -122,21 +122,12 @@ async fn run(backend: SipBackend, mut commands: mpsc::Receiver<Command>, events:
             _ = sleep => phone.handle_timeout(Instant::now()),
         }
     }
-    // Tell: un-REGISTER (the UA's registration loop does it on stop), then
-    // wait with a deadline for it to report back.
-    ua.stop();
-    if !backend.cfg.register {
-        return;
-    }
-    let _ = tokio::time::timeout(UNREGISTER_WAIT, async {
-        while let Some(ev) = ua_rx.recv().await {
-            match ev {
-                UaEvent::Registration(RegState::None) => break,
-                UaEvent::Registration(s) => events.emit(Event::Registration(s)),
-                _ => {}
-            }
+    // Tell and wait with a deadline: un-REGISTER, then close the transports.
+    ua.stop(UNREGISTER_WAIT).await;
+    while let Ok(ev) = ua_rx.try_recv() {
+        if let UaEvent::Registration(s) = ev {
+            events.emit(Event::Registration(s));
         }
-    })
-    .await;
+    }
     events.emit(Event::Registration(RegState::None));
 }

@@ -86,7 +86,12 @@ struct Inner {
     /// Where requests go: the registrar / outbound proxy.
     server: SipAddr,
     contact: rsipstack::sip::Uri,
+    /// Stops the whole stack (transports, transactions).
     cancel: CancellationToken,
+    /// Stops only the registration loop, which then un-REGISTERs while
+    /// the transports are still up.
+    reg_cancel: CancellationToken,
+    reg_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// The running UA. Cloning shares it.
@@ -259,6 +264,8 @@ impl SipUa {
             server,
             contact,
             cancel: cancel.clone(),
+            reg_cancel: CancellationToken::new(),
+            reg_task: Mutex::new(None),
         });
         let ua = SipUa { inner };
 
@@ -267,7 +274,8 @@ impl SipUa {
         tokio::spawn(ua.clone().incoming_loop(incoming));
         tokio::spawn(ua.clone().state_loop(state_rx));
         if ua.inner.cfg.register {
-            tokio::spawn(ua.clone().register_loop(ep_inner, server_uri));
+            let task = tokio::spawn(ua.clone().register_loop(ep_inner, server_uri));
+            *ua.inner.reg_task.lock().expect("reg lock") = Some(task);
         } else {
             ua.emit(UaEvent::Registration(RegState::None));
         }
@@ -282,8 +290,17 @@ impl SipUa {
         self.emit(UaEvent::Call(e));
     }
 
-    /// Stop everything: the registration loop un-REGISTERs first.
-    pub fn stop(&self) {
+    /// Stop everything: the registration loop un-REGISTERs first (bounded
+    /// by `deadline`), then the transports close.
+    pub async fn stop(&self, deadline: Duration) {
+        self.inner.reg_cancel.cancel();
+        let task = self.inner.reg_task.lock().expect("reg lock").take();
+        if let Some(task) = task {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(deadline, task).await.is_err() {
+                abort.abort();
+            }
+        }
         self.inner.cancel.cancel();
     }
 
@@ -347,13 +364,12 @@ impl SipUa {
             }
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                _ = self.inner.cancel.cancelled() => break,
+                _ = self.inner.reg_cancel.cancelled() => break,
             }
         }
         if registered {
-            // The stack's transports are being cancelled too; give the
-            // un-REGISTER a short, bounded chance.
-            let _ = tokio::time::timeout(Duration::from_secs(2), reg.register(server, Some(0))).await;
+            // The caller bounds this with its own deadline.
+            let _ = reg.register(server, Some(0)).await;
             self.emit(UaEvent::Registration(RegState::None));
         }
     }
