@@ -6,6 +6,7 @@ pub mod backends;
 pub mod call;
 pub mod config;
 pub mod engine;
+pub mod media;
 pub mod secret;
 pub mod sip;
 pub mod webrtc_media;

@@ -1,0 +1,845 @@
+//! An adaptive jitter buffer as a sans-IO core: `push(now, packet)` when a
+//! packet arrives, `pop(now)` once per device frame; `now` is always an
+//! argument, so any arrival pattern replays deterministically in a test.
+//!
+//! ```text
+//!            push(now, pkt)                         pop(now), every 20 ms
+//!   network ───────────────▶ [ ts-ordered packets ] ──────────────────────▶ Frame
+//!                              ▲ cursor: next timestamp to play            │ Concealed (loss / stretch)
+//!   Priming ──(first packet waited `margin`)──▶ Playing ──(PLC exhausted)──▶ Idle
+//!      ▲                                                                   │
+//!      └────────────(a packet beyond the cursor: new talk spurt)───────────┘
+//! ```
+//!
+//! The controlled quantity is the *slack* of a packet: how long it waits
+//! between arrival and playout. Every pop measures the projected slack of
+//! the newest packet held. A margin, derived from the RFC 3550 §A.8
+//! interarrival jitter `J` (`margin = max(min_margin, 2·J)`), sets the band
+//! the slack is kept in:
+//!
+//! - **grow fast**: a slack under `margin/2`, an underrun, or a late packet
+//!   stretches playout by whole frames (a concealed frame is played and the
+//!   cursor stays), and the margin rises at once with `J`;
+//! - **shrink slowly**: only when the smallest slack over a whole window
+//!   (1 s) stayed above `margin + frame` is one frame dropped, and the
+//!   margin decays towards `2·J` with a time constant of seconds.
+//!
+//! On a clean link that keeps the added delay between `min_margin` and
+//! `min_margin + frame` (6–26 ms); the reported target, `margin + frame`,
+//! starts at 40 ms. Reordering within the slack costs nothing; duplicates
+//! are dropped; a missing packet is concealed in its slot when its time
+//! comes (the caller does the PLC, see [`super::codec::Plc`]); a packet
+//! arriving after its slot is dropped as late and grows the buffer; clock
+//! drift shows up as slowly rising or falling slack and is absorbed by the
+//! same two rules.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::rtp::{InterarrivalJitter, RtpPacket};
+
+#[derive(Debug, Clone)]
+pub struct JitterConfig {
+    pub clock_rate: u32,
+    /// Nominal samples per packet (160 = 20 ms at 8 kHz).
+    pub frame_samples: u32,
+    /// Slack margin before any jitter is measured (target = margin + frame).
+    pub initial_margin: Duration,
+    /// The smallest margin (covers scheduler noise on a clean link).
+    pub min_margin: Duration,
+    /// The most audio held; the oldest is dropped beyond it.
+    pub max_delay: Duration,
+    /// Pops per shrink decision.
+    pub shrink_window: u32,
+    /// A timestamp jump larger than this restarts the timeline.
+    pub resync: Duration,
+    /// Consecutive concealed frames before the output goes idle (empty).
+    pub max_conceal: u32,
+}
+
+impl Default for JitterConfig {
+    fn default() -> Self {
+        JitterConfig {
+            clock_rate: 8000,
+            frame_samples: 160,
+            initial_margin: Duration::from_millis(20),
+            min_margin: Duration::from_millis(6),
+            max_delay: Duration::from_millis(500),
+            shrink_window: 50,
+            resync: Duration::from_secs(2),
+            max_conceal: 5,
+        }
+    }
+}
+
+/// A packet's payload, ready to decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub payload_type: u8,
+    pub sequence: u16,
+    pub timestamp: u32,
+    pub marker: bool,
+    pub samples: u32,
+    pub payload: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pop {
+    /// The next frame of the stream.
+    Frame(Frame),
+    /// Play `samples` of concealment: a lost packet, or a stretch while
+    /// the buffer grows.
+    Concealed { samples: u32 },
+    /// Nothing to play (not started, or the stream paused): silence.
+    Empty,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    Queued,
+    Duplicate,
+    /// Arrived after its playout slot; dropped.
+    Late,
+    /// A new source or a timeline jump restarted the buffer.
+    Restarted,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JitterStats {
+    pub received: u64,
+    pub duplicates: u64,
+    pub late: u64,
+    /// Slots concealed because their packet never came in time.
+    pub lost: u64,
+    /// Concealed frames played to grow the buffer (underruns included).
+    pub stretched: u64,
+    pub underruns: u64,
+    /// Frames dropped to shrink the buffer (or on overflow).
+    pub dropped: u64,
+    pub restarts: u64,
+    pub played: u64,
+    /// RFC 3550 §A.8 interarrival jitter.
+    pub jitter_ms: f64,
+    /// Current target delay (`margin + frame`).
+    pub target_ms: f64,
+    /// Mean wait of played frames between arrival and playout.
+    pub mean_delay_ms: f64,
+    pub max_delay_ms: f64,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    arrival: Instant,
+    frame: Frame,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Priming { since: Instant },
+    Playing,
+    Idle,
+}
+
+pub struct JitterBuffer {
+    cfg: JitterConfig,
+    packets: BTreeMap<i64, Entry>,
+    ssrc: Option<u32>,
+    /// Last raw timestamp and its extended value (wrap-around unfolding).
+    unwrap: Option<(u32, i64)>,
+    cursor: i64,
+    phase: Option<Phase>,
+    epoch: Option<Instant>,
+    jitter: InterarrivalJitter,
+    margin_ms: f64,
+    pending_stretch: u32,
+    conceal_run: u32,
+    /// Frames concealed at the current cursor because nothing had arrived.
+    underrun_at_cursor: u32,
+    nominal: u32,
+    window_pops: u32,
+    window_min_slack: f64,
+    window_grew: bool,
+    delay_sum_ms: f64,
+    stats: JitterStats,
+}
+
+impl JitterBuffer {
+    pub fn new(cfg: JitterConfig) -> JitterBuffer {
+        let margin_ms = ms(cfg.initial_margin);
+        let nominal = cfg.frame_samples;
+        let mut jb = JitterBuffer {
+            cfg,
+            packets: BTreeMap::new(),
+            ssrc: None,
+            unwrap: None,
+            cursor: 0,
+            phase: None,
+            epoch: None,
+            jitter: InterarrivalJitter::default(),
+            margin_ms,
+            pending_stretch: 0,
+            conceal_run: 0,
+            underrun_at_cursor: 0,
+            nominal,
+            window_pops: 0,
+            window_min_slack: f64::INFINITY,
+            window_grew: false,
+            delay_sum_ms: 0.0,
+            stats: JitterStats::default(),
+        };
+        jb.stats.target_ms = jb.target_ms();
+        jb
+    }
+
+    pub fn stats(&self) -> JitterStats {
+        let mut s = self.stats.clone();
+        s.jitter_ms = self.jitter_ms();
+        s.target_ms = self.target_ms();
+        s.mean_delay_ms = if s.played > 0 {
+            self.delay_sum_ms / s.played as f64
+        } else {
+            0.0
+        };
+        s
+    }
+
+    /// The delay the buffer aims at: the slack band's upper edge.
+    pub fn target_ms(&self) -> f64 {
+        self.margin_ms + self.frame_ms(self.nominal)
+    }
+
+    pub fn jitter_ms(&self) -> f64 {
+        self.jitter.units() * 1000.0 / f64::from(self.cfg.clock_rate)
+    }
+
+    /// Audio held from the cursor on, in ms.
+    pub fn buffered_ms(&self) -> f64 {
+        self.packets
+            .values()
+            .map(|e| self.frame_ms(e.frame.samples))
+            .sum()
+    }
+
+    /// Forget the stream (a new source, or hold): keeps the margin learned.
+    pub fn reset(&mut self) {
+        self.packets.clear();
+        self.ssrc = None;
+        self.unwrap = None;
+        self.phase = None;
+        self.jitter.reset();
+        self.pending_stretch = 0;
+        self.conceal_run = 0;
+        self.underrun_at_cursor = 0;
+        self.reset_window();
+    }
+
+    fn frame_ms(&self, samples: u32) -> f64 {
+        f64::from(samples) * 1000.0 / f64::from(self.cfg.clock_rate)
+    }
+
+    fn samples_of(&self, d: Duration) -> i64 {
+        (d.as_secs_f64() * f64::from(self.cfg.clock_rate)) as i64
+    }
+
+    fn reset_window(&mut self) {
+        self.window_pops = 0;
+        self.window_min_slack = f64::INFINITY;
+        self.window_grew = false;
+    }
+
+    fn extend(&mut self, ts: u32) -> i64 {
+        let ext = match self.unwrap {
+            None => i64::from(ts),
+            Some((last, last_ext)) => last_ext + i64::from(ts.wrapping_sub(last) as i32),
+        };
+        // Keep the reference at the highest timestamp seen.
+        if self.unwrap.is_none_or(|(_, e)| ext > e) {
+            self.unwrap = Some((ts, ext));
+        }
+        ext
+    }
+
+    /// A packet arrived at `now`, carrying `samples` of audio.
+    pub fn push(&mut self, now: Instant, packet: &RtpPacket<'_>, samples: u32) -> Pushed {
+        let h = packet.header;
+        let mut restarted = false;
+        if self.ssrc.is_some_and(|s| s != h.ssrc) {
+            self.reset();
+            self.stats.restarts += 1;
+            restarted = true;
+        }
+        self.ssrc = Some(h.ssrc);
+        let epoch = *self.epoch.get_or_insert(now);
+        let mut ext = self.extend(h.timestamp);
+        if self.phase.is_some() && (ext - self.cursor).abs() > self.samples_of(self.cfg.resync) {
+            // The sender restarted its timeline: start over from here.
+            self.reset();
+            self.ssrc = Some(h.ssrc);
+            ext = self.extend(h.timestamp);
+            self.stats.restarts += 1;
+            restarted = true;
+        }
+        match self.phase {
+            Some(Phase::Idle) if ext >= self.cursor => {
+                // The stream resumes after a pause: prime again from here.
+                self.phase = Some(Phase::Priming { since: now });
+                self.cursor = ext;
+            }
+            Some(Phase::Playing | Phase::Idle) if ext < self.cursor => {
+                self.stats.late += 1;
+                self.jitter
+                    .update(arrival_units(now, epoch, self.cfg.clock_rate), h.timestamp);
+                // It missed its slot: grow by a frame at once (a lasting
+                // change in delay also raises J, hence the margin).
+                self.pending_stretch = self.pending_stretch.max(1);
+                self.grow_margin();
+                return Pushed::Late;
+            }
+            _ => {}
+        }
+        if self.packets.contains_key(&ext) {
+            self.stats.duplicates += 1;
+            return Pushed::Duplicate;
+        }
+        self.stats.received += 1;
+        self.jitter
+            .update(arrival_units(now, epoch, self.cfg.clock_rate), h.timestamp);
+        self.grow_margin();
+        if samples > 0 {
+            self.nominal = samples;
+        }
+        match self.phase {
+            None => {
+                self.phase = Some(Phase::Priming { since: now });
+                self.cursor = ext;
+            }
+            // An earlier packet of the spurt overtook the first: start from it.
+            Some(Phase::Priming { .. }) if ext < self.cursor => self.cursor = ext,
+            _ => {}
+        }
+        self.packets.insert(
+            ext,
+            Entry {
+                arrival: now,
+                frame: Frame {
+                    payload_type: h.payload_type,
+                    sequence: h.sequence,
+                    timestamp: h.timestamp,
+                    marker: h.marker,
+                    samples: samples.max(1),
+                    payload: packet.payload.to_vec(),
+                },
+            },
+        );
+        // Overflow: hold at most max_delay of audio.
+        let max = self.samples_of(self.cfg.max_delay);
+        while let (Some((&first, _)), Some((&last, e))) = (
+            self.packets.first_key_value(),
+            self.packets.last_key_value(),
+        ) {
+            if last + i64::from(e.frame.samples) - first <= max {
+                break;
+            }
+            if let Some(old) = self.packets.remove(&first) {
+                self.cursor = self.cursor.max(first + i64::from(old.frame.samples));
+            }
+            self.stats.dropped += 1;
+        }
+        if restarted {
+            Pushed::Restarted
+        } else {
+            Pushed::Queued
+        }
+    }
+
+    fn grow_margin(&mut self) {
+        let want = (2.0 * self.jitter_ms()).max(ms(self.cfg.min_margin));
+        if want > self.margin_ms {
+            self.margin_ms = want;
+        }
+    }
+
+    /// The next frame to play at `now` (called once per device frame).
+    pub fn pop(&mut self, now: Instant) -> Pop {
+        let frame_ms = self.frame_ms(self.nominal);
+        // The margin decays towards 2·J with a ~2 s time constant.
+        let want = (2.0 * self.jitter_ms()).max(ms(self.cfg.min_margin));
+        if want < self.margin_ms {
+            self.margin_ms -= (self.margin_ms - want) * (frame_ms / 2000.0);
+        }
+        match self.phase {
+            None | Some(Phase::Idle) => return Pop::Empty,
+            Some(Phase::Priming { since }) => {
+                if ms(now.saturating_duration_since(since)) + 1e-9 < self.margin_ms {
+                    return Pop::Empty;
+                }
+                if let Some((&first, _)) = self.packets.first_key_value() {
+                    self.cursor = first;
+                }
+                self.phase = Some(Phase::Playing);
+                self.conceal_run = 0;
+                self.reset_window();
+            }
+            Some(Phase::Playing) => {}
+        }
+        if self.packets.is_empty() {
+            return self.underrun();
+        }
+        if self.pending_stretch > 0 {
+            self.pending_stretch -= 1;
+            self.stats.stretched += 1;
+            self.window_grew = true;
+            return self.conceal();
+        }
+        // Shrink, slowly: one frame per window in which every slack stayed
+        // above the band; every fifth of a window when far above it.
+        self.window_pops += 1;
+        let excess = self.window_min_slack - (self.margin_ms + frame_ms);
+        let window = if excess > 3.0 * frame_ms {
+            (self.cfg.shrink_window / 5).max(1)
+        } else {
+            self.cfg.shrink_window
+        };
+        let mut drop_one = false;
+        if self.window_pops >= window {
+            drop_one = excess > 0.0 && !self.window_grew;
+            self.reset_window();
+        }
+        let Some((&first, _)) = self.packets.first_key_value() else {
+            return self.underrun();
+        };
+        if first > self.cursor {
+            self.stats.lost += 1;
+            let step = i64::from(self.nominal);
+            if self.underrun_at_cursor > 0 {
+                // Concealment already filled this slot while we waited for
+                // it: the packet is lost, and what follows plays now.
+                let covered = i64::from(self.underrun_at_cursor) * step;
+                self.underrun_at_cursor = 0;
+                self.cursor = (self.cursor + covered).min(first);
+                if self.cursor < first {
+                    self.cursor = (self.cursor + step).min(first);
+                    return self.conceal();
+                }
+            } else {
+                // The packet for this slot is missing: conceal it, move on.
+                self.cursor = (self.cursor + step).min(first);
+                return self.conceal();
+            }
+        }
+        let Some(mut entry) = self.packets.remove(&first) else {
+            return self.underrun();
+        };
+        let mut key = first;
+        if drop_one {
+            let next = first + i64::from(entry.frame.samples);
+            if let Some(e) = self.packets.remove(&next) {
+                self.stats.dropped += 1;
+                entry = e;
+                key = next;
+            }
+        }
+        self.cursor = key + i64::from(entry.frame.samples);
+        self.underrun_at_cursor = 0;
+        let slack = ms(now.saturating_duration_since(entry.arrival));
+        self.window_min_slack = self.window_min_slack.min(slack);
+        self.delay_sum_ms += slack;
+        if slack > self.stats.max_delay_ms {
+            self.stats.max_delay_ms = slack;
+        }
+        self.stats.played += 1;
+        self.conceal_run = 0;
+        // Grow fast: this frame came too close to its deadline. (The played
+        // frame's own slack, not the newest packet's: a lost packet at the
+        // head of the stream must not read as a delay.)
+        if slack + 1e-9 < self.margin_ms / 2.0 && self.pending_stretch == 0 {
+            self.pending_stretch = ((self.margin_ms - slack) / frame_ms).ceil().max(1.0) as u32;
+        }
+        Pop::Frame(entry.frame)
+    }
+
+    fn underrun(&mut self) -> Pop {
+        self.stats.underruns += 1;
+        self.window_grew = true;
+        if self.conceal_run >= self.cfg.max_conceal {
+            self.phase = Some(Phase::Idle);
+            return Pop::Empty;
+        }
+        self.stats.stretched += 1;
+        self.underrun_at_cursor += 1;
+        self.conceal()
+    }
+
+    fn conceal(&mut self) -> Pop {
+        self.conceal_run += 1;
+        Pop::Concealed {
+            samples: self.nominal,
+        }
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn arrival_units(now: Instant, epoch: Instant, rate: u32) -> f64 {
+    now.saturating_duration_since(epoch).as_secs_f64() * f64::from(rate)
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::rtp::RtpHeader;
+
+    /// One scripted arrival: which packet (by index), when, from which source.
+    #[derive(Clone, Copy)]
+    struct Arrival {
+        index: u32,
+        at_us: u64,
+        ssrc: u32,
+    }
+
+    /// What the listener heard, pop by pop.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Heard {
+        Frame(u32),
+        Concealed,
+        Empty,
+    }
+
+    struct Run {
+        heard: Vec<Heard>,
+        stats: JitterStats,
+        /// (time of pop in ms, target_ms) samples.
+        targets: Vec<(u64, f64)>,
+    }
+
+    const TS0: u32 = 0xFFFF_F000; // wraps during every run
+
+    /// Replays `arrivals` against pops every 20 ms (at `phase_us` offset)
+    /// until `end_ms`. Arrivals at the same instant as a pop come first.
+    fn run(cfg: JitterConfig, mut arrivals: Vec<Arrival>, phase_us: u64, end_ms: u64) -> Run {
+        let t0 = Instant::now();
+        let at = |us: u64| t0 + Duration::from_micros(us);
+        arrivals.sort_by_key(|a| a.at_us);
+        let mut jb = JitterBuffer::new(cfg);
+        let mut heard = Vec::new();
+        let mut targets = Vec::new();
+        let mut next = 0;
+        let mut pop_us = phase_us;
+        while pop_us <= end_ms * 1000 {
+            while next < arrivals.len() && arrivals[next].at_us <= pop_us {
+                let a = arrivals[next];
+                let payload = a.index.to_be_bytes();
+                let p = RtpPacket {
+                    header: RtpHeader {
+                        marker: a.index == 0,
+                        payload_type: 0,
+                        sequence: a.index as u16,
+                        timestamp: TS0.wrapping_add(a.index * 160),
+                        ssrc: a.ssrc,
+                    },
+                    payload: &payload,
+                };
+                jb.push(at(a.at_us), &p, 160);
+                next += 1;
+            }
+            heard.push(match jb.pop(at(pop_us)) {
+                Pop::Frame(f) => {
+                    Heard::Frame(u32::from_be_bytes(f.payload[..4].try_into().unwrap()))
+                }
+                Pop::Concealed { .. } => Heard::Concealed,
+                Pop::Empty => Heard::Empty,
+            });
+            targets.push((pop_us / 1000, jb.target_ms()));
+            pop_us += 20_000;
+        }
+        Run {
+            heard,
+            stats: jb.stats(),
+            targets,
+        }
+    }
+
+    /// Packets sent every 20 ms from t=0, each with `delay_us(i)` of transit.
+    fn stream(n: u32, delay_us: impl Fn(u32) -> u64) -> Vec<Arrival> {
+        (0..n)
+            .map(|i| Arrival {
+                index: i,
+                at_us: u64::from(i) * 20_000 + delay_us(i),
+                ssrc: 7,
+            })
+            .collect()
+    }
+
+    fn frames(h: &[Heard]) -> Vec<u32> {
+        h.iter()
+            .filter_map(|x| {
+                if let Heard::Frame(i) = x {
+                    Some(*i)
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
+    /// Concealed frames while the stream played (the tail after the last
+    /// packet, when the sender simply stopped, does not count).
+    fn concealed(h: &[Heard]) -> usize {
+        let end = h
+            .iter()
+            .rposition(|x| matches!(x, Heard::Frame(_)))
+            .unwrap_or(0);
+        h[..end].iter().filter(|x| **x == Heard::Concealed).count()
+    }
+
+    /// Every played frame in order, and every packet of `expected` either
+    /// played or accounted for by a shrink drop.
+    fn check_played(r: &Run, expected: impl Iterator<Item = u32>) {
+        let f = frames(&r.heard);
+        assert!(f.windows(2).all(|w| w[0] < w[1]), "out of order: {f:?}");
+        let expected: Vec<u32> = expected.collect();
+        assert!(f.iter().all(|i| expected.contains(i)));
+        assert_eq!(
+            (expected.len() - f.len()) as u64,
+            r.stats.dropped,
+            "unplayed frames beyond the shrink drops: {:?}",
+            r.stats
+        );
+    }
+
+    /// A deterministic pseudo-random sequence (xorshift).
+    fn rng(seed: u64) -> impl FnMut() -> u64 {
+        let mut x = seed;
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }
+    }
+
+    #[test]
+    fn clean_link_starts_at_40ms_and_settles_low() {
+        let r = run(
+            JitterConfig::default(),
+            stream(500, |_| 3_000),
+            7_000,
+            10_100,
+        );
+        assert!(
+            r.targets[0].1 <= 40.0 + 1e-9,
+            "initial target {}",
+            r.targets[0].1
+        );
+        check_played(&r, 0..500);
+        assert!(r.stats.dropped <= 1, "{:?}", r.stats);
+        assert_eq!(concealed(&r.heard), 0, "{:?}", r.stats);
+        assert_eq!(r.stats.lost + r.stats.late + r.stats.duplicates, 0);
+        assert!(r.stats.mean_delay_ms <= 30.0, "{:?}", r.stats);
+        let last_target = r.targets[400].1;
+        assert!(
+            last_target <= 27.0,
+            "target settles near min margin + frame: {last_target}"
+        );
+    }
+
+    #[test]
+    fn clean_link_with_arrivals_just_before_the_pop() {
+        // Worst phase: each packet lands 0.5 ms before it is needed.
+        let r = run(JitterConfig::default(), stream(300, |_| 19_500), 0, 6_100);
+        check_played(&r, 0..300);
+        assert!(r.stats.dropped <= 1, "{:?}", r.stats);
+        assert_eq!(concealed(&r.heard), 0, "{:?}", r.stats);
+    }
+
+    #[test]
+    fn reordering_is_absorbed() {
+        // Every 10th packet is overtaken by its successor (by 2 ms).
+        let arr = stream(300, |i| if i % 10 == 5 { 24_000 } else { 2_000 });
+        let r = run(JitterConfig::default(), arr, 10_000, 6_200);
+        check_played(&r, 0..300);
+        assert_eq!(r.stats.late + r.stats.lost, 0, "{:?}", r.stats);
+        // At most one early stretch, when the first overtaken packet came
+        // too close to its deadline; none after that.
+        assert!(concealed(&r.heard) <= 1, "{:?}", r.stats);
+        assert_eq!(concealed(&r.heard[100..]), 0, "{:?}", r.stats);
+    }
+
+    #[test]
+    fn duplicates_are_dropped() {
+        let mut arr = stream(200, |_| 2_000);
+        arr.extend(stream(200, |_| 6_000));
+        let r = run(JitterConfig::default(), arr, 10_000, 4_100);
+        check_played(&r, 0..200);
+        assert_eq!(concealed(&r.heard), 0, "{:?}", r.stats);
+        assert_eq!(r.stats.duplicates, 200);
+    }
+
+    #[test]
+    fn each_lost_packet_is_concealed_in_its_slot() {
+        let arr: Vec<Arrival> = stream(400, |_| 2_000)
+            .into_iter()
+            .filter(|a| a.index % 20 != 13)
+            .collect();
+        let r = run(JitterConfig::default(), arr, 10_000, 8_100);
+        check_played(&r, (0..400).filter(|i| i % 20 != 13));
+        assert_eq!(r.stats.lost, 20);
+        // The concealment sits exactly where the missing packet was.
+        let pos = r.heard.iter().position(|h| *h == Heard::Frame(12)).unwrap();
+        assert_eq!(r.heard[pos + 1], Heard::Concealed);
+        assert_eq!(r.heard[pos + 2], Heard::Frame(14));
+        // Nothing else was concealed.
+        assert_eq!(concealed(&r.heard), 20, "{:?}", r.stats);
+    }
+
+    #[test]
+    fn a_late_packet_is_dropped_and_grows_the_buffer() {
+        let arr = stream(300, |i| if i == 100 { 150_000 } else { 2_000 });
+        let r = run(JitterConfig::default(), arr, 10_000, 6_100);
+        assert_eq!(r.stats.late, 1);
+        assert_eq!(r.stats.lost, 1);
+        check_played(&r, (0..300).filter(|i| *i != 100));
+        // The buffer grew right after the late arrival (a stretch).
+        assert!(r.stats.stretched >= 1, "{:?}", r.stats);
+    }
+
+    #[test]
+    fn grows_with_jitter_then_shrinks_slowly() {
+        // 20 s: 4 s clean, 8 s of 0–60 ms uniform jitter, 8 s clean again.
+        let mut rand = rng(0x9E37_79B9_7F4A_7C15);
+        let delays: Vec<u64> = (0..1000u32)
+            .map(|i| {
+                if (200..600).contains(&i) {
+                    rand() % 60_000
+                } else {
+                    1_000
+                }
+            })
+            .collect();
+        let arr = stream(1000, |i| delays[i as usize]);
+        let r = run(JitterConfig::default(), arr, 10_000, 20_500);
+        let target_at = |s: u64| r.targets.iter().find(|(t, _)| *t >= s * 1000).unwrap().1;
+        assert!(target_at(3) < 30.0, "clean: {}", target_at(3));
+        assert!(target_at(8) >= 50.0, "jittery: {}", target_at(8));
+        // Shrinks slowly: still well above the clean figure shortly after.
+        let after = target_at(12) + 0.0;
+        assert!(target_at(12) > 35.0 && after <= target_at(8) + 30.0);
+        assert!(target_at(20) < 30.0, "shrunk back: {}", target_at(20));
+        // Under jitter, concealment stays rare after the first second of it.
+        let jittery: Vec<Heard> = r.heard[260..600].to_vec();
+        let c = concealed(&jittery);
+        assert!(
+            c * 100 <= 3 * jittery.len(),
+            "{c} concealed of {}: {:?}",
+            jittery.len(),
+            r.stats
+        );
+        // And every packet that was played came out in order.
+        let f = frames(&r.heard);
+        assert!(f.windows(2).all(|w| w[0] < w[1]));
+        assert!(f.len() >= 970, "{} played, {:?}", f.len(), r.stats);
+    }
+
+    #[test]
+    fn a_burst_after_an_outage_is_played_then_the_delay_drains() {
+        // Packets 100–109 are held by the network and released together.
+        let arr = stream(600, |i| {
+            if (100..110).contains(&i) {
+                2_000 + (110 - u64::from(i)) * 20_000
+            } else {
+                2_000
+            }
+        });
+        let r = run(JitterConfig::default(), arr, 10_000, 12_100);
+        let f = frames(&r.heard);
+        assert!(f.windows(2).all(|w| w[0] < w[1]));
+        // Most of the burst is played rather than thrown away.
+        assert!(
+            (100..110).filter(|i| f.contains(i)).count() >= 8,
+            "{:?}",
+            r.stats
+        );
+        // The extra delay drains within a few seconds.
+        assert!(r.stats.dropped >= 3, "{:?}", r.stats);
+        let tail = &r.heard[r.heard.len() - 100..];
+        assert_eq!(concealed(tail), 0);
+        check_played(&r, 0..600);
+    }
+
+    fn drift(ppm: i64) -> Run {
+        // The sender's clock runs `ppm` fast (negative: slow): 60 s of packets.
+        let n = 3000u32;
+        let period = 20_000.0 * (1.0 - ppm as f64 / 1e6);
+        let arr = (0..n)
+            .map(|i| Arrival {
+                index: i,
+                at_us: (f64::from(i) * period) as u64 + 2_000,
+                ssrc: 7,
+            })
+            .collect();
+        run(JitterConfig::default(), arr, 10_000, 59_000)
+    }
+
+    #[test]
+    fn clock_drift_fast_sender_is_absorbed_by_dropping() {
+        let r = drift(10_000); // 1 % fast: a frame gained every 2 s
+        assert!(r.stats.dropped >= 20, "{:?}", r.stats);
+        assert!(r.stats.max_delay_ms < 80.0, "{:?}", r.stats);
+        assert!(r.stats.mean_delay_ms < 40.0, "{:?}", r.stats);
+        assert_eq!(r.stats.lost, 0);
+    }
+
+    #[test]
+    fn clock_drift_slow_sender_is_absorbed_by_stretching() {
+        let r = drift(-10_000);
+        assert!(
+            r.stats.stretched >= 20 && r.stats.stretched <= 40,
+            "{:?}",
+            r.stats
+        );
+        assert!(r.stats.mean_delay_ms < 40.0, "{:?}", r.stats);
+        let f = frames(&r.heard);
+        assert!(f.len() > 2900);
+        assert!(
+            f.iter()
+                .enumerate()
+                .all(|(k, &i)| k as u32 + r.stats.dropped as u32 >= i)
+        );
+        assert!(r.stats.dropped <= 1, "{:?}", r.stats);
+    }
+
+    #[test]
+    fn a_pause_then_a_jump_reprimes_instead_of_concealing() {
+        // 2 s of audio, 3 s of silence (no packets; timestamps keep running), 2 s more.
+        let arr = stream(350, |_| 1_000)
+            .into_iter()
+            .filter(|a| !(100..250).contains(&a.index))
+            .collect();
+        let r = run(JitterConfig::default(), arr, 10_000, 7_100);
+        check_played(&r, (0..350).filter(|i| !(100..250).contains(i)));
+        assert!(
+            concealed(&r.heard) <= JitterConfig::default().max_conceal as usize,
+            "{:?}",
+            r.stats
+        );
+        assert_eq!(r.stats.lost, 0);
+    }
+
+    #[test]
+    fn a_new_source_restarts_the_buffer() {
+        let mut arr = stream(100, |_| 1_000);
+        arr.extend((0..100).map(|i| Arrival {
+            index: 1000 + i,
+            at_us: 2_000_000 + u64::from(i) * 20_000,
+            ssrc: 9,
+        }));
+        let r = run(JitterConfig::default(), arr, 10_000, 4_100);
+        // The old source's last packet may be cut off by the switch.
+        let f = frames(&r.heard);
+        assert!(f.windows(2).all(|w| w[0] < w[1]));
+        assert!(f.len() as u64 + r.stats.dropped >= 199, "{:?}", r.stats);
+        assert_eq!(r.stats.restarts, 1);
+        assert!(f.contains(&1000));
+    }
+}

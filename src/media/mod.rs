@@ -1,0 +1,13 @@
+//! Media for the plain SIP path: G.711, RTP/RTCP, RFC 4733 DTMF, an
+//! adaptive jitter buffer, synthesized tones, and the audio-device seam.
+//!
+//! The pieces that decide anything (codec, rtp, rtcp, dtmf, jitter, tone)
+//! are sans-IO: they take `now` and bytes and return bytes and decisions.
+//! Only [`session`] owns a socket and a clock.
+
+pub mod codec;
+pub mod dtmf;
+pub mod jitter;
+pub mod rtcp;
+pub mod rtp;
+pub mod tone;
