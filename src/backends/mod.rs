@@ -2,3 +2,4 @@
 //! (the VCC cloud) and `demo` (the local switchboard, in-process).
 
 pub mod sip;
+pub mod vcc;
