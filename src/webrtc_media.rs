@@ -429,6 +429,28 @@ pub fn sdp_audio_codecs(sdp: &str) -> Vec<(u8, WireCodec)> {
         .collect()
 }
 
+/// The first `a=setup:` value of an SDP.
+fn setup_of(sdp: &str) -> Option<&str> {
+    sdp.lines()
+        .find_map(|l| l.trim_end().strip_prefix("a=setup:"))
+        .map(str::trim)
+}
+
+/// `sdp` with every `a=setup:` line set to `role`.
+fn with_setup(sdp: &str, role: &str) -> String {
+    let mut out = String::with_capacity(sdp.len());
+    for line in sdp.split_inclusive('\n') {
+        if line.starts_with("a=setup:") {
+            out.push_str("a=setup:");
+            out.push_str(role);
+            out.push_str("\r\n");
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
 /// One WebRTC audio stream.
 pub struct WebRtcSession {
     pc: Arc<dyn PeerConnection>,
@@ -441,6 +463,10 @@ pub struct WebRtcSession {
     send_rx: Option<mpsc::Receiver<Vec<i16>>>,
     ssrc: u32,
     track_added: bool,
+    /// Our DTLS role once negotiated (`active` = client, `passive` =
+    /// server): later answers must keep it (RFC 5763 §5; Chromium refuses
+    /// a change with "Failed to set SSL role for the transport").
+    setup: Option<&'static str>,
 }
 
 impl WebRtcSession {
@@ -524,6 +550,7 @@ impl WebRtcSession {
             send_rx: Some(to_rx),
             ssrc,
             track_added: false,
+            setup: None,
         })
     }
 
@@ -602,6 +629,13 @@ impl WebRtcSession {
     pub async fn apply_answer(&mut self, sdp: &str) -> Result<(), WebRtcError> {
         let desc = RTCSessionDescription::answer(sdp.to_string()).map_err(stack)?;
         self.pc.set_remote_description(desc).await.map_err(stack)?;
+        if self.setup.is_none() {
+            self.setup = match setup_of(sdp) {
+                Some("active") => Some("passive"),
+                Some("passive") => Some("active"),
+                _ => None,
+            };
+        }
         self.learn_remote(sdp)
     }
 
@@ -620,7 +654,21 @@ impl WebRtcSession {
         self.pc.set_remote_description(desc).await.map_err(stack)?;
         self.add_track().await?;
         let answer = self.pc.create_answer(None).await.map_err(stack)?;
-        let sdp = self.local_sdp(answer).await?;
+        let mut sdp = self.local_sdp(answer).await?;
+        // webrtc 0.21 answers every offer with its default answering role,
+        // also on renegotiation, and refuses an edited local description.
+        // Its DTLS transport is started once and keeps its role, so the SDP
+        // we send states the role in use (RFC 5763 §5).
+        if let Some(role) = self.setup {
+            sdp = with_setup(&sdp, role);
+        }
+        if self.setup.is_none() {
+            self.setup = match setup_of(&sdp) {
+                Some("active") => Some("active"),
+                Some("passive") => Some("passive"),
+                _ => None,
+            };
+        }
         self.learn_remote(remote_offer)?;
         Ok(sdp)
     }
@@ -867,6 +915,8 @@ mod tests {
             ((), sdp)
         };
         let re_answer = a.handle_reoffer(&b_reoffer).await.unwrap();
+        // a was the DTLS server (b answered active): it stays passive.
+        assert!(re_answer.contains("a=setup:passive"), "{re_answer}");
         b.apply_answer(&re_answer).await.unwrap();
         let before = b.stats().packets_in;
         tokio::time::sleep(Duration::from_millis(600)).await;

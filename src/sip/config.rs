@@ -27,6 +27,18 @@ impl Transport {
     }
 }
 
+/// The media an account offers when it calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaMode {
+    /// Plain RTP (`RTP/AVP`), for UDP/TCP PBXs.
+    #[default]
+    Rtp,
+    /// WebRTC (ICE, DTLS-SRTP, `UDP/TLS/RTP/SAVPF`), for WebRTC gateways.
+    /// WebRTC offers from the peer are answered with WebRTC either way.
+    Webrtc,
+}
+
 /// What to do with a second inbound call while one is up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -78,6 +90,9 @@ pub struct SipConfig {
     /// No answer to an outbound INVITE within this many seconds ends it.
     #[serde(default = "default_ring_timeout")]
     pub ring_timeout_s: u32,
+    /// `rtp` (default) or `webrtc`: the media of the calls we place.
+    #[serde(default)]
+    pub media: MediaMode,
 }
 
 fn default_expires() -> u32 {

@@ -2,6 +2,6 @@
 
 pub mod config;
 
-pub use config::{SecondCall, SipConfig, Transport};
+pub use config::{MediaMode, SecondCall, SipConfig, Transport};
 pub mod sdp;
 pub mod ua;

@@ -31,11 +31,12 @@ use rsipstack::transport::{SipAddr, TransportLayer};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::config::{SipConfig, Transport};
+use super::config::{MediaMode, SipConfig, Transport};
 use super::sdp::{self, LocalAudio, RemoteAudio};
 use crate::call::softphone::{Leg, SipAction, SipInput};
 use crate::engine::RegState;
 use crate::secret::Secret;
+use crate::webrtc_media::{AudioIo, MediaStats, WebRtcOptions, WebRtcSession};
 
 /// What the UA reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,6 +93,8 @@ struct Inner {
     /// the transports are still up.
     reg_cancel: CancellationToken,
     reg_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// WebRTC media per leg (the WebRTC branch, `webrtc_*` below).
+    webrtc: Mutex<HashMap<Leg, WebRtcLeg>>,
 }
 
 /// The running UA. Cloning shares it.
@@ -266,6 +269,7 @@ impl SipUa {
             cancel: cancel.clone(),
             reg_cancel: CancellationToken::new(),
             reg_task: Mutex::new(None),
+            webrtc: Mutex::new(HashMap::new()),
         });
         let ua = SipUa { inner };
 
@@ -418,6 +422,7 @@ impl SipUa {
             .unwrap_or_default();
         // An offer we cannot answer is refused now (RFC 3261 §21.4.26 488).
         let (remote, codec) = match remote {
+            Ok(r) if r.webrtc => (Some(r), sdp::PCMU),
             Ok(r) => match sdp::choose_codec(&r) {
                 Ok(c) => (Some(r), c),
                 Err(e) => {
@@ -450,6 +455,9 @@ impl SipUa {
             }
         };
         let leg = self.new_leg();
+        if remote.as_ref().is_some_and(|r| r.webrtc) {
+            self.webrtc_note_offer(leg, &String::from_utf8_lossy(&req.body));
+        }
         let (rtp, rtp_port) = self.bind_rtp();
         self.inner.legs.lock().expect("legs lock").insert(
             leg,
@@ -556,6 +564,7 @@ impl SipUa {
     }
 
     fn forget(&self, leg: Leg) {
+        self.webrtc_forget(leg);
         self.inner.legs.lock().expect("legs lock").remove(&leg);
         self.inner
             .by_call_id
@@ -573,6 +582,9 @@ impl SipUa {
     pub fn execute(&self, action: SipAction) {
         let ua = self.clone();
         match action {
+            SipAction::Invite { leg, target } if ua.inner.cfg.media == MediaMode::Webrtc => {
+                tokio::spawn(ua.webrtc_invite(leg, target));
+            }
             SipAction::Invite { leg, target } => ua.invite(leg, target),
             SipAction::Ringing { leg } => {
                 if let Some(d) = ua.dialog_of(leg) {
@@ -580,6 +592,9 @@ impl SipUa {
                 }
             }
             SipAction::Accept { leg } => {
+                if ua.webrtc_accept(leg) {
+                    return;
+                }
                 let sdp = ua.leg_sdp(leg, false);
                 if let Some(d) = ua.dialog_of(leg) {
                     let r = d.accept(
@@ -629,7 +644,7 @@ impl SipUa {
                 tokio::spawn(async move { ua.dtmf_info(leg, digit).await });
             }
             // Mute is local media: the audio path reads it from the leg.
-            SipAction::Mute { .. } => {}
+            SipAction::Mute { leg, mute } => ua.webrtc_set_mute(leg, mute),
         }
     }
 
@@ -688,7 +703,7 @@ impl SipUa {
                 confirmed: false,
             },
         );
-        let offer = self.leg_sdp(leg, false);
+        let offer = self.webrtc_local_sdp(leg).or_else(|| self.leg_sdp(leg, false));
         let opt = InviteOption {
             caller_display_name: self.inner.cfg.display_name.clone(),
             caller,
@@ -737,10 +752,11 @@ impl SipUa {
                 Ok(resp) => {
                     let code = u16::from(resp.status_code.clone());
                     if code / 100 == 2 {
+                        let webrtc = ua.webrtc_apply_answer(leg, &resp.body).await;
                         let remote = sdp::parse(&String::from_utf8_lossy(&resp.body)).ok();
                         let mut bad_codec = None;
                         if let Some(s) = ua.inner.legs.lock().expect("legs lock").get_mut(&leg) {
-                            if let Some(r) = &remote {
+                            if let Some(r) = remote.as_ref().filter(|_| !webrtc) {
                                 match sdp::choose_codec(r) {
                                     Ok(c) => s.codec = c,
                                     Err(e) => bad_codec = Some(e.to_string()),
@@ -770,6 +786,9 @@ impl SipUa {
     }
 
     async fn hold(&self, leg: Leg, hold: bool) {
+        if self.webrtc_hold_refused(leg, hold) {
+            return;
+        }
         let Some(d) = self.dialog_of(leg) else { return };
         // Hold: we offer sendonly (RFC 6337 §5.3), resume: sendrecv.
         let offer = {
@@ -943,7 +962,7 @@ impl SipUa {
         if req.body.is_empty() {
             // A session refresh (RFC 4028) or an offerless re-INVITE: answer
             // with our current SDP as an offer.
-            let sdp = self.leg_sdp(leg, false);
+            let sdp = self.webrtc_local_sdp(leg).or_else(|| self.leg_sdp(leg, false));
             let _ = handle
                 .respond(StatusCode::OK, Some(vec![Self::sdp_header()]), sdp.map(String::into_bytes))
                 .await;
@@ -957,6 +976,9 @@ impl SipUa {
                 return;
             }
         };
+        if self.is_webrtc(leg) {
+            return self.webrtc_update(leg, remote, &req.body, handle).await;
+        }
         let codec = match sdp::choose_codec(&remote) {
             Ok(c) => c,
             Err(e) => {
@@ -1020,6 +1042,227 @@ impl SipUa {
             _ if !confirmed => self.call_event(SipInput::RemoteCancel { leg }),
             _ => self.call_event(SipInput::RemoteBye { leg }),
         }
+    }
+}
+
+// ---- The WebRTC branch -------------------------------------------------
+//
+// A leg is WebRTC when the peer's INVITE offers WebRTC (`sdp::parse(..).webrtc`)
+// or when the account has `media = "webrtc"` and we call. Its SDP comes from
+// a `WebRtcSession` instead of `LocalAudio`; everything else (dialogs, BYE,
+// CANCEL, INFO) is shared with the plain RTP path.
+
+/// A WebRTC leg's media.
+#[derive(Default)]
+struct WebRtcLeg {
+    /// The peer's offer, until the agent accepts (inbound).
+    pending_offer: Option<String>,
+    session: Option<Arc<tokio::sync::Mutex<WebRtcSession>>>,
+    /// Our current local description (offer or answer).
+    local_sdp: Option<String>,
+    /// The audio channels, until the audio path takes them.
+    io: Option<AudioIo>,
+}
+
+impl SipUa {
+    fn webrtc_opts(&self) -> WebRtcOptions {
+        WebRtcOptions {
+            bind_ip: self.inner.local_ip,
+            ..WebRtcOptions::default()
+        }
+    }
+
+    fn webrtc_legs(&self) -> std::sync::MutexGuard<'_, HashMap<Leg, WebRtcLeg>> {
+        self.inner.webrtc.lock().expect("webrtc lock")
+    }
+
+    /// Does this leg carry WebRTC media?
+    pub fn is_webrtc(&self, leg: Leg) -> bool {
+        self.webrtc_legs().contains_key(&leg)
+    }
+
+    /// The leg's audio channels (once): PCM frames both ways and media events.
+    pub fn take_webrtc_audio(&self, leg: Leg) -> Option<AudioIo> {
+        self.webrtc_legs().get_mut(&leg).and_then(|w| w.io.take())
+    }
+
+    /// Packet and byte counters of the leg's media.
+    pub async fn webrtc_stats(&self, leg: Leg) -> Option<MediaStats> {
+        let session = self.webrtc_session(leg)?;
+        let stats = session.lock().await.stats();
+        Some(stats)
+    }
+
+    fn webrtc_session(&self, leg: Leg) -> Option<Arc<tokio::sync::Mutex<WebRtcSession>>> {
+        self.webrtc_legs().get(&leg).and_then(|w| w.session.clone())
+    }
+
+    fn webrtc_store(&self, leg: Leg, mut session: WebRtcSession, sdp: String) {
+        let io = session.take_io();
+        let mut legs = self.webrtc_legs();
+        let w = legs.entry(leg).or_default();
+        w.pending_offer = None;
+        w.io = io;
+        w.session = Some(Arc::new(tokio::sync::Mutex::new(session)));
+        w.local_sdp = Some(sdp);
+    }
+
+    fn webrtc_local_sdp(&self, leg: Leg) -> Option<String> {
+        self.webrtc_legs().get(&leg).and_then(|w| w.local_sdp.clone())
+    }
+
+    fn webrtc_note_offer(&self, leg: Leg, offer: &str) {
+        self.webrtc_legs().insert(
+            leg,
+            WebRtcLeg {
+                pending_offer: Some(offer.to_string()),
+                ..WebRtcLeg::default()
+            },
+        );
+    }
+
+    /// Closing happens when the session is dropped (it closes its transport).
+    fn webrtc_forget(&self, leg: Leg) {
+        let gone = self.webrtc_legs().remove(&leg);
+        drop(gone);
+    }
+
+    fn webrtc_set_mute(&self, leg: Leg, mute: bool) {
+        if let Some(s) = self.webrtc_session(leg) {
+            tokio::spawn(async move { s.lock().await.set_mute(mute) });
+        }
+    }
+
+    /// We call with WebRTC: make the offer (ICE gathered), then INVITE.
+    async fn webrtc_invite(self, leg: Leg, target: String) {
+        match WebRtcSession::offer(self.webrtc_opts()).await {
+            Ok((session, sdp)) => {
+                self.webrtc_store(leg, session, sdp);
+                self.invite(leg, target);
+            }
+            Err(e) => {
+                self.emit(UaEvent::Problem(format!("cannot start WebRTC media: {e}")));
+                self.call_event(SipInput::Failed { leg, code: None });
+            }
+        }
+    }
+
+    /// The 2xx to our WebRTC INVITE; true when the leg is WebRTC.
+    async fn webrtc_apply_answer(&self, leg: Leg, body: &[u8]) -> bool {
+        let Some(session) = self.webrtc_session(leg) else {
+            return false;
+        };
+        let r = session
+            .lock()
+            .await
+            .apply_answer(&String::from_utf8_lossy(body))
+            .await;
+        if let Err(e) = r {
+            self.emit(UaEvent::Problem(format!("the WebRTC answer was refused: {e}")));
+        }
+        true
+    }
+
+    /// Accept an inbound WebRTC offer: the answer is made (ICE gathered)
+    /// off the engine loop, then sent in the 200. False for plain RTP legs.
+    fn webrtc_accept(&self, leg: Leg) -> bool {
+        let offer = self
+            .webrtc_legs()
+            .get(&leg)
+            .and_then(|w| w.pending_offer.clone());
+        let Some(offer) = offer else { return false };
+        let ua = self.clone();
+        tokio::spawn(async move {
+            match WebRtcSession::answer(ua.webrtc_opts(), &offer).await {
+                Ok((session, sdp)) => {
+                    ua.webrtc_store(leg, session, sdp.clone());
+                    if let Some(d) = ua.dialog_of(leg)
+                        && let Err(e) =
+                            d.accept(Some(vec![Self::sdp_header()]), Some(sdp.into_bytes()))
+                    {
+                        ua.emit(UaEvent::Problem(format!("could not answer: {e}")));
+                    }
+                }
+                Err(e) => {
+                    ua.emit(UaEvent::Problem(format!("cannot answer with WebRTC: {e}")));
+                    ua.mark_local_end(leg);
+                    if let Some(d) = ua.dialog_of(leg) {
+                        let _ = d.reject(Some(StatusCode::NotAcceptableHere), None);
+                    }
+                    ua.forget(leg);
+                }
+            }
+        });
+        true
+    }
+
+    /// A re-INVITE / UPDATE offer on a WebRTC leg (e.g. JsSIP's hold):
+    /// answered by the same session, so the transport and media stay up.
+    async fn webrtc_update(
+        &self,
+        leg: Leg,
+        remote: RemoteAudio,
+        body: &[u8],
+        handle: TransactionHandle,
+    ) {
+        let Some(session) = self.webrtc_session(leg) else {
+            let _ = handle.reply(StatusCode::NotAcceptableHere).await;
+            return;
+        };
+        let answer = session
+            .lock()
+            .await
+            .handle_reoffer(&String::from_utf8_lossy(body))
+            .await;
+        let answer = match answer {
+            Ok(a) => a,
+            Err(e) => {
+                self.emit(UaEvent::Problem(format!("re-INVITE refused: {e}")));
+                let _ = handle.reply(StatusCode::NotAcceptableHere).await;
+                return;
+            }
+        };
+        if let Some(w) = self.webrtc_legs().get_mut(&leg) {
+            w.local_sdp = Some(answer.clone());
+        }
+        let was_held = {
+            let mut legs = self.inner.legs.lock().expect("legs lock");
+            let Some(st) = legs.get_mut(&leg) else { return };
+            let was_held = st.remote.as_ref().is_some_and(|r| r.direction.is_hold());
+            st.remote = Some(remote.clone());
+            was_held
+        };
+        let _ = handle
+            .respond(
+                StatusCode::OK,
+                Some(vec![Self::sdp_header()]),
+                Some(answer.into_bytes()),
+            )
+            .await;
+        let now_held = remote.direction.is_hold();
+        if now_held != was_held {
+            self.call_event(SipInput::RemoteHold {
+                leg,
+                held: now_held,
+            });
+        }
+    }
+
+    /// Hold on a WebRTC leg is not done by re-INVITE here (the VCC platform
+    /// holds by push request); refuse it visibly rather than send plain SDP.
+    fn webrtc_hold_refused(&self, leg: Leg, hold: bool) -> bool {
+        if !self.is_webrtc(leg) {
+            return false;
+        }
+        self.emit(UaEvent::Problem(
+            "hold by re-INVITE is not available on WebRTC calls".to_string(),
+        ));
+        self.call_event(SipInput::HoldResult {
+            leg,
+            held: hold,
+            ok: false,
+        });
+        true
     }
 }
 

@@ -1,0 +1,658 @@
+//! tongdai's WebRTC media against the real thing: JsSIP in headless
+//! Chromium (tests/browser/phone.mjs), through Kamailio over WebSocket, in a
+//! private network namespace (Chromium offers no loopback ICE candidates).
+//!
+//! How the Rust side gets into the namespace: the test re-executes its own
+//! binary (`std::env::current_exe()`) under `ip netns exec <ns>` with
+//! `TONGDAI_WEBRTC_CHILD` set, which selects the `child_side` test. A
+//! separate process is simpler and more robust than `setns` on a thread (every
+//! tokio worker, the blocking pool and every child process is in the namespace
+//! with no care about which thread spawned what), and `getrusage(RUSAGE_SELF)`
+//! in that process measures the tongdai side alone. The child starts Kamailio
+//! and the browser phone itself (they are already inside), drives both, and
+//! prints `FIGURE` lines. The parent makes the namespace and tears it down
+//! (killing whatever still runs inside) in a Drop guard, even on failure.
+//!
+//! Run: `sudo -E cargo test --test webrtc_jssip -- --nocapture` (root; skips
+//! with a reason otherwise, fails under `CI=true` when a tool is missing).
+//! `CALL_SECS` (default 30) sets the measured call's length.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc as smpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tongdai::call::softphone::{Leg, SipAction, SipInput};
+use tongdai::engine::RegState;
+use tongdai::secret::Secret;
+use tongdai::sip::ua::{SipUa, UaEvent};
+use tongdai::sip::{MediaMode, SipConfig, Transport};
+use tongdai::webrtc_media::{AudioIo, FRAME_SAMPLES, MediaEvent, SAMPLE_RATE};
+
+const CHILD_ENV: &str = "TONGDAI_WEBRTC_CHILD";
+const T: Duration = Duration::from_secs(15);
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn have(program: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {program}"))
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Why this machine cannot run the test, if it cannot.
+fn missing() -> Option<String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some("not root (network namespaces need root)".into());
+    }
+    for p in ["ip", "chromium", "node", "kamailio", "sox"] {
+        if !have(p) {
+            return Some(format!("`{p}` is not installed (tests/browser/install.sh)"));
+        }
+    }
+    let b = repo().join("tests/browser");
+    if !b.join("node_modules").exists() || !b.join("jssip.bundle.js").exists() {
+        let ok = Command::new(b.join("install.sh"))
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ok {
+            return Some("tests/browser/install.sh failed".into());
+        }
+    }
+    None
+}
+
+/// The namespace; `netns.sh down` (kills everything inside) on drop.
+struct Netns(String);
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new(repo().join("tests/browser/netns.sh"))
+            .args(["down", &self.0])
+            .status();
+    }
+}
+
+#[test]
+fn webrtc_calls_with_jssip_in_chromium() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        return; // we are the child: only `child_side` runs
+    }
+    if let Some(why) = missing() {
+        if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false") {
+            panic!("cannot run the WebRTC test under CI: {why}");
+        }
+        eprintln!("SKIP webrtc_jssip: {why}");
+        return;
+    }
+    let n = std::process::id() % 200 + 20;
+    let ns = format!("tdw{n}");
+    let prefix = format!("10.78.{n}");
+    let guard = Netns(ns.clone());
+    let up = Command::new(repo().join("tests/browser/netns.sh"))
+        .args(["up", &ns, &prefix])
+        .status()
+        .expect("netns.sh");
+    assert!(up.success(), "netns.sh up failed");
+    let exe = std::env::current_exe().expect("current_exe");
+    let status = Command::new("ip")
+        .args(["netns", "exec", &ns])
+        .arg(exe)
+        .args(["--exact", "child_side", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, &prefix)
+        .status()
+        .expect("run the child under ip netns exec");
+    drop(guard);
+    assert!(
+        status.success(),
+        "the tongdai side inside the namespace failed"
+    );
+}
+
+// ---- the child, inside the namespace ----------------------------------------
+
+/// A child process killed on drop.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The browser phone: JSON lines in, JSON lines out.
+struct Phone {
+    /// Held so the phone is killed when the test ends (Drop).
+    _proc: Proc,
+    stdin: ChildStdin,
+    events: smpsc::Receiver<Value>,
+    pid: u32,
+}
+
+impl Phone {
+    fn start(args: &[String]) -> Phone {
+        let mut child = Command::new("node")
+            .arg(repo().join("tests/browser/phone.mjs"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn phone.mjs");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = child.stdout.take().expect("stdout");
+        let pid = child.id();
+        let (tx, rx) = smpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<Value>(&line)
+                    && tx.send(v).is_err()
+                {
+                    break;
+                }
+            }
+        });
+        Phone {
+            _proc: Proc(child),
+            stdin,
+            events: rx,
+            pid,
+        }
+    }
+
+    fn send(&mut self, cmd: Value) {
+        writeln!(self.stdin, "{cmd}").expect("write to phone");
+    }
+
+    /// Wait for an event by name (others are logged and skipped).
+    fn expect(&mut self, name: &str, timeout: Duration) -> Value {
+        let end = Instant::now() + timeout;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(v) if v["event"] == name => return v,
+                Ok(v) => eprintln!("phone: {v}"),
+                Err(_) => panic!("phone: no `{name}` within {timeout:?}"),
+            }
+        }
+    }
+
+    fn stats(&mut self) -> Value {
+        self.send(json!({"cmd": "stats"}));
+        self.expect("stats", T)
+    }
+}
+
+impl Drop for Phone {
+    fn drop(&mut self) {
+        // What the phone said last, for a failure's diagnosis.
+        while let Ok(v) = self.events.try_recv() {
+            eprintln!("phone (unread): {v}");
+        }
+    }
+}
+
+/// tongdai's UA and its events.
+struct Td {
+    ua: SipUa,
+    events: mpsc::UnboundedReceiver<UaEvent>,
+}
+
+impl Td {
+    async fn expect_call<F: Fn(&SipInput) -> bool>(&mut self, what: &str, f: F) -> SipInput {
+        let end = tokio::time::Instant::now() + T;
+        loop {
+            match tokio::time::timeout_at(end, self.events.recv()).await {
+                Ok(Some(UaEvent::Call(i))) if f(&i) => return i,
+                Ok(Some(e)) => eprintln!("tongdai: {e:?}"),
+                Ok(None) | Err(_) => panic!("tongdai: no {what}"),
+            }
+        }
+    }
+
+    async fn audio(&self, leg: Leg) -> AudioIo {
+        for _ in 0..200 {
+            if let Some(io) = self.ua.take_webrtc_audio(leg) {
+                return io;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("no WebRTC audio for {leg:?}");
+    }
+}
+
+/// Relative power of `hz` in `x` (Goertzel), 0..1 of the signal's energy.
+fn tone_share(x: &[i16], hz: f64) -> f64 {
+    let n = x.len() as f64;
+    let w = 2.0 * std::f64::consts::PI * hz / f64::from(SAMPLE_RATE);
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    let mut energy = 0.0;
+    for &v in x {
+        let v = f64::from(v);
+        energy += v * v;
+        let s = v + 2.0 * w.cos() * s1 - s2;
+        s2 = s1;
+        s1 = s;
+    }
+    let p = s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2;
+    // A pure sine of energy E gives p = E * n / 2.
+    if energy == 0.0 {
+        0.0
+    } else {
+        p / (energy * n / 2.0)
+    }
+}
+
+/// Send a 1000 Hz tone into the call (20 ms frames, paced), collect what
+/// arrives, and report media events. Runs until `stop`.
+struct Media {
+    heard: std::sync::Arc<std::sync::Mutex<Vec<i16>>>,
+    first_audio: tokio::sync::watch::Receiver<Option<Instant>>,
+    stop: tokio_util::sync::CancellationToken,
+}
+
+fn run_media(io: AudioIo) -> Media {
+    let AudioIo {
+        to_peer,
+        mut from_peer,
+        mut events,
+    } = io;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (fa_tx, fa_rx) = tokio::sync::watch::channel(None);
+    let s = stop.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        let mut n: u64 = 0;
+        loop {
+            tokio::select! {
+                _ = s.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            let frame: Vec<i16> = (0..FRAME_SAMPLES as u64)
+                .map(|i| {
+                    let t = (n + i) as f64 / f64::from(SAMPLE_RATE);
+                    (12000.0 * (2.0 * std::f64::consts::PI * 1000.0 * t).sin()) as i16
+                })
+                .collect();
+            n += FRAME_SAMPLES as u64;
+            if to_peer.send(frame).await.is_err() {
+                break;
+            }
+        }
+    });
+    let (h, s) = (heard.clone(), stop.clone());
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = s.cancelled() => break,
+                f = from_peer.recv() => match f {
+                    Some(f) => {
+                        let mut h = h.lock().expect("heard");
+                        h.extend_from_slice(&f);
+                        // Keep the last second.
+                        let len = h.len();
+                        if len > SAMPLE_RATE as usize {
+                            h.drain(..len - SAMPLE_RATE as usize);
+                        }
+                    }
+                    None => break,
+                },
+                e = events.recv() => match e {
+                    Some(MediaEvent::FirstAudio { at, codec }) => {
+                        eprintln!("tongdai: first audio ({})", codec.name());
+                        let _ = fa_tx.send(Some(at));
+                    }
+                    Some(e) => eprintln!("tongdai media: {e:?}"),
+                    None => {}
+                },
+            }
+        }
+    });
+    Media {
+        heard,
+        first_audio: fa_rx,
+        stop,
+    }
+}
+
+impl Media {
+    fn share_440(&self) -> f64 {
+        let h = self.heard.lock().expect("heard");
+        let tail = &h[h.len().saturating_sub(24_000)..];
+        tone_share(tail, 440.0)
+    }
+    fn clear(&self) {
+        self.heard.lock().expect("heard").clear();
+    }
+    async fn first_audio(&mut self) -> Instant {
+        let r = tokio::time::timeout(T, self.first_audio.wait_for(|a| a.is_some())).await;
+        match r {
+            Ok(Ok(a)) => a.unwrap_or_else(Instant::now),
+            _ => panic!("tongdai: no audio from the browser"),
+        }
+    }
+}
+
+/// The browser hears tongdai's 1000 Hz tone, packets flowing.
+fn check_browser_hears(phone: &mut Phone, what: &str) -> Value {
+    let s = phone.stats();
+    eprintln!("browser stats ({what}): {s}");
+    let hz = s["toneHz"].as_f64().unwrap_or(0.0);
+    let db = s["toneDb"].as_f64().unwrap_or(-200.0);
+    assert!(
+        (hz - 1000.0).abs() <= 30.0 && db > -60.0,
+        "{what}: the browser hears {hz} Hz at {db} dB"
+    );
+    assert!(
+        s["packetsReceived"].as_u64().unwrap_or(0) >= 40,
+        "{what}: {s}"
+    );
+    s
+}
+
+fn check_tongdai_hears(m: &Media, what: &str) {
+    let share = m.share_440();
+    eprintln!("tongdai hears 440 Hz: {:.2} of the energy ({what})", share);
+    assert!(
+        share > 0.5,
+        "{what}: 440 Hz is only {share:.2} of what tongdai receives"
+    );
+}
+
+/// CPU seconds (user+sys) and peak RSS (MB) of this process.
+fn rusage() -> (f64, f64) {
+    // SAFETY: getrusage writes into the zeroed struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let cpu = ru.ru_utime.tv_sec as f64
+        + ru.ru_utime.tv_usec as f64 / 1e6
+        + ru.ru_stime.tv_sec as f64
+        + ru.ru_stime.tv_usec as f64 / 1e6;
+    (cpu, ru.ru_maxrss as f64 / 1024.0)
+}
+
+/// utime+stime (s) of `root` and all its descendants, from /proc.
+fn tree_cpu(root: u32) -> f64 {
+    let tck = 100.0; // USER_HZ on Linux
+    let mut procs = Vec::new();
+    if let Ok(rd) = std::fs::read_dir("/proc") {
+        for e in rd.flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+                continue;
+            };
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ppid: u32 = f.get(1).and_then(|v| v.parse().ok()).unwrap_or(0);
+            let ut: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+            let st: f64 = f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+            procs.push((pid, ppid, (ut + st) / tck));
+        }
+    }
+    let mut set = vec![root];
+    loop {
+        let before = set.len();
+        for (pid, ppid, _) in &procs {
+            if set.contains(ppid) && !set.contains(pid) {
+                set.push(*pid);
+            }
+        }
+        if set.len() == before {
+            break;
+        }
+    }
+    procs
+        .iter()
+        .filter(|(p, _, _)| set.contains(p))
+        .map(|(_, _, c)| c)
+        .sum()
+}
+
+fn wait_tcp(addr: &str, timeout: Duration) {
+    let end = Instant::now() + timeout;
+    while Instant::now() < end {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("nothing listens on {addr}");
+}
+
+fn sox_tone(path: &Path, hz: u32) {
+    let ok = Command::new("sox")
+        .args(["-n", "-r", "48000", "-c", "1", "-b", "16"])
+        .arg(path)
+        .args(["synth", "10", "sine", &hz.to_string(), "vol", "0.5"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "sox could not make the tone");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_side() {
+    let Ok(prefix) = std::env::var(CHILD_ENV) else {
+        return; // only inside the namespace, started by the test above
+    };
+    let call_secs: u64 = std::env::var("CALL_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let kam_ip = format!("{prefix}.1");
+    let dir = std::env::temp_dir().join(format!("tongdai-webrtc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tempdir");
+
+    // Kamailio: registrar + proxy, WS, digest auth.
+    let _kam = Proc(
+        Command::new("kamailio")
+            .arg("-f")
+            .arg(repo().join("tests/browser/kamailio-ws.cfg"))
+            .args(["-DD", "-E", "-A", "WITH_AUTH", "-Y"])
+            .arg(&dir)
+            .arg("-P")
+            .arg(dir.join("kam.pid"))
+            .env("KAM_IP", &kam_ip)
+            .env("KAM_WS", "8080")
+            .env("KAM_UDP", "5060")
+            .env("KAM_CTL", format!("unix:{}", dir.join("ctl").display()))
+            .env("KAM_USERS", "alice:alicepw,bob:bobpw")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("kamailio.log")).expect("log"))
+            .spawn()
+            .expect("kamailio"),
+    );
+    wait_tcp(&format!("{kam_ip}:8080"), Duration::from_secs(10));
+    let ws = format!("ws://{kam_ip}:8080");
+
+    // The browser: alice, speaking a 440 Hz tone.
+    let wav = dir.join("440.wav");
+    sox_tone(&wav, 440);
+    let debug: &[String] = if std::env::var_os("PHONE_DEBUG").is_some() {
+        &["--emit-sdp".to_string()]
+    } else {
+        &[]
+    };
+    let mut phone = Phone::start(
+        &[
+            &[
+                "--ws".into(),
+                ws.clone(),
+                "--uri".into(),
+                format!("sip:alice@{kam_ip}"),
+                "--password".into(),
+                "alicepw".into(),
+                "--wav".into(),
+                wav.display().to_string(),
+            ][..],
+            debug,
+        ]
+        .concat(),
+    );
+    let ready = phone.expect("ready", Duration::from_secs(30));
+    eprintln!("phone ready: {ready}");
+    phone.expect("registered", T);
+
+    // tongdai: bob over WS, WebRTC media, on the other veth address.
+    let (tx, rx) = mpsc::unbounded_channel();
+    let cfg = SipConfig {
+        user: "bob".into(),
+        server: format!("{kam_ip}:8080"),
+        transport: Transport::Ws,
+        ws_url: Some(ws.clone()),
+        domain: Some(kam_ip.clone()),
+        auth_user: None,
+        password_file: None,
+        display_name: None,
+        expires: 120,
+        register: true,
+        bind: format!("{prefix}.2"),
+        insecure_tls: false,
+        second_call: Default::default(),
+        ring_timeout_s: 30,
+        media: MediaMode::Webrtc,
+    };
+    let ua = SipUa::start(cfg, Secret::new("bobpw"), tx)
+        .await
+        .expect("start the UA");
+    let mut td = Td { ua, events: rx };
+    let end = tokio::time::Instant::now() + T;
+    loop {
+        match tokio::time::timeout_at(end, td.events.recv()).await {
+            Ok(Some(UaEvent::Registration(RegState::Registered { .. }))) => break,
+            Ok(Some(e)) => eprintln!("tongdai: {e:?}"),
+            _ => panic!("tongdai did not register"),
+        }
+    }
+
+    // 1. tongdai calls the browser.
+    let leg = Leg(9001);
+    let t_invite = Instant::now();
+    td.ua.execute(SipAction::Invite {
+        leg,
+        target: format!("sip:alice@{kam_ip}"),
+    });
+    phone.expect("incoming", T);
+    phone.send(json!({"cmd": "answer"}));
+    td.expect_call("answer", |i| matches!(i, SipInput::Answered { .. }))
+        .await;
+    let mut media = run_media(td.audio(leg).await);
+    let t_first = media.first_audio().await;
+    let out_first_ms = t_first.duration_since(t_invite).as_millis();
+    phone.expect("confirmed", T);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    check_browser_hears(&mut phone, "tongdai called");
+    check_tongdai_hears(&media, "tongdai called");
+    let s = td.ua.webrtc_stats(leg).await.expect("stats");
+    eprintln!("tongdai stats: {s:?}");
+    assert!(s.packets_in >= 50 && s.packets_out >= 50, "{s:?}");
+
+    // Hold and resume by re-INVITE from the browser: the call and media stay.
+    phone.send(json!({"cmd": "hold"}));
+    td.expect_call("remote hold", |i| {
+        matches!(i, SipInput::RemoteHold { held: true, .. })
+    })
+    .await;
+    phone.expect("hold", T);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    phone.send(json!({"cmd": "unhold"}));
+    td.expect_call("remote resume", |i| {
+        matches!(i, SipInput::RemoteHold { held: false, .. })
+    })
+    .await;
+    phone.expect("unhold", T);
+    let before = td.ua.webrtc_stats(leg).await.expect("stats");
+    let b_before = phone.stats()["packetsReceived"].as_u64().unwrap_or(0);
+    media.clear();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = td.ua.webrtc_stats(leg).await.expect("stats");
+    assert!(
+        after.packets_in >= before.packets_in + 50,
+        "after unhold: {before:?} -> {after:?}"
+    );
+    let s = check_browser_hears(&mut phone, "after unhold");
+    assert!(
+        s["packetsReceived"].as_u64().unwrap_or(0) >= b_before + 50,
+        "{s}"
+    );
+    check_tongdai_hears(&media, "after unhold");
+
+    // Hang up from tongdai.
+    td.ua.execute(SipAction::Bye { leg });
+    let ended = phone.expect("ended", T);
+    assert_eq!(ended["originator"], "remote", "{ended}");
+    media.stop.cancel();
+    eprintln!("ok: tongdai → browser: audio both ways, hold/resume, hang-up by tongdai");
+
+    // 2. The browser calls tongdai: the measured call.
+    phone.send(json!({"cmd": "call", "target": format!("sip:bob@{kam_ip}")}));
+    let inc = td
+        .expect_call("incoming", |i| matches!(i, SipInput::Incoming { .. }))
+        .await;
+    let SipInput::Incoming { leg, .. } = inc else {
+        unreachable!()
+    };
+    let t_accept = Instant::now();
+    td.ua.execute(SipAction::Accept { leg });
+    phone.expect("confirmed", T);
+    let mut media = run_media(td.audio(leg).await);
+    let t_first = media.first_audio().await;
+    let in_first_ms = t_first.duration_since(t_accept).as_millis();
+    let (cpu0, _) = rusage();
+    let chrome0 = tree_cpu(phone.pid);
+    let t0 = Instant::now();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    check_browser_hears(&mut phone, "browser called");
+    check_tongdai_hears(&media, "browser called");
+    tokio::time::sleep(Duration::from_secs(call_secs.saturating_sub(2))).await;
+    let (cpu1, rss) = rusage();
+    let chrome1 = tree_cpu(phone.pid);
+    let secs = t0.elapsed().as_secs_f64();
+    check_browser_hears(&mut phone, "end of the measured call");
+    check_tongdai_hears(&media, "end of the measured call");
+    let s = td.ua.webrtc_stats(leg).await.expect("stats");
+    eprintln!("tongdai stats: {s:?}");
+
+    // Hang up from the browser.
+    phone.send(json!({"cmd": "hangup"}));
+    td.expect_call("remote BYE", |i| matches!(i, SipInput::RemoteBye { .. }))
+        .await;
+    media.stop.cancel();
+    eprintln!("ok: browser → tongdai: audio both ways, hang-up by the browser");
+
+    println!(
+        "FIGURE webrtc: INVITE sent -> first audio frame decoded: {out_first_ms} ms (tongdai calls); \
+         200 OK sent (accept) -> first audio frame: {in_first_ms} ms (browser calls)"
+    );
+    println!(
+        "FIGURE webrtc: {secs:.0} s call: tongdai side {:.2} CPU-s, peak RSS {rss:.1} MB (whole test process); \
+         Chromium phone {:.2} CPU-s (node + browser processes)",
+        cpu1 - cpu0,
+        chrome1 - chrome0
+    );
+    println!(
+        "FIGURE webrtc: packets in/out {}/{}, bytes in/out {}/{}",
+        s.packets_in, s.packets_out, s.bytes_in, s.bytes_out
+    );
+    phone.send(json!({"cmd": "quit"}));
+    let _ = phone.events.recv_timeout(Duration::from_secs(3));
+    drop(phone);
+    let _ = std::fs::remove_dir_all(&dir);
+}
