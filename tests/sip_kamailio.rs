@@ -52,25 +52,40 @@ async fn call_between(a: Transport, b: Transport) {
     let mut alice = registered(account(&k, "alice", "alicepw", a)).await;
     let mut bob = registered(account(&k, "bob", "bobpw", b)).await;
     alice.send(Command::CallOut("sip:bob@127.0.0.1".into()));
-    let ring = bob.expect("bob rings", T, |e| matches!(e, Event::Ringing(_))).await;
-    let Event::Ringing(info) = ring else { unreachable!() };
+    let ring = bob
+        .expect("bob rings", T, |e| matches!(e, Event::Ringing(_)))
+        .await;
+    let Event::Ringing(info) = ring else {
+        unreachable!()
+    };
     assert_eq!(info.phone, "alice");
     alice
-        .expect("alice hears ringback", T, |e| matches!(e, Event::CalloutStarted(_)))
+        .expect("alice hears ringback", T, |e| {
+            matches!(e, Event::CalloutStarted(_))
+        })
         .await;
     bob.send(Command::Accept);
-    bob.expect("bob answered", T, |e| *e == Event::Accepted).await;
-    alice.expect("alice connected", T, |e| *e == Event::CustomerAnswered).await;
+    bob.expect("bob answered", T, |e| *e == Event::Accepted)
+        .await;
+    alice
+        .expect("alice connected", T, |e| *e == Event::CustomerAnswered)
+        .await;
     // Hold and resume through the proxy, both directions of re-INVITE.
     alice.send(Command::ToggleHold);
     alice.expect("held", T, |e| *e == Event::Held(true)).await;
     alice.send(Command::ToggleHold);
-    alice.expect("resumed", T, |e| *e == Event::Held(false)).await;
-    bob.send(Command::End);
-    bob.expect("bob ended", T, |e| *e == Event::Ended(EndReason::LocalHangup))
-        .await;
     alice
-        .expect("alice sees the hang-up", T, |e| *e == Event::Ended(EndReason::RemoteHangup))
+        .expect("resumed", T, |e| *e == Event::Held(false))
+        .await;
+    bob.send(Command::End);
+    bob.expect("bob ended", T, |e| {
+        *e == Event::Ended(EndReason::LocalHangup)
+    })
+    .await;
+    alice
+        .expect("alice sees the hang-up", T, |e| {
+            *e == Event::Ended(EndReason::RemoteHangup)
+        })
         .await;
     assert!(alice.shutdown().await);
     assert!(bob.shutdown().await);
@@ -111,7 +126,12 @@ async fn a_wrong_password_is_reported_not_hidden() {
         return;
     }
     let k = Kamailio::start(USERS);
-    let mut c = Headless::start(Box::new(SipBackend::new(account(&k, "alice", "wrong", Transport::Udp))));
+    let mut c = Headless::start(Box::new(SipBackend::new(account(
+        &k,
+        "alice",
+        "wrong",
+        Transport::Udp,
+    ))));
     let e = c
         .expect("registration failure", T, |e| {
             matches!(e, Event::Registration(RegState::Failed { .. }))
@@ -119,7 +139,9 @@ async fn a_wrong_password_is_reported_not_hidden() {
         .await;
     let text = format!("{e:?}");
     assert!(text.contains("403") || text.contains("401"), "{text}");
-    assert!(!text.contains("wrong"), "the password must not leak: {text}");
+    assert!(
+        !text.contains("wrong"),
+        "the password must not leak: {text}"
+    );
     assert!(c.shutdown().await);
 }
-
