@@ -42,11 +42,21 @@ async fn call_out_to_sipp_answers_and_we_hang_up() {
     let mut c = Headless::start(Box::new(SipBackend::new(account(sipp.port, false))));
     c.expect("ready", T, |e| *e == Event::Ready).await;
     c.send(Command::CallOut("0912345678".into()));
-    c.expect("dialing", T, |e| matches!(e, Event::Dialing(n) if n == "0912345678")).await;
-    c.expect("customer ringing", T, |e| matches!(e, Event::CalloutStarted(_))).await;
-    c.expect("answered", T, |e| *e == Event::CustomerAnswered).await;
+    c.expect(
+        "dialing",
+        T,
+        |e| matches!(e, Event::Dialing(n) if n == "0912345678"),
+    )
+    .await;
+    c.expect("customer ringing", T, |e| {
+        matches!(e, Event::CalloutStarted(_))
+    })
+    .await;
+    c.expect("answered", T, |e| *e == Event::CustomerAnswered)
+        .await;
     c.send(Command::End);
-    c.expect("ended", T, |e| *e == Event::Ended(EndReason::LocalHangup)).await;
+    c.expect("ended", T, |e| *e == Event::Ended(EndReason::LocalHangup))
+        .await;
     assert!(sipp.wait(T), "SIPp's uas scenario must see our BYE");
     assert!(c.shutdown().await);
 }
@@ -90,13 +100,19 @@ async fn sipp_calls_us_we_answer_and_it_hangs_up() {
         &["-sn", "uac", &format!("127.0.0.1:{local}")],
         &["-s", "alice", "-d", "1000"],
     );
-    let ring = c.expect("ringing", T, |e| matches!(e, Event::Ringing(_))).await;
-    let Event::Ringing(info) = ring else { unreachable!() };
+    let ring = c
+        .expect("ringing", T, |e| matches!(e, Event::Ringing(_)))
+        .await;
+    let Event::Ringing(info) = ring else {
+        unreachable!()
+    };
     assert_eq!(info.phone, "sipp");
     c.send(Command::Accept);
     c.expect("accepted", T, |e| *e == Event::Accepted).await;
-    c.expect("remote hang-up", T, |e| *e == Event::Ended(EndReason::RemoteHangup))
-        .await;
+    c.expect("remote hang-up", T, |e| {
+        *e == Event::Ended(EndReason::RemoteHangup)
+    })
+    .await;
     assert!(sipp.wait(T));
     assert!(c.shutdown().await);
 }
@@ -109,12 +125,17 @@ async fn every_failure_code_is_reported_with_its_reason() {
         return;
     }
     for code in [404u16, 486, 408, 403, 487, 480, 500, 603] {
-        let mut sipp = Sipp::start(&["-sf", &sipp_scenario(&format!("uas_reject_{code}.xml"))], &[]);
+        let mut sipp = Sipp::start(
+            &["-sf", &sipp_scenario(&format!("uas_reject_{code}.xml"))],
+            &[],
+        );
         let mut c = Headless::start(Box::new(SipBackend::new(account(sipp.port, false))));
         c.expect("ready", T, |e| *e == Event::Ready).await;
         c.send(Command::CallOut("0912345678".into()));
         let failed = c
-            .expect(&format!("failure {code}"), T, |e| matches!(e, Event::CalloutFailed { .. }))
+            .expect(&format!("failure {code}"), T, |e| {
+                matches!(e, Event::CalloutFailed { .. })
+            })
             .await;
         assert_eq!(
             failed,
@@ -148,8 +169,10 @@ async fn the_far_end_answers_and_hangs_up_first() {
     c.expect("ready", T, |e| *e == Event::Ready).await;
     c.send(Command::CallOut("1002".into()));
     c.expect("answered", T, |e| *e == Event::Accepted).await;
-    c.expect("remote hang-up", T, |e| *e == Event::Ended(EndReason::RemoteHangup))
-        .await;
+    c.expect("remote hang-up", T, |e| {
+        *e == Event::Ended(EndReason::RemoteHangup)
+    })
+    .await;
     assert!(sipp.wait(T));
     assert!(c.shutdown().await);
 }
@@ -165,7 +188,8 @@ async fn we_cancel_while_the_far_end_rings() {
     let mut c = Headless::start(Box::new(SipBackend::new(account(sipp.port, false))));
     c.expect("ready", T, |e| *e == Event::Ready).await;
     c.send(Command::CallOut("1002".into()));
-    c.expect("ringing", T, |e| matches!(e, Event::CalloutStarted(_))).await;
+    c.expect("ringing", T, |e| matches!(e, Event::CalloutStarted(_)))
+        .await;
     c.send(Command::End);
     c.expect("cancelled", T, |e| *e == Event::Ended(EndReason::Cancelled))
         .await;
@@ -178,10 +202,15 @@ async fn inbound(scenario: &str) -> (Headless, Sipp) {
     let mut c = Headless::start(Box::new(SipBackend::new(account_on(free_port(), local))));
     c.expect("ready", T, |e| *e == Event::Ready).await;
     let sipp = Sipp::start(
-        &["-sf", &sipp_scenario(scenario), &format!("127.0.0.1:{local}")],
+        &[
+            "-sf",
+            &sipp_scenario(scenario),
+            &format!("127.0.0.1:{local}"),
+        ],
         &["-s", "alice"],
     );
-    c.expect("ringing", T, |e| matches!(e, Event::Ringing(_))).await;
+    c.expect("ringing", T, |e| matches!(e, Event::Ringing(_)))
+        .await;
     (c, sipp)
 }
 
@@ -237,16 +266,22 @@ async fn the_far_end_holds_and_resumes() {
     let (mut c, mut sipp) = inbound("uac_call_reinvite_hold.xml").await;
     c.send(Command::Accept);
     c.expect("accepted", T, |e| *e == Event::Accepted).await;
-    c.expect("held notice", T, |e| {
-        matches!(e, Event::Notice(tongdai::engine::Notice::Info(t)) if t.contains("on hold"))
+    c.expect(
+        "held notice",
+        T,
+        |e| matches!(e, Event::Notice(tongdai::engine::Notice::Info(t)) if t.contains("on hold")),
+    )
+    .await;
+    c.expect(
+        "resumed notice",
+        T,
+        |e| matches!(e, Event::Notice(tongdai::engine::Notice::Info(t)) if t.contains("resumed")),
+    )
+    .await;
+    c.expect("remote hang-up", T, |e| {
+        *e == Event::Ended(EndReason::RemoteHangup)
     })
     .await;
-    c.expect("resumed notice", T, |e| {
-        matches!(e, Event::Notice(tongdai::engine::Notice::Info(t)) if t.contains("resumed"))
-    })
-    .await;
-    c.expect("remote hang-up", T, |e| *e == Event::Ended(EndReason::RemoteHangup))
-        .await;
     assert!(sipp.wait(T));
     assert!(c.shutdown().await);
 }

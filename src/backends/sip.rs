@@ -59,7 +59,8 @@ async fn run(backend: SipBackend, mut commands: mpsc::Receiver<Command>, events:
             return wait_for_shutdown(commands).await;
         }
     };
-    if backend.cfg.insecure_tls && matches!(backend.cfg.transport, Transport::Tls | Transport::Wss) {
+    if backend.cfg.insecure_tls && matches!(backend.cfg.transport, Transport::Tls | Transport::Wss)
+    {
         events.emit(Event::Notice(Notice::InsecureTls));
     }
     let (ua_tx, mut ua_rx) = mpsc::unbounded_channel();

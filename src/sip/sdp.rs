@@ -53,9 +53,21 @@ pub struct Codec {
     pub rate: u32,
 }
 
-pub const PCMU: Codec = Codec { pt: 0, name: "PCMU", rate: 8000 };
-pub const PCMA: Codec = Codec { pt: 8, name: "PCMA", rate: 8000 };
-pub const TELEPHONE_EVENT: Codec = Codec { pt: 101, name: "telephone-event", rate: 8000 };
+pub const PCMU: Codec = Codec {
+    pt: 0,
+    name: "PCMU",
+    rate: 8000,
+};
+pub const PCMA: Codec = Codec {
+    pt: 8,
+    name: "PCMA",
+    rate: 8000,
+};
+pub const TELEPHONE_EVENT: Codec = Codec {
+    pt: 101,
+    name: "telephone-event",
+    rate: 8000,
+};
 
 /// Codecs in our order of preference.
 pub const SUPPORTED: [Codec; 2] = [PCMU, PCMA];
@@ -150,7 +162,10 @@ pub fn parse(sdp: &str) -> Result<RemoteAudio, SdpError> {
                     let mut it = map.split_whitespace();
                     let pt: Option<u8> = it.next().and_then(|p| p.parse().ok());
                     let name = it.next().unwrap_or("");
-                    if name.to_ascii_lowercase().starts_with("telephone-event/8000") {
+                    if name
+                        .to_ascii_lowercase()
+                        .starts_with("telephone-event/8000")
+                    {
                         te = pt;
                     }
                 } else if in_audio && value.starts_with("fingerprint:") {
@@ -230,7 +245,10 @@ impl LocalAudio {
             let _ = write!(s, "a=rtpmap:{} {}/{}\r\n", c.pt, c.name, c.rate);
         }
         if let Some(te) = self.telephone_event {
-            let _ = write!(s, "a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-16\r\n");
+            let _ = write!(
+                s,
+                "a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-16\r\n"
+            );
         }
         s.push_str("a=ptime:20\r\n");
         let _ = write!(s, "a={}\r\n", self.direction.attr());

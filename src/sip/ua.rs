@@ -223,8 +223,8 @@ impl SipUa {
             .as_str()
             .try_into()
             .map_err(|_| UaError::BadServer(cfg.server.clone()))?;
-        let mut server = SipAddr::try_from(&server_uri)
-            .map_err(|_| UaError::BadServer(cfg.server.clone()))?;
+        let mut server =
+            SipAddr::try_from(&server_uri).map_err(|_| UaError::BadServer(cfg.server.clone()))?;
         server.r#type = Some(to_stack_transport(cfg.transport));
 
         // Contact: RFC 7118 §5 for WebSocket (a made-up .invalid host, as
@@ -311,7 +311,11 @@ impl SipUa {
     /// REGISTER, refresh before expiry, back off after failures, and
     /// un-REGISTER when stopped (RFC 3261 §10.2; stale bindings make
     /// proxies fork calls to dead phones).
-    async fn register_loop(self, ep: rsipstack::transaction::endpoint::EndpointInnerRef, mut server: rsipstack::sip::Uri) {
+    async fn register_loop(
+        self,
+        ep: rsipstack::transaction::endpoint::EndpointInnerRef,
+        mut server: rsipstack::sip::Uri,
+    ) {
         if let Some(t) = match self.inner.cfg.transport {
             Transport::Udp => None,
             t => Some(t),
@@ -338,7 +342,9 @@ impl SipUa {
                     failures = 0;
                     registered = true;
                     let granted = reg.expires().max(1);
-                    self.emit(UaEvent::Registration(RegState::Registered { expires: granted }));
+                    self.emit(UaEvent::Registration(RegState::Registered {
+                        expires: granted,
+                    }));
                     // Refresh at 75 % of what the registrar granted.
                     Duration::from_secs(u64::from(granted) * 3 / 4).max(Duration::from_secs(1))
                 }
@@ -426,9 +432,7 @@ impl SipUa {
             Ok(r) => match sdp::choose_codec(&r) {
                 Ok(c) => (Some(r), c),
                 Err(e) => {
-                    self.emit(UaEvent::Problem(format!(
-                        "call from {number} refused: {e}"
-                    )));
+                    self.emit(UaEvent::Problem(format!("call from {number} refused: {e}")));
                     let _ = tx.reply(StatusCode::NotAcceptableHere).await;
                     return;
                 }
@@ -543,7 +547,11 @@ impl SipUa {
                 } else {
                     sdp::Direction::SendRecv
                 };
-                LocalAudio { direction: dir, ..local }.render()
+                LocalAudio {
+                    direction: dir,
+                    ..local
+                }
+                .render()
             }
         })
     }
@@ -597,10 +605,7 @@ impl SipUa {
                 }
                 let sdp = ua.leg_sdp(leg, false);
                 if let Some(d) = ua.dialog_of(leg) {
-                    let r = d.accept(
-                        Some(vec![Self::sdp_header()]),
-                        sdp.map(String::into_bytes),
-                    );
+                    let r = d.accept(Some(vec![Self::sdp_header()]), sdp.map(String::into_bytes));
                     if let Err(e) = r {
                         ua.emit(UaEvent::Problem(format!("could not answer: {e}")));
                     }
@@ -703,7 +708,9 @@ impl SipUa {
                 confirmed: false,
             },
         );
-        let offer = self.webrtc_local_sdp(leg).or_else(|| self.leg_sdp(leg, false));
+        let offer = self
+            .webrtc_local_sdp(leg)
+            .or_else(|| self.leg_sdp(leg, false));
         let opt = InviteOption {
             caller_display_name: self.inner.cfg.display_name.clone(),
             caller,
@@ -950,7 +957,12 @@ impl SipUa {
 
     /// A re-INVITE or UPDATE from the peer: answer it, and tell the agent
     /// when it is a hold or a resume (RFC 3264 §8.4).
-    async fn on_update(&self, id: DialogId, req: rsipstack::sip::Request, handle: TransactionHandle) {
+    async fn on_update(
+        &self,
+        id: DialogId,
+        req: rsipstack::sip::Request,
+        handle: TransactionHandle,
+    ) {
         let Some(leg) = self.leg_for(&id) else {
             let _ = handle.reply(StatusCode::CallTransactionDoesNotExist).await;
             return;
@@ -962,9 +974,15 @@ impl SipUa {
         if req.body.is_empty() {
             // A session refresh (RFC 4028) or an offerless re-INVITE: answer
             // with our current SDP as an offer.
-            let sdp = self.webrtc_local_sdp(leg).or_else(|| self.leg_sdp(leg, false));
+            let sdp = self
+                .webrtc_local_sdp(leg)
+                .or_else(|| self.leg_sdp(leg, false));
             let _ = handle
-                .respond(StatusCode::OK, Some(vec![Self::sdp_header()]), sdp.map(String::into_bytes))
+                .respond(
+                    StatusCode::OK,
+                    Some(vec![Self::sdp_header()]),
+                    sdp.map(String::into_bytes),
+                )
                 .await;
             return;
         }
@@ -999,7 +1017,11 @@ impl SipUa {
             (answer, was_held)
         };
         let _ = handle
-            .respond(StatusCode::OK, Some(vec![Self::sdp_header()]), Some(answer.into_bytes()))
+            .respond(
+                StatusCode::OK,
+                Some(vec![Self::sdp_header()]),
+                Some(answer.into_bytes()),
+            )
             .await;
         let now_held = remote.direction.is_hold();
         if now_held != was_held {
@@ -1108,7 +1130,9 @@ impl SipUa {
     }
 
     fn webrtc_local_sdp(&self, leg: Leg) -> Option<String> {
-        self.webrtc_legs().get(&leg).and_then(|w| w.local_sdp.clone())
+        self.webrtc_legs()
+            .get(&leg)
+            .and_then(|w| w.local_sdp.clone())
     }
 
     fn webrtc_note_offer(&self, leg: Leg, offer: &str) {
@@ -1158,7 +1182,9 @@ impl SipUa {
             .apply_answer(&String::from_utf8_lossy(body))
             .await;
         if let Err(e) = r {
-            self.emit(UaEvent::Problem(format!("the WebRTC answer was refused: {e}")));
+            self.emit(UaEvent::Problem(format!(
+                "the WebRTC answer was refused: {e}"
+            )));
         }
         true
     }
@@ -1304,7 +1330,10 @@ pub fn parse_name_addr(value: &str) -> Option<(String, Option<String>)> {
     let (name, uri) = match value.find('<') {
         Some(i) => {
             let end = value[i..].find('>').map(|j| i + j)?;
-            (value[..i].trim().trim_matches('"').trim(), &value[i + 1..end])
+            (
+                value[..i].trim().trim_matches('"').trim(),
+                &value[i + 1..end],
+            )
         }
         None => ("", value.split(';').next().unwrap_or(value)),
     };
@@ -1357,7 +1386,10 @@ mod tests {
             parse_name_addr("sip:alice@127.0.0.1;tag=9"),
             Some(("alice".into(), None))
         );
-        assert_eq!(parse_name_addr("<tel:+84912345678>"), Some(("+84912345678".into(), None)));
+        assert_eq!(
+            parse_name_addr("<tel:+84912345678>"),
+            Some(("+84912345678".into(), None))
+        );
     }
 
     #[test]

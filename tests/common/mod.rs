@@ -61,8 +61,16 @@ impl Sipp {
             .args(args)
             .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-m", "1"])
             .args(["-timeout", "30", "-timeout_error", "-nostdin"])
-            .args(["-trace_err", "-error_file", &dir.join("err.log").to_string_lossy()])
-            .args(["-trace_msg", "-message_file", &dir.join("msg.log").to_string_lossy()])
+            .args([
+                "-trace_err",
+                "-error_file",
+                &dir.join("err.log").to_string_lossy(),
+            ])
+            .args([
+                "-trace_msg",
+                "-message_file",
+                &dir.join("msg.log").to_string_lossy(),
+            ])
             .args(extra)
             .current_dir(&dir)
             .stdout(Stdio::null())
@@ -164,7 +172,12 @@ impl Headless {
 
     /// Wait for the first event matching `pred`; panics with the events
     /// seen so far when it does not come.
-    pub async fn expect<F: Fn(&Event) -> bool>(&mut self, what: &str, timeout: Duration, pred: F) -> Event {
+    pub async fn expect<F: Fn(&Event) -> bool>(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        pred: F,
+    ) -> Event {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             match tokio::time::timeout_at(deadline, self.events.recv()).await {
@@ -174,7 +187,10 @@ impl Headless {
                         return e;
                     }
                 }
-                Ok(None) => panic!("engine stopped while waiting for {what}; saw {:#?}", self.seen),
+                Ok(None) => panic!(
+                    "engine stopped while waiting for {what}; saw {:#?}",
+                    self.seen
+                ),
                 Err(_) => panic!("timed out waiting for {what}; saw {:#?}", self.seen),
             }
         }
@@ -211,9 +227,19 @@ impl Kamailio {
         let (udp, ws) = (free_port(), free_port());
         let log = std::fs::File::create(dir.join("kamailio.log")).expect("log");
         let child = Proc::new("kamailio")
-            .args(["-f", &repo().join("tests/browser/kamailio-ws.cfg").to_string_lossy()])
+            .args([
+                "-f",
+                &repo()
+                    .join("tests/browser/kamailio-ws.cfg")
+                    .to_string_lossy(),
+            ])
             .args(["-DD", "-E", "-A", "WITH_AUTH"])
-            .args(["-Y", &dir.to_string_lossy(), "-P", &dir.join("pid").to_string_lossy()])
+            .args([
+                "-Y",
+                &dir.to_string_lossy(),
+                "-P",
+                &dir.join("pid").to_string_lossy(),
+            ])
             .env("KAM_IP", "127.0.0.1")
             .env("KAM_UDP", udp.to_string())
             .env("KAM_WS", ws.to_string())
@@ -223,7 +249,12 @@ impl Kamailio {
             .stderr(log)
             .spawn()
             .expect("start kamailio");
-        let k = Kamailio { child, udp, ws, dir };
+        let k = Kamailio {
+            child,
+            udp,
+            ws,
+            dir,
+        };
         // Ready when the WebSocket port accepts connections.
         let start = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", ws)).is_err() {
