@@ -6,8 +6,15 @@
 //! Only [`session`] owns a socket and a clock.
 
 pub mod codec;
+pub mod device;
 pub mod dtmf;
 pub mod jitter;
 pub mod rtcp;
 pub mod rtp;
+pub mod session;
 pub mod tone;
+
+pub use device::{AudioDevice, DeviceError, FileDevice, NullDevice, Playback};
+pub use session::{
+    MediaError, MediaEvent, MediaHandle, MediaParams, MediaReport, MediaSession, RtcpMode,
+};
