@@ -9,4 +9,5 @@ pub mod engine;
 pub mod media;
 pub mod secret;
 pub mod sip;
+pub mod switchboard;
 pub mod webrtc_media;
