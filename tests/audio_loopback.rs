@@ -22,7 +22,10 @@ fn rtp_socket() -> UdpSocket {
     loop {
         let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
         let port = s.local_addr().expect("addr").port();
-        if port.is_multiple_of(2) && port < 65534 && UdpSocket::bind(("127.0.0.1", port + 1)).is_ok() {
+        if port.is_multiple_of(2)
+            && port < 65534
+            && UdpSocket::bind(("127.0.0.1", port + 1)).is_ok()
+        {
             return s;
         }
     }
