@@ -32,7 +32,7 @@ fn account(server: String, register: bool, bind: String) -> SipConfig {
         ws_url: None,
         domain: Some("127.0.0.1".into()),
         auth_user: None,
-        password_file: Some(write_secret(&dir, "alicepw")),
+        password_file: Some(write_secret(&dir, "secret")),
         display_name: None,
         expires: 300,
         register,
@@ -40,6 +40,7 @@ fn account(server: String, register: bool, bind: String) -> SipConfig {
         insecure_tls: false,
         second_call: Default::default(),
         ring_timeout_s: 30,
+        ca_file: None,
         media: Default::default(),
     }
 }
@@ -80,7 +81,7 @@ fn baresip_register(k: &Kamailio) -> Option<Duration> {
     std::fs::write(
         dir.join("accounts"),
         format!(
-            "<sip:bob@127.0.0.1:{};transport=udp>;auth_pass=bobpw;regint=300\n",
+            "<sip:bob@127.0.0.1:{};transport=udp>;auth_pass=secret;regint=300\n",
             k.udp
         ),
     )
@@ -182,7 +183,7 @@ fn main() {
         if !need("kamailio") {
             return;
         }
-        let k = Kamailio::start("alice:alicepw,bob:bobpw");
+        let k = Kamailio::start();
         let mut ours = Vec::new();
         let mut theirs = Vec::new();
         for _ in 0..RUNS {

@@ -29,6 +29,7 @@ fn account(server_port: u16, register: bool) -> SipConfig {
         insecure_tls: false,
         second_call: Default::default(),
         ring_timeout_s: 30,
+        ca_file: None,
         media: Default::default(),
     }
 }

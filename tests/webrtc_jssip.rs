@@ -527,6 +527,7 @@ async fn child_side() {
         insecure_tls: false,
         second_call: Default::default(),
         ring_timeout_s: 30,
+        ca_file: None,
         media: MediaMode::Webrtc,
     };
     let ua = SipUa::start(cfg, Secret::new("bobpw"), tx)

@@ -61,6 +61,8 @@ async fn run(backend: SipBackend, mut commands: mpsc::Receiver<Command>, events:
     };
     if backend.cfg.insecure_tls && matches!(backend.cfg.transport, Transport::Tls | Transport::Wss)
     {
+        // rsipstack offers no switch to skip verification and we do not
+        // add one: say so instead of pretending (use sip.ca_file for a lab CA).
         events.emit(Event::Notice(Notice::InsecureTls));
     }
     let (ua_tx, mut ua_rx) = mpsc::unbounded_channel();

@@ -85,6 +85,10 @@ pub struct SipConfig {
     /// Skip TLS certificate checks. Lab PBXs only: warned on screen.
     #[serde(default)]
     pub insecure_tls: bool,
+    /// CA bundle (PEM) that signs the server's TLS certificate; default:
+    /// the system bundle. Certificates are always verified.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
     #[serde(default)]
     pub second_call: SecondCall,
     /// No answer to an outbound INVITE within this many seconds ends it.

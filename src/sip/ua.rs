@@ -55,7 +55,12 @@ pub enum UaError {
     BadServer(String),
     #[error("SIP stack: {0}")]
     Stack(String),
+    #[error("cannot read the TLS CA bundle {path}: {reason} (set sip.ca_file)")]
+    Tls { path: String, reason: String },
 }
+
+/// Debian's bundle of the system's trusted CAs.
+const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// Per-call media and dialog bookkeeping.
 struct LegState {
@@ -168,6 +173,22 @@ impl SipUa {
         };
         if let Some(path) = ws_path {
             transport_layer.set_ws_path(path);
+        }
+        if matches!(cfg.transport, Transport::Tls | Transport::Wss) {
+            // rsipstack trusts nothing by default: hand it the CA bundle so
+            // the server's certificate is verified (never skipped).
+            let path = cfg
+                .ca_file
+                .clone()
+                .unwrap_or_else(|| std::path::PathBuf::from(SYSTEM_CA_BUNDLE));
+            let ca = std::fs::read(&path).map_err(|e| UaError::Tls {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            transport_layer.set_tls_config(rsipstack::transport::tls::TlsConfig {
+                ca_certs: Some(ca),
+                ..Default::default()
+            });
         }
         let default_port = match cfg.transport {
             Transport::Tls => 5061,
@@ -445,12 +466,27 @@ impl SipUa {
                 return;
             }
         };
-        let dialog = match self.inner.dialogs.get_or_create_server_invite(
+        // rsipstack appends the arrival transport to the remote target when
+        // the Contact names none (and its Contact parser drops an explicit
+        // `transport=udp`), which sends our BYE to a UDP phone over TCP/WS.
+        // Behind a proxy (Record-Route present) the dialog needs no flow
+        // affinity: in-dialog requests follow the route set. So hide the
+        // connection while the dialog is created.
+        let proxied = req
+            .headers
+            .iter()
+            .any(|h| matches!(h, Header::RecordRoute(_)));
+        let flow = if proxied { tx.connection.take() } else { None };
+        let created = self.inner.dialogs.get_or_create_server_invite(
             &tx,
             self.inner.state_tx.clone(),
             Some(self.inner.cred.clone()),
             Some(self.inner.contact.clone()),
-        ) {
+        );
+        if flow.is_some() {
+            tx.connection = flow;
+        }
+        let dialog = match created {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot create a dialog for an INVITE");

@@ -212,60 +212,31 @@ pub fn write_secret(dir: &Path, value: &str) -> PathBuf {
     p
 }
 
-/// A Kamailio registrar + proxy on 127.0.0.1 (UDP, and TCP + WebSocket on
-/// one port) with digest auth for the given users, killed on drop.
+/// A Kamailio registrar + proxy on 127.0.0.1 (UDP and TCP on one port,
+/// WebSocket on another) with digest auth for alice, bob, carol and dave
+/// (password `secret`), started by the repo's own script and stopped on drop.
 pub struct Kamailio {
-    child: Child,
     pub udp: u16,
     pub ws: u16,
     pub dir: PathBuf,
 }
 
 impl Kamailio {
-    pub fn start(users: &str) -> Kamailio {
+    pub fn start() -> Kamailio {
         let dir = tempdir("kamailio");
         let (udp, ws) = (free_port(), free_port());
-        let log = std::fs::File::create(dir.join("kamailio.log")).expect("log");
-        let child = Proc::new("kamailio")
-            .args([
-                "-f",
-                &repo()
-                    .join("tests/browser/kamailio-ws.cfg")
-                    .to_string_lossy(),
-            ])
-            .args(["-DD", "-E", "-A", "WITH_AUTH"])
-            .args([
-                "-Y",
-                &dir.to_string_lossy(),
-                "-P",
-                &dir.join("pid").to_string_lossy(),
-            ])
-            .env("KAM_IP", "127.0.0.1")
-            .env("KAM_UDP", udp.to_string())
-            .env("KAM_WS", ws.to_string())
-            .env("KAM_CTL", format!("unix:{}", dir.join("ctl").display()))
-            .env("KAM_USERS", users)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start kamailio");
-        let k = Kamailio {
-            child,
-            udp,
-            ws,
-            dir,
-        };
-        // Ready when the WebSocket port accepts connections.
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", ws)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "kamailio did not start: {}",
-                k.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        k
+        let out = Proc::new(repo().join("tests/peers/kamailio/start.sh"))
+            .arg(&dir)
+            .arg(udp.to_string())
+            .arg(ws.to_string())
+            .output()
+            .expect("run tests/peers/kamailio/start.sh");
+        assert!(
+            out.status.success(),
+            "kamailio did not start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Kamailio { udp, ws, dir }
     }
 
     pub fn log(&self) -> String {
@@ -275,8 +246,10 @@ impl Kamailio {
 
 impl Drop for Kamailio {
     fn drop(&mut self) {
-        // -DD keeps the main process in the foreground; its children follow it.
-        let _ = Proc::new("kill").arg(self.child.id().to_string()).status();
-        let _ = self.child.wait();
+        let _ = Proc::new(repo().join("tests/peers/kamailio/stop.sh"))
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
 }
