@@ -32,6 +32,11 @@ use crate::call::vcc::{Effect, Input, PolicyConfig, VccPolicy, VoiceEvent};
 use crate::engine::{Backend, Command, Event, EventSink};
 use crate::secret::Secret;
 
+/// Log directives the program must add after any user filter (even
+/// `RUST_LOG=trace`): tungstenite logs every WebSocket payload at TRACE,
+/// and the push login frame carries the JWT / `token3C`.
+pub const SECRET_SAFE_LOG_DIRECTIVES: &[&str] = &["tungstenite=info", "tokio_tungstenite=info"];
+
 /// Install rustls' ring provider as the process default if none is set.
 /// ring and aws-lc-rs are both linked, so rustls cannot pick one itself;
 /// `main` should call this first thing (it is idempotent).
