@@ -253,3 +253,79 @@ impl Drop for Kamailio {
             .status();
     }
 }
+
+/// A baresip far phone configured by the repo's script (auto-answer, a WAV
+/// microphone, recordings in its dir), registered to `registrar`, driven
+/// through its ctrl_tcp socket with `tests/peers/baresip/ctl.py`.
+pub struct Baresip {
+    child: Child,
+    pub dir: PathBuf,
+    pub ctrl: u16,
+}
+
+impl Baresip {
+    pub fn start(user: &str, password: &str, registrar: &str) -> Baresip {
+        let dir = tempdir(&format!("baresip-{user}"));
+        let ctrl = free_port();
+        let out = Proc::new(repo().join("tests/peers/baresip/make_config.sh"))
+            .args([
+                &dir.to_string_lossy(),
+                user,
+                password,
+                registrar,
+                "",
+                &ctrl.to_string(),
+            ])
+            .env("BARESIP_AUDIO_SECONDS", "60")
+            .output()
+            .expect("run make_config.sh");
+        assert!(
+            out.status.success(),
+            "make_config.sh failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let log = std::fs::File::create(dir.join("baresip.log")).expect("log");
+        let child = Proc::new("baresip")
+            .args(["-f", &dir.to_string_lossy(), "-t", "120"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start baresip");
+        let b = Baresip { child, dir, ctrl };
+        let start = Instant::now();
+        while !b.log().contains("200 OK") {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "baresip did not register: {}",
+                b.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        b
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("baresip.log")).unwrap_or_default()
+    }
+
+    /// Run one ctl.py command; true when baresip answered ok.
+    pub fn ctl(&self, args: &[&str]) -> bool {
+        Proc::new("python3")
+            .arg(repo().join("tests/peers/baresip/ctl.py"))
+            .arg(self.ctrl.to_string())
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    }
+}
+
+impl Drop for Baresip {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
