@@ -1229,8 +1229,10 @@ fn reconnect_every_10_s_up_to_20_tries_with_login_resent() {
 
 #[test]
 fn lost_link_during_a_desk_call_ends_it_as_transport_lost() {
-    let mut cfg = PolicyConfig::default();
-    cfg.reconnect_max = 0;
+    let cfg = PolicyConfig {
+        reconnect_max: 0,
+        ..PolicyConfig::default()
+    };
     let mut f = F::up(cfg, 2, true, 4);
     f.push(ring("in-1"));
     let e = f.input(Input::PushClosed {

@@ -266,6 +266,16 @@ impl Switchboard {
         self.shared.key.clone()
     }
 
+    /// A VCC backend logged in here as `ipphone` (`tongdai demo`): older
+    /// SDK generation, the switchboard's key, no console audio yet.
+    pub fn backend_for(&self, ipphone: &str) -> Box<dyn crate::engine::Backend> {
+        crate::backends::vcc::VccBackend::with_parts(
+            self.client_config(ipphone, Generation::Older),
+            Some(self.access_key()),
+            Box::new(crate::backends::vcc::UnavailableVoiceLeg::default()),
+        )
+    }
+
     pub fn control(&self, c: Control) {
         let _ = self.world.send(world::WorldMsg::Control(c));
     }

@@ -55,6 +55,8 @@ pub struct VccBackend {
 impl VccBackend {
     /// The backend for `[vcc]`: the access key from `TONGDAI_VCC_ACCESS_KEY`
     /// or `access_key_file`, and no console audio yet (device 1 says so).
+    /// Boxed, because the engine takes backends as `Box<dyn Backend>`.
+    #[allow(clippy::new_ret_no_self)]
     pub fn new(cfg: VccConfig) -> Box<dyn Backend> {
         Self::with_parts(cfg, None, Box::new(UnavailableVoiceLeg::default()))
     }
@@ -247,6 +249,13 @@ async fn run(backend: VccBackend, mut commands: mpsc::Receiver<Command>, events:
     install_crypto_provider();
     if let Err(e) = backend.cfg.validate() {
         events.emit(Event::InitFailed(e.to_string()));
+        // Nothing to run; wait for the console to quit.
+        while let Some(c) = commands.recv().await {
+            if c == Command::Shutdown {
+                break;
+            }
+        }
+        return;
     }
     let (internal_tx, mut internal_rx) = mpsc::unbounded_channel();
     let (push_tx, mut push_rx) = mpsc::unbounded_channel();

@@ -180,10 +180,10 @@ pub enum HangupKind {
 /// Console → platform.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientMsg {
-    /// 1010003. The tokens are filled in by the socket owner just before
-    /// encoding (the call logic never holds them). Older SDK:
-    /// `authenToken` = the JWT; newer: `authenToken` = `token3C`,
-    /// `userToken` = the JWT, `initCallChannel: 1`.
+    /// Login (1010003). The tokens are filled in by the socket owner just
+    /// before encoding (the call logic never holds them). Older SDK:
+    /// `authenToken` is the JWT; newer: `authenToken` is `token3C`,
+    /// `userToken` the JWT, plus `initCallChannel: 1`.
     Login {
         authen_token: Option<Secret>,
         user_token: Option<Secret>,
