@@ -113,3 +113,83 @@ async fn baresip_calls_us_and_hangs_up() {
     .await;
     assert!(c.shutdown().await);
 }
+
+fn tone_in(samples: &[i16], freq: f64) -> tongdai::media::tone::Detected {
+    let d = tongdai::media::tone::detect_tone(samples, 8000, 200.0, 2000.0);
+    assert!(
+        (d.freq - freq).abs() < 5.0 && d.purity > 0.5,
+        "expected {freq} Hz, found {d:?}"
+    );
+    d
+}
+
+/// Audio both ways through Kamailio with baresip: our 1000 Hz tone is found
+/// in baresip's recording and its 440 Hz tone in ours, also after we hold
+/// and resume (one-way audio after unhold is a classic bug).
+#[tokio::test]
+async fn audio_flows_both_ways_and_after_unhold() {
+    if !need("kamailio") || !need("baresip") {
+        return;
+    }
+    use tongdai::media::{AudioConfig, DeviceKind};
+    let k = Kamailio::start();
+    let bob = Baresip::start("bob", "secret", &format!("127.0.0.1:{}", k.udp));
+    let dir = tempdir("audio");
+    let mic = dir.join("mic-1000.wav");
+    tongdai::media::device::write_wav(
+        &mic,
+        8000,
+        &tongdai::media::tone::sine(1000.0, 0.5, 8000, 2000),
+    )
+    .expect("mic wav");
+    let audio = AudioConfig {
+        device: DeviceKind::File,
+        mic_wav: Some(mic),
+        record_dir: Some(dir.clone()),
+    };
+    let mut c = Headless::start(Box::new(SipBackend::new(alice(&k)).with_audio(audio)));
+    c.expect("registered", T, |e| {
+        matches!(e, Event::Registration(RegState::Registered { .. }))
+    })
+    .await;
+    c.send(Command::CallOut("sip:bob@127.0.0.1".into()));
+    c.expect("baresip answers", T, |e| *e == Event::CustomerAnswered)
+        .await;
+    c.expect("quality figures", T, |e| {
+        matches!(e, Event::CallQuality { .. })
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    c.send(Command::ToggleHold);
+    c.expect("held", T, |e| *e == Event::Held(true)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    c.send(Command::ToggleHold);
+    c.expect("resumed", T, |e| *e == Event::Held(false)).await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    c.send(Command::End);
+    c.expect("ended", T, |e| *e == Event::Ended(EndReason::LocalHangup))
+        .await;
+    assert!(c.shutdown().await);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let heard = tongdai::media::device::read_wav(&dir.join("call-1-heard.wav"), 8000)
+        .expect("our recording");
+    assert!(
+        heard.len() > 8000 * 4,
+        "recording too short: {}",
+        heard.len()
+    );
+    // The first second of the call and the last second after the resume.
+    tone_in(&heard[4000..12000], 440.0);
+    tone_in(&heard[heard.len() - 9000..heard.len() - 1000], 440.0);
+
+    let dump = std::fs::read_dir(&bob.dir)
+        .expect("baresip dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with("-dec.wav"))
+        .expect("baresip recorded what it heard");
+    let theirs = tongdai::media::device::read_wav(&dump, 8000).expect("baresip recording");
+    assert!(theirs.len() > 8000, "baresip heard too little");
+    tone_in(&theirs[2000..10000.min(theirs.len())], 1000.0);
+}

@@ -9,12 +9,14 @@ use tokio::sync::mpsc;
 
 use crate::call::softphone::{Effect, Input, Policy, Softphone};
 use crate::engine::{Backend, Command, Event, EventSink, Notice, RegState};
+use crate::media::AudioConfig;
 use crate::secret::Secret;
 use crate::sip::ua::{SipUa, UaEvent};
 use crate::sip::{SipConfig, Transport};
 
 pub struct SipBackend {
     cfg: SipConfig,
+    audio: AudioConfig,
     /// Resolved before the engine starts so a missing secret is reported
     /// as a configuration error, not a network one.
     password: Result<Secret, String>,
@@ -23,7 +25,17 @@ pub struct SipBackend {
 impl SipBackend {
     pub fn new(cfg: SipConfig) -> Self {
         let password = cfg.password().map_err(|e| e.to_string());
-        Self { cfg, password }
+        Self {
+            cfg,
+            audio: AudioConfig::default(),
+            password,
+        }
+    }
+
+    /// Use this audio device for calls (default: `null`).
+    pub fn with_audio(mut self, audio: AudioConfig) -> Self {
+        self.audio = audio;
+        self
     }
 }
 
@@ -73,6 +85,7 @@ async fn run(backend: SipBackend, mut commands: mpsc::Receiver<Command>, events:
             return wait_for_shutdown(commands).await;
         }
     };
+    ua.set_audio(backend.audio.clone());
     events.emit(Event::Ready);
     // A plain SIP account always owns its voice and rings this console.
     events.emit(Event::VoiceChannel(true));
@@ -120,6 +133,7 @@ async fn run(backend: SipBackend, mut commands: mpsc::Receiver<Command>, events:
                 Some(UaEvent::Call(i)) => phone.handle(Instant::now(), Input::Sip(i)),
                 Some(UaEvent::Registration(s)) => events.emit(Event::Registration(s)),
                 Some(UaEvent::Problem(t)) => events.emit(Event::Notice(Notice::Server(t))),
+                Some(UaEvent::Media(e)) => events.emit(e),
                 None => break,
             },
             _ = sleep => phone.handle_timeout(Instant::now()),

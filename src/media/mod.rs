@@ -6,6 +6,7 @@
 //! Only [`session`] owns a socket and a clock.
 
 pub mod codec;
+pub mod config;
 pub mod device;
 pub mod dtmf;
 pub mod jitter;
@@ -14,6 +15,7 @@ pub mod rtp;
 pub mod session;
 pub mod tone;
 
+pub use config::{AudioConfig, DeviceKind};
 pub use device::{AudioDevice, DeviceError, FileDevice, NullDevice, Playback};
 pub use session::{
     MediaError, MediaEvent, MediaHandle, MediaParams, MediaReport, MediaSession, RtcpMode,

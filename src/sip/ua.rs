@@ -45,6 +45,8 @@ pub enum UaEvent {
     Registration(RegState),
     /// Something the agent should read (a codec mismatch, a dropped request).
     Problem(String),
+    /// Audio levels, call quality, received DTMF: passed to the console.
+    Media(crate::engine::Event),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,8 +80,14 @@ struct LegState {
     confirmed: bool,
 }
 
+mod rtp_media;
+
 struct Inner {
     cfg: SipConfig,
+    /// Which audio device calls use (`[audio]`).
+    audio: Mutex<crate::media::AudioConfig>,
+    /// Running RTP audio per leg, and whether RFC 4733 was negotiated.
+    media: Mutex<HashMap<Leg, (crate::media::MediaHandle, bool)>>,
     cred: Credential,
     dialogs: Arc<DialogLayer>,
     state_tx: DialogStateSender,
@@ -291,6 +299,8 @@ impl SipUa {
             reg_cancel: CancellationToken::new(),
             reg_task: Mutex::new(None),
             webrtc: Mutex::new(HashMap::new()),
+            audio: Mutex::new(crate::media::AudioConfig::default()),
+            media: Mutex::new(HashMap::new()),
         });
         let ua = SipUa { inner };
 
@@ -305,6 +315,11 @@ impl SipUa {
             ua.emit(UaEvent::Registration(RegState::None));
         }
         Ok(ua)
+    }
+
+    /// Choose the audio device for the calls that follow.
+    pub fn set_audio(&self, audio: crate::media::AudioConfig) {
+        *self.inner.audio.lock().expect("audio lock") = audio;
     }
 
     fn emit(&self, e: UaEvent) {
@@ -609,6 +624,7 @@ impl SipUa {
 
     fn forget(&self, leg: Leg) {
         self.webrtc_forget(leg);
+        self.stop_rtp_media(leg);
         self.inner.legs.lock().expect("legs lock").remove(&leg);
         self.inner
             .by_call_id
@@ -681,11 +697,18 @@ impl SipUa {
             SipAction::Refer { leg, target } => {
                 tokio::spawn(async move { ua.refer(leg, target).await });
             }
+            // RFC 4733 in the audio when the peer took telephone-event,
+            // SIP INFO (application/dtmf-relay) otherwise.
             SipAction::Dtmf { leg, digit } => {
-                tokio::spawn(async move { ua.dtmf_info(leg, digit).await });
+                if !ua.rtp_send_dtmf(leg, digit) {
+                    tokio::spawn(async move { ua.dtmf_info(leg, digit).await });
+                }
             }
-            // Mute is local media: the audio path reads it from the leg.
-            SipAction::Mute { leg, mute } => ua.webrtc_set_mute(leg, mute),
+            // Mute is local media: no signalling.
+            SipAction::Mute { leg, mute } => {
+                ua.webrtc_set_mute(leg, mute);
+                ua.rtp_set_mute(leg, mute);
+            }
         }
     }
 
@@ -810,6 +833,8 @@ impl SipUa {
                         }
                         if let Some(msg) = bad_codec {
                             ua.emit(UaEvent::Problem(msg));
+                        } else if let Some(r) = remote.as_ref().filter(|_| !webrtc) {
+                            ua.start_rtp_media(leg, r);
                         }
                         ua.call_event(SipInput::Answered { leg });
                     } else {
@@ -852,6 +877,7 @@ impl SipUa {
             .await;
         let ok = matches!(&resp, Ok(Some(r)) if u16::from(r.status_code.clone()) / 100 == 2);
         if ok {
+            self.rtp_set_hold(leg, hold);
             if let Some(s) = self.inner.legs.lock().expect("legs lock").get_mut(&leg) {
                 s.held_by_us = hold;
                 if let Ok(Some(r)) = &resp
@@ -950,6 +976,16 @@ impl SipUa {
                     }
                 };
                 if first {
+                    let remote = self
+                        .inner
+                        .legs
+                        .lock()
+                        .expect("legs lock")
+                        .get(&leg)
+                        .and_then(|s| s.remote.clone());
+                    if let Some(r) = remote {
+                        self.start_rtp_media(leg, &r);
+                    }
                     self.call_event(SipInput::Confirmed { leg });
                 }
             }
@@ -1059,6 +1095,7 @@ impl SipUa {
                 Some(answer.into_bytes()),
             )
             .await;
+        self.rtp_follow_offer(leg, &remote, codec.pt);
         let now_held = remote.direction.is_hold();
         if now_held != was_held {
             self.call_event(SipInput::RemoteHold {

@@ -1,0 +1,49 @@
+//! The `[audio]` section: which device a call's audio uses.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::{AudioDevice, DeviceError, FileDevice, NullDevice, Playback};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceKind {
+    /// Silence in, nothing out: signalling-only use, or no sound card.
+    #[default]
+    Null,
+    /// A WAV file as the microphone and a WAV recording of what is heard
+    /// (tests, benchmarks, headless bots), paced by a 20 ms clock.
+    File,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AudioConfig {
+    #[serde(default)]
+    pub device: DeviceKind,
+    /// `file`: the WAV played as the microphone (looped).
+    #[serde(default)]
+    pub mic_wav: Option<PathBuf>,
+    /// `file`: a directory where each call's received audio is written as
+    /// `call-<n>-heard.wav`.
+    #[serde(default)]
+    pub record_dir: Option<PathBuf>,
+}
+
+impl AudioConfig {
+    /// A device for call number `n`, at the codec's `rate`.
+    pub fn open(&self, n: u64, rate: u32) -> Result<Box<dyn AudioDevice>, DeviceError> {
+        match self.device {
+            DeviceKind::Null => Ok(Box::new(NullDevice::new(rate))),
+            DeviceKind::File => {
+                let out = self
+                    .record_dir
+                    .as_ref()
+                    .map(|d| d.join(format!("call-{n}-heard.wav")));
+                let input = self.mic_wav.as_deref().map(|p| (p, Playback::Loop));
+                Ok(Box::new(FileDevice::open(rate, input, out.as_deref())?))
+            }
+        }
+    }
+}

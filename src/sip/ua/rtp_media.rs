@@ -1,0 +1,122 @@
+//! The plain RTP audio of a call leg: starts a [`MediaSession`] on the leg's
+//! bound RTP socket once the call is up, follows hold, mute and re-INVITEs,
+//! sends DTMF as RFC 4733 events when negotiated, and stops it at the end.
+//! WebRTC legs have their own media (`webrtc_media`); this skips them.
+
+use std::net::SocketAddr;
+
+use crate::engine::{Event, Notice};
+use crate::media::{MediaEvent, MediaParams, MediaSession};
+use crate::sip::sdp::RemoteAudio;
+
+use super::{Leg, SipUa, UaEvent};
+
+impl SipUa {
+    /// Start audio for `leg` towards `remote` (the peer's SDP).
+    pub(super) fn start_rtp_media(&self, leg: Leg, remote: &RemoteAudio) {
+        if self.is_webrtc(leg) {
+            return;
+        }
+        let Some(ip) = remote.addr else { return };
+        let (socket, pt) = {
+            let mut legs = self.inner.legs.lock().expect("legs lock");
+            let Some(st) = legs.get_mut(&leg) else { return };
+            (st.rtp.take(), st.codec.pt)
+        };
+        let Some(socket) = socket else { return };
+        let n = leg.0;
+        let device = match self.inner.audio.lock().expect("audio lock").open(n, 8000) {
+            Ok(d) => d,
+            Err(e) => {
+                self.emit(UaEvent::Problem(format!(
+                    "audio device: {e}; the call has no sound"
+                )));
+                return;
+            }
+        };
+        let params = MediaParams::new(pt, remote.telephone_event);
+        let dest = SocketAddr::new(ip, remote.port);
+        match MediaSession::start(socket, dest, params, device) {
+            Ok(mut handle) => {
+                if let Some(mut rx) = handle.take_events() {
+                    let ua = self.clone();
+                    tokio::spawn(async move {
+                        while let Some(ev) = rx.recv().await {
+                            ua.emit(UaEvent::Media(media_event(ev)));
+                        }
+                    });
+                }
+                self.inner
+                    .media
+                    .lock()
+                    .expect("media lock")
+                    .insert(leg, (handle, remote.telephone_event.is_some()));
+            }
+            Err(e) => self.emit(UaEvent::Problem(format!("audio could not start: {e}"))),
+        }
+    }
+
+    pub(super) fn rtp_set_mute(&self, leg: Leg, mute: bool) {
+        if let Some((h, _)) = self.inner.media.lock().expect("media lock").get(&leg) {
+            h.set_mute(mute);
+        }
+    }
+
+    pub(super) fn rtp_set_hold(&self, leg: Leg, hold: bool) {
+        if let Some((h, _)) = self.inner.media.lock().expect("media lock").get(&leg) {
+            h.set_hold(hold);
+        }
+    }
+
+    /// The peer sent a new offer (re-INVITE): follow its address, codec and
+    /// direction, so audio flows again after an unhold (RFC 3264 §8).
+    pub(super) fn rtp_follow_offer(&self, leg: Leg, remote: &RemoteAudio, pt: u8) {
+        let map = self.inner.media.lock().expect("media lock");
+        let Some((h, _)) = map.get(&leg) else { return };
+        if let Some(ip) = remote.addr {
+            h.update_remote(SocketAddr::new(ip, remote.port), pt, remote.telephone_event);
+        }
+        let held = remote.direction.is_hold();
+        let inactive = remote.direction == crate::sip::sdp::Direction::Inactive;
+        h.set_direction(!held, !inactive);
+    }
+
+    /// True when the digit went out as an RFC 4733 event.
+    pub(super) fn rtp_send_dtmf(&self, leg: Leg, digit: char) -> bool {
+        match self.inner.media.lock().expect("media lock").get(&leg) {
+            Some((h, true)) => h.send_dtmf(digit).is_ok(),
+            _ => false,
+        }
+    }
+
+    pub(super) fn stop_rtp_media(&self, leg: Leg) {
+        let entry = self.inner.media.lock().expect("media lock").remove(&leg);
+        if let Some((h, _)) = entry {
+            tokio::spawn(async move {
+                let _ = h.stop().await;
+            });
+        }
+    }
+}
+
+fn media_event(ev: MediaEvent) -> Event {
+    match ev {
+        MediaEvent::Levels { mic, speaker } => Event::AudioLevel { mic, speaker },
+        MediaEvent::Quality {
+            jitter_ms,
+            loss_pct,
+            rtt_ms,
+            mos,
+        } => Event::CallQuality {
+            jitter_ms,
+            loss_pct,
+            rtt_ms: rtt_ms.unwrap_or(0.0),
+            mos,
+        },
+        MediaEvent::Dtmf(d) => Event::DtmfReceived(d),
+        MediaEvent::DeviceLost(why) => Event::Notice(Notice::Server(format!(
+            "the audio device went away ({why}); the call goes on without it"
+        ))),
+        MediaEvent::Latched(addr) => Event::Notice(Notice::Info(format!("audio from {addr}"))),
+    }
+}
