@@ -422,7 +422,7 @@ impl SipUa {
 
     async fn incoming_loop(self, mut incoming: TransactionReceiver) {
         while let Some(mut tx) = incoming.recv().await {
-            let method = tx.original.method.clone();
+            let method = tx.original.method;
             // In-dialog requests (BYE, re-INVITE, INFO, REFER, NOTIFY, ACK).
             if let Some(dialog) = self.inner.dialogs.match_dialog(&tx) {
                 tokio::spawn(async move {
