@@ -1163,6 +1163,9 @@ impl SipUa {
     fn webrtc_opts(&self) -> WebRtcOptions {
         WebRtcOptions {
             bind_ip: self.inner.local_ip,
+            // Bound to loopback (a server on this host): ICE needs the
+            // loopback candidates, or no pair exists.
+            include_loopback: self.inner.local_ip.is_loopback(),
             ..WebRtcOptions::default()
         }
     }

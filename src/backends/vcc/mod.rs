@@ -13,6 +13,7 @@ pub mod jwt;
 pub mod object_id;
 pub mod push;
 pub mod rest;
+pub mod sip_voice;
 pub mod voice;
 
 use std::future::Future;
@@ -26,6 +27,7 @@ pub use config::{Generation, VccConfig};
 use object_id::{ClientMsg, Decoded, ObjectIds, Sender, ServerMsg, redact};
 use push::{PushEvent, PushLink};
 use rest::Session;
+pub use sip_voice::SipVoiceLeg;
 pub use voice::{UnavailableVoiceLeg, VoiceAccount, VoiceLeg};
 
 use crate::call::vcc::{Effect, Input, PolicyConfig, VccPolicy, VoiceEvent};
@@ -54,11 +56,17 @@ pub struct VccBackend {
 
 impl VccBackend {
     /// The backend for `[vcc]`: the access key from `TONGDAI_VCC_ACCESS_KEY`
-    /// or `access_key_file`, and no console audio yet (device 1 says so).
+    /// or `access_key_file`, and the SIP-over-WebSocket voice leg for
+    /// device 1 with silent audio (see [`VccBackend::with_audio`]).
     /// Boxed, because the engine takes backends as `Box<dyn Backend>`.
     #[allow(clippy::new_ret_no_self)]
     pub fn new(cfg: VccConfig) -> Box<dyn Backend> {
-        Self::with_parts(cfg, None, Box::new(UnavailableVoiceLeg::default()))
+        Self::with_audio(cfg, crate::media::AudioConfig::default())
+    }
+
+    /// As [`VccBackend::new`], with device-1 calls' audio on `audio`.
+    pub fn with_audio(cfg: VccConfig, audio: crate::media::AudioConfig) -> Box<dyn Backend> {
+        Self::with_parts(cfg, None, Box::new(SipVoiceLeg::new(audio)))
     }
 
     /// `access_key`: given directly (the demo's built-in key) instead of
@@ -99,6 +107,8 @@ enum Internal {
 
 /// How long an orderly close waits for the socket to flush.
 const CLOSE_WAIT: Duration = Duration::from_millis(800);
+/// How long the exit waits for the voice leg's un-REGISTER.
+const VOICE_FINISH_WAIT: Duration = Duration::from_secs(3);
 
 struct Shell {
     cfg: Arc<VccConfig>,
@@ -362,6 +372,13 @@ async fn run(backend: VccBackend, mut commands: mpsc::Receiver<Command>, events:
             Some(v) = voice_rx.recv() => policy.handle(Instant::now(), Input::Voice(v)),
             _ = sleep => policy.handle_timeout(Instant::now()),
         }
+    }
+    // csUnregister(): the voice leg's un-REGISTER, with a deadline.
+    if tokio::time::timeout(VOICE_FINISH_WAIT, shell.voice.finish())
+        .await
+        .is_err()
+    {
+        tracing::warn!("vcc: the voice leg did not stop in time");
     }
     // Wait with a deadline: every frame queued (the device reset) is written.
     if let Some(link) = shell.link.take() {

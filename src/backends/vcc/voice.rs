@@ -6,6 +6,9 @@
 //! that console audio is not available, rather than pretending: calls on
 //! devices 2, 3 and 4 work fully (the console only controls them).
 
+use std::future::Future;
+use std::pin::Pin;
+
 use tokio::sync::mpsc;
 
 use crate::call::vcc::{VoiceAction, VoiceEvent};
@@ -43,6 +46,12 @@ pub trait VoiceLeg: Send + 'static {
     fn configure(&mut self, account: VoiceAccount, events: mpsc::UnboundedSender<VoiceEvent>);
     /// Do one action; outcomes come back as [`VoiceEvent`]s.
     fn execute(&mut self, action: VoiceAction);
+    /// The backend is exiting: stop if running, and resolve once every
+    /// stop given so far has finished (un-REGISTER sent and answered, or
+    /// given up). The caller bounds the wait.
+    fn finish(&mut self) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async {})
+    }
 }
 
 /// The text shown when device 1 needs audio this build cannot give.
