@@ -43,7 +43,9 @@ pub enum SecretError {
     TooOpen { path: PathBuf, mode: u32 },
     #[error("{path}: cannot read the secret file: {reason}")]
     Unreadable { path: PathBuf, reason: String },
-    #[error("{what} is not set: put it in the environment variable {env} or in a file named by `{file_key}` (mode 600)")]
+    #[error(
+        "{what} is not set: put it in the environment variable {env} or in a file named by `{file_key}` (mode 600)"
+    )]
     Missing {
         what: String,
         env: String,

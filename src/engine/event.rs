@@ -70,10 +70,18 @@ pub enum RegState {
     /// Not registering (no voice here, or device ≠ 1).
     None,
     Registering,
-    Registered { expires: u32 },
-    Failed { code: Option<u16>, reason: String },
+    Registered {
+        expires: u32,
+    },
+    Failed {
+        code: Option<u16>,
+        reason: String,
+    },
     /// Waiting `retry_in_s` seconds before the next attempt.
-    Retrying { attempt: u32, retry_in_s: u32 },
+    Retrying {
+        attempt: u32,
+        retry_in_s: u32,
+    },
 }
 
 /// A selectable transfer target (VCC 1410121118 `listAgentSearch`).
@@ -159,7 +167,10 @@ pub enum Event {
     /// `csShowDeviceType(type)`.
     DeviceType(Device),
     /// `csNotifyReconnecting(n, max)`.
-    Reconnecting { attempt: u32, max: u32 },
+    Reconnecting {
+        attempt: u32,
+        max: u32,
+    },
     /// The control plane is connected again after a reconnect.
     Reconnected,
     /// `csOndisconnected()`.
@@ -167,15 +178,24 @@ pub enum Event {
     /// The list asked for with `ListTransferAgents`.
     TransferAgents(Vec<AgentInfo>),
     /// Another agent offers us a call (accept within the deadline).
-    TransferOffered { call_id: String, from_agent: String },
+    TransferOffered {
+        call_id: String,
+        from_agent: String,
+    },
     /// How a transfer we started (or were offered) turned out.
-    TransferResult { ok: bool, detail: String },
+    TransferResult {
+        ok: bool,
+        detail: String,
+    },
     /// `csCurrentCallId(id)`.
     CallId(String),
     /// SIP registration of the voice leg.
     Registration(RegState),
     /// Coalesced audio levels, 0.0–1.0.
-    AudioLevel { mic: f32, speaker: f32 },
+    AudioLevel {
+        mic: f32,
+        speaker: f32,
+    },
     /// Call quality from RTCP: jitter and RTT in ms, loss in %, estimated MOS.
     CallQuality {
         jitter_ms: f32,
