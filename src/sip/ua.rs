@@ -106,6 +106,8 @@ struct Inner {
     /// the transports are still up.
     reg_cancel: CancellationToken,
     reg_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The CA bundle for TLS accounts, for the pre-registration probe.
+    tls_ca: Option<Vec<u8>>,
     /// WebRTC media per leg (the WebRTC branch, `webrtc_*` below).
     webrtc: Mutex<HashMap<Leg, WebRtcLeg>>,
 }
@@ -182,6 +184,7 @@ impl SipUa {
         if let Some(path) = ws_path {
             transport_layer.set_ws_path(path);
         }
+        let mut tls_ca = None;
         if matches!(cfg.transport, Transport::Tls | Transport::Wss) {
             // rsipstack trusts nothing by default: hand it the CA bundle so
             // the server's certificate is verified (never skipped).
@@ -193,6 +196,7 @@ impl SipUa {
                 path: path.display().to_string(),
                 reason: e.to_string(),
             })?;
+            tls_ca = Some(ca.clone());
             transport_layer.set_tls_config(rsipstack::transport::tls::TlsConfig {
                 ca_certs: Some(ca),
                 ..Default::default()
@@ -298,6 +302,7 @@ impl SipUa {
             cancel: cancel.clone(),
             reg_cancel: CancellationToken::new(),
             reg_task: Mutex::new(None),
+            tls_ca,
             webrtc: Mutex::new(HashMap::new()),
             audio: Mutex::new(crate::media::AudioConfig::default()),
             media: Mutex::new(HashMap::new()),
@@ -373,6 +378,22 @@ impl SipUa {
         let mut registered = false;
         loop {
             self.emit(UaEvent::Registration(RegState::Registering));
+            if let Some(reason) = self.tls_problem().await {
+                failures += 1;
+                self.emit(UaEvent::Registration(RegState::Failed {
+                    code: None,
+                    reason,
+                }));
+                let wait = backoff(failures);
+                self.emit(UaEvent::Registration(RegState::Retrying {
+                    attempt: failures,
+                    retry_in_s: wait.as_secs() as u32,
+                }));
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => continue,
+                    _ = self.inner.reg_cancel.cancelled() => break,
+                }
+            }
             let wait = match reg.register(server.clone(), Some(expires)).await {
                 Ok(resp) if u16::from(resp.status_code.clone()) / 100 == 2 => {
                     failures = 0;
@@ -418,6 +439,21 @@ impl SipUa {
             let _ = reg.register(server, Some(0)).await;
             self.emit(UaEvent::Registration(RegState::None));
         }
+    }
+
+    /// For TLS accounts: why the server's certificate is not trusted, if
+    /// it is not (checked with a handshake of our own before REGISTER).
+    async fn tls_problem(&self) -> Option<String> {
+        if self.inner.cfg.transport != Transport::Tls {
+            return None;
+        }
+        let ca = self.inner.tls_ca.as_ref()?;
+        let hp = &self.inner.server.addr;
+        let host = hp.host.to_string();
+        let port = hp.port.as_ref().map(|p| p.value()).unwrap_or(5061);
+        super::tls_probe::probe(&host, port, ca, Duration::from_secs(5))
+            .await
+            .err()
     }
 
     async fn incoming_loop(self, mut incoming: TransactionReceiver) {

@@ -223,12 +223,18 @@ pub struct Kamailio {
 
 impl Kamailio {
     pub fn start() -> Kamailio {
+        Kamailio::start_with_env(&[])
+    }
+
+    /// Start with extra environment for start.sh (e.g. TLS_PORT, TLS_CFG).
+    pub fn start_with_env(env: &[(&str, String)]) -> Kamailio {
         let dir = tempdir("kamailio");
         let (udp, ws) = (free_port(), free_port());
         let out = Proc::new(repo().join("tests/peers/kamailio/start.sh"))
             .arg(&dir)
             .arg(udp.to_string())
             .arg(ws.to_string())
+            .envs(env.iter().map(|(k, v)| (k.to_string(), v.clone())))
             .output()
             .expect("run tests/peers/kamailio/start.sh");
         assert!(

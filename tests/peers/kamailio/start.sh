@@ -48,6 +48,11 @@ cfg="$rundir/kamailio.cfg"
     echo "#!define SIP_PORT $sip_port"
     echo "#!define WS_PORT $ws_port"
     echo "#!define CTL_SOCK \"unix:$rundir/kamailio_ctl\""
+    # Optional TLS listener: TLS_PORT=<port> TLS_CFG=<kamailio tls.cfg>.
+    if [ -n "${TLS_PORT:-}" ]; then
+        echo "#!define TLS_PORT $TLS_PORT"
+        echo "#!define TLS_CFG \"${TLS_CFG:?TLS_CFG is needed with TLS_PORT}\""
+    fi
     sed '1{/^#!KAMAILIO/d}' "$here/kamailio.cfg"
 } > "$cfg"
 
@@ -75,7 +80,8 @@ while :; do
         rm -f "$rundir/kamailio.pid"
         exit 1
     fi
-    if listening udp "$sip_port" && listening tcp "$sip_port" && listening tcp "$ws_port"; then
+    if listening udp "$sip_port" && listening tcp "$sip_port" && listening tcp "$ws_port" \
+        && { [ -z "${TLS_PORT:-}" ] || listening tcp "$TLS_PORT"; }; then
         break
     fi
     i=$((i + 1))

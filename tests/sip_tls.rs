@@ -1,0 +1,206 @@
+//! SIP over TLS against Kamailio's TLS module: the server's certificate is
+//! verified. A test CA signs Kamailio's certificate (for 127.0.0.1); with
+//! that CA configured the console registers and calls, without it (the
+//! system's CAs) registration fails with a certificate error.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command as Proc;
+use std::time::Duration;
+
+use common::*;
+use tongdai::backends::sip::SipBackend;
+use tongdai::engine::{Command, EndReason, Event, RegState};
+use tongdai::sip::{SipConfig, Transport};
+
+const T: Duration = Duration::from_secs(10);
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Proc::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA and a server certificate for IP 127.0.0.1, plus Kamailio's tls.cfg.
+fn pki(dir: &Path) -> std::path::PathBuf {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=tongdai test CA",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    );
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .expect("ext");
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+    );
+    let cfg = dir.join("tls.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[server:default]\nmethod = TLSv1.2+\ncertificate = {d}/server.pem\nprivate_key = {d}/server.key\nverify_certificate = no\nrequire_certificate = no\n\n[client:default]\nverify_certificate = no\nrequire_certificate = no\n",
+            d = dir.display()
+        ),
+    )
+    .expect("tls.cfg");
+    cfg
+}
+
+fn account(tls_port: u16, user: &str, ca: Option<std::path::PathBuf>) -> SipConfig {
+    let dir = tempdir("acct");
+    SipConfig {
+        user: user.into(),
+        server: format!("127.0.0.1:{tls_port}"),
+        transport: Transport::Tls,
+        ws_url: None,
+        domain: Some("127.0.0.1".into()),
+        auth_user: None,
+        password_file: Some(write_secret(&dir, "secret")),
+        display_name: None,
+        expires: 120,
+        register: true,
+        bind: "127.0.0.1".into(),
+        insecure_tls: false,
+        second_call: Default::default(),
+        ring_timeout_s: 30,
+        ca_file: ca,
+        media: Default::default(),
+    }
+}
+
+fn start_kamailio_tls() -> Option<(Kamailio, u16, std::path::PathBuf)> {
+    if !need("kamailio") || !need("openssl") {
+        return None;
+    }
+    if !Path::new("/usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so").exists()
+        && !Path::new("/usr/lib/kamailio/modules/tls.so").exists()
+    {
+        if std::env::var("CI").is_ok() {
+            panic!("kamailio-tls-modules is not installed (tests/peers/install.sh)");
+        }
+        eprintln!("SKIP: kamailio-tls-modules is not installed");
+        return None;
+    }
+    let dir = tempdir("pki");
+    let cfg = pki(&dir);
+    let tls_port = free_port();
+    let k = Kamailio::start_with_env(&[
+        ("TLS_PORT", tls_port.to_string()),
+        ("TLS_CFG", cfg.display().to_string()),
+    ]);
+    Some((k, tls_port, dir.join("ca.pem")))
+}
+
+#[tokio::test]
+async fn tls_with_the_right_ca_registers_and_calls() {
+    let Some((k, tls_port, ca)) = start_kamailio_tls() else {
+        return;
+    };
+    let mut alice = Headless::start(Box::new(SipBackend::new(account(
+        tls_port,
+        "alice",
+        Some(ca.clone()),
+    ))));
+    alice
+        .expect("registered over TLS", T, |e| {
+            matches!(e, Event::Registration(RegState::Registered { .. }))
+        })
+        .await;
+    // bob over UDP on the same Kamailio, called from TLS.
+    let mut bob_cfg = account(k.udp, "bob", None);
+    bob_cfg.transport = Transport::Udp;
+    let mut bob = Headless::start(Box::new(SipBackend::new(bob_cfg)));
+    bob.expect("bob registered", T, |e| {
+        matches!(e, Event::Registration(RegState::Registered { .. }))
+    })
+    .await;
+    alice.send(Command::CallOut("sip:bob@127.0.0.1".into()));
+    bob.expect("bob rings", T, |e| matches!(e, Event::Ringing(_)))
+        .await;
+    bob.send(Command::Accept);
+    alice
+        .expect("answered", T, |e| *e == Event::CustomerAnswered)
+        .await;
+    alice.send(Command::End);
+    bob.expect("bob sees the BYE", T, |e| {
+        *e == Event::Ended(EndReason::RemoteHangup)
+    })
+    .await;
+    assert!(alice.shutdown().await);
+    assert!(bob.shutdown().await);
+}
+
+#[tokio::test]
+async fn tls_with_an_unknown_ca_is_refused() {
+    let Some((_k, tls_port, _ca)) = start_kamailio_tls() else {
+        return;
+    };
+    // The system CAs do not know our test CA: verification must fail.
+    let mut c = Headless::start(Box::new(SipBackend::new(account(tls_port, "alice", None))));
+    let e = c
+        .expect("registration refused", T, |e| {
+            matches!(e, Event::Registration(RegState::Failed { .. }))
+        })
+        .await;
+    let text = format!("{e:?}").to_lowercase();
+    assert!(
+        text.contains("certificate") || text.contains("unknownissuer") || text.contains("tls"),
+        "the failure should name the certificate: {text}"
+    );
+    assert!(c.shutdown().await);
+}
