@@ -13,24 +13,16 @@ use tongdai::sip::{SipConfig, Transport};
 const T: Duration = Duration::from_secs(10);
 
 fn alice(k: &Kamailio) -> SipConfig {
-    let dir = tempdir("acct");
     SipConfig {
-        user: "alice".into(),
-        server: format!("127.0.0.1:{}", k.udp),
-        transport: Transport::Udp,
-        ws_url: None,
         domain: Some("127.0.0.1".into()),
-        auth_user: None,
-        password_file: Some(write_secret(&dir, "secret")),
         display_name: Some("Điện thoại viên".into()),
-        expires: 120,
-        register: true,
-        bind: "127.0.0.1".into(),
-        insecure_tls: false,
-        second_call: Default::default(),
-        ring_timeout_s: 30,
-        ca_file: None,
-        media: Default::default(),
+        ..sip_account(
+            "alice",
+            format!("127.0.0.1:{}", k.udp),
+            Transport::Udp,
+            "secret",
+            true,
+        )
     }
 }
 

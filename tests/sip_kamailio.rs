@@ -13,29 +13,14 @@ use tongdai::sip::{SipConfig, Transport};
 const T: Duration = Duration::from_secs(10);
 
 fn account(k: &Kamailio, user: &str, password: &str, transport: Transport) -> SipConfig {
-    let dir = tempdir("acct");
     let port = match transport {
-        Transport::Udp => k.udp,
-        Transport::Tcp => k.udp,
+        Transport::Udp | Transport::Tcp => k.udp,
         _ => k.ws,
     };
     SipConfig {
-        user: user.into(),
-        server: format!("127.0.0.1:{port}"),
-        transport,
         ws_url: matches!(transport, Transport::Ws).then(|| format!("ws://127.0.0.1:{}", k.ws)),
         domain: Some("127.0.0.1".into()),
-        auth_user: None,
-        password_file: Some(write_secret(&dir, password)),
-        display_name: None,
-        expires: 120,
-        register: true,
-        bind: "127.0.0.1".into(),
-        insecure_tls: false,
-        second_call: Default::default(),
-        ring_timeout_s: 30,
-        ca_file: None,
-        media: Default::default(),
+        ..sip_account(user, format!("127.0.0.1:{port}"), transport, password, true)
     }
 }
 

@@ -13,24 +13,16 @@ use tongdai::sip::{SipConfig, Transport};
 const T: Duration = Duration::from_secs(10);
 
 fn account(server_port: u16, register: bool) -> SipConfig {
-    let dir = tempdir("acct");
     SipConfig {
-        user: "alice".into(),
-        server: format!("127.0.0.1:{server_port}"),
-        transport: Transport::Udp,
-        ws_url: None,
-        domain: None,
-        auth_user: None,
-        password_file: Some(write_secret(&dir, "secret")),
         display_name: Some("Alice".into()),
         expires: 60,
-        register,
-        bind: "127.0.0.1".into(),
-        insecure_tls: false,
-        second_call: Default::default(),
-        ring_timeout_s: 30,
-        ca_file: None,
-        media: Default::default(),
+        ..sip_account(
+            "alice",
+            format!("127.0.0.1:{server_port}"),
+            Transport::Udp,
+            "secret",
+            register,
+        )
     }
 }
 

@@ -102,24 +102,16 @@ fn pki(dir: &Path) -> std::path::PathBuf {
 }
 
 fn account(tls_port: u16, user: &str, ca: Option<std::path::PathBuf>) -> SipConfig {
-    let dir = tempdir("acct");
     SipConfig {
-        user: user.into(),
-        server: format!("127.0.0.1:{tls_port}"),
-        transport: Transport::Tls,
-        ws_url: None,
         domain: Some("127.0.0.1".into()),
-        auth_user: None,
-        password_file: Some(write_secret(&dir, "secret")),
-        display_name: None,
-        expires: 120,
-        register: true,
-        bind: "127.0.0.1".into(),
-        insecure_tls: false,
-        second_call: Default::default(),
-        ring_timeout_s: 30,
         ca_file: ca,
-        media: Default::default(),
+        ..sip_account(
+            user,
+            format!("127.0.0.1:{tls_port}"),
+            Transport::Tls,
+            "secret",
+            true,
+        )
     }
 }
 

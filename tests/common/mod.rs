@@ -335,3 +335,34 @@ impl Drop for Baresip {
         let _ = self.child.wait();
     }
 }
+
+/// A plain SIP account for tests: `user` at `server` (host:port) over
+/// `transport`, password `password` in an owner-only file, no registration
+/// unless `register`; callers adjust the rest with struct update syntax.
+pub fn sip_account(
+    user: &str,
+    server: String,
+    transport: tongdai::sip::Transport,
+    password: &str,
+    register: bool,
+) -> tongdai::sip::SipConfig {
+    let dir = tempdir("acct");
+    tongdai::sip::SipConfig {
+        user: user.into(),
+        server,
+        transport,
+        ws_url: None,
+        domain: None,
+        auth_user: None,
+        password_file: Some(write_secret(&dir, password)),
+        display_name: None,
+        expires: 120,
+        register,
+        bind: "127.0.0.1".into(),
+        insecure_tls: false,
+        second_call: Default::default(),
+        ring_timeout_s: 30,
+        ca_file: None,
+        media: Default::default(),
+    }
+}
