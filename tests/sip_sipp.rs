@@ -301,3 +301,42 @@ async fn we_hold_and_resume_the_far_end() {
     assert!(sipp.wait(T));
     assert!(c.shutdown().await);
 }
+
+/// DTMF by SIP INFO, then a blind transfer by REFER whose NOTIFY reports
+/// success: the console shows the result and hangs up (RFC 5589 §6).
+#[tokio::test]
+async fn dtmf_by_info_and_blind_transfer_by_refer() {
+    if !need("sipp") {
+        return;
+    }
+    let mut sipp = Sipp::start(&["-sf", &sipp_scenario("uas_answer_info_refer.xml")], &[]);
+    let mut c = Headless::start(Box::new(SipBackend::new(account(sipp.port, false))));
+    c.expect("ready", T, |e| *e == Event::Ready).await;
+    c.send(Command::CallOut("1002".into()));
+    c.expect("answered", T, |e| *e == Event::Accepted).await;
+    c.send(Command::SendDtmf('5'));
+    // INFO and REFER go out from separate tasks: let the INFO's transaction
+    // finish first, as the scenario expects them in that order.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    c.send(Command::Transfer(tongdai::engine::TransferTarget::Number(
+        "1003".into(),
+    )));
+    let r = c
+        .expect("transfer result", T, |e| {
+            matches!(e, Event::TransferResult { .. })
+        })
+        .await;
+    assert_eq!(
+        r,
+        Event::TransferResult {
+            ok: true,
+            detail: "SIP 200".into()
+        }
+    );
+    c.expect("hung up after the transfer", T, |e| {
+        *e == Event::Ended(EndReason::LocalHangup)
+    })
+    .await;
+    assert!(sipp.wait(T), "{}", sipp.messages());
+    assert!(c.shutdown().await);
+}
