@@ -5,6 +5,7 @@ pub mod app;
 pub mod backends;
 pub mod call;
 pub mod config;
+pub mod control;
 pub mod engine;
 pub mod media;
 pub mod secret;
