@@ -349,7 +349,9 @@ fn since_accepts_dates_ages_and_words() {
     assert!(today.duration_since(yesterday).unwrap() >= Duration::from_secs(23 * 3600));
     // A local date is local midnight.
     let d = store.parse_since("2025-06-15", now).unwrap();
-    assert_eq!(d, store.local_day_start(now).unwrap());
+    assert_eq!(store.local_time_text(d).unwrap(), "2025-06-15 00:00:00");
+    let d = store.parse_since("2025-06-15 08:30", now).unwrap();
+    assert_eq!(store.local_time_text(d).unwrap(), "2025-06-15 08:30:00");
     for bad in ["soon", "3x", "15/06/2025", "2025-13-45"] {
         let e = store.parse_since(bad, now).unwrap_err().to_string();
         assert!(
