@@ -18,15 +18,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
+
+use super::hub::EventHub;
 use tokio::task::JoinHandle;
 
 use super::protocol;
 use super::server::{Server, ServerError, ServerHandle, ServerOptions, TcpOptions};
 use super::{SocketPlace, is_live};
 use crate::engine::{self, Backend, EngineHandle, Event};
-
-/// Events a slow subscriber may fall behind by before it is told `lagged`.
-pub const EVENT_BUFFER: usize = 1024;
 
 #[derive(Debug, Clone)]
 pub struct HeadlessOptions {
@@ -84,7 +83,7 @@ pub struct Headless {
     server: Option<ServerHandle>,
     pump: Option<JoinHandle<()>>,
     stopped: watch::Receiver<bool>,
-    events: broadcast::Sender<Event>,
+    hub: EventHub,
     deadline: Duration,
 }
 
@@ -98,7 +97,7 @@ pub async fn start(
     if is_live(&path) {
         return Err(ServerError::InUse { path }.into());
     }
-    let (events, _) = broadcast::channel(EVENT_BUFFER);
+    let hub = EventHub::new();
     let (handle, mut rx) = engine::spawn(backend);
     let server = match Server::start_with(
         ServerOptions {
@@ -106,7 +105,7 @@ pub async fn start(
             tcp: opts.tcp.clone(),
         },
         handle.sender(),
-        events.clone(),
+        hub.clone(),
     )
     .await
     {
@@ -117,7 +116,7 @@ pub async fn start(
         }
     };
     let (stop_tx, stopped) = watch::channel(false);
-    let tx = events.clone();
+    let tx = hub.clone();
     let print = opts.print_events;
     let pump = tokio::spawn(async move {
         while let Some(e) = rx.recv().await {
@@ -127,7 +126,7 @@ pub async fn start(
                 let _ = out.flush();
             }
             let done = e == Event::ShutdownComplete;
-            let _ = tx.send(e);
+            tx.publish(e);
             if done {
                 let _ = stop_tx.send(true);
             }
@@ -139,7 +138,7 @@ pub async fn start(
         server: Some(server),
         pump: Some(pump),
         stopped,
-        events,
+        hub,
         deadline: opts.shutdown_deadline,
     })
 }
@@ -155,7 +154,12 @@ impl Headless {
 
     /// Every event, as the server sees it (for tests and embedding).
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.events.subscribe()
+        self.hub.subscribe()
+    }
+
+    /// The `status` snapshot now.
+    pub fn status(&self) -> serde_json::Value {
+        self.hub.status()
     }
 
     /// Resolves when the engine stopped by itself (a `shutdown` request).

@@ -13,18 +13,21 @@
 //!
 //! - [`protocol`]: the v1 wire format (pure).
 //! - [`status`]: the `status` snapshot built from events (pure).
+//! - [`hub`]: the fan-out the engine's events go through (status first).
 //! - [`server`]: the listeners and sessions.
 //! - [`client`]: what `tongdai ctl …` uses.
 //! - [`headless`]: the engine with no TUI, controlled only through the socket.
 
 pub mod client;
 pub mod headless;
+pub mod hub;
 pub mod protocol;
 pub mod server;
 pub mod status;
 
 use std::path::{Path, PathBuf};
 
+pub use hub::EventHub;
 pub use server::{Server, ServerError, ServerHandle, ServerOptions, TcpOptions};
 
 /// The directory for control sockets: `$XDG_RUNTIME_DIR/tongdai`, else

@@ -17,20 +17,21 @@
 use std::net::SocketAddr;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use subtle::ConstantTimeEq;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, UnixListener, UnixStream};
 use tokio::sync::{broadcast, mpsc};
+
+use super::hub::EventHub;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::protocol::{self, ErrorCode, MAX_LINE, Op, ProtoError, Toggle};
-use super::status::StatusTracker;
 use crate::engine::{Command, Event};
 use crate::secret::Secret;
 
@@ -141,19 +142,8 @@ impl ServerOptions {
 
 struct Ctx {
     commands: mpsc::Sender<Command>,
-    events: broadcast::Sender<Event>,
-    status: Arc<Mutex<StatusTracker>>,
+    hub: EventHub,
     uid: u32,
-}
-
-impl Ctx {
-    fn status(&self) -> MutexGuard<'_, StatusTracker> {
-        lock(&self.status)
-    }
-}
-
-fn lock(m: &Mutex<StatusTracker>) -> MutexGuard<'_, StatusTracker> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Starts servers.
@@ -161,19 +151,19 @@ pub struct Server;
 
 impl Server {
     /// Listen on the Unix socket `socket_path`, sending commands to the
-    /// engine and streaming `events` to subscribers.
+    /// engine and streaming the events published on `hub` to subscribers.
     pub async fn start(
         socket_path: &Path,
         commands: mpsc::Sender<Command>,
-        events: broadcast::Sender<Event>,
+        hub: EventHub,
     ) -> Result<ServerHandle, ServerError> {
-        Self::start_with(ServerOptions::unix(socket_path), commands, events).await
+        Self::start_with(ServerOptions::unix(socket_path), commands, hub).await
     }
 
     pub async fn start_with(
         opts: ServerOptions,
         commands: mpsc::Sender<Command>,
-        events: broadcast::Sender<Event>,
+        hub: EventHub,
     ) -> Result<ServerHandle, ServerError> {
         if let Some(t) = &opts.tcp {
             t.check()?;
@@ -222,31 +212,11 @@ impl Server {
 
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
-        let status = Arc::new(Mutex::new(StatusTracker::new()));
-        // Subscribe before returning, so no event after `start` is missed.
-        let mut status_rx = events.subscribe();
         let ctx = Arc::new(Ctx {
             commands,
-            events,
-            status: status.clone(),
+            hub: hub.clone(),
             uid,
         });
-
-        {
-            let (cancel, status) = (cancel.clone(), status.clone());
-            tracker.spawn(async move {
-                loop {
-                    tokio::select! {
-                        _ = cancel.cancelled() => break,
-                        r = status_rx.recv() => match r {
-                            Ok(ev) => lock(&status).apply(&ev, Instant::now()),
-                            Err(broadcast::error::RecvError::Lagged(_)) => {}
-                            Err(broadcast::error::RecvError::Closed) => break,
-                        }
-                    }
-                }
-            });
-        }
 
         {
             let (cancel, ctx, t2) = (cancel.clone(), ctx.clone(), tracker.clone());
@@ -310,7 +280,7 @@ impl Server {
             tcp_addr,
             cancel,
             tracker,
-            status,
+            hub,
         })
     }
 }
@@ -322,7 +292,7 @@ pub struct ServerHandle {
     tcp_addr: Option<SocketAddr>,
     cancel: CancellationToken,
     tracker: TaskTracker,
-    status: Arc<Mutex<StatusTracker>>,
+    hub: EventHub,
 }
 
 impl ServerHandle {
@@ -337,7 +307,7 @@ impl ServerHandle {
 
     /// The snapshot `status` would answer now.
     pub fn status(&self) -> Value {
-        lock(&self.status).snapshot(Instant::now())
+        self.hub.status()
     }
 
     /// Stop accepting, let sessions flush the events already broadcast,
@@ -692,12 +662,12 @@ async fn handle_line(
         Op::Auth { .. } => Ok(none()),
         Op::Ping => Ok(Map::from_iter([("pong".to_string(), Value::Bool(true))])),
         Op::Status => {
-            let snap = ctx.status().snapshot(Instant::now());
+            let snap = ctx.hub.status();
             Ok(Map::from_iter([("status".to_string(), snap)]))
         }
         Op::Subscribe { only } => {
             *sub = Some(Sub {
-                rx: ctx.events.subscribe(),
+                rx: ctx.hub.subscribe(),
                 only,
             });
             Ok(Map::from_iter([(
@@ -715,7 +685,7 @@ async fn handle_line(
         Op::Engine(c) => send(ctx, c).await.map(|_| none()),
         Op::Toggle { what, want } => {
             let (current, cmd) = {
-                let st = ctx.status();
+                let st = ctx.hub.lock();
                 match what {
                     Toggle::Hold => (st.held(), Command::ToggleHold),
                     Toggle::Mute => (st.muted(), Command::ToggleMute),

@@ -100,6 +100,8 @@ pub struct StatusTracker {
     call: Option<CallState>,
     pending_call_id: Option<String>,
     last_call: Option<Value>,
+    /// `last_call` was written by a `CalloutFailed` not yet followed by its `Ended`.
+    last_from_failure: bool,
     quality: Option<Quality>,
     transfer_offer: Option<Value>,
 }
@@ -122,6 +124,7 @@ impl StatusTracker {
             call: None,
             pending_call_id: None,
             last_call: None,
+            last_from_failure: false,
             quality: None,
             transfer_offer: None,
         }
@@ -175,6 +178,7 @@ impl StatusTracker {
             Event::VoiceChannel(b) => self.voice = Some(*b),
             Event::DeviceType(d) => self.device = Some(d.clone()),
             Event::Dialing(n) => {
+                self.last_from_failure = false;
                 let mut c = CallState::new(Direction::Outbound, n.clone(), Phase::Dialing, now);
                 c.call_id = self.pending_call_id.take();
                 self.call = Some(c);
@@ -228,16 +232,24 @@ impl StatusTracker {
             },
             Event::Ended(reason) => {
                 if let Some(c) = self.call.take() {
-                    let mut v = json!({
+                    self.last_call = Some(json!({
                         "direction": direction_str(c.direction),
                         "number": c.number,
                         "seconds": c.answered.map(|a| now.saturating_duration_since(a).as_secs()),
-                    });
+                    }));
+                } else if !self.last_from_failure {
+                    self.pending_call_id = None;
+                    return;
+                }
+                if let Some(v) = &mut self.last_call {
+                    if let Some(m) = v.as_object_mut() {
+                        m.retain(|k, _| matches!(k.as_str(), "direction" | "number" | "seconds"));
+                    }
                     for (k, val) in end_reason_json(reason) {
                         v[k] = val;
                     }
-                    self.last_call = Some(v);
                 }
+                self.last_from_failure = false;
                 self.pending_call_id = None;
             }
             Event::CalloutFailed {
@@ -245,6 +257,7 @@ impl StatusTracker {
                 sip_code,
             } => {
                 // Some failures come without an Ended: the call is gone either way.
+                // The Ended that usually follows refines the reason.
                 if let Some(c) = self.call.take() {
                     self.last_call = Some(json!({
                         "direction": direction_str(c.direction),
@@ -254,6 +267,7 @@ impl StatusTracker {
                         "error_code": error_code,
                         "sip_code": sip_code,
                     }));
+                    self.last_from_failure = true;
                 }
             }
             Event::CallQuality {
