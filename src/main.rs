@@ -1,1 +1,360 @@
-fn main() {}
+//! `tongdai`: the thin binary. Parses the command line, loads the config,
+//! sets up logging to a file, picks the backend and runs the console.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use tokio::sync::mpsc;
+
+use tongdai::app::i18n::Lang;
+use tongdai::app::keymap::{DEFAULT_KEYMAP, Keymap};
+use tongdai::app::run::Exit;
+use tongdai::app::state::{AppState, Setup};
+use tongdai::app::theme::{ColorDepth, Theme};
+use tongdai::app::{App, terminal};
+use tongdai::config::{self, BackendKind, Config};
+use tongdai::engine::{
+    Availability, Backend, Command, Device, Direction, Event, EventSink, RegState, RingInfo,
+};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tongdai",
+    version,
+    about = "A keyboard-only call console for VCC call centers and SIP PBXs"
+)]
+struct Cli {
+    /// Config file (default: $XDG_CONFIG_HOME/tongdai/config.toml).
+    #[arg(long, global = true, env = "TONGDAI_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Theme: dark, light, high-contrast, or a path to a theme .toml.
+    #[arg(long, global = true, value_name = "NAME|FILE")]
+    theme: Option<String>,
+    /// Log filter for the log file, e.g. info, debug, tongdai=trace.
+    #[arg(long, global = true, value_name = "FILTER")]
+    log_level: Option<String>,
+    /// Language of the console: en or vi (default: ui.language, then LANG).
+    #[arg(long, global = true, value_parser = ["en", "vi"])]
+    lang: Option<String>,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Start the console with the configured account (the default).
+    Run,
+    /// Start the console against the built-in local switchboard.
+    Demo {
+        /// The switchboard agent to log in as (default: demo.agent).
+        #[arg(long)]
+        agent: Option<String>,
+        /// Benchmarks and screenshots: a scripted engine, no network
+        /// (`idle`, `in-call`, `first-run`).
+        #[arg(long, hide = true, value_name = "SCREEN")]
+        screen: Option<String>,
+    },
+    /// Configuration helpers.
+    Config {
+        /// Print a commented default config that parses.
+        #[arg(long)]
+        print_default: bool,
+        /// Print the compiled-in keymap.
+        #[arg(long)]
+        print_keymap: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    // ring and aws-lc-rs are both linked: pick one before any TLS.
+    tongdai::backends::vcc::install_crypto_provider();
+    let cli = Cli::parse();
+    match real_main(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("tongdai: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(Cmd::Config {
+        print_default,
+        print_keymap,
+    }) = &cli.command
+    {
+        if *print_keymap {
+            print!("{DEFAULT_KEYMAP}");
+        } else if *print_default {
+            print!("{}", config::DEFAULT_CONFIG);
+        } else {
+            // Check the config and say where it is.
+            let cfg = config::load(cli.config.as_deref())?;
+            match &cfg.source {
+                Some(p) => println!("{}: ok (backend = {})", p.display(), cfg.backend.name()),
+                None => println!(
+                    "no config file; defaults (backend = {})",
+                    cfg.backend.name()
+                ),
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let started = Instant::now();
+    let mut cfg = config::load(cli.config.as_deref())?;
+    if let Some(t) = &cli.theme {
+        cfg.ui.theme = t.clone();
+    }
+    if let Some(l) = &cli.log_level {
+        cfg.log.level = l.clone();
+    }
+    if let Some(l) = &cli.lang {
+        cfg.ui.language = Some(if l == "vi" { Lang::Vi } else { Lang::En });
+    }
+    let lang = cfg.language();
+    let keymap = Keymap::with_overrides(&cfg.ui.keys)?;
+    let depth = ColorDepth::from_env(cfg.ui.colors);
+    let theme = Theme::load(&cfg.ui.theme, depth, config::config_dir().as_deref())?;
+    let themes = Theme::cycle(theme);
+
+    let log = init_logging(&cfg)?;
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        backend = cfg.backend.name(),
+        "tongdai starting"
+    );
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let log_file = &log.stderr;
+    let exit = runtime.block_on(async move {
+        let mut state = AppState::new(lang, keymap, Instant::now());
+        state.confirm_quit = cfg.ui.confirm_quit;
+        if let Some(v) = &cfg.vcc {
+            state.offer_timeout = Duration::from_secs(v.transfer_offer_timeout_s);
+        }
+        let mut switchboard = None;
+        let backend: Option<Box<dyn Backend>> = match &cli.command {
+            Some(Cmd::Demo {
+                screen: Some(screen),
+                ..
+            }) => scripted(screen, &mut state)?,
+            Some(Cmd::Demo { agent, .. }) => {
+                let agent = agent.clone().unwrap_or_else(|| cfg.demo.agent.clone());
+                Some(start_demo(&agent, &mut state, &mut switchboard).await?)
+            }
+            _ if cfg.backend == BackendKind::Demo => {
+                let agent = cfg.demo.agent.clone();
+                Some(start_demo(&agent, &mut state, &mut switchboard).await?)
+            }
+            _ => build_backend(&cfg)?,
+        };
+        if backend.is_none() && state.first_run.is_none() {
+            state.first_run = Some(setup(&cfg, cli.config.as_ref()));
+        }
+        let app = App::new(state, themes);
+        let engine = backend.map(tongdai::engine::spawn);
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "console starting"
+        );
+        // C libraries print to stderr: into the log while the screen is ours.
+        if let Err(e) = terminal::redirect_stderr(log_file) {
+            tracing::warn!(error = %e, "cannot route stderr to the log");
+        }
+        terminal::install_panic_hook();
+        let exit = tongdai::app::run::run(app, engine).await;
+        terminal::restore_stderr();
+        if let Some(sb) = switchboard {
+            sb.shutdown().await;
+        }
+        anyhow::Ok(exit?)
+    })?;
+    tracing::info!(?exit, "tongdai stopped");
+    drop(log);
+    if let Exit::Signal(sig) = exit {
+        eprintln!("tongdai: {sig}: closed cleanly");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What the first-run screen tells the agent.
+fn setup(_cfg: &Config, explicit: Option<&PathBuf>) -> Setup {
+    let path = explicit
+        .cloned()
+        .or_else(config::default_path)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "~/.config/tongdai/config.toml".into());
+    Setup { config_path: path }
+}
+
+/// TEMPORARY (lead): stands in for `tongdai::backends::build(&Config)`
+/// until it lands in src/backends/mod.rs; `None` shows the first-run
+/// screen. Replace the call site with `tongdai::backends::build(&cfg)`.
+fn build_backend(_cfg: &Config) -> anyhow::Result<Option<Box<dyn Backend>>> {
+    Ok(None)
+}
+
+async fn start_demo(
+    agent: &str,
+    state: &mut AppState,
+    keep: &mut Option<tongdai::switchboard::Switchboard>,
+) -> anyhow::Result<Box<dyn Backend>> {
+    let opts = tongdai::switchboard::SwitchboardOptions::demo(std::net::SocketAddr::from((
+        [127, 0, 0, 1],
+        0,
+    )));
+    let sb = tongdai::switchboard::start(opts)
+        .await
+        .context("cannot start the local demo switchboard")?;
+    let vi = state.lang == Lang::Vi;
+    state.banner = Some(format!(
+        "{} {} · {}",
+        if vi {
+            "demo: tổng đài giả lập"
+        } else {
+            "demo: local switchboard"
+        },
+        sb.addr(),
+        agent
+    ));
+    let backend = sb.backend_for(agent);
+    *keep = Some(sb);
+    Ok(backend)
+}
+
+struct Logging {
+    /// The log file again, for fd 2.
+    stderr: std::fs::File,
+    _guard: tracing_appender::non_blocking::WorkerGuard,
+}
+
+fn init_logging(cfg: &Config) -> anyhow::Result<Logging> {
+    let dir = cfg
+        .log
+        .dir
+        .clone()
+        .or_else(config::state_dir)
+        .unwrap_or_else(|| PathBuf::from("."));
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the log directory {}", dir.display()))?;
+    let path = dir.join("tongdai.log");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("cannot open the log file {}", path.display()))?;
+    let stderr = file.try_clone()?;
+    let (writer, guard) = tracing_appender::non_blocking(file);
+    let mut filter = cfg.log.level.clone();
+    if !filter.contains("rsipstack") {
+        // rsipstack logs digest headers at info.
+        filter.push_str(",rsipstack=warn");
+    }
+    for d in tongdai::backends::vcc::SECRET_SAFE_LOG_DIRECTIVES {
+        filter.push(',');
+        filter.push_str(d);
+    }
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .with_context(|| format!("--log-level {:?} is not a filter", cfg.log.level))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init()
+        .map_err(|e| anyhow::anyhow!("cannot start logging: {e}"))?;
+    Ok(Logging {
+        stderr,
+        _guard: guard,
+    })
+}
+
+/// `tongdai demo --screen …`: a scripted engine with no network, for the
+/// console benchmark and screenshots. It answers the commands a person
+/// would try so the screen stays alive.
+fn scripted(screen: &str, state: &mut AppState) -> anyhow::Result<Option<Box<dyn Backend>>> {
+    let vi = state.lang == Lang::Vi;
+    state.banner = Some(
+        if vi {
+            "màn hình mẫu"
+        } else {
+            "scripted screen"
+        }
+        .into(),
+    );
+    match screen {
+        "first-run" => {
+            state.first_run = Some(Setup {
+                config_path: "~/.config/tongdai/config.toml".into(),
+            });
+            Ok(None)
+        }
+        "idle" => Ok(Some(Box::new(Scripted { in_call: false }))),
+        "in-call" => Ok(Some(Box::new(Scripted { in_call: true }))),
+        other => anyhow::bail!("--screen {other}: use idle, in-call or first-run"),
+    }
+}
+
+struct Scripted {
+    in_call: bool,
+}
+
+impl Backend for Scripted {
+    fn run(
+        self: Box<Self>,
+        mut commands: mpsc::Receiver<Command>,
+        events: EventSink,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(async move {
+            for e in [
+                Event::Ready,
+                Event::Availability(Availability::On),
+                Event::VoiceChannel(true),
+                Event::DeviceType(Device::Console),
+                Event::Registration(RegState::Registered { expires: 600 }),
+            ] {
+                events.emit(e);
+            }
+            if self.in_call {
+                events.emit(Event::CallId("bench-1".into()));
+                events.emit(Event::Ringing(RingInfo {
+                    phone: "0987654321".into(),
+                    display_name: Some("Nguyễn Thị Hồng".into()),
+                    line: Some("19001234".into()),
+                    queue: Some("Phím 1: Bán hàng".into()),
+                    direction: Direction::Inbound,
+                    agent_leg: false,
+                }));
+                events.emit(Event::Accepted);
+            }
+            let mut held = false;
+            let mut muted = false;
+            while let Some(c) = commands.recv().await {
+                match c {
+                    Command::Shutdown => break,
+                    Command::End => {
+                        events.emit(Event::Ended(tongdai::engine::EndReason::LocalHangup))
+                    }
+                    Command::ToggleHold => {
+                        held = !held;
+                        events.emit(Event::Held(held));
+                    }
+                    Command::ToggleMute => {
+                        muted = !muted;
+                        events.emit(Event::Muted(muted));
+                    }
+                    Command::Accept => events.emit(Event::Accepted),
+                    _ => {}
+                }
+            }
+        })
+    }
+}

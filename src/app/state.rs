@@ -1,0 +1,454 @@
+//! Everything the screen shows, and nothing else. `view` is a pure
+//! function of this; `update` is the only writer.
+
+use std::time::{Duration, Instant};
+
+use crate::engine::{AgentInfo, Availability, Device, Direction, EndReason, RegState};
+
+use super::i18n::Lang;
+use super::keymap::{CallCtx, Context, Keymap};
+
+/// Where a call is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// A call rings for us.
+    Ringing,
+    /// The platform's leg to us for our own call-out (auto-answered).
+    AgentLeg,
+    /// Our call-out is on its way.
+    Dialing,
+    /// The customer's phone rings.
+    CustomerRinging,
+    /// Talking (held and muted are flags).
+    Talking,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub phase: Phase,
+    pub direction: Direction,
+    pub number: String,
+    pub name: Option<String>,
+    /// VCC `line`: the hotline the customer dialled.
+    pub line: Option<String>,
+    /// VCC `queueDescription`: the IVR choice.
+    pub queue: Option<String>,
+    pub call_id: Option<String>,
+    pub held: bool,
+    pub muted: bool,
+    /// When the current phase began (the timer before an answer).
+    pub since: Instant,
+    /// When the call was answered (the talk timer).
+    pub answered: Option<Instant>,
+    /// DTMF digits we sent / received.
+    pub dtmf_sent: String,
+    pub dtmf_received: String,
+}
+
+impl Call {
+    pub fn new(phase: Phase, direction: Direction, number: String, now: Instant) -> Call {
+        Call {
+            phase,
+            direction,
+            number,
+            name: None,
+            line: None,
+            queue: None,
+            call_id: None,
+            held: false,
+            muted: false,
+            since: now,
+            answered: None,
+            dtmf_sent: String::new(),
+            dtmf_received: String::new(),
+        }
+    }
+
+    /// What the timer counts from.
+    pub fn timer_base(&self) -> Instant {
+        self.answered.unwrap_or(self.since)
+    }
+
+    /// Whether the customer popup applies (a customer is on the line or ringing us).
+    pub fn has_customer(&self) -> bool {
+        !self.number.is_empty()
+    }
+}
+
+/// The call that just ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LastCall {
+    pub number: String,
+    pub direction: Direction,
+    pub reason: EndReason,
+    pub talk: Option<Duration>,
+    pub call_id: Option<String>,
+}
+
+/// One row of call history for the customer popup. A store fills these
+/// later; until then the console adds this session's calls (`when: None`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecentCall {
+    pub number: String,
+    pub direction: Direction,
+    /// Already formatted (e.g. "2025-05-01 10:02"); `None`: this session.
+    pub when: Option<String>,
+    pub talk_secs: Option<u64>,
+    pub reason: Option<EndReason>,
+}
+
+/// The control plane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conn {
+    Connecting,
+    Connected,
+    Reconnecting { attempt: u32, max: u32 },
+    Disconnected,
+    Failed(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Info,
+    Ok,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeLine {
+    pub level: Level,
+    pub text: String,
+}
+
+/// A transfer offered to us (accept or refuse before `deadline`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    pub call_id: String,
+    pub from: String,
+    pub deadline: Instant,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferTab {
+    Agent,
+    Queue,
+    Number,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferPrompt {
+    pub tab: TransferTab,
+    pub selected: usize,
+    pub input: String,
+    pub error: Option<DialError>,
+}
+
+/// Modal overlays: they take every key until closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Modal {
+    Help { scroll: u16 },
+    Device,
+    Mobile { input: String, invalid: bool },
+    Transfer(TransferPrompt),
+    QuitConfirm,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quality {
+    pub jitter_ms: f32,
+    pub loss_pct: f32,
+    pub rtt_ms: f32,
+    pub mos: f32,
+}
+
+/// What the dial line would call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialTarget {
+    /// 8–13 digits (optionally a leading `+`).
+    Customer(String),
+    /// 1–7 digits (or a `*`/`#` service code).
+    Extension(String),
+    /// A `sip:` address, passed on as written.
+    Uri(String),
+}
+
+impl DialTarget {
+    pub fn text(&self) -> &str {
+        match self {
+            DialTarget::Customer(s) | DialTarget::Extension(s) | DialTarget::Uri(s) => s,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialError {
+    Empty,
+    BadChar(char),
+    PlusNotFirst,
+    TooLong(usize),
+    ShortWithPlus,
+    BadUri,
+}
+
+/// Validate and normalise what the agent typed: digits, `+`, `*`, `#`
+/// (spaces, dashes, dots and brackets are dropped); `tel:` is read as a
+/// number; `sip:` / `sips:` addresses pass through.
+pub fn classify_dial(input: &str) -> Result<DialTarget, DialError> {
+    let s = input.trim();
+    let lower = s.to_ascii_lowercase();
+    if lower.starts_with("sip:") || lower.starts_with("sips:") {
+        let rest = &s[s.find(':').map(|i| i + 1).unwrap_or(0)..];
+        let ok = !rest.is_empty()
+            && !rest.chars().any(char::is_whitespace)
+            && !rest.starts_with('@')
+            && !rest.ends_with('@');
+        return if ok {
+            Ok(DialTarget::Uri(s.to_string()))
+        } else {
+            Err(DialError::BadUri)
+        };
+    }
+    let number = if lower.starts_with("tel:") {
+        let n = &s[4..];
+        n.split(';').next().unwrap_or("")
+    } else {
+        s
+    };
+    let mut out = String::new();
+    for c in number.chars() {
+        match c {
+            ' ' | '-' | '.' | '(' | ')' => {}
+            '0'..='9' | '*' | '#' => out.push(c),
+            '+' if out.is_empty() => out.push(c),
+            '+' => return Err(DialError::PlusNotFirst),
+            other => return Err(DialError::BadChar(other)),
+        }
+    }
+    if out.is_empty() {
+        return Err(DialError::Empty);
+    }
+    let digits = out.chars().filter(char::is_ascii_digit).count();
+    let service = out.contains(['*', '#']);
+    if digits > 13 {
+        return Err(DialError::TooLong(digits));
+    }
+    if out.starts_with('+') {
+        return if (8..=13).contains(&digits) && !service {
+            Ok(DialTarget::Customer(out))
+        } else {
+            Err(DialError::ShortWithPlus)
+        };
+    }
+    if digits >= 8 && !service {
+        Ok(DialTarget::Customer(out))
+    } else {
+        Ok(DialTarget::Extension(out))
+    }
+}
+
+/// Facts for the first-run screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setup {
+    /// Where the config file is (or would be).
+    pub config_path: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub lang: Lang,
+    pub now: Instant,
+    pub keymap: Keymap,
+    /// `None`: an account is configured and an engine runs.
+    pub first_run: Option<Setup>,
+    /// Shown in the header (e.g. the demo switchboard).
+    pub banner: Option<String>,
+    pub theme_index: usize,
+    pub theme_names: Vec<String>,
+    pub confirm_quit: bool,
+    /// How long a transfer offer may wait (VCC: 10 s).
+    pub offer_timeout: Duration,
+
+    pub conn: Conn,
+    pub registration: Option<RegState>,
+    pub availability: Option<Availability>,
+    pub voice_here: Option<bool>,
+    pub device: Option<Device>,
+
+    pub call: Option<Call>,
+    /// A call id that arrived before its call.
+    pub pending_call_id: Option<String>,
+    pub last_call: Option<LastCall>,
+    /// Call history (fed by a store later; this session's calls meanwhile).
+    pub recent: Vec<RecentCall>,
+    pub quality: Option<Quality>,
+    /// Audio levels, quantised to eighths (only a change redraws).
+    pub levels: Option<(u8, u8)>,
+
+    pub dial: String,
+    pub dial_edit: bool,
+    pub notice: Option<NoticeLine>,
+    /// Recent notices and call ends, newest last.
+    pub activity: Vec<NoticeLine>,
+    pub modal: Option<Modal>,
+    pub offer: Option<Offer>,
+    pub transfer_agents: Option<Vec<AgentInfo>>,
+
+    /// The agent asked to leave; the loop shuts the engine down.
+    pub quitting: bool,
+    /// Something visible changed since the last frame.
+    pub dirty: bool,
+}
+
+pub const ACTIVITY_MAX: usize = 50;
+
+impl AppState {
+    pub fn new(lang: Lang, keymap: Keymap, now: Instant) -> AppState {
+        AppState {
+            lang,
+            now,
+            keymap,
+            first_run: None,
+            banner: None,
+            theme_index: 0,
+            theme_names: vec!["dark".into()],
+            confirm_quit: true,
+            offer_timeout: Duration::from_secs(10),
+            conn: Conn::Connecting,
+            registration: None,
+            availability: None,
+            voice_here: None,
+            device: None,
+            call: None,
+            pending_call_id: None,
+            last_call: None,
+            recent: Vec::new(),
+            quality: None,
+            levels: None,
+            dial: String::new(),
+            dial_edit: false,
+            notice: None,
+            activity: Vec::new(),
+            modal: None,
+            offer: None,
+            transfer_agents: None,
+            quitting: false,
+            dirty: true,
+        }
+    }
+
+    /// The keymap context.
+    pub fn context(&self) -> Context {
+        let call = match self.call.as_ref().map(|c| c.phase) {
+            None => CallCtx::Idle,
+            Some(Phase::Ringing) => CallCtx::Ringing,
+            Some(Phase::AgentLeg | Phase::Dialing | Phase::CustomerRinging) => CallCtx::Dialing,
+            Some(Phase::Talking) => CallCtx::InCall,
+        };
+        Context {
+            call,
+            offer: self.offer.is_some(),
+        }
+    }
+
+    /// Seconds on the call timer, if one runs.
+    pub fn timer_secs(&self) -> Option<u64> {
+        self.call
+            .as_ref()
+            .map(|c| self.now.saturating_duration_since(c.timer_base()).as_secs())
+    }
+
+    /// Whole seconds left on a transfer offer.
+    pub fn offer_secs_left(&self) -> Option<u64> {
+        self.offer.as_ref().map(|o| {
+            let left = o.deadline.saturating_duration_since(self.now);
+            left.as_secs() + u64::from(left.subsec_nanos() > 0)
+        })
+    }
+
+    /// What the clock shows; a tick redraws only when this changes.
+    pub fn clock_view(&self) -> (Option<u64>, Option<u64>) {
+        (self.timer_secs(), self.offer_secs_left())
+    }
+
+    /// When the clock view next changes: the loop sleeps until then and
+    /// not at all while no timer runs (idle CPU stays at zero).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let timer = self.call.as_ref().map(|c| {
+            let base = c.timer_base();
+            let secs = self.now.saturating_duration_since(base).as_secs();
+            base + Duration::from_secs(secs + 1)
+        });
+        let offer = self.offer.as_ref().map(|o| {
+            let left = o.deadline.saturating_duration_since(self.now);
+            if left.is_zero() {
+                o.deadline
+            } else {
+                // The next whole-second boundary counted back from the deadline.
+                let frac = Duration::from_nanos(u64::from(left.subsec_nanos()));
+                let step = if frac.is_zero() {
+                    Duration::from_secs(1)
+                } else {
+                    frac
+                };
+                self.now + step.min(left)
+            }
+        });
+        match (timer, offer) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    pub fn set_notice(&mut self, level: Level, text: String) {
+        let line = NoticeLine { level, text };
+        self.activity.push(line.clone());
+        if self.activity.len() > ACTIVITY_MAX {
+            self.activity.remove(0);
+        }
+        self.notice = Some(line);
+    }
+
+    pub fn theme_name(&self) -> &str {
+        self.theme_names
+            .get(self.theme_index)
+            .map(String::as_str)
+            .unwrap_or("dark")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dial_rules() {
+        use DialTarget::*;
+        assert_eq!(
+            classify_dial("0912 345 678"),
+            Ok(Customer("0912345678".into()))
+        );
+        assert_eq!(
+            classify_dial("+84-912-345-678"),
+            Ok(Customer("+84912345678".into()))
+        );
+        assert_eq!(
+            classify_dial("tel:+84912345678;phone-context=x"),
+            Ok(Customer("+84912345678".into()))
+        );
+        assert_eq!(classify_dial("1001"), Ok(Extension("1001".into())));
+        assert_eq!(classify_dial("1234567"), Ok(Extension("1234567".into())));
+        assert_eq!(classify_dial("12345678"), Ok(Customer("12345678".into())));
+        assert_eq!(classify_dial("*97"), Ok(Extension("*97".into())));
+        assert_eq!(
+            classify_dial("sip:1001@pbx.example.com"),
+            Ok(Uri("sip:1001@pbx.example.com".into()))
+        );
+        assert_eq!(classify_dial(""), Err(DialError::Empty));
+        assert_eq!(classify_dial("09x"), Err(DialError::BadChar('x')));
+        assert_eq!(classify_dial("09+1"), Err(DialError::PlusNotFirst));
+        assert_eq!(classify_dial("01234567890123"), Err(DialError::TooLong(14)));
+        assert_eq!(classify_dial("+1001"), Err(DialError::ShortWithPlus));
+        assert_eq!(classify_dial("sip:"), Err(DialError::BadUri));
+    }
+}

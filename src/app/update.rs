@@ -1,0 +1,645 @@
+//! `update(&mut AppState, Msg) -> Vec<Command>`: the one place state
+//! changes. No I/O, no clock reads (`now` arrives as `Msg::Tick`).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
+
+use crate::call::errors::{Lang, callout_notice};
+use crate::engine::{Command, Device, Direction, EndReason, Event, Notice, TransferTarget};
+
+use super::action::{Action, Msg};
+use super::i18n::{self, T};
+use super::keymap::{CallCtx, Key};
+use super::state::{
+    AppState, Call, Conn, DialTarget, LastCall, Level, Modal, Offer, Phase, Quality, RecentCall,
+    TransferPrompt, TransferTab, classify_dial,
+};
+
+/// Keys that are dial-line text or DTMF when no binding takes them.
+const DIAL_CHARS: &str = "0123456789*#+";
+
+pub fn update(s: &mut AppState, msg: Msg) -> Vec<Command> {
+    match msg {
+        Msg::Tick(now) => {
+            let before = s.clock_view();
+            s.now = now;
+            if let Some(o) = &s.offer
+                && now >= o.deadline
+            {
+                s.offer = None;
+                let text = i18n::offer_expired(s.lang).to_string();
+                s.set_notice(Level::Warning, text);
+                s.dirty = true;
+            }
+            if s.clock_view() != before {
+                s.dirty = true;
+            }
+            Vec::new()
+        }
+        Msg::Resize => {
+            s.dirty = true;
+            Vec::new()
+        }
+        Msg::Key(ev) => {
+            if ev.kind == KeyEventKind::Release {
+                return Vec::new();
+            }
+            let was = s.dirty;
+            s.dirty = true;
+            match on_key(s, ev) {
+                Some(cmds) => cmds,
+                None => {
+                    // A key nothing takes: no redraw.
+                    s.dirty = was;
+                    Vec::new()
+                }
+            }
+        }
+        Msg::Action(a) => {
+            s.dirty = true;
+            on_action(s, a)
+        }
+        Msg::Paste(text) => {
+            s.dirty = true;
+            on_paste(s, &text);
+            Vec::new()
+        }
+        Msg::Engine(ev) => {
+            on_event(s, ev);
+            Vec::new()
+        }
+        Msg::EngineUnavailable { stopped } => {
+            s.dirty = true;
+            let t = if stopped {
+                T::EngineStopped
+            } else {
+                T::EngineBusy
+            };
+            let text = i18n::t(s.lang, t).to_string();
+            s.set_notice(Level::Error, text);
+            Vec::new()
+        }
+    }
+}
+
+fn on_paste(s: &mut AppState, text: &str) {
+    let text: String = text.chars().filter(|c| !c.is_control()).collect();
+    match &mut s.modal {
+        Some(Modal::Mobile { input, invalid }) => {
+            input.push_str(&text);
+            *invalid = false;
+        }
+        Some(Modal::Transfer(p)) if p.tab != TransferTab::Agent => p.input.push_str(&text),
+        Some(_) => {}
+        None if s.call.is_none() => {
+            s.dial.push_str(text.trim());
+            if !text.chars().all(|c| DIAL_CHARS.contains(c) || c == ' ') {
+                s.dial_edit = true;
+            }
+        }
+        None => {}
+    }
+}
+
+fn on_key(s: &mut AppState, ev: KeyEvent) -> Option<Vec<Command>> {
+    if s.quitting {
+        return None;
+    }
+    let key = Key::from_event(&ev);
+    if s.modal.is_some() {
+        return Some(on_modal_key(s, key));
+    }
+    if s.dial_edit {
+        return Some(on_dial_edit_key(s, key));
+    }
+    if let Some(b) = s.keymap.lookup(key, s.context()) {
+        let action = b.action;
+        return Some(on_action(s, action));
+    }
+    Some(match (key.code, key.text_char()) {
+        (_, Some(c)) if DIAL_CHARS.contains(c) => match s.context().call {
+            CallCtx::InCall if c != '+' => {
+                if let Some(call) = &mut s.call {
+                    call.dtmf_sent.push(c);
+                }
+                engine(s, Command::SendDtmf(c))
+            }
+            CallCtx::Idle => {
+                s.dial.push(c);
+                Vec::new()
+            }
+            _ => return None,
+        },
+        (KeyCode::Backspace, _) if s.call.is_none() => {
+            s.dial.pop();
+            Vec::new()
+        }
+        _ => return None,
+    })
+}
+
+fn on_dial_edit_key(s: &mut AppState, key: Key) -> Vec<Command> {
+    match key.code {
+        KeyCode::Esc => s.dial_edit = false,
+        KeyCode::Enter => return on_action(s, Action::Dial),
+        KeyCode::Backspace => {
+            s.dial.pop();
+        }
+        _ => {
+            if let Some(c) = key.text_char() {
+                s.dial.push(c);
+            }
+        }
+    }
+    Vec::new()
+}
+
+fn edit(input: &mut String, key: Key) {
+    match key.code {
+        KeyCode::Backspace => {
+            input.pop();
+        }
+        _ => {
+            if let Some(c) = key.text_char() {
+                input.push(c);
+            }
+        }
+    }
+}
+
+fn on_modal_key(s: &mut AppState, key: Key) -> Vec<Command> {
+    let Some(modal) = s.modal.take() else {
+        return Vec::new();
+    };
+    let mut cmds = Vec::new();
+    s.modal = match modal {
+        Modal::Help { scroll } => match key.code {
+            KeyCode::Esc
+            | KeyCode::Enter
+            | KeyCode::F(1)
+            | KeyCode::Char('q')
+            | KeyCode::Char('?') => None,
+            KeyCode::Down | KeyCode::Char('j') => Some(Modal::Help {
+                scroll: scroll.saturating_add(1),
+            }),
+            KeyCode::Up | KeyCode::Char('k') => Some(Modal::Help {
+                scroll: scroll.saturating_sub(1),
+            }),
+            KeyCode::PageDown | KeyCode::Char(' ') => Some(Modal::Help {
+                scroll: scroll.saturating_add(10),
+            }),
+            KeyCode::PageUp => Some(Modal::Help {
+                scroll: scroll.saturating_sub(10),
+            }),
+            _ => Some(Modal::Help { scroll }),
+        },
+        Modal::Device => match key.text_char() {
+            Some('1') => {
+                cmds = engine(s, Command::ChangeDevice(Device::Console));
+                None
+            }
+            Some('2') => {
+                cmds = engine(s, Command::ChangeDevice(Device::IpPhone));
+                None
+            }
+            Some('3') => {
+                let input = match &s.device {
+                    Some(Device::Mobile { number }) => number.clone(),
+                    _ => String::new(),
+                };
+                Some(Modal::Mobile {
+                    input,
+                    invalid: false,
+                })
+            }
+            Some('4') => {
+                cmds = engine(s, Command::ChangeDevice(Device::AlwaysOnIpPhone));
+                None
+            }
+            _ if key.code == KeyCode::Esc => None,
+            _ => Some(Modal::Device),
+        },
+        Modal::Mobile { mut input, invalid } => match key.code {
+            KeyCode::Esc => None,
+            KeyCode::Enter => match classify_dial(&input) {
+                Ok(DialTarget::Customer(number)) => {
+                    cmds = engine(s, Command::ChangeDevice(Device::Mobile { number }));
+                    None
+                }
+                _ => Some(Modal::Mobile {
+                    input,
+                    invalid: true,
+                }),
+            },
+            _ => {
+                let before = input.clone();
+                edit(&mut input, key);
+                Some(Modal::Mobile {
+                    invalid: invalid && input == before,
+                    input,
+                })
+            }
+        },
+        Modal::Transfer(mut p) => match key.code {
+            KeyCode::Esc => None,
+            KeyCode::Tab | KeyCode::Right => {
+                p.tab = match p.tab {
+                    TransferTab::Agent => TransferTab::Queue,
+                    TransferTab::Queue => TransferTab::Number,
+                    TransferTab::Number => TransferTab::Agent,
+                };
+                p.input.clear();
+                p.error = None;
+                Some(Modal::Transfer(p))
+            }
+            KeyCode::BackTab | KeyCode::Left => {
+                p.tab = match p.tab {
+                    TransferTab::Agent => TransferTab::Number,
+                    TransferTab::Queue => TransferTab::Agent,
+                    TransferTab::Number => TransferTab::Queue,
+                };
+                p.input.clear();
+                p.error = None;
+                Some(Modal::Transfer(p))
+            }
+            KeyCode::Up if p.tab == TransferTab::Agent => {
+                p.selected = p.selected.saturating_sub(1);
+                Some(Modal::Transfer(p))
+            }
+            KeyCode::Down if p.tab == TransferTab::Agent => {
+                let n = s.transfer_agents.as_ref().map(Vec::len).unwrap_or(0);
+                if p.selected + 1 < n {
+                    p.selected += 1;
+                }
+                Some(Modal::Transfer(p))
+            }
+            KeyCode::Enter => {
+                let target = match p.tab {
+                    TransferTab::Agent => s
+                        .transfer_agents
+                        .as_ref()
+                        .and_then(|a| a.get(p.selected))
+                        .map(|a| TransferTarget::Agent(a.id.clone())),
+                    TransferTab::Queue => {
+                        let q = p.input.trim();
+                        (!q.is_empty()).then(|| TransferTarget::Queue(q.to_string()))
+                    }
+                    TransferTab::Number => match classify_dial(&p.input) {
+                        Ok(t) => Some(TransferTarget::Number(t.text().to_string())),
+                        Err(e) => {
+                            p.error = Some(e);
+                            None
+                        }
+                    },
+                };
+                match target {
+                    Some(t) => {
+                        cmds = engine(s, Command::Transfer(t));
+                        None
+                    }
+                    None => Some(Modal::Transfer(p)),
+                }
+            }
+            _ if p.tab != TransferTab::Agent => {
+                edit(&mut p.input, key);
+                p.error = None;
+                Some(Modal::Transfer(p))
+            }
+            _ => Some(Modal::Transfer(p)),
+        },
+        Modal::QuitConfirm => match (key.code, key.text_char()) {
+            (KeyCode::Enter, _) | (_, Some('y' | 'Y' | 'c' | 'C')) => {
+                s.quitting = true;
+                None
+            }
+            (KeyCode::Esc, _) | (_, Some('n' | 'N' | 'k' | 'K')) => None,
+            _ => Some(Modal::QuitConfirm),
+        },
+    };
+    cmds
+}
+
+/// A command for the engine, or a notice when there is none.
+fn engine(s: &mut AppState, c: Command) -> Vec<Command> {
+    if s.first_run.is_some() {
+        let text = i18n::t(s.lang, T::NotConfigured).to_string();
+        s.set_notice(Level::Warning, text);
+        return Vec::new();
+    }
+    vec![c]
+}
+
+fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
+    let ctx = s.context();
+    match a {
+        Action::Answer if ctx.call == CallCtx::Ringing => engine(s, Command::Accept),
+        Action::Reject if ctx.call == CallCtx::Ringing => {
+            engine(s, Command::Reject { decline: false })
+        }
+        Action::End if s.call.is_some() => engine(s, Command::End),
+        Action::Hold if ctx.call == CallCtx::InCall => engine(s, Command::ToggleHold),
+        Action::Mute if ctx.call == CallCtx::InCall => engine(s, Command::ToggleMute),
+        Action::Answer | Action::Reject | Action::End | Action::Hold | Action::Mute => {
+            let text = i18n::notice(s.lang, &Notice::NotNow(i18n::t(s.lang, T::NoCall).into()));
+            s.set_notice(Level::Warning, text);
+            Vec::new()
+        }
+        Action::Dial => {
+            if s.call.is_some() {
+                return Vec::new();
+            }
+            match classify_dial(&s.dial) {
+                Ok(t) => {
+                    let n = t.text().to_string();
+                    s.dial.clear();
+                    s.dial_edit = false;
+                    engine(s, Command::CallOut(n))
+                }
+                Err(e) => {
+                    let text =
+                        i18n::notice(s.lang, &Notice::BadNumber(i18n::dial_error(s.lang, &e)));
+                    s.set_notice(Level::Error, text);
+                    Vec::new()
+                }
+            }
+        }
+        Action::DialEdit => {
+            if s.call.is_none() {
+                s.dial_edit = true;
+            }
+            Vec::new()
+        }
+        Action::Clear => {
+            if !s.dial.is_empty() {
+                s.dial.clear();
+            } else {
+                s.notice = None;
+            }
+            Vec::new()
+        }
+        Action::Availability => engine(s, Command::ToggleAvailability),
+        Action::ClaimVoice => engine(s, Command::ClaimVoice),
+        Action::Connect => engine(s, Command::Connect),
+        Action::Device => {
+            s.modal = Some(Modal::Device);
+            Vec::new()
+        }
+        Action::Transfer => {
+            if ctx.call != CallCtx::InCall {
+                return Vec::new();
+            }
+            s.transfer_agents = None;
+            s.modal = Some(Modal::Transfer(TransferPrompt {
+                tab: TransferTab::Agent,
+                selected: 0,
+                input: String::new(),
+                error: None,
+            }));
+            engine(s, Command::ListTransferAgents)
+        }
+        Action::AcceptTransfer | Action::RefuseTransfer => {
+            if s.offer.take().is_none() {
+                return Vec::new();
+            }
+            engine(s, Command::AnswerTransferOffer(a == Action::AcceptTransfer))
+        }
+        Action::Help => {
+            s.modal = Some(Modal::Help { scroll: 0 });
+            Vec::new()
+        }
+        Action::Theme => {
+            let n = s.theme_names.len().max(1);
+            s.theme_index = (s.theme_index + 1) % n;
+            let text = format!("{}: {}", i18n::t(s.lang, T::ShowingTheme), s.theme_name());
+            s.set_notice(Level::Info, text);
+            Vec::new()
+        }
+        Action::Language => {
+            s.lang = match s.lang {
+                Lang::En => Lang::Vi,
+                Lang::Vi => Lang::En,
+            };
+            Vec::new()
+        }
+        Action::Quit => {
+            if s.call.is_some() && s.confirm_quit {
+                s.modal = Some(Modal::QuitConfirm);
+            } else {
+                s.quitting = true;
+            }
+            Vec::new()
+        }
+        Action::None => Vec::new(),
+    }
+}
+
+fn new_call(s: &mut AppState, phase: Phase, direction: Direction, number: String) -> Call {
+    let mut c = Call::new(phase, direction, number, s.now);
+    c.call_id = s.pending_call_id.take();
+    c
+}
+
+fn on_event(s: &mut AppState, ev: Event) {
+    s.dirty = true;
+    let lang = s.lang;
+    match ev {
+        Event::Ready => s.conn = Conn::Connected,
+        Event::InitFailed(reason) => {
+            s.set_notice(Level::Error, i18n::init_failed(lang, &reason));
+            s.conn = Conn::Failed(reason);
+        }
+        Event::VoiceChannel(here) => s.voice_here = Some(here),
+        Event::Availability(a) => s.availability = Some(a),
+        Event::Dialing(number) => {
+            s.call = Some(new_call(s, Phase::Dialing, Direction::Outbound, number));
+        }
+        Event::CalloutStarted(number) => match &mut s.call {
+            Some(c) => {
+                if !number.is_empty() {
+                    c.number = number;
+                }
+                if c.phase != Phase::Talking {
+                    c.phase = Phase::CustomerRinging;
+                    c.since = s.now;
+                }
+            }
+            None => {
+                s.call = Some(new_call(
+                    s,
+                    Phase::CustomerRinging,
+                    Direction::Outbound,
+                    number,
+                ));
+            }
+        },
+        Event::CustomerAnswered => {
+            if let Some(c) = &mut s.call {
+                c.phase = Phase::Talking;
+                c.answered.get_or_insert(s.now);
+            }
+        }
+        Event::Ringing(info) => {
+            let phase = if info.agent_leg {
+                Phase::AgentLeg
+            } else {
+                Phase::Ringing
+            };
+            let keep = info.agent_leg && s.call.is_some();
+            if keep {
+                if let Some(c) = &mut s.call {
+                    c.phase = Phase::AgentLeg;
+                    c.since = s.now;
+                    if c.number.is_empty() {
+                        c.number = info.phone;
+                    }
+                }
+            } else {
+                let mut c = new_call(s, phase, info.direction, info.phone);
+                c.name = info.display_name.filter(|n| !n.trim().is_empty());
+                c.line = info.line.filter(|n| !n.trim().is_empty());
+                c.queue = info.queue.filter(|n| !n.trim().is_empty());
+                s.call = Some(c);
+            }
+        }
+        Event::Accepted => {
+            if let Some(c) = &mut s.call {
+                match c.phase {
+                    // The agent leg of a call-out: now the customer.
+                    Phase::AgentLeg => {
+                        c.phase = Phase::Dialing;
+                        c.since = s.now;
+                    }
+                    _ => {
+                        c.phase = Phase::Talking;
+                        c.answered.get_or_insert(s.now);
+                    }
+                }
+            }
+        }
+        Event::Ended(reason) => {
+            if let Some(c) = s.call.take() {
+                let talk = c.answered.map(|a| s.now.saturating_duration_since(a));
+                s.recent.insert(
+                    0,
+                    RecentCall {
+                        number: c.number.clone(),
+                        direction: c.direction,
+                        when: None,
+                        talk_secs: talk.map(|d| d.as_secs()),
+                        reason: Some(reason.clone()),
+                    },
+                );
+                let level = match reason {
+                    EndReason::Failed { .. } | EndReason::TransportLost | EndReason::Timeout => {
+                        Level::Warning
+                    }
+                    _ => Level::Info,
+                };
+                s.activity.push(super::state::NoticeLine {
+                    level,
+                    text: format!(
+                        "{} {} · {}",
+                        i18n::t(lang, T::LastCall),
+                        c.number,
+                        i18n::end_reason(lang, &reason)
+                    ),
+                });
+                s.last_call = Some(LastCall {
+                    number: c.number,
+                    direction: c.direction,
+                    reason,
+                    talk,
+                    call_id: c.call_id,
+                });
+            }
+            s.quality = None;
+            s.levels = None;
+            if matches!(s.modal, Some(Modal::Transfer(_)) | Some(Modal::QuitConfirm)) {
+                s.modal = None;
+            }
+        }
+        Event::Held(b) => {
+            if let Some(c) = &mut s.call {
+                c.held = b;
+            }
+        }
+        Event::Muted(b) => {
+            if let Some(c) = &mut s.call {
+                c.muted = b;
+            }
+        }
+        Event::DeviceType(d) => s.device = Some(d),
+        Event::Reconnecting { attempt, max } => s.conn = Conn::Reconnecting { attempt, max },
+        Event::Reconnected => s.conn = Conn::Connected,
+        Event::Disconnected => {
+            s.conn = Conn::Disconnected;
+            let text = i18n::t(lang, T::Disconnected).to_string();
+            s.set_notice(Level::Error, text);
+        }
+        Event::TransferAgents(list) => s.transfer_agents = Some(list),
+        Event::TransferOffered {
+            call_id,
+            from_agent,
+        } => {
+            s.offer = Some(Offer {
+                call_id,
+                from: from_agent,
+                deadline: s.now + s.offer_timeout,
+            });
+        }
+        Event::TransferResult { ok, detail } => {
+            s.offer = None;
+            let level = if ok { Level::Ok } else { Level::Error };
+            s.set_notice(level, i18n::transfer_result(lang, ok, &detail));
+        }
+        Event::CallId(id) => match &mut s.call {
+            Some(c) => c.call_id = Some(id),
+            None => s.pending_call_id = Some(id),
+        },
+        Event::Registration(r) => s.registration = Some(r),
+        Event::AudioLevel { mic, speaker } => {
+            let q = |v: f32| (v.clamp(0.0, 1.0) * 8.0).round() as u8;
+            let levels = Some((q(mic), q(speaker)));
+            s.dirty = levels != s.levels;
+            s.levels = levels;
+        }
+        Event::CallQuality {
+            jitter_ms,
+            loss_pct,
+            rtt_ms,
+            mos,
+        } => {
+            s.quality = Some(Quality {
+                jitter_ms,
+                loss_pct,
+                rtt_ms,
+                mos,
+            })
+        }
+        Event::DtmfReceived(c) => {
+            if let Some(call) = &mut s.call {
+                call.dtmf_received.push(c);
+            }
+        }
+        Event::CalloutFailed {
+            error_code,
+            sip_code,
+        } => {
+            s.set_notice(
+                Level::Error,
+                callout_notice(error_code.as_deref(), sip_code, lang),
+            );
+        }
+        Event::Notice(n) => {
+            let level = match &n {
+                Notice::IpccError(_)
+                | Notice::AvailabilityRefused
+                | Notice::DeviceChangeRefused
+                | Notice::BadNumber(_) => Level::Error,
+                Notice::NotNow(_) | Notice::InsecureTls => Level::Warning,
+                Notice::Server(_) | Notice::Info(_) => Level::Info,
+            };
+            s.set_notice(level, i18n::notice(lang, &n));
+        }
+        Event::ShutdownComplete => s.quitting = true,
+    }
+}

@@ -1,0 +1,271 @@
+//! Overlays: the transfer offer, the help (generated from the keymap), the
+//! device chooser, the mobile-number and transfer prompts, quit confirm.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Padding, Paragraph, Wrap};
+use unicode_width::UnicodeWidthStr;
+
+use super::bars::{key_label, keys_for};
+use super::centered;
+use crate::app::action::Action;
+use crate::app::i18n::{self, T};
+use crate::app::state::{AppState, DialTarget, Modal, TransferPrompt, TransferTab, classify_dial};
+use crate::app::theme::{Role, Theme};
+
+fn popup<'a>(title: &str, theme: &Theme) -> Block<'a> {
+    Block::bordered()
+        .padding(Padding::horizontal(1))
+        .border_style(theme.style(Role::PopupBorder))
+        .title(Span::styled(format!(" {title} "), theme.style(Role::Title)))
+}
+
+fn draw(f: &mut Frame, area: Rect, theme: &Theme, title: &str, lines: Vec<Line>) {
+    f.render_widget(Clear, area);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .style(theme.style(Role::Base))
+            .block(popup(title, theme)),
+        area,
+    );
+}
+
+fn cursor<'a>(theme: &Theme) -> Span<'a> {
+    Span::styled(
+        " ",
+        theme.style(Role::Input).add_modifier(Modifier::REVERSED),
+    )
+}
+
+pub(super) fn render(s: &AppState, theme: &Theme, f: &mut Frame, body: Rect) {
+    if let Some(o) = &s.offer {
+        offer(s, theme, f, body, &o.from);
+    }
+    match &s.modal {
+        None => {}
+        Some(Modal::Help { scroll }) => help(s, theme, f, f.area(), *scroll),
+        Some(Modal::Device) => device(s, theme, f, body),
+        Some(Modal::Mobile { input, invalid }) => mobile(s, theme, f, body, input, *invalid),
+        Some(Modal::Transfer(p)) => transfer(s, theme, f, body, p),
+        Some(Modal::QuitConfirm) => {
+            let text = i18n::t(s.lang, T::QuitConfirm);
+            let area = centered(body, u16::try_from(text.width() + 4).unwrap_or(60), 3);
+            draw(
+                f,
+                area,
+                theme,
+                i18n::action(s.lang, Action::Quit),
+                vec![Line::from(Span::styled(text, theme.style(Role::Warning)))],
+            );
+        }
+    }
+}
+
+fn offer(s: &AppState, theme: &Theme, f: &mut Frame, body: Rect, from: &str) {
+    let l = s.lang;
+    let secs = s.offer_secs_left().unwrap_or(0);
+    let text = i18n::offer(l, from, secs);
+    let mut keys = Vec::new();
+    for a in [Action::AcceptTransfer, Action::RefuseTransfer] {
+        let k = keys_for(s, a);
+        if !k.is_empty() {
+            keys.push(Span::styled(key_label(&k, 2), theme.style(Role::HintKey)));
+            keys.push(Span::styled(
+                format!(" {}  ", i18n::action(l, a)),
+                theme.style(Role::Hint),
+            ));
+        }
+    }
+    let w = u16::try_from(text.width().max(40) + 4).unwrap_or(60);
+    let area = Rect::new(
+        body.x + body.width.saturating_sub(w.min(body.width)) / 2,
+        body.y + 1,
+        w.min(body.width),
+        4.min(body.height),
+    );
+    draw(
+        f,
+        area,
+        theme,
+        i18n::t(l, T::Transfer),
+        vec![
+            Line::from(Span::styled(text, theme.style(Role::Ringing))),
+            Line::from(keys),
+        ],
+    );
+}
+
+fn help(s: &AppState, theme: &Theme, f: &mut Frame, screen: Rect, scroll: u16) {
+    let l = s.lang;
+    let rows = s.keymap.help_rows();
+    let key_w = rows
+        .iter()
+        .map(|(_, _, _, k)| key_label(k, 4).width())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let (held, muted) = (false, false);
+    let mut lines: Vec<Line> = rows
+        .iter()
+        .map(|(a, when, desc, keys)| {
+            let k = key_label(keys, 4);
+            let pad = key_w.saturating_sub(k.width());
+            let d = desc
+                .clone()
+                .unwrap_or_else(|| i18n::action_in_state(l, *a, held, muted).to_string());
+            let dpad = 20usize.saturating_sub(d.width());
+            Line::from(vec![
+                Span::styled(
+                    format!(" {k}{} ", " ".repeat(pad)),
+                    theme.style(Role::HintKey),
+                ),
+                Span::styled(format!(" {d}{}", " ".repeat(dpad)), theme.style(Role::Base)),
+                Span::styled(
+                    format!(" {}", i18n::condition(l, *when)),
+                    theme.style(Role::Dim),
+                ),
+            ])
+        })
+        .collect();
+    lines.push(Line::from(Span::styled(
+        format!(" {}", i18n::t(l, T::HelpDigits)),
+        theme.style(Role::Hint),
+    )));
+    lines.push(Line::from(Span::styled(
+        format!(" {}", i18n::t(l, T::HelpClose)),
+        theme.style(Role::Dim),
+    )));
+    let want_h = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    let area = centered(screen, 78, want_h);
+    let max_scroll = want_h.saturating_sub(area.height);
+    f.render_widget(Clear, area);
+    f.render_widget(
+        Paragraph::new(lines)
+            .style(theme.style(Role::Base))
+            .scroll((scroll.min(max_scroll), 0))
+            .block(popup(i18n::t(l, T::Help), theme)),
+        area,
+    );
+}
+
+fn device(s: &AppState, theme: &Theme, f: &mut Frame, body: Rect) {
+    let l = s.lang;
+    let current = s.device.as_ref().map(|d| d.code());
+    let mut lines = vec![Line::raw(i18n::t(l, T::DevicePrompt)), Line::raw("")];
+    for (i, text) in i18n::device_choices(l).into_iter().enumerate() {
+        let code = u8::try_from(i + 1).unwrap_or(0);
+        let role = if current == Some(code) {
+            Role::Selected
+        } else {
+            Role::Base
+        };
+        lines.push(Line::from(Span::styled(
+            format!(" {text} "),
+            theme.style(role),
+        )));
+    }
+    let area = centered(body, 60, 8);
+    draw(f, area, theme, i18n::t(l, T::Device), lines);
+}
+
+fn mobile(s: &AppState, theme: &Theme, f: &mut Frame, body: Rect, input: &str, invalid: bool) {
+    let l = s.lang;
+    let ok = matches!(classify_dial(input), Ok(DialTarget::Customer(_)));
+    let mut lines = vec![
+        Line::raw(i18n::t(l, T::MobilePrompt)),
+        Line::from(vec![
+            Span::styled(" › ", theme.style(Role::Label)),
+            Span::styled(
+                input.to_string(),
+                theme.style(if ok || input.is_empty() {
+                    Role::Input
+                } else {
+                    Role::InputInvalid
+                }),
+            ),
+            cursor(theme),
+        ]),
+    ];
+    if invalid {
+        lines.push(Line::from(Span::styled(
+            i18n::t(l, T::MobileInvalid),
+            theme.style(Role::Error),
+        )));
+    }
+    let area = centered(body, 56, 5);
+    draw(f, area, theme, i18n::t(l, T::Device), lines);
+}
+
+fn transfer(s: &AppState, theme: &Theme, f: &mut Frame, body: Rect, p: &TransferPrompt) {
+    let l = s.lang;
+    let tabs = [
+        (TransferTab::Agent, T::TransferAgentTab),
+        (TransferTab::Queue, T::TransferQueueTab),
+        (TransferTab::Number, T::TransferNumberTab),
+    ];
+    let mut tab_spans = Vec::new();
+    for (tab, name) in tabs {
+        let role = if tab == p.tab {
+            Role::Selected
+        } else {
+            Role::Dim
+        };
+        tab_spans.push(Span::styled(
+            format!(" {} ", i18n::t(l, name)),
+            theme.style(role),
+        ));
+        tab_spans.push(Span::raw(" "));
+    }
+    let mut lines = vec![Line::from(tab_spans), Line::raw("")];
+    let area = centered(body, 64, 14);
+    let room = usize::from(area.height.saturating_sub(5));
+    match p.tab {
+        TransferTab::Agent => match &s.transfer_agents {
+            None => lines.push(Line::from(Span::styled(
+                i18n::t(l, T::TransferLoading),
+                theme.style(Role::Dim),
+            ))),
+            Some(list) if list.is_empty() => lines.push(Line::from(Span::styled(
+                i18n::t(l, T::TransferNoAgents),
+                theme.style(Role::Warning),
+            ))),
+            Some(list) => {
+                let start = p.selected.saturating_sub(room.saturating_sub(1));
+                for (i, a) in list.iter().enumerate().skip(start).take(room) {
+                    let role = if i == p.selected {
+                        Role::Selected
+                    } else {
+                        Role::Base
+                    };
+                    lines.push(Line::from(Span::styled(
+                        format!(" {:<6} {}  ({})", a.id, a.name, a.status),
+                        theme.style(role),
+                    )));
+                }
+            }
+        },
+        TransferTab::Queue | TransferTab::Number => {
+            let hint = if p.tab == TransferTab::Queue {
+                i18n::t(l, T::TransferQueueHint)
+            } else {
+                i18n::t(l, T::DialPlaceholder)
+            };
+            lines.push(Line::from(vec![
+                Span::styled(" › ", theme.style(Role::Label)),
+                Span::styled(p.input.clone(), theme.style(Role::Input)),
+                cursor(theme),
+                Span::styled(format!("  {hint}"), theme.style(Role::Dim)),
+            ]));
+            if let Some(e) = &p.error {
+                lines.push(Line::from(Span::styled(
+                    i18n::dial_error(l, e),
+                    theme.style(Role::Error),
+                )));
+            }
+        }
+    }
+    draw(f, area, theme, i18n::t(l, T::Transfer), lines);
+}

@@ -1,0 +1,436 @@
+//! The body: call panel, customer popup, agent panel, activity, and the
+//! first-run screen.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Padding, Paragraph, Wrap};
+use unicode_width::UnicodeWidthStr;
+
+use super::bars::{availability_role, conn_text, key_label, keys_for, level_role};
+use super::{clock, kv};
+use crate::app::action::Action;
+use crate::app::i18n::{self, Lang, T};
+use crate::app::state::{AppState, Call, Phase, Setup};
+use crate::app::theme::{Role, Theme};
+use crate::engine::RegState;
+
+fn block<'a>(title: &str, theme: &Theme, role: Role) -> Block<'a> {
+    Block::bordered()
+        .padding(Padding::horizontal(1))
+        .border_style(theme.style(role))
+        .title(Span::styled(format!(" {title} "), theme.style(Role::Title)))
+}
+
+fn width_of(lang: Lang, keys: &[T]) -> usize {
+    keys.iter()
+        .map(|k| i18n::t(lang, *k).width())
+        .max()
+        .unwrap_or(0)
+}
+
+pub(super) fn body(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
+    let tall = area.height >= 26;
+    let (top, activity) = if tall {
+        let [top, bottom] =
+            Layout::vertical([Constraint::Length(14), Constraint::Fill(1)]).areas(area);
+        (top, Some(bottom))
+    } else {
+        (area, None)
+    };
+    let customer = s.call.as_ref().filter(|c| c.has_customer());
+    let wide = area.width >= 110;
+    if wide && customer.is_some() {
+        let [call, cust, agent] = Layout::horizontal([
+            Constraint::Percentage(38),
+            Constraint::Percentage(34),
+            Constraint::Fill(1),
+        ])
+        .areas(top);
+        call_panel(s, theme, f, call);
+        agent_panel(s, theme, f, agent);
+        if let Some(c) = customer {
+            customer_popup(s, c, theme, f, cust);
+        }
+    } else {
+        let [call, agent] =
+            Layout::horizontal([Constraint::Percentage(52), Constraint::Fill(1)]).areas(top);
+        call_panel(s, theme, f, call);
+        agent_panel(s, theme, f, agent);
+        if let Some(c) = customer {
+            // The popup covers the agent panel (the header still shows
+            // On/Off, voice and link), never the hint bar.
+            let w = agent.width.max(30).min(area.width);
+            let popup = Rect::new(area.x + area.width - w, agent.y, w, agent.height);
+            customer_popup(s, c, theme, f, popup);
+        }
+    }
+    if let Some(a) = activity {
+        activity_panel(s, theme, f, a);
+    }
+}
+
+fn phase_badge(lang: Lang, c: &Call) -> (String, Role) {
+    let (text, role) = match c.phase {
+        Phase::Ringing => (i18n::t(lang, T::IncomingCall), Role::Ringing),
+        Phase::AgentLeg => (i18n::t(lang, T::AgentLegRinging), Role::Ringing),
+        Phase::Dialing => (i18n::t(lang, T::Dialing), Role::Dialing),
+        Phase::CustomerRinging => (i18n::t(lang, T::CustomerRinging), Role::Dialing),
+        Phase::Talking if c.held => (i18n::t(lang, T::OnHold), Role::Held),
+        Phase::Talking => (i18n::t(lang, T::InCall), Role::InCall),
+    };
+    (format!(" ● {text} "), role)
+}
+
+fn call_panel(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
+    let l = s.lang;
+    let lw = width_of(l, &[T::Number, T::CallId, T::Time, T::Name, T::Quality]).max(7);
+    let mut lines: Vec<Line> = Vec::new();
+    match &s.call {
+        Some(c) => {
+            let (badge, role) = phase_badge(l, c);
+            let mut first = vec![Span::styled(badge, theme.style(role)), Span::raw(" ")];
+            if c.muted {
+                first.push(Span::styled(
+                    format!(" {} ", i18n::t(l, T::Muted)),
+                    theme.style(Role::Muted),
+                ));
+                first.push(Span::raw(" "));
+            }
+            first.push(Span::styled(
+                i18n::direction(l, c.direction),
+                theme.style(Role::Dim),
+            ));
+            lines.push(Line::from(first));
+            lines.push(Line::raw(""));
+            lines.push(kv(
+                theme,
+                i18n::t(l, T::Number),
+                lw,
+                vec![Span::styled(c.number.clone(), theme.style(Role::Input))],
+            ));
+            if let Some(id) = &c.call_id {
+                lines.push(kv(
+                    theme,
+                    i18n::t(l, T::CallId),
+                    lw,
+                    vec![Span::raw(id.clone())],
+                ));
+            }
+            let secs = s.timer_secs().unwrap_or(0);
+            lines.push(kv(
+                theme,
+                i18n::t(l, T::Time),
+                lw,
+                vec![Span::styled(clock(secs), theme.style(Role::Input))],
+            ));
+            if !c.dtmf_sent.is_empty() || !c.dtmf_received.is_empty() {
+                let mut v = vec![Span::raw(format!("→ {}", c.dtmf_sent))];
+                if !c.dtmf_received.is_empty() {
+                    v.push(Span::raw(format!("  ← {}", c.dtmf_received)));
+                }
+                lines.push(kv(theme, i18n::t(l, T::DtmfSent), lw, v));
+            }
+            if let Some(q) = &s.quality {
+                lines.push(kv(
+                    theme,
+                    i18n::t(l, T::Quality),
+                    lw,
+                    vec![Span::raw(format!(
+                        "MOS {:.1} · {:.0} ms · {:.1} % · rtt {:.0} ms",
+                        q.mos, q.jitter_ms, q.loss_pct, q.rtt_ms
+                    ))],
+                ));
+            }
+            if let Some((mic, spk)) = s.levels {
+                let bar = |v: u8| {
+                    format!(
+                        "{}{}",
+                        "▮".repeat(usize::from(v)),
+                        "▯".repeat(usize::from(8 - v.min(8)))
+                    )
+                };
+                lines.push(Line::from(vec![
+                    Span::styled("mic ", theme.style(Role::Label)),
+                    Span::styled(bar(mic), theme.style(Role::Ok)),
+                    Span::styled("  spk ", theme.style(Role::Label)),
+                    Span::styled(bar(spk), theme.style(Role::Ok)),
+                ]));
+            }
+        }
+        None => {
+            lines.push(Line::from(Span::styled(
+                format!(" ○ {} ", i18n::t(l, T::Idle)),
+                theme.style(Role::Idle),
+            )));
+            lines.push(Line::raw(""));
+            lines.push(Line::from(Span::styled(
+                i18n::t(l, T::IdleHint),
+                theme.style(Role::Dim),
+            )));
+            if let Some(last) = &s.last_call {
+                lines.push(Line::raw(""));
+                lines.push(Line::from(Span::styled(
+                    i18n::t(l, T::LastCall),
+                    theme.style(Role::Label).add_modifier(Modifier::BOLD),
+                )));
+                let talk = last
+                    .talk
+                    .map(|d| format!(" · {}", clock(d.as_secs())))
+                    .unwrap_or_default();
+                lines.push(Line::from(vec![
+                    Span::styled(last.number.clone(), theme.style(Role::Input)),
+                    Span::styled(
+                        format!(" · {}{talk}", i18n::direction(l, last.direction)),
+                        theme.style(Role::Ended),
+                    ),
+                ]));
+                if let Some(id) = &last.call_id {
+                    lines.push(kv(
+                        theme,
+                        i18n::t(l, T::CallId),
+                        lw,
+                        vec![Span::raw(id.clone())],
+                    ));
+                }
+                lines.push(Line::from(Span::styled(
+                    i18n::end_reason(l, &last.reason),
+                    theme.style(Role::Ended),
+                )));
+            }
+        }
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block(i18n::t(l, T::Call), theme, Role::Border)),
+        area,
+    );
+}
+
+fn agent_panel(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
+    let l = s.lang;
+    let lw = width_of(l, &[T::Status, T::Voice, T::Link, T::Sip, T::Device]);
+    let unknown = || Span::styled("–", theme.style(Role::Dim));
+    let mut lines = Vec::new();
+    lines.push(kv(
+        theme,
+        i18n::t(l, T::Status),
+        lw,
+        vec![match s.availability {
+            Some(a) => Span::styled(
+                format!("● {}", i18n::availability(l, a)),
+                theme.style(availability_role(a)),
+            ),
+            None => unknown(),
+        }],
+    ));
+    let voice = match s.voice_here {
+        Some(true) => Span::styled(i18n::t(l, T::VoiceHere), theme.style(Role::Ok)),
+        Some(false) => {
+            let key = key_label(&keys_for(s, Action::ClaimVoice), 1);
+            Span::styled(i18n::voice_elsewhere(l, &key), theme.style(Role::Warning))
+        }
+        None => Span::styled(i18n::t(l, T::VoiceUnknown), theme.style(Role::Dim)),
+    };
+    lines.push(kv(theme, i18n::t(l, T::Voice), lw, vec![voice]));
+    let (c, role) = conn_text(s);
+    lines.push(kv(
+        theme,
+        i18n::t(l, T::Link),
+        lw,
+        vec![Span::styled(c, theme.style(role))],
+    ));
+    if let Some(r) = &s.registration {
+        let role = match r {
+            RegState::Registered { .. } => Role::Ok,
+            RegState::Failed { .. } => Role::Error,
+            RegState::Retrying { .. } => Role::Warning,
+            RegState::None | RegState::Registering => Role::Dim,
+        };
+        lines.push(kv(
+            theme,
+            i18n::t(l, T::Sip),
+            lw,
+            vec![Span::styled(i18n::registration(l, r), theme.style(role))],
+        ));
+    }
+    lines.push(kv(
+        theme,
+        i18n::t(l, T::Device),
+        lw,
+        vec![match &s.device {
+            Some(d) => Span::styled(i18n::device(l, d), theme.style(Role::Base)),
+            None => unknown(),
+        }],
+    ));
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block(i18n::t(l, T::Agent), theme, Role::Border)),
+        area,
+    );
+}
+
+fn customer_popup(s: &AppState, c: &Call, theme: &Theme, f: &mut Frame, area: Rect) {
+    let l = s.lang;
+    let lw = width_of(l, &[T::Name, T::Hotline, T::Ivr]);
+    let mut lines = vec![Line::from(Span::styled(
+        c.number.clone(),
+        theme.style(Role::Input),
+    ))];
+    if let Some(n) = &c.name {
+        lines.push(kv(
+            theme,
+            i18n::t(l, T::Name),
+            lw,
+            vec![Span::raw(n.clone())],
+        ));
+    }
+    if let Some(line) = &c.line {
+        lines.push(kv(
+            theme,
+            i18n::t(l, T::Hotline),
+            lw,
+            vec![Span::raw(line.clone())],
+        ));
+    }
+    if let Some(q) = &c.queue {
+        lines.push(kv(
+            theme,
+            i18n::t(l, T::Ivr),
+            lw,
+            vec![Span::raw(q.clone())],
+        ));
+    }
+    // The answer / reject keys come first, so the popup never hides them.
+    let mut keys_line = Vec::new();
+    if c.phase == Phase::Ringing {
+        for a in [Action::Answer, Action::Reject] {
+            let k = keys_for(s, a);
+            if !k.is_empty() {
+                keys_line.push(Span::styled(key_label(&k, 3), theme.style(Role::HintKey)));
+                keys_line.push(Span::styled(
+                    format!(" {}  ", i18n::action(l, a)),
+                    theme.style(Role::Hint),
+                ));
+            }
+        }
+    }
+    let inner_h = usize::from(area.height.saturating_sub(2));
+    let reserved = lines.len() + 1 + 2 * usize::from(!keys_line.is_empty());
+    let room = inner_h.saturating_sub(reserved + 1);
+    lines.push(Line::from(Span::styled(
+        i18n::t(l, T::RecentCalls),
+        theme.style(Role::Label).add_modifier(Modifier::BOLD),
+    )));
+    let recent: Vec<_> = s
+        .recent
+        .iter()
+        .filter(|r| r.number == c.number)
+        .take(room.max(1))
+        .collect();
+    if recent.is_empty() {
+        lines.push(Line::from(Span::styled(
+            format!("  {}", i18n::t(l, T::NoRecentCalls)),
+            theme.style(Role::Dim),
+        )));
+    }
+    for r in recent {
+        let when = r
+            .when
+            .clone()
+            .unwrap_or_else(|| i18n::t(l, T::ThisSession).to_string());
+        let talk = r
+            .talk_secs
+            .map(|t| format!(" · {}", clock(t)))
+            .unwrap_or_default();
+        let why = r
+            .reason
+            .as_ref()
+            .map(|e| format!(" · {}", i18n::end_reason(l, e)))
+            .unwrap_or_default();
+        lines.push(Line::from(Span::styled(
+            format!("{when} {}{talk}{why}", arrow(r.direction)),
+            theme.style(Role::Dim),
+        )));
+    }
+    let block = block(i18n::t(l, T::Customer), theme, Role::PopupBorder);
+    let inner = block.inner(area);
+    f.render_widget(Clear, area);
+    f.render_widget(block.style(theme.style(Role::Base)), area);
+    let [text_area, keys_area] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(u16::from(!keys_line.is_empty())),
+    ])
+    .areas(inner);
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text_area);
+    // The answer / reject keys sit on the popup's last line, always visible.
+    f.render_widget(Paragraph::new(Line::from(keys_line)), keys_area);
+}
+
+/// A compact direction mark for history rows.
+fn arrow(d: crate::engine::Direction) -> &'static str {
+    match d {
+        crate::engine::Direction::Inbound => "↘",
+        crate::engine::Direction::Outbound => "↗",
+        crate::engine::Direction::Internal => "↔",
+    }
+}
+
+fn activity_panel(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
+    let room = usize::from(area.height.saturating_sub(2));
+    let start = s.activity.len().saturating_sub(room);
+    let lines: Vec<Line> = s.activity[start..]
+        .iter()
+        .map(|n| {
+            Line::from(Span::styled(
+                n.text.clone(),
+                theme.style(level_role(n.level)),
+            ))
+        })
+        .collect();
+    f.render_widget(
+        Paragraph::new(lines).block(block(i18n::t(s.lang, T::Activity), theme, Role::Border)),
+        area,
+    );
+}
+
+pub(super) fn first_run(s: &AppState, setup: &Setup, theme: &Theme, f: &mut Frame, area: Rect) {
+    let l = s.lang;
+    let code = theme.style(Role::Input);
+    let lines = vec![
+        Line::from(Span::styled(
+            i18n::t(l, T::NotConfigured),
+            theme.style(Role::Warning),
+        )),
+        Line::raw(""),
+        Line::raw(i18n::t(l, T::NotConfiguredWrite)),
+        Line::from(vec![
+            Span::styled(format!("  {}", setup.config_path), code),
+            Span::styled(
+                format!(" {}", i18n::t(l, T::NotConfiguredPath)),
+                theme.style(Role::Dim),
+            ),
+        ]),
+        Line::raw(""),
+        Line::from(Span::styled("    backend = \"sip\"", code)),
+        Line::from(Span::styled("    [sip]", code)),
+        Line::from(Span::styled("    user = \"1001\"", code)),
+        Line::from(Span::styled("    server = \"pbx.example.com:5060\"", code)),
+        Line::raw(""),
+        Line::raw(i18n::t(l, T::NotConfiguredPassword)),
+        Line::raw(""),
+        Line::from(Span::styled(
+            i18n::t(l, T::NotConfiguredDemo),
+            theme.style(Role::Ok),
+        )),
+    ];
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block("tongdai", theme, Role::PopupBorder)),
+        area,
+    );
+}

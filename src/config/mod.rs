@@ -1,0 +1,505 @@
+//! Configuration: one TOML file layered over compiled-in defaults, then
+//! `TONGDAI_*` environment overrides. Errors name the file, line, field and
+//! what was expected; unknown keys get a "did you mean". Secrets are never
+//! read from here (see [`crate::secret`]).
+
+pub mod error;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use error::ConfigError;
+
+use crate::app::keymap::{KeySpec, Keymap};
+use crate::app::theme::ColorDepth;
+use crate::backends::vcc::VccConfig;
+use crate::call::errors::Lang;
+use crate::media::AudioConfig;
+use crate::sip::SipConfig;
+
+/// The commented default printed by `tongdai config --print-default`.
+pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
+
+/// Which backend drives the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// The local switchboard, in-process: no account needed.
+    #[default]
+    Demo,
+    /// A plain SIP account (`[sip]`).
+    Sip,
+    /// A VCC agent (`[vcc]`).
+    Vcc,
+}
+
+impl BackendKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Demo => "demo",
+            BackendKind::Sip => "sip",
+            BackendKind::Vcc => "vcc",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiConfig {
+    /// `en` or `vi`; `None`: from the locale.
+    #[serde(default)]
+    pub language: Option<Lang>,
+    #[serde(default = "default_theme")]
+    pub theme: String,
+    #[serde(default)]
+    pub colors: ColorDepth,
+    #[serde(default = "default_true")]
+    pub confirm_quit: bool,
+    /// Bindings layered over the compiled-in keymap.
+    #[serde(default)]
+    pub keys: Vec<KeySpec>,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        UiConfig {
+            language: None,
+            theme: default_theme(),
+            colors: ColorDepth::Auto,
+            confirm_quit: true,
+            keys: Vec::new(),
+        }
+    }
+}
+
+fn default_theme() -> String {
+    "dark".into()
+}
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    #[serde(default = "default_level")]
+    pub level: String,
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: default_level(),
+            dir: None,
+        }
+    }
+}
+
+fn default_level() -> String {
+    "info".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoConfig {
+    /// The switchboard agent (`ipphone`) the demo console logs in as.
+    #[serde(default = "default_agent")]
+    pub agent: String,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        DemoConfig {
+            agent: default_agent(),
+        }
+    }
+}
+
+fn default_agent() -> String {
+    "1001".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub backend: BackendKind,
+    #[serde(default)]
+    pub sip: Option<SipConfig>,
+    #[serde(default)]
+    pub vcc: Option<VccConfig>,
+    #[serde(default)]
+    pub audio: AudioConfig,
+    #[serde(default)]
+    pub ui: UiConfig,
+    #[serde(default)]
+    pub log: LogConfig,
+    #[serde(default)]
+    pub demo: DemoConfig,
+    /// The file this came from (None: defaults only).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+/// Environment variables that look like overrides but are secrets or
+/// belong to other parts of the program.
+const NOT_OVERRIDES: &[&str] = &[
+    "TONGDAI_SIP_PASSWORD",
+    "TONGDAI_VCC_ACCESS_KEY",
+    "TONGDAI_CONFIG",
+    "TONGDAI_WEBRTC_CHILD",
+];
+
+/// Top-level keys and sections an override can name.
+const SECTIONS: &[&str] = &["ui", "sip", "vcc", "audio", "log", "demo"];
+const TOP_KEYS: &[&str] = &["backend"];
+
+/// `$XDG_CONFIG_HOME/tongdai`.
+pub fn config_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "tongdai").map(|d| d.config_dir().to_path_buf())
+}
+
+/// `$XDG_CONFIG_HOME/tongdai/config.toml`.
+pub fn default_path() -> Option<PathBuf> {
+    config_dir().map(|d| d.join("config.toml"))
+}
+
+/// `$XDG_STATE_HOME/tongdai` (logs).
+pub fn state_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "tongdai").map(|d| {
+        d.state_dir()
+            .unwrap_or_else(|| d.data_local_dir())
+            .to_path_buf()
+    })
+}
+
+/// One `TONGDAI_*` override: the variable and the path it sets.
+#[derive(Debug, Clone)]
+struct Override {
+    var: String,
+    path: Vec<String>,
+    raw: String,
+    parsed: bool,
+}
+
+fn overrides(env: &[(String, String)]) -> Vec<Override> {
+    let mut out: Vec<Override> = env
+        .iter()
+        .filter(|(k, _)| k.starts_with("TONGDAI_") && !NOT_OVERRIDES.contains(&k.as_str()))
+        .filter_map(|(k, v)| {
+            let rest = k["TONGDAI_".len()..].to_ascii_lowercase();
+            if TOP_KEYS.contains(&rest.as_str()) {
+                return Some(Override {
+                    var: k.clone(),
+                    path: vec![rest],
+                    raw: v.clone(),
+                    parsed: false,
+                });
+            }
+            let (section, key) = rest.split_once('_')?;
+            SECTIONS.contains(&section).then(|| Override {
+                var: k.clone(),
+                path: vec![section.to_string(), key.to_string()],
+                raw: v.clone(),
+                parsed: false,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.var.cmp(&b.var));
+    out
+}
+
+fn raw_value(raw: &str) -> Option<toml::Value> {
+    let doc: toml::Table = format!("v = {raw}").parse().ok()?;
+    doc.get("v").cloned()
+}
+
+fn apply(table: &toml::Table, ovs: &[Override]) -> toml::Table {
+    let mut t = table.clone();
+    for o in ovs {
+        let value = if o.parsed {
+            raw_value(&o.raw).unwrap_or_else(|| toml::Value::String(o.raw.clone()))
+        } else {
+            toml::Value::String(o.raw.clone())
+        };
+        match o.path.as_slice() {
+            [k] => {
+                t.insert(k.clone(), value);
+            }
+            [s, k] => {
+                let entry = t
+                    .entry(s.clone())
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                if let toml::Value::Table(sec) = entry {
+                    sec.insert(k.clone(), value);
+                }
+            }
+            _ => {}
+        }
+    }
+    t
+}
+
+/// Apply the overrides; a value that is not a string where the field wants
+/// a number, boolean or list is read as TOML on a second try.
+fn with_overrides(table: toml::Table, mut ovs: Vec<Override>) -> Result<Config, ConfigError> {
+    for _ in 0..=ovs.len() {
+        let merged = apply(&table, &ovs);
+        let err = match merged.try_into::<Config>() {
+            Ok(c) => return Ok(c),
+            Err(e) => e,
+        };
+        let msg = err.message().trim().to_string();
+        if msg.starts_with("invalid type: string")
+            && let Some(o) = ovs.iter_mut().find(|o| {
+                !o.parsed && msg.contains(&format!("{:?}", o.raw)) && raw_value(&o.raw).is_some()
+            })
+        {
+            o.parsed = true;
+            continue;
+        }
+        // Name the variable the message is about.
+        let culprit = ovs.iter().find(|o| {
+            o.path.last().is_some_and(|k| {
+                msg.contains(&format!("`{k}`"))
+                    || msg.contains(&format!("{:?}", o.raw))
+                    || msg.contains(&format!("`{}`", o.raw))
+            })
+        });
+        let section = culprit
+            .filter(|o| o.path.len() == 2)
+            .map(|o| o.path[0].clone())
+            .unwrap_or_default();
+        let field = culprit.map(|o| o.path.join("."));
+        let mut message = error::humanize(&msg, field.as_deref(), &section);
+        if msg.starts_with("unknown field")
+            && let Some(o) = culprit
+        {
+            // Suggest the variable, not the key.
+            let key = o.path.last().cloned().unwrap_or_default();
+            let expected: Vec<String> = msg
+                .split_once("expected one of ")
+                .map(|(_, r)| {
+                    r.split(", ")
+                        .map(|s| s.trim().trim_matches('`').to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let hint = error::closest(&key, expected.iter().map(String::as_str))
+                .map(|c| {
+                    format!(
+                        "; did you mean TONGDAI_{}_{}?",
+                        section.to_ascii_uppercase(),
+                        c.to_ascii_uppercase()
+                    )
+                })
+                .unwrap_or_default();
+            message = format!("unknown key `{key}` in [{section}]{hint}");
+        }
+        let var = match culprit {
+            Some(o) => o.var.clone(),
+            None => ovs
+                .iter()
+                .map(|o| o.var.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        return Err(ConfigError::Env { var, message });
+    }
+    Err(ConfigError::Env {
+        var: "TONGDAI_*".into(),
+        message: "the overrides do not fit the configuration".into(),
+    })
+}
+
+/// Checks the types cannot express.
+fn validate(cfg: &Config, path: &Path) -> Result<(), ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    Keymap::with_overrides(&cfg.ui.keys).map_err(|e| invalid(e.to_string()))?;
+    if let Some(v) = &cfg.vcc {
+        v.validate().map_err(|e| invalid(e.to_string()))?;
+    }
+    if let Some(s) = &cfg.sip
+        && s.server.trim().is_empty()
+    {
+        return Err(invalid(
+            "sip.server is empty: write the PBX as host or host:port".into(),
+        ));
+    }
+    if let Err(e) = cfg.log.level.parse::<tracing_subscriber::EnvFilter>() {
+        return Err(invalid(format!(
+            "log.level = {:?} is not a filter ({e}); write e.g. \"info\" or \"tongdai=debug\"",
+            cfg.log.level
+        )));
+    }
+    Ok(())
+}
+
+/// Load from `text` (the contents of `path`) and the given environment.
+pub fn parse(path: &Path, text: &str, env: &[(String, String)]) -> Result<Config, ConfigError> {
+    // The file alone first, so its errors carry line numbers.
+    let mut cfg: Config = error::parse_toml(path, text)?;
+    let ovs = overrides(env);
+    if !ovs.is_empty() {
+        let table: toml::Table = text.parse().map_err(|e| error::from_toml(path, text, &e))?;
+        cfg = with_overrides(table, ovs)?;
+    }
+    validate(&cfg, path)?;
+    cfg.source = Some(path.to_path_buf());
+    Ok(cfg)
+}
+
+/// Load the config: `explicit` (`--config`, must exist) or the default
+/// path (may be missing: defaults), then the process environment.
+pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    load_with_env(explicit, default_path().as_deref(), &env)
+}
+
+pub fn load_with_env(
+    explicit: Option<&Path>,
+    default: Option<&Path>,
+    env: &[(String, String)],
+) -> Result<Config, ConfigError> {
+    let (path, required) = match (explicit, default) {
+        (Some(p), _) => (p.to_path_buf(), true),
+        (None, Some(p)) => (p.to_path_buf(), false),
+        (None, None) => (PathBuf::from("config.toml"), false),
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+            let mut cfg = parse(&path, "", env)?;
+            cfg.source = None;
+            return Ok(cfg);
+        }
+        Err(e) => {
+            return Err(ConfigError::Read {
+                path,
+                reason: e.to_string(),
+            });
+        }
+    };
+    parse(&path, &text, env)
+}
+
+/// The language from the locale: `LC_ALL`, then `LC_MESSAGES`, then `LANG`.
+pub fn lang_from_locale(
+    lc_all: Option<&str>,
+    lc_messages: Option<&str>,
+    lang: Option<&str>,
+) -> Lang {
+    let pick = [lc_all, lc_messages, lang]
+        .into_iter()
+        .flatten()
+        .find(|v| !v.is_empty())
+        .unwrap_or("");
+    if pick.to_ascii_lowercase().starts_with("vi") {
+        Lang::Vi
+    } else {
+        Lang::En
+    }
+}
+
+impl Config {
+    /// The agent's language: `ui.language`, else the locale.
+    pub fn language(&self) -> Lang {
+        self.ui.language.unwrap_or_else(|| {
+            let v = |k: &str| std::env::var(k).ok();
+            lang_from_locale(
+                v("LC_ALL").as_deref(),
+                v("LC_MESSAGES").as_deref(),
+                v("LANG").as_deref(),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_printed_default_parses_to_the_defaults() {
+        let cfg = parse(Path::new("default.toml"), DEFAULT_CONFIG, &[]).unwrap();
+        let want = Config {
+            source: Some(PathBuf::from("default.toml")),
+            ..Config::default()
+        };
+        assert_eq!(cfg, want);
+    }
+
+    #[test]
+    fn env_overrides_every_kind_of_field() {
+        let cfg = parse(
+            Path::new("c.toml"),
+            "[sip]\nuser = \"alice\"\nserver = \"pbx\"\n",
+            &env(&[
+                ("TONGDAI_BACKEND", "sip"),
+                ("TONGDAI_UI_LANGUAGE", "vi"),
+                ("TONGDAI_SIP_SERVER", "pbx.example.com:5070"),
+                ("TONGDAI_SIP_USER", "1001"),
+                ("TONGDAI_SIP_EXPIRES", "120"),
+                ("TONGDAI_SIP_REGISTER", "false"),
+                ("TONGDAI_SIP_PASSWORD", "never-a-config-key"),
+                ("TONGDAI_UNRELATED_THING", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(cfg.backend, BackendKind::Sip);
+        assert_eq!(cfg.ui.language, Some(Lang::Vi));
+        let sip = cfg.sip.unwrap();
+        assert_eq!(sip.server, "pbx.example.com:5070");
+        assert_eq!(sip.user, "1001");
+        assert_eq!(sip.expires, 120);
+        assert!(!sip.register);
+    }
+
+    #[test]
+    fn env_typos_name_the_variable() {
+        let e = parse(
+            Path::new("c.toml"),
+            "",
+            &env(&[("TONGDAI_UI_THEMEE", "light")]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "environment variable TONGDAI_UI_THEMEE: unknown key `themee` in [ui]; did you mean TONGDAI_UI_THEME?"
+        );
+        let e = parse(
+            Path::new("c.toml"),
+            "",
+            &env(&[("TONGDAI_BACKEND", "sipp")]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "environment variable TONGDAI_BACKEND: field `backend`: unknown value `sipp`; did you mean `sip`? (expected one of `demo`, `sip`, `vcc`)"
+        );
+    }
+
+    #[test]
+    fn locale_picks_the_language() {
+        assert_eq!(lang_from_locale(None, None, Some("vi_VN.UTF-8")), Lang::Vi);
+        assert_eq!(
+            lang_from_locale(Some("en_US.UTF-8"), None, Some("vi_VN.UTF-8")),
+            Lang::En
+        );
+        assert_eq!(lang_from_locale(Some(""), None, Some("vi_VN")), Lang::Vi);
+        assert_eq!(lang_from_locale(None, None, None), Lang::En);
+    }
+}

@@ -1,0 +1,675 @@
+//! The console driven like gitui's app tests: real engine `Event`s and key
+//! presses go into the real `App`, which renders into ratatui's
+//! `TestBackend`; every state is snapshotted at 80×24 and 120×40.
+//! Theme colours are asserted on buffer cells.
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyEvent, KeyEventKind};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
+
+use tongdai::app::keymap::{Key, Keymap};
+use tongdai::app::state::{AppState, RecentCall, Setup};
+use tongdai::app::theme::{ColorDepth, Role, Theme};
+use tongdai::app::{Action, App, Msg};
+use tongdai::call::errors::Lang;
+use tongdai::engine::{
+    AgentInfo, Availability, Command, Device, Direction, EndReason, Event, Notice, RegState,
+    RingInfo,
+};
+
+struct H {
+    app: App,
+    t0: Instant,
+    now: Instant,
+    sent: Vec<Command>,
+}
+
+fn harness_with(lang: Lang, theme: &str, depth: ColorDepth) -> H {
+    let t0 = Instant::now();
+    let state = AppState::new(lang, Keymap::defaults().unwrap(), t0);
+    let themes = Theme::cycle(Theme::builtin(theme, depth).unwrap());
+    H {
+        app: App::new(state, themes),
+        t0,
+        now: t0,
+        sent: Vec::new(),
+    }
+}
+
+fn harness(lang: Lang) -> H {
+    harness_with(lang, "dark", ColorDepth::TrueColor)
+}
+
+impl H {
+    fn msg(&mut self, m: Msg) -> &mut Self {
+        let now = self.now;
+        self.app.update(Msg::Tick(now));
+        let c = self.app.update(m);
+        self.sent.extend(c);
+        self
+    }
+    fn ev(&mut self, e: Event) -> &mut Self {
+        self.msg(Msg::Engine(e))
+    }
+    fn key(&mut self, k: &str) -> &mut Self {
+        let key: Key = k.parse().unwrap();
+        let mut ev = KeyEvent::new(key.code, key.mods);
+        ev.kind = KeyEventKind::Press;
+        self.msg(Msg::Key(ev))
+    }
+    fn keys(&mut self, text: &str) -> &mut Self {
+        for c in text.chars() {
+            self.key(&c.to_string());
+        }
+        self
+    }
+    fn act(&mut self, a: Action) -> &mut Self {
+        self.msg(Msg::Action(a))
+    }
+    fn wait(&mut self, secs: u64) -> &mut Self {
+        self.now += Duration::from_secs(secs);
+        let now = self.now;
+        self.msg(Msg::Tick(now))
+    }
+    fn take(&mut self) -> Vec<Command> {
+        std::mem::take(&mut self.sent)
+    }
+    /// The usual connected, available agent with voice here on device 1.
+    fn ready(&mut self) -> &mut Self {
+        self.ev(Event::Ready)
+            .ev(Event::Availability(Availability::On))
+            .ev(Event::VoiceChannel(true))
+            .ev(Event::DeviceType(Device::Console))
+            .ev(Event::Registration(RegState::Registered { expires: 600 }))
+    }
+    fn ring(&mut self) -> &mut Self {
+        self.ev(Event::CallId("c-7781".into()))
+            .ev(Event::Ringing(RingInfo {
+                phone: "0987654321".into(),
+                display_name: Some("Nguyễn Thị Hồng".into()),
+                line: Some("19001234".into()),
+                queue: Some("Phím 1: Bán hàng".into()),
+                direction: Direction::Inbound,
+                agent_leg: false,
+            }))
+    }
+    fn buffer(&self, w: u16, h: u16) -> Buffer {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| self.app.draw(f)).unwrap();
+        t.backend().buffer().clone()
+    }
+    fn text(&self, w: u16, h: u16) -> String {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| self.app.draw(f)).unwrap();
+        t.backend().to_string()
+    }
+    fn snap(&self, name: &str) {
+        for (w, h) in [(80, 24), (120, 40)] {
+            insta::assert_snapshot!(format!("{name}_{w}x{h}"), self.text(w, h));
+        }
+    }
+}
+
+fn find(buf: &Buffer, needle: &str) -> Option<(u16, u16)> {
+    let area = buf.area;
+    for y in 0..area.height {
+        let mut line = String::new();
+        let mut xs = Vec::new();
+        for x in 0..area.width {
+            let sym = buf[(x, y)].symbol();
+            for _ in sym.chars() {
+                xs.push(x);
+            }
+            line.push_str(sym);
+        }
+        if let Some(i) = line.find(needle) {
+            let ci = line[..i].chars().count();
+            return Some((xs[ci], y));
+        }
+    }
+    None
+}
+
+// ---- states --------------------------------------------------------------
+
+#[test]
+fn first_run_screen() {
+    let mut h = harness(Lang::En);
+    h.app.state.first_run = Some(Setup {
+        config_path: "/home/agent/.config/tongdai/config.toml".into(),
+    });
+    h.snap("first_run");
+    // Keys that need an engine explain instead of failing silently.
+    h.keys("0912345678").key("<Enter>");
+    assert!(h.take().is_empty());
+    assert!(h.text(80, 24).contains("No account is configured"));
+    // Help, language and theme still work.
+    h.key("?");
+    assert!(h.text(80, 24).contains("Keys"));
+    h.key("<Esc>").key("L");
+    assert!(h.text(80, 24).contains("Chưa cấu hình tài khoản"));
+    h.key("<C-t>");
+    assert_eq!(h.app.state.theme_name(), "light");
+    h.key("q");
+    assert!(h.app.state.quitting);
+}
+
+#[test]
+fn connecting_then_idle() {
+    let mut h = harness(Lang::En);
+    h.snap("connecting");
+    h.ready();
+    h.snap("idle");
+}
+
+#[test]
+fn ringing_inbound_answer_with_enter() {
+    let mut h = harness(Lang::En);
+    h.ready();
+    h.app.state.recent.push(RecentCall {
+        number: "0987654321".into(),
+        direction: Direction::Inbound,
+        when: Some("2026-11-20 09:14".into()),
+        talk_secs: Some(192),
+        reason: Some(EndReason::RemoteHangup),
+    });
+    h.ring().wait(7);
+    h.snap("ringing_inbound");
+    // The popup never hides the keys that answer or reject.
+    let t = h.text(80, 24);
+    assert!(t.contains("Enter/F2/a answer"), "{t}");
+    assert!(t.contains("r reject"), "{t}");
+    h.key("<Enter>");
+    assert_eq!(h.take(), vec![Command::Accept]);
+    h.key("r");
+    assert_eq!(h.take(), vec![Command::Reject { decline: false }]);
+    // An action as a control socket would send it.
+    h.act(Action::Answer);
+    assert_eq!(h.take(), vec![Command::Accept]);
+}
+
+#[test]
+fn callout_agent_leg_dialing_customer_ringing_in_call() {
+    let mut h = harness(Lang::En);
+    h.ready();
+    h.keys("0912 345 678");
+    h.snap("dial_line_customer");
+    h.key("<Enter>");
+    assert_eq!(h.take(), vec![Command::CallOut("0912345678".into())]);
+    h.ev(Event::Dialing("0912345678".into()));
+    h.snap("dialing");
+    h.ev(Event::Ringing(RingInfo {
+        phone: "0912345678".into(),
+        display_name: None,
+        line: None,
+        queue: None,
+        direction: Direction::Outbound,
+        agent_leg: true,
+    }));
+    h.snap("ringing_agent_leg");
+    // The agent leg is auto-answered: Enter does not answer it.
+    h.key("<Enter>");
+    assert!(h.take().is_empty());
+    h.ev(Event::CallId("c-9001".into()))
+        .ev(Event::CalloutStarted("0912345678".into()))
+        .wait(3);
+    h.snap("customer_ringing");
+    h.ev(Event::CustomerAnswered).wait(65);
+    h.snap("in_call_outbound");
+    assert_eq!(h.app.state.timer_secs(), Some(65));
+}
+
+#[test]
+fn in_call_hold_mute_dtmf_end() {
+    let mut h = harness(Lang::En);
+    h.ready().ring().ev(Event::Accepted).wait(65);
+    h.ev(Event::CallQuality {
+        jitter_ms: 3.0,
+        loss_pct: 0.0,
+        rtt_ms: 21.0,
+        mos: 4.4,
+    });
+    h.snap("in_call");
+    h.key("h");
+    assert_eq!(h.take(), vec![Command::ToggleHold]);
+    h.ev(Event::Held(true)).wait(4);
+    h.snap("on_hold");
+    h.key("<F3>");
+    assert_eq!(h.take(), vec![Command::ToggleHold]);
+    h.ev(Event::Held(false)).key("m");
+    assert_eq!(h.take(), vec![Command::ToggleMute]);
+    h.ev(Event::Muted(true));
+    h.snap("muted");
+    h.keys("12#");
+    assert_eq!(
+        h.take(),
+        vec![
+            Command::SendDtmf('1'),
+            Command::SendDtmf('2'),
+            Command::SendDtmf('#')
+        ]
+    );
+    h.ev(Event::DtmfReceived('5'));
+    h.snap("dtmf");
+    h.key("e");
+    assert_eq!(h.take(), vec![Command::End]);
+    h.wait(10).ev(Event::Ended(EndReason::LocalHangup));
+    h.snap("call_ended");
+}
+
+#[test]
+fn remote_hangup_and_missed_call_end_reasons() {
+    let mut h = harness(Lang::Vi);
+    h.ready().ring().ev(Event::Ended(EndReason::Cancelled));
+    assert!(h.text(80, 24).contains("đã huỷ (cuộc gọi nhỡ)"));
+    h.ring()
+        .ev(Event::Accepted)
+        .wait(30)
+        .ev(Event::Ended(EndReason::RemoteHangup));
+    h.snap("call_ended_vi");
+}
+
+#[test]
+fn callout_failed_in_both_languages() {
+    let mut h = harness(Lang::Vi);
+    h.ready();
+    h.ev(Event::Dialing("0912345678".into()))
+        .ev(Event::CalloutFailed {
+            error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
+            sip_code: Some(486),
+        })
+        .ev(Event::Ended(EndReason::Failed {
+            error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
+            sip_code: Some(486),
+        }));
+    h.snap("callout_failed_vi");
+    let mut h = harness(Lang::En);
+    h.ready().ev(Event::CalloutFailed {
+        error_code: Some("CALLOUT_PERMISSION_DENY".into()),
+        sip_code: None,
+    });
+    assert!(
+        h.text(80, 24)
+            .contains("No permission to call out: ask the admin (CALLOUT_PERMISSION_DENY)")
+    );
+    h.ev(Event::Notice(Notice::IpccError("IPCCERR0008".into())));
+    assert!(
+        h.text(80, 24)
+            .contains("cannot hold a ringing call (IPCCERR0008)")
+    );
+}
+
+#[test]
+fn voice_elsewhere_and_no_answer() {
+    let mut h = harness(Lang::En);
+    h.ready()
+        .ev(Event::VoiceChannel(false))
+        .ev(Event::Availability(Availability::NoAnswer))
+        .ev(Event::Registration(RegState::None));
+    h.snap("voice_elsewhere");
+    assert!(
+        h.text(120, 40)
+            .contains("in use elsewhere: press v to take it here")
+    );
+    h.key("v");
+    assert_eq!(h.take(), vec![Command::ClaimVoice]);
+    h.key("o");
+    assert_eq!(h.take(), vec![Command::ToggleAvailability]);
+}
+
+#[test]
+fn reconnecting_and_disconnected() {
+    let mut h = harness(Lang::En);
+    h.ready()
+        .ev(Event::Reconnecting {
+            attempt: 3,
+            max: 20,
+        })
+        .ev(Event::Registration(RegState::Retrying {
+            attempt: 2,
+            retry_in_s: 30,
+        }));
+    h.snap("reconnecting");
+    h.ev(Event::Disconnected)
+        .ev(Event::Registration(RegState::Failed {
+            code: Some(403),
+            reason: "Forbidden".into(),
+        }));
+    h.snap("disconnected");
+    h.key("c");
+    assert_eq!(h.take(), vec![Command::Connect]);
+    let mut h = harness(Lang::En);
+    h.ev(Event::InitFailed("check-partner: code 401".into()));
+    assert!(h.text(80, 24).contains("failed: check-partner: code 401"));
+}
+
+#[test]
+fn device_panel_and_prompts() {
+    let mut h = harness(Lang::En);
+    h.ready();
+    h.key("d");
+    h.snap("device_prompt");
+    h.key("2");
+    assert_eq!(h.take(), vec![Command::ChangeDevice(Device::IpPhone)]);
+    h.ev(Event::DeviceType(Device::IpPhone));
+    assert!(h.text(80, 24).contains("2 · IP phone / softphone"));
+    h.key("d").key("3").keys("09x");
+    h.key("<Enter>");
+    assert!(h.take().is_empty());
+    h.snap("mobile_prompt_invalid");
+    h.key("<Backspace>").keys("12000002").key("<Enter>");
+    assert_eq!(
+        h.take(),
+        vec![Command::ChangeDevice(Device::Mobile {
+            number: "0912000002".into()
+        })]
+    );
+    h.ev(Event::DeviceType(Device::Mobile {
+        number: "0912000002".into(),
+    }));
+    h.snap("device_mobile");
+    h.key("d").key("4");
+    assert_eq!(
+        h.take(),
+        vec![Command::ChangeDevice(Device::AlwaysOnIpPhone)]
+    );
+    h.ev(Event::DeviceType(Device::AlwaysOnIpPhone))
+        .ev(Event::Notice(Notice::DeviceChangeRefused));
+    let t = h.text(80, 24);
+    assert!(t.contains("4 · always-on IP phone"), "{t}");
+    assert!(t.contains("The server refused the device change"), "{t}");
+    // In Vietnamese.
+    h.key("L");
+    assert!(h.text(80, 24).contains("4 · IP phone luôn bật"));
+    h.ev(Event::DeviceType(Device::Console));
+    assert!(h.text(80, 24).contains("1 · console này"));
+}
+
+#[test]
+fn dial_line_validation() {
+    let mut h = harness(Lang::En);
+    h.ready().keys("1001");
+    assert!(h.text(80, 24).contains("internal extension · 4 digits"));
+    h.key("<Esc>").keys("01234567890123");
+    h.snap("dial_line_too_long");
+    h.key("<Enter>");
+    assert!(h.take().is_empty());
+    assert!(
+        h.text(80, 24)
+            .contains("Not a number we can call: too long: 14 digits (at most 13)")
+    );
+    h.key("<Esc>").key(":").keys("sip:1002@pbx.example.com");
+    h.snap("dial_edit_sip");
+    h.key("<Enter>");
+    assert_eq!(
+        h.take(),
+        vec![Command::CallOut("sip:1002@pbx.example.com".into())]
+    );
+    h.msg(Msg::Paste("tel:+84 912 345 678".into()));
+    assert!(h.text(80, 24).contains("customer number · 11 digits"));
+    h.key("<Enter>");
+    assert_eq!(h.take(), vec![Command::CallOut("+84912345678".into())]);
+}
+
+#[test]
+fn help_overlay_from_the_keymap() {
+    let mut h = harness(Lang::En);
+    h.ready().key("?");
+    h.snap("help");
+    let t = h.text(120, 40);
+    for row in [
+        "answer",
+        "reject",
+        "hang up",
+        "hold",
+        "mute",
+        "transfer",
+        "On/Off",
+        "take voice here",
+        "device",
+        "quit",
+    ] {
+        assert!(t.contains(row), "help lacks {row}:\n{t}");
+    }
+    h.key("<Esc>");
+    assert!(h.app.state.modal.is_none());
+    let mut h = harness(Lang::Vi);
+    h.ready().key("<F1>");
+    h.snap("help_vi");
+}
+
+#[test]
+fn transfer_prompt_and_offer() {
+    let mut h = harness(Lang::En);
+    h.ready().ring().ev(Event::Accepted).wait(20);
+    h.key("t");
+    assert_eq!(h.take(), vec![Command::ListTransferAgents]);
+    h.ev(Event::TransferAgents(vec![
+        AgentInfo {
+            id: "1101".into(),
+            name: "Hoa".into(),
+            status: "AVAILABLE".into(),
+        },
+        AgentInfo {
+            id: "1102".into(),
+            name: "Khánh".into(),
+            status: "AVAILABLE".into(),
+        },
+    ]));
+    h.key("<Down>");
+    h.snap("transfer_agents");
+    h.key("<Enter>");
+    assert_eq!(
+        h.take(),
+        vec![Command::Transfer(tongdai::engine::TransferTarget::Agent(
+            "1102".into()
+        ))]
+    );
+    h.key("t")
+        .key("<Tab>")
+        .key("<Tab>")
+        .keys("12x")
+        .key("<Enter>");
+    h.snap("transfer_number_invalid");
+    h.key("<Backspace>")
+        .key("<Backspace>")
+        .keys("001")
+        .key("<Enter>");
+    // "1001": an internal extension.
+    assert_eq!(
+        h.take(),
+        vec![
+            Command::ListTransferAgents,
+            Command::Transfer(tongdai::engine::TransferTarget::Number("1001".into()))
+        ]
+    );
+    h.ev(Event::TransferResult {
+        ok: true,
+        detail: "1102".into(),
+    });
+    assert!(h.text(80, 24).contains("Transfer done (1102)"));
+
+    // Offered to us: 10 s countdown, y accepts.
+    let mut h = harness(Lang::En);
+    h.ready().ev(Event::TransferOffered {
+        call_id: "c-55".into(),
+        from_agent: "Hoa (1101)".into(),
+    });
+    h.wait(3);
+    h.snap("transfer_offer");
+    assert!(h.text(80, 24).contains("7 s to answer"));
+    h.key("y");
+    assert_eq!(h.take(), vec![Command::AnswerTransferOffer(true)]);
+    // Unanswered offers expire on the screen too.
+    h.ev(Event::TransferOffered {
+        call_id: "c-56".into(),
+        from_agent: "Hoa".into(),
+    });
+    h.wait(10);
+    assert!(h.app.state.offer.is_none());
+    assert!(h.text(80, 24).contains("The transfer offer expired"));
+    h.ev(Event::TransferOffered {
+        call_id: "c-57".into(),
+        from_agent: "Hoa".into(),
+    });
+    h.key("n");
+    assert_eq!(h.take(), vec![Command::AnswerTransferOffer(false)]);
+}
+
+#[test]
+fn quit_asks_while_a_call_is_up() {
+    let mut h = harness(Lang::En);
+    h.ready().ring().ev(Event::Accepted).key("q");
+    h.snap("quit_confirm");
+    assert!(!h.app.state.quitting);
+    h.key("n");
+    assert!(h.app.state.modal.is_none());
+    h.key("q").key("y");
+    assert!(h.app.state.quitting);
+}
+
+#[test]
+fn vietnamese_in_call_at_true_width() {
+    let mut h = harness(Lang::Vi);
+    h.ready().ring().ev(Event::Accepted).wait(125);
+    h.snap("in_call_vi");
+    // Every body row has the call panel's right border in the same column:
+    // the diacritics took exactly one cell each.
+    for (w, hgt) in [(80u16, 24u16), (120, 40)] {
+        let buf = h.buffer(w, hgt);
+        let (x, y) = find(&buf, "┐").unwrap();
+        for row in y + 1..y + 10 {
+            let s = buf[(x, row)].symbol();
+            assert!(
+                s == "│" || s == "┤" || s == "┘",
+                "{w}x{hgt} row {row}: {s:?}"
+            );
+        }
+    }
+}
+
+// ---- clock ---------------------------------------------------------------
+
+#[test]
+fn timer_redraws_once_a_second_and_only_then() {
+    let mut h = harness(Lang::En);
+    h.ready().ring().ev(Event::Accepted);
+    h.app.state.dirty = false;
+    let next = h.app.state.next_deadline().unwrap();
+    assert_eq!(next, h.now + Duration::from_secs(1));
+    h.app.update(Msg::Tick(h.now + Duration::from_millis(400)));
+    assert!(!h.app.state.dirty, "no change within the second");
+    h.app.update(Msg::Tick(h.now + Duration::from_millis(1000)));
+    assert!(h.app.state.dirty);
+    // Idle: no deadline at all (the loop sleeps until an input).
+    h.ev(Event::Ended(EndReason::RemoteHangup));
+    assert_eq!(h.app.state.next_deadline(), None);
+    assert!(h.t0 <= h.now);
+}
+
+#[test]
+fn unbound_keys_do_not_redraw() {
+    let mut h = harness(Lang::En);
+    h.ready();
+    h.app.state.dirty = false;
+    h.key("z");
+    assert!(!h.app.state.dirty);
+    // Audio levels redraw only when the shown bar changes.
+    h.ring().ev(Event::Accepted).ev(Event::AudioLevel {
+        mic: 0.5,
+        speaker: 0.5,
+    });
+    h.app.state.dirty = false;
+    h.ev(Event::AudioLevel {
+        mic: 0.51,
+        speaker: 0.49,
+    });
+    assert!(!h.app.state.dirty);
+}
+
+#[test]
+fn tiny_and_huge_terminals_do_not_panic() {
+    let mut h = harness(Lang::Vi);
+    h.ready().ring().key("?");
+    for (w, hgt) in [(1, 1), (20, 5), (40, 10), (79, 23), (250, 80)] {
+        let _ = h.text(w, hgt);
+    }
+}
+
+// ---- themes ----------------------------------------------------------------
+
+#[test]
+fn theme_colours_on_cells() {
+    let mut h = harness(Lang::En);
+    h.ready().ring();
+    let ringing = h.app.theme().unwrap().style(Role::Ringing);
+    let buf = h.buffer(80, 24);
+    let (x, y) = find(&buf, "● Incoming call").unwrap();
+    let cell = &buf[(x, y)];
+    assert_eq!(cell.fg, Color::Rgb(0xe0, 0xaf, 0x68));
+    assert!(cell.modifier.contains(Modifier::BOLD | Modifier::REVERSED));
+    assert_eq!(Some(cell.fg), ringing.fg);
+    // The customer popup's border uses the popup role.
+    let (px, py) = find(&buf, "┌ Customer").unwrap();
+    assert_eq!(buf[(px, py)].fg, Color::Rgb(0xe0, 0xaf, 0x68));
+    // Errors are red.
+    h.ev(Event::CalloutFailed {
+        error_code: None,
+        sip_code: Some(486),
+    });
+    let buf = h.buffer(80, 24);
+    let (ex, ey) = find(&buf, "The customer is busy").unwrap();
+    assert_eq!(buf[(ex, ey)].fg, Color::Rgb(0xf7, 0x76, 0x8e));
+
+    // In call: green badge; held: purple.
+    h.ev(Event::Accepted);
+    let buf = h.buffer(80, 24);
+    let (x, y) = find(&buf, "● In call").unwrap();
+    assert_eq!(buf[(x, y)].fg, Color::Rgb(0x9e, 0xce, 0x6a));
+    h.ev(Event::Held(true));
+    let buf = h.buffer(80, 24);
+    let (x, y) = find(&buf, "● On hold").unwrap();
+    assert_eq!(buf[(x, y)].fg, Color::Rgb(0xbb, 0x9a, 0xf7));
+
+    // Ctrl-T cycles to the light theme.
+    h.key("<C-t>");
+    let buf = h.buffer(80, 24);
+    let (x, y) = find(&buf, "● On hold").unwrap();
+    assert_eq!(buf[(x, y)].fg, Color::Rgb(0x82, 0x50, 0xdf));
+}
+
+#[test]
+fn high_contrast_sixteen_colours_and_no_color() {
+    let mut h = harness_with(Lang::En, "high-contrast", ColorDepth::TrueColor);
+    h.ready().ring();
+    let buf = h.buffer(80, 24);
+    let (x, y) = find(&buf, "● Incoming call").unwrap();
+    assert_eq!(buf[(x, y)].fg, Color::Black);
+    assert_eq!(buf[(x, y)].bg, Color::LightYellow);
+
+    let mut h = harness_with(Lang::En, "dark", ColorDepth::Ansi16);
+    h.ready().ring();
+    let buf = h.buffer(80, 24);
+    for cell in buf.content() {
+        for c in [cell.fg, cell.bg] {
+            assert!(!matches!(c, Color::Rgb(..) | Color::Indexed(16..)), "{c:?}");
+        }
+    }
+    let (x, y) = find(&buf, "● Incoming call").unwrap();
+    assert_eq!(buf[(x, y)].fg, Color::LightYellow);
+
+    let mut h = harness_with(Lang::En, "dark", ColorDepth::None);
+    h.ready().ring();
+    let buf = h.buffer(80, 24);
+    assert!(
+        buf.content()
+            .iter()
+            .all(|c| c.fg == Color::Reset && c.bg == Color::Reset)
+    );
+    let (x, y) = find(&buf, "● Incoming call").unwrap();
+    assert!(buf[(x, y)].modifier.contains(Modifier::REVERSED));
+}
