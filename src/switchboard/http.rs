@@ -22,6 +22,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, frame::coding::CloseCode};
 use tokio_util::sync::CancellationToken;
 
+use super::sip::SipMsg;
 use super::world::{Shared, WorldMsg, WsOut};
 use crate::backends::vcc::object_id::field_str;
 
@@ -29,6 +30,8 @@ pub(crate) struct Http {
     pub shared: Arc<Shared>,
     pub world: mpsc::UnboundedSender<WorldMsg>,
     pub next_conn: AtomicU64,
+    /// The SIP-over-WebSocket side (`/sip`).
+    pub sip: mpsc::UnboundedSender<SipMsg>,
 }
 
 type Resp = Response<Full<Bytes>>;
@@ -104,6 +107,9 @@ async fn route(req: Request<Incoming>, http: Arc<Http>, cancel: CancellationToke
     }
     if path == "/websocket" && method == Method::GET {
         return websocket(req, http, cancel);
+    }
+    if path == "/sip" && method == Method::GET {
+        return sip_websocket(req, http, cancel);
     }
     let login_path = format!("/{}/thirdParty/login", http.shared.domain);
     match (method, path.as_str()) {
@@ -348,4 +354,91 @@ async fn session(
         }
     }
     let _ = http.world.send(WorldMsg::Gone { conn });
+}
+
+/// SIP over WebSocket (RFC 7118): the upgrade answers the `sip` subprotocol
+/// (a client that asked for it refuses a reply without it); every text or
+/// binary frame is one SIP message.
+fn sip_websocket(req: Request<Incoming>, http: Arc<Http>, cancel: CancellationToken) -> Resp {
+    let key = req
+        .headers()
+        .get("sec-websocket-key")
+        .map(|k| derive_accept_key(k.as_bytes()));
+    let Some(accept) = key else {
+        return json_resp(
+            StatusCode::BAD_REQUEST,
+            json!({"code": 400, "message": "a WebSocket upgrade (subprotocol sip) is expected here"}),
+        );
+    };
+    let wants_sip = req
+        .headers()
+        .get("sec-websocket-protocol")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("sip")));
+    tokio::spawn(async move {
+        match hyper::upgrade::on(req).await {
+            Ok(up) => {
+                let ws =
+                    WebSocketStream::from_raw_socket(TokioIo::new(up), Role::Server, None).await;
+                sip_session(ws, http, cancel).await;
+            }
+            Err(e) => tracing::warn!("switchboard: SIP WebSocket upgrade failed: {e}"),
+        }
+    });
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = r.headers_mut();
+    h.insert("upgrade", HeaderValue::from_static("websocket"));
+    h.insert("connection", HeaderValue::from_static("Upgrade"));
+    if wants_sip {
+        h.insert("sec-websocket-protocol", HeaderValue::from_static("sip"));
+    }
+    if let Ok(v) = HeaderValue::from_str(&accept) {
+        h.insert("sec-websocket-accept", v);
+    }
+    r
+}
+
+async fn sip_session(
+    mut ws: WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>,
+    http: Arc<Http>,
+    cancel: CancellationToken,
+) {
+    let conn = http.next_conn.fetch_add(1, Ordering::SeqCst) + 1;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let _ = http.sip.send(SipMsg::Open { conn, tx });
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => {
+                let _ = ws.close(None).await;
+                break;
+            }
+            out = rx.recv() => match out {
+                Some(WsOut::Text(t)) => {
+                    if ws.send(Message::text(t)).await.is_err() {
+                        break;
+                    }
+                }
+                Some(WsOut::Close(_)) | None => {
+                    let _ = ws.close(None).await;
+                    break;
+                }
+            },
+            m = ws.next() => match m {
+                Some(Ok(Message::Text(t))) => {
+                    let _ = http.sip.send(SipMsg::Frame { conn, text: t.to_string() });
+                }
+                Some(Ok(Message::Binary(b))) => {
+                    let text = String::from_utf8_lossy(&b).to_string();
+                    let _ = http.sip.send(SipMsg::Frame { conn, text });
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+                    let _ = ws.close(None).await;
+                    break;
+                }
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+    let _ = http.sip.send(SipMsg::Gone { conn });
 }

@@ -12,14 +12,16 @@
 //! ring with a hotline and IVR choice, and numbers whose call-outs answer or
 //! fail with each row of the error table ([`scenario::outcome_for`]).
 //!
-//! Not yet: SIP over WebSocket and WebRTC media for device 1 (the voice leg
-//! lands with `sip/`); until then device-1 call-outs fail with
-//! `IPCC_NOT_CONNECT_AGENT_ID`, which is what the platform says when the
-//! agent's phone is not registered.
+//! Device 1 (the console's own audio) is served too: [`sip`] is a
+//! registrar for the agents' SIP-over-WebSocket phones at `/sip` on the
+//! same port, and the simulated customer's end of their calls (a WebRTC
+//! offer from our own media code, a 440 Hz voice, a recording of what the
+//! agent says, readable with [`Switchboard::heard`]).
 
 pub mod http;
 pub mod log;
 pub mod scenario;
+pub mod sip;
 pub mod world;
 
 use std::net::SocketAddr;
@@ -132,6 +134,7 @@ pub struct Switchboard {
     scenario: Scenario,
     shared: Arc<world::Shared>,
     world: mpsc::UnboundedSender<world::WorldMsg>,
+    heard: sip::Heard,
     cancel: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -166,12 +169,29 @@ pub async fn start(opts: SwitchboardOptions) -> Result<Switchboard, SwitchboardE
     });
     let cancel = CancellationToken::new();
     let (wtx, wrx) = mpsc::unbounded_channel();
-    let w = world::World::new(shared.clone(), opts.scenario.clone(), opts.timing.clone());
+    let (sip_tx, sip_rx) = mpsc::unbounded_channel();
+    let heard: sip::Heard = Arc::default();
+    let w = world::World::new(
+        shared.clone(),
+        opts.scenario.clone(),
+        opts.timing.clone(),
+        sip_tx.clone(),
+    );
     let world_task = tokio::spawn(w.run(wrx, cancel.clone()));
+    let hub = sip::Hub::new(
+        log.clone(),
+        addr.to_string(),
+        addr.ip(),
+        wtx.clone(),
+        sip_tx.clone(),
+        heard.clone(),
+    );
+    let sip_task = tokio::spawn(hub.run(sip_rx, cancel.clone()));
     let h = Arc::new(http::Http {
         shared: shared.clone(),
         world: wtx.clone(),
         next_conn: AtomicU64::new(0),
+        sip: sip_tx,
     });
     let http_task = tokio::spawn(http::serve(listener, h, cancel.clone()));
     log.note(
@@ -188,8 +208,9 @@ pub async fn start(opts: SwitchboardOptions) -> Result<Switchboard, SwitchboardE
         scenario: opts.scenario,
         shared,
         world: wtx,
+        heard,
         cancel,
-        tasks: vec![world_task, http_task],
+        tasks: vec![world_task, sip_task, http_task],
     })
 }
 
@@ -244,6 +265,20 @@ impl Switchboard {
         format!("ws://{}/websocket", self.addr)
     }
 
+    /// `account.sip_socket`: SIP over WebSocket for device 1.
+    pub fn sip_url(&self) -> String {
+        format!("ws://{}/sip", self.addr)
+    }
+
+    /// What the simulated customer heard on `agent`'s latest device-1 call
+    /// (48 kHz mono, at most the last 30 s).
+    pub fn heard(&self, agent: &str) -> Vec<i16> {
+        self.heard
+            .lock()
+            .map(|h| h.get(agent).cloned().unwrap_or_default())
+            .unwrap_or_default()
+    }
+
     pub fn domain(&self) -> &str {
         &self.domain
     }
@@ -267,12 +302,22 @@ impl Switchboard {
     }
 
     /// A VCC backend logged in here as `ipphone` (`tongdai demo`): older
-    /// SDK generation, the switchboard's key, no console audio yet.
+    /// SDK generation, the switchboard's key, the device-1 SIP voice leg
+    /// with silent audio.
     pub fn backend_for(&self, ipphone: &str) -> Box<dyn crate::engine::Backend> {
+        self.backend_with_audio(ipphone, crate::media::AudioConfig::default())
+    }
+
+    /// As [`Switchboard::backend_for`], with device-1 audio on `audio`.
+    pub fn backend_with_audio(
+        &self,
+        ipphone: &str,
+        audio: crate::media::AudioConfig,
+    ) -> Box<dyn crate::engine::Backend> {
         crate::backends::vcc::VccBackend::with_parts(
             self.client_config(ipphone, Generation::Older),
             Some(self.access_key()),
-            Box::new(crate::backends::vcc::UnavailableVoiceLeg::default()),
+            Box::new(crate::backends::vcc::SipVoiceLeg::new(audio)),
         )
     }
 
@@ -317,10 +362,12 @@ impl Switchboard {
             "                 GET  {base}/v1/api/calls/check-partner   Authorization: <jwt>   (newer SDK)"
         ));
         line(format!("  push socket:   {}", self.push_url()));
-        line(
-            "  SIP over WS:   not served yet: console audio (device 1) is not available; use devices 2, 3 or 4"
-                .into(),
-        );
+        line(format!(
+            "  SIP over WS:   {}   (device 1: REGISTER sip:<ipphone>@{} , any password; WebRTC media; customers say {} Hz)",
+            self.sip_url(),
+            self.addr.ip(),
+            sip::CUSTOMER_TONE_HZ
+        ));
         line(format!("  domain:        {}", self.domain));
         match &self.key_source {
             KeySource::Demo => line(format!(

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::log::EventLog;
 use super::scenario::{AgentSpec, Bot, Outcome, Scenario, Timing, outcome_for};
+use super::sip::{SipCmd, SipMsg, SipNote};
 use crate::backends::vcc::jwt;
 use crate::backends::vcc::object_id::{
     AgentEntry, CalloutStatusMsg, ClientMsg, Decoded, HangupKind, ObjectIds, RingMsg, Sender,
@@ -41,6 +42,8 @@ pub(crate) enum WorldMsg {
         conn: ConnId,
     },
     Control(Control),
+    /// From the SIP side (device-1 phones).
+    Sip(SipNote),
 }
 
 /// What a test or the demo can make happen.
@@ -144,6 +147,8 @@ struct Call {
     outcome: Outcome,
     /// A transfer offered to this agent, waiting for an answer.
     transfer_to: Option<String>,
+    /// The agent's device-1 phone has (or is being rung for) a SIP leg.
+    sip_leg: bool,
 }
 
 enum Timer {
@@ -170,6 +175,9 @@ pub(crate) struct World {
     timers: Vec<(Instant, Timer)>,
     next_call: u64,
     turn: usize,
+    sip: mpsc::UnboundedSender<SipMsg>,
+    /// Agents with a device-1 SIP registration.
+    sip_registered: std::collections::HashSet<String>,
 }
 
 fn status_word(available: bool) -> String {
@@ -181,7 +189,12 @@ fn status_word(available: bool) -> String {
 }
 
 impl World {
-    pub(crate) fn new(shared: Arc<Shared>, scenario: Scenario, timing: Timing) -> World {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        scenario: Scenario,
+        timing: Timing,
+        sip: mpsc::UnboundedSender<SipMsg>,
+    ) -> World {
         let agents = scenario
             .agents
             .iter()
@@ -210,6 +223,8 @@ impl World {
             timers: Vec::new(),
             next_call: 1,
             turn: 0,
+            sip,
+            sip_registered: Default::default(),
         }
     }
 
@@ -320,6 +335,7 @@ impl World {
             }
             WorldMsg::Frame { conn, text } => self.frame(conn, &text),
             WorldMsg::Control(c) => self.control(c),
+            WorldMsg::Sip(n) => self.sip_note(n),
         }
     }
 
@@ -732,6 +748,7 @@ impl World {
         let Some(c) = self.calls.remove(call_id) else {
             return;
         };
+        self.end_sip_leg(&c);
         if let Some(a) = self.agents.get_mut(&c.agent)
             && a.call.as_deref() == Some(call_id)
         {
@@ -806,9 +823,11 @@ impl World {
             .pick(&self.scenario.lines.clone(), "19001234")
             .to_string();
         self.out(conn, status("STARTING", &id, "", ""));
-        if device == 1 || !digits_ok {
-            // No SIP registration can exist here for device 1 yet.
-            let code = if device == 1 {
+        let phone_ok = device != 1 || self.sip_registered.contains(ip);
+        if !phone_ok || !digits_ok {
+            // Device 1 without a SIP registration: the platform cannot
+            // reach the agent's phone.
+            let code = if !phone_ok {
                 "IPCC_NOT_CONNECT_AGENT_ID"
             } else {
                 "ERROR_CALLOUT_CONNECT"
@@ -827,6 +846,7 @@ impl World {
             json!({"call_id": id, "number": number, "outcome": format!("{outcome:?}")}),
         );
         let rings = !matches!(outcome, Outcome::Fails { rings: false, .. });
+        let agent_leg = device == 1;
         self.calls.insert(
             id.clone(),
             Call {
@@ -842,10 +862,21 @@ impl World {
                 leg_ext: ip.into(),
                 outcome,
                 transfer_to: None,
+                sip_leg: agent_leg,
             },
         );
         if let Some(a) = self.agents.get_mut(ip) {
             a.call = Some(id.clone());
+        }
+        if agent_leg {
+            // Device 1: first the agent's own phone (the SDK auto-answers
+            // it), then the customer once it is up (`sip_note`).
+            self.sip_cmd(SipCmd::Invite {
+                call_id: id,
+                agent: ip.to_string(),
+                caller: number.to_string(),
+            });
+            return;
         }
         let d = self.timing.ring_delay;
         self.after(
@@ -953,6 +984,8 @@ impl World {
         let Some(mut call) = self.calls.remove(call_id) else {
             return;
         };
+        self.end_sip_leg(&call);
+        call.sip_leg = false;
         let leave = match call.kind {
             Kind::Inbound => ServerMsg::AgentEnd {
                 extension: from.clone(),
@@ -1007,6 +1040,111 @@ impl World {
                 call_id: id,
             },
         );
+    }
+
+    // ---- the device-1 SIP leg ---------------------------------------------------
+
+    fn sip_cmd(&self, c: SipCmd) {
+        let _ = self.sip.send(SipMsg::Cmd(c));
+    }
+
+    fn end_sip_leg(&self, c: &Call) {
+        if c.sip_leg {
+            self.sip_cmd(SipCmd::Hangup {
+                call_id: c.id.clone(),
+            });
+        }
+    }
+
+    fn sip_note(&mut self, n: SipNote) {
+        match n {
+            SipNote::Registered { agent, registered } => {
+                if registered {
+                    self.sip_registered.insert(agent);
+                } else {
+                    self.sip_registered.remove(&agent);
+                }
+            }
+            SipNote::Answered { call_id } => {
+                let Some(c) = self.calls.get_mut(&call_id) else {
+                    return;
+                };
+                match (c.kind, c.state) {
+                    (Kind::Outbound, CState::Starting) => {
+                        // The agent leg is up: now the customer.
+                        let rings = !matches!(c.outcome, Outcome::Fails { rings: false, .. });
+                        let agent = c.agent.clone();
+                        self.log().note(
+                            "agent_leg_answered",
+                            Some(&agent),
+                            json!({"call_id": call_id}),
+                        );
+                        let d = self.timing.ring_delay;
+                        self.after(
+                            d,
+                            if rings {
+                                Timer::CustomerRinging(call_id)
+                            } else {
+                                Timer::CalloutFails(call_id)
+                            },
+                        );
+                    }
+                    (Kind::Inbound | Kind::Internal, CState::Ringing) => {
+                        c.state = CState::Talking;
+                        let (agent, kind) = (c.agent.clone(), c.kind);
+                        self.log().note(
+                            "answered_on_console",
+                            Some(&agent),
+                            json!({"call_id": call_id}),
+                        );
+                        let msg = match kind {
+                            Kind::Internal => ServerMsg::InternalAnswer { call_id },
+                            _ => ServerMsg::AgentAnswer {
+                                extension: agent.clone(),
+                                call_id,
+                            },
+                        };
+                        self.to_voice(&agent, msg);
+                    }
+                    _ => {}
+                }
+            }
+            SipNote::Failed { call_id, code } => {
+                let Some(c) = self.calls.get_mut(&call_id) else {
+                    return;
+                };
+                c.sip_leg = false;
+                match c.kind {
+                    Kind::Outbound => {
+                        let Some(c) = self.calls.remove(&call_id) else {
+                            return;
+                        };
+                        if let Some(a) = self.agents.get_mut(&c.agent) {
+                            a.call = None;
+                        }
+                        let sip = code.to_string();
+                        self.log().note(
+                            "callout_failed",
+                            Some(&c.agent),
+                            json!({"call_id": call_id, "errorCode": "IPCC_NOT_CONNECT_AGENT_ID",
+                                   "sipCode": sip}),
+                        );
+                        let msg = self.callout_msg(&c, "ERROR", "IPCC_NOT_CONNECT_AGENT_ID", &sip);
+                        self.to_voice(&c.agent, msg);
+                    }
+                    _ if c.state == CState::Ringing => {
+                        self.end_call(&call_id, "the agent's phone refused the call");
+                    }
+                    _ => {}
+                }
+            }
+            SipNote::AgentBye { call_id } => {
+                if let Some(c) = self.calls.get_mut(&call_id) {
+                    c.sip_leg = false;
+                }
+                self.end_call(&call_id, "the agent hung up");
+            }
+        }
     }
 
     // ---- controls and timers -------------------------------------------------
@@ -1066,6 +1204,7 @@ impl World {
                         leg_ext: from.clone(),
                         outcome: Outcome::Answers,
                         transfer_to: None,
+                        sip_leg: false,
                     },
                 );
                 if let Some(a) = self.agents.get_mut(&agent) {
@@ -1118,6 +1257,7 @@ impl World {
                         leg_ext: from.clone(),
                         outcome: Outcome::Answers,
                         transfer_to: Some(to.clone()),
+                        sip_leg: false,
                     },
                 );
                 self.out(
@@ -1202,6 +1342,7 @@ impl World {
                 leg_ext: ip.clone(),
                 outcome: Outcome::Answers,
                 transfer_to: None,
+                sip_leg: false,
             },
         );
         let device = match self.agents.get_mut(&ip) {
@@ -1227,6 +1368,20 @@ impl World {
                 call_direction: 1,
             }),
         );
+        if device == 1 && self.sip_registered.contains(&ip) {
+            let caller = match self.calls.get_mut(&id) {
+                Some(c) => {
+                    c.sip_leg = true;
+                    c.customer.clone()
+                }
+                None => String::new(),
+            };
+            self.sip_cmd(SipCmd::Invite {
+                call_id: id.clone(),
+                agent: ip.clone(),
+                caller,
+            });
+        }
         let patience = self.timing.caller_patience;
         self.after(patience, Timer::CallerGivesUp(id.clone()));
         if device != 1
@@ -1339,6 +1494,7 @@ impl World {
                 let Some(c) = self.calls.remove(&id) else {
                     return;
                 };
+                self.end_sip_leg(&c);
                 let Outcome::Fails {
                     error_code,
                     sip_code,

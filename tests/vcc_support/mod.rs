@@ -50,8 +50,17 @@ impl Console {
     }
 
     pub fn start_with(cfg: VccConfig, key: Secret, name: &str) -> Console {
-        let backend =
-            VccBackend::with_parts(cfg, Some(key), Box::new(UnavailableVoiceLeg::default()));
+        Console::start_with_leg(cfg, key, name, Box::new(UnavailableVoiceLeg::default()))
+    }
+
+    /// With this device-1 voice leg (e.g. the real `SipVoiceLeg`).
+    pub fn start_with_leg(
+        cfg: VccConfig,
+        key: Secret,
+        name: &str,
+        voice: Box<dyn tongdai::backends::vcc::VoiceLeg>,
+    ) -> Console {
+        let backend = VccBackend::with_parts(cfg, Some(key), voice);
         let (handle, rx) = engine::spawn(backend);
         Console {
             name: name.to_string(),

@@ -1,0 +1,309 @@
+//! Device 1 for real: the VCC engine with `SipVoiceLeg` (SIP over WebSocket,
+//! WebRTC media, a file audio device whose microphone says 1000 Hz) against
+//! the switchboard's SIP side on 127.0.0.1, whose customers say 440 Hz.
+//! WebRTC between two of our own processes needs no network namespace:
+//! both ends offer loopback host candidates.
+
+mod vcc_support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+use tongdai::backends::vcc::{Generation, SipVoiceLeg};
+use tongdai::engine::{Command, Device, EndReason, Event, RegState};
+use tongdai::media::tone::{detect_tone, sine};
+use tongdai::media::{AudioConfig, DeviceKind};
+use tongdai::switchboard::{Control, LogEntry, Switchboard};
+use vcc_support::*;
+
+const MIC_HZ: f64 = 1000.0;
+const CUSTOMER_HZ: f64 = 440.0;
+const RATE: u32 = 48_000;
+
+fn detail<'a>(e: &'a LogEntry, k: &str) -> &'a Value {
+    e.detail.get(k).unwrap_or(&Value::Null)
+}
+
+fn tempdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "tongdai-vccvoice-{tag}-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&d).expect("tempdir");
+    d
+}
+
+/// A file audio device: the microphone says 1000 Hz, calls are recorded in `dir`.
+fn audio(dir: &Path) -> AudioConfig {
+    let mic = dir.join("mic.wav");
+    tongdai::media::device::write_wav(&mic, RATE, &sine(MIC_HZ, 0.3, RATE, 2000)).expect("mic wav");
+    AudioConfig {
+        device: DeviceKind::File,
+        mic_wav: Some(mic),
+        record_dir: Some(dir.to_path_buf()),
+    }
+}
+
+fn console(sb: &Switchboard, ipphone: &str, dir: &Path) -> Console {
+    let cfg = sb.client_config(ipphone, Generation::Older);
+    Console::start_with_leg(
+        cfg,
+        sb.access_key(),
+        ipphone,
+        Box::new(SipVoiceLeg::new(audio(dir))),
+    )
+}
+
+/// Started, ready, moved to device 1 and registered over SIP.
+async fn on_device_1(sb: &Switchboard, ipphone: &str, dir: &Path) -> Console {
+    let mut c = console(sb, ipphone, dir);
+    c.expect("Ready", |e| *e == Event::Ready).await;
+    c.expect("voice here", |e| *e == Event::VoiceChannel(true))
+        .await;
+    c.send(Command::ChangeDevice(Device::Console));
+    c.expect("device 1", |e| *e == Event::DeviceType(Device::Console))
+        .await;
+    c.expect("registered", |e| {
+        matches!(e, Event::Registration(RegState::Registered { .. }))
+    })
+    .await;
+    log_wait(sb, "sip_register", |e| {
+        e.is_note("sip_register") && e.agent.as_deref() == Some(ipphone)
+    })
+    .await;
+    c
+}
+
+/// The strongest tone in the last `ms` of `x`, and its purity.
+fn tone_of(x: &[i16], ms: usize) -> (f64, f64) {
+    let n = RATE as usize * ms / 1000;
+    let tail = &x[x.len().saturating_sub(n)..];
+    let d = detect_tone(tail, RATE, 200.0, 2000.0);
+    (d.freq, d.purity)
+}
+
+/// Wait until the switchboard's customer has heard `ms` of audio.
+async fn heard(sb: &Switchboard, agent: &str, ms: usize) -> Vec<i16> {
+    let want = RATE as usize * ms / 1000;
+    for _ in 0..100 {
+        let h = sb.heard(agent);
+        if h.len() >= want {
+            return h;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the customer heard only {} samples; log:\n{}",
+        sb.heard(agent).len(),
+        sb.log().to_jsonl()
+    );
+}
+
+/// Our recording of call `n` once it is closed and long enough.
+async fn recording(dir: &Path, n: u64, ms: usize) -> Vec<i16> {
+    let path = dir.join(format!("call-{n}-heard.wav"));
+    let want = RATE as usize * ms / 1000;
+    for _ in 0..100 {
+        if let Ok(x) = tongdai::media::device::read_wav(&path, RATE)
+            && x.len() >= want
+        {
+            return x;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no recording of {ms} ms at {}", path.display());
+}
+
+fn assert_tone(what: &str, x: &[i16], hz: f64) {
+    let (f, purity) = tone_of(x, 500);
+    assert!(
+        (f - hz).abs() < 15.0 && purity > 0.5,
+        "{what}: strongest tone {f} Hz (purity {purity:.2}), expected {hz} Hz"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_1_inbound_rings_from_the_invite_audio_both_ways_end_by_bye() {
+    let sb = switchboard().await;
+    let dir = tempdir("in");
+    let mut c = on_device_1(&sb, "1003", &dir).await;
+
+    sb.ring("1003", "0987654321", "19001234", "Sales");
+    let ring = c
+        .expect("ringing", |e| matches!(e, Event::Ringing(_)))
+        .await;
+    let Event::Ringing(info) = ring else {
+        unreachable!()
+    };
+    assert_eq!(info.phone, "0987654321");
+    assert!(!info.agent_leg);
+    log_wait(&sb, "INVITE sent", |e| {
+        e.is_note("sip_invite") && detail(e, "webrtc") == true
+    })
+    .await;
+    log_wait(&sb, "180 from the phone", |e| e.is_note("sip_ringing")).await;
+
+    c.send(Command::Accept);
+    c.expect("accepted", |e| *e == Event::Accepted).await;
+    log_wait(&sb, "answered on the console", |e| {
+        e.is_note("answered_on_console")
+    })
+    .await;
+
+    // Our 1000 Hz reaches the customer.
+    let h = heard(&sb, "1003", 1000).await;
+    assert_tone("the customer hears the agent", &h, MIC_HZ);
+
+    c.send(Command::SendDtmf('5'));
+    log_wait(&sb, "DTMF by INFO", |e| {
+        e.is_note("sip_dtmf") && detail(e, "digit") == "5"
+    })
+    .await;
+
+    c.send(Command::End);
+    c.expect("ended", |e| *e == Event::Ended(EndReason::LocalHangup))
+        .await;
+    log_wait(&sb, "BYE from the agent", |e| {
+        e.is_note("sip_bye") && detail(e, "from") == "agent"
+    })
+    .await;
+    log_wait(&sb, "call_end", |e| e.is_note("call_end")).await;
+
+    // The customer's 440 Hz is in our recording.
+    let r = recording(&dir, 1, 1000).await;
+    assert_tone("the agent hears the customer", &r, CUSTOMER_HZ);
+    assert!(c.shutdown().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_1_callout_agent_leg_auto_answered_with_audio_customer_hangs_up() {
+    let sb = switchboard().await;
+    let dir = tempdir("out");
+    let mut c = on_device_1(&sb, "1003", &dir).await;
+
+    c.send(Command::CallOut("0912345678".into()));
+    // The platform first calls the agent's own phone: auto-answered.
+    let ring = c
+        .expect("agent leg", |e| matches!(e, Event::Ringing(_)))
+        .await;
+    assert!(
+        matches!(ring, Event::Ringing(ref i) if i.agent_leg),
+        "{ring:?}"
+    );
+    log_wait(&sb, "agent leg answered", |e| {
+        e.is_note("agent_leg_answered")
+    })
+    .await;
+    c.expect("customer answered", |e| *e == Event::CustomerAnswered)
+        .await;
+    // 1055 RINGING and ANSWER went out as before.
+    for status in ["RINGING", "ANSWER"] {
+        log_wait(&sb, status, |e| {
+            e.kind == "out" && e.object_id == Some(1055) && detail(e, "status") == status
+        })
+        .await;
+    }
+    assert!(
+        !c.seen.contains(&Event::Accepted),
+        "no Accepted on a call-out: {:?}",
+        c.seen
+    );
+
+    let h = heard(&sb, "1003", 1000).await;
+    assert_tone("the customer hears the agent", &h, MIC_HZ);
+
+    sb.control(Control::CustomerHangup {
+        agent: "1003".into(),
+    });
+    c.expect("ended", |e| matches!(e, Event::Ended(_))).await;
+    log_wait(&sb, "BYE to the agent", |e| {
+        e.is_note("sip_bye") && detail(e, "from") == "switchboard"
+    })
+    .await;
+    let r = recording(&dir, 1, 1000).await;
+    assert_tone("the agent hears the customer", &r, CUSTOMER_HZ);
+    assert!(c.shutdown().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn voice_moved_away_stops_the_first_registration() {
+    let sb = switchboard().await;
+    let dir = tempdir("move");
+    let mut a = on_device_1(&sb, "1003", &dir).await;
+    let mut b = console(&sb, "1003", &dir);
+    b.expect("B ready", |e| *e == Event::Ready).await;
+    b.expect("voice elsewhere", |e| *e == Event::VoiceChannel(false))
+        .await;
+
+    b.send(Command::ClaimVoice);
+    b.expect("B has voice", |e| *e == Event::VoiceChannel(true))
+        .await;
+    a.expect("A lost voice", |e| *e == Event::VoiceChannel(false))
+        .await;
+    a.expect("A not registered", |e| {
+        *e == Event::Registration(RegState::None)
+    })
+    .await;
+    let unreg = log_wait(&sb, "A un-REGISTERs", |e| {
+        e.is_note("sip_unregister") && e.agent.as_deref() == Some("1003")
+    })
+    .await;
+    // B is on device 1 too (the agent's device): it registers its own Contact.
+    b.expect("B registered", |e| {
+        matches!(e, Event::Registration(RegState::Registered { .. }))
+    })
+    .await;
+    let regs: Vec<LogEntry> = sb
+        .log()
+        .entries()
+        .into_iter()
+        .filter(|e| e.is_note("sip_register"))
+        .collect();
+    assert_eq!(regs.len(), 2, "{}", sb.log().to_jsonl());
+    assert_ne!(detail(&regs[0], "contact"), detail(&regs[1], "contact"));
+    assert_eq!(detail(&unreg, "contact"), detail(&regs[0], "contact"));
+
+    // Calls now ring on B's phone.
+    sb.ring("1003", "0987654321", "19001234", "Q");
+    b.expect("B rings", |e| matches!(e, Event::Ringing(_)))
+        .await;
+    b.send(Command::Accept);
+    b.expect("B accepted", |e| *e == Event::Accepted).await;
+    sb.control(Control::CustomerHangup {
+        agent: "1003".into(),
+    });
+    b.expect("B ended", |e| *e == Event::Ended(EndReason::RemoteHangup))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_unregisters_and_hands_the_device_back() {
+    let sb = switchboard().await;
+    let dir = tempdir("exit");
+    // 1001 is role 6 (extension): its default device is 4.
+    let mut c = on_device_1(&sb, "1001", &dir).await;
+    assert!(c.shutdown().await);
+    let unreg = log_wait(&sb, "un-REGISTER", |e| {
+        e.is_note("sip_unregister") && e.agent.as_deref() == Some("1001")
+    })
+    .await;
+    assert_eq!(detail(&unreg, "bindings_left"), 0);
+    log_wait(&sb, "device back to 4", |e| {
+        e.is_note("device_change") && detail(e, "to") == 4 && detail(e, "result") == 1
+    })
+    .await;
+    // Both within the exit: the SDK, too, sends its un-REGISTER and the
+    // device reset without waiting for either answer.
+    let log = sb.log().entries();
+    let last_note = log
+        .iter()
+        .rposition(|e| e.is_note("sip_unregister"))
+        .expect("un-REGISTER logged");
+    assert!(
+        log[last_note..].iter().all(|e| !e.is_note("sip_register")),
+        "{}",
+        sb.log().to_jsonl()
+    );
+}
