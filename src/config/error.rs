@@ -49,7 +49,10 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     candidates
         .into_iter()
         .map(|c| (distance(&w, &c.to_ascii_lowercase()), c))
-        .filter(|(d, c)| *d <= (c.chars().count() / 3).max(2))
+        .filter(|(d, c)| {
+            let n = c.chars().count();
+            *d <= (n / 3).max(1) + usize::from(n > 4)
+        })
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
@@ -64,15 +67,18 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
 
 /// The names inside backticks of a serde message after `expected one of`.
 fn expected_list(message: &str) -> Vec<&str> {
-    message
-        .split_once("expected one of ")
-        .map(|(_, rest)| {
-            rest.split(", ")
-                .map(|s| s.trim().trim_matches('`'))
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
+    let rest = match message.split_once("expected one of ") {
+        Some((_, r)) => r,
+        None => match message.split_once("expected ") {
+            Some((_, r)) => r,
+            None => return Vec::new(),
+        },
+    };
+    rest.split(", ")
+        .flat_map(|s| s.split(" or "))
+        .map(|s| s.trim().trim_matches('`'))
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// The first name in backticks.
@@ -88,6 +94,8 @@ pub fn humanize(message: &str, field: Option<&str>, section: &str) -> String {
     let message = message.trim().trim_end_matches('\n');
     let in_section = if section.is_empty() {
         "at the top level".to_string()
+    } else if section.contains('[') {
+        format!("in {section}")
     } else {
         format!("in [{section}]")
     };
@@ -170,18 +178,62 @@ pub fn section_at(text: &str, offset: usize) -> String {
     section
 }
 
-/// The key of the `key = value` line that holds `offset`.
+/// The key written just before the last `=` of `text`.
+fn ident_before_eq(text: &str) -> Option<String> {
+    let (head, _) = text.rsplit_once('=')?;
+    let head = head.trim_end();
+    let start = head
+        .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-' || c == '"' || c == '.'))
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let key = head[start..].trim_matches('"');
+    (!key.is_empty()).then(|| key.to_string())
+}
+
+/// The dotted path of the value at `offset`, relative to its table:
+/// `transport`, `ringing.fg`, or `keys[1].run` inside an array of inline tables.
 fn key_at(text: &str, offset: usize) -> Option<String> {
     let offset = offset.min(text.len());
     let start = text[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let end = text[offset..]
+    let line_end = text[offset..]
         .find('\n')
         .map(|i| offset + i)
         .unwrap_or(text.len());
-    let line = &text[start..end];
-    let (key, _) = line.split_once('=')?;
-    let key = key.trim().trim_matches('"');
-    (!key.is_empty() && !key.starts_with('[') && !key.starts_with('#')).then(|| key.to_string())
+    let line = &text[start..line_end];
+    let before = &text[start..offset];
+    let trimmed = line.trim_start();
+    if trimmed.starts_with('[') || trimmed.starts_with('#') {
+        return None;
+    }
+    let inner = ident_before_eq(before);
+    if trimmed.starts_with('{') {
+        // An entry of `key = [ {…}, {…} ]` written one per line.
+        let mut index = 0;
+        for prev in text[..start].lines().rev() {
+            let t = prev.trim();
+            if t.starts_with('{') {
+                index += 1;
+            } else if t.ends_with('[') && t.contains('=') {
+                let array = ident_before_eq(t.trim_end_matches('[').trim_end())
+                    .or_else(|| t.split('=').next().map(|k| k.trim().to_string()))?;
+                return Some(match inner {
+                    Some(k) => format!("{array}[{index}].{k}"),
+                    None => format!("{array}[{index}]"),
+                });
+            } else if !t.is_empty() && !t.starts_with('#') {
+                break;
+            }
+        }
+        return inner;
+    }
+    let first = line.split_once('=')?.0.trim().trim_matches('"').to_string();
+    if first.is_empty() {
+        return None;
+    }
+    match inner {
+        Some(k) if before.matches('=').count() > 1 && k != first => Some(format!("{first}.{k}")),
+        _ => Some(first),
+    }
 }
 
 fn field_path(section: &str, key: Option<String>) -> Option<String> {
@@ -197,8 +249,33 @@ fn field_path(section: &str, key: Option<String>) -> Option<String> {
 pub fn from_toml(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
     let span: Range<usize> = err.span().unwrap_or(0..0);
     let (line, column) = line_col(text, span.start);
-    let section = section_at(text, span.start);
-    let field = field_path(&section, key_at(text, span.start));
+    let mut section = section_at(text, span.start);
+    let line_start = text[..span.start.min(text.len())]
+        .rfind('\n')
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    if err.message().starts_with("unknown field")
+        && text[line_start..].trim_start().starts_with('[')
+    {
+        // The error is about the header itself: it lives in the parent table.
+        section = section
+            .rsplit_once('.')
+            .map(|(p, _)| p.to_string())
+            .unwrap_or_default();
+    }
+    let key = key_at(text, span.start);
+    let field = field_path(&section, key.clone());
+    // Unknown keys inside an inline table: name that table.
+    if err.message().starts_with("unknown field")
+        && let Some(k) = &key
+        && let Some((table, _)) = k.rsplit_once('.')
+    {
+        section = if section.is_empty() {
+            table.to_string()
+        } else {
+            format!("{section}.{table}")
+        };
+    }
     ConfigError::Parse {
         path: path.to_path_buf(),
         line,

@@ -95,6 +95,9 @@ pub(super) fn header(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
 
 pub(super) fn dial(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     let l = s.lang;
+    if s.first_run.is_some() {
+        return;
+    }
     let mut spans = Vec::new();
     if let Some(call) = s.call.as_ref().filter(|_| s.dial.is_empty()) {
         // In a call the digit keys are DTMF.
@@ -275,13 +278,17 @@ fn hint_items(s: &AppState) -> Vec<Hint> {
         .map(|c| (c.held, c.muted))
         .unwrap_or((false, false));
     let reconnect = matches!(s.conn, Conn::Failed(_) | Conn::Disconnected);
+    let first_run = s.first_run.is_some();
     let clear = !s.dial.is_empty() || s.notice.is_some();
     s.keymap
         .live(s.context())
         .into_iter()
         .filter(|(a, ..)| match a {
             // In help, not worth a place on the bar.
-            Action::None | Action::Theme | Action::Language | Action::DialEdit => false,
+            Action::None | Action::DialEdit => false,
+            // Without an account only the console's own keys work.
+            Action::Theme | Action::Language => first_run,
+            _ if first_run => matches!(a, Action::Help | Action::Quit),
             Action::Connect => reconnect,
             Action::Clear => clear,
             _ => true,

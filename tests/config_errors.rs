@@ -1,0 +1,243 @@
+//! One bad config file per failure mode (bottom's `tests/invalid_configs/`
+//! style), each asserting the exact message the agent sees: the file, the
+//! line and column, the field, and what was expected.
+
+use std::path::{Path, PathBuf};
+
+use tongdai::app::theme::{ColorDepth, Theme};
+use tongdai::config;
+
+fn bad(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/config/bad")
+        .join(name)
+}
+
+/// The message `tongdai --config tests/config/bad/<name>` prints.
+fn message(name: &str) -> String {
+    let path = bad(name);
+    let err = if name.starts_with("theme_") {
+        Theme::load(&path.to_string_lossy(), ColorDepth::TrueColor, None).unwrap_err()
+    } else {
+        config::load_with_env(Some(&path), None, &[]).unwrap_err()
+    };
+    // Paths relative to the repository, so the test runs anywhere.
+    err.to_string()
+        .replace(&format!("{}/", env!("CARGO_MANIFEST_DIR")), "")
+}
+
+const CASES: &[(&str, &str)] = &[
+    (
+        "syntax_unterminated_string.toml",
+        "tests/config/bad/syntax_unterminated_string.toml:2:15: field `backend`: invalid basic string, expected `\"`",
+    ),
+    (
+        "unknown_top_level_key.toml",
+        "tests/config/bad/unknown_top_level_key.toml:1:1: unknown key `backnd` at the top level; did you mean `backend`? (expected one of `backend`, `sip`, `vcc`, `audio`, `ui`, `log`, `demo`)",
+    ),
+    (
+        "unknown_section.toml",
+        "tests/config/bad/unknown_section.toml:1:2: unknown key `uii` at the top level; did you mean `ui`? (expected one of `backend`, `sip`, `vcc`, `audio`, `ui`, `log`, `demo`)",
+    ),
+    (
+        "sip_unknown_key.toml",
+        "tests/config/bad/sip_unknown_key.toml:5:1: unknown key `sever` in [sip]; did you mean `server`? (expected one of `user`, `server`, `transport`, `ws_url`, `domain`, `auth_user`, `password_file`, `display_name`, `expires`, `register`, `bind`, `insecure_tls`, `ca_file`, `second_call`, `ring_timeout_s`, `media`)",
+    ),
+    (
+        "sip_wrong_type.toml",
+        "tests/config/bad/sip_wrong_type.toml:4:11: field `sip.expires`: invalid type: string \"soon\", expected u32",
+    ),
+    (
+        "sip_bad_transport.toml",
+        "tests/config/bad/sip_bad_transport.toml:4:13: field `sip.transport`: unknown value `udpp`; did you mean `udp`? (expected one of `udp`, `tcp`, `tls`, `ws`, `wss`)",
+    ),
+    (
+        "sip_missing_server.toml",
+        "tests/config/bad/sip_missing_server.toml:3:1: missing field `server` in [sip]",
+    ),
+    (
+        "sip_empty_server.toml",
+        "tests/config/bad/sip_empty_server.toml: sip.server is empty: write the PBX as host or host:port",
+    ),
+    (
+        "ui_bad_language.toml",
+        "tests/config/bad/ui_bad_language.toml:2:12: field `ui.language`: unknown value `fr` (expected one of `en`, `vi`)",
+    ),
+    (
+        "ui_bad_colors.toml",
+        "tests/config/bad/ui_bad_colors.toml:2:10: field `ui.colors`: unknown value `24bit` (expected one of `auto`, `truecolor`, `256`, `16`, `none`)",
+    ),
+    (
+        "ui_wrong_type.toml",
+        "tests/config/bad/ui_wrong_type.toml:2:16: field `ui.confirm_quit`: invalid type: string \"yes\", expected a boolean",
+    ),
+    (
+        "keys_bad_key_name.toml",
+        "tests/config/bad/keys_bad_key_name.toml:3:10: field `ui.keys[0].on`: `<F13>` is not a key: write one character (\"a\", \"?\"), or <Enter>, <Esc>, <Tab>, <Space>, <Backspace>, <Up>, <F1>…<F12>, <C-x> (Ctrl), <A-x> (Alt), <S-F2> (Shift)",
+    ),
+    (
+        "keys_unknown_action.toml",
+        "tests/config/bad/keys_unknown_action.toml:3:21: field `ui.keys[0].run`: unknown value `anwser`; did you mean `answer`? (expected one of `answer`, `reject`, `end`, `hold`, `mute`, `dial`, `dial_edit`, `clear`, `availability`, `claim_voice`, `device`, `transfer`, `accept_transfer`, `refuse_transfer`, `connect`, `help`, `theme`, `language`, `quit`, `none`)",
+    ),
+    (
+        "keys_unknown_condition.toml",
+        "tests/config/bad/keys_unknown_condition.toml:3:38: field `ui.keys[0].when`: unknown value `ringin`; did you mean `ringing`? (expected one of `idle`, `ringing`, `dialing`, `in_call`, `call`, `offer`)",
+    ),
+    (
+        "keys_unknown_field.toml",
+        "tests/config/bad/keys_unknown_field.toml:3:31: unknown key `wen` in ui.keys[0]; did you mean `when`? (expected one of `on`, `run`, `when`, `desc`)",
+    ),
+    (
+        "keys_conflict.toml",
+        "tests/config/bad/keys_conflict.toml: ui.keys: `z` is bound twice when in_call: to `hold` and to `mute`; remove one, or give them different `when`",
+    ),
+    (
+        "log_bad_filter.toml",
+        "tests/config/bad/log_bad_filter.toml: log.level = \"tongdai=loud\" is not a filter (error parsing level filter: expected one of \"off\", \"error\", \"warn\", \"info\", \"debug\", \"trace\", or a number 0-5); write e.g. \"info\" or \"tongdai=debug\"",
+    ),
+    (
+        "vcc_bad_push_scheme.toml",
+        "tests/config/bad/vcc_bad_push_scheme.toml: vcc.push_scheme = \"http\": use \"wss\" or \"ws\"",
+    ),
+    (
+        "vcc_missing_ipphone.toml",
+        "tests/config/bad/vcc_missing_ipphone.toml:1:1: missing field `ipphone` in [vcc]",
+    ),
+    (
+        "duplicate_key.toml",
+        "tests/config/bad/duplicate_key.toml:2:1: field `backend`: duplicate key",
+    ),
+    (
+        "bad_backend.toml",
+        "tests/config/bad/bad_backend.toml:1:11: field `backend`: unknown value `sipp`; did you mean `sip`? (expected one of `demo`, `sip`, `vcc`)",
+    ),
+    (
+        "audio_bad_device.toml",
+        "tests/config/bad/audio_bad_device.toml:2:10: field `audio.device`: unknown value `alsa` (expected one of `null`, `file`)",
+    ),
+    (
+        "theme_bad_colour.toml",
+        "tests/config/bad/theme_bad_colour.toml:3:18: field `roles.ringing.fg`: `orangeish` is not a colour: write \"#rrggbb\", a number 0–255, \"reset\", or one of black, red, green, yellow, blue, magenta, cyan, gray, dark_gray, light_red, light_green, light_yellow, light_blue, light_magenta, light_cyan, white",
+    ),
+    (
+        "theme_unknown_role.toml",
+        "tests/config/bad/theme_unknown_role.toml:3:1: unknown key `ringin` in [roles]; did you mean `ringing`? (expected one of `base`, `dim`, `title`, `header`, `border`, `popup_border`, `label`, `hint_key`, `hint`, `idle`, `ringing`, `dialing`, `in_call`, `held`, `muted`, `ended`, `ok`, `warning`, `error`, `input`, `input_invalid`, `selected`)",
+    ),
+];
+
+#[test]
+fn every_bad_file_says_what_is_wrong() {
+    let mut failures = Vec::new();
+    for (file, want) in CASES {
+        let got = message(file);
+        if std::env::var_os("DUMP").is_some() {
+            println!("    ({file:?}, {got:?}),");
+        }
+        if got != *want {
+            failures.push(format!("{file}:\n  got:  {got}\n  want: {want}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_corpus_has_a_test_for_every_file() {
+    let mut files: Vec<String> = std::fs::read_dir(bad(""))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let mut listed: Vec<String> = CASES.iter().map(|(f, _)| f.to_string()).collect();
+    listed.sort();
+    assert_eq!(files, listed);
+}
+
+#[test]
+fn a_missing_config_named_on_the_command_line_is_an_error() {
+    let err = config::load_with_env(Some(Path::new("tests/config/no-such-file.toml")), None, &[])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "tests/config/no-such-file.toml: cannot read the file: No such file or directory (os error 2)"
+    );
+    // The default path may be missing: defaults.
+    let cfg = config::load_with_env(None, Some(Path::new("tests/config/no-such-file.toml")), &[])
+        .unwrap();
+    assert_eq!(cfg.backend, config::BackendKind::Demo);
+}
+
+#[test]
+fn environment_overrides_are_checked_like_the_file() {
+    let env = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+    let err = config::load_with_env(None, None, &env("TONGDAI_SIP_SERVR", "pbx")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "environment variable TONGDAI_SIP_SERVR: unknown key `servr` in [sip]; did you mean TONGDAI_SIP_SERVER?"
+    );
+    let err = config::load_with_env(None, None, &env("TONGDAI_UI_LANGUAGE", "fr")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "environment variable TONGDAI_UI_LANGUAGE: field `ui.language`: unknown value `fr` (expected one of `en`, `vi`)"
+    );
+    let err = config::load_with_env(None, None, &env("TONGDAI_SIP_EXPIRES", "soon")).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("environment variable TONGDAI_SIP_EXPIRES: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_password_file_others_can_read_is_refused_with_the_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("tongdai-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = dir.join("sip-password");
+    std::fs::write(&secret, "hunter2\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let cfg_path = dir.join("config.toml");
+    std::fs::write(
+        &cfg_path,
+        format!(
+            "backend = \"sip\"\n[sip]\nuser = \"1001\"\nserver = \"pbx\"\npassword_file = {:?}\n",
+            secret
+        ),
+    )
+    .unwrap();
+    let cfg = config::load_with_env(Some(&cfg_path), None, &[]).unwrap();
+    let err = cfg.sip.unwrap().password().unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: this secret file can be read by other users (mode 644); run `chmod 600 {}`",
+            secret.display(),
+            secret.display()
+        )
+    );
+    assert!(!err.contains("hunter2"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn print_default_prints_a_config_that_parses() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tongdai"))
+        .args(["config", "--print-default"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("# tongdai configuration."));
+    let cfg = config::parse(Path::new("printed.toml"), &text, &[]).unwrap();
+    assert_eq!(cfg.backend, config::BackendKind::Demo);
+    // And a broken file makes the binary exit 2 with the message.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tongdai"))
+        .args(["--config", "tests/config/bad/sip_bad_transport.toml", "run"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "tongdai: tests/config/bad/sip_bad_transport.toml:4:13: field `sip.transport`: unknown value `udpp`; did you mean `udp`? (expected one of `udp`, `tcp`, `tls`, `ws`, `wss`)\n"
+    );
+}
