@@ -37,7 +37,7 @@ pub fn build(config: &Config) -> Result<Option<Box<dyn Backend>>, BuildError> {
             let vcc = config.vcc.clone().ok_or(BuildError::MissingVcc)?;
             vcc.validate()
                 .map_err(|e| BuildError::BadVcc(e.to_string()))?;
-            Ok(Some(vcc::VccBackend::new(vcc)))
+            Ok(Some(vcc::VccBackend::with_audio(vcc, config.audio.clone())))
         }
         BackendKind::Demo => Ok(None),
     }
