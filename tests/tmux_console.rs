@@ -1,0 +1,209 @@
+//! The real binary in a real terminal (tmux): it starts, `?` shows the
+//! help overlay, `q` quits, and the terminal is back in cooked mode
+//! (`stty -a` shows `icanon` and `echo`); killed with SIGHUP it still goes
+//! through the orderly shutdown and restores the terminal.
+//!
+//! Skips (with a message) only when tmux is not installed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+    dir: PathBuf,
+}
+
+impl Tmux {
+    fn available() -> bool {
+        Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    /// Start `args` of the real binary in an 80×24 pane; after it exits the
+    /// wrapper records its exit code and `stty -a` of the same terminal.
+    fn start(name: &str, args: &str) -> Tmux {
+        let dir = std::env::temp_dir().join(format!("tongdai-tmux-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("config")).unwrap();
+        let bin = env!("CARGO_BIN_EXE_tongdai");
+        let script = format!(
+            "XDG_CONFIG_HOME='{d}/config' XDG_STATE_HOME='{d}/state' LANG=C.UTF-8 '{bin}' {args}; \
+             echo $? > '{d}/exit'; stty -a > '{d}/stty'; sleep 60",
+            d = dir.display()
+        );
+        let t = Tmux {
+            socket: format!("tongdai-test-{name}-{}", std::process::id()),
+            dir,
+        };
+        let out = t.tmux(&[
+            "-u",
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            "80",
+            "-y",
+            "24",
+            "sh",
+            "-c",
+            &script,
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
+    }
+
+    fn send(&self, keys: &str) {
+        self.tmux(&["send-keys", "-t", "t", keys]);
+    }
+
+    fn wait_for(&self, what: &str, timeout: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(what) {
+                return s;
+            }
+            if start.elapsed() > timeout {
+                panic!("timed out waiting for {what:?}; the screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_file(&self, name: &str, timeout: Duration) -> String {
+        let p = self.dir.join(name);
+        let start = Instant::now();
+        loop {
+            if let Ok(s) = std::fs::read_to_string(&p)
+                && !s.is_empty()
+            {
+                return s;
+            }
+            if start.elapsed() > timeout {
+                panic!(
+                    "{} never appeared; the screen:\n{}",
+                    p.display(),
+                    self.screen()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The pid of the tongdai process (the pane's shell's child).
+    fn child_pid(&self) -> u32 {
+        let out = self.tmux(&["display", "-p", "-t", "t", "#{pane_pid}"]);
+        let sh: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+        let children = std::fs::read_to_string(format!("/proc/{sh}/task/{sh}/children")).unwrap();
+        children.split_whitespace().next().unwrap().parse().unwrap()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("state/tongdai/tongdai.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.tmux(&["kill-server"]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn cooked(stty: &str) {
+    let words: Vec<&str> = stty.split_whitespace().collect();
+    assert!(words.contains(&"icanon"), "not in canonical mode:\n{stty}");
+    assert!(words.contains(&"echo"), "echo is off:\n{stty}");
+    assert!(
+        !words.contains(&"-icanon") && !words.contains(&"-echo"),
+        "{stty}"
+    );
+}
+
+fn skip() -> bool {
+    if !Tmux::available() {
+        eprintln!("SKIPPED: tmux is not installed (apt-get install tmux)");
+        return true;
+    }
+    false
+}
+
+#[test]
+fn starts_shows_help_quits_and_restores_the_terminal() {
+    if skip() {
+        return;
+    }
+    // No config at all: the built-in demo (local switchboard).
+    let t = Tmux::start("help", "");
+    t.wait_for("connected", Duration::from_secs(20));
+    t.send("?");
+    let s = t.wait_for("Esc, q or ? closes", Duration::from_secs(5));
+    assert!(s.contains("answer") && s.contains("take voice here"), "{s}");
+    t.send("Escape");
+    t.send("q");
+    assert_eq!(t.wait_file("exit", Duration::from_secs(10)).trim(), "0");
+    cooked(&t.wait_file("stty", Duration::from_secs(5)));
+    // Logs went to the file, never to the screen.
+    let log = t.log();
+    assert!(log.contains("tongdai starting"), "{log}");
+    assert!(!t.screen().contains("INFO"), "{}", t.screen());
+}
+
+#[test]
+fn sighup_goes_through_the_orderly_shutdown() {
+    if skip() {
+        return;
+    }
+    let t = Tmux::start("hup", "demo --screen in-call");
+    t.wait_for("In call", Duration::from_secs(20));
+    let pid = t.child_pid();
+    let ok = Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    assert_eq!(t.wait_file("exit", Duration::from_secs(10)).trim(), "0");
+    cooked(&t.wait_file("stty", Duration::from_secs(5)));
+    let log = t.log();
+    assert!(log.contains("Signal(\"SIGHUP\")"), "{log}");
+    assert!(log.contains("engine shut down clean=true"), "{log}");
+    assert!(!Path::new(&format!("/proc/{pid}")).exists());
+}
+
+#[test]
+fn first_run_screen_in_a_real_terminal() {
+    if skip() {
+        return;
+    }
+    let t = Tmux::start("first", "--lang vi demo --screen first-run");
+    let s = t.wait_for("Chưa cấu hình tài khoản", Duration::from_secs(20));
+    assert!(s.contains("TONGDAI_SIP_PASSWORD"), "{s}");
+    t.send("L");
+    t.wait_for("No account is configured", Duration::from_secs(5));
+    t.send("F10");
+    assert_eq!(t.wait_file("exit", Duration::from_secs(10)).trim(), "0");
+    cooked(&t.wait_file("stty", Duration::from_secs(5)));
+}
