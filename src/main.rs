@@ -155,7 +155,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 let agent = cfg.demo.agent.clone();
                 Some(start_demo(&agent, &mut state, &mut switchboard).await?)
             }
-            _ => build_backend(&cfg)?,
+            _ => build_backend(&cfg, &mut state)?,
         };
         if backend.is_none() && state.first_run.is_none() {
             state.first_run = Some(setup(&cfg, cli.config.as_ref()));
@@ -196,11 +196,20 @@ fn setup(_cfg: &Config, explicit: Option<&PathBuf>) -> Setup {
     Setup { config_path: path }
 }
 
-/// TEMPORARY (lead): stands in for `tongdai::backends::build(&Config)`
-/// until it lands in src/backends/mod.rs; `None` shows the first-run
-/// screen. Replace the call site with `tongdai::backends::build(&cfg)`.
-fn build_backend(_cfg: &Config) -> anyhow::Result<Option<Box<dyn Backend>>> {
-    Ok(None)
+/// The configured account's backend (`backends::build`); an account named
+/// but not configured shows the first-run screen with the reason instead
+/// of exiting, so help, themes and quit still work.
+fn build_backend(cfg: &Config, state: &mut AppState) -> anyhow::Result<Option<Box<dyn Backend>>> {
+    use tongdai::backends::{BuildError, build};
+    match build(cfg) {
+        Ok(b) => Ok(b),
+        Err(e @ (BuildError::MissingSip | BuildError::MissingVcc)) => {
+            tracing::warn!(error = %e, "no account configured");
+            state.set_notice(tongdai::app::state::Level::Warning, e.to_string());
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn start_demo(
