@@ -39,6 +39,13 @@ struct Cli {
     /// Language of the console: en or vi (default: ui.language, then LANG).
     #[arg(long, global = true, value_parser = ["en", "vi"])]
     lang: Option<String>,
+    /// No screen: the engine alone, driven through the control socket
+    /// (`tongdai ctl`); exits cleanly on SIGTERM, SIGINT and SIGHUP.
+    #[arg(long, global = true)]
+    headless: bool,
+    /// The control socket's name (`$XDG_RUNTIME_DIR/tongdai/<name>.sock`).
+    #[arg(long, global = true, default_value = "default", value_name = "NAME")]
+    socket_name: String,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -57,6 +64,50 @@ enum Cmd {
         #[arg(long, hide = true, value_name = "SCREEN")]
         screen: Option<String>,
     },
+    /// Run the local VCC-compatible switchboard alone (REST, push, SIP over WS).
+    Switchboard {
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// The domain's access key (mode 600); default: TONGDAI_VCC_ACCESS_KEY
+        /// or the demo's well-known key.
+        #[arg(long)]
+        access_key_file: Option<PathBuf>,
+    },
+    /// Print a VCC login token (JWT) for the configured [vcc] agent, as the
+    /// SDK's login.php does.
+    Token,
+    /// Print the call history (scripts: --json).
+    History {
+        #[arg(long)]
+        json: bool,
+        /// Only missed calls.
+        #[arg(long)]
+        missed: bool,
+        /// today, yesterday, 30m, 4h, 7d, 2w, a date or an ISO time.
+        #[arg(long)]
+        since: Option<String>,
+    },
+    /// Import or export contacts (CSV).
+    Contacts {
+        #[command(subcommand)]
+        action: ContactsCmd,
+    },
+    /// Drive a running console: call, answer, end, hold, mute, dtmf, status,
+    /// events, send '<json>'.
+    Ctl {
+        /// The console's socket, when several run.
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        /// `status` as JSON.
+        #[arg(long)]
+        json: bool,
+        /// call NUMBER | answer | reject | decline | end | hold [on|off] |
+        /// mute [on|off] | dtmf D | availability [on|off] | claim-voice |
+        /// status | events | send JSON
+        verb: String,
+        arg: Option<String>,
+    },
     /// Configuration helpers.
     Config {
         /// Print a commented default config that parses.
@@ -66,6 +117,105 @@ enum Cmd {
         #[arg(long)]
         print_keymap: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum ContactsCmd {
+    /// Import a CSV file whose header row names the columns.
+    Import { file: PathBuf },
+    /// Write every contact as CSV on stdout.
+    Export,
+}
+
+/// The call history and contacts database.
+fn store_path() -> PathBuf {
+    directories::ProjectDirs::from("", "", "tongdai")
+        .map(|d| d.data_dir().join("history.sqlite3"))
+        .unwrap_or_else(|| PathBuf::from("tongdai-history.sqlite3"))
+}
+
+/// Subcommands that do not start a console. `None`: not one of them.
+fn tool_command(cli: &Cli) -> anyhow::Result<Option<ExitCode>> {
+    use tongdai::control::client;
+    match &cli.command {
+        Some(Cmd::Ctl {
+            socket,
+            json,
+            verb,
+            arg,
+        }) => {
+            let path = client::find_socket(socket.as_deref())?;
+            match verb.as_str() {
+                "events" => client::events(&path, &mut std::io::stdout())?,
+                "send" => {
+                    let line = arg.as_deref().context("ctl send needs a JSON request")?;
+                    println!("{}", client::send(&path, line)?);
+                }
+                "status" => {
+                    let v = client::command(&path, client::request_for("status", None)?)?;
+                    if *json {
+                        println!("{v}");
+                    } else {
+                        println!("{}", client::format_status(&v));
+                    }
+                }
+                other => {
+                    let req = client::request_for(other, arg.as_deref())?;
+                    println!("{}", client::command(&path, req)?);
+                }
+            }
+            Ok(Some(ExitCode::SUCCESS))
+        }
+        Some(Cmd::History {
+            json,
+            missed,
+            since,
+        }) => {
+            tongdai::store::history_command(
+                &store_path(),
+                *json,
+                *missed,
+                since.as_deref(),
+                &mut std::io::stdout(),
+            )?;
+            Ok(Some(ExitCode::SUCCESS))
+        }
+        Some(Cmd::Contacts { action }) => {
+            match action {
+                ContactsCmd::Import { file } => {
+                    tongdai::store::contacts_import(&store_path(), file, &mut std::io::stdout())?;
+                }
+                ContactsCmd::Export => {
+                    tongdai::store::contacts_export(&store_path(), &mut std::io::stdout())?;
+                }
+            }
+            Ok(Some(ExitCode::SUCCESS))
+        }
+        Some(Cmd::Token) => {
+            let cfg = config::load(cli.config.as_deref())?;
+            let vcc = cfg
+                .vcc
+                .context("tongdai token needs a [vcc] section (domain, ipphone, access key)")?;
+            let token =
+                tongdai::backends::vcc::jwt::token_command(&vcc, std::time::SystemTime::now())?;
+            // The token itself is the output: stdout only, never a log.
+            println!("{}", token.expose());
+            Ok(Some(ExitCode::SUCCESS))
+        }
+        Some(Cmd::Switchboard {
+            listen,
+            access_key_file,
+        }) => {
+            let opts = tongdai::switchboard::SwitchboardOptions::from_env_or_demo(
+                *listen,
+                access_key_file.clone(),
+            )?;
+            let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            rt.block_on(tongdai::switchboard::run(opts))?;
+            Ok(Some(ExitCode::SUCCESS))
+        }
+        _ => Ok(None),
+    }
 }
 
 fn main() -> ExitCode {
@@ -82,6 +232,9 @@ fn main() -> ExitCode {
 }
 
 fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(code) = tool_command(&cli)? {
+        return Ok(code);
+    }
     if let Some(Cmd::Config {
         print_default,
         print_keymap,
@@ -149,19 +302,62 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             }) => scripted(screen, &mut state)?,
             Some(Cmd::Demo { agent, .. }) => {
                 let agent = agent.clone().unwrap_or_else(|| cfg.demo.agent.clone());
-                Some(start_demo(&agent, &mut state, &mut switchboard).await?)
+                Some(start_demo(&agent, &cfg.audio, &mut state, &mut switchboard).await?)
             }
             _ if cfg.backend == BackendKind::Demo => {
                 let agent = cfg.demo.agent.clone();
-                Some(start_demo(&agent, &mut state, &mut switchboard).await?)
+                Some(start_demo(&agent, &cfg.audio, &mut state, &mut switchboard).await?)
             }
             _ => build_backend(&cfg, &mut state)?,
         };
+        if cli.headless {
+            let Some(backend) = backend else {
+                anyhow::bail!("--headless needs an account (or `tongdai demo --headless`)");
+            };
+            let opts = tongdai::control::headless::HeadlessOptions::named(&cli.socket_name);
+            let code = tongdai::control::headless::run(backend, opts).await;
+            if let Some(sb) = switchboard {
+                sb.shutdown().await;
+            }
+            return anyhow::Ok(Err(code));
+        }
         if backend.is_none() && state.first_run.is_none() {
             state.first_run = Some(setup(&cfg, cli.config.as_ref()));
         }
         let app = App::new(state, themes);
         let engine = backend.map(tongdai::engine::spawn);
+        // Every event goes through the call history (written before the
+        // screen sees it) and to the control socket's subscribers.
+        let mut control = None;
+        let engine = match engine {
+            Some((handle, events)) => {
+                let events = tongdai::history::spawn_tee(events, store_path());
+                let hub = tongdai::control::EventHub::new();
+                match tongdai::control::socket_path(&cli.socket_name) {
+                    Ok(path) => {
+                        match tongdai::control::Server::start(&path, handle.sender(), hub.clone())
+                            .await
+                        {
+                            Ok(server) => control = Some(server),
+                            Err(e) => tracing::warn!(error = %e, "no control socket"),
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "no control socket"),
+                }
+                let (tx, rx) = mpsc::unbounded_channel();
+                tokio::spawn(async move {
+                    let mut events = events;
+                    while let Some(e) = events.recv().await {
+                        hub.publish(e.clone());
+                        if tx.send(e).is_err() {
+                            break;
+                        }
+                    }
+                });
+                Some((handle, rx))
+            }
+            None => None,
+        };
         tracing::info!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             "console starting"
@@ -173,11 +369,18 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         terminal::install_panic_hook();
         let exit = tongdai::app::run::run(app, engine).await;
         terminal::restore_stderr();
+        if let Some(server) = control {
+            server.shutdown().await;
+        }
         if let Some(sb) = switchboard {
             sb.shutdown().await;
         }
-        anyhow::Ok(exit?)
+        anyhow::Ok(Ok(exit?))
     })?;
+    let exit = match exit {
+        Ok(exit) => exit,
+        Err(code) => return Ok(code),
+    };
     tracing::info!(?exit, "tongdai stopped");
     drop(log);
     if let Exit::Signal(sig) = exit {
@@ -214,6 +417,7 @@ fn build_backend(cfg: &Config, state: &mut AppState) -> anyhow::Result<Option<Bo
 
 async fn start_demo(
     agent: &str,
+    audio: &tongdai::media::AudioConfig,
     state: &mut AppState,
     keep: &mut Option<tongdai::switchboard::Switchboard>,
 ) -> anyhow::Result<Box<dyn Backend>> {
@@ -235,7 +439,7 @@ async fn start_demo(
         sb.addr(),
         agent
     ));
-    let backend = sb.backend_for(agent);
+    let backend = sb.backend_with_audio(agent, audio.clone());
     *keep = Some(sb);
     Ok(backend)
 }
