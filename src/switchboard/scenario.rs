@@ -164,7 +164,7 @@ impl Timing {
             bot_think: Duration::from_millis(800),
             ping_interval: Duration::from_secs(25),
             offer_timeout: Duration::from_secs(12),
-            auto_ring: Some(Duration::from_secs(45)),
+            auto_ring: Some(Duration::from_secs(20)),
         }
     }
 

@@ -237,7 +237,10 @@ impl World {
         self.timers
             .push((now + self.timing.ping_interval, Timer::Ping));
         if let Some(every) = self.timing.auto_ring {
-            self.timers.push((now + every, Timer::AutoRing));
+            // The first customer comes soon after start, so a newcomer
+            // sees a ring (and its popup) within seconds of `tongdai demo`.
+            let first = every.min(Duration::from_secs(10));
+            self.timers.push((now + first, Timer::AutoRing));
         }
         loop {
             let next = self.timers.iter().map(|t| t.0).min();
