@@ -4,5 +4,5 @@ pub mod config;
 
 pub use config::{MediaMode, SecondCall, SipConfig, Transport};
 pub mod sdp;
-pub mod ua;
 pub mod tls_probe;
+pub mod ua;
