@@ -134,6 +134,37 @@ fn store_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("tongdai-history.sqlite3"))
 }
 
+/// The last calls from the history store, newest first, for the customer
+/// popup's "recent calls with this number". A store that cannot be read
+/// leaves the popup with this session's calls only (logged, not fatal).
+fn preload_recent(path: &std::path::Path) -> Vec<tongdai::app::state::RecentCall> {
+    use tongdai::store::{CallQuery, Store};
+    let loaded = Store::open(path).and_then(|store| {
+        let calls = store.calls(&CallQuery {
+            limit: Some(500),
+            finished_only: true,
+            ..CallQuery::default()
+        })?;
+        Ok(calls
+            .into_iter()
+            .map(|c| tongdai::app::state::RecentCall {
+                when: store.local_time_text(c.started_at).ok(),
+                talk_secs: c.talk_time().map(|d| d.as_secs()),
+                number: c.number,
+                direction: c.direction,
+                reason: c.end_reason,
+            })
+            .collect())
+    });
+    match loaded {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(error = %e, "call history not loaded for the popup");
+            Vec::new()
+        }
+    }
+}
+
 /// Subcommands that do not start a console. `None`: not one of them.
 fn tool_command(cli: &Cli) -> anyhow::Result<Option<ExitCode>> {
     use tongdai::control::client;
@@ -323,6 +354,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         if backend.is_none() && state.first_run.is_none() {
             state.first_run = Some(setup(&cfg, cli.config.as_ref()));
+        }
+        if backend.is_some() {
+            state.recent = preload_recent(&store_path());
         }
         let app = App::new(state, themes);
         let engine = backend.map(tongdai::engine::spawn);
