@@ -455,10 +455,13 @@ async fn start_demo(
     state: &mut AppState,
     keep: &mut Option<tongdai::switchboard::Switchboard>,
 ) -> anyhow::Result<Box<dyn Backend>> {
-    let opts = tongdai::switchboard::SwitchboardOptions::demo(std::net::SocketAddr::from((
+    let mut opts = tongdai::switchboard::SwitchboardOptions::demo(std::net::SocketAddr::from((
         [127, 0, 0, 1],
         0,
     )));
+    // The switchboard's event log next to ours: what the platform saw
+    // (un-REGISTER, device handed back) can be read after the console exits.
+    opts.log_file = config::state_dir().map(|d| d.join("switchboard.jsonl"));
     let sb = tongdai::switchboard::start(opts)
         .await
         .context("cannot start the local demo switchboard")?;

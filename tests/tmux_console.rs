@@ -207,3 +207,59 @@ fn first_run_screen_in_a_real_terminal() {
     assert_eq!(t.wait_file("exit", Duration::from_secs(10)).trim(), "0");
     cooked(&t.wait_file("stty", Duration::from_secs(5)));
 }
+
+/// `tongdai demo` as an agent uses it: take device 1 (this console), go On,
+/// a simulated customer rings with the popup, answer, hold, resume, mute,
+/// hang up by key; then the SSH session drops (SIGHUP) and the switchboard's
+/// own log shows the un-REGISTER and the device handed back (role 6 → 4).
+#[test]
+fn demo_call_by_keys_then_sighup_hands_the_device_back() {
+    if skip() {
+        return;
+    }
+    let t = Tmux::start("demo-flow", "demo");
+    t.wait_for("connected", Duration::from_secs(20));
+    t.send("d");
+    t.send("1");
+    t.wait_for("Device 1", Duration::from_secs(10));
+    t.send("o");
+    let ring = t.wait_for("Incoming call", Duration::from_secs(40));
+    assert!(
+        ring.contains("Hotline"),
+        "the popup shows the hotline:\n{ring}"
+    );
+    t.send("Enter");
+    t.wait_for("In call", Duration::from_secs(10));
+    t.send("h");
+    t.wait_for("On hold", Duration::from_secs(10));
+    t.send("h");
+    t.wait_for("In call", Duration::from_secs(10));
+    t.send("m");
+    t.wait_for("Muted", Duration::from_secs(10));
+    t.send("m");
+    t.send("e");
+    t.wait_for("No call", Duration::from_secs(10));
+    let pid = t.child_pid();
+    let ok = Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    assert_eq!(t.wait_file("exit", Duration::from_secs(15)).trim(), "0");
+    cooked(&t.wait_file("stty", Duration::from_secs(5)));
+    let sb =
+        std::fs::read_to_string(t.dir.join("state/tongdai/switchboard.jsonl")).unwrap_or_default();
+    assert!(
+        sb.contains("sip_unregister"),
+        "no un-REGISTER in the switchboard log:\n{sb}"
+    );
+    let reset = sb
+        .lines()
+        .filter(|l| l.contains("device_change"))
+        .last()
+        .unwrap_or_default();
+    assert!(
+        reset.contains("\"to\":4"),
+        "the last device change must hand device 4 back:\n{sb}"
+    );
+}
