@@ -255,8 +255,7 @@ fn demo_call_by_keys_then_sighup_hands_the_device_back() {
     );
     let reset = sb
         .lines()
-        .filter(|l| l.contains("device_change"))
-        .last()
+        .rfind(|l| l.contains("device_change"))
         .unwrap_or_default();
     assert!(
         reset.contains("\"to\":4"),
