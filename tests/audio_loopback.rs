@@ -43,7 +43,10 @@ fn assert_tone(what: &str, d: Detected, freq: f64) {
     );
     // Sent at -10.5 dBFS (0.3 of full scale); G.711 keeps it within a dB.
     assert!(d.level_dbfs > -13.0, "{what}: too quiet: {d:?}");
-    assert!(d.purity > 0.8, "{what}: not a clean tone: {d:?}");
+    // Mostly this one tone. Not 0.8: on a loaded 2-core CI machine a late
+    // packet is concealed now and then, and a concealed frame in the window
+    // costs purity without making the tone any less there.
+    assert!(d.purity > 0.5, "{what}: not a clean tone: {d:?}");
 }
 
 fn assert_silent(what: &str, d: Detected) {
