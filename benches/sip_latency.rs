@@ -41,6 +41,7 @@ fn account(server: String, register: bool, bind: String) -> SipConfig {
         second_call: Default::default(),
         ring_timeout_s: 30,
         ca_file: None,
+        stun_servers: Vec::new(),
         media: Default::default(),
     }
 }

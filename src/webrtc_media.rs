@@ -849,6 +849,32 @@ mod tests {
         );
     }
 
+    /// A STUN server that never answers does not stall call setup: the
+    /// offer comes back within the gathering bound, with host candidates.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dead_stun_server_costs_at_most_the_gathering_bound() {
+        // Nothing listens on the discard port of loopback.
+        let dead = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = dead.local_addr().unwrap().port();
+        drop(dead);
+        let opts = WebRtcOptions {
+            bind_ip: IpAddr::from([127, 0, 0, 1]),
+            include_loopback: true,
+            stun_servers: vec![format!("stun:127.0.0.1:{port}")],
+            ..Default::default()
+        };
+        let bound = opts.gather_timeout;
+        let t0 = std::time::Instant::now();
+        let (mut s, sdp) = WebRtcSession::offer(opts).await.unwrap();
+        let took = t0.elapsed();
+        assert!(
+            took <= bound + std::time::Duration::from_millis(800),
+            "gathering took {took:?} (bound {bound:?})"
+        );
+        assert!(sdp.contains("a=candidate:"), "{sdp}");
+        s.close().await;
+    }
+
     /// Two sessions in one process over loopback: offer, answer, media
     /// both ways (Opus), mute, re-offer keeps media.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

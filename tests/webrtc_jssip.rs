@@ -534,6 +534,7 @@ async fn child_side() {
         second_call: Default::default(),
         ring_timeout_s: 30,
         ca_file: None,
+        stun_servers: Vec::new(),
         media: MediaMode::Webrtc,
     };
     let ua = SipUa::start(cfg, Secret::new("bobpw"), tx)

@@ -94,6 +94,11 @@ pub struct SipConfig {
     /// No answer to an outbound INVITE within this many seconds ends it.
     #[serde(default = "default_ring_timeout")]
     pub ring_timeout_s: u32,
+    /// STUN servers for WebRTC calls (`stun:host:port`); host candidates
+    /// are always offered. Gathering is bounded, so a dead server costs at
+    /// most ~1.5 s of call setup.
+    #[serde(default)]
+    pub stun_servers: Vec<String>,
     /// `rtp` (default) or `webrtc`: the media of the calls we place.
     #[serde(default)]
     pub media: MediaMode,

@@ -1202,6 +1202,7 @@ impl SipUa {
             // Bound to loopback (a server on this host): ICE needs the
             // loopback candidates, or no pair exists.
             include_loopback: self.inner.local_ip.is_loopback(),
+            stun_servers: self.inner.cfg.stun_servers.clone(),
             ..WebRtcOptions::default()
         }
     }

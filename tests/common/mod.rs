@@ -363,6 +363,7 @@ pub fn sip_account(
         second_call: Default::default(),
         ring_timeout_s: 30,
         ca_file: None,
+        stun_servers: Vec::new(),
         media: Default::default(),
     }
 }

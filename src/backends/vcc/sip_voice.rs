@@ -119,6 +119,7 @@ pub fn sip_config(account: &VoiceAccount) -> SipConfig {
         bind: "0.0.0.0".into(),
         insecure_tls: false,
         ca_file: None,
+        stun_servers: Vec::new(),
         second_call: SecondCall::Reject,
         ring_timeout_s: 60,
         media: MediaMode::Webrtc,
