@@ -165,6 +165,30 @@ fn preload_recent(path: &std::path::Path) -> Vec<tongdai::app::state::RecentCall
     }
 }
 
+/// A ring from a number in the contacts gets the contact's name (and
+/// company) for the popup, when the network gave no real display name.
+fn with_contact(e: Event, store: Option<&tongdai::store::Store>) -> Event {
+    match (e, store) {
+        // A display name that is only the number (device-1 INVITEs) is no name.
+        (Event::Ringing(mut info), Some(store))
+            if info
+                .display_name
+                .as_deref()
+                .is_none_or(|n| n.chars().all(|c| c.is_ascii_digit() || c == '+')) =>
+        {
+            if let Ok(Some(c)) = store.contact_by_number(&info.phone) {
+                info.display_name = Some(if c.company.is_empty() {
+                    c.name
+                } else {
+                    format!("{} · {}", c.name, c.company)
+                });
+            }
+            Event::Ringing(info)
+        }
+        (e, _) => e,
+    }
+}
+
 /// Subcommands that do not start a console. `None`: not one of them.
 fn tool_command(cli: &Cli) -> anyhow::Result<Option<ExitCode>> {
     use tongdai::control::client;
@@ -379,9 +403,11 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     Err(e) => tracing::warn!(error = %e, "no control socket"),
                 }
                 let (tx, rx) = mpsc::unbounded_channel();
+                let contacts = tongdai::store::Store::open(&store_path()).ok();
                 tokio::spawn(async move {
                     let mut events = events;
                     while let Some(e) = events.recv().await {
+                        let e = with_contact(e, contacts.as_ref());
                         hub.publish(e.clone());
                         if tx.send(e).is_err() {
                             break;

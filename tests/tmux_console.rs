@@ -30,7 +30,7 @@ impl Tmux {
         std::fs::create_dir_all(dir.join("config")).unwrap();
         let bin = env!("CARGO_BIN_EXE_tongdai");
         let script = format!(
-            "XDG_CONFIG_HOME='{d}/config' XDG_STATE_HOME='{d}/state' LANG=C.UTF-8 '{bin}' {args}; \
+            "XDG_CONFIG_HOME='{d}/config' XDG_STATE_HOME='{d}/state' XDG_DATA_HOME='{d}/data' XDG_RUNTIME_DIR='{d}/run' LANG=C.UTF-8 '{bin}' {args}; \
              echo $? > '{d}/exit'; stty -a > '{d}/stty'; sleep 60",
             d = dir.display()
         );
@@ -219,6 +219,24 @@ fn demo_call_by_keys_then_sighup_hands_the_device_back() {
     }
     let t = Tmux::start("demo-flow", "demo");
     t.wait_for("connected", Duration::from_secs(20));
+    // The demo's customer is in the agent's contacts: the popup names them.
+    let csv = t.dir.join("contacts.csv");
+    std::fs::write(
+        &csv,
+        "Name,Company,Phone\nNguyễn Thị Mai,ACME,+84 903 123 456\n",
+    )
+    .unwrap();
+    let import = Command::new(env!("CARGO_BIN_EXE_tongdai"))
+        .args(["contacts", "import"])
+        .arg(&csv)
+        .env("XDG_DATA_HOME", t.dir.join("data"))
+        .output()
+        .unwrap();
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
     t.send("d");
     t.send("1");
     t.wait_for("Device 1", Duration::from_secs(10));
@@ -227,6 +245,10 @@ fn demo_call_by_keys_then_sighup_hands_the_device_back() {
     assert!(
         ring.contains("Hotline"),
         "the popup shows the hotline:\n{ring}"
+    );
+    assert!(
+        ring.contains("Nguyễn Thị Mai"),
+        "the popup names the contact:\n{ring}"
     );
     t.send("Enter");
     t.wait_for("In call", Duration::from_secs(10));
