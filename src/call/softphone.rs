@@ -514,8 +514,7 @@ impl Softphone {
                     // Busy Here (RFC 3261 §21.4.24): tell the agent who tried.
                     self.sip(SipAction::Reject { leg, code: 486 });
                     self.emit(Event::Notice(Notice::Info(format!(
-                        "{} {number}",
-                        "busy: rejected a second call from"
+                        "busy: rejected a second call from {number}"
                     ))));
                     return;
                 }

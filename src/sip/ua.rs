@@ -916,12 +916,10 @@ impl SipUa {
             self.rtp_set_hold(leg, hold);
             if let Some(s) = self.inner.legs.lock().expect("legs lock").get_mut(&leg) {
                 s.held_by_us = hold;
-                if let Ok(Some(r)) = &resp
-                    && let Ok(remote) = sdp::parse(&String::from_utf8_lossy(&r.body))
-                {
-                    s.remote = None; // our offer, their answer: we stay the offerer
-                    let _ = remote;
-                }
+                // Our offer, their answer: from now on we are the offerer,
+                // so an offerless re-INVITE gets an offer, not an answer to
+                // the peer's old SDP.
+                s.remote = None;
             }
         }
         self.call_event(SipInput::HoldResult {
@@ -1060,7 +1058,6 @@ impl SipUa {
             DialogState::Terminated(id, reason) => self.on_terminated(id, reason),
             DialogState::Calling(_) | DialogState::Trying(_) | DialogState::WaitAck(_, _) => {}
         }
-        self.inner.dialogs.len();
     }
 
     /// A re-INVITE or UPDATE from the peer: answer it, and tell the agent
