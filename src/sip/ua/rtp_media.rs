@@ -42,7 +42,9 @@ impl SipUa {
                     let ua = self.clone();
                     tokio::spawn(async move {
                         while let Some(ev) = rx.recv().await {
-                            ua.emit(UaEvent::Media(media_event(ev)));
+                            if let Some(e) = media_event(ev) {
+                                ua.emit(UaEvent::Media(e));
+                            }
                         }
                     });
                 }
@@ -99,8 +101,10 @@ impl SipUa {
     }
 }
 
-fn media_event(ev: MediaEvent) -> Event {
-    match ev {
+/// What the console shows of the audio path; the latched source address
+/// is for the log only (an agent has nothing to do with it).
+fn media_event(ev: MediaEvent) -> Option<Event> {
+    Some(match ev {
         MediaEvent::Levels { mic, speaker } => Event::AudioLevel { mic, speaker },
         MediaEvent::Quality {
             jitter_ms,
@@ -117,6 +121,9 @@ fn media_event(ev: MediaEvent) -> Event {
         MediaEvent::DeviceLost(why) => Event::Notice(Notice::Server(format!(
             "the audio device went away ({why}); the call goes on without it"
         ))),
-        MediaEvent::Latched(addr) => Event::Notice(Notice::Info(format!("audio from {addr}"))),
-    }
+        MediaEvent::Latched(addr) => {
+            tracing::debug!(%addr, "RTP source latched");
+            return None;
+        }
+    })
 }
