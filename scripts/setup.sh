@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install what a build needs on Debian (idempotent, quiet when done before):
-# a C toolchain, pkg-config, ALSA headers (cpal) and cmake (bundled libopus).
+# a C toolchain, pkg-config, ALSA and JACK headers (cpal) and cmake (bundled libopus).
 set -euo pipefail
 need=()
-for pkg in build-essential pkg-config libasound2-dev cmake tmux; do
+for pkg in build-essential pkg-config libasound2-dev libjack-jackd2-dev cmake tmux; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ((${#need[@]})); then

@@ -138,6 +138,8 @@ async fn audio_flows_both_ways_and_after_unhold() {
         device: DeviceKind::File,
         mic_wav: Some(mic),
         record_dir: Some(dir.clone()),
+        input: None,
+        output: None,
     };
     let mut c = Headless::start(Box::new(SipBackend::new(alice(&k)).with_audio(audio)));
     c.expect("registered", T, |e| {

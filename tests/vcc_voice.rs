@@ -43,6 +43,8 @@ fn audio(dir: &Path) -> AudioConfig {
         device: DeviceKind::File,
         mic_wav: Some(mic),
         record_dir: Some(dir.to_path_buf()),
+        input: None,
+        output: None,
     }
 }
 

@@ -15,6 +15,8 @@ pub enum DeviceKind {
     /// A WAV file as the microphone and a WAV recording of what is heard
     /// (tests, benchmarks, headless bots), paced by a 20 ms clock.
     File,
+    /// A real sound card through cpal (JACK when `JACK_DEFAULT_SERVER` is set).
+    Cpal,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -29,6 +31,12 @@ pub struct AudioConfig {
     /// `call-<n>-heard.wav`.
     #[serde(default)]
     pub record_dir: Option<PathBuf>,
+    /// `cpal`: the input device's name (default: the host's default input).
+    #[serde(default)]
+    pub input: Option<String>,
+    /// `cpal`: the output device's name (default: the host's default output).
+    #[serde(default)]
+    pub output: Option<String>,
 }
 
 impl AudioConfig {
@@ -44,6 +52,11 @@ impl AudioConfig {
                 let input = self.mic_wav.as_deref().map(|p| (p, Playback::Loop));
                 Ok(Box::new(FileDevice::open(rate, input, out.as_deref())?))
             }
+            DeviceKind::Cpal => Ok(Box::new(super::cpal_device::CpalDevice::open(
+                rate,
+                self.input.as_deref(),
+                self.output.as_deref(),
+            )?)),
         }
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod codec;
 pub mod config;
+pub mod cpal_device;
 pub mod device;
 pub mod dtmf;
 pub mod jitter;

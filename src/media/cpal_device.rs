@@ -1,0 +1,298 @@
+//! A real sound card through `cpal`: the default (or a named) input and
+//! output, opened at the device's own rate and resampled (linearly) to and
+//! from the session's rate.
+//!
+//! cpal calls back on its own threads; the session pulls and pushes 20 ms
+//! frames on its clock. Between them sit two small rings behind mutexes that
+//! the callbacks only `try_lock` (a contended callback drops its input or
+//! plays silence: it never blocks). A stream error that means the device is
+//! gone is latched and returned by the next `read`/`write`.
+//!
+//! The host is JACK when `JACK_DEFAULT_SERVER` is set, else cpal's default.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+
+use super::device::{AudioDevice, DeviceError};
+
+/// Ring capacity in seconds of native audio.
+const RING_SECONDS: f64 = 0.5;
+/// What `write` keeps queued for the speaker at most (latency bound).
+const OUT_MAX_SECONDS: f64 = 0.2;
+
+fn host() -> cpal::Host {
+    if std::env::var_os("JACK_DEFAULT_SERVER").is_some()
+        && let Ok(h) = cpal::host_from_id(cpal::HostId::Jack)
+    {
+        return h;
+    }
+    cpal::default_host()
+}
+
+/// The names of the input and output devices of every available host.
+pub fn list_devices() -> Vec<String> {
+    let mut out = Vec::new();
+    for id in cpal::available_hosts() {
+        let Ok(h) = cpal::host_from_id(id) else {
+            continue;
+        };
+        if let Ok(devs) = h.devices() {
+            for d in devs {
+                out.push(format!("{}: {}", id.name(), d));
+            }
+        }
+    }
+    out
+}
+
+fn find(host: &cpal::Host, name: Option<&str>, input: bool) -> Result<cpal::Device, DeviceError> {
+    let what = if input { "input" } else { "output" };
+    match name {
+        None => if input {
+            host.default_input_device()
+        } else {
+            host.default_output_device()
+        }
+        .ok_or_else(|| DeviceError(format!("no default {what} device"))),
+        Some(n) => host
+            .devices()
+            .map_err(|e| DeviceError(format!("cannot list devices: {e}")))?
+            .find(|d| {
+                (if input {
+                    d.supports_input()
+                } else {
+                    d.supports_output()
+                }) && (d.to_string() == n || d.description().is_ok_and(|x| x.name() == n))
+            })
+            .ok_or_else(|| DeviceError(format!("no {what} device named {n:?}"))),
+    }
+}
+
+/// A streaming linear resampler.
+struct Linear {
+    step: f64,
+    pos: f64,
+    prev: f32,
+}
+
+impl Linear {
+    fn new(from: u32, to: u32) -> Linear {
+        Linear {
+            step: f64::from(from) / f64::from(to.max(1)),
+            pos: 0.0,
+            prev: 0.0,
+        }
+    }
+    fn push(&mut self, x: f32, out: &mut impl Extend<f32>) {
+        while self.pos < 1.0 {
+            out.extend(std::iter::once(
+                self.prev + (x - self.prev) * self.pos as f32,
+            ));
+            self.pos += self.step;
+        }
+        self.pos -= 1.0;
+        self.prev = x;
+    }
+}
+
+type Ring = Arc<Mutex<VecDeque<f32>>>;
+type Lost = Arc<Mutex<Option<String>>>;
+
+fn on_error(lost: &Lost) -> impl FnMut(cpal::Error) + Send + 'static {
+    let lost = lost.clone();
+    move |e: cpal::Error| {
+        if matches!(
+            e.kind(),
+            cpal::ErrorKind::DeviceNotAvailable
+                | cpal::ErrorKind::HostUnavailable
+                | cpal::ErrorKind::StreamInvalidated
+        ) && let Ok(mut l) = lost.try_lock()
+            && l.is_none()
+        {
+            *l = Some(e.to_string());
+        }
+    }
+}
+
+fn build_input<T: cpal::SizedSample>(
+    dev: &cpal::Device,
+    cfg: cpal::StreamConfig,
+    ring: Ring,
+    cap: usize,
+    lost: &Lost,
+) -> Result<cpal::Stream, cpal::Error>
+where
+    f32: cpal::FromSample<T>,
+{
+    let ch = usize::from(cfg.channels.max(1));
+    dev.build_input_stream::<T, _, _>(
+        cfg,
+        move |data: &[T], _| {
+            if let Ok(mut r) = ring.try_lock() {
+                for c in data.chunks(ch) {
+                    let s: f32 = c
+                        .iter()
+                        .map(|&v| <f32 as cpal::FromSample<T>>::from_sample_(v))
+                        .sum::<f32>();
+                    if r.len() >= cap {
+                        r.pop_front();
+                    }
+                    r.push_back(s / ch as f32);
+                }
+            }
+        },
+        on_error(lost),
+        None,
+    )
+}
+
+fn build_output<T: cpal::SizedSample + cpal::FromSample<f32>>(
+    dev: &cpal::Device,
+    cfg: cpal::StreamConfig,
+    ring: Ring,
+    lost: &Lost,
+) -> Result<cpal::Stream, cpal::Error> {
+    let ch = usize::from(cfg.channels.max(1));
+    dev.build_output_stream::<T, _, _>(
+        cfg,
+        move |data: &mut [T], _| {
+            let mut r = ring.try_lock().ok();
+            for c in data.chunks_mut(ch) {
+                let s = r.as_mut().and_then(|r| r.pop_front()).unwrap_or(0.0);
+                c.fill(<T as cpal::FromSample<f32>>::from_sample_(s));
+            }
+        },
+        on_error(lost),
+        None,
+    )
+}
+
+/// Microphone and speaker of a sound card.
+pub struct CpalDevice {
+    rate: u32,
+    label: String,
+    lost: Lost,
+    input: Option<(cpal::Stream, Ring, Linear, VecDeque<f32>)>,
+    output: Option<(cpal::Stream, Ring, Linear, usize)>,
+}
+
+impl CpalDevice {
+    /// Open `input`/`output` (None: the default device) for frames at `rate`.
+    pub fn open(
+        rate: u32,
+        input: Option<&str>,
+        output: Option<&str>,
+    ) -> Result<CpalDevice, DeviceError> {
+        let host = host();
+        let lost: Lost = Arc::new(Mutex::new(None));
+        let err = |what: &str, e: cpal::Error| DeviceError(format!("{what}: {e}"));
+
+        let idev = find(&host, input, true)?;
+        let icfg = idev
+            .default_input_config()
+            .map_err(|e| err("input config", e))?;
+        let irate = icfg.sample_rate();
+        let icap = (f64::from(irate) * RING_SECONDS) as usize;
+        let iring: Ring = Arc::new(Mutex::new(VecDeque::with_capacity(icap)));
+        let sc = icfg.config();
+        let istream = match icfg.sample_format() {
+            cpal::SampleFormat::F32 => build_input::<f32>(&idev, sc, iring.clone(), icap, &lost),
+            cpal::SampleFormat::I16 => build_input::<i16>(&idev, sc, iring.clone(), icap, &lost),
+            f => return Err(DeviceError(format!("input sample format {f} unsupported"))),
+        }
+        .map_err(|e| err("cannot open input", e))?;
+
+        let odev = find(&host, output, false)?;
+        let ocfg = odev
+            .default_output_config()
+            .map_err(|e| err("output config", e))?;
+        let orate = ocfg.sample_rate();
+        let ocap = (f64::from(orate) * OUT_MAX_SECONDS) as usize;
+        let oring: Ring = Arc::new(Mutex::new(VecDeque::with_capacity(ocap)));
+        let sc = ocfg.config();
+        let ostream = match ocfg.sample_format() {
+            cpal::SampleFormat::F32 => build_output::<f32>(&odev, sc, oring.clone(), &lost),
+            cpal::SampleFormat::I16 => build_output::<i16>(&odev, sc, oring.clone(), &lost),
+            f => return Err(DeviceError(format!("output sample format {f} unsupported"))),
+        }
+        .map_err(|e| err("cannot open output", e))?;
+
+        istream.play().map_err(|e| err("cannot start input", e))?;
+        ostream.play().map_err(|e| err("cannot start output", e))?;
+        Ok(CpalDevice {
+            rate,
+            label: format!("cpal:{idev}@{irate} -> {odev}@{orate}"),
+            lost,
+            input: Some((istream, iring, Linear::new(irate, rate), VecDeque::new())),
+            output: Some((ostream, oring, Linear::new(rate, orate), ocap)),
+        })
+    }
+
+    fn check(&self) -> Result<(), DeviceError> {
+        match self.lost.lock().ok().and_then(|l| l.clone()) {
+            Some(why) => Err(DeviceError(format!("sound card lost: {why}"))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl AudioDevice for CpalDevice {
+    fn name(&self) -> String {
+        self.label.clone()
+    }
+
+    fn sample_rate(&self) -> u32 {
+        self.rate
+    }
+
+    fn read(&mut self, frame: &mut [i16]) -> Result<(), DeviceError> {
+        self.check()?;
+        let Some((_, ring, lin, pending)) = &mut self.input else {
+            frame.fill(0);
+            return Ok(());
+        };
+        let native: Vec<f32> = match ring.lock() {
+            Ok(mut r) => r.drain(..).collect(),
+            Err(_) => Vec::new(),
+        };
+        for x in native {
+            lin.push(x, pending);
+        }
+        // Clock drift: never let the microphone lag more than 200 ms.
+        let max = (self.rate as usize / 5).max(frame.len() * 2);
+        while pending.len() > max {
+            pending.pop_front();
+        }
+        for s in frame.iter_mut() {
+            let v = pending.pop_front().unwrap_or(0.0);
+            *s = (v * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, frame: &[i16]) -> Result<(), DeviceError> {
+        self.check()?;
+        let Some((_, ring, lin, cap)) = &mut self.output else {
+            return Ok(());
+        };
+        let mut native = Vec::with_capacity(frame.len() * 8);
+        for &s in frame {
+            lin.push(f32::from(s) / 32768.0, &mut native);
+        }
+        if let Ok(mut r) = ring.lock() {
+            r.extend(native);
+            while r.len() > *cap {
+                r.pop_front();
+            }
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<(), DeviceError> {
+        self.input = None;
+        self.output = None;
+        Ok(())
+    }
+}
