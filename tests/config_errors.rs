@@ -113,7 +113,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "audio_bad_device.toml",
-        "tests/config/bad/audio_bad_device.toml:2:10: field `audio.device`: unknown value `alsa` (expected one of `null`, `file`)",
+        "tests/config/bad/audio_bad_device.toml:2:10: field `audio.device`: unknown value `alsa` (expected one of `null`, `file`, `cpal`)",
     ),
     (
         "theme_bad_colour.toml",
