@@ -299,15 +299,7 @@ fn websocket(req: Request<Incoming>, http: Arc<Http>, cancel: CancellationToken)
             Err(e) => tracing::warn!("switchboard: WebSocket upgrade failed: {e}"),
         }
     });
-    let mut r = Response::new(Full::new(Bytes::new()));
-    *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let h = r.headers_mut();
-    h.insert("upgrade", HeaderValue::from_static("websocket"));
-    h.insert("connection", HeaderValue::from_static("Upgrade"));
-    if let Ok(v) = HeaderValue::from_str(&accept) {
-        h.insert("sec-websocket-accept", v);
-    }
-    r
+    switching_protocols(&accept, None)
 }
 
 async fn session(
@@ -385,15 +377,21 @@ fn sip_websocket(req: Request<Incoming>, http: Arc<Http>, cancel: CancellationTo
             Err(e) => tracing::warn!("switchboard: SIP WebSocket upgrade failed: {e}"),
         }
     });
+    switching_protocols(&accept, wants_sip.then_some("sip"))
+}
+
+/// The 101 answer to a WebSocket upgrade (RFC 6455 §4.2.2), with the
+/// subprotocol the client asked for when we speak it (`sip`, RFC 7118).
+fn switching_protocols(accept: &str, subprotocol: Option<&'static str>) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::new()));
     *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let h = r.headers_mut();
     h.insert("upgrade", HeaderValue::from_static("websocket"));
     h.insert("connection", HeaderValue::from_static("Upgrade"));
-    if wants_sip {
-        h.insert("sec-websocket-protocol", HeaderValue::from_static("sip"));
+    if let Some(p) = subprotocol {
+        h.insert("sec-websocket-protocol", HeaderValue::from_static(p));
     }
-    if let Ok(v) = HeaderValue::from_str(&accept) {
+    if let Ok(v) = HeaderValue::from_str(accept) {
         h.insert("sec-websocket-accept", v);
     }
     r
