@@ -108,6 +108,12 @@ enum Cmd {
         verb: String,
         arg: Option<String>,
     },
+    /// List the sound devices (ALSA, and JACK when JACK_DEFAULT_SERVER is
+    /// set) with the names to use in [audio] input, output and ring.
+    Devices {
+        #[arg(long)]
+        json: bool,
+    },
     /// Configuration helpers.
     Config {
         /// Print a commented default config that parses.
@@ -244,6 +250,10 @@ fn tool_command(cli: &Cli) -> anyhow::Result<Option<ExitCode>> {
                     tongdai::store::contacts_export(&store_path(), &mut std::io::stdout())?;
                 }
             }
+            Ok(Some(ExitCode::SUCCESS))
+        }
+        Some(Cmd::Devices { json }) => {
+            tongdai::media::devices::devices_command(*json, &mut std::io::stdout())?;
             Ok(Some(ExitCode::SUCCESS))
         }
         Some(Cmd::Token) => {

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
 use super::device::{AudioDevice, DeviceError};
+use super::quiet::quiet_alsa;
 
 /// Ring capacity in seconds of native audio.
 const RING_SECONDS: f64 = 0.5;
@@ -31,20 +32,96 @@ fn host() -> cpal::Host {
     cpal::default_host()
 }
 
-/// The names of the input and output devices of every available host.
-pub fn list_devices() -> Vec<String> {
+/// One device as `tongdai devices` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeviceInfo {
+    /// cpal's host: "ALSA" or "JACK".
+    pub host: String,
+    /// The human name (ALSA: the first line of the PCM's description).
+    pub name: String,
+    /// The host's own id (ALSA: the PCM name, e.g. `default`, `hw:CARD=PCH,DEV=0`).
+    /// Either this or `name` goes in `[audio] input/output/ring`.
+    pub id: String,
+    pub input: bool,
+    pub output: bool,
+    pub default_input: bool,
+    pub default_output: bool,
+    /// The device's default format when it opens ("48000 Hz, 2 ch, f32"),
+    /// or why it does not: probing opens the PCM, so a listed device that
+    /// cannot be used says so here.
+    pub format: String,
+}
+
+fn probe(d: &cpal::Device) -> String {
+    let cfg = if d.supports_output() {
+        d.default_output_config()
+    } else {
+        d.default_input_config()
+    };
+    match cfg {
+        Ok(c) => format!(
+            "{} Hz, {} ch, {}",
+            c.sample_rate(),
+            c.channels(),
+            c.sample_format()
+        ),
+        Err(e) => format!("cannot open: {e}"),
+    }
+}
+
+/// The input and output devices of every available host (ALSA always; JACK
+/// only when a JACK server answers), with the defaults marked.
+pub fn list_devices() -> Vec<DeviceInfo> {
+    quiet_alsa();
     let mut out = Vec::new();
     for id in cpal::available_hosts() {
+        if id == cpal::HostId::Jack && std::env::var_os("JACK_DEFAULT_SERVER").is_none() {
+            // cpal's JACK host would try the default server: say nothing
+            // about JACK unless it was asked for (see `host`).
+            continue;
+        }
         let Ok(h) = cpal::host_from_id(id) else {
             continue;
         };
-        if let Ok(devs) = h.devices() {
-            for d in devs {
-                out.push(format!("{}: {}", id.name(), d));
+        let key = |d: &cpal::Device| d.id().ok();
+        let def_in = h.default_input_device().as_ref().and_then(key);
+        let def_out = h.default_output_device().as_ref().and_then(key);
+        let Ok(devs) = h.devices() else { continue };
+        let mut devs: Vec<cpal::Device> = devs.collect();
+        // The host's defaults (ALSA's `default` PCM) are not always among
+        // the hints it enumerates: list them too.
+        for d in [h.default_output_device(), h.default_input_device()]
+            .into_iter()
+            .flatten()
+        {
+            if !devs.iter().any(|x| x.id().ok() == d.id().ok()) {
+                devs.insert(0, d);
             }
+        }
+        for d in devs {
+            let dev_id = d.id().ok();
+            out.push(DeviceInfo {
+                host: id.name().to_string(),
+                name: d.to_string(),
+                id: dev_id
+                    .as_ref()
+                    .map(|i| i.id().to_string())
+                    .unwrap_or_default(),
+                input: d.supports_input() || dev_id.is_some() && dev_id == def_in,
+                output: d.supports_output() || dev_id.is_some() && dev_id == def_out,
+                default_input: dev_id.is_some() && dev_id == def_in,
+                default_output: dev_id.is_some() && dev_id == def_out,
+                format: probe(&d),
+            });
         }
     }
     out
+}
+
+fn matches_name(d: &cpal::Device, n: &str) -> bool {
+    d.to_string() == n
+        || d.description().is_ok_and(|x| x.name() == n)
+        || d.id().is_ok_and(|i| i.id() == n || i.to_string() == n)
 }
 
 fn find(host: &cpal::Host, name: Option<&str>, input: bool) -> Result<cpal::Device, DeviceError> {
@@ -64,7 +141,7 @@ fn find(host: &cpal::Host, name: Option<&str>, input: bool) -> Result<cpal::Devi
                     d.supports_input()
                 } else {
                     d.supports_output()
-                }) && (d.to_string() == n || d.description().is_ok_and(|x| x.name() == n))
+                }) && matches_name(d, n)
             })
             .ok_or_else(|| DeviceError(format!("no {what} device named {n:?}"))),
     }
@@ -103,12 +180,15 @@ type Lost = Arc<Mutex<Option<String>>>;
 fn on_error(lost: &Lost) -> impl FnMut(cpal::Error) + Send + 'static {
     let lost = lost.clone();
     move |e: cpal::Error| {
+        // The error callback is not the real-time one (JACK calls it from
+        // its shutdown notification): wait for the lock, so a loss is never
+        // dropped because `check` held it at that moment.
         if matches!(
             e.kind(),
             cpal::ErrorKind::DeviceNotAvailable
                 | cpal::ErrorKind::HostUnavailable
                 | cpal::ErrorKind::StreamInvalidated
-        ) && let Ok(mut l) = lost.try_lock()
+        ) && let Ok(mut l) = lost.lock()
             && l.is_none()
         {
             *l = Some(e.to_string());
@@ -169,13 +249,70 @@ fn build_output<T: cpal::SizedSample + cpal::FromSample<f32>>(
     )
 }
 
+type InputSide = (cpal::Stream, Ring, Linear, VecDeque<f32>);
+type OutputSide = (cpal::Stream, Ring, Linear, usize);
+
+fn err(what: &str, e: cpal::Error) -> DeviceError {
+    DeviceError(format!("{what}: {e}"))
+}
+
+fn open_input(
+    host: &cpal::Host,
+    name: Option<&str>,
+    rate: u32,
+    lost: &Lost,
+) -> Result<(InputSide, String), DeviceError> {
+    let idev = find(host, name, true)?;
+    let icfg = idev
+        .default_input_config()
+        .map_err(|e| err("input config", e))?;
+    let irate = icfg.sample_rate();
+    let icap = (f64::from(irate) * RING_SECONDS) as usize;
+    let iring: Ring = Arc::new(Mutex::new(VecDeque::with_capacity(icap)));
+    let sc = icfg.config();
+    let istream = match icfg.sample_format() {
+        cpal::SampleFormat::F32 => build_input::<f32>(&idev, sc, iring.clone(), icap, lost),
+        cpal::SampleFormat::I16 => build_input::<i16>(&idev, sc, iring.clone(), icap, lost),
+        f => return Err(DeviceError(format!("input sample format {f} unsupported"))),
+    }
+    .map_err(|e| err("cannot open input", e))?;
+    istream.play().map_err(|e| err("cannot start input", e))?;
+    let side = (istream, iring, Linear::new(irate, rate), VecDeque::new());
+    Ok((side, format!("{idev}@{irate}")))
+}
+
+fn open_output(
+    host: &cpal::Host,
+    name: Option<&str>,
+    rate: u32,
+    lost: &Lost,
+) -> Result<(OutputSide, String), DeviceError> {
+    let odev = find(host, name, false)?;
+    let ocfg = odev
+        .default_output_config()
+        .map_err(|e| err("output config", e))?;
+    let orate = ocfg.sample_rate();
+    let ocap = (f64::from(orate) * OUT_MAX_SECONDS) as usize;
+    let oring: Ring = Arc::new(Mutex::new(VecDeque::with_capacity(ocap)));
+    let sc = ocfg.config();
+    let ostream = match ocfg.sample_format() {
+        cpal::SampleFormat::F32 => build_output::<f32>(&odev, sc, oring.clone(), lost),
+        cpal::SampleFormat::I16 => build_output::<i16>(&odev, sc, oring.clone(), lost),
+        f => return Err(DeviceError(format!("output sample format {f} unsupported"))),
+    }
+    .map_err(|e| err("cannot open output", e))?;
+    ostream.play().map_err(|e| err("cannot start output", e))?;
+    let side = (ostream, oring, Linear::new(rate, orate), ocap);
+    Ok((side, format!("{odev}@{orate}")))
+}
+
 /// Microphone and speaker of a sound card.
 pub struct CpalDevice {
     rate: u32,
     label: String,
     lost: Lost,
-    input: Option<(cpal::Stream, Ring, Linear, VecDeque<f32>)>,
-    output: Option<(cpal::Stream, Ring, Linear, usize)>,
+    input: Option<InputSide>,
+    output: Option<OutputSide>,
 }
 
 impl CpalDevice {
@@ -185,48 +322,32 @@ impl CpalDevice {
         input: Option<&str>,
         output: Option<&str>,
     ) -> Result<CpalDevice, DeviceError> {
+        quiet_alsa();
         let host = host();
         let lost: Lost = Arc::new(Mutex::new(None));
-        let err = |what: &str, e: cpal::Error| DeviceError(format!("{what}: {e}"));
-
-        let idev = find(&host, input, true)?;
-        let icfg = idev
-            .default_input_config()
-            .map_err(|e| err("input config", e))?;
-        let irate = icfg.sample_rate();
-        let icap = (f64::from(irate) * RING_SECONDS) as usize;
-        let iring: Ring = Arc::new(Mutex::new(VecDeque::with_capacity(icap)));
-        let sc = icfg.config();
-        let istream = match icfg.sample_format() {
-            cpal::SampleFormat::F32 => build_input::<f32>(&idev, sc, iring.clone(), icap, &lost),
-            cpal::SampleFormat::I16 => build_input::<i16>(&idev, sc, iring.clone(), icap, &lost),
-            f => return Err(DeviceError(format!("input sample format {f} unsupported"))),
-        }
-        .map_err(|e| err("cannot open input", e))?;
-
-        let odev = find(&host, output, false)?;
-        let ocfg = odev
-            .default_output_config()
-            .map_err(|e| err("output config", e))?;
-        let orate = ocfg.sample_rate();
-        let ocap = (f64::from(orate) * OUT_MAX_SECONDS) as usize;
-        let oring: Ring = Arc::new(Mutex::new(VecDeque::with_capacity(ocap)));
-        let sc = ocfg.config();
-        let ostream = match ocfg.sample_format() {
-            cpal::SampleFormat::F32 => build_output::<f32>(&odev, sc, oring.clone(), &lost),
-            cpal::SampleFormat::I16 => build_output::<i16>(&odev, sc, oring.clone(), &lost),
-            f => return Err(DeviceError(format!("output sample format {f} unsupported"))),
-        }
-        .map_err(|e| err("cannot open output", e))?;
-
-        istream.play().map_err(|e| err("cannot start input", e))?;
-        ostream.play().map_err(|e| err("cannot start output", e))?;
+        let (i, ilabel) = open_input(&host, input, rate, &lost)?;
+        let (o, olabel) = open_output(&host, output, rate, &lost)?;
         Ok(CpalDevice {
             rate,
-            label: format!("cpal:{idev}@{irate} -> {odev}@{orate}"),
+            label: format!("cpal:{ilabel} -> {olabel}"),
             lost,
-            input: Some((istream, iring, Linear::new(irate, rate), VecDeque::new())),
-            output: Some((ostream, oring, Linear::new(rate, orate), ocap)),
+            input: Some(i),
+            output: Some(o),
+        })
+    }
+
+    /// Only a speaker (the ring device, tones): reads give silence.
+    pub fn open_output_only(rate: u32, output: Option<&str>) -> Result<CpalDevice, DeviceError> {
+        quiet_alsa();
+        let host = host();
+        let lost: Lost = Arc::new(Mutex::new(None));
+        let (o, olabel) = open_output(&host, output, rate, &lost)?;
+        Ok(CpalDevice {
+            rate,
+            label: format!("cpal:-> {olabel}"),
+            lost,
+            input: None,
+            output: Some(o),
         })
     }
 
