@@ -379,7 +379,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let Some(backend) = backend else {
                 anyhow::bail!("--headless needs an account (or `tongdai demo --headless`)");
             };
-            let opts = tongdai::control::headless::HeadlessOptions::named(&cli.socket_name);
+            let mut opts = tongdai::control::headless::HeadlessOptions::named(&cli.socket_name);
+            opts.history = Some(store_path());
             let code = tongdai::control::headless::run(backend, opts).await;
             if let Some(sb) = switchboard {
                 sb.shutdown().await;

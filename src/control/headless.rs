@@ -2,8 +2,8 @@
 //! control socket.
 //!
 //! ```text
-//!  backend ─▶ engine ──mpsc Event──▶ pump ──broadcast──▶ server sessions, status
-//!                ▲                     └─▶ stdout JSON lines (print_events)
+//!  backend ─▶ engine ──mpsc Event──▶ history ──▶ pump ──broadcast──▶ server sessions, status
+//!                ▲                                └─▶ stdout JSON lines (print_events)
 //!                └──────────── Command ◀── server ◀── clients
 //! ```
 //!
@@ -35,6 +35,9 @@ pub struct HeadlessOptions {
     pub shutdown_deadline: Duration,
     /// Also print every event on stdout as a JSON line (`tongdai --headless | jq`).
     pub print_events: bool,
+    /// The call history store: every event is recorded there before a
+    /// client sees it, as in the TUI (`None`: no history, e.g. tests).
+    pub history: Option<PathBuf>,
 }
 
 impl HeadlessOptions {
@@ -45,6 +48,7 @@ impl HeadlessOptions {
             tcp: None,
             shutdown_deadline: Duration::from_secs(5),
             print_events: false,
+            history: None,
         }
     }
 
@@ -98,7 +102,12 @@ pub async fn start(
         return Err(ServerError::InUse { path }.into());
     }
     let hub = EventHub::new();
-    let (handle, mut rx) = engine::spawn(backend);
+    let (handle, rx) = engine::spawn(backend);
+    // The same order as the TUI: written to the history, then published.
+    let mut rx = match &opts.history {
+        Some(path) => crate::history::spawn_tee(rx, path.clone()),
+        None => rx,
+    };
     let server = match Server::start_with(
         ServerOptions {
             socket: path,
