@@ -401,6 +401,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         let engine = match engine {
             Some((handle, events)) => {
                 let events = tongdai::history::spawn_tee(events, store_path());
+                // Ringtone, ringback and busy tone, on the side of the stream.
+                let events = tongdai::media::alert_player::spawn(events, cfg.audio.clone());
                 let hub = tongdai::control::EventHub::new();
                 match tongdai::control::socket_path(&cli.socket_name) {
                     Ok(path) => {

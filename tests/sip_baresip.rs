@@ -140,6 +140,7 @@ async fn audio_flows_both_ways_and_after_unhold() {
         record_dir: Some(dir.clone()),
         input: None,
         output: None,
+        ring: None,
     };
     let mut c = Headless::start(Box::new(SipBackend::new(alice(&k)).with_audio(audio)));
     c.expect("registered", T, |e| {

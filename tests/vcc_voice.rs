@@ -45,6 +45,7 @@ fn audio(dir: &Path) -> AudioConfig {
         record_dir: Some(dir.to_path_buf()),
         input: None,
         output: None,
+        ring: None,
     }
 }
 

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::alert::{Alert, Sink};
 use super::{AudioDevice, DeviceError, FileDevice, NullDevice, Playback};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -37,6 +38,11 @@ pub struct AudioConfig {
     /// `cpal`: the output device's name (default: the host's default output).
     #[serde(default)]
     pub output: Option<String>,
+    /// `cpal`: where incoming calls ring (an output device's name; default:
+    /// the output device). `file`: rings are written to
+    /// `<record_dir>/ring-<n>.wav`.
+    #[serde(default)]
+    pub ring: Option<String>,
 }
 
 impl AudioConfig {
@@ -57,6 +63,36 @@ impl AudioConfig {
                 self.input.as_deref(),
                 self.output.as_deref(),
             )?)),
+        }
+    }
+
+    /// A speaker-only device for call-progress sound number `n` (ringtone,
+    /// ringback, busy) at `rate`: the ring device for the ringtone, the
+    /// output device for the others.
+    pub fn open_alert(
+        &self,
+        alert: Alert,
+        n: u64,
+        rate: u32,
+    ) -> Result<Box<dyn AudioDevice>, DeviceError> {
+        match self.device {
+            DeviceKind::Null => Ok(Box::new(NullDevice::new(rate))),
+            DeviceKind::File => {
+                let out = self
+                    .record_dir
+                    .as_ref()
+                    .map(|d| d.join(format!("{}-{n}.wav", alert.stem())));
+                Ok(Box::new(FileDevice::open(rate, None, out.as_deref())?))
+            }
+            DeviceKind::Cpal => {
+                let name = match alert.sink() {
+                    Sink::Ring => self.ring.as_deref().or(self.output.as_deref()),
+                    Sink::Output => self.output.as_deref(),
+                };
+                Ok(Box::new(super::cpal_device::CpalDevice::open_output_only(
+                    rate, name,
+                )?))
+            }
         }
     }
 }

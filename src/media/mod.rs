@@ -5,6 +5,8 @@
 //! are sans-IO: they take `now` and bytes and return bytes and decisions.
 //! Only [`session`] owns a socket and a clock.
 
+pub mod alert;
+pub mod alert_player;
 pub mod codec;
 pub mod config;
 pub mod cpal_device;
