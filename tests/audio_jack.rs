@@ -4,6 +4,10 @@
 //! so B sends what its "speaker" played back to A, whose recording must hold
 //! the 1000 Hz tone. Both the output and the input path of the device, at
 //! JACK's 48 kHz, resampled to and from G.711's 8 kHz.
+//!
+//! And the sound card vanishing mid-call: jackd is killed while B talks;
+//! B's session reports the device lost once and goes on without it (RTP
+//! keeps flowing both ways), nothing panics.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::process::{Child, Command, Stdio};
@@ -12,7 +16,11 @@ use std::time::{Duration, Instant};
 use tongdai::media::cpal_device::CpalDevice;
 use tongdai::media::device::read_wav;
 use tongdai::media::tone;
-use tongdai::media::{FileDevice, MediaParams, MediaSession, Playback};
+use tongdai::media::{FileDevice, MediaEvent, MediaParams, MediaSession, Playback};
+
+/// The tests share the process environment (`JACK_DEFAULT_SERVER`): one
+/// jackd at a time.
+static ONE_JACKD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 struct Jackd(Child);
 
@@ -50,17 +58,22 @@ fn ports(server: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tone_goes_through_a_jack_sound_card_and_back() {
+fn have_jackd() -> bool {
     if Command::new("jackd").arg("--version").output().is_err() {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("jackd is missing under CI (tests/peers/install.sh installs jackd2)");
         }
         println!("skipped: jackd is not installed (apt-get install jackd2)");
-        return;
+        return false;
     }
-    let server = format!("tongdai-test-{}", std::process::id());
-    let _jackd = Jackd(
+    true
+}
+
+/// A dummy-clocked jackd named `tongdai-<tag>-<pid>`, made the process's
+/// JACK server; returns once its system ports exist.
+fn start_jackd(tag: &str) -> (Jackd, String) {
+    let server = format!("tongdai-{tag}-{}", std::process::id());
+    let jackd = Jackd(
         Command::new("jackd")
             .args(["-n", &server, "-d", "dummy", "-r", "48000", "-p", "960"])
             .env("JACK_NO_AUDIO_RESERVATION", "1")
@@ -70,14 +83,24 @@ async fn a_tone_goes_through_a_jack_sound_card_and_back() {
             .spawn()
             .expect("jackd"),
     );
-    // SAFETY: set before any thread of ours reads the environment (cpal and
-    // the sessions start after this).
+    // SAFETY: callers hold ONE_JACKD, and no cpal thread of an earlier
+    // test is alive (their devices were closed before the lock was freed).
     unsafe { std::env::set_var("JACK_DEFAULT_SERVER", &server) };
     let deadline = Instant::now() + Duration::from_secs(5);
     while !ports(&server).iter().any(|p| p.starts_with("system:")) {
         assert!(Instant::now() < deadline, "jackd did not come up");
         std::thread::sleep(Duration::from_millis(100));
     }
+    (jackd, server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tone_goes_through_a_jack_sound_card_and_back() {
+    if !have_jackd() {
+        return;
+    }
+    let _one = ONE_JACKD.lock().await;
+    let (_jackd, server) = start_jackd("test");
 
     let dev_b = CpalDevice::open(8000, None, None).expect("cpal JACK device");
     // Patch B's output into B's input.
@@ -125,4 +148,73 @@ async fn a_tone_goes_through_a_jack_sound_card_and_back() {
     );
     assert!(d.level_dbfs > -20.0, "too quiet: {d:?}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jackd_killed_mid_call_is_a_notice_and_the_call_goes_on() {
+    if !have_jackd() {
+        return;
+    }
+    let _one = ONE_JACKD.lock().await;
+    let (mut jackd, _server) = start_jackd("kill");
+    let dev_b = CpalDevice::open(8000, None, None).expect("cpal JACK device");
+    let dev_a = FileDevice::from_samples(
+        8000,
+        tone::sine(1000.0, 0.3, 8000, 1000),
+        Playback::Loop,
+        None,
+    )
+    .unwrap();
+    let (sa, sb) = (rtp_socket(), rtp_socket());
+    let (aa, ab): (SocketAddr, SocketAddr) = (sa.local_addr().unwrap(), sb.local_addr().unwrap());
+    let a = MediaSession::start(sa, ab, MediaParams::new(0, None), Box::new(dev_a)).unwrap();
+    let mut b = MediaSession::start(sb, aa, MediaParams::new(0, None), Box::new(dev_b)).unwrap();
+    let mut b_events = b.take_events().expect("B's events");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // The sound card goes away.
+    let killed = Instant::now();
+    let _ = jackd.0.kill();
+    let _ = jackd.0.wait();
+    let lost = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(e) = b_events.recv().await {
+            if let MediaEvent::DeviceLost(why) = e {
+                return Some(why);
+            }
+        }
+        None
+    })
+    .await;
+    let why = match lost {
+        Ok(Some(why)) => why,
+        Ok(None) => panic!("B's session ended instead of reporting the device lost"),
+        Err(_) => panic!("no DeviceLost within 5 s of killing jackd"),
+    };
+    let noticed = killed.elapsed();
+    println!("device lost after {noticed:?}: {why}");
+    // The call goes on: two more seconds of RTP both ways, on B's null device.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let more = tokio::time::timeout(Duration::from_millis(200), async {
+        let mut n = 0;
+        while let Some(e) = b_events.recv().await {
+            if matches!(e, MediaEvent::DeviceLost(_)) {
+                n += 1;
+            }
+        }
+        n
+    })
+    .await
+    .unwrap_or(0);
+    assert_eq!(more, 0, "the loss is reported once");
+    let rb = b.stop().await;
+    let ra = a.stop().await;
+    // ~3.2 s of 20 ms packets: the session never stopped sending.
+    let elapsed = killed.elapsed().as_secs_f64() + 1.0;
+    let expect = (elapsed * 50.0 * 0.8) as u64;
+    assert!(
+        rb.packets_sent >= expect && ra.packets_received >= expect,
+        "B sent {}, A received {}, expected ≥ {expect} over {elapsed:.1} s",
+        rb.packets_sent,
+        ra.packets_received
+    );
 }
