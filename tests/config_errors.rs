@@ -112,6 +112,10 @@ const CASES: &[(&str, &str)] = &[
         "tests/config/bad/bad_backend.toml:1:11: field `backend`: unknown value `sipp`; did you mean `sip`? (expected one of `demo`, `sip`, `vcc`)",
     ),
     (
+        "audio_unknown_key.toml",
+        "tests/config/bad/audio_unknown_key.toml:3:1: unknown key `rings` in [audio]; did you mean `ring`? (expected one of `device`, `mic_wav`, `record_dir`, `input`, `output`, `ring`)",
+    ),
+    (
         "audio_bad_device.toml",
         "tests/config/bad/audio_bad_device.toml:2:10: field `audio.device`: unknown value `alsa` (expected one of `null`, `file`, `cpal`)",
     ),
