@@ -43,6 +43,7 @@ fn account(server: String, register: bool, bind: String) -> SipConfig {
         ca_file: None,
         stun_servers: Vec::new(),
         media: Default::default(),
+        codecs: Default::default(),
     }
 }
 

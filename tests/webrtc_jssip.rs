@@ -536,6 +536,7 @@ async fn child_side() {
         ca_file: None,
         stun_servers: Vec::new(),
         media: MediaMode::Webrtc,
+        codecs: Default::default(),
     };
     let ua = SipUa::start(cfg, Secret::new("bobpw"), tx)
         .await

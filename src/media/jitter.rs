@@ -161,6 +161,8 @@ pub struct JitterBuffer {
     window_grew: bool,
     delay_sum_ms: f64,
     stats: JitterStats,
+    /// The last pop concealed a lost packet (not a stretch or underrun).
+    lost_slot: bool,
 }
 
 impl JitterBuffer {
@@ -186,6 +188,7 @@ impl JitterBuffer {
             window_grew: false,
             delay_sum_ms: 0.0,
             stats: JitterStats::default(),
+            lost_slot: false,
         };
         jb.stats.target_ms = jb.target_ms();
         jb
@@ -361,6 +364,7 @@ impl JitterBuffer {
 
     /// The next frame to play at `now` (called once per device frame).
     pub fn pop(&mut self, now: Instant) -> Pop {
+        self.lost_slot = false;
         let frame_ms = self.frame_ms(self.nominal);
         // The margin decays towards 2·J with a ~2 s time constant.
         let want = (2.0 * self.jitter_ms()).max(ms(self.cfg.min_margin));
@@ -410,6 +414,7 @@ impl JitterBuffer {
         };
         if first > self.cursor {
             self.stats.lost += 1;
+            self.lost_slot = true;
             let step = i64::from(self.nominal);
             if self.underrun_at_cursor > 0 {
                 // Concealment already filled this slot while we waited for
@@ -456,6 +461,17 @@ impl JitterBuffer {
             self.pending_stretch = ((self.margin_ms - slack) / frame_ms).ceil().max(1.0) as u32;
         }
         Pop::Frame(entry.frame)
+    }
+
+    /// After a pop that concealed a lost packet: the payload of the packet
+    /// right after it, when it is already here (Opus rebuilds the lost
+    /// frame from that packet's in-band FEC, RFC 6716 §2.1.7).
+    pub fn next_payload(&self) -> Option<&[u8]> {
+        if !self.lost_slot {
+            return None;
+        }
+        let (&first, e) = self.packets.first_key_value()?;
+        (first == self.cursor && !e.frame.payload.is_empty()).then_some(e.frame.payload.as_slice())
     }
 
     fn underrun(&mut self) -> Pop {

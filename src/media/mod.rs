@@ -7,14 +7,18 @@
 
 pub mod alert;
 pub mod alert_player;
+pub mod audio_codec;
 pub mod codec;
 pub mod config;
 pub mod cpal_device;
 pub mod device;
 pub mod devices;
 pub mod dtmf;
+pub mod g722;
 pub mod jitter;
+pub mod opus_codec;
 pub mod quiet;
+pub mod resample;
 pub mod rtcp;
 pub mod rtp;
 pub mod session;

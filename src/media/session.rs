@@ -3,9 +3,9 @@
 //!
 //! ```text
 //!   every 20 ms (tokio interval, the device's pace):
-//!     device.read ─▶ [mute? silence] ─▶ G.711 encode ─▶ RTP ─▶ socket ─▶ remote (latched)
+//!     device.read ─▶ [resample] ─▶ [mute? silence] ─▶ encode ─▶ RTP ─▶ socket ─▶ remote (latched)
 //!                     DTMF queued? the tick sends an RFC 4733 packet instead
-//!     jitter.pop ─▶ G.711 decode / PLC ─▶ device.write
+//!     jitter.pop ─▶ decode / PLC (Opus: FEC) ─▶ [resample] ─▶ device.write
 //!   on each datagram:
 //!     RTCP (mux or port+1) ─▶ LSR/DLSR → RTT
 //!     RTP: telephone-event ─▶ Dtmf(digit) once; audio ─▶ jitter.push
@@ -25,6 +25,11 @@
 //! - **RTCP**: SR/RR + SDES every `rtcp_interval` to the remote port + 1
 //!   (RFC 3550 §11) from our port + 1 when we can bind it, and accepted on
 //!   the RTP port too (RFC 5761 demultiplexing). A BYE on stop.
+//! - **Codecs** ([`AudioCodec`]): the encoder and decoder run at the
+//!   codec's PCM rate, RTP timestamps and the jitter buffer at its RTP
+//!   clock (G.722: 16 kHz audio, 8 kHz clock; Opus: 48 kHz clock). The
+//!   device is normally opened at the codec's rate; when a re-INVITE
+//!   changes the codec mid-call, the session resamples between the two.
 //! - **Events**: levels every 200 ms, quality every second, DTMF at once,
 //!   through a bounded channel (levels and quality are dropped, never
 //!   queued without bound, when nobody reads).
@@ -37,16 +42,14 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
-use super::codec::{G711, Plc};
+use super::audio_codec::{AudioCodec, Decoder, Encoder, OPUS_PT};
 use super::device::{AudioDevice, NullDevice};
 use super::dtmf::{DtmfReceiver, DtmfSender, NotADigit, event_code};
 use super::jitter::{JitterBuffer, JitterConfig, JitterStats, Pop};
+use super::resample::Linear;
 use super::rtcp::{self, ReportBlock, RtcpPacket, SenderInfo};
 use super::rtp::{self, ReceiverStats, RtpHeader, RtpPacket, RtpSender};
 use super::tone;
-
-/// G.711's clock.
-pub const RATE: u32 = 8000;
 
 /// Where RTCP goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +64,9 @@ pub enum RtcpMode {
 /// What the SDP negotiated, and a few knobs.
 #[derive(Debug, Clone)]
 pub struct MediaParams {
-    /// The codec we send: 0 (PCMU) or 8 (PCMA). We decode either.
+    pub codec: AudioCodec,
+    /// The payload type we send it with (the peer's, for a dynamic one).
+    /// G.711 decodes either law whichever is negotiated.
     pub payload_type: u8,
     /// The peer's telephone-event payload type (RFC 4733), if any.
     pub telephone_event: Option<u8>,
@@ -76,8 +81,20 @@ pub struct MediaParams {
 }
 
 impl MediaParams {
+    /// A static payload type's codec (PCMU when `payload_type` is not
+    /// one: [`MediaSession::start`] then refuses it).
     pub fn new(payload_type: u8, telephone_event: Option<u8>) -> MediaParams {
+        let codec = AudioCodec::from_static_pt(payload_type).unwrap_or(AudioCodec::Pcmu);
+        MediaParams::with_codec(codec, payload_type, telephone_event)
+    }
+
+    pub fn with_codec(
+        codec: AudioCodec,
+        payload_type: u8,
+        telephone_event: Option<u8>,
+    ) -> MediaParams {
         MediaParams {
+            codec,
             payload_type,
             telephone_event,
             ptime: Duration::from_millis(20),
@@ -113,10 +130,10 @@ pub enum MediaEvent {
 
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
-    #[error("payload type {0} is not PCMU (0) or PCMA (8)")]
+    #[error("payload type {0} does not match the codec")]
     Codec(u8),
-    #[error("the device runs at {0} Hz; G.711 needs 8000")]
-    Rate(u32),
+    #[error("codec: {0}")]
+    Encoder(#[from] super::audio_codec::CodecError),
     #[error("RTP socket: {0}")]
     Socket(#[from] std::io::Error),
 }
@@ -140,6 +157,7 @@ enum Control {
     },
     Remote {
         addr: SocketAddr,
+        codec: AudioCodec,
         payload_type: u8,
         telephone_event: Option<u8>,
     },
@@ -176,9 +194,16 @@ impl MediaHandle {
     }
 
     /// A re-INVITE changed the peer's address or codec.
-    pub fn update_remote(&self, addr: SocketAddr, payload_type: u8, telephone_event: Option<u8>) {
+    pub fn update_remote(
+        &self,
+        addr: SocketAddr,
+        codec: AudioCodec,
+        payload_type: u8,
+        telephone_event: Option<u8>,
+    ) {
         let _ = self.ctl.send(Control::Remote {
             addr,
+            codec,
             payload_type,
             telephone_event,
         });
@@ -229,11 +254,27 @@ impl MediaSession {
         params: MediaParams,
         device: Box<dyn AudioDevice>,
     ) -> Result<MediaHandle, MediaError> {
-        let codec =
-            G711::from_pt(params.payload_type).ok_or(MediaError::Codec(params.payload_type))?;
-        if device.sample_rate() != RATE {
-            return Err(MediaError::Rate(device.sample_rate()));
+        // G.711 is one family: the payload type picks the law.
+        let codec = match (
+            params.codec,
+            AudioCodec::from_static_pt(params.payload_type),
+        ) {
+            (
+                AudioCodec::Pcmu | AudioCodec::Pcma,
+                Some(law @ (AudioCodec::Pcmu | AudioCodec::Pcma)),
+            ) => law,
+            (c, _) => c,
+        };
+        if codec
+            .static_pt()
+            .is_some_and(|pt| pt != params.payload_type)
+        {
+            return Err(MediaError::Codec(params.payload_type));
         }
+        let device_rate = device.sample_rate();
+        let pcm_rate = codec.pcm_rate(device_rate);
+        let enc = Encoder::new(codec, pcm_rate)?;
+        let dec = Decoder::new(codec, pcm_rate)?;
         socket.set_nonblocking(true)?;
         let local = socket.local_addr()?;
         let sock = UdpSocket::from_std(socket)?;
@@ -253,15 +294,23 @@ impl MediaSession {
         let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::channel(256);
         let ssrc: u32 = rand::random();
+        let params = MediaParams { codec, ..params };
         let task = Task {
             codec,
+            pcm_rate,
+            device_rate,
+            enc,
+            dec,
+            mic_in: Linear::new(device_rate, pcm_rate),
+            speaker_out: Linear::new(pcm_rate, device_rate),
+            scratch: Vec::new(),
+            payload: Vec::with_capacity(256),
             params: params.clone(),
             device,
             remote,
             latched: false,
             rtp: RtpSender::new(ssrc, rand::random(), rand::random()),
-            jitter: JitterBuffer::new(params.jitter.clone()),
-            plc: Plc::default(),
+            jitter: JitterBuffer::new(jitter_config(&params, codec)),
             dtmf_tx: DtmfSender::default(),
             dtmf_rx: DtmfReceiver::default(),
             rx_stats: None,
@@ -289,15 +338,34 @@ impl MediaSession {
     }
 }
 
+/// The jitter buffer runs at the codec's RTP clock.
+fn jitter_config(params: &MediaParams, codec: AudioCodec) -> JitterConfig {
+    let ms = params.ptime.as_millis() as u64;
+    JitterConfig {
+        clock_rate: codec.clock_rate(),
+        frame_samples: (u64::from(codec.clock_rate()) * ms / 1000) as u32,
+        ..params.jitter.clone()
+    }
+}
+
 struct Task {
-    codec: G711,
+    codec: AudioCodec,
+    /// The encoder's and decoder's rate, and the device's.
+    pcm_rate: u32,
+    device_rate: u32,
+    enc: Encoder,
+    dec: Decoder,
+    /// Device → codec and codec → device rates (identity normally).
+    mic_in: Linear,
+    speaker_out: Linear,
+    scratch: Vec<i16>,
+    payload: Vec<u8>,
     params: MediaParams,
     device: Box<dyn AudioDevice>,
     remote: SocketAddr,
     latched: bool,
     rtp: RtpSender,
     jitter: JitterBuffer,
-    plc: Plc,
     dtmf_tx: DtmfSender,
     dtmf_rx: DtmfReceiver,
     rx_stats: Option<ReceiverStats>,
@@ -320,8 +388,53 @@ struct Task {
 }
 
 impl Task {
+    /// Samples per frame at the device's rate.
     fn frame_samples(&self) -> usize {
-        (u128::from(RATE) * self.params.ptime.as_millis() / 1000) as usize
+        (u128::from(self.device_rate) * self.params.ptime.as_millis() / 1000) as usize
+    }
+
+    /// Samples per frame at the codec's PCM rate.
+    fn codec_frame(&self) -> usize {
+        (u128::from(self.pcm_rate) * self.params.ptime.as_millis() / 1000) as usize
+    }
+
+    /// RTP clock units per frame.
+    fn frame_ticks(&self) -> u32 {
+        self.codec.ticks(self.codec_frame(), self.pcm_rate)
+    }
+
+    /// Is `pt` audio of the current codec? G.711 takes either law;
+    /// Opus its payload type in either SDP (ours and the peer's may differ).
+    fn is_audio(&self, pt: u8) -> bool {
+        match self.codec {
+            AudioCodec::Pcmu | AudioCodec::Pcma => pt == 0 || pt == 8,
+            AudioCodec::G722 => pt == 9,
+            AudioCodec::Opus => pt == self.params.payload_type || pt == OPUS_PT,
+        }
+    }
+
+    /// Follow a re-INVITE to another codec: new coder state, a buffer on
+    /// the new clock, and resampling if the device's rate no longer fits.
+    fn switch_codec(&mut self, codec: AudioCodec) {
+        let pcm_rate = codec.pcm_rate(self.device_rate);
+        let (enc, dec) = match (Encoder::new(codec, pcm_rate), Decoder::new(codec, pcm_rate)) {
+            (Ok(e), Ok(d)) => (e, d),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, "cannot switch to {codec}; keeping {}", self.codec);
+                return;
+            }
+        };
+        tracing::debug!(from = %self.codec, to = %codec, "codec change");
+        self.codec = codec;
+        self.pcm_rate = pcm_rate;
+        self.enc = enc;
+        self.dec = dec;
+        self.mic_in = Linear::new(self.device_rate, pcm_rate);
+        self.speaker_out = Linear::new(pcm_rate, self.device_rate);
+        self.jitter = JitterBuffer::new(jitter_config(&self.params, codec));
+        self.rx_stats = None;
+        self.pcm.clear();
+        self.rtp.mark_talkspurt();
     }
 
     async fn run(
@@ -403,7 +516,7 @@ impl Task {
                 if recv != self.recv {
                     // Start clean either way: no stale audio after unhold.
                     self.jitter.reset();
-                    self.plc.reset();
+                    self.dec.reset();
                     self.pcm.clear();
                 }
                 self.send = send;
@@ -411,17 +524,16 @@ impl Task {
             }
             Control::Remote {
                 addr,
+                codec,
                 payload_type,
                 telephone_event,
             } => {
-                if let Some(c) = G711::from_pt(payload_type) {
-                    self.codec = c;
-                } else {
-                    tracing::warn!(
-                        payload_type,
-                        "not a G.711 payload type; keeping {:?}",
-                        self.codec
-                    );
+                if codec != self.codec {
+                    self.switch_codec(codec);
+                }
+                if self.codec == codec {
+                    self.params.codec = codec;
+                    self.params.payload_type = payload_type;
                 }
                 self.params.telephone_event = telephone_event;
                 if addr != self.remote {
@@ -441,7 +553,8 @@ impl Task {
     }
 
     async fn on_tick(&mut self, now: Instant, sock: &UdpSocket, mic: &mut [i16]) {
-        let samples = mic.len() as u32;
+        let ticks = self.frame_ticks();
+        let want = self.codec_frame();
         // Microphone.
         if let Err(e) = self.device.read(mic) {
             self.device_lost(e.0);
@@ -453,9 +566,10 @@ impl Task {
             let ts = self.rtp.timestamp();
             let te = self.params.telephone_event;
             let dtmf = match te {
-                Some(_) => self.dtmf_tx.tick(ts, samples),
+                Some(_) => self.dtmf_tx.tick(ts, ticks),
                 None => None,
             };
+            let mut ready = true;
             match (dtmf, te) {
                 (Some(p), Some(pt)) => {
                     self.rtp.packet(
@@ -471,39 +585,52 @@ impl Task {
                     }
                 }
                 _ => {
-                    let mut payload = Vec::with_capacity(mic.len());
-                    if self.muted {
-                        payload.resize(mic.len(), self.codec.silence());
+                    self.payload.clear();
+                    let pcm: &[i16] = if self.muted {
+                        // Encoded digital silence (G.711: its silence code).
+                        self.scratch.clear();
+                        self.scratch.resize(want, 0);
+                        &self.scratch
+                    } else if self.mic_in.is_identity() {
+                        mic
                     } else {
-                        self.codec.encode(mic, &mut payload);
+                        self.scratch.clear();
+                        self.mic_in.frame(mic, want, &mut self.scratch);
+                        &self.scratch
+                    };
+                    if let Err(e) = self.enc.encode(pcm, &mut self.payload) {
+                        tracing::debug!(error = %e, "encoder failed; frame not sent");
+                        ready = false;
                     }
-                    self.rtp.audio(self.codec.pt(), &payload, &mut self.out);
+                    self.rtp
+                        .audio(self.params.payload_type, &self.payload, &mut self.out);
                 }
             }
-            if sock.send_to(&self.out, self.remote).await.is_ok() {
+            if ready && sock.send_to(&self.out, self.remote).await.is_ok() {
                 self.report.packets_sent += 1;
                 self.sent_since_report = true;
             }
         }
-        self.rtp.tick(samples);
+        self.rtp.tick(ticks);
         // Speaker.
-        let want = mic.len();
         if self.recv {
             let mut guard = 0;
             while self.pcm.len() < want && guard < 8 {
                 guard += 1;
                 match self.jitter.pop(now) {
-                    Pop::Frame(f) => {
-                        let at = self.pcm.len();
-                        match G711::from_pt(f.payload_type) {
-                            Some(law) => law.decode(&f.payload, &mut self.pcm),
-                            None => self.pcm.resize(at + f.samples as usize, 0),
-                        }
-                        self.plc.good(&self.pcm[at..]);
+                    Pop::Frame(f) if f.payload.is_empty() => {
+                        // A slot a telephone-event covered: silence.
+                        let n = self.pcm_samples(f.samples);
+                        self.pcm.resize(self.pcm.len() + n, 0);
                     }
-                    Pop::Concealed { samples } => self.plc.conceal(samples as usize, &mut self.pcm),
+                    Pop::Frame(f) => self.dec.decode(f.payload_type, &f.payload, &mut self.pcm),
+                    Pop::Concealed { samples } => {
+                        let n = self.pcm_samples(samples);
+                        let next = self.jitter.next_payload();
+                        self.dec.conceal(n, next, &mut self.pcm);
+                    }
                     Pop::Empty => {
-                        self.plc.reset();
+                        self.dec.reset();
                         self.pcm.resize(want, 0);
                     }
                 }
@@ -511,18 +638,37 @@ impl Task {
         } else {
             self.pcm.resize(want.max(self.pcm.len()), 0);
         }
-        let frame: Vec<i16> = self.pcm.drain(..want.min(self.pcm.len())).collect();
-        let speaker = if self.recv { tone::meter(&frame) } else { 0.0 };
+        let n = want.min(self.pcm.len());
+        let speaker = if self.recv {
+            tone::meter(&self.pcm[..n])
+        } else {
+            0.0
+        };
         self.speaker_peak = self.speaker_peak.max(speaker);
-        if let Err(e) = self.device.write(&frame) {
+        let written = if self.speaker_out.is_identity() {
+            self.device.write(&self.pcm[..n])
+        } else {
+            self.scratch.clear();
+            let frame = mic.len();
+            self.speaker_out
+                .frame(&self.pcm[..n], frame, &mut self.scratch);
+            self.device.write(&self.scratch)
+        };
+        self.pcm.drain(..n);
+        if let Err(e) = written {
             self.device_lost(e.0);
         }
+    }
+
+    /// PCM samples for `ticks` of the RTP clock.
+    fn pcm_samples(&self, ticks: u32) -> usize {
+        (u64::from(ticks) * u64::from(self.pcm_rate) / u64::from(self.codec.clock_rate())) as usize
     }
 
     fn device_lost(&mut self, why: String) {
         tracing::warn!(device = %self.device.name(), error = %why, "audio device lost");
         let _ = self.events.try_send(MediaEvent::DeviceLost(why));
-        self.device = Box::new(NullDevice::new(RATE));
+        self.device = Box::new(NullDevice::new(self.device_rate));
     }
 
     async fn on_datagram(&mut self, now: Instant, buf: &[u8], from: SocketAddr, sock: &UdpSocket) {
@@ -535,7 +681,7 @@ impl Task {
         };
         let pt = p.header.payload_type;
         let is_te = self.params.telephone_event == Some(pt);
-        if !is_te && G711::from_pt(pt).is_none() {
+        if !is_te && !self.is_audio(pt) {
             // Comfort noise (13) or anything unexpected: not audio we play.
             return;
         }
@@ -553,7 +699,7 @@ impl Task {
         match &mut self.rx_stats {
             Some(s) if s.ssrc == h.ssrc => s.update(now, h.sequence, h.timestamp),
             _ => {
-                let mut s = ReceiverStats::new(h.ssrc, h.sequence, RATE, now);
+                let mut s = ReceiverStats::new(h.ssrc, h.sequence, self.codec.clock_rate(), now);
                 s.update(now, h.sequence, h.timestamp);
                 self.rx_stats = Some(s);
             }
@@ -564,29 +710,31 @@ impl Task {
                 let _ = self.events.try_send(MediaEvent::Dtmf(d));
             }
             // The event replaces audio in the slots it covers: fill the
-            // latest one with silence so the buffer sees no loss. (End
-            // packets repeat the last duration: their slot is filled.)
+            // latest one with silence (an empty payload) so the buffer sees
+            // no loss. (End packets repeat the last duration: their slot is
+            // filled.)
+            let slot = self.frame_ticks();
             if self.recv
                 && let Some(ev) = super::dtmf::EventPayload::parse(p.payload)
                 && !ev.end
-                && ev.duration >= 160
+                && u32::from(ev.duration) >= slot
             {
-                let silence = vec![self.codec.silence(); 160];
-                let slot = RtpPacket {
+                let silence = RtpPacket {
                     header: RtpHeader {
-                        payload_type: self.codec.pt(),
-                        timestamp: h.timestamp.wrapping_add(u32::from(ev.duration) - 160),
+                        payload_type: self.params.payload_type,
+                        timestamp: h.timestamp.wrapping_add(u32::from(ev.duration) - slot),
                         marker: false,
                         ..h
                     },
-                    payload: &silence,
+                    payload: &[],
                 };
-                self.jitter.push(now, &slot, 160);
+                self.jitter.push(now, &silence, slot);
             }
             return;
         }
         if self.recv {
-            self.jitter.push(now, &p, p.payload.len() as u32);
+            let ticks = self.dec.clock_samples(p.payload);
+            self.jitter.push(now, &p, ticks);
         }
     }
 

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::media::audio_codec::AudioCodec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -102,6 +104,49 @@ pub struct SipConfig {
     /// `rtp` (default) or `webrtc`: the media of the calls we place.
     #[serde(default)]
     pub media: MediaMode,
+    /// Plain RTP codecs in our order of preference: offered in this
+    /// order, and an offer is answered with the first of them it lists.
+    #[serde(default)]
+    pub codecs: CodecPrefs,
+}
+
+/// `[sip] codecs`: a non-empty list of distinct codec names (`opus`,
+/// `g722`, `pcmu`, `pcma`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct CodecPrefs(pub Vec<AudioCodec>);
+
+impl Default for CodecPrefs {
+    fn default() -> Self {
+        CodecPrefs(AudioCodec::ALL.to_vec())
+    }
+}
+
+impl CodecPrefs {
+    pub fn as_slice(&self) -> &[AudioCodec] {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for CodecPrefs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let list = Vec::<AudioCodec>::deserialize(d)?;
+        if list.is_empty() {
+            return Err(D::Error::custom(
+                "the codec list is empty: name at least one of opus, g722, pcmu, pcma",
+            ));
+        }
+        for (i, c) in list.iter().enumerate() {
+            if list[..i].contains(c) {
+                return Err(D::Error::custom(format!(
+                    "codec `{}` is listed twice",
+                    c.config_name()
+                )));
+            }
+        }
+        Ok(CodecPrefs(list))
+    }
 }
 
 fn default_expires() -> u32 {

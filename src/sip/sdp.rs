@@ -6,6 +6,8 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
+use crate::media::audio_codec::{AudioCodec, OPUS_PT};
+
 /// Media direction attribute (RFC 3264 §5.1, §6.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -45,32 +47,55 @@ impl Direction {
     }
 }
 
-/// A codec we can speak, with its static or dynamic payload type.
+/// A codec we can speak, with the payload type it has in this session
+/// (static, or dynamic as the offer numbered it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Codec {
     pub pt: u8,
-    pub name: &'static str,
-    pub rate: u32,
+    pub kind: AudioCodec,
 }
 
 pub const PCMU: Codec = Codec {
     pt: 0,
-    name: "PCMU",
-    rate: 8000,
+    kind: AudioCodec::Pcmu,
 };
 pub const PCMA: Codec = Codec {
     pt: 8,
-    name: "PCMA",
-    rate: 8000,
+    kind: AudioCodec::Pcma,
 };
-pub const TELEPHONE_EVENT: Codec = Codec {
+pub const G722: Codec = Codec {
+    pt: 9,
+    kind: AudioCodec::G722,
+};
+pub const OPUS: Codec = Codec {
+    pt: OPUS_PT,
+    kind: AudioCodec::Opus,
+};
+
+impl Codec {
+    /// The codec with our payload type for it.
+    pub fn ours(kind: AudioCodec) -> Codec {
+        Codec {
+            pt: kind.static_pt().unwrap_or(OPUS_PT),
+            kind,
+        }
+    }
+}
+
+/// RFC 4733 telephone-event: its payload type and clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TelephoneEvent {
+    pub pt: u8,
+    pub rate: u32,
+}
+
+pub const TELEPHONE_EVENT: TelephoneEvent = TelephoneEvent {
     pt: 101,
-    name: "telephone-event",
     rate: 8000,
 };
 
-/// Codecs in our order of preference.
-pub const SUPPORTED: [Codec; 2] = [PCMU, PCMA];
+/// Codecs in our default order of preference (`[sip] codecs`).
+pub const SUPPORTED: [Codec; 4] = [OPUS, G722, PCMU, PCMA];
 
 /// What we learn from the peer's SDP.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,11 +104,43 @@ pub struct RemoteAudio {
     pub port: u16,
     /// Payload types in the peer's order.
     pub payload_types: Vec<u8>,
-    /// Dynamic payload type the peer uses for telephone-event, if any.
+    /// `a=rtpmap` encodings by payload type, lower case (`opus/48000/2`).
+    pub rtpmaps: Vec<(u8, String)>,
+    /// The peer's telephone-event payload type (RFC 4733), preferring the
+    /// 8 kHz one, if any.
     pub telephone_event: Option<u8>,
+    /// Every telephone-event it offers, with its clock.
+    pub telephone_events: Vec<TelephoneEvent>,
     pub direction: Direction,
     /// True when the peer wants WebRTC media (DTLS-SRTP, ICE).
     pub webrtc: bool,
+}
+
+impl RemoteAudio {
+    /// Which of our codecs a payload type of this SDP is: by its rtpmap,
+    /// else by the static table (RFC 3551 table 4).
+    pub fn codec_of(&self, pt: u8) -> Option<AudioCodec> {
+        match self.rtpmaps.iter().find(|(p, _)| *p == pt) {
+            // `enc` is lower case; a channel count may follow the rate.
+            Some((_, enc)) => AudioCodec::ALL.into_iter().find(|c| {
+                let want = format!("{}/{}", c.encoding_name(), c.clock_rate()).to_ascii_lowercase();
+                enc.strip_prefix(&want)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            }),
+            None => AudioCodec::from_static_pt(pt),
+        }
+    }
+
+    /// The telephone-event to use with `codec`: the one on the codec's
+    /// clock (RFC 4733 §2.1), else the 8 kHz one.
+    pub fn telephone_event_for(&self, codec: AudioCodec) -> Option<TelephoneEvent> {
+        let evs = &self.telephone_events;
+        evs.iter()
+            .find(|t| t.rate == codec.clock_rate())
+            .or_else(|| evs.iter().find(|t| t.rate == 8000))
+            .or_else(|| evs.first())
+            .copied()
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -92,8 +149,8 @@ pub enum SdpError {
     NoAudio,
     #[error("the SDP line `{0}` is malformed")]
     Malformed(String),
-    #[error("no codec in common (the peer offers {0:?}; we speak PCMU and PCMA)")]
-    NoCommonCodec(Vec<u8>),
+    #[error("no codec in common (the peer offers payload types {offered:?}; we accept {ours})")]
+    NoCommonCodec { offered: Vec<u8>, ours: String },
 }
 
 pub fn parse(sdp: &str) -> Result<RemoteAudio, SdpError> {
@@ -103,7 +160,8 @@ pub fn parse(sdp: &str) -> Result<RemoteAudio, SdpError> {
     let mut seen_audio = false;
     let mut port = 0u16;
     let mut pts = Vec::new();
-    let mut te = None;
+    let mut rtpmaps = Vec::new();
+    let mut tes = Vec::new();
     let mut dir_session = None;
     let mut dir_media = None;
     let mut webrtc = false;
@@ -161,12 +219,15 @@ pub fn parse(sdp: &str) -> Result<RemoteAudio, SdpError> {
                 } else if in_audio && let Some(map) = value.strip_prefix("rtpmap:") {
                     let mut it = map.split_whitespace();
                     let pt: Option<u8> = it.next().and_then(|p| p.parse().ok());
-                    let name = it.next().unwrap_or("");
-                    if name
-                        .to_ascii_lowercase()
-                        .starts_with("telephone-event/8000")
-                    {
-                        te = pt;
+                    let name = it.next().unwrap_or("").to_ascii_lowercase();
+                    if let Some(pt) = pt {
+                        if let Some(rate) = name.strip_prefix("telephone-event/") {
+                            let rate = rate.split('/').next().and_then(|r| r.parse().ok());
+                            if let Some(rate) = rate {
+                                tes.push(TelephoneEvent { pt, rate });
+                            }
+                        }
+                        rtpmaps.push((pt, name));
                     }
                 } else if in_audio && value.starts_with("fingerprint:") {
                     webrtc = true;
@@ -188,24 +249,46 @@ pub fn parse(sdp: &str) -> Result<RemoteAudio, SdpError> {
     if port == 0 {
         direction = Direction::Inactive;
     }
+    // Only events the m= line lists count.
+    tes.retain(|t| pts.contains(&t.pt));
+    let te = tes
+        .iter()
+        .find(|t| t.rate == 8000)
+        .or_else(|| tes.first())
+        .map(|t| t.pt);
     Ok(RemoteAudio {
         addr,
         port,
         payload_types: pts,
+        rtpmaps,
         telephone_event: te,
+        telephone_events: tes,
         direction,
         webrtc,
     })
 }
 
-/// Pick the codec to send: the first of the peer's list that we speak
-/// (RFC 3264 §6.1: the answerer should honour the offerer's order).
-pub fn choose_codec(remote: &RemoteAudio) -> Result<Codec, SdpError> {
-    remote
-        .payload_types
+/// Pick the codec: the first of `prefs` (our order, `[sip] codecs`) that
+/// the peer's SDP lists, with the peer's payload type for it (RFC 3264
+/// §6.1 lets the answerer choose; we send with the number the peer gave).
+pub fn choose_codec(remote: &RemoteAudio, prefs: &[AudioCodec]) -> Result<Codec, SdpError> {
+    prefs
         .iter()
-        .find_map(|pt| SUPPORTED.iter().find(|c| c.pt == *pt).copied())
-        .ok_or_else(|| SdpError::NoCommonCodec(remote.payload_types.clone()))
+        .find_map(|&kind| {
+            remote
+                .payload_types
+                .iter()
+                .find(|&&pt| remote.codec_of(pt) == Some(kind))
+                .map(|&pt| Codec { pt, kind })
+        })
+        .ok_or_else(|| SdpError::NoCommonCodec {
+            offered: remote.payload_types.clone(),
+            ours: prefs
+                .iter()
+                .map(|c| c.encoding_name())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
 }
 
 /// Our local media description.
@@ -215,7 +298,7 @@ pub struct LocalAudio {
     pub port: u16,
     /// Codecs to list, in order.
     pub codecs: Vec<Codec>,
-    pub telephone_event: Option<u8>,
+    pub telephone_event: Option<TelephoneEvent>,
     pub direction: Direction,
     /// o= session id and version (RFC 4566 §5.2: bump the version on every change).
     pub session_id: u64,
@@ -238,16 +321,31 @@ impl LocalAudio {
             let _ = write!(s, " {}", c.pt);
         }
         if let Some(te) = self.telephone_event {
-            let _ = write!(s, " {te}");
+            let _ = write!(s, " {}", te.pt);
         }
         s.push_str("\r\n");
         for c in &self.codecs {
-            let _ = write!(s, "a=rtpmap:{} {}/{}\r\n", c.pt, c.name, c.rate);
+            let k = c.kind;
+            let _ = write!(
+                s,
+                "a=rtpmap:{} {}/{}",
+                c.pt,
+                k.encoding_name(),
+                k.clock_rate()
+            );
+            if let Some(ch) = k.sdp_channels() {
+                let _ = write!(s, "/{ch}");
+            }
+            s.push_str("\r\n");
+            if let Some(f) = k.fmtp() {
+                let _ = write!(s, "a=fmtp:{} {f}\r\n", c.pt);
+            }
         }
         if let Some(te) = self.telephone_event {
             let _ = write!(
                 s,
-                "a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-16\r\n"
+                "a=rtpmap:{0} telephone-event/{1}\r\na=fmtp:{0} 0-16\r\n",
+                te.pt, te.rate
             );
         }
         s.push_str("a=ptime:20\r\n");
@@ -256,11 +354,11 @@ impl LocalAudio {
     }
 
     /// An answer to `remote`: only the chosen codec and the peer's
-    /// telephone-event payload type (RFC 3264 §6.1).
+    /// telephone-event for it (RFC 3264 §6.1).
     pub fn answer(&self, remote: &RemoteAudio, codec: Codec, we_hold: bool) -> String {
         LocalAudio {
             codecs: vec![codec],
-            telephone_event: remote.telephone_event,
+            telephone_event: remote.telephone_event_for(codec.kind),
             direction: remote.direction.answer_to(we_hold),
             ..self.clone()
         }
@@ -274,6 +372,21 @@ mod tests {
 
     const SIPP_OFFER: &str = "v=0\r\no=user1 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 8 0 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendonly\r\n";
 
+    /// What baresip 1.0 offers with opus, g722 and g711 loaded.
+    const BARESIP_OFFER: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 10000 RTP/AVP 96 9 0 8 101\r\na=rtpmap:96 opus/48000/2\r\na=fmtp:96 stereo=1;sprop-stereo=1\r\na=rtpmap:9 G722/8000\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=sendrecv\r\n";
+
+    fn local() -> LocalAudio {
+        LocalAudio {
+            addr: "127.0.0.1".parse().unwrap(),
+            port: 4000,
+            codecs: SUPPORTED.to_vec(),
+            telephone_event: Some(TELEPHONE_EVENT),
+            direction: Direction::SendRecv,
+            session_id: 1,
+            version: 2,
+        }
+    }
+
     #[test]
     fn parses_a_sipp_offer_and_answers_a_hold_with_recvonly() {
         let r = parse(SIPP_OFFER).unwrap();
@@ -282,22 +395,101 @@ mod tests {
         assert_eq!(r.telephone_event, Some(101));
         assert_eq!(r.direction, Direction::SendOnly);
         assert!(r.direction.is_hold());
-        assert_eq!(choose_codec(&r).unwrap(), PCMA);
-        let local = LocalAudio {
-            addr: "127.0.0.1".parse().unwrap(),
-            port: 4000,
-            codecs: SUPPORTED.to_vec(),
-            telephone_event: Some(101),
-            direction: Direction::SendRecv,
-            session_id: 1,
-            version: 2,
-        };
-        let ans = local.answer(&r, PCMA, false);
+        // Our order puts PCMU before PCMA, whatever the offer's order.
+        assert_eq!(choose_codec(&r, &AudioCodec::ALL).unwrap(), PCMU);
+        let prefer_a = [AudioCodec::Pcma, AudioCodec::Pcmu];
+        assert_eq!(choose_codec(&r, &prefer_a).unwrap(), PCMA);
+        let ans = local().answer(&r, PCMA, false);
         assert!(ans.contains("m=audio 4000 RTP/AVP 8 101\r\n"), "{ans}");
         assert!(ans.contains("a=recvonly\r\n"), "{ans}");
         let back = parse(&ans).unwrap();
         assert_eq!(back.port, 4000);
         assert_eq!(back.direction, Direction::RecvOnly);
+    }
+
+    #[test]
+    fn our_offer_lists_opus_g722_and_g711_with_rfc7587_parameters() {
+        let offer = local().render();
+        assert!(
+            offer.contains("m=audio 4000 RTP/AVP 111 9 0 8 101\r\n"),
+            "{offer}"
+        );
+        assert!(offer.contains("a=rtpmap:111 opus/48000/2\r\n"), "{offer}");
+        assert!(
+            offer.contains("a=fmtp:111 minptime=10;useinbandfec=1\r\n"),
+            "{offer}"
+        );
+        assert!(offer.contains("a=rtpmap:9 G722/8000\r\n"), "{offer}");
+        assert!(
+            offer.contains("a=rtpmap:101 telephone-event/8000\r\n"),
+            "{offer}"
+        );
+        // Parsing our own offer finds every codec by its rtpmap.
+        let r = parse(&offer).unwrap();
+        let kinds: Vec<_> = r
+            .payload_types
+            .iter()
+            .filter_map(|&p| r.codec_of(p))
+            .collect();
+        assert_eq!(kinds, AudioCodec::ALL.to_vec());
+    }
+
+    #[test]
+    fn preference_order_and_the_peers_dynamic_payload_type() {
+        let r = parse(BARESIP_OFFER).unwrap();
+        // Opus at the peer's number 96, not ours (111).
+        let c = choose_codec(&r, &AudioCodec::ALL).unwrap();
+        assert_eq!(
+            c,
+            Codec {
+                pt: 96,
+                kind: AudioCodec::Opus
+            }
+        );
+        let ans = local().answer(&r, c, false);
+        assert!(ans.contains("m=audio 4000 RTP/AVP 96 101\r\n"), "{ans}");
+        assert!(ans.contains("a=rtpmap:96 opus/48000/2\r\n"), "{ans}");
+        assert!(
+            ans.contains("a=fmtp:96 minptime=10;useinbandfec=1\r\n"),
+            "{ans}"
+        );
+        // Our list decides, not the offer's order.
+        let g722_first = [AudioCodec::G722, AudioCodec::Opus];
+        assert_eq!(choose_codec(&r, &g722_first).unwrap(), G722);
+        let pcma_only = [AudioCodec::Pcma];
+        assert_eq!(choose_codec(&r, &pcma_only).unwrap(), PCMA);
+        // A dynamic number is only Opus when its rtpmap says so.
+        let other = BARESIP_OFFER.replace("opus/48000/2", "speex/16000");
+        assert_eq!(
+            choose_codec(&parse(&other).unwrap(), &AudioCodec::ALL).unwrap(),
+            G722
+        );
+    }
+
+    #[test]
+    fn a_peer_offering_only_pcma_gets_pcma() {
+        let only_a = "v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 5 RTP/AVP 8\r\n";
+        let r = parse(only_a).unwrap();
+        assert_eq!(choose_codec(&r, &AudioCodec::ALL).unwrap(), PCMA);
+        // No telephone-event offered: none answered.
+        let ans = local().answer(&r, PCMA, false);
+        assert!(ans.contains("m=audio 4000 RTP/AVP 8\r\n"), "{ans}");
+        assert!(!ans.contains("telephone-event"), "{ans}");
+    }
+
+    #[test]
+    fn telephone_event_on_the_codecs_clock_wins() {
+        let o = "v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 5 RTP/AVP 111 0 110 101\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:110 telephone-event/48000\r\na=rtpmap:101 telephone-event/8000\r\n";
+        let r = parse(o).unwrap();
+        assert_eq!(r.telephone_event, Some(101));
+        let te = |k| r.telephone_event_for(k).map(|t| t.pt);
+        assert_eq!(te(AudioCodec::Opus), Some(110));
+        assert_eq!(te(AudioCodec::Pcmu), Some(101));
+        let ans = local().answer(&r, OPUS, false);
+        assert!(
+            ans.contains("a=rtpmap:110 telephone-event/48000\r\n"),
+            "{ans}"
+        );
     }
 
     #[test]
@@ -307,10 +499,18 @@ mod tests {
             .replace("a=sendonly\r\n", "");
         assert_eq!(parse(&held).unwrap().direction, Direction::Inactive);
         assert_eq!(parse("v=0\r\n"), Err(SdpError::NoAudio));
-        let opus_only = "v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 5 RTP/AVP 111\r\n";
+        let g729_only = "v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 5 RTP/AVP 18\r\n";
+        let err = choose_codec(&parse(g729_only).unwrap(), &AudioCodec::ALL).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no codec in common (the peer offers payload types [18]; we accept opus, G722, PCMU, PCMA)"
+        );
+        // Opus offered, but not in our list.
+        let opus_only =
+            "v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 5 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\n";
         assert!(matches!(
-            choose_codec(&parse(opus_only).unwrap()),
-            Err(SdpError::NoCommonCodec(_))
+            choose_codec(&parse(opus_only).unwrap(), &[AudioCodec::Pcmu]),
+            Err(SdpError::NoCommonCodec { .. })
         ));
         assert!(matches!(
             parse("m=audio x RTP/AVP 0\r\n"),

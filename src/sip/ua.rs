@@ -501,7 +501,7 @@ impl SipUa {
         // An offer we cannot answer is refused now (RFC 3261 §21.4.26 488).
         let (remote, codec) = match remote {
             Ok(r) if r.webrtc => (Some(r), sdp::PCMU),
-            Ok(r) => match sdp::choose_codec(&r) {
+            Ok(r) => match sdp::choose_codec(&r, self.inner.cfg.codecs.as_slice()) {
                 Ok(c) => (Some(r), c),
                 Err(e) => {
                     self.emit(UaEvent::Problem(format!("call from {number} refused: {e}")));
@@ -609,8 +609,15 @@ impl SipUa {
         LocalAudio {
             addr: self.inner.local_ip,
             port,
-            codecs: sdp::SUPPORTED.to_vec(),
-            telephone_event: Some(sdp::TELEPHONE_EVENT.pt),
+            codecs: self
+                .inner
+                .cfg
+                .codecs
+                .as_slice()
+                .iter()
+                .map(|&k| sdp::Codec::ours(k))
+                .collect(),
+            telephone_event: Some(sdp::TELEPHONE_EVENT),
             direction,
             session_id: u64::from(port) * 1000 + 1,
             version,
@@ -859,7 +866,7 @@ impl SipUa {
                         let mut bad_codec = None;
                         if let Some(s) = ua.inner.legs.lock().expect("legs lock").get_mut(&leg) {
                             if let Some(r) = remote.as_ref().filter(|_| !webrtc) {
-                                match sdp::choose_codec(r) {
+                                match sdp::choose_codec(r, ua.inner.cfg.codecs.as_slice()) {
                                     Ok(c) => s.codec = c,
                                     Err(e) => bad_codec = Some(e.to_string()),
                                 }
@@ -1102,7 +1109,7 @@ impl SipUa {
         if self.is_webrtc(leg) {
             return self.webrtc_update(leg, remote, &req.body, handle).await;
         }
-        let codec = match sdp::choose_codec(&remote) {
+        let codec = match sdp::choose_codec(&remote, self.inner.cfg.codecs.as_slice()) {
             Ok(c) => c,
             Err(e) => {
                 self.emit(UaEvent::Problem(format!("re-INVITE refused: {e}")));
@@ -1128,7 +1135,7 @@ impl SipUa {
                 Some(answer.into_bytes()),
             )
             .await;
-        self.rtp_follow_offer(leg, &remote, codec.pt);
+        self.rtp_follow_offer(leg, &remote, codec);
         let now_held = remote.direction.is_hold();
         if now_held != was_held {
             self.call_event(SipInput::RemoteHold {

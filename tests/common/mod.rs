@@ -365,5 +365,6 @@ pub fn sip_account(
         ca_file: None,
         stun_servers: Vec::new(),
         media: Default::default(),
+        codecs: Default::default(),
     }
 }

@@ -123,6 +123,7 @@ pub fn sip_config(account: &VoiceAccount) -> SipConfig {
         second_call: SecondCall::Reject,
         ring_timeout_s: 60,
         media: MediaMode::Webrtc,
+        codecs: Default::default(),
     }
 }
 

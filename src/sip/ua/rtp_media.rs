@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use crate::engine::{Event, Notice};
 use crate::media::{MediaEvent, MediaParams, MediaSession};
-use crate::sip::sdp::RemoteAudio;
+use crate::sip::sdp::{Codec, RemoteAudio};
 
 use super::{Leg, SipUa, UaEvent};
 
@@ -18,14 +18,17 @@ impl SipUa {
             return;
         }
         let Some(ip) = remote.addr else { return };
-        let (socket, pt) = {
+        let (socket, codec) = {
             let mut legs = self.inner.legs.lock().expect("legs lock");
             let Some(st) = legs.get_mut(&leg) else { return };
-            (st.rtp.take(), st.codec.pt)
+            (st.rtp.take(), st.codec)
         };
         let Some(socket) = socket else { return };
         let n = leg.0;
-        let device = match self.inner.audio.lock().expect("audio lock").open(n, 8000) {
+        // The device runs at the negotiated codec's rate (48 kHz for Opus,
+        // 16 kHz for G.722), so the session needs no resampling.
+        let rate = codec.kind.preferred_device_rate();
+        let device = match self.inner.audio.lock().expect("audio lock").open(n, rate) {
             Ok(d) => d,
             Err(e) => {
                 self.emit(UaEvent::Problem(format!(
@@ -34,7 +37,9 @@ impl SipUa {
                 return;
             }
         };
-        let params = MediaParams::new(pt, remote.telephone_event);
+        let te = remote.telephone_event_for(codec.kind).map(|t| t.pt);
+        let params = MediaParams::with_codec(codec.kind, codec.pt, te);
+        tracing::debug!(codec = %codec.kind, pt = codec.pt, "RTP audio starts");
         let dest = SocketAddr::new(ip, remote.port);
         match MediaSession::start(socket, dest, params, device) {
             Ok(mut handle) => {
@@ -52,7 +57,7 @@ impl SipUa {
                     .media
                     .lock()
                     .expect("media lock")
-                    .insert(leg, (handle, remote.telephone_event.is_some()));
+                    .insert(leg, (handle, te.is_some()));
             }
             Err(e) => self.emit(UaEvent::Problem(format!("audio could not start: {e}"))),
         }
@@ -72,11 +77,15 @@ impl SipUa {
 
     /// The peer sent a new offer (re-INVITE): follow its address, codec and
     /// direction, so audio flows again after an unhold (RFC 3264 §8).
-    pub(super) fn rtp_follow_offer(&self, leg: Leg, remote: &RemoteAudio, pt: u8) {
-        let map = self.inner.media.lock().expect("media lock");
-        let Some((h, _)) = map.get(&leg) else { return };
+    pub(super) fn rtp_follow_offer(&self, leg: Leg, remote: &RemoteAudio, codec: Codec) {
+        let mut map = self.inner.media.lock().expect("media lock");
+        let Some((h, te_ok)) = map.get_mut(&leg) else {
+            return;
+        };
+        let te = remote.telephone_event_for(codec.kind).map(|t| t.pt);
+        *te_ok = te.is_some();
         if let Some(ip) = remote.addr {
-            h.update_remote(SocketAddr::new(ip, remote.port), pt, remote.telephone_event);
+            h.update_remote(SocketAddr::new(ip, remote.port), codec.kind, codec.pt, te);
         }
         let held = remote.direction.is_hold();
         let inactive = remote.direction == crate::sip::sdp::Direction::Inactive;
