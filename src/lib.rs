@@ -10,6 +10,7 @@ pub mod crm;
 pub mod engine;
 pub mod history;
 pub mod media;
+pub mod popup_feed;
 pub mod secret;
 pub mod sip;
 pub mod store;

@@ -195,6 +195,23 @@ fn with_contact(e: Event, store: Option<&tongdai::store::Store>) -> Event {
     }
 }
 
+/// The `[crm]` client for the popup; a bad token file is a notice on the
+/// console (its message names the file, never the token).
+fn crm_client(cfg: &Config, state: &mut AppState) -> Option<std::sync::Arc<tongdai::crm::Crm>> {
+    let c = cfg.crm.clone()?;
+    match tongdai::crm::Crm::new(c) {
+        Ok(crm) => {
+            state.crm_configured = true;
+            Some(std::sync::Arc::new(crm))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "no CRM lookups");
+            state.set_notice(tongdai::app::state::Level::Warning, e.to_string());
+            None
+        }
+    }
+}
+
 /// Subcommands that do not start a console. `None`: not one of them.
 fn tool_command(cli: &Cli) -> anyhow::Result<Option<ExitCode>> {
     use tongdai::control::client;
@@ -392,7 +409,13 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         if backend.is_some() {
             state.recent = preload_recent(&store_path());
+            state.notes_enabled = true;
         }
+        let crm = if backend.is_some() {
+            crm_client(&cfg, &mut state)
+        } else {
+            None
+        };
         let app = App::new(state, themes);
         let engine = backend.map(tongdai::engine::spawn);
         // Every event goes through the call history (written before the
@@ -415,19 +438,28 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                     Err(e) => tracing::warn!(error = %e, "no control socket"),
                 }
+                // The popup's data (contacts, past calls, CRM) and the
+                // wrap-up notes / history view ride along (popup_feed.rs).
                 let (tx, rx) = mpsc::unbounded_channel();
-                let contacts = tongdai::store::Store::open(&store_path()).ok();
-                tokio::spawn(async move {
-                    let mut events = events;
-                    while let Some(e) = events.recv().await {
-                        let e = with_contact(e, contacts.as_ref());
+                let (effects_tx, effects_rx) = mpsc::unbounded_channel();
+                let store = tongdai::store::Store::open(&store_path()).ok();
+                let feed = tongdai::popup_feed::Feed::new(store, crm);
+                tokio::spawn(tongdai::popup_feed::forward(
+                    events,
+                    effects_rx,
+                    feed,
+                    tx,
+                    move |e, store| {
+                        let e = with_contact(e, store);
                         hub.publish(e.clone());
-                        if tx.send(e).is_err() {
-                            break;
-                        }
-                    }
-                });
-                Some((handle, rx))
+                        e
+                    },
+                ));
+                let feeds = tongdai::app::run::Feeds {
+                    msgs: rx,
+                    effects: Some(effects_tx),
+                };
+                Some((handle, feeds))
             }
             None => None,
         };
@@ -440,7 +472,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             tracing::warn!(error = %e, "cannot route stderr to the log");
         }
         terminal::install_panic_hook();
-        let exit = tongdai::app::run::run(app, engine).await;
+        let exit = tongdai::app::run::run_with(app, engine).await;
         terminal::restore_stderr();
         if let Some(server) = control {
             server.shutdown().await;

@@ -33,15 +33,15 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "unknown_top_level_key.toml",
-        "tests/config/bad/unknown_top_level_key.toml:1:1: unknown key `backnd` at the top level; did you mean `backend`? (expected one of `backend`, `sip`, `vcc`, `audio`, `ui`, `log`, `demo`)",
+        "tests/config/bad/unknown_top_level_key.toml:1:1: unknown key `backnd` at the top level; did you mean `backend`? (expected one of `backend`, `sip`, `vcc`, `audio`, `ui`, `log`, `demo`, `crm`)",
     ),
     (
         "unknown_section.toml",
-        "tests/config/bad/unknown_section.toml:1:2: unknown key `uii` at the top level; did you mean `ui`? (expected one of `backend`, `sip`, `vcc`, `audio`, `ui`, `log`, `demo`)",
+        "tests/config/bad/unknown_section.toml:1:2: unknown key `uii` at the top level; did you mean `ui`? (expected one of `backend`, `sip`, `vcc`, `audio`, `ui`, `log`, `demo`, `crm`)",
     ),
     (
         "sip_unknown_key.toml",
-        "tests/config/bad/sip_unknown_key.toml:5:1: unknown key `sever` in [sip]; did you mean `server`? (expected one of `user`, `server`, `transport`, `ws_url`, `domain`, `auth_user`, `password_file`, `display_name`, `expires`, `register`, `bind`, `insecure_tls`, `ca_file`, `second_call`, `ring_timeout_s`, `stun_servers`, `media`)",
+        "tests/config/bad/sip_unknown_key.toml:5:1: unknown key `sever` in [sip]; did you mean `server`? (expected one of `user`, `server`, `transport`, `ws_url`, `domain`, `auth_user`, `password_file`, `display_name`, `expires`, `register`, `bind`, `insecure_tls`, `ca_file`, `second_call`, `ring_timeout_s`, `stun_servers`, `media`, `codecs`)",
     ),
     (
         "sip_wrong_type.toml",
@@ -77,7 +77,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "keys_unknown_action.toml",
-        "tests/config/bad/keys_unknown_action.toml:3:21: field `ui.keys[0].run`: unknown value `anwser`; did you mean `answer`? (expected one of `answer`, `reject`, `end`, `hold`, `mute`, `dial`, `dial_edit`, `clear`, `availability`, `claim_voice`, `device`, `transfer`, `accept_transfer`, `refuse_transfer`, `connect`, `help`, `theme`, `language`, `quit`, `none`)",
+        "tests/config/bad/keys_unknown_action.toml:3:21: field `ui.keys[0].run`: unknown value `anwser`; did you mean `answer`? (expected one of `answer`, `reject`, `end`, `hold`, `mute`, `dial`, `dial_edit`, `clear`, `availability`, `claim_voice`, `device`, `transfer`, `accept_transfer`, `refuse_transfer`, `connect`, `history`, `help`, `theme`, `language`, `quit`, `none`)",
     ),
     (
         "keys_unknown_condition.toml",
@@ -118,6 +118,14 @@ const CASES: &[(&str, &str)] = &[
     (
         "audio_bad_device.toml",
         "tests/config/bad/audio_bad_device.toml:2:10: field `audio.device`: unknown value `alsa` (expected one of `null`, `file`, `cpal`)",
+    ),
+    (
+        "crm_unknown_key.toml",
+        "tests/config/bad/crm_unknown_key.toml:4:1: unknown key `tokn_file` in [crm]; did you mean `token_file`? (expected one of `url`, `headers`, `token_env`, `token_file`, `timeout_ms`, `number_format`, `mapping`)",
+    ),
+    (
+        "crm_bad_url.toml",
+        "tests/config/bad/crm_bad_url.toml: crm: url \"crm.example/c?phone={number}\" must start with http:// or https://",
     ),
     (
         "theme_bad_colour.toml",

@@ -12,14 +12,16 @@ use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 
 use tongdai::app::keymap::{Key, Keymap};
-use tongdai::app::state::{AppState, RecentCall, Setup};
+use tongdai::app::state::{AppState, CallRow, CustomerInfo, Effect, Modal, RecentCall, Setup};
 use tongdai::app::theme::{ColorDepth, Role, Theme};
 use tongdai::app::{Action, App, Msg};
 use tongdai::call::errors::Lang;
+use tongdai::crm::{CrmError, CrmRecord};
 use tongdai::engine::{
     AgentInfo, Availability, Command, Device, Direction, EndReason, Event, Notice, RegState,
     RingInfo,
 };
+use tongdai::store::Outcome;
 
 struct H {
     app: App,
@@ -78,6 +80,10 @@ impl H {
     fn take(&mut self) -> Vec<Command> {
         std::mem::take(&mut self.sent)
     }
+    /// The store work `update` asked the loop for.
+    fn effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.app.state.effects)
+    }
     /// The usual connected, available agent with voice here on device 1.
     fn ready(&mut self) -> &mut Self {
         self.ev(Event::Ready)
@@ -106,6 +112,10 @@ impl H {
         let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
         t.draw(|f| self.app.draw(f)).unwrap();
         t.backend().to_string()
+    }
+    /// A wide screen, for asserting on text the popup would wrap.
+    fn wide(&self) -> String {
+        self.text(160, 40)
     }
     fn snap(&self, name: &str) {
         for (w, h) in [(80, 24), (120, 40)] {
@@ -672,4 +682,405 @@ fn high_contrast_sixteen_colours_and_no_color() {
     );
     let (x, y) = find(&buf, "● Incoming call").unwrap();
     assert!(buf[(x, y)].modifier.contains(Modifier::REVERSED));
+}
+
+// ---- customer popup, wrap-up note, history view ---------------------------
+
+fn call_row(row: i64, when: &str, number: &str, outcome: Outcome, note: Option<&str>) -> CallRow {
+    let answered = outcome == Outcome::Answered;
+    CallRow {
+        row,
+        when: when.into(),
+        number: number.into(),
+        name: None,
+        direction: Direction::Inbound,
+        talk_secs: answered.then_some(185),
+        outcome,
+        missed: outcome == Outcome::Missed,
+        note: note.map(str::to_string),
+    }
+}
+
+/// Hồng is a contact with tags and notes, and has called twice before.
+fn hong_info() -> CustomerInfo {
+    CustomerInfo {
+        name: Some("Nguyễn Thị Hồng".into()),
+        company: Some("Công ty Minh An".into()),
+        tags: vec!["VIP".into(), "bảo hành".into()],
+        notes: Some("Prefers calls after 2 pm".into()),
+        recent: vec![
+            call_row(
+                12,
+                "11-20 09:14",
+                "0987654321",
+                Outcome::Answered,
+                Some("asked for the invoice again"),
+            ),
+            call_row(9, "11-18 16:40", "0987654321", Outcome::Missed, None),
+        ],
+        first_call: false,
+    }
+}
+
+fn info_msg(number: &str, info: CustomerInfo) -> Msg {
+    Msg::CustomerInfo {
+        number: number.into(),
+        info,
+    }
+}
+
+#[test]
+fn popup_with_local_contact_tags_notes_and_past_notes() {
+    let mut h = harness(Lang::En);
+    h.ready().ring();
+    h.msg(info_msg("0987654321", hong_info())).wait(3);
+    h.snap("popup_local");
+    let t = h.wide();
+    for want in [
+        "Công ty Minh An",
+        "[VIP] [bảo hành]",
+        "Prefers calls after 2 pm",
+        "11-20 09:14 ↘ · 03:05 · answered",
+        "✎ asked for the invoice again",
+        "11-18 16:40 ↘ · missed",
+        "Phím 1: Bán hàng",
+    ] {
+        assert!(t.contains(want), "{want:?} missing:\n{t}");
+    }
+    assert!(!t.contains("looking up in CRM"), "{t}");
+    // The keys that answer stay on the popup.
+    assert!(h.text(80, 24).contains("Enter/F2/a answer"));
+}
+
+#[test]
+fn popup_first_call_then_crm_fills_in() {
+    let mut h = harness(Lang::En);
+    h.app.state.crm_configured = true;
+    h.ready();
+    h.ev(Event::Ringing(RingInfo {
+        phone: "0912345678".into(),
+        display_name: None,
+        line: Some("19001234".into()),
+        queue: None,
+        direction: Direction::Inbound,
+        agent_leg: false,
+    }));
+    // Local data at once: nobody known, no call before.
+    h.msg(info_msg(
+        "0912345678",
+        CustomerInfo {
+            first_call: true,
+            ..CustomerInfo::default()
+        },
+    ));
+    h.snap("popup_crm_pending");
+    let t = h.wide();
+    assert!(t.contains("looking up in CRM…"), "{t}");
+    assert!(t.contains("first call from this number"), "{t}");
+    // The CRM's answer for the same number written another way still fits.
+    h.msg(Msg::CrmResult {
+        number: "+84912345678".into(),
+        result: Ok(Some(CrmRecord {
+            name: Some("Trần Văn Bình".into()),
+            company: Some("Bình Phát Logistics".into()),
+            tags: vec!["new lead".into()],
+            notes: Some("Asked for a quote on 3 trucks".into()),
+        })),
+    });
+    h.snap("popup_crm");
+    let t = h.wide();
+    assert!(!t.contains("looking up in CRM"), "{t}");
+    for want in [
+        "Trần Văn Bình",
+        "Bình Phát Logistics",
+        "[new lead]",
+        "Asked for a quote on 3 trucks",
+        "first call from this number",
+    ] {
+        assert!(t.contains(want), "{want:?} missing:\n{t}");
+    }
+}
+
+#[test]
+fn popup_crm_failure_keeps_local_data() {
+    for lang in [Lang::En, Lang::Vi] {
+        let mut h = harness(lang);
+        h.app.state.crm_configured = true;
+        h.ready().ring();
+        h.msg(info_msg("0987654321", hong_info()));
+        h.msg(Msg::CrmResult {
+            number: "0987654321".into(),
+            result: Err(CrmError::Timeout { timeout_ms: 1500 }),
+        });
+        let t = h.wide();
+        let want = match lang {
+            Lang::En => "CRM unavailable: no answer within 1500 ms",
+            Lang::Vi => "CRM không dùng được: không trả lời trong 1500 ms",
+        };
+        assert!(t.contains(want), "{t}");
+        assert!(t.contains("[VIP] [bảo hành]"), "{t}");
+        assert!(t.contains("asked for the invoice again"), "{t}");
+        if lang == Lang::En {
+            h.snap("popup_crm_failed");
+        }
+    }
+    // An HTTP failure says the status.
+    let mut h = harness(Lang::En);
+    h.app.state.crm_configured = true;
+    h.ready().ring();
+    h.msg(Msg::CrmResult {
+        number: "0987654321".into(),
+        result: Err(CrmError::Status { status: 503 }),
+    });
+    assert!(h.wide().contains("CRM unavailable: HTTP 503"));
+}
+
+#[test]
+fn late_popup_data_for_another_caller_is_dropped() {
+    let mut h = harness(Lang::En);
+    h.app.state.crm_configured = true;
+    h.ready().ring();
+    h.ev(Event::Ended(EndReason::RemoteHangup));
+    assert!(h.app.state.popup.is_none());
+    // The first caller's answers arrive after the call ended.
+    h.msg(info_msg("0987654321", hong_info()));
+    h.msg(Msg::CrmResult {
+        number: "0987654321".into(),
+        result: Ok(Some(CrmRecord {
+            name: Some("Stale".into()),
+            ..CrmRecord::default()
+        })),
+    });
+    assert!(h.app.state.popup.is_none());
+    // A new caller: the old caller's data never shows on their popup.
+    h.ev(Event::Ringing(RingInfo {
+        phone: "0911222333".into(),
+        display_name: None,
+        line: None,
+        queue: None,
+        direction: Direction::Inbound,
+        agent_leg: false,
+    }));
+    h.msg(info_msg("0987654321", hong_info()));
+    let t = h.wide();
+    assert!(t.contains("0911222333"), "{t}");
+    assert!(!t.contains("Minh An") && !t.contains("Stale"), "{t}");
+    assert!(t.contains("looking up in CRM…"), "{t}");
+}
+
+/// A talked call with Hồng that has just ended, notes on.
+fn ended_call(h: &mut H) {
+    h.app.state.notes_enabled = true;
+    h.ready().ring();
+    h.ev(Event::Accepted).wait(95);
+    h.ev(Event::Ended(EndReason::RemoteHangup));
+}
+
+#[test]
+fn wrap_up_note_saved_on_the_calls_row() {
+    let mut h = harness(Lang::En);
+    ended_call(&mut h);
+    h.msg(Msg::CallRecorded {
+        number: "0987654321".into(),
+        row: 42,
+    });
+    h.keys("Hẹn gọi lại thứ 2");
+    h.snap("wrap_up");
+    assert!(h.effects().is_empty());
+    h.key("<Enter>");
+    assert_eq!(
+        h.effects(),
+        vec![Effect::SaveNote {
+            row: Some(42),
+            number: "0987654321".into(),
+            note: "Hẹn gọi lại thứ 2".into(),
+        }]
+    );
+    assert!(h.app.state.wrapup.is_none());
+    // Typed text went to the note, not to the keymap (no engine command).
+    assert!(h.take().is_empty());
+    h.msg(Msg::NoteSaved {
+        note: "Hẹn gọi lại thứ 2".into(),
+        result: Ok(42),
+    });
+    assert!(h.text(80, 24).contains("Note saved"));
+}
+
+#[test]
+fn wrap_up_esc_skips_and_a_missed_call_asks_nothing() {
+    let mut h = harness(Lang::En);
+    ended_call(&mut h);
+    h.keys("x");
+    h.key("<Esc>");
+    assert!(h.app.state.wrapup.is_none());
+    assert!(h.effects().is_empty());
+    // A ring nobody answered: no note to ask for.
+    h.ring();
+    h.ev(Event::Ended(EndReason::Cancelled));
+    assert!(h.app.state.wrapup.is_none());
+    // Without call history there is nowhere to save one.
+    let mut h = harness(Lang::En);
+    h.ready().ring();
+    h.ev(Event::Accepted);
+    h.ev(Event::Ended(EndReason::RemoteHangup));
+    assert!(h.app.state.wrapup.is_none());
+}
+
+#[test]
+fn a_ring_wins_over_the_wrap_up_prompt_and_the_draft_is_saved() {
+    let mut h = harness(Lang::En);
+    ended_call(&mut h);
+    h.keys("half a no");
+    h.ev(Event::Ringing(RingInfo {
+        phone: "0911222333".into(),
+        display_name: None,
+        line: None,
+        queue: None,
+        direction: Direction::Inbound,
+        agent_leg: false,
+    }));
+    // The row was not known yet: the loop finds the newest call with the number.
+    assert_eq!(
+        h.effects(),
+        vec![Effect::SaveNote {
+            row: None,
+            number: "0987654321".into(),
+            note: "half a no".into(),
+        }]
+    );
+    assert!(h.app.state.wrapup.is_none());
+    let t = h.text(80, 24);
+    assert!(!t.contains("Wrap-up note"), "{t}");
+    assert!(t.contains("0911222333"), "{t}");
+    // Enter answers the ring, it does not type into a prompt.
+    h.key("<Enter>");
+    assert_eq!(h.take(), vec![Command::Accept]);
+}
+
+fn today_rows() -> Vec<CallRow> {
+    let mut missed = call_row(31, "10:52", "0912345678", Outcome::Missed, None);
+    missed.name = Some("Trần Văn Bình".into());
+    let mut out = call_row(
+        30,
+        "10:15",
+        "0987654321",
+        Outcome::Answered,
+        Some("gửi báo giá"),
+    );
+    out.direction = Direction::Outbound;
+    out.name = Some("Nguyễn Thị Hồng".into());
+    vec![
+        missed,
+        out,
+        call_row(29, "09:02", "02838123456", Outcome::Answered, None),
+    ]
+}
+
+#[test]
+fn history_view_lists_today_with_missed_calls_and_filters() {
+    let mut h = harness(Lang::En);
+    h.app.state.notes_enabled = true;
+    h.ready();
+    h.key("h");
+    assert_eq!(h.effects(), vec![Effect::LoadHistory]);
+    assert!(h.wide().contains("loading…"));
+    h.msg(Msg::History(Ok(today_rows())));
+    h.snap("history");
+    // The missed call is highlighted with the theme's warning role (it is
+    // not selected: the selection starts on the newest row, so move off it).
+    h.key("<Down>");
+    let buf = h.buffer(120, 40);
+    let warning = h.app.theme().unwrap().style(Role::Warning);
+    let (x, y) = find(&buf, "10:52").unwrap();
+    assert_eq!(Some(buf[(x, y)].fg), warning.fg);
+    let selected = h.app.theme().unwrap().style(Role::Selected);
+    let (x, y) = find(&buf, "10:15").unwrap();
+    assert_eq!(buf[(x, y)].bg, selected.bg.unwrap_or(buf[(x, y)].bg));
+    // `/` filters by number; a trunk 0 matches too.
+    h.key("/");
+    h.keys("0283");
+    h.snap("history_filtered");
+    let t = h.wide();
+    assert!(t.contains("02838123456"), "{t}");
+    assert!(
+        !t.contains("0912345678") && !t.contains("0987654321"),
+        "{t}"
+    );
+    h.keys("9");
+    assert!(h.wide().contains("no call matches"));
+    h.key("<Esc>");
+    assert!(h.wide().contains("0912345678"));
+    // Esc closes the view.
+    h.key("<Esc>");
+    assert!(h.app.state.modal.is_none());
+}
+
+#[test]
+fn history_call_back_goes_through_dial() {
+    let mut h = harness(Lang::En);
+    h.app.state.notes_enabled = true;
+    h.ready();
+    h.key("h");
+    h.msg(Msg::History(Ok(today_rows())));
+    h.key("<Down>").key("<Enter>");
+    // The same command a typed number and Enter give.
+    assert_eq!(h.take(), vec![Command::CallOut("0987654321".into())]);
+    assert!(h.app.state.modal.is_none());
+    assert!(h.app.state.dial.is_empty());
+    let mut typed = harness(Lang::En);
+    typed.ready().keys("0987654321").key("<Enter>");
+    assert_eq!(typed.take(), vec![Command::CallOut("0987654321".into())]);
+    // `c` calls back too; a number the dial rules refuse gets their error.
+    h.key("h");
+    let mut bad = call_row(1, "08:00", "09x1", Outcome::Missed, None);
+    bad.direction = Direction::Internal;
+    h.msg(Msg::History(Ok(vec![bad])));
+    h.key("c");
+    assert!(h.take().is_empty());
+    let t = h.text(80, 24);
+    assert!(t.contains("x"), "{t}");
+    assert_eq!(
+        h.app.state.notice.as_ref().map(|n| n.level),
+        Some(tongdai::app::state::Level::Error)
+    );
+}
+
+#[test]
+fn history_edits_a_note_and_a_ring_closes_the_view() {
+    let mut h = harness(Lang::En);
+    h.app.state.notes_enabled = true;
+    h.ready();
+    h.key("h");
+    h.effects();
+    h.msg(Msg::History(Ok(today_rows())));
+    h.key("<Down>").key("n");
+    // The old note is there to edit.
+    for _ in "gửi báo giá".chars() {
+        h.key("<Backspace>");
+    }
+    h.keys("đã gửi báo giá");
+    h.key("<Enter>");
+    assert_eq!(
+        h.effects(),
+        vec![Effect::SaveNote {
+            row: Some(30),
+            number: "0987654321".into(),
+            note: "đã gửi báo giá".into(),
+        }]
+    );
+    h.msg(Msg::NoteSaved {
+        note: "đã gửi báo giá".into(),
+        result: Ok(30),
+    });
+    assert!(h.wide().contains("đã gửi báo giá"));
+    // A ring closes the view so Enter answers.
+    h.ring();
+    assert!(!matches!(h.app.state.modal, Some(Modal::History(_))));
+    h.key("<Enter>");
+    assert_eq!(h.take(), vec![Command::Accept]);
+    // Without history, `h` says so.
+    let mut h = harness(Lang::Vi);
+    h.ready().key("h");
+    assert!(h.app.state.modal.is_none());
+    assert!(h.text(80, 24).contains("Lịch sử cuộc gọi đang tắt"));
 }

@@ -9,7 +9,10 @@ use std::time::Instant;
 use crossterm::event::KeyEvent;
 use serde::Deserialize;
 
+use crate::crm::{CrmError, CrmRecord};
 use crate::engine::Event;
+
+use super::state::{CallRow, CustomerInfo};
 
 /// One-key actions. The snake_case names are the `run` values of the keymap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
@@ -45,6 +48,8 @@ pub enum Action {
     RefuseTransfer,
     /// `csInit` again after a failure or a disconnect.
     Connect,
+    /// Today's calls (filter, call back, edit a note).
+    History,
     /// The help overlay.
     Help,
     /// Next theme.
@@ -59,7 +64,7 @@ pub enum Action {
 
 impl Action {
     /// Every bindable action, in the order help and the hint bar list them.
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 20] = [
         Action::Answer,
         Action::Reject,
         Action::AcceptTransfer,
@@ -75,6 +80,7 @@ impl Action {
         Action::DialEdit,
         Action::Clear,
         Action::Connect,
+        Action::History,
         Action::Theme,
         Action::Language,
         Action::Help,
@@ -99,6 +105,7 @@ impl Action {
             Action::AcceptTransfer => "accept_transfer",
             Action::RefuseTransfer => "refuse_transfer",
             Action::Connect => "connect",
+            Action::History => "history",
             Action::Help => "help",
             Action::Theme => "theme",
             Action::Language => "language",
@@ -126,4 +133,21 @@ pub enum Msg {
     Resize,
     /// A command could not be queued (the engine is busy or gone).
     EngineUnavailable { stopped: bool },
+    /// Local data (contact, past calls) for the popup of `number`.
+    CustomerInfo { number: String, info: CustomerInfo },
+    /// The CRM's answer for `number` (`Ok(None)`: not in the CRM).
+    CrmResult {
+        number: String,
+        result: Result<Option<CrmRecord>, CrmError>,
+    },
+    /// The call with `number` that just ended is history row `row` (where
+    /// its wrap-up note goes).
+    CallRecorded { number: String, row: i64 },
+    /// Today's calls for the history view, or why they could not be read.
+    History(Result<Vec<CallRow>, String>),
+    /// A note was written on history row `Ok(row)`, or why not.
+    NoteSaved {
+        note: String,
+        result: Result<i64, String>,
+    },
 }

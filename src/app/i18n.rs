@@ -84,6 +84,25 @@ pub enum T {
     EngineStopped,
     ShowingTheme,
     NoCall,
+    Company,
+    Tags,
+    Notes,
+    FirstCall,
+    CrmLooking,
+    CrmNotFound,
+    WrapUp,
+    WrapUpPrompt,
+    WrapUpKeys,
+    NoteSaved,
+    History,
+    HistoryToday,
+    HistoryLoading,
+    HistoryEmpty,
+    HistoryNoMatch,
+    HistoryKeys,
+    HistoryFilter,
+    NoteEditKeys,
+    HistoryOff,
 }
 
 pub fn t(lang: Lang, key: T) -> &'static str {
@@ -202,6 +221,34 @@ pub fn t(lang: Lang, key: T) -> &'static str {
         T::EngineStopped => ("The engine has stopped", "Bộ xử lý đã dừng"),
         T::ShowingTheme => ("Theme", "Giao diện"),
         T::NoCall => ("not in a call", "không có cuộc gọi"),
+        T::Company => ("Company", "Công ty"),
+        T::Tags => ("Tags", "Nhãn"),
+        T::Notes => ("Notes", "Ghi chú"),
+        T::FirstCall => ("first call from this number", "lần đầu số này gọi đến"),
+        T::CrmLooking => ("looking up in CRM…", "đang tra cứu CRM…"),
+        T::CrmNotFound => ("not in the CRM", "không có trong CRM"),
+        T::WrapUp => ("Wrap-up note", "Ghi chú sau cuộc gọi"),
+        T::WrapUpPrompt => ("Note on the call with", "Ghi chú cho cuộc gọi với"),
+        T::WrapUpKeys => ("Enter saves · Esc skips", "Enter để lưu · Esc để bỏ qua"),
+        T::NoteSaved => ("Note saved", "Đã lưu ghi chú"),
+        T::History => ("History", "Lịch sử"),
+        T::HistoryToday => ("Today's calls", "Cuộc gọi hôm nay"),
+        T::HistoryLoading => ("loading…", "đang tải…"),
+        T::HistoryEmpty => ("no calls today", "hôm nay chưa có cuộc gọi"),
+        T::HistoryNoMatch => ("no call matches", "không có cuộc gọi khớp"),
+        T::HistoryKeys => (
+            "↑↓ choose · Enter/c call back · n note · / filter · Esc closes",
+            "↑↓ để chọn · Enter/c gọi lại · n ghi chú · / lọc · Esc để đóng",
+        ),
+        T::HistoryFilter => ("number", "số"),
+        T::HistoryOff => (
+            "Call history is off in this session",
+            "Lịch sử cuộc gọi đang tắt trong phiên này",
+        ),
+        T::NoteEditKeys => (
+            "editing the note: Enter saves · Esc cancels",
+            "đang sửa ghi chú: Enter để lưu · Esc để huỷ",
+        ),
     };
     if lang == Lang::Vi { vi } else { en }
 }
@@ -224,6 +271,7 @@ pub fn action(lang: Lang, a: Action) -> &'static str {
         Action::AcceptTransfer => ("accept transfer", "nhận cuộc chuyển"),
         Action::RefuseTransfer => ("refuse transfer", "từ chối cuộc chuyển"),
         Action::Connect => ("reconnect", "kết nối lại"),
+        Action::History => ("history", "lịch sử"),
         Action::Help => ("help", "trợ giúp"),
         Action::Theme => ("theme", "giao diện"),
         Action::Language => ("English", "Tiếng Việt"),
@@ -245,6 +293,63 @@ pub fn action_in_state(lang: Lang, a: Action, held: bool, muted: bool) -> &'stat
         (Action::Mute, _, true, Lang::En) => "unmute",
         (Action::Mute, _, true, Lang::Vi) => "bật tiếng",
         _ => action(lang, a),
+    }
+}
+
+/// A history row's outcome.
+pub fn outcome(lang: Lang, o: crate::store::Outcome) -> &'static str {
+    use crate::store::Outcome;
+    let (en, vi) = match o {
+        Outcome::InProgress => ("in progress", "đang diễn ra"),
+        Outcome::Interrupted => ("interrupted", "bị gián đoạn"),
+        Outcome::Answered => ("answered", "đã nghe"),
+        Outcome::Missed => ("missed", "gọi nhỡ"),
+        Outcome::Rejected => ("rejected", "đã từ chối"),
+        Outcome::AnsweredElsewhere => ("answered elsewhere", "đã nghe ở nơi khác"),
+        Outcome::NotAnswered => ("not answered", "không nghe máy"),
+    };
+    if lang == Lang::Vi { vi } else { en }
+}
+
+/// The popup's CRM failure line: "CRM unavailable: <reason>". The reason
+/// is the error's own text (it never holds the token).
+pub fn crm_unavailable(lang: Lang, e: &crate::crm::CrmError) -> String {
+    use crate::crm::CrmError;
+    let reason = match (e, lang) {
+        (CrmError::Timeout { timeout_ms }, Lang::En) => format!("no answer within {timeout_ms} ms"),
+        (CrmError::Timeout { timeout_ms }, Lang::Vi) => {
+            format!("không trả lời trong {timeout_ms} ms")
+        }
+        (CrmError::Status { status }, _) => format!("HTTP {status}"),
+        (CrmError::MalformedJson { detail }, Lang::En) => {
+            format!("the answer is not the JSON expected ({detail})")
+        }
+        (CrmError::MalformedJson { detail }, Lang::Vi) => {
+            format!("dữ liệu trả về không đúng dạng JSON ({detail})")
+        }
+        (CrmError::Unreachable { detail }, _) => detail.clone(),
+        (CrmError::Config(d), _) => d.clone(),
+        (CrmError::Token(d), _) => d.clone(),
+    };
+    match lang {
+        Lang::En => format!("CRM unavailable: {reason}"),
+        Lang::Vi => format!("CRM không dùng được: {reason}"),
+    }
+}
+
+/// "Note not saved: <why>".
+pub fn note_not_saved(lang: Lang, why: &str) -> String {
+    match lang {
+        Lang::En => format!("Note not saved: {why}"),
+        Lang::Vi => format!("Chưa lưu được ghi chú: {why}"),
+    }
+}
+
+/// "History not loaded: <why>".
+pub fn history_failed(lang: Lang, why: &str) -> String {
+    match lang {
+        Lang::En => format!("History not loaded: {why}"),
+        Lang::Vi => format!("Không tải được lịch sử: {why}"),
     }
 }
 

@@ -14,9 +14,9 @@ use futures::{FutureExt, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
-use super::state::Level;
+use super::state::{Effect, Level};
 use super::terminal::TerminalGuard;
 use super::{App, Msg};
 use crate::engine::{EngineHandle, Event, SendError};
@@ -37,21 +37,68 @@ pub enum Exit {
     EngineStopped,
 }
 
+/// What feeds the console besides keys: the engine's events as `Msg`s
+/// (with the popup's data in between, see `popup_feed`), and where the
+/// `Effect`s `update` asks for go.
+pub struct Feeds {
+    pub msgs: UnboundedReceiver<Msg>,
+    pub effects: Option<UnboundedSender<Effect>>,
+}
+
 /// Run the console until the agent quits or a signal arrives, then shut
 /// the engine down (with [`SHUTDOWN_DEADLINE`]) and restore the terminal.
 pub async fn run(
-    mut app: App,
+    app: App,
     engine: Option<(EngineHandle, UnboundedReceiver<Event>)>,
 ) -> io::Result<Exit> {
+    match engine {
+        Some((h, mut events)) => {
+            let (tx, msgs) = mpsc::unbounded_channel();
+            tokio::spawn(async move {
+                while let Some(e) = events.recv().await {
+                    if tx.send(Msg::Engine(e)).is_err() {
+                        break;
+                    }
+                }
+            });
+            run_with(
+                app,
+                Some((
+                    h,
+                    Feeds {
+                        msgs,
+                        effects: None,
+                    },
+                )),
+            )
+            .await
+        }
+        None => run_with(app, None).await,
+    }
+}
+
+/// [`run`] with the engine's events already turned into `Msg`s, and an
+/// outlet for effects (without one they are dropped, logged).
+pub async fn run_with(mut app: App, engine: Option<(EngineHandle, Feeds)>) -> io::Result<Exit> {
     let guard = TerminalGuard::enter()?;
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-    let (handle, events) = match engine {
-        Some((h, e)) => (Some(h), Some(e)),
+    let (handle, feeds) = match engine {
+        Some((h, f)) => (Some(h), Some(f)),
         None => (None, None),
     };
-    let outcome = AssertUnwindSafe(event_loop(&mut app, &mut terminal, handle.as_ref(), events))
-        .catch_unwind()
-        .await;
+    let (events, effects) = match feeds {
+        Some(f) => (Some(f.msgs), f.effects),
+        None => (None, None),
+    };
+    let outcome = AssertUnwindSafe(event_loop(
+        &mut app,
+        &mut terminal,
+        handle.as_ref(),
+        events,
+        effects.as_ref(),
+    ))
+    .catch_unwind()
+    .await;
     if let Ok(Ok(exit)) = &outcome {
         tracing::info!(?exit, "console loop ended");
         if *exit != Exit::TerminalLost && handle.is_some() {
@@ -77,7 +124,8 @@ async fn event_loop(
     app: &mut App,
     terminal: &mut Terminal<CrosstermBackend<io::Stdout>>,
     handle: Option<&EngineHandle>,
-    mut events: Option<UnboundedReceiver<Event>>,
+    mut events: Option<UnboundedReceiver<Msg>>,
+    effects: Option<&UnboundedSender<Effect>>,
 ) -> io::Result<Exit> {
     let mut keys = EventStream::new();
     let mut sigint = signal(SignalKind::interrupt())?;
@@ -124,7 +172,7 @@ async fn event_loop(
                 None => return Ok(Exit::TerminalLost),
             },
             ev = engine_event => match ev {
-                Some(ev) => Some(Msg::Engine(ev)),
+                Some(m) => Some(m),
                 None => return Ok(Exit::EngineStopped),
             },
             _ = sleep => None,
@@ -134,17 +182,22 @@ async fn event_loop(
         };
         let Some(msg) = msg else { continue };
         app.update(Msg::Tick(Instant::now()));
-        dispatch(app, handle, msg);
+        dispatch(app, handle, effects, msg);
         // A burst of engine events makes one frame.
         if let Some(rx) = events.as_mut() {
-            while let Ok(ev) = rx.try_recv() {
-                dispatch(app, handle, Msg::Engine(ev));
+            while let Ok(m) = rx.try_recv() {
+                dispatch(app, handle, effects, m);
             }
         }
     }
 }
 
-fn dispatch(app: &mut App, handle: Option<&EngineHandle>, msg: Msg) {
+fn dispatch(
+    app: &mut App,
+    handle: Option<&EngineHandle>,
+    effects: Option<&UnboundedSender<Effect>>,
+    msg: Msg,
+) {
     if let Msg::Engine(ev) = &msg {
         tracing::debug!(?ev, "engine event");
     }
@@ -156,6 +209,13 @@ fn dispatch(app: &mut App, handle: Option<&EngineHandle>, msg: Msg) {
             app.update(Msg::EngineUnavailable {
                 stopped: e == SendError::Closed,
             });
+        }
+    }
+    // The store's work happens outside `update` (see `popup_feed`).
+    for effect in std::mem::take(&mut app.state.effects) {
+        match effects {
+            Some(tx) if tx.send(effect.clone()).is_ok() => {}
+            _ => tracing::warn!(?effect, "no one to do this"),
         }
     }
 }

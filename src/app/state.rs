@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
+use crate::crm::{CrmError, CrmRecord};
 use crate::engine::{AgentInfo, Availability, Device, Direction, EndReason, RegState};
+use crate::store::{Outcome, phone_key};
 
 use super::i18n::Lang;
 use super::keymap::{CallCtx, Context, Keymap};
@@ -97,6 +99,146 @@ pub struct RecentCall {
     pub reason: Option<EndReason>,
 }
 
+/// One finished call from the history store, formatted for the screen
+/// (the popup's "before" list and the history view).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallRow {
+    /// The store's row id (where a note goes).
+    pub row: i64,
+    /// Local time, already formatted (`05-01 10:02`, or `10:02` today).
+    pub when: String,
+    pub number: String,
+    pub name: Option<String>,
+    pub direction: Direction,
+    pub talk_secs: Option<u64>,
+    pub outcome: Outcome,
+    /// A ring to us nobody answered (highlighted in the history view).
+    pub missed: bool,
+    pub note: Option<String>,
+}
+
+/// What the local store knows about a caller, sent by the loop right after
+/// the ring (`Msg::CustomerInfo`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerInfo {
+    pub name: Option<String>,
+    pub company: Option<String>,
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+    /// The last calls with this number, newest first.
+    pub recent: Vec<CallRow>,
+    /// No earlier call with this number is on record.
+    pub first_call: bool,
+}
+
+/// Where the CRM lookup for the popup is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CrmState {
+    /// No `[crm]` configured.
+    Off,
+    Pending,
+    Found(CrmRecord),
+    NotFound,
+    Failed(CrmError),
+}
+
+/// The customer popup's data for the call on screen: local data at once,
+/// CRM data when it arrives. Keyed by number so a late answer for another
+/// caller is dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Popup {
+    pub number: String,
+    pub local: Option<CustomerInfo>,
+    pub crm: CrmState,
+}
+
+/// The one-line note asked for after a call ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrapUp {
+    pub number: String,
+    /// The history row, once the loop has said which one it is.
+    pub row: Option<i64>,
+    pub input: String,
+}
+
+/// The history view (today's calls).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryView {
+    /// `None` while loading.
+    pub rows: Option<Vec<CallRow>>,
+    pub error: Option<String>,
+    /// Digits typed after `/`.
+    pub filter: String,
+    /// `/` was pressed: keys go to the filter.
+    pub filtering: bool,
+    /// Index into the filtered rows.
+    pub selected: usize,
+    /// Editing the selected row's note.
+    pub editing: Option<String>,
+}
+
+impl HistoryView {
+    pub fn new() -> HistoryView {
+        HistoryView {
+            rows: None,
+            error: None,
+            filter: String::new(),
+            filtering: false,
+            selected: 0,
+            editing: None,
+        }
+    }
+
+    /// The rows the filter lets through.
+    pub fn visible(&self) -> Vec<&CallRow> {
+        self.rows
+            .iter()
+            .flatten()
+            .filter(|r| number_matches(&r.number, &self.filter))
+            .collect()
+    }
+
+    pub fn selected_row(&self) -> Option<&CallRow> {
+        self.visible().get(self.selected).copied()
+    }
+}
+
+impl Default for HistoryView {
+    fn default() -> Self {
+        HistoryView::new()
+    }
+}
+
+/// Whether `number` contains the digits of `filter` (a leading trunk `0`
+/// also matches `+84…`).
+pub fn number_matches(number: &str, filter: &str) -> bool {
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    let (n, f) = (digits(number), digits(filter));
+    if f.is_empty() {
+        return true;
+    }
+    n.contains(&f) || f.strip_prefix('0').is_some_and(|rest| n.contains(rest))
+}
+
+/// The same phone number, however written.
+pub fn same_number(a: &str, b: &str) -> bool {
+    a == b || phone_key(a) == phone_key(b)
+}
+
+/// IO the loop does for `update` (the store lives outside the state).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Save a wrap-up note on a history row (`None`: the newest finished
+    /// call with `number`).
+    SaveNote {
+        row: Option<i64>,
+        number: String,
+        note: String,
+    },
+    /// Load today's calls for the history view (`Msg::History`).
+    LoadHistory,
+}
+
 /// The control plane.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Conn {
@@ -152,6 +294,7 @@ pub enum Modal {
     Mobile { input: String, invalid: bool },
     Transfer(TransferPrompt),
     QuitConfirm,
+    History(HistoryView),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -281,6 +424,16 @@ pub struct AppState {
     pub last_call: Option<LastCall>,
     /// Call history (fed by a store later; this session's calls meanwhile).
     pub recent: Vec<RecentCall>,
+    /// The customer popup's local and CRM data for the call on screen.
+    pub popup: Option<Popup>,
+    /// A `[crm]` is configured: the popup says it is looking.
+    pub crm_configured: bool,
+    /// Call history is recorded: ask for a wrap-up note after a call.
+    pub notes_enabled: bool,
+    /// The wrap-up prompt (never over a live call).
+    pub wrapup: Option<WrapUp>,
+    /// IO for the loop to do, drained after every `update`.
+    pub effects: Vec<Effect>,
     pub quality: Option<Quality>,
     /// Audio levels, quantised to eighths (only a change redraws).
     pub levels: Option<(u8, u8)>,
@@ -323,6 +476,11 @@ impl AppState {
             pending_call_id: None,
             last_call: None,
             recent: Vec::new(),
+            popup: None,
+            crm_configured: false,
+            notes_enabled: false,
+            wrapup: None,
+            effects: Vec::new(),
             quality: None,
             levels: None,
             dial: String::new(),

@@ -10,8 +10,9 @@ use super::action::{Action, Msg};
 use super::i18n::{self, T};
 use super::keymap::{CallCtx, Key};
 use super::state::{
-    AppState, Call, Conn, DialTarget, LastCall, Level, Modal, Offer, Phase, Quality, RecentCall,
-    TransferPrompt, TransferTab, classify_dial,
+    AppState, Call, Conn, CrmState, DialTarget, Effect, HistoryView, LastCall, Level, Modal, Offer,
+    Phase, Popup, Quality, RecentCall, TransferPrompt, TransferTab, WrapUp, classify_dial,
+    same_number,
 };
 
 /// Keys that are dial-line text or DTMF when no binding takes them.
@@ -78,7 +79,211 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Command> {
             s.set_notice(Level::Error, text);
             Vec::new()
         }
+        Msg::CustomerInfo { number, info } => {
+            if let Some(p) = popup_for(s, &number) {
+                p.local = Some(info);
+                s.dirty = true;
+            }
+            Vec::new()
+        }
+        Msg::CrmResult { number, result } => {
+            if let Some(p) = popup_for(s, &number) {
+                p.crm = match result {
+                    Ok(Some(r)) => CrmState::Found(r),
+                    Ok(None) => CrmState::NotFound,
+                    Err(e) => CrmState::Failed(e),
+                };
+                s.dirty = true;
+            }
+            Vec::new()
+        }
+        Msg::CallRecorded { number, row } => {
+            if let Some(w) = &mut s.wrapup
+                && w.row.is_none()
+                && same_number(&w.number, &number)
+            {
+                w.row = Some(row);
+            }
+            Vec::new()
+        }
+        Msg::History(result) => {
+            if let Some(Modal::History(h)) = &mut s.modal {
+                match result {
+                    Ok(rows) => {
+                        h.rows = Some(rows);
+                        h.error = None;
+                    }
+                    Err(e) => {
+                        h.rows = Some(Vec::new());
+                        h.error = Some(e);
+                    }
+                }
+                h.selected = 0;
+                s.dirty = true;
+            }
+            Vec::new()
+        }
+        Msg::NoteSaved { note, result } => {
+            s.dirty = true;
+            match result {
+                Ok(row) => {
+                    let note = (!note.trim().is_empty()).then(|| note.trim().to_string());
+                    if let Some(Modal::History(h)) = &mut s.modal {
+                        for r in h.rows.iter_mut().flatten().filter(|r| r.row == row) {
+                            r.note = note.clone();
+                        }
+                    }
+                    if let Some(info) = s.popup.as_mut().and_then(|p| p.local.as_mut()) {
+                        for r in info.recent.iter_mut().filter(|r| r.row == row) {
+                            r.note = note.clone();
+                        }
+                    }
+                    let text = i18n::t(s.lang, T::NoteSaved).to_string();
+                    s.set_notice(Level::Ok, text);
+                }
+                Err(why) => {
+                    let text = i18n::note_not_saved(s.lang, &why);
+                    s.set_notice(Level::Error, text);
+                }
+            }
+            Vec::new()
+        }
     }
+}
+
+/// The popup, if it is for `number` (a late answer for another caller,
+/// or for a call that has ended, finds none).
+fn popup_for<'a>(s: &'a mut AppState, number: &str) -> Option<&'a mut Popup> {
+    s.popup.as_mut().filter(|p| same_number(&p.number, number))
+}
+
+/// The popup follows the call on screen: a new customer number starts an
+/// empty one (CRM pending when configured); no customer, no popup.
+fn sync_popup(s: &mut AppState) {
+    match s.call.as_ref().filter(|c| c.has_customer()) {
+        Some(c) => {
+            if !s
+                .popup
+                .as_ref()
+                .is_some_and(|p| same_number(&p.number, &c.number))
+            {
+                s.popup = Some(Popup {
+                    number: c.number.clone(),
+                    local: None,
+                    crm: if s.crm_configured {
+                        CrmState::Pending
+                    } else {
+                        CrmState::Off
+                    },
+                });
+            }
+        }
+        None => s.popup = None,
+    }
+}
+
+/// A new call closes the wrap-up prompt: the ring wins. What was typed is
+/// saved, not lost.
+fn close_wrapup_for_call(s: &mut AppState) {
+    if let Some(w) = s.wrapup.take()
+        && !w.input.trim().is_empty()
+    {
+        s.effects.push(Effect::SaveNote {
+            row: w.row,
+            number: w.number,
+            note: w.input,
+        });
+    }
+}
+
+fn on_wrapup_key(s: &mut AppState, key: Key) -> Option<Vec<Command>> {
+    let w = s.wrapup.as_mut()?;
+    match key.code {
+        KeyCode::Esc => s.wrapup = None,
+        KeyCode::Enter => {
+            if let Some(w) = s.wrapup.take()
+                && !w.input.trim().is_empty()
+            {
+                s.effects.push(Effect::SaveNote {
+                    row: w.row,
+                    number: w.number,
+                    note: w.input,
+                });
+            }
+        }
+        KeyCode::Backspace => {
+            w.input.pop();
+        }
+        _ => match key.text_char() {
+            Some(c) => w.input.push(c),
+            // Function keys and Ctrl combinations still reach the keymap.
+            None => return None,
+        },
+    }
+    Some(Vec::new())
+}
+
+fn on_history_key(s: &mut AppState, mut h: HistoryView, key: Key) -> (Option<Modal>, Vec<Command>) {
+    if let Some(mut input) = h.editing.take() {
+        match key.code {
+            KeyCode::Esc => {}
+            KeyCode::Enter => {
+                if let Some(r) = h.selected_row() {
+                    s.effects.push(Effect::SaveNote {
+                        row: Some(r.row),
+                        number: r.number.clone(),
+                        note: input,
+                    });
+                }
+            }
+            _ => {
+                edit(&mut input, key);
+                h.editing = Some(input);
+            }
+        }
+        return (Some(Modal::History(h)), Vec::new());
+    }
+    if h.filtering {
+        match key.code {
+            KeyCode::Esc => {
+                h.filter.clear();
+                h.filtering = false;
+            }
+            KeyCode::Enter => h.filtering = false,
+            KeyCode::Up | KeyCode::Down => {
+                h.filtering = false;
+                return on_history_key(s, h, key);
+            }
+            _ => {
+                edit(&mut h.filter, key);
+                h.selected = 0;
+            }
+        }
+        return (Some(Modal::History(h)), Vec::new());
+    }
+    let n = h.visible().len();
+    match (key.code, key.text_char()) {
+        (KeyCode::Esc, _) | (_, Some('q')) => return (None, Vec::new()),
+        (KeyCode::Up, _) | (_, Some('k')) => h.selected = h.selected.saturating_sub(1),
+        (KeyCode::Down, _) | (_, Some('j')) if h.selected + 1 < n => h.selected += 1,
+        (_, Some('/')) => h.filtering = true,
+        (_, Some('n')) => {
+            if let Some(r) = h.selected_row() {
+                h.editing = Some(r.note.clone().unwrap_or_default());
+            }
+        }
+        (KeyCode::Enter, _) | (_, Some('c')) => {
+            // Call back through the dial line: the same validation, the
+            // same `CallOut`, the same error table as a typed number.
+            if let Some(r) = h.selected_row() {
+                s.dial = r.number.clone();
+                s.dial_edit = false;
+                return (None, on_action(s, Action::Dial));
+            }
+        }
+        _ => {}
+    }
+    (Some(Modal::History(h)), Vec::new())
 }
 
 fn on_paste(s: &mut AppState, text: &str) {
@@ -107,6 +312,12 @@ fn on_key(s: &mut AppState, ev: KeyEvent) -> Option<Vec<Command>> {
     let key = Key::from_event(&ev);
     if s.modal.is_some() {
         return Some(on_modal_key(s, key));
+    }
+    if s.wrapup.is_some()
+        && s.call.is_none()
+        && let Some(cmds) = on_wrapup_key(s, key)
+    {
+        return Some(cmds);
     }
     if s.dial_edit {
         return Some(on_dial_edit_key(s, key));
@@ -314,6 +525,11 @@ fn on_modal_key(s: &mut AppState, key: Key) -> Vec<Command> {
             (KeyCode::Esc, _) | (_, Some('n' | 'N' | 'k' | 'K')) => None,
             _ => Some(Modal::QuitConfirm),
         },
+        Modal::History(h) => {
+            let (m, c) = on_history_key(s, h, key);
+            cmds = c;
+            m
+        }
     };
     cmds
 }
@@ -402,6 +618,16 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
             }
             engine(s, Command::AnswerTransferOffer(a == Action::AcceptTransfer))
         }
+        Action::History => {
+            if !s.notes_enabled {
+                let text = i18n::t(s.lang, T::HistoryOff).to_string();
+                s.set_notice(Level::Warning, text);
+                return Vec::new();
+            }
+            s.modal = Some(Modal::History(HistoryView::new()));
+            s.effects.push(Effect::LoadHistory);
+            Vec::new()
+        }
         Action::Help => {
             s.modal = Some(Modal::Help { scroll: 0 });
             Vec::new()
@@ -439,6 +665,20 @@ fn new_call(s: &mut AppState, phase: Phase, direction: Direction, number: String
 }
 
 fn on_event(s: &mut AppState, ev: Event) {
+    let had_call = s.call.is_some();
+    let ring = matches!(&ev, Event::Ringing(info) if !info.agent_leg);
+    on_engine_event(s, ev);
+    if !had_call && s.call.is_some() {
+        close_wrapup_for_call(s);
+    }
+    if ring && matches!(s.modal, Some(Modal::History(_))) {
+        // A ring must be answerable at once: the history view gives way.
+        s.modal = None;
+    }
+    sync_popup(s);
+}
+
+fn on_engine_event(s: &mut AppState, ev: Event) {
     s.dirty = true;
     let lang = s.lang;
     match ev {
@@ -543,6 +783,13 @@ fn on_event(s: &mut AppState, ev: Event) {
                         i18n::end_reason(lang, &reason)
                     ),
                 });
+                if s.notes_enabled && c.answered.is_some() && c.has_customer() {
+                    s.wrapup = Some(WrapUp {
+                        number: c.number.clone(),
+                        row: None,
+                        input: String::new(),
+                    });
+                }
                 s.last_call = Some(LastCall {
                     number: c.number,
                     direction: c.direction,

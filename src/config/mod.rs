@@ -15,6 +15,7 @@ use crate::app::keymap::{KeySpec, Keymap};
 use crate::app::theme::ColorDepth;
 use crate::backends::vcc::VccConfig;
 use crate::call::errors::Lang;
+use crate::crm::CrmConfig;
 use crate::media::AudioConfig;
 use crate::sip::SipConfig;
 
@@ -139,6 +140,9 @@ pub struct Config {
     pub log: LogConfig,
     #[serde(default)]
     pub demo: DemoConfig,
+    /// The customer lookup for the popup; `None`: local data only.
+    #[serde(default)]
+    pub crm: Option<CrmConfig>,
     /// The file this came from (None: defaults only).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -149,12 +153,13 @@ pub struct Config {
 const NOT_OVERRIDES: &[&str] = &[
     "TONGDAI_SIP_PASSWORD",
     "TONGDAI_VCC_ACCESS_KEY",
+    "TONGDAI_CRM_TOKEN",
     "TONGDAI_CONFIG",
     "TONGDAI_WEBRTC_CHILD",
 ];
 
 /// Top-level keys and sections an override can name.
-const SECTIONS: &[&str] = &["ui", "sip", "vcc", "audio", "log", "demo"];
+const SECTIONS: &[&str] = &["ui", "sip", "vcc", "audio", "log", "demo", "crm"];
 const TOP_KEYS: &[&str] = &["backend"];
 
 /// `$XDG_CONFIG_HOME/tongdai`.
@@ -332,6 +337,13 @@ fn validate(cfg: &Config, path: &Path) -> Result<(), ConfigError> {
             "sip.server is empty: write the PBX as host or host:port".into(),
         ));
     }
+    if let Some(c) = &cfg.crm {
+        // The URL and mapping checks, without reading the token.
+        crate::crm::Crm::with_token(c.clone(), None).map_err(|e| match e {
+            crate::crm::CrmError::Config(m) => invalid(format!("crm: {m}")),
+            other => invalid(other.to_string()),
+        })?;
+    }
     if let Err(e) = cfg.log.level.parse::<tracing_subscriber::EnvFilter>() {
         return Err(invalid(format!(
             "log.level = {:?} is not a filter ({e}); write e.g. \"info\" or \"tongdai=debug\"",
@@ -489,6 +501,35 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "environment variable TONGDAI_BACKEND: field `backend`: unknown value `sipp`; did you mean `sip`? (expected one of `demo`, `sip`, `vcc`)"
+        );
+    }
+
+    #[test]
+    fn crm_section_is_optional_and_its_token_is_not_an_override() {
+        let cfg = parse(Path::new("c.toml"), "", &[]).unwrap();
+        assert_eq!(cfg.crm, None);
+        let cfg = parse(
+            Path::new("c.toml"),
+            "[crm]\nurl = \"https://crm.example/c?phone={number}\"\ntimeout_ms = 800\n",
+            &env(&[
+                ("TONGDAI_CRM_TOKEN", "tok-not-a-config-key"),
+                ("TONGDAI_CRM_NUMBER_FORMAT", "e164"),
+            ]),
+        )
+        .unwrap();
+        let crm = cfg.crm.unwrap();
+        assert_eq!(crm.timeout_ms, 800);
+        assert_eq!(crm.number_format, crate::crm::NumberFormat::E164);
+        assert_eq!(crm.token_env, "TONGDAI_CRM_TOKEN");
+        let e = parse(
+            Path::new("c.toml"),
+            "[crm]\nurl = \"https://crm.example/c\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "c.toml: crm: url \"https://crm.example/c\" has no {number} placeholder"
         );
     }
 

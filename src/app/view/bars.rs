@@ -264,7 +264,28 @@ fn hint_items(s: &AppState) -> Vec<Hint> {
                 ("n", if vi { "ở lại" } else { "stay" }),
             ]);
         }
+        Some(Modal::History(h)) if h.editing.is_some() || h.filtering => {
+            return fixed(&[
+                ("Enter", if vi { "xong" } else { "done" }),
+                ("Esc", if vi { "huỷ" } else { "cancel" }),
+            ]);
+        }
+        Some(Modal::History(_)) => {
+            return fixed(&[
+                ("↑↓", if vi { "chọn" } else { "choose" }),
+                ("Enter/c", if vi { "gọi lại" } else { "call back" }),
+                ("n", if vi { "ghi chú" } else { "note" }),
+                ("/", if vi { "lọc" } else { "filter" }),
+                ("Esc", if vi { "đóng" } else { "close" }),
+            ]);
+        }
         None => {}
+    }
+    if s.wrapup.is_some() && s.call.is_none() {
+        return fixed(&[
+            ("Enter", if vi { "lưu ghi chú" } else { "save note" }),
+            ("Esc", if vi { "bỏ qua" } else { "skip" }),
+        ]);
     }
     if s.dial_edit {
         return fixed(&[
@@ -291,6 +312,7 @@ fn hint_items(s: &AppState) -> Vec<Hint> {
             _ if first_run => matches!(a, Action::Help | Action::Quit),
             Action::Connect => reconnect,
             Action::Clear => clear,
+            Action::History => s.notes_enabled,
             _ => true,
         })
         .map(|(a, desc, keys)| {

@@ -12,7 +12,9 @@ use super::bars::{key_label, keys_for};
 use super::centered;
 use crate::app::action::Action;
 use crate::app::i18n::{self, T};
-use crate::app::state::{AppState, DialTarget, Modal, TransferPrompt, TransferTab, classify_dial};
+use crate::app::state::{
+    AppState, DialTarget, HistoryView, Modal, TransferPrompt, TransferTab, WrapUp, classify_dial,
+};
 use crate::app::theme::{Role, Theme};
 
 fn popup<'a>(title: &str, theme: &Theme) -> Block<'a> {
@@ -41,11 +43,17 @@ fn cursor<'a>(theme: &Theme) -> Span<'a> {
 }
 
 pub(super) fn render(s: &AppState, theme: &Theme, f: &mut Frame, body: Rect) {
+    if let Some(w) = &s.wrapup
+        && s.call.is_none()
+    {
+        wrapup(s, theme, f, body, w);
+    }
     if let Some(o) = &s.offer {
         offer(s, theme, f, body, &o.from);
     }
     match &s.modal {
         None => {}
+        Some(Modal::History(h)) => history(s, theme, f, body, h),
         Some(Modal::Help { scroll }) => help(s, theme, f, f.area(), *scroll),
         Some(Modal::Device) => device(s, theme, f, body),
         Some(Modal::Mobile { input, invalid }) => mobile(s, theme, f, body, input, *invalid),
@@ -268,4 +276,141 @@ fn transfer(s: &AppState, theme: &Theme, f: &mut Frame, body: Rect, p: &Transfer
         }
     }
     draw(f, area, theme, i18n::t(l, T::Transfer), lines);
+}
+
+fn wrapup(s: &AppState, theme: &Theme, f: &mut Frame, body: Rect, w: &WrapUp) {
+    let l = s.lang;
+    let lines = vec![
+        Line::from(vec![
+            Span::raw(format!("{} ", i18n::t(l, T::WrapUpPrompt))),
+            Span::styled(w.number.clone(), theme.style(Role::Input)),
+        ]),
+        Line::from(vec![
+            Span::styled(" › ", theme.style(Role::Label)),
+            Span::styled(w.input.clone(), theme.style(Role::Input)),
+            cursor(theme),
+        ]),
+        Line::from(Span::styled(
+            i18n::t(l, T::WrapUpKeys),
+            theme.style(Role::Dim),
+        )),
+    ];
+    let width = 64.min(body.width);
+    let area = Rect::new(
+        body.x + (body.width - width) / 2,
+        body.y + body.height.saturating_sub(6),
+        width,
+        5.min(body.height),
+    );
+    draw(f, area, theme, i18n::t(l, T::WrapUp), lines);
+}
+
+fn history(s: &AppState, theme: &Theme, f: &mut Frame, body: Rect, h: &HistoryView) {
+    let l = s.lang;
+    let area = centered(body, 100, body.height);
+    let mut lines = vec![Line::from(vec![
+        Span::styled(" / ", theme.style(Role::HintKey)),
+        Span::styled(
+            format!(" {} ", i18n::t(l, T::HistoryFilter)),
+            theme.style(Role::Label),
+        ),
+        Span::styled(h.filter.clone(), theme.style(Role::Input)),
+        if h.filtering {
+            cursor(theme)
+        } else {
+            Span::raw("")
+        },
+    ])];
+    if let Some(e) = &h.error {
+        lines.push(Line::from(Span::styled(
+            i18n::history_failed(l, e),
+            theme.style(Role::Error),
+        )));
+    }
+    let visible = h.visible();
+    // Borders, the filter line, the keys line.
+    let room = usize::from(area.height.saturating_sub(4)).max(1);
+    match &h.rows {
+        None => lines.push(Line::from(Span::styled(
+            i18n::t(l, T::HistoryLoading),
+            theme.style(Role::Dim),
+        ))),
+        Some(rows) if rows.is_empty() && h.error.is_none() => lines.push(Line::from(Span::styled(
+            i18n::t(l, T::HistoryEmpty),
+            theme.style(Role::Dim),
+        ))),
+        Some(_) if visible.is_empty() => lines.push(Line::from(Span::styled(
+            i18n::t(l, T::HistoryNoMatch),
+            theme.style(Role::Dim),
+        ))),
+        Some(_) => {}
+    }
+    let start = h.selected.saturating_sub(room.saturating_sub(1));
+    for (i, r) in visible.iter().enumerate().skip(start).take(room) {
+        let talk = r.talk_secs.map(super::clock).unwrap_or_else(|| "–".into());
+        let name = r.name.clone().unwrap_or_default();
+        let mut text = format!(
+            "{:<5} {} {:<13} {:<18} {:>5}  {:<12}",
+            r.when,
+            super::panels::arrow(r.direction),
+            r.number,
+            truncate(&name, 18),
+            talk,
+            i18n::outcome(l, r.outcome),
+        );
+        if let Some(n) = &r.note {
+            text.push_str(&format!(" {n}"));
+        }
+        let role = if i == h.selected {
+            Role::Selected
+        } else if r.missed {
+            Role::Warning
+        } else {
+            Role::Base
+        };
+        lines.push(Line::from(Span::styled(text, theme.style(role))));
+    }
+    let keys = match &h.editing {
+        Some(input) => Line::from(vec![
+            Span::styled(" ✎ ", theme.style(Role::Label)),
+            Span::styled(input.clone(), theme.style(Role::Input)),
+            cursor(theme),
+            Span::styled(
+                format!("  {}", i18n::t(l, T::NoteEditKeys)),
+                theme.style(Role::Dim),
+            ),
+        ]),
+        None => Line::from(Span::styled(
+            i18n::t(l, T::HistoryKeys),
+            theme.style(Role::Dim),
+        )),
+    };
+    let title = i18n::t(l, T::HistoryToday);
+    f.render_widget(Clear, area);
+    let block = popup(title, theme).style(theme.style(Role::Base));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let [list, bottom] = ratatui::layout::Layout::vertical([
+        ratatui::layout::Constraint::Fill(1),
+        ratatui::layout::Constraint::Length(1),
+    ])
+    .areas(inner);
+    f.render_widget(Paragraph::new(lines), list);
+    f.render_widget(Paragraph::new(keys), bottom);
+}
+
+/// At most `max` display columns of `text`.
+fn truncate(text: &str, max: usize) -> String {
+    if text.width() <= max {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    for c in text.chars() {
+        if out.width() + unicode_width::UnicodeWidthChar::width(c).unwrap_or(0) + 1 > max {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
 }

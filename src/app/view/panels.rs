@@ -12,7 +12,7 @@ use super::bars::{availability_role, conn_text, key_label, keys_for, level_role}
 use super::{clock, kv};
 use crate::app::action::Action;
 use crate::app::i18n::{self, Lang, T};
-use crate::app::state::{AppState, Call, Phase, Setup};
+use crate::app::state::{AppState, Call, CrmState, Phase, Setup};
 use crate::app::theme::{Role, Theme};
 use crate::engine::RegState;
 
@@ -33,8 +33,15 @@ fn width_of(lang: Lang, keys: &[T]) -> usize {
 pub(super) fn body(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     let tall = area.height >= 26;
     let (top, activity) = if tall {
+        // The popup's facts and five past calls need more rows than the
+        // call panel alone.
+        let top_h = if s.popup.as_ref().is_some_and(|p| p.local.is_some()) {
+            20.min(area.height.saturating_sub(6))
+        } else {
+            14
+        };
         let [top, bottom] =
-            Layout::vertical([Constraint::Length(14), Constraint::Fill(1)]).areas(area);
+            Layout::vertical([Constraint::Length(top_h), Constraint::Fill(1)]).areas(area);
         (top, Some(bottom))
     } else {
         (area, None)
@@ -273,36 +280,124 @@ fn agent_panel(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     );
 }
 
+/// The popup's facts: local contact first, the CRM fills what it lacks.
+struct Facts {
+    name: Option<String>,
+    company: Option<String>,
+    tags: Vec<String>,
+    notes: Vec<String>,
+}
+
+fn facts(s: &AppState, c: &Call) -> Facts {
+    let local = s.popup.as_ref().and_then(|p| p.local.as_ref());
+    let crm = match s.popup.as_ref().map(|p| &p.crm) {
+        Some(CrmState::Found(r)) => Some(r),
+        _ => None,
+    };
+    let pick = |a: Option<&String>, b: Option<&String>| {
+        a.or(b)
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| v.trim().to_string())
+    };
+    let name = pick(
+        local.and_then(|i| i.name.as_ref()),
+        crm.and_then(|r| r.name.as_ref()),
+    )
+    .or_else(|| c.name.clone());
+    let company = pick(
+        local.and_then(|i| i.company.as_ref()),
+        crm.and_then(|r| r.company.as_ref()),
+    );
+    let mut tags: Vec<String> = Vec::new();
+    for t in local
+        .map(|i| i.tags.iter())
+        .into_iter()
+        .flatten()
+        .chain(crm.map(|r| r.tags.iter()).into_iter().flatten())
+    {
+        let t = t.trim();
+        if !t.is_empty() && !tags.iter().any(|x| x.eq_ignore_ascii_case(t)) {
+            tags.push(t.to_string());
+        }
+    }
+    let mut notes: Vec<String> = Vec::new();
+    for n in [
+        local.and_then(|i| i.notes.as_ref()),
+        crm.and_then(|r| r.notes.as_ref()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let n = n.trim();
+        if !n.is_empty() && !notes.iter().any(|x| x == n) {
+            notes.push(n.to_string());
+        }
+    }
+    Facts {
+        name,
+        company,
+        tags,
+        notes,
+    }
+}
+
 fn customer_popup(s: &AppState, c: &Call, theme: &Theme, f: &mut Frame, area: Rect) {
     let l = s.lang;
-    let lw = width_of(l, &[T::Name, T::Hotline, T::Ivr]);
+    let lw = width_of(
+        l,
+        &[T::Name, T::Company, T::Tags, T::Notes, T::Hotline, T::Ivr],
+    );
+    let facts = facts(s, c);
     let mut lines = vec![Line::from(Span::styled(
         c.number.clone(),
         theme.style(Role::Input),
     ))];
-    if let Some(n) = &c.name {
-        lines.push(kv(
-            theme,
-            i18n::t(l, T::Name),
-            lw,
-            vec![Span::raw(n.clone())],
-        ));
+    let field = |lines: &mut Vec<Line>, key: T, value: Span<'static>| {
+        lines.push(kv(theme, i18n::t(l, key), lw, vec![value]));
+    };
+    if let Some(n) = &facts.name {
+        field(&mut lines, T::Name, Span::raw(n.clone()));
+    }
+    if let Some(co) = &facts.company {
+        field(&mut lines, T::Company, Span::raw(co.clone()));
+    }
+    if !facts.tags.is_empty() {
+        let tags = facts
+            .tags
+            .iter()
+            .map(|t| format!("[{t}]"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        field(
+            &mut lines,
+            T::Tags,
+            Span::styled(tags, theme.style(Role::Ok)),
+        );
+    }
+    for (i, n) in facts.notes.iter().enumerate() {
+        let label = if i == 0 { i18n::t(l, T::Notes) } else { "" };
+        lines.push(kv(theme, label, lw, vec![Span::raw(n.clone())]));
     }
     if let Some(line) = &c.line {
-        lines.push(kv(
-            theme,
-            i18n::t(l, T::Hotline),
-            lw,
-            vec![Span::raw(line.clone())],
-        ));
+        field(&mut lines, T::Hotline, Span::raw(line.clone()));
     }
     if let Some(q) = &c.queue {
-        lines.push(kv(
-            theme,
-            i18n::t(l, T::Ivr),
-            lw,
-            vec![Span::raw(q.clone())],
-        ));
+        field(&mut lines, T::Ivr, Span::raw(q.clone()));
+    }
+    match s.popup.as_ref().map(|p| &p.crm) {
+        Some(CrmState::Pending) => lines.push(Line::from(Span::styled(
+            i18n::t(l, T::CrmLooking),
+            theme.style(Role::Dim),
+        ))),
+        Some(CrmState::Failed(e)) => lines.push(Line::from(Span::styled(
+            i18n::crm_unavailable(l, e),
+            theme.style(Role::Warning),
+        ))),
+        Some(CrmState::NotFound) if facts.name.is_none() => lines.push(Line::from(Span::styled(
+            i18n::t(l, T::CrmNotFound),
+            theme.style(Role::Dim),
+        ))),
+        _ => {}
     }
     // The answer / reject keys come first, so the popup never hides them.
     let mut keys_line = Vec::new();
@@ -325,36 +420,72 @@ fn customer_popup(s: &AppState, c: &Call, theme: &Theme, f: &mut Frame, area: Re
         i18n::t(l, T::RecentCalls),
         theme.style(Role::Label).add_modifier(Modifier::BOLD),
     )));
-    let recent: Vec<_> = s
-        .recent
-        .iter()
-        .filter(|r| r.number == c.number)
-        .take(room.max(1))
-        .collect();
-    if recent.is_empty() {
-        lines.push(Line::from(Span::styled(
-            format!("  {}", i18n::t(l, T::NoRecentCalls)),
-            theme.style(Role::Dim),
-        )));
-    }
-    for r in recent {
-        let when = r
-            .when
-            .clone()
-            .unwrap_or_else(|| i18n::t(l, T::ThisSession).to_string());
-        let talk = r
-            .talk_secs
-            .map(|t| format!(" · {}", clock(t)))
-            .unwrap_or_default();
-        let why = r
-            .reason
-            .as_ref()
-            .map(|e| format!(" · {}", i18n::end_reason(l, e)))
-            .unwrap_or_default();
-        lines.push(Line::from(Span::styled(
-            format!("{when} {}{talk}{why}", arrow(r.direction)),
-            theme.style(Role::Dim),
-        )));
+    match s.popup.as_ref().and_then(|p| p.local.as_ref()) {
+        // The store's rows: with outcome and note.
+        Some(info) => {
+            if info.first_call || info.recent.is_empty() {
+                lines.push(Line::from(Span::styled(
+                    format!("  {}", i18n::t(l, T::FirstCall)),
+                    theme.style(Role::Ok),
+                )));
+            }
+            for r in info.recent.iter().take(room.max(1)) {
+                let talk = r
+                    .talk_secs
+                    .map(|t| format!(" · {}", clock(t)))
+                    .unwrap_or_default();
+                let role = if r.missed { Role::Warning } else { Role::Dim };
+                lines.push(Line::from(Span::styled(
+                    format!(
+                        "{} {}{talk} · {}",
+                        r.when,
+                        arrow(r.direction),
+                        i18n::outcome(l, r.outcome)
+                    ),
+                    theme.style(role),
+                )));
+                if let Some(n) = &r.note {
+                    lines.push(Line::from(Span::styled(
+                        format!("  ✎ {n}"),
+                        theme.style(Role::Base),
+                    )));
+                }
+            }
+        }
+        // Until the store answers (or without one): this session's calls.
+        None => {
+            let recent: Vec<_> = s
+                .recent
+                .iter()
+                .filter(|r| r.number == c.number)
+                .take(room.max(1))
+                .collect();
+            if recent.is_empty() {
+                lines.push(Line::from(Span::styled(
+                    format!("  {}", i18n::t(l, T::NoRecentCalls)),
+                    theme.style(Role::Dim),
+                )));
+            }
+            for r in recent {
+                let when = r
+                    .when
+                    .clone()
+                    .unwrap_or_else(|| i18n::t(l, T::ThisSession).to_string());
+                let talk = r
+                    .talk_secs
+                    .map(|t| format!(" · {}", clock(t)))
+                    .unwrap_or_default();
+                let why = r
+                    .reason
+                    .as_ref()
+                    .map(|e| format!(" · {}", i18n::end_reason(l, e)))
+                    .unwrap_or_default();
+                lines.push(Line::from(Span::styled(
+                    format!("{when} {}{talk}{why}", arrow(r.direction)),
+                    theme.style(Role::Dim),
+                )));
+            }
+        }
     }
     let block = block(i18n::t(l, T::Customer), theme, Role::PopupBorder);
     let inner = block.inner(area);
@@ -371,7 +502,7 @@ fn customer_popup(s: &AppState, c: &Call, theme: &Theme, f: &mut Frame, area: Re
 }
 
 /// A compact direction mark for history rows.
-fn arrow(d: crate::engine::Direction) -> &'static str {
+pub(super) fn arrow(d: crate::engine::Direction) -> &'static str {
     match d {
         crate::engine::Direction::Inbound => "↘",
         crate::engine::Direction::Outbound => "↗",
