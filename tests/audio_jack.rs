@@ -22,12 +22,75 @@ use tongdai::media::{FileDevice, MediaEvent, MediaParams, MediaSession, Playback
 /// jackd at a time.
 static ONE_JACKD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-struct Jackd(Child);
+fn jackd_child(name: &str) -> Child {
+    Command::new("jackd")
+        .args(["-n", name, "-d", "dummy", "-r", "48000", "-p", "960"])
+        .env("JACK_NO_AUDIO_RESERVATION", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("jackd")
+}
+
+/// A jackd of ours. Stopped with SIGTERM so it leaves JACK's shared-memory
+/// server registry (/dev/shm/jack-shm-registry): that registry has 8 slots,
+/// and a SIGKILLed server's slot is only reclaimed by a later server of the
+/// same name; after a few killed test runs no jackd would start ("Too many
+/// servers already active"). [`Jackd::crash`] kills it for real, and the
+/// drop then starts and cleanly stops a same-named server to free the slot.
+struct Jackd {
+    child: Child,
+    name: String,
+    crashed: bool,
+}
+
+impl Jackd {
+    fn spawn(name: &str) -> Jackd {
+        Jackd {
+            child: jackd_child(name),
+            name: name.to_string(),
+            crashed: false,
+        }
+    }
+
+    /// SIGKILL: the sound server vanishes without a goodbye.
+    fn crash(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.crashed = true;
+    }
+
+    fn terminate(child: &mut Child) {
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
 
 impl Drop for Jackd {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        if self.crashed {
+            // Free the registry slot the killed server left behind.
+            let mut again = jackd_child(&self.name);
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while Instant::now() < deadline
+                && !ports(&self.name).iter().any(|p| p.starts_with("system:"))
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Jackd::terminate(&mut again);
+        } else {
+            Jackd::terminate(&mut self.child);
+        }
     }
 }
 
@@ -73,16 +136,7 @@ fn have_jackd() -> bool {
 /// JACK server; returns once its system ports exist.
 fn start_jackd(tag: &str) -> (Jackd, String) {
     let server = format!("tongdai-{tag}-{}", std::process::id());
-    let jackd = Jackd(
-        Command::new("jackd")
-            .args(["-n", &server, "-d", "dummy", "-r", "48000", "-p", "960"])
-            .env("JACK_NO_AUDIO_RESERVATION", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("jackd"),
-    );
+    let jackd = Jackd::spawn(&server);
     // SAFETY: callers hold ONE_JACKD, and no cpal thread of an earlier
     // test is alive (their devices were closed before the lock was freed).
     unsafe { std::env::set_var("JACK_DEFAULT_SERVER", &server) };
@@ -174,8 +228,7 @@ async fn jackd_killed_mid_call_is_a_notice_and_the_call_goes_on() {
 
     // The sound card goes away.
     let killed = Instant::now();
-    let _ = jackd.0.kill();
-    let _ = jackd.0.wait();
+    jackd.crash();
     let lost = tokio::time::timeout(Duration::from_secs(5), async {
         while let Some(e) = b_events.recv().await {
             if let MediaEvent::DeviceLost(why) = e {

@@ -7,7 +7,8 @@
 //!   answer (its length is the ringing time, nothing after);
 //! - JACK (dummy-clocked jackd, cpal's JACK host): the ring device is its
 //!   own JACK client; its port, patched into a cpal input, carries the
-//!   ringtone, and the client goes away at the answer.
+//!   ringtone, and the client goes away at the answer; killing jackd while
+//!   it rings is one notice on the event stream, not a crash.
 
 mod common;
 
@@ -118,12 +119,75 @@ async fn an_inbound_call_rings_on_the_ring_device_until_answered() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-struct Jackd(Child);
+fn jackd_child(name: &str) -> Child {
+    Proc::new("jackd")
+        .args(["-n", name, "-d", "dummy", "-r", "48000", "-p", "960"])
+        .env("JACK_NO_AUDIO_RESERVATION", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("jackd")
+}
+
+/// A jackd of ours. Stopped with SIGTERM so it leaves JACK's shared-memory
+/// server registry (/dev/shm/jack-shm-registry): that registry has 8 slots,
+/// and a SIGKILLed server's slot is only reclaimed by a later server of the
+/// same name; after a few killed test runs no jackd would start ("Too many
+/// servers already active"). [`Jackd::crash`] kills it for real, and the
+/// drop then starts and cleanly stops a same-named server to free the slot.
+struct Jackd {
+    child: Child,
+    name: String,
+    crashed: bool,
+}
+
+impl Jackd {
+    fn spawn(name: &str) -> Jackd {
+        Jackd {
+            child: jackd_child(name),
+            name: name.to_string(),
+            crashed: false,
+        }
+    }
+
+    /// SIGKILL: the sound server vanishes without a goodbye.
+    fn crash(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.crashed = true;
+    }
+
+    fn terminate(child: &mut Child) {
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
 
 impl Drop for Jackd {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        if self.crashed {
+            // Free the registry slot the killed server left behind.
+            let mut again = jackd_child(&self.name);
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while Instant::now() < deadline
+                && !ports(&self.name).iter().any(|p| p.starts_with("system:"))
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Jackd::terminate(&mut again);
+        } else {
+            Jackd::terminate(&mut self.child);
+        }
     }
 }
 
@@ -158,16 +222,7 @@ async fn the_ringtone_arrives_on_the_jack_ring_port() {
         return;
     }
     let server = format!("tongdai-ring-{}", std::process::id());
-    let _jackd = Jackd(
-        Proc::new("jackd")
-            .args(["-n", &server, "-d", "dummy", "-r", "48000", "-p", "960"])
-            .env("JACK_NO_AUDIO_RESERVATION", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("jackd"),
-    );
+    let mut jackd = Jackd::spawn(&server);
     // SAFETY: the only test in this binary that touches the environment
     // or cpal; set before any cpal thread starts.
     unsafe { std::env::set_var("JACK_DEFAULT_SERVER", &server) };
@@ -266,7 +321,39 @@ async fn the_ringtone_arrives_on_the_jack_ring_port() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+
+    // After that call, it rings again, and the sound card vanishes
+    // mid-ring: one notice, the events keep flowing, nothing panics.
+    tx.send(Event::Ended(EndReason::LocalHangup)).unwrap();
+    assert_eq!(out.recv().await, Some(Event::Ended(EndReason::LocalHangup)));
+    tx.send(ring()).unwrap();
+    assert!(matches!(out.recv().await, Some(Event::Ringing(_))));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !ports(&server)
+        .iter()
+        .any(|p| !before.contains(p) && p.contains(":out_"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the ring device did not reopen: {:?} {:?}",
+            out.try_recv(),
+            ports(&server)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    jackd.crash();
+    let notice = tokio::time::timeout(Duration::from_secs(5), out.recv())
+        .await
+        .expect("a notice within 5 s of killing jackd");
+    match &notice {
+        Some(Event::Notice(tongdai::engine::Notice::Info(text))) => {
+            assert!(text.contains("ring device went away"), "{text}");
+        }
+        other => panic!("expected the lost-device notice, got {other:?}"),
+    }
+    tx.send(Event::Ended(EndReason::Cancelled)).unwrap();
+    assert_eq!(out.recv().await, Some(Event::Ended(EndReason::Cancelled)));
     drop(tx);
     assert_eq!(out.recv().await, None, "the stream ends with the engine's");
-    ear.close().unwrap();
+    let _ = ear.close();
 }

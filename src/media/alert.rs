@@ -46,6 +46,16 @@ pub enum Sink {
     Output,
 }
 
+impl Sink {
+    /// As the config names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Sink::Ring => "ring",
+            Sink::Output => "output",
+        }
+    }
+}
+
 /// The sounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Alert {

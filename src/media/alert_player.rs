@@ -179,10 +179,7 @@ fn player_loop(
                         Err(e) => notice(
                             format!(
                                 "{} device: {e}; no {} sound",
-                                match alert.sink() {
-                                    super::alert::Sink::Ring => "ring",
-                                    super::alert::Sink::Output => "output",
-                                },
+                                alert.sink().label(),
                                 alert.stem()
                             ),
                             &mut last_error,
@@ -216,7 +213,7 @@ fn player_loop(
             notice(
                 format!(
                     "the {} device went away ({e}); calls show on screen only",
-                    p.alert.stem()
+                    p.alert.sink().label()
                 ),
                 &mut last_error,
             );
