@@ -8,6 +8,7 @@ use std::time::Duration;
 use common::*;
 use tongdai::backends::sip::SipBackend;
 use tongdai::engine::{Command, EndReason, Event, Notice, RegState};
+use tongdai::media::audio_codec::AudioCodec;
 use tongdai::sip::{SipConfig, Transport};
 
 const T: Duration = Duration::from_secs(10);
@@ -187,4 +188,169 @@ async fn audio_flows_both_ways_and_after_unhold() {
     let theirs = tongdai::media::device::read_wav(&dump, 8000).expect("baresip recording");
     assert!(theirs.len() > 8000, "baresip heard too little");
     tone_in(&theirs[2000..10000.min(theirs.len())], 1000.0);
+}
+
+/// make_config.sh settings for a baresip that speaks only `codec`: baresip
+/// 1.0's aufile wants its source at the codec's rate and channel count.
+fn baresip_env(codec: AudioCodec) -> Vec<(&'static str, &'static str)> {
+    match codec {
+        AudioCodec::Opus => vec![
+            ("BARESIP_CODECS", "opus"),
+            ("BARESIP_SRATE", "48000"),
+            ("BARESIP_CHANNELS", "2"),
+        ],
+        // baresip reads a bare name as name/8000/1; its G.722 is 16000.
+        AudioCodec::G722 => vec![
+            ("BARESIP_CODECS", "g722/16000/1"),
+            ("BARESIP_SRATE", "16000"),
+        ],
+        AudioCodec::Pcmu => vec![("BARESIP_CODECS", "pcmu")],
+        AudioCodec::Pcma => vec![("BARESIP_CODECS", "pcma")],
+    }
+}
+
+/// A file device playing a 1000 Hz tone at -6 dBFS, recording into `dir`.
+fn tone_device(dir: &std::path::Path) -> tongdai::media::AudioConfig {
+    let mic = dir.join("mic-1000.wav");
+    tongdai::media::device::write_wav(
+        &mic,
+        8000,
+        &tongdai::media::tone::sine(1000.0, 0.5, 8000, 2000),
+    )
+    .expect("mic wav");
+    tongdai::media::AudioConfig {
+        device: tongdai::media::DeviceKind::File,
+        mic_wav: Some(mic),
+        record_dir: Some(dir.to_path_buf()),
+        ..Default::default()
+    }
+}
+
+/// The tone in a recording (read at 8 kHz) at its frequency and at about
+/// the level it was sent with (-6 dBFS), skipping the first half second.
+fn tone_at_level(what: &str, samples: &[i16], freq: f64) {
+    assert!(
+        samples.len() > 12000,
+        "{what}: recording too short: {}",
+        samples.len()
+    );
+    let x = &samples[4000..samples.len().min(20000)];
+    let d = tongdai::media::tone::detect_tone(x, 8000, 200.0, 2000.0);
+    assert!(
+        (d.freq - freq).abs() < 5.0 && d.purity > 0.5,
+        "{what}: expected {freq} Hz, found {d:?}"
+    );
+    let level = tongdai::media::tone::dbfs(tongdai::media::tone::goertzel_amplitude(x, 8000, freq));
+    eprintln!("{what}: {:.1} Hz at {level:.1} dBFS", d.freq);
+    assert!(
+        (level + 6.0).abs() < 4.0,
+        "{what}: {freq} Hz at {level:.1} dBFS, sent at -6"
+    );
+}
+
+/// baresip's recordings of what it heard, oldest first.
+fn baresip_heard(bob: &Baresip) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(&bob.dir)
+        .expect("baresip dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with("-dec.wav"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// One call each way with a baresip that speaks only `codec` (we offer
+/// and accept all four): our 1000 Hz tone is in baresip's recordings and
+/// its 440 Hz tone in ours, at their frequency and level.
+async fn tones_both_ways(codec: AudioCodec) {
+    if !need("kamailio") || !need("baresip") {
+        return;
+    }
+    let k = Kamailio::start();
+    let bob = Baresip::start_with_env(
+        "bob",
+        "secret",
+        &format!("127.0.0.1:{}", k.udp),
+        &baresip_env(codec),
+    );
+    let dir = tempdir("codec");
+    let backend = SipBackend::new(alice(&k)).with_audio(tone_device(&dir));
+    let mut c = Headless::start(Box::new(backend));
+    c.expect("registered", T, |e| {
+        matches!(e, Event::Registration(RegState::Registered { .. }))
+    })
+    .await;
+    // 1: baresip calls us. (First: the UA numbers inbound legs from 1 on
+    // its own, so an inbound call after an outbound one would record into
+    // the same call-1-heard.wav.)
+    assert!(
+        bob.ctl(&["dial", &format!("sip:alice@127.0.0.1:{}", k.udp)]),
+        "baresip dial"
+    );
+    c.expect("ringing", T, |e| matches!(e, Event::Ringing(_)))
+        .await;
+    c.send(Command::Accept);
+    c.expect("accepted", T, |e| *e == Event::Accepted).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(bob.ctl(&["hangup"]), "baresip hangup");
+    c.expect("remote hang-up", T, |e| {
+        *e == Event::Ended(EndReason::RemoteHangup)
+    })
+    .await;
+    // 2: we call baresip.
+    c.send(Command::CallOut("sip:bob@127.0.0.1".into()));
+    c.expect("baresip answers", T, |e| *e == Event::CustomerAnswered)
+        .await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    c.send(Command::End);
+    c.expect("ended", T, |e| *e == Event::Ended(EndReason::LocalHangup))
+        .await;
+    assert!(c.shutdown().await);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // The codec really was the one asked for: baresip logs its encoder.
+    let log = bob.log();
+    let name = codec.encoding_name().to_ascii_lowercase();
+    assert!(
+        log.to_ascii_lowercase()
+            .contains(&format!("set audio encoder: {name}")),
+        "baresip did not use {name}: {log}"
+    );
+    for n in 1..=2 {
+        let heard =
+            tongdai::media::device::read_wav(&dir.join(format!("call-{n}-heard.wav")), 8000)
+                .expect("our recording");
+        tone_at_level(&format!("{codec} call {n}, we heard"), &heard, 440.0);
+    }
+    let dumps = baresip_heard(&bob);
+    assert_eq!(dumps.len(), 2, "baresip recordings: {dumps:?}");
+    for (n, d) in dumps.iter().enumerate() {
+        let theirs = tongdai::media::device::read_wav(d, 8000).expect("baresip recording");
+        tone_at_level(
+            &format!("{codec} call {}, baresip heard", n + 1),
+            &theirs,
+            1000.0,
+        );
+    }
+}
+
+#[tokio::test]
+async fn tones_both_ways_with_opus() {
+    tones_both_ways(AudioCodec::Opus).await;
+}
+
+#[tokio::test]
+async fn tones_both_ways_with_g722() {
+    tones_both_ways(AudioCodec::G722).await;
+}
+
+#[tokio::test]
+async fn tones_both_ways_with_pcmu() {
+    tones_both_ways(AudioCodec::Pcmu).await;
+}
+
+#[tokio::test]
+async fn tones_both_ways_with_pcma() {
+    tones_both_ways(AudioCodec::Pcma).await;
 }

@@ -271,6 +271,17 @@ pub struct Baresip {
 
 impl Baresip {
     pub fn start(user: &str, password: &str, registrar: &str) -> Baresip {
+        Baresip::start_with_env(user, password, registrar, &[])
+    }
+
+    /// `start` with make_config.sh's knobs, e.g. `BARESIP_CODECS`,
+    /// `BARESIP_SRATE`, `BARESIP_CHANNELS`.
+    pub fn start_with_env(
+        user: &str,
+        password: &str,
+        registrar: &str,
+        env: &[(&str, &str)],
+    ) -> Baresip {
         let dir = tempdir(&format!("baresip-{user}"));
         let ctrl = free_port();
         let out = Proc::new(repo().join("tests/peers/baresip/make_config.sh"))
@@ -283,6 +294,7 @@ impl Baresip {
                 &ctrl.to_string(),
             ])
             .env("BARESIP_AUDIO_SECONDS", "60")
+            .envs(env.iter().copied())
             .output()
             .expect("run make_config.sh");
         assert!(

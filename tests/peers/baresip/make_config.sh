@@ -7,10 +7,13 @@
 #    net_interface 127.0.0.1 (the name "lo" fails, and without it baresip
 #    advertises another interface's address);
 #  - account <sip:user@registrar;transport=udp> (BARESIP_TRANSPORT=tcp to
-#    change), auth_pass, answermode=auto, audio_codecs=pcmu,pcma;
+#    change), auth_pass, answermode=auto, audio_codecs=$BARESIP_CODECS
+#    (default pcmu,pcma; opus and g722 are loaded too when installed);
 #  - no sound card: the microphone is aufile reading <dir>/source.wav: the
-#    WAV given, converted with sox to what G.711 needs (8 kHz mono s16 -
-#    baresip refuses other rates/channel counts) and looped to
+#    WAV given, converted with sox to what the codec needs (baresip 1.0's
+#    aufile refuses any other rate/channel count: 8 kHz mono s16 for G.711,
+#    set BARESIP_SRATE=16000 for g722, BARESIP_SRATE=48000
+#    BARESIP_CHANNELS=2 for opus) and looped to
 #    $BARESIP_AUDIO_SECONDS (default 120), or a 440 Hz tone without a WAV;
 #    the speaker is aubridge (no ALSA, no busy loop: with no
 #    matching source nothing pulls it). sndfile records what the phone hears
@@ -37,15 +40,18 @@ modpath=${BARESIP_MODULE_PATH:-/usr/lib/baresip/modules}
 # it: it only supports 48 kHz, and G.711 runs at 8 kHz.
 command -v sox >/dev/null 2>&1 || { echo "$0: sox is needed (tests/peers/install.sh)" >&2; exit 1; }
 secs=${BARESIP_AUDIO_SECONDS:-120}
+codecs=${BARESIP_CODECS:-pcmu,pcma}
+srate=${BARESIP_SRATE:-8000}
+channels=${BARESIP_CHANNELS:-1}
 if [ -n "$wav" ]; then
     [ -f "$wav" ] || { echo "no such WAV: $wav" >&2; exit 1; }
     dur=$(soxi -D "$wav")
     # sox "repeat N" plays the input N more times
     reps=$(awk -v s="$secs" -v d="$dur" 'BEGIN { n = (d > 0) ? int(s / d) : 0; print (n < 1) ? 0 : n }')
-    sox "$wav" -r 8000 -c 1 -b 16 -e signed-integer "$dir/source.wav" repeat "$reps"
+    sox "$wav" -r "$srate" -c "$channels" -b 16 -e signed-integer "$dir/source.wav" repeat "$reps"
 else
     # no WAV: a steady 440 Hz tone at -6 dBFS, easy to detect in recordings
-    sox -n -r 8000 -c 1 -b 16 -e signed-integer "$dir/source.wav" synth "$secs" sine 440 vol 0.5
+    sox -n -r "$srate" -c "$channels" -b 16 -e signed-integer "$dir/source.wav" synth "$secs" sine 440 vol 0.5
 fi
 
 cat > "$dir/config" <<CFG
@@ -71,6 +77,7 @@ rtp_stats		no
 
 module_path		$modpath
 module			g711.so
+$(for m in g722 opus; do [ -f "$modpath/$m.so" ] && printf 'module\t\t\t%s.so\n' "$m"; done)
 module			aufile.so
 module			aubridge.so
 module			sndfile.so
@@ -85,7 +92,7 @@ ctrl_tcp_listen		127.0.0.1:$ctrl_port
 CFG
 
 cat > "$dir/accounts" <<ACC
-<sip:$user@$registrar;transport=$transport>;auth_pass=$pass;answermode=auto;audio_codecs=pcmu,pcma;regint=300
+<sip:$user@$registrar;transport=$transport>;auth_pass=$pass;answermode=auto;audio_codecs=$codecs;regint=300
 ACC
 : > "$dir/contacts"
 echo "$dir"
