@@ -5,6 +5,9 @@
 //!   before we answer; `<record_dir>/ring-1.wav` holds the 440 + 480 Hz
 //!   ringtone with its 1 s on / 2 s off cadence (Goertzel), and ends at the
 //!   answer (its length is the ringing time, nothing after);
+//! - file device, call-outs to SIPp: 180 then our CANCEL gives
+//!   `ringback-1.wav` (425 Hz, 1 s on) as long as it rang; 486 gives 3 s of
+//!   busy tone (425 Hz, 0.5 s on / 0.5 s off), then silence;
 //! - JACK (dummy-clocked jackd, cpal's JACK host): the ring device is its
 //!   own JACK client; its port, patched into a cpal input, carries the
 //!   ringtone, and the client goes away at the answer; killing jackd while
@@ -116,6 +119,127 @@ async fn an_inbound_call_rings_on_the_ring_device_until_answered() {
     // One ring, one file: nothing played after the answer.
     assert!(!dir.join("ring-2.wav").exists());
     assert!(!dir.join("ringback-1.wav").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn file_audio(dir: &std::path::Path) -> AudioConfig {
+    AudioConfig {
+        device: DeviceKind::File,
+        record_dir: Some(dir.to_path_buf()),
+        ..AudioConfig::default()
+    }
+}
+
+/// The softphone calling SIPp (`scenario`), with the alert player on its
+/// events.
+async fn call_out(scenario: &str, audio: AudioConfig) -> (Headless, Sipp) {
+    let sipp = Sipp::start(&["-sf", &sipp_scenario(scenario)], &[]);
+    let acct = sip_account(
+        "alice",
+        format!("127.0.0.1:{}", sipp.port),
+        tongdai::sip::Transport::Udp,
+        "secret",
+        false,
+    );
+    let mut c = Headless::start(Box::new(SipBackend::new(acct).with_audio(audio.clone())));
+    let (_unused, placeholder) = mpsc::unbounded_channel();
+    let engine_events = std::mem::replace(&mut c.events, placeholder);
+    c.events = alert_player::spawn(engine_events, audio);
+    c.expect("ready", T, |e| *e == Event::Ready).await;
+    c.send(Command::CallOut("0912345678".into()));
+    (c, sipp)
+}
+
+/// A recording, once its WAV is finalized (the sound stopped).
+async fn finished_wav(path: &std::path::Path, rate: u32) -> Vec<i16> {
+    let deadline = Instant::now() + Duration::from_secs(8);
+    loop {
+        if let Ok(x) = read_wav(path, rate)
+            && !x.is_empty()
+        {
+            return x;
+        }
+        assert!(Instant::now() < deadline, "{} not written", path.display());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_call_out_hears_ringback_until_we_cancel() {
+    if !need("sipp") {
+        return;
+    }
+    let dir = tempdir("ringback");
+    let (mut c, mut sipp) = call_out("uas_ring_cancel.xml", file_audio(&dir)).await;
+    c.expect("far end rings", T, |e| {
+        matches!(e, Event::CalloutStarted(_))
+    })
+    .await;
+    let rang = Instant::now();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    c.send(Command::End);
+    c.expect("cancelled", T, |e| *e == Event::Ended(EndReason::Cancelled))
+        .await;
+    let heard = rang.elapsed().as_secs_f64();
+    assert!(sipp.wait(T));
+    assert!(c.shutdown().await);
+    let rate = alert_player::ALERT_RATE;
+    let x = finished_wav(&dir.join("ringback-1.wav"), rate).await;
+    let len = x.len() as f64 / f64::from(rate);
+    println!("ringback {len:.2} s, cancelled after {heard:.2} s");
+    assert!(
+        (len - heard).abs() < 0.3,
+        "ringback {len:.2} s vs {heard:.2} s"
+    );
+    // 425 Hz, on for the first second (the cadence is 1 s on, 4 s off).
+    let d = tone::detect_tone(secs(&x, rate, 0.1, 0.9), rate, 300.0, 3000.0);
+    assert!(
+        (d.freq - 425.0).abs() < 3.0 && d.level_dbfs > -20.0,
+        "{d:?}"
+    );
+    assert_eq!(tone::rms(secs(&x, rate, 1.05, len)), 0.0, "off after 1 s");
+    assert!(!dir.join("busy-2.wav").exists() && !dir.join("busy-1.wav").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_far_end_plays_three_seconds_of_busy_tone() {
+    if !need("sipp") {
+        return;
+    }
+    let dir = tempdir("busy");
+    let (mut c, mut sipp) = call_out("uas_reject_486.xml", file_audio(&dir)).await;
+    c.expect("busy", T, |e| *e == Event::Ended(EndReason::Busy))
+        .await;
+    assert!(sipp.wait(T));
+    let rate = alert_player::ALERT_RATE;
+    // The 180 and the 486 come together: ringback (if it started at all)
+    // gave way to the busy tone, the second sound of the call.
+    let busy = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("busy-"))
+        });
+    let busy = busy.expect("a busy-<n>.wav");
+    let x = finished_wav(&busy, rate).await;
+    let len = x.len() as f64 / f64::from(rate);
+    println!("busy tone {len:.2} s");
+    assert!((len - 3.0).abs() < 0.2, "busy for {len:.2} s");
+    // 425 Hz, 0.5 s on / 0.5 s off.
+    for k in 0..3 {
+        let on = secs(&x, rate, f64::from(k) + 0.05, f64::from(k) + 0.45);
+        let d = tone::detect_tone(on, rate, 300.0, 3000.0);
+        assert!(
+            (d.freq - 425.0).abs() < 3.0 && d.level_dbfs > -20.0,
+            "{k}: {d:?}"
+        );
+        let off = secs(&x, rate, f64::from(k) + 0.55, f64::from(k) + 0.95);
+        assert_eq!(tone::rms(off), 0.0, "{k}: off");
+    }
+    assert!(c.shutdown().await);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
