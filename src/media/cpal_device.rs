@@ -53,7 +53,7 @@ pub struct DeviceInfo {
 }
 
 fn probe(d: &cpal::Device) -> String {
-    let cfg = if d.supports_output() {
+    let cfg = if directions(d).1 {
         d.default_output_config()
     } else {
         d.default_input_config()
@@ -107,8 +107,8 @@ pub fn list_devices() -> Vec<DeviceInfo> {
                     .as_ref()
                     .map(|i| i.id().to_string())
                     .unwrap_or_default(),
-                input: d.supports_input() || dev_id.is_some() && dev_id == def_in,
-                output: d.supports_output() || dev_id.is_some() && dev_id == def_out,
+                input: directions(&d).0 || dev_id.is_some() && dev_id == def_in,
+                output: directions(&d).1 || dev_id.is_some() && dev_id == def_out,
                 default_input: dev_id.is_some() && dev_id == def_in,
                 default_output: dev_id.is_some() && dev_id == def_out,
                 format: probe(&d),
@@ -116,6 +116,18 @@ pub fn list_devices() -> Vec<DeviceInfo> {
         }
     }
     out
+}
+
+/// (input, output): the description's direction when the host knows it
+/// (cpal's JACK devices answer `supports_output` for their input device
+/// too), else what the device says.
+fn directions(d: &cpal::Device) -> (bool, bool) {
+    match d.description().map(|x| x.direction()) {
+        Ok(cpal::DeviceDirection::Input) => (true, false),
+        Ok(cpal::DeviceDirection::Output) => (false, true),
+        Ok(cpal::DeviceDirection::Duplex) => (true, true),
+        _ => (d.supports_input(), d.supports_output()),
+    }
 }
 
 fn matches_name(d: &cpal::Device, n: &str) -> bool {
@@ -137,11 +149,8 @@ fn find(host: &cpal::Host, name: Option<&str>, input: bool) -> Result<cpal::Devi
             .devices()
             .map_err(|e| DeviceError(format!("cannot list devices: {e}")))?
             .find(|d| {
-                (if input {
-                    d.supports_input()
-                } else {
-                    d.supports_output()
-                }) && matches_name(d, n)
+                let (i, o) = directions(d);
+                (if input { i } else { o }) && matches_name(d, n)
             })
             .ok_or_else(|| DeviceError(format!("no {what} device named {n:?}"))),
     }

@@ -8,11 +8,18 @@ use super::cpal_device::{DeviceInfo, list_devices};
 /// Print the device list (text, or one JSON array with `json`).
 pub fn devices_command(json: bool, out: &mut impl Write) -> std::io::Result<()> {
     let devs = list_devices();
-    if json {
-        let v = serde_json::to_string_pretty(&devs).map_err(std::io::Error::other)?;
-        return writeln!(out, "{v}");
+    let written = if json {
+        serde_json::to_string_pretty(&devs)
+            .map_err(std::io::Error::other)
+            .and_then(|v| writeln!(out, "{v}"))
+    } else {
+        write_text(&devs, out)
+    };
+    match written {
+        // `tongdai devices | head`: the reader has all it wanted.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r,
     }
-    write_text(&devs, out)
 }
 
 fn write_text(devs: &[DeviceInfo], out: &mut impl Write) -> std::io::Result<()> {
