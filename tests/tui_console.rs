@@ -1084,3 +1084,53 @@ fn history_edits_a_note_and_a_ring_closes_the_view() {
     assert!(h.app.state.modal.is_none());
     assert!(h.text(80, 24).contains("Lịch sử cuộc gọi đang tắt"));
 }
+
+#[test]
+fn popup_wrap_up_and_history_in_vietnamese() {
+    let mut h = harness(Lang::Vi);
+    h.app.state.crm_configured = true;
+    h.app.state.notes_enabled = true;
+    h.ready().ring();
+    h.msg(info_msg("0987654321", hong_info()));
+    h.msg(Msg::CrmResult {
+        number: "0987654321".into(),
+        result: Ok(None),
+    });
+    h.snap("popup_local_vi");
+    let t = h.wide();
+    for want in ["Công ty", "Nhãn", "Ghi chú", "đã nghe", "gọi nhỡ"] {
+        assert!(t.contains(want), "{want:?} missing:\n{t}");
+    }
+    // Not in the CRM, but the contact is known: nothing to say about it.
+    assert!(!t.contains("không có trong CRM"), "{t}");
+    h.ev(Event::Accepted).wait(30);
+    h.ev(Event::Ended(EndReason::RemoteHangup));
+    assert!(h.wide().contains("Ghi chú cho cuộc gọi với 0987654321"));
+    h.key("<Esc>");
+    h.key("h");
+    h.msg(Msg::History(Ok(today_rows())));
+    h.snap("history_vi");
+    assert!(h.wide().contains("Cuộc gọi hôm nay"));
+}
+
+#[test]
+fn crm_not_found_says_so_only_when_nothing_names_the_caller() {
+    let mut h = harness(Lang::En);
+    h.app.state.crm_configured = true;
+    h.ready();
+    h.ev(Event::Ringing(RingInfo {
+        phone: "0911222333".into(),
+        display_name: None,
+        line: None,
+        queue: None,
+        direction: Direction::Inbound,
+        agent_leg: false,
+    }));
+    h.msg(Msg::CrmResult {
+        number: "0911222333".into(),
+        result: Ok(None),
+    });
+    let t = h.wide();
+    assert!(t.contains("not in the CRM"), "{t}");
+    assert!(!t.contains("looking up in CRM"), "{t}");
+}

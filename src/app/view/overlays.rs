@@ -349,14 +349,15 @@ fn history(s: &AppState, theme: &Theme, f: &mut Frame, body: Rect, h: &HistoryVi
     for (i, r) in visible.iter().enumerate().skip(start).take(room) {
         let talk = r.talk_secs.map(super::clock).unwrap_or_else(|| "–".into());
         let name = r.name.clone().unwrap_or_default();
+        // Columns padded by display width (Vietnamese names, wide glyphs).
         let mut text = format!(
-            "{:<5} {} {:<13} {:<18} {:>5}  {:<12}",
+            "{:<5} {} {} {} {:>5}  {}",
             r.when,
             super::panels::arrow(r.direction),
-            r.number,
-            truncate(&name, 18),
+            pad(&r.number, 13),
+            pad(&truncate(&name, 18), 18),
             talk,
-            i18n::outcome(l, r.outcome),
+            pad(i18n::outcome(l, r.outcome), 12),
         );
         if let Some(n) = &r.note {
             text.push_str(&format!(" {n}"));
@@ -397,6 +398,11 @@ fn history(s: &AppState, theme: &Theme, f: &mut Frame, body: Rect, h: &HistoryVi
     .areas(inner);
     f.render_widget(Paragraph::new(lines), list);
     f.render_widget(Paragraph::new(keys), bottom);
+}
+
+/// `text` padded with spaces to `width` display columns.
+fn pad(text: &str, width: usize) -> String {
+    format!("{text}{}", " ".repeat(width.saturating_sub(text.width())))
 }
 
 /// At most `max` display columns of `text`.
