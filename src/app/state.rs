@@ -1,5 +1,6 @@
-//! Everything the screen shows, and nothing else. `view` is a pure
-//! function of this; `update` is the only writer.
+//! Everything the screen shows, and nothing else (but for `effects`, the
+//! store work `update` asks the loop to do, drained after every update).
+//! `view` is a pure function of this; `update` is the only writer.
 
 use std::time::{Duration, Instant};
 
