@@ -289,3 +289,77 @@ async fn a_vanishing_device_is_a_notice_and_the_call_goes_on() {
         "{ra:?} {rb:?}"
     );
 }
+
+/// Opus between two sessions on 48 kHz devices: tones both ways, silence
+/// during hold, tones again after unhold, DTMF beside the 48 kHz clock;
+/// then a re-INVITE moves both to G.722 mid-call (the devices stay at
+/// 48 kHz, so the session resamples) and the tones still get through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opus_survives_hold_and_a_mid_call_change_to_g722() {
+    use tongdai::media::audio_codec::{AudioCodec, OPUS_PT};
+    let (sa, sb) = (rtp_socket(), rtp_socket());
+    let (aa, ab) = (sa.local_addr().unwrap(), sb.local_addr().unwrap());
+    let (rec_a, rec_b) = (tmp("opus-a-hears.wav"), tmp("opus-b-hears.wav"));
+    let device = |freq, rec: &PathBuf| {
+        FileDevice::from_samples(
+            48_000,
+            tone::sine(freq, 0.3, 48_000, 1000),
+            Playback::Loop,
+            Some(rec),
+        )
+        .unwrap()
+    };
+    let params = || MediaParams::with_codec(AudioCodec::Opus, OPUS_PT, Some(101));
+    let a = MediaSession::start(sa, ab, params(), Box::new(device(440.0, &rec_a))).unwrap();
+    let b = MediaSession::start(sb, aa, params(), Box::new(device(1000.0, &rec_b))).unwrap();
+
+    // 0–1.5 s talking; 1.5–2.5 s A holds; 2.5–3.5 s resumed, digits;
+    // 3.5–5 s G.722.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    a.set_hold(true);
+    b.set_direction(false, true);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    a.set_hold(false);
+    b.set_direction(true, true);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for d in ['7', '*'] {
+        b.send_dtmf(d).unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    a.update_remote(ab, AudioCodec::G722, 9, Some(101));
+    b.update_remote(aa, AudioCodec::G722, 9, Some(101));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let ra = a.stop().await;
+    let rb = b.stop().await;
+
+    let heard_a = read_wav(&rec_a, 8000).unwrap();
+    let heard_b = read_wav(&rec_b, 8000).unwrap();
+    assert_tone("A hears B (Opus)", analyse(&heard_a, 400, 1400), 1000.0);
+    assert_tone("B hears A (Opus)", analyse(&heard_b, 400, 1400), 440.0);
+    assert_silent("A during hold", analyse(&heard_a, 1800, 2400));
+    assert_silent("B during hold", analyse(&heard_b, 1800, 2400));
+    assert_tone(
+        "A hears B after unhold",
+        analyse(&heard_a, 2700, 2800),
+        1000.0,
+    );
+    assert_tone(
+        "B hears A after unhold",
+        analyse(&heard_b, 2700, 3400),
+        440.0,
+    );
+    assert_tone("A hears B (G.722)", analyse(&heard_a, 3900, 4900), 1000.0);
+    assert_tone("B hears A (G.722)", analyse(&heard_b, 3900, 4900), 440.0);
+    // Each decodes only G.722 (payload type 9) now, so the tones above
+    // crossed as G.722.
+    assert_eq!(
+        (ra.codec, rb.codec),
+        (Some(AudioCodec::G722), Some(AudioCodec::G722))
+    );
+    assert_eq!(ra.dtmf_received, "7*", "A got {:?}", ra.dtmf_received);
+    assert_eq!(ra.jitter.late + rb.jitter.late, 0, "{ra:?} {rb:?}");
+    assert!(
+        ra.packets_received > 150 && rb.packets_received > 150,
+        "{ra:?} {rb:?}"
+    );
+}

@@ -858,4 +858,63 @@ mod tests {
         assert_eq!(r.stats.restarts, 1);
         assert!(f.contains(&1000));
     }
+
+    /// Opus: a 48 kHz clock, 960 ticks a packet. Times and margins come out
+    /// in ms as at 8 kHz, a lost packet is one concealed slot, and after it
+    /// the next packet's payload is offered for FEC (a stretch gets none).
+    #[test]
+    fn runs_on_a_48k_clock_and_offers_the_next_packet_after_a_loss() {
+        let cfg = JitterConfig {
+            clock_rate: 48_000,
+            frame_samples: 960,
+            ..JitterConfig::default()
+        };
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new(cfg);
+        let mut heard = Vec::new();
+        let mut fec = Vec::new();
+        let ts0: u32 = 0xFFFF_0000;
+        for i in 0u32..60 {
+            let now = t0 + Duration::from_millis(u64::from(i) * 20);
+            // Packet 30 is lost; every third packet arrives 8 ms late.
+            if i != 30 {
+                let late = if i % 3 == 0 { 8 } else { 0 };
+                let payload = i.to_be_bytes();
+                let p = RtpPacket {
+                    header: RtpHeader {
+                        marker: i == 0,
+                        payload_type: 111,
+                        sequence: i as u16,
+                        timestamp: ts0.wrapping_add(i * 960),
+                        ssrc: 7,
+                    },
+                    payload: &payload,
+                };
+                jb.push(now + Duration::from_millis(late), &p, 960);
+            }
+            let pop = jb.pop(now + Duration::from_millis(10));
+            match pop {
+                Pop::Frame(f) => {
+                    assert_eq!(f.samples, 960);
+                    heard.push(u32::from_be_bytes(f.payload[..4].try_into().unwrap()));
+                }
+                Pop::Concealed { samples } => {
+                    assert_eq!(samples, 960);
+                    if let Some(p) = jb.next_payload() {
+                        fec.push(u32::from_be_bytes(p[..4].try_into().unwrap()));
+                    }
+                }
+                Pop::Empty => {}
+            }
+        }
+        let played: Vec<u32> = heard.iter().copied().filter(|&i| i > 25).take(5).collect();
+        assert_eq!(played, vec![26, 27, 28, 29, 31], "{heard:?}");
+        assert_eq!(fec, vec![31], "the packet after the lost one, once");
+        let s = jb.stats();
+        assert_eq!(s.lost, 1, "{s:?}");
+        assert_eq!(s.late, 0, "{s:?}");
+        // 8 ms of jitter every third packet: J is a few ms, not 6× that.
+        assert!(s.jitter_ms > 1.0 && s.jitter_ms < 8.0, "{s:?}");
+        assert!(s.target_ms < 60.0, "{s:?}");
+    }
 }

@@ -147,6 +147,8 @@ pub struct MediaReport {
     pub jitter: JitterStats,
     pub rtt_ms: Option<f32>,
     pub remote: Option<SocketAddr>,
+    /// The codec at the end (after any re-INVITE).
+    pub codec: Option<AudioCodec>,
 }
 
 enum Control {
@@ -503,6 +505,7 @@ impl Task {
         self.report.jitter = self.jitter.stats();
         self.report.rtt_ms = self.rtt_ms;
         self.report.remote = Some(self.remote);
+        self.report.codec = Some(self.codec);
         self.report
     }
 
