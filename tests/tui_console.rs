@@ -955,6 +955,22 @@ fn a_ring_wins_over_the_wrap_up_prompt_and_the_draft_is_saved() {
     // Enter answers the ring, it does not type into a prompt.
     h.key("<Enter>");
     assert_eq!(h.take(), vec![Command::Accept]);
+
+    // Quitting (F10: text keys go to the note) saves the draft too.
+    let mut h = harness(Lang::En);
+    ended_call(&mut h);
+    h.keys("quick note");
+    assert!(!h.app.state.quitting);
+    h.key("<F10>");
+    assert!(h.app.state.quitting);
+    assert_eq!(
+        h.effects(),
+        vec![Effect::SaveNote {
+            row: None,
+            number: "0987654321".into(),
+            note: "quick note".into(),
+        }]
+    );
 }
 
 fn today_rows() -> Vec<CallRow> {

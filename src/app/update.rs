@@ -182,8 +182,8 @@ fn sync_popup(s: &mut AppState) {
     }
 }
 
-/// A new call closes the wrap-up prompt: the ring wins. What was typed is
-/// saved, not lost.
+/// A new call (or quitting) closes the wrap-up prompt: the ring wins. What
+/// was typed is saved, not lost.
 fn close_wrapup_for_call(s: &mut AppState) {
     if let Some(w) = s.wrapup.take()
         && !w.input.trim().is_empty()
@@ -650,6 +650,8 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
             if s.call.is_some() && s.confirm_quit {
                 s.modal = Some(Modal::QuitConfirm);
             } else {
+                // A note typed but not yet saved is not lost on the way out.
+                close_wrapup_for_call(s);
                 s.quitting = true;
             }
             Vec::new()
