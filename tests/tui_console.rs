@@ -904,6 +904,15 @@ fn wrap_up_note_saved_on_the_calls_row() {
         result: Ok(42),
     });
     assert!(h.text(80, 24).contains("Note saved"));
+    // A store that refuses says so (and why).
+    h.msg(Msg::NoteSaved {
+        note: "x".into(),
+        result: Err("database is locked".into()),
+    });
+    assert!(
+        h.text(80, 24)
+            .contains("Note not saved: database is locked")
+    );
 }
 
 #[test]
