@@ -65,8 +65,13 @@ fn rtp_socket() -> UdpSocket {
     }
 }
 
-/// SIPp as the answering phone: 200 OK with PCMA, then the pcap, then BYE from us.
-fn scenario(dir: &Path, pcap: &Path) -> PathBuf {
+/// SIPp as the answering phone: 200 OK with `law` (PCMA or PCMU), then
+/// the pcap, then BYE from us.
+fn scenario(dir: &Path, pcap: &Path, law: G711) -> PathBuf {
+    let (pt, name) = match law {
+        G711::Alaw => (8, "PCMA"),
+        G711::Ulaw => (0, "PCMU"),
+    };
     let xml = format!(
         r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="answer and play a pcap">
@@ -88,13 +93,13 @@ o=sipp 1 1 IN IP[local_ip_type] [local_ip]
 s=-
 c=IN IP[media_ip_type] [media_ip]
 t=0 0
-m=audio [media_port] RTP/AVP 8 101
-a=rtpmap:8 PCMA/8000
+m=audio [media_port] RTP/AVP {pt} 101
+a=rtpmap:{pt} {name}/8000
 a=rtpmap:101 telephone-event/8000
 ]]>
   </send>
   <recv request="ACK" crlf="true"/>
-  <nop><action><exec play_pcap_audio="{}"/></action></nop>
+  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>
   <recv request="BYE"/>
   <send>
     <![CDATA[
@@ -110,7 +115,7 @@ Content-Length: 0
   </send>
 </scenario>
 "#,
-        pcap.display()
+        pcap = pcap.display(),
     );
     let p = dir.join("uas_play_pcap.xml");
     std::fs::write(&p, xml).expect("scenario");
@@ -214,9 +219,9 @@ impl Uac {
 }
 
 /// Call SIPp, let it play `pcap`, record `ms` of what we hear.
-async fn call_sipp_playing(name: &str, pcap: &Path, ms: u64) -> (Vec<i16>, MediaReport) {
+async fn call_sipp_playing(name: &str, pcap: &Path, ms: u64, law: G711) -> (Vec<i16>, MediaReport) {
     let dir = tmpdir(name);
-    let sf = scenario(&dir, pcap);
+    let sf = scenario(&dir, pcap, law);
     let (sip_port, media_port) = (free_udp(), free_udp() & !1);
     let _sipp = Sipp(
         Command::new("sipp")
@@ -268,7 +273,7 @@ async fn call_sipp_playing(name: &str, pcap: &Path, ms: u64) -> (Vec<i16>, Media
     let session = MediaSession::start(
         rtp,
         remote_media,
-        MediaParams::new(8, Some(101)),
+        MediaParams::new(law.pt(), Some(101)),
         Box::new(dev),
     )
     .unwrap();
@@ -329,7 +334,7 @@ fn write_pcap(path: &Path, packets: &[(u32, Vec<u8>)]) {
     std::fs::write(path, out).expect("pcap");
 }
 
-/// The RTP payloads of a pcap, decoded as PCMA, in order.
+/// The RTP payloads of a pcap, decoded as PCMA, in order (PCMU skipped).
 fn decode_pcap(path: &Path) -> Vec<i16> {
     let d = std::fs::read(path).expect("pcap");
     let mut at = 24;
@@ -374,10 +379,19 @@ fn best_correlation(hay: &[i16], needle: &[i16]) -> (f64, usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sipp_plays_a_1000hz_pcma_tone_and_we_hear_it() {
+    sipp_plays_a_1000hz_tone(G711::Alaw).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sipp_plays_a_1000hz_pcmu_tone_and_we_hear_it() {
+    sipp_plays_a_1000hz_tone(G711::Ulaw).await;
+}
+
+async fn sipp_plays_a_1000hz_tone(law: G711) {
     if !have_sipp() {
         return;
     }
-    let dir = tmpdir("tone");
+    let dir = tmpdir(&format!("tone-{law:?}"));
     let pcap = dir.join("tone1000.pcap");
     let pcm = tone::sine(1000.0, 0.3, 8000, 3000);
     let packets: Vec<(u32, Vec<u8>)> = pcm
@@ -387,18 +401,18 @@ async fn sipp_plays_a_1000hz_pcma_tone_and_we_hear_it() {
             let mut rtp = Vec::new();
             let h = tongdai::media::rtp::RtpHeader {
                 marker: i == 0,
-                payload_type: 8,
+                payload_type: law.pt(),
                 sequence: i as u16,
                 timestamp: 160 * i as u32,
                 ssrc: 0x1000,
             };
             h.write(&mut rtp);
-            G711::Alaw.encode(c, &mut rtp);
+            law.encode(c, &mut rtp);
             (20 * i as u32, rtp)
         })
         .collect();
     write_pcap(&pcap, &packets);
-    let (heard, report) = call_sipp_playing("tone", &pcap, 3800).await;
+    let (heard, report) = call_sipp_playing(&format!("tone-{law:?}"), &pcap, 3800, law).await;
     let active: Vec<i16> = heard.iter().copied().skip_while(|&s| s == 0).collect();
     assert!(
         active.len() >= 8 * 2500,
@@ -422,7 +436,7 @@ async fn sipp_plays_its_g711a_speech_pcap_and_we_record_it_faithfully() {
         assert!(std::env::var("CI").is_err(), "SIPp's g711a.pcap is missing");
         return;
     }
-    let (heard, report) = call_sipp_playing("speech", pcap, 7800).await;
+    let (heard, report) = call_sipp_playing("speech", pcap, 7800, G711::Alaw).await;
     let sent = decode_pcap(pcap);
     // A 1.5 s stretch of speech from the middle of the pcap.
     let needle = &sent[8000 * 3..8000 * 3 + 12000];
@@ -471,6 +485,6 @@ async fn sipp_plays_rfc2833_digits_and_each_is_reported_once() {
     }
     let pcap = dir.join("digits.pcap");
     write_pcap(&pcap, &packets);
-    let (_, report) = call_sipp_playing("dtmf", &pcap, 1500).await;
+    let (_, report) = call_sipp_playing("dtmf", &pcap, 1500, G711::Alaw).await;
     assert_eq!(report.dtmf_received, "5#0", "{report:?}");
 }
