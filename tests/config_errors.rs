@@ -60,6 +60,18 @@ const CASES: &[(&str, &str)] = &[
         "tests/config/bad/sip_empty_server.toml: sip.server is empty: write the PBX as host or host:port",
     ),
     (
+        "sip_bad_codec.toml",
+        "tests/config/bad/sip_bad_codec.toml:4:19: field `sip.codecs`: unknown value `g729`; did you mean `g722`? (expected one of `opus`, `g722`, `pcmu`, `pcma`)",
+    ),
+    (
+        "sip_codecs_empty.toml",
+        "tests/config/bad/sip_codecs_empty.toml:4:10: field `sip.codecs`: the codec list is empty: name at least one of opus, g722, pcmu, pcma",
+    ),
+    (
+        "sip_codec_twice.toml",
+        "tests/config/bad/sip_codec_twice.toml:4:10: field `sip.codecs`: codec `pcmu` is listed twice",
+    ),
+    (
         "ui_bad_language.toml",
         "tests/config/bad/ui_bad_language.toml:2:12: field `ui.language`: unknown value `fr` (expected one of `en`, `vi`)",
     ),
