@@ -398,6 +398,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let mut opts = tongdai::control::headless::HeadlessOptions::named(&cli.socket_name);
             opts.history = Some(store_path());
+            opts.alerts = Some(cfg.audio.clone());
             let code = tongdai::control::headless::run(backend, opts).await;
             if let Some(sb) = switchboard {
                 sb.shutdown().await;

@@ -2,8 +2,8 @@
 //! control socket.
 //!
 //! ```text
-//!  backend ─▶ engine ──mpsc Event──▶ history ──▶ pump ──broadcast──▶ server sessions, status
-//!                ▲                                └─▶ stdout JSON lines (print_events)
+//!  backend ─▶ engine ──mpsc Event──▶ history ─▶ alerts ─▶ pump ──broadcast──▶ server sessions, status
+//!                ▲                                          └─▶ stdout JSON lines (print_events)
 //!                └──────────── Command ◀── server ◀── clients
 //! ```
 //!
@@ -38,6 +38,9 @@ pub struct HeadlessOptions {
     /// The call history store: every event is recorded there before a
     /// client sees it, as in the TUI (`None`: no history, e.g. tests).
     pub history: Option<PathBuf>,
+    /// The `[audio]` devices for the ringtone, ringback and busy tone
+    /// (`media::alert_player`); `None` or the null device: silent.
+    pub alerts: Option<crate::media::AudioConfig>,
 }
 
 impl HeadlessOptions {
@@ -49,6 +52,7 @@ impl HeadlessOptions {
             shutdown_deadline: Duration::from_secs(5),
             print_events: false,
             history: None,
+            alerts: None,
         }
     }
 
@@ -104,8 +108,12 @@ pub async fn start(
     let hub = EventHub::new();
     let (handle, rx) = engine::spawn(backend);
     // The same order as the TUI: written to the history, then published.
-    let mut rx = match &opts.history {
+    let rx = match &opts.history {
         Some(path) => crate::history::spawn_tee(rx, path.clone()),
+        None => rx,
+    };
+    let mut rx = match &opts.alerts {
+        Some(audio) => crate::media::alert_player::spawn(rx, audio.clone()),
         None => rx,
     };
     let server = match Server::start_with(

@@ -1,6 +1,6 @@
-//! `tongdai demo --headless` keeps the call history like the console does:
-//! the real binary, driven by `tongdai ctl`, stopped by SIGTERM, and then
-//! `tongdai history --json` (another process) shows the call.
+//! `tongdai demo --headless` does what the console does besides the screen:
+//! it keeps the call history and plays the call-progress sounds. The real
+//! binary, driven by `tongdai ctl`, stopped by SIGTERM.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
+use tongdai::media::device::read_wav;
+use tongdai::media::tone;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tongdai");
 
@@ -122,5 +124,76 @@ fn a_headless_call_lands_in_the_history() {
         .unwrap_or_else(|| panic!("the call is not in the history:\n{text}"));
     assert_eq!(call["direction"], "outbound", "{call}");
     assert!(!call["ended_at"].is_null(), "the end is recorded: {call}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `[audio] device = "file"` writes the sounds it plays to `record_dir`: a
+/// call-out the switchboard answers 486 gives `busy-<n>.wav` with the
+/// 425 Hz busy tone (`media::alert`).
+#[test]
+fn a_failed_headless_callout_plays_the_busy_tone() {
+    let dir = temp_dir("headless-busy");
+    let rec = dir.join("rec");
+    std::fs::create_dir_all(&rec).unwrap();
+    let cfg = dir.join("tongdai.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[audio]\ndevice = \"file\"\nrecord_dir = \"{}\"\n",
+            rec.display()
+        ),
+    )
+    .unwrap();
+    let mut console = Console(
+        tongdai(&dir)
+            .arg("--config")
+            .arg(&cfg)
+            .args(["--headless", "--socket-name", "hist", "demo"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_status(&dir, "ready", |v| v["connection"] == "ready");
+    let out = ctl(&dir, &["call", "0912345486"]);
+    assert!(
+        out.status.success(),
+        "ctl call: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_status(&dir, "the call-out failed", |v| {
+        v["last_call"]["sip_code"] == 486 || v["last_call"]["sip_code"] == "486"
+    });
+    // The busy tone lasts 3 s; the file is complete when the player closes it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let busy = loop {
+        let found = std::fs::read_dir(&rec)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("busy-"))
+            });
+        if let Some(p) = found
+            && let Ok(x) = read_wav(&p, 8000)
+            && x.len() >= 8000 * 29 / 10
+        {
+            break x;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no 3 s busy-*.wav in {}",
+            rec.display()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // 0.5 s on / 0.5 s off: the first half second carries 425 Hz.
+    let d = tone::detect_tone(&busy[..4000], 8000, 100.0, 3900.0);
+    assert!(
+        (d.freq - 425.0).abs() < 15.0 && d.level_dbfs > -30.0,
+        "busy tone: {d:?}"
+    );
+    kill(Pid::from_raw(console.0.id() as i32), Signal::SIGTERM).unwrap();
+    assert!(console.0.wait().unwrap().success());
     let _ = std::fs::remove_dir_all(&dir);
 }
