@@ -209,3 +209,49 @@ async fn g711_call_cpu_rss_and_latency() {
     );
     assert!(lat.len() as u64 >= secs - 2, "clicks found: {}", lat.len());
 }
+
+/// CPU per minute of one call side for each codec: two sessions on
+/// loopback with file devices at the codec's rate (a tone each way), as in
+/// the G.711 figure above. BENCH_SECS (default 60) per codec.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: run with --ignored --nocapture in release"]
+async fn cpu_per_codec() {
+    use tongdai::media::audio_codec::AudioCodec;
+    let secs: u64 = std::env::var("BENCH_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    println!("BENCH media CPU per codec: {secs} s each on loopback, two sessions in one process");
+    for codec in [AudioCodec::Pcmu, AudioCodec::G722, AudioCodec::Opus] {
+        let rate = codec.preferred_device_rate();
+        let pt = codec
+            .static_pt()
+            .unwrap_or(tongdai::media::audio_codec::OPUS_PT);
+        let (sa, sb) = (rtp_socket(), rtp_socket());
+        let (aa, ab) = (sa.local_addr().unwrap(), sb.local_addr().unwrap());
+        let dev = |freq, name: &str| {
+            FileDevice::from_samples(
+                rate,
+                tone::sine(freq, 0.3, rate, 1000),
+                Playback::Loop,
+                Some(&tmp(name)),
+            )
+            .unwrap()
+        };
+        let params = || MediaParams::with_codec(codec, pt, Some(101));
+        let cpu0 = cpu_seconds();
+        let t0 = Instant::now();
+        let a = MediaSession::start(sa, ab, params(), Box::new(dev(440.0, "ca.wav"))).unwrap();
+        let b = MediaSession::start(sb, aa, params(), Box::new(dev(1000.0, "cb.wav"))).unwrap();
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        let ra = a.stop().await;
+        let rb = b.stop().await;
+        let wall = t0.elapsed().as_secs_f64();
+        let cpu = cpu_seconds() - cpu0;
+        assert!(ra.packets_received > 40 * secs && rb.packets_received > 40 * secs);
+        println!(
+            "  {codec:5} at {rate} Hz: {:.3} CPU-s per minute per side ({cpu:.2} s over {wall:.1} s)",
+            cpu / 2.0 * 60.0 / wall
+        );
+    }
+}

@@ -10,6 +10,8 @@
 //!   PCMA decoding and the jitter buffer lose nothing;
 //! - SIPp's RFC 2833/4733 `dtmf_2833_*.pcap`: the digits are reported once each.
 
+mod common;
+
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -352,6 +354,29 @@ fn decode_pcap(path: &Path) -> Vec<i16> {
     pcm
 }
 
+/// A pcap of `ms` of a 1000 Hz tone at -10.5 dBFS in `law`, 20 ms packets.
+fn tone_pcap(pcap: &Path, law: G711, ms: u32) {
+    let pcm = tone::sine(1000.0, 0.3, 8000, ms);
+    let packets: Vec<(u32, Vec<u8>)> = pcm
+        .chunks(160)
+        .enumerate()
+        .map(|(i, c)| {
+            let mut rtp = Vec::new();
+            let h = tongdai::media::rtp::RtpHeader {
+                marker: i == 0,
+                payload_type: law.pt(),
+                sequence: i as u16,
+                timestamp: 160 * i as u32,
+                ssrc: 0x1000,
+            };
+            h.write(&mut rtp);
+            law.encode(c, &mut rtp);
+            (20 * i as u32, rtp)
+        })
+        .collect();
+    write_pcap(pcap, &packets);
+}
+
 /// Best normalised cross-correlation of `needle` within `hay`.
 fn best_correlation(hay: &[i16], needle: &[i16]) -> (f64, usize) {
     let n: Vec<f64> = needle.iter().map(|&v| f64::from(v)).collect();
@@ -393,25 +418,7 @@ async fn sipp_plays_a_1000hz_tone(law: G711) {
     }
     let dir = tmpdir(&format!("tone-{law:?}"));
     let pcap = dir.join("tone1000.pcap");
-    let pcm = tone::sine(1000.0, 0.3, 8000, 3000);
-    let packets: Vec<(u32, Vec<u8>)> = pcm
-        .chunks(160)
-        .enumerate()
-        .map(|(i, c)| {
-            let mut rtp = Vec::new();
-            let h = tongdai::media::rtp::RtpHeader {
-                marker: i == 0,
-                payload_type: law.pt(),
-                sequence: i as u16,
-                timestamp: 160 * i as u32,
-                ssrc: 0x1000,
-            };
-            h.write(&mut rtp);
-            law.encode(c, &mut rtp);
-            (20 * i as u32, rtp)
-        })
-        .collect();
-    write_pcap(&pcap, &packets);
+    tone_pcap(&pcap, law, 3000);
     let (heard, report) = call_sipp_playing(&format!("tone-{law:?}"), &pcap, 3800, law).await;
     let active: Vec<i16> = heard.iter().copied().skip_while(|&s| s == 0).collect();
     assert!(
@@ -487,4 +494,156 @@ async fn sipp_plays_rfc2833_digits_and_each_is_reported_once() {
     write_pcap(&pcap, &packets);
     let (_, report) = call_sipp_playing("dtmf", &pcap, 1500, G711::Alaw).await;
     assert_eq!(report.dtmf_received, "5#0", "{report:?}");
+}
+
+/// SIPp calling us: INVITE with PCMU only, then a re-INVITE with PCMA
+/// only, then a PCMA tone, then BYE. Each 200 must answer the codec just
+/// offered (`ereg … check_it` fails the scenario otherwise).
+fn reinvite_codec_scenario(dir: &Path, pcap: &Path) -> PathBuf {
+    let invite = |cseq: u32, pt: u8, name: &str, first: bool| {
+        let (uri, to) = if first {
+            ("sip:[service]@[remote_ip]:[remote_port]", "")
+        } else {
+            ("[next_url]", "[peer_tag_param]")
+        };
+        let routes = if first { "" } else { "[routes]\n" };
+        format!(
+            r#"  <send retrans="500">
+    <![CDATA[
+
+INVITE {uri} SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+{routes}From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>{to}
+Call-ID: [call_id]
+CSeq: {cseq} INVITE
+Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=sipp 1 {cseq} IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP {pt} 101
+a=rtpmap:{pt} {name}/8000
+a=rtpmap:101 telephone-event/8000
+a=sendrecv
+
+]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rrs="true">
+    <action>
+      <ereg regexp="m=audio [0-9]+ RTP/AVP {pt} 101" search_in="body" check_it="true" assign_to="ans{cseq}"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+[routes]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: {cseq} ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]>
+  </send>
+"#
+        )
+    };
+    let xml = format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="re-INVITE to another codec">
+{first}  <pause milliseconds="1000"/>
+{second}  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>
+  <pause milliseconds="2500"/>
+  <send retrans="500">
+    <![CDATA[
+
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+[routes]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 3 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]>
+  </send>
+  <recv response="200" crlf="true"/>
+  <nop hide="true"><action><log message="answers: [$ans1] [$ans2]"/></action></nop>
+</scenario>
+"#,
+        first = invite(1, 0, "PCMU", true),
+        second = invite(2, 8, "PCMA", false),
+        pcap = pcap.display(),
+    );
+    let p = dir.join("uac_reinvite_codec.xml");
+    std::fs::write(&p, xml).expect("scenario");
+    p
+}
+
+/// A re-INVITE that changes the codec is followed: the answer names the
+/// new codec, and the tone SIPp then sends in it reaches our recording.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reinvite_to_another_codec_is_followed() {
+    use tongdai::backends::sip::SipBackend;
+    use tongdai::engine::{Command as Cmd, EndReason, Event};
+    if !have_sipp() {
+        return;
+    }
+    let dir = tmpdir("reinvite-codec");
+    let pcap = dir.join("tone-pcma.pcap");
+    tone_pcap(&pcap, G711::Alaw, 2000);
+    let sf = reinvite_codec_scenario(&dir, &pcap);
+    let local = common::free_port();
+    let cfg = tongdai::sip::SipConfig {
+        bind: format!("127.0.0.1:{local}"),
+        ..common::sip_account(
+            "alice",
+            format!("127.0.0.1:{}", common::free_port()),
+            tongdai::sip::Transport::Udp,
+            "secret",
+            false,
+        )
+    };
+    let audio = tongdai::media::AudioConfig {
+        device: tongdai::media::DeviceKind::File,
+        record_dir: Some(dir.clone()),
+        ..Default::default()
+    };
+    let t = Duration::from_secs(10);
+    let mut c = common::Headless::start(Box::new(SipBackend::new(cfg).with_audio(audio)));
+    c.expect("ready", t, |e| *e == Event::Ready).await;
+    let media_port = (free_udp() & !1).to_string();
+    let mut sipp = common::Sipp::start(
+        &["-sf", sf.to_str().unwrap(), &format!("127.0.0.1:{local}")],
+        &["-s", "alice", "-mi", "127.0.0.1", "-mp", &media_port],
+    );
+    c.expect("ringing", t, |e| matches!(e, Event::Ringing(_)))
+        .await;
+    c.send(Cmd::Accept);
+    c.expect("accepted", t, |e| *e == Event::Accepted).await;
+    c.expect("remote hang-up", t, |e| {
+        *e == Event::Ended(EndReason::RemoteHangup)
+    })
+    .await;
+    assert!(sipp.wait(t), "both answers named the codec just offered");
+    assert!(c.shutdown().await);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let heard = read_wav(&dir.join("call-1-heard.wav"), 8000).expect("our recording");
+    let active: Vec<i16> = heard.iter().copied().skip_while(|&s| s == 0).collect();
+    assert!(active.len() > 8 * 1500, "heard {} samples", active.len());
+    let d = tone::detect_tone(&active[800..8 * 1500], 8000, 100.0, 3900.0);
+    assert!((d.freq - 1000.0).abs() <= 3.0 && d.purity > 0.8, "{d:?}");
 }

@@ -432,3 +432,48 @@ async fn dtmf_both_ways_and_opus_after_unhold() {
         bob.log()
     );
 }
+
+/// `[sip] codecs` decides: with only Opus allowed, a baresip that offers
+/// only PCMU gets 488 Not Acceptable Here (RFC 3261 §21.4.26), and the
+/// agent reads why.
+#[tokio::test]
+async fn no_codec_in_common_is_refused_with_488() {
+    if !need("kamailio") || !need("baresip") {
+        return;
+    }
+    let k = Kamailio::start();
+    let bob = Baresip::start_with_env(
+        "bob",
+        "secret",
+        &format!("127.0.0.1:{}", k.udp),
+        &baresip_env(AudioCodec::Pcmu),
+    );
+    let cfg = SipConfig {
+        codecs: tongdai::sip::config::CodecPrefs(vec![AudioCodec::Opus]),
+        ..alice(&k)
+    };
+    let mut c = Headless::start(Box::new(SipBackend::new(cfg)));
+    c.expect("registered", T, |e| {
+        matches!(e, Event::Registration(RegState::Registered { .. }))
+    })
+    .await;
+    assert!(
+        bob.ctl(&["dial", &format!("sip:alice@127.0.0.1:{}", k.udp)]),
+        "baresip dial"
+    );
+    c.expect("the refusal explained", T, |e| {
+        matches!(e, Event::Notice(Notice::Server(t))
+            if t.contains("refused") && t.contains("no codec in common") && t.contains("we accept opus"))
+    })
+    .await;
+    let start = std::time::Instant::now();
+    while !bob.log().contains("488") && start.elapsed() < T {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        bob.log().contains("488"),
+        "baresip got a 488: {}",
+        bob.log()
+    );
+    assert!(c.shutdown().await);
+}
