@@ -358,9 +358,10 @@ async fn tones_both_ways_with_pcma() {
 /// RFC 4733 both ways over Opus (telephone-event beside a 48 kHz RTP
 /// clock): our digits are reported by baresip, baresip's reach us as
 /// DtmfReceived. Then we hold and resume, and baresip's tone is still in
-/// our recording. (baresip 1.0's decode dump stops at the first re-INVITE
-/// or DTMF, so what it hears after the resume is not checked here; the
-/// session's both-ways hold/unhold with Opus is in audio_loopback.rs.)
+/// our recording. (baresip 1.0's decode dump stops for good at the first
+/// media update — its player is re-created — whichever side holds, so
+/// what it hears after the resume cannot be checked here; the session's
+/// both-ways hold/unhold with Opus is in audio_loopback.rs.)
 #[tokio::test]
 async fn dtmf_both_ways_and_opus_after_unhold() {
     if !need("kamailio") || !need("baresip") {
