@@ -93,6 +93,22 @@ pub const TELEPHONE_EVENT: TelephoneEvent = TelephoneEvent {
     pt: 101,
     rate: 8000,
 };
+/// telephone-event on Opus's 48 kHz clock (RFC 4733 §2.1: the event
+/// clock should be the audio's), offered beside the 8 kHz one.
+pub const TELEPHONE_EVENT_48K: TelephoneEvent = TelephoneEvent {
+    pt: 110,
+    rate: 48_000,
+};
+
+/// The telephone-events we offer with `codecs`: 8 kHz always, 48 kHz when
+/// Opus is among them.
+pub fn our_telephone_events(codecs: &[Codec]) -> Vec<TelephoneEvent> {
+    let mut v = vec![TELEPHONE_EVENT];
+    if codecs.iter().any(|c| c.kind == AudioCodec::Opus) {
+        v.push(TELEPHONE_EVENT_48K);
+    }
+    v
+}
 
 /// Codecs in our default order of preference (`[sip] codecs`).
 pub const SUPPORTED: [Codec; 4] = [OPUS, G722, PCMU, PCMA];
@@ -298,7 +314,7 @@ pub struct LocalAudio {
     pub port: u16,
     /// Codecs to list, in order.
     pub codecs: Vec<Codec>,
-    pub telephone_event: Option<TelephoneEvent>,
+    pub telephone_events: Vec<TelephoneEvent>,
     pub direction: Direction,
     /// o= session id and version (RFC 4566 §5.2: bump the version on every change).
     pub session_id: u64,
@@ -320,7 +336,7 @@ impl LocalAudio {
         for c in &self.codecs {
             let _ = write!(s, " {}", c.pt);
         }
-        if let Some(te) = self.telephone_event {
+        for te in &self.telephone_events {
             let _ = write!(s, " {}", te.pt);
         }
         s.push_str("\r\n");
@@ -341,7 +357,7 @@ impl LocalAudio {
                 let _ = write!(s, "a=fmtp:{} {f}\r\n", c.pt);
             }
         }
-        if let Some(te) = self.telephone_event {
+        for te in &self.telephone_events {
             let _ = write!(
                 s,
                 "a=rtpmap:{0} telephone-event/{1}\r\na=fmtp:{0} 0-16\r\n",
@@ -358,7 +374,7 @@ impl LocalAudio {
     pub fn answer(&self, remote: &RemoteAudio, codec: Codec, we_hold: bool) -> String {
         LocalAudio {
             codecs: vec![codec],
-            telephone_event: remote.telephone_event_for(codec.kind),
+            telephone_events: remote.telephone_event_for(codec.kind).into_iter().collect(),
             direction: remote.direction.answer_to(we_hold),
             ..self.clone()
         }
@@ -372,7 +388,7 @@ mod tests {
 
     const SIPP_OFFER: &str = "v=0\r\no=user1 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 8 0 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendonly\r\n";
 
-    /// What baresip 1.0 offers with opus, g722 and g711 loaded.
+    /// An offer in the style of a softphone numbering Opus 96 (not our 111).
     const BARESIP_OFFER: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 10000 RTP/AVP 96 9 0 8 101\r\na=rtpmap:96 opus/48000/2\r\na=fmtp:96 stereo=1;sprop-stereo=1\r\na=rtpmap:9 G722/8000\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=sendrecv\r\n";
 
     fn local() -> LocalAudio {
@@ -380,7 +396,7 @@ mod tests {
             addr: "127.0.0.1".parse().unwrap(),
             port: 4000,
             codecs: SUPPORTED.to_vec(),
-            telephone_event: Some(TELEPHONE_EVENT),
+            telephone_events: our_telephone_events(&SUPPORTED),
             direction: Direction::SendRecv,
             session_id: 1,
             version: 2,
@@ -411,7 +427,7 @@ mod tests {
     fn our_offer_lists_opus_g722_and_g711_with_rfc7587_parameters() {
         let offer = local().render();
         assert!(
-            offer.contains("m=audio 4000 RTP/AVP 111 9 0 8 101\r\n"),
+            offer.contains("m=audio 4000 RTP/AVP 111 9 0 8 101 110\r\n"),
             "{offer}"
         );
         assert!(offer.contains("a=rtpmap:111 opus/48000/2\r\n"), "{offer}");
@@ -424,6 +440,12 @@ mod tests {
             offer.contains("a=rtpmap:101 telephone-event/8000\r\n"),
             "{offer}"
         );
+        assert!(
+            offer.contains("a=rtpmap:110 telephone-event/48000\r\n"),
+            "{offer}"
+        );
+        // Without Opus, no 48 kHz event.
+        assert_eq!(our_telephone_events(&[PCMU, PCMA]), vec![TELEPHONE_EVENT]);
         // Parsing our own offer finds every codec by its rtpmap.
         let r = parse(&offer).unwrap();
         let kinds: Vec<_> = r

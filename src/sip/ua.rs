@@ -606,18 +606,19 @@ impl SipUa {
     }
 
     fn local_audio(&self, port: u16, version: u64, direction: sdp::Direction) -> LocalAudio {
+        let codecs: Vec<sdp::Codec> = self
+            .inner
+            .cfg
+            .codecs
+            .as_slice()
+            .iter()
+            .map(|&k| sdp::Codec::ours(k))
+            .collect();
         LocalAudio {
             addr: self.inner.local_ip,
             port,
-            codecs: self
-                .inner
-                .cfg
-                .codecs
-                .as_slice()
-                .iter()
-                .map(|&k| sdp::Codec::ours(k))
-                .collect(),
-            telephone_event: Some(sdp::TELEPHONE_EVENT),
+            telephone_events: sdp::our_telephone_events(&codecs),
+            codecs,
             direction,
             session_id: u64::from(port) * 1000 + 1,
             version,
@@ -913,6 +914,7 @@ impl SipUa {
             };
             let mut local = self.local_audio(st.rtp_port, st.sdp_version, dir);
             local.codecs = vec![st.codec];
+            local.telephone_events = sdp::our_telephone_events(&local.codecs);
             local.render()
         };
         let resp = d
