@@ -212,7 +212,8 @@ async fn g711_call_cpu_rss_and_latency() {
 
 /// CPU per minute of one call side for each codec: two sessions on
 /// loopback with file devices at the codec's rate (a tone each way), as in
-/// the G.711 figure above. BENCH_SECS (default 60) per codec.
+/// the G.711 figure above. BENCH_SECS (default 60) per codec;
+/// BENCH_OPUS_RATE runs Opus at another device rate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a benchmark: run with --ignored --nocapture in release"]
 async fn cpu_per_codec() {
@@ -223,7 +224,12 @@ async fn cpu_per_codec() {
         .unwrap_or(60);
     println!("BENCH media CPU per codec: {secs} s each on loopback, two sessions in one process");
     for codec in [AudioCodec::Pcmu, AudioCodec::G722, AudioCodec::Opus] {
-        let rate = codec.preferred_device_rate();
+        // BENCH_OPUS_RATE=16000: Opus coded at a 16 kHz device (RTP clock
+        // still 48 kHz).
+        let rate = match std::env::var("BENCH_OPUS_RATE") {
+            Ok(r) if codec == AudioCodec::Opus => r.parse().unwrap_or(48_000),
+            _ => codec.preferred_device_rate(),
+        };
         let pt = codec
             .static_pt()
             .unwrap_or(tongdai::media::audio_codec::OPUS_PT);
