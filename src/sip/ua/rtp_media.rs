@@ -25,10 +25,11 @@ impl SipUa {
         };
         let Some(socket) = socket else { return };
         let n = leg.0;
-        // The device runs at the negotiated codec's rate (48 kHz for Opus,
-        // 16 kHz for G.722), so the session needs no resampling.
+        // The device runs at the negotiated codec's rate (16 kHz for Opus
+        // and G.722, 8 kHz for G.711), so the session needs no resampling.
         let rate = codec.kind.preferred_device_rate();
-        let device = match self.inner.audio.lock().expect("audio lock").open(n, rate) {
+        let audio = self.inner.audio.lock().expect("audio lock").clone();
+        let device = match open_device(&audio, n, rate) {
             Ok(d) => d,
             Err(e) => {
                 self.emit(UaEvent::Problem(format!(
@@ -135,4 +136,39 @@ fn media_event(ev: MediaEvent) -> Option<Event> {
             return None;
         }
     })
+}
+
+/// Open the call's device. A sound card can be busy for a moment when the
+/// call starts: the ringtone (`media::alert_player`) may still hold an
+/// exclusive `hw:` device, and it only lets go when it sees the answer,
+/// which is emitted after this. So a failing sound card is tried again a
+/// few times (at most ~200 ms, on this failure path only); files and the
+/// null device never wait.
+fn open_device(
+    audio: &crate::media::AudioConfig,
+    n: u64,
+    rate: u32,
+) -> Result<Box<dyn crate::media::AudioDevice>, crate::media::DeviceError> {
+    const RETRIES: u32 = 4;
+    let mut attempt = 0;
+    loop {
+        match audio.open(n, rate) {
+            Ok(d) => return Ok(d),
+            Err(e) if audio.device != crate::media::DeviceKind::Cpal || attempt == RETRIES => {
+                return Err(e);
+            }
+            Err(e) => {
+                attempt += 1;
+                tracing::debug!(error = %e, attempt, "sound card busy; trying again");
+                let pause = std::time::Duration::from_millis(50);
+                // Do not stall a tokio worker without telling the runtime.
+                match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+                    Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
+                        tokio::task::block_in_place(|| std::thread::sleep(pause))
+                    }
+                    _ => std::thread::sleep(pause),
+                }
+            }
+        }
+    }
 }
