@@ -281,9 +281,16 @@ async fn tones_both_ways(codec: AudioCodec) {
         matches!(e, Event::Registration(RegState::Registered { .. }))
     })
     .await;
-    // 1: baresip calls us. (First: the UA numbers inbound legs from 1 on
-    // its own, so an inbound call after an outbound one would record into
-    // the same call-1-heard.wav.)
+    // 1: we call baresip.
+    c.send(Command::CallOut("sip:bob@127.0.0.1".into()));
+    c.expect("baresip answers", T, |e| *e == Event::CustomerAnswered)
+        .await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    c.send(Command::End);
+    c.expect("ended", T, |e| *e == Event::Ended(EndReason::LocalHangup))
+        .await;
+    // 2: baresip calls us. (Second on purpose: an inbound leg must not
+    // reuse the number of our own earlier call, nor its call-1-heard.wav.)
     assert!(
         bob.ctl(&["dial", &format!("sip:alice@127.0.0.1:{}", k.udp)]),
         "baresip dial"
@@ -298,14 +305,6 @@ async fn tones_both_ways(codec: AudioCodec) {
         *e == Event::Ended(EndReason::RemoteHangup)
     })
     .await;
-    // 2: we call baresip.
-    c.send(Command::CallOut("sip:bob@127.0.0.1".into()));
-    c.expect("baresip answers", T, |e| *e == Event::CustomerAnswered)
-        .await;
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    c.send(Command::End);
-    c.expect("ended", T, |e| *e == Event::Ended(EndReason::LocalHangup))
-        .await;
     assert!(c.shutdown().await);
     tokio::time::sleep(Duration::from_millis(300)).await;
 

@@ -685,6 +685,14 @@ impl SipUa {
     /// loop never blocks on the wire.
     pub fn execute(&self, action: SipAction) {
         let ua = self.clone();
+        if let SipAction::Invite { leg, .. } = &action {
+            // Outbound legs are numbered by the call logic, inbound ones
+            // here: keep the two apart, so a call that arrives while our
+            // own call is up (or right after it) never reuses its number
+            // (its leg state, its `call-<n>-heard.wav`).
+            let mut n = self.inner.next_leg.lock().expect("leg lock");
+            *n = (*n).max(leg.0 + 1);
+        }
         match action {
             SipAction::Invite { leg, target } if ua.inner.cfg.media == MediaMode::Webrtc => {
                 tokio::spawn(ua.webrtc_invite(leg, target));
