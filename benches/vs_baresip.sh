@@ -73,24 +73,27 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # Resident memory without JACK's shared memory (RssShmem): private pages
 # plus the mapped files (code) a process really touches.
 rss_kb() { awk '/^RssAnon:|^RssFile:/ { s += $2 } END { print s }' "/proc/$1/status"; }
+anon_kb() { awk '/^RssAnon:/ { print $2 }' "/proc/$1/status"; }
 
-# measure <pid_a> <pid_b> <seconds>: prints "cpu_s_per_min peak_rss_mb"
-# (per side: the mean CPU of A and B, the larger peak of the two).
+# measure <pid_a> <pid_b> <seconds>: prints "cpu_s_per_min peak_rss_mb
+# peak_anon_mb" (per side: the mean CPU of A and B, the larger peak of the two).
 measure() {
     a0=$(cpu_ticks "$1"); b0=$(cpu_ticks "$2")
     peak=0
+    apeak=0
     n=0
     while [ $n -lt "$3" ]; do
         sleep 1
         n=$((n + 1))
         for p in "$1" "$2"; do
             r=$(rss_kb "$p"); [ "$r" -gt "$peak" ] && peak=$r
+            r=$(anon_kb "$p"); [ "$r" -gt "$apeak" ] && apeak=$r
         done
     done
     a1=$(cpu_ticks "$1"); b1=$(cpu_ticks "$2")
     hz=$(getconf CLK_TCK)
-    awk -v a=$((a1 - a0)) -v b=$((b1 - b0)) -v hz="$hz" -v s="$3" -v pk="$peak" \
-        'BEGIN { printf "%.3f %.1f\n", (a + b) / 2 / hz * 60 / s, pk / 1024 }'
+    awk -v a=$((a1 - a0)) -v b=$((b1 - b0)) -v hz="$hz" -v s="$3" -v pk="$peak" -v ap="$apeak" \
+        'BEGIN { printf "%.3f %.1f %.1f\n", (a + b) / 2 / hz * 60 / s, pk / 1024, ap / 1024 }'
 }
 
 # iodelay <jack server> <out port> <in port> <seconds>: the median round trip
@@ -243,8 +246,8 @@ loop_and_measure() { # <client> <codec> <pid a> <pid b>
         wait)
     lat=$(cat "$work/lat")
     echo "$1 $2 $m $lat" >>"$work/results"
-    printf '  %-8s %-5s cpu %s s/min  RSS peak %s MB  loop %s ms\n' "$1" "$2" \
-        "$(echo "$m" | cut -d' ' -f1)" "$(echo "$m" | cut -d' ' -f2)" "$lat"
+    printf '  %-8s %-5s cpu %s s/min  RSS peak %s MB (private %s MB)  loop %s ms\n' "$1" "$2" \
+        "$(echo "$m" | cut -d' ' -f1)" "$(echo "$m" | cut -d' ' -f2)" "$(echo "$m" | cut -d' ' -f3)" "$lat"
 }
 
 start_jack "$jack_a"
@@ -263,7 +266,7 @@ done
 
 echo
 echo "ratios, tongdai / baresip (lower is better):"
-awk '{ k = $2; if ($1 == "tongdai") { tc[k] = $3; tm[k] = $4; tl[k] = $5 } else { bc[k] = $3; bm[k] = $4; bl[k] = $5 } }
-     END { for (k in tc) printf "  %-5s cpu %.2f  RSS %.2f  loop latency %s\n", k,
-               tc[k] / (bc[k] > 0 ? bc[k] : 1), tm[k] / (bm[k] > 0 ? bm[k] : 1),
+awk '{ k = $2; if ($1 == "tongdai") { tc[k] = $3; tm[k] = $4; ta[k] = $5; tl[k] = $6 } else { bc[k] = $3; bm[k] = $4; ba[k] = $5; bl[k] = $6 } }
+     END { for (k in tc) printf "  %-5s cpu %.2f  RSS %.2f (private %.2f)  loop latency %s\n", k,
+               tc[k] / (bc[k] > 0 ? bc[k] : 1), tm[k] / (bm[k] > 0 ? bm[k] : 1), ta[k] / (ba[k] > 0 ? ba[k] : 1),
                (tl[k] + 0 > 0 && bl[k] + 0 > 0) ? sprintf("%.2f", tl[k] / bl[k]) : "n/a" }' "$work/results"
