@@ -3,6 +3,8 @@
 //! headless console engine whose events a test can wait for.
 #![allow(dead_code)]
 
+pub mod jack;
+
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Proc, Stdio};
