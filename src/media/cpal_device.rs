@@ -23,8 +23,15 @@ const RING_SECONDS: f64 = 0.5;
 /// What `write` keeps queued for the speaker at most (latency bound).
 const OUT_MAX_SECONDS: f64 = 0.2;
 
+/// Whether sound cards are reached through JACK (`JACK_DEFAULT_SERVER` is
+/// set). A JACK client that was refused must not be opened again at once:
+/// that crashed inside libjack here (see tests/audio_ring.rs).
+pub fn uses_jack() -> bool {
+    std::env::var_os("JACK_DEFAULT_SERVER").is_some()
+}
+
 fn host() -> cpal::Host {
-    if std::env::var_os("JACK_DEFAULT_SERVER").is_some()
+    if uses_jack()
         && let Ok(h) = cpal::host_from_id(cpal::HostId::Jack)
     {
         return h;
@@ -75,7 +82,7 @@ pub fn list_devices() -> Vec<DeviceInfo> {
     quiet_alsa();
     let mut out = Vec::new();
     for id in cpal::available_hosts() {
-        if id == cpal::HostId::Jack && std::env::var_os("JACK_DEFAULT_SERVER").is_none() {
+        if id == cpal::HostId::Jack && !uses_jack() {
             // cpal's JACK host would try the default server: say nothing
             // about JACK unless it was asked for (see `host`).
             continue;

@@ -140,10 +140,11 @@ fn media_event(ev: MediaEvent) -> Option<Event> {
 
 /// Open the call's device. A sound card can be busy for a moment when the
 /// call starts: the ringtone (`media::alert_player`) may still hold an
-/// exclusive `hw:` device, and it only lets go when it sees the answer,
-/// which is emitted after this. So a failing sound card is tried again a
-/// few times (at most ~200 ms, on this failure path only); files and the
-/// null device never wait.
+/// exclusive ALSA `hw:` device, and it only lets go when it sees the
+/// answer, which is emitted after this. So a failing ALSA card is tried
+/// again a few times (at most ~200 ms, on this failure path only); files,
+/// the null device and JACK (shared by design, and a refused JACK client
+/// must not be reopened at once) never wait.
 fn open_device(
     audio: &crate::media::AudioConfig,
     n: u64,
@@ -154,7 +155,11 @@ fn open_device(
     loop {
         match audio.open(n, rate) {
             Ok(d) => return Ok(d),
-            Err(e) if audio.device != crate::media::DeviceKind::Cpal || attempt == RETRIES => {
+            Err(e)
+                if audio.device != crate::media::DeviceKind::Cpal
+                    || crate::media::cpal_device::uses_jack()
+                    || attempt == RETRIES =>
+            {
                 return Err(e);
             }
             Err(e) => {
