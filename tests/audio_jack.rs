@@ -9,10 +9,13 @@
 //! B's session reports the device lost once and goes on without it (RTP
 //! keeps flowing both ways), nothing panics.
 
+mod common;
+
 use std::net::{SocketAddr, UdpSocket};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::jack::{Jackd, ports};
 use tongdai::media::cpal_device::CpalDevice;
 use tongdai::media::device::read_wav;
 use tongdai::media::tone;
@@ -21,78 +24,6 @@ use tongdai::media::{FileDevice, MediaEvent, MediaParams, MediaSession, Playback
 /// The tests share the process environment (`JACK_DEFAULT_SERVER`): one
 /// jackd at a time.
 static ONE_JACKD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-fn jackd_child(name: &str) -> Child {
-    Command::new("jackd")
-        .args(["-n", name, "-d", "dummy", "-r", "48000", "-p", "960"])
-        .env("JACK_NO_AUDIO_RESERVATION", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("jackd")
-}
-
-/// A jackd of ours. Stopped with SIGTERM so it leaves JACK's shared-memory
-/// server registry (/dev/shm/jack-shm-registry): that registry has 8 slots,
-/// and a SIGKILLed server's slot is only reclaimed by a later server of the
-/// same name; after a few killed test runs no jackd would start ("Too many
-/// servers already active"). [`Jackd::crash`] kills it for real, and the
-/// drop then starts and cleanly stops a same-named server to free the slot.
-struct Jackd {
-    child: Child,
-    name: String,
-    crashed: bool,
-}
-
-impl Jackd {
-    fn spawn(name: &str) -> Jackd {
-        Jackd {
-            child: jackd_child(name),
-            name: name.to_string(),
-            crashed: false,
-        }
-    }
-
-    /// SIGKILL: the sound server vanishes without a goodbye.
-    fn crash(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.crashed = true;
-    }
-
-    fn terminate(child: &mut Child) {
-        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-}
-
-impl Drop for Jackd {
-    fn drop(&mut self) {
-        if self.crashed {
-            // Free the registry slot the killed server left behind.
-            let mut again = jackd_child(&self.name);
-            let deadline = Instant::now() + Duration::from_secs(3);
-            while Instant::now() < deadline
-                && !ports(&self.name).iter().any(|p| p.starts_with("system:"))
-            {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            Jackd::terminate(&mut again);
-        } else {
-            Jackd::terminate(&mut self.child);
-        }
-    }
-}
 
 fn rtp_socket() -> UdpSocket {
     loop {
@@ -105,20 +36,6 @@ fn rtp_socket() -> UdpSocket {
             return s;
         }
     }
-}
-
-fn ports(server: &str) -> Vec<String> {
-    Command::new("jack_lsp")
-        .env("JACK_DEFAULT_SERVER", server)
-        .stderr(Stdio::null())
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn have_jackd() -> bool {
