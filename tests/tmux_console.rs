@@ -5,133 +5,13 @@
 //!
 //! Skips (with a message) only when tmux is not installed.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+mod common;
 
-struct Tmux {
-    socket: String,
-    dir: PathBuf,
-}
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
 
-impl Tmux {
-    fn available() -> bool {
-        Command::new("tmux")
-            .arg("-V")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    }
-
-    /// Start `args` of the real binary in an 80×24 pane; after it exits the
-    /// wrapper records its exit code and `stty -a` of the same terminal.
-    fn start(name: &str, args: &str) -> Tmux {
-        let dir = std::env::temp_dir().join(format!("tongdai-tmux-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("config")).unwrap();
-        let bin = env!("CARGO_BIN_EXE_tongdai");
-        let script = format!(
-            "XDG_CONFIG_HOME='{d}/config' XDG_STATE_HOME='{d}/state' XDG_DATA_HOME='{d}/data' XDG_RUNTIME_DIR='{d}/run' LANG=C.UTF-8 '{bin}' {args}; \
-             echo $? > '{d}/exit'; stty -a > '{d}/stty'; sleep 60",
-            d = dir.display()
-        );
-        let t = Tmux {
-            socket: format!("tongdai-test-{name}-{}", std::process::id()),
-            dir,
-        };
-        let out = t.tmux(&[
-            "-u",
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-s",
-            "t",
-            "-x",
-            "80",
-            "-y",
-            "24",
-            "sh",
-            "-c",
-            &script,
-        ]);
-        assert!(
-            out.status.success(),
-            "tmux: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        t
-    }
-
-    fn tmux(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
-    }
-
-    fn send(&self, keys: &str) {
-        self.tmux(&["send-keys", "-t", "t", keys]);
-    }
-
-    fn wait_for(&self, what: &str, timeout: Duration) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if s.contains(what) {
-                return s;
-            }
-            if start.elapsed() > timeout {
-                panic!("timed out waiting for {what:?}; the screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn wait_file(&self, name: &str, timeout: Duration) -> String {
-        let p = self.dir.join(name);
-        let start = Instant::now();
-        loop {
-            if let Ok(s) = std::fs::read_to_string(&p)
-                && !s.is_empty()
-            {
-                return s;
-            }
-            if start.elapsed() > timeout {
-                panic!(
-                    "{} never appeared; the screen:\n{}",
-                    p.display(),
-                    self.screen()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// The pid of the tongdai process (the pane's shell's child).
-    fn child_pid(&self) -> u32 {
-        let out = self.tmux(&["display", "-p", "-t", "t", "#{pane_pid}"]);
-        let sh: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-        let children = std::fs::read_to_string(format!("/proc/{sh}/task/{sh}/children")).unwrap();
-        children.split_whitespace().next().unwrap().parse().unwrap()
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("state/tongdai/tongdai.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.tmux(&["kill-server"]);
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use common::tmux::Tmux;
 
 fn cooked(stty: &str) {
     let words: Vec<&str> = stty.split_whitespace().collect();

@@ -8,112 +8,14 @@
 //!
 //! Skips (with a message) only when tmux is not installed.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-struct Tmux {
-    socket: String,
-    dir: PathBuf,
-}
-
-impl Tmux {
-    fn available() -> bool {
-        Command::new("tmux")
-            .arg("-V")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    }
-
-    /// A fresh config / data / state tree for one run.
-    fn dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("tongdai-tmuxp-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("config/tongdai")).unwrap();
-        dir
-    }
-
-    /// Start `args` of the real binary in a 120×40 pane.
-    fn start(name: &str, dir: PathBuf, args: &str) -> Tmux {
-        let bin = env!("CARGO_BIN_EXE_tongdai");
-        let script = format!(
-            "XDG_CONFIG_HOME='{d}/config' XDG_STATE_HOME='{d}/state' XDG_DATA_HOME='{d}/data' XDG_RUNTIME_DIR='{d}/run' LANG=C.UTF-8 '{bin}' {args}; \
-             echo $? > '{d}/exit'; sleep 60",
-            d = dir.display()
-        );
-        let t = Tmux {
-            socket: format!("tongdai-testp-{name}-{}", std::process::id()),
-            dir,
-        };
-        let out = t.tmux(&[
-            "-u",
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-s",
-            "t",
-            "-x",
-            "120",
-            "-y",
-            "40",
-            "sh",
-            "-c",
-            &script,
-        ]);
-        assert!(
-            out.status.success(),
-            "tmux: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        t
-    }
-
-    fn tmux(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
-    }
-
-    fn send(&self, keys: &str) {
-        self.tmux(&["send-keys", "-t", "t", keys]);
-    }
-
-    /// Type text literally (not as key names).
-    fn type_text(&self, text: &str) {
-        self.tmux(&["send-keys", "-t", "t", "-l", text]);
-    }
-
-    fn wait_for(&self, what: &str, timeout: Duration) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if s.contains(what) {
-                return s;
-            }
-            if start.elapsed() > timeout {
-                panic!("timed out waiting for {what:?}; the screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.tmux(&["kill-server"]);
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use common::tmux::Tmux;
 
 /// A CRM on a thread: every request gets the same JSON; returns the URL
 /// template and the request lines seen.
@@ -154,7 +56,7 @@ fn popup_crm_wrap_up_note_and_history_in_the_real_binary() {
         eprintln!("SKIPPED: tmux is not installed (apt-get install tmux)");
         return;
     }
-    let dir = Tmux::dir("flow");
+    let dir = Tmux::fresh_dir("popup-flow");
     let (url, seen) = crm_server();
     std::fs::write(
         dir.join("config/tongdai/config.toml"),
@@ -179,7 +81,7 @@ fn popup_crm_wrap_up_note_and_history_in_the_real_binary() {
         "{}",
         String::from_utf8_lossy(&import.stderr)
     );
-    let t = Tmux::start("flow", dir, "demo");
+    let t = Tmux::start_in("popup-flow", dir, "demo", (120, 40));
     t.wait_for("connected", Duration::from_secs(20));
     t.send("d");
     t.send("1");

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod jack;
+pub mod tmux;
 
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
