@@ -16,7 +16,8 @@
 //!   in B's recording.
 //! - Peak RSS of the process (VmHWM) with both sides running.
 
-use std::net::UdpSocket;
+mod common;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -25,19 +26,6 @@ use tongdai::media::jitter::{JitterBuffer, JitterConfig, Pop};
 use tongdai::media::rtp::{RtpHeader, RtpPacket};
 use tongdai::media::tone;
 use tongdai::media::{FileDevice, MediaParams, MediaSession, Playback};
-
-fn rtp_socket() -> UdpSocket {
-    loop {
-        let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        let port = s.local_addr().expect("addr").port();
-        if port.is_multiple_of(2)
-            && port < 65534
-            && UdpSocket::bind(("127.0.0.1", port + 1)).is_ok()
-        {
-            return s;
-        }
-    }
-}
 
 /// Process CPU seconds (user + system), as getrusage(RUSAGE_SELF) counts them.
 fn cpu_seconds() -> f64 {
@@ -102,7 +90,7 @@ async fn g711_call_cpu_rss_and_latency() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(60);
-    let (sa, sb) = (rtp_socket(), rtp_socket());
+    let (sa, sb) = (common::rtp_socket(), common::rtp_socket());
     let (aa, ab) = (sa.local_addr().unwrap(), sb.local_addr().unwrap());
     let total_ms = (secs * 1000) as u32;
     // A speaks clicks (for latency); B a steady tone (a talking far end).
@@ -233,7 +221,7 @@ async fn cpu_per_codec() {
         let pt = codec
             .static_pt()
             .unwrap_or(tongdai::media::audio_codec::OPUS_PT);
-        let (sa, sb) = (rtp_socket(), rtp_socket());
+        let (sa, sb) = (common::rtp_socket(), common::rtp_socket());
         let (aa, ab) = (sa.local_addr().unwrap(), sb.local_addr().unwrap());
         let dev = |freq, name: &str| {
             FileDevice::from_samples(

@@ -11,7 +11,7 @@
 
 mod common;
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -24,19 +24,6 @@ use tongdai::media::{FileDevice, MediaEvent, MediaParams, MediaSession, Playback
 /// The tests share the process environment (`JACK_DEFAULT_SERVER`): one
 /// jackd at a time.
 static ONE_JACKD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-fn rtp_socket() -> UdpSocket {
-    loop {
-        let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        let port = s.local_addr().expect("addr").port();
-        if port.is_multiple_of(2)
-            && port < 65534
-            && UdpSocket::bind(("127.0.0.1", port + 1)).is_ok()
-        {
-            return s;
-        }
-    }
-}
 
 fn have_jackd() -> bool {
     if Command::new("jackd").arg("--version").output().is_err() {
@@ -100,7 +87,7 @@ async fn a_tone_goes_through_a_jack_sound_card_and_back() {
         Some(&rec_a),
     )
     .unwrap();
-    let (sa, sb) = (rtp_socket(), rtp_socket());
+    let (sa, sb) = (common::rtp_socket(), common::rtp_socket());
     let (aa, ab): (SocketAddr, SocketAddr) = (sa.local_addr().unwrap(), sb.local_addr().unwrap());
     let a = MediaSession::start(sa, ab, MediaParams::new(0, None), Box::new(dev_a)).unwrap();
     let b = MediaSession::start(sb, aa, MediaParams::new(0, None), Box::new(dev_b)).unwrap();
@@ -136,7 +123,7 @@ async fn jackd_killed_mid_call_is_a_notice_and_the_call_goes_on() {
         None,
     )
     .unwrap();
-    let (sa, sb) = (rtp_socket(), rtp_socket());
+    let (sa, sb) = (common::rtp_socket(), common::rtp_socket());
     let (aa, ab): (SocketAddr, SocketAddr) = (sa.local_addr().unwrap(), sb.local_addr().unwrap());
     let a = MediaSession::start(sa, ab, MediaParams::new(0, None), Box::new(dev_a)).unwrap();
     let mut b = MediaSession::start(sb, aa, MediaParams::new(0, None), Box::new(dev_b)).unwrap();

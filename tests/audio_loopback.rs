@@ -3,7 +3,9 @@
 //! audio flowing both ways; RFC 4733 DTMF arrives once per digit; levels
 //! and quality figures come out.
 
-use std::net::{SocketAddr, UdpSocket};
+mod common;
+
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -15,20 +17,6 @@ fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("tongdai-audio-{}", std::process::id()));
     std::fs::create_dir_all(&d).expect("tmp dir");
     d.join(name)
-}
-
-/// An even RTP port with the next one free for RTCP, as a SIP leg would bind.
-fn rtp_socket() -> UdpSocket {
-    loop {
-        let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        let port = s.local_addr().expect("addr").port();
-        if port.is_multiple_of(2)
-            && port < 65534
-            && UdpSocket::bind(("127.0.0.1", port + 1)).is_ok()
-        {
-            return s;
-        }
-    }
 }
 
 fn analyse(samples: &[i16], from_ms: usize, to_ms: usize) -> Detected {
@@ -55,7 +43,7 @@ fn assert_silent(what: &str, d: Detected) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tones_both_ways_survive_hold_and_unhold_and_dtmf_arrives() {
-    let (sa, sb) = (rtp_socket(), rtp_socket());
+    let (sa, sb) = (common::rtp_socket(), common::rtp_socket());
     let (aa, ab): (SocketAddr, SocketAddr) = (sa.local_addr().unwrap(), sb.local_addr().unwrap());
     let (rec_a, rec_b) = (tmp("a-hears.wav"), tmp("b-hears.wav"));
     let dev_a = FileDevice::from_samples(
@@ -185,7 +173,7 @@ async fn tones_both_ways_survive_hold_and_unhold_and_dtmf_arrives() {
 async fn mute_sends_silence_and_symmetric_rtp_latches() {
     // B's SDP names a wrong port for A; A's packets still reach B and B
     // latches onto their real source, so A hears B.
-    let (sa, sb) = (rtp_socket(), rtp_socket());
+    let (sa, sb) = (common::rtp_socket(), common::rtp_socket());
     let ab = sb.local_addr().unwrap();
     let wrong: SocketAddr = "127.0.0.1:9".parse().unwrap();
     let rec_a = tmp("latch-a.wav");
@@ -262,7 +250,7 @@ impl tongdai::media::AudioDevice for Flaky {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vanishing_device_is_a_notice_and_the_call_goes_on() {
-    let (sa, sb) = (rtp_socket(), rtp_socket());
+    let (sa, sb) = (common::rtp_socket(), common::rtp_socket());
     let (aa, ab) = (sa.local_addr().unwrap(), sb.local_addr().unwrap());
     let mut a = MediaSession::start(sa, ab, MediaParams::new(0, None), Box::new(Flaky(0))).unwrap();
     let b = MediaSession::start(
@@ -297,7 +285,7 @@ async fn a_vanishing_device_is_a_notice_and_the_call_goes_on() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opus_survives_hold_and_a_mid_call_change_to_g722() {
     use tongdai::media::audio_codec::{AudioCodec, OPUS_PT};
-    let (sa, sb) = (rtp_socket(), rtp_socket());
+    let (sa, sb) = (common::rtp_socket(), common::rtp_socket());
     let (aa, ab) = (sa.local_addr().unwrap(), sb.local_addr().unwrap());
     let (rec_a, rec_b) = (tmp("opus-a-hears.wav"), tmp("opus-b-hears.wav"));
     let device = |freq, rec: &PathBuf| {

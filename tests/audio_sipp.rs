@@ -53,20 +53,6 @@ fn free_udp() -> u16 {
         .port()
 }
 
-/// An even RTP port with port + 1 free, as a SIP leg binds it.
-fn rtp_socket() -> UdpSocket {
-    loop {
-        let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        let port = s.local_addr().expect("addr").port();
-        if port.is_multiple_of(2)
-            && port < 65534
-            && UdpSocket::bind(("127.0.0.1", port + 1)).is_ok()
-        {
-            return s;
-        }
-    }
-}
-
 /// SIPp as the answering phone: 200 OK with `law` (PCMA or PCMU), then
 /// the pcap, then BYE from us.
 fn scenario(dir: &Path, pcap: &Path, law: G711) -> PathBuf {
@@ -259,7 +245,7 @@ async fn call_sipp_playing(name: &str, pcap: &Path, ms: u64, law: G711) -> (Vec<
     // -bg forks; give the daemon a moment to bind.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let sipp: SocketAddr = format!("127.0.0.1:{sip_port}").parse().unwrap();
-    let rtp = rtp_socket();
+    let rtp = common::rtp_socket();
     let rtp_port = rtp.local_addr().unwrap().port();
     let (uac, remote_media) = tokio::task::spawn_blocking(move || Uac::invite(sipp, rtp_port))
         .await

@@ -18,6 +18,20 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// An even RTP port with port + 1 free (RFC 3550 §11: RTCP on the next port).
+pub fn rtp_socket() -> UdpSocket {
+    loop {
+        let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let port = s.local_addr().expect("addr").port();
+        if port.is_multiple_of(2)
+            && port < 65534
+            && UdpSocket::bind(("127.0.0.1", port + 1)).is_ok()
+        {
+            return s;
+        }
+    }
+}
+
 /// A port the OS just gave us on loopback (UDP and TCP are both free in practice).
 pub fn free_port() -> u16 {
     let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
