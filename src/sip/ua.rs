@@ -250,6 +250,13 @@ impl SipUa {
             .with_transport_layer(transport_layer)
             .with_user_agent(concat!("tongdai/", env!("CARGO_PKG_VERSION")))
             .with_option(option)
+            // Malformed requests and INVITEs over the rate limit are answered
+            // here, before a transaction exists (see `gate`).
+            .with_transport_inspector(Box::new(super::gate::Gate::new(
+                super::admission::Limits::default(),
+                concat!("tongdai/", env!("CARGO_PKG_VERSION")),
+                std::time::Instant::now(),
+            )))
             .build();
 
         let server_uri: rsipstack::sip::Uri = format!("sip:{server_hostport}")
@@ -491,6 +498,12 @@ impl SipUa {
     }
 
     async fn new_inbound(&self, mut tx: rsipstack::transaction::transaction::Transaction) {
+        if self.ringing_inbound() >= super::admission::MAX_RINGING_INBOUND {
+            // Busy Here at once (RFC 3261 §21.4.24): no dialog, no RTP port,
+            // no event for the call logic.
+            let _ = tx.reply(StatusCode::BusyHere).await;
+            return;
+        }
         let req = tx.original.clone();
         let remote = sdp::parse(&String::from_utf8_lossy(&req.body));
         let (number, display_name) = caller_identity(&req);
@@ -540,8 +553,14 @@ impl SipUa {
         let dialog = match created {
             Ok(d) => d,
             Err(e) => {
-                tracing::warn!(error = %e, "cannot create a dialog for an INVITE");
-                let _ = tx.reply(StatusCode::ServerInternalError).await;
+                // The request's fault, not ours: 481 for a To tag that names
+                // no dialog (RFC 3261 §12.2.2), 400 otherwise (§21.4.1).
+                tracing::debug!(error = %e, "cannot create a dialog for an INVITE");
+                let status = match e {
+                    rsipstack::Error::DialogError(_, _, code) if code.code() < 500 => code,
+                    _ => StatusCode::BadRequest,
+                };
+                let _ = tx.reply(status).await;
                 return;
             }
         };
@@ -581,6 +600,12 @@ impl SipUa {
             number,
             display_name,
         });
+    }
+
+    /// Inbound legs not yet answered and ACKed.
+    fn ringing_inbound(&self) -> usize {
+        let legs = self.inner.legs.lock().expect("legs lock");
+        legs.values().filter(|s| s.inbound && !s.confirmed).count()
     }
 
     fn new_leg(&self) -> Leg {
