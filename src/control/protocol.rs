@@ -70,6 +70,8 @@ pub enum ErrorCode {
     Unauthorized,
     /// TCP: this listener only serves `status` and `subscribe`.
     ReadOnly,
+    /// `answer`, `reject`, `decline` or `end` with no call to act on.
+    NoCall,
 }
 
 impl ErrorCode {
@@ -86,6 +88,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::ReadOnly => "read_only",
+            ErrorCode::NoCall => "no_call",
         }
     }
 }
