@@ -26,6 +26,7 @@ use rsipstack::sip::prelude::*;
 use rsipstack::sip::{Header, Method, StatusCode};
 use rsipstack::transaction::TransactionReceiver;
 use rsipstack::transaction::endpoint::EndpointOption;
+use rsipstack::transport::tcp_listener::TcpListenerConnection;
 use rsipstack::transport::udp::UdpConnection;
 use rsipstack::transport::{SipAddr, TransportLayer};
 use tokio::sync::mpsc;
@@ -235,14 +236,52 @@ impl SipUa {
         } else {
             bind
         };
-        let udp = UdpConnection::create_connection(bind, None, Some(cancel.child_token()))
-            .await
-            .map_err(|e| UaError::Bind {
-                addr: bind.to_string(),
-                reason: e.to_string(),
-            })?;
+        // TCP accounts also listen on TCP, on the same address and port as
+        // UDP (RFC 3261 §18: a UA takes requests on the transports it uses).
+        // Without it a trunk with `register = false` has no way to reach us
+        // over TCP: no registration flow exists for it to reuse.
+        let listen_tcp = cfg.transport == Transport::Tcp;
+        let mut attempts = 0;
+        let (udp, tcp) = loop {
+            attempts += 1;
+            let udp = UdpConnection::create_connection(bind, None, Some(cancel.child_token()))
+                .await
+                .map_err(|e| UaError::Bind {
+                    addr: bind.to_string(),
+                    reason: e.to_string(),
+                })?;
+            if !listen_tcp {
+                break (udp, None);
+            }
+            let addr = udp
+                .get_addr()
+                .get_socketaddr()
+                .map_err(|e| UaError::Stack(e.to_string()))?;
+            // rsipstack binds the listener later and only logs a failure:
+            // try the port here, so a taken one is an error at start.
+            match std::net::TcpListener::bind(addr) {
+                Ok(probe) => {
+                    drop(probe);
+                    let tcp = TcpListenerConnection::new(addr, None)
+                        .await
+                        .map_err(|e| UaError::Stack(e.to_string()))?;
+                    break (udp, Some(tcp));
+                }
+                // An OS-chosen UDP port whose TCP twin is taken: another port.
+                Err(_) if bind.port() == 0 && attempts < 8 => continue,
+                Err(e) => {
+                    return Err(UaError::Bind {
+                        addr: format!("tcp {addr}"),
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        };
         let udp_addr = udp.get_addr().clone();
         transport_layer.add_transport(udp.into());
+        if let Some(tcp) = tcp {
+            transport_layer.add_transport(tcp.into());
+        }
 
         let option = EndpointOption {
             callid_suffix: Some("tongdai".to_string()),

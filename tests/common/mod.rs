@@ -3,7 +3,9 @@
 //! headless console engine whose events a test can wait for.
 #![allow(dead_code)]
 
+pub mod bin;
 pub mod jack;
+pub mod raw_sip;
 pub mod tmux;
 
 use std::net::UdpSocket;
