@@ -25,7 +25,9 @@ fn console(tag: &str, pbx_port: u16, sip_port: u16, extra: &str) -> BinConsole {
          register = false\nbind = \"127.0.0.1:{sip_port}\"\n{extra}\n"
     );
     let c = BinConsole::start(tag, &config, &[("TONGDAI_SIP_PASSWORD", "secret")]);
-    c.wait_status("ready", Duration::from_secs(20), |s| s["connection"] == "ready");
+    c.wait_status("ready", Duration::from_secs(20), |s| {
+        s["connection"] == "ready"
+    });
     c
 }
 
@@ -70,7 +72,8 @@ fn header_injection_through_the_control_socket_never_reaches_the_wire() {
     assert_eq!(r["ok"], true, "{r}");
     let inv = pbx.expect("the INVITE", T, |m| m.method() == Some("INVITE"));
     assert!(
-        inv.first_line().starts_with("INVITE sip:bob@127.0.0.1 SIP/2.0"),
+        inv.first_line()
+            .starts_with("INVITE sip:bob@127.0.0.1 SIP/2.0"),
         "{}",
         inv.raw
     );
@@ -107,7 +110,12 @@ fn a_pbx_that_ignores_cancel_never_holds_the_agent() {
     let cancel = pbx.expect("the CANCEL", T, |m| m.method() == Some("CANCEL"));
     assert_eq!(cancel.header("Call-ID"), inv1.header("Call-ID"));
     // Ignored: no 200 for the CANCEL, no 487. The agent is free anyway.
-    assert_eq!(c.status()["last_call"]["reason"], "cancelled", "{:#}", c.status());
+    assert_eq!(
+        c.status()["last_call"]["reason"],
+        "cancelled",
+        "{:#}",
+        c.status()
+    );
     // Nothing left to end.
     assert_eq!(c.request(json!({"cmd": "end"}))["error"]["code"], "no_call");
 
@@ -150,7 +158,13 @@ fn a_pbx_that_ignores_cancel_never_holds_the_agent() {
 
     // A call to us is rung, not turned away with 486.
     let caller = RawUdp::new();
-    let text = invite(console_addr, caller.port(), "in-after-cancel", "0987654321", "UDP");
+    let text = invite(
+        console_addr,
+        caller.port(),
+        "in-after-cancel",
+        "0987654321",
+        "UDP",
+    );
     caller.send(console_addr, &text);
     let ringing = caller.expect("180 Ringing", T, |m| m.code().is_some_and(|c| c != 100));
     assert_eq!(ringing.code(), Some(180), "{}", ringing.raw);
@@ -168,15 +182,16 @@ fn a_pbx_that_ignores_cancel_never_holds_the_agent() {
 fn a_caller_that_vanishes_gets_480_and_a_missed_call() {
     let pbx = RawUdp::new();
     let sip_port = free_port();
-    let c = console(
-        "vanish",
-        pbx.port(),
-        sip_port,
-        "inbound_ring_timeout_s = 2",
-    );
+    let c = console("vanish", pbx.port(), sip_port, "inbound_ring_timeout_s = 2");
     let console_addr: SocketAddr = format!("127.0.0.1:{sip_port}").parse().expect("addr");
     let caller = RawUdp::new();
-    let text = invite(console_addr, caller.port(), "vanishing-caller", "0977000111", "UDP");
+    let text = invite(
+        console_addr,
+        caller.port(),
+        "vanishing-caller",
+        "0977000111",
+        "UDP",
+    );
     let t0 = Instant::now();
     caller.send(console_addr, &text);
     caller.expect("180 Ringing", T, |m| m.code() == Some(180));
@@ -194,7 +209,10 @@ fn a_caller_that_vanishes_gets_480_and_a_missed_call() {
     let s = c.wait_status("idle", T, idle);
     assert_eq!(s["last_call"]["reason"], "no_answer", "{s:#}");
     // Answering or ending now: there is nothing to act on.
-    assert_eq!(c.request(json!({"cmd": "answer"}))["error"]["code"], "no_call");
+    assert_eq!(
+        c.request(json!({"cmd": "answer"}))["error"]["code"],
+        "no_call"
+    );
 
     let rows = c.history();
     let row = rows
@@ -226,7 +244,13 @@ fn a_tcp_account_without_registration_takes_calls_over_tcp() {
     let mut conn = RawTcp::connect(console_addr)
         .unwrap_or_else(|e| panic!("nothing listens on TCP {console_addr}: {e}"));
     let local = conn.stream.local_addr().expect("local").port();
-    conn.send(&invite(console_addr, local, "tcp-call-in", "0966000222", "TCP"));
+    conn.send(&invite(
+        console_addr,
+        local,
+        "tcp-call-in",
+        "0966000222",
+        "TCP",
+    ));
     let deadline = Instant::now() + T;
     let mut codes = Vec::new();
     while Instant::now() < deadline && !codes.contains(&180) {

@@ -610,5 +610,18 @@ mod tests {
             classify_dial("0912\r\nVia: x"),
             Err(DialError::Control('\r'))
         );
+        // The refusal says why, in both languages, and never prints the
+        // control character itself.
+        let why = |l, e| super::super::i18n::dial_error(l, &e);
+        assert_eq!(
+            why(Lang::En, DialError::BadUri(UriError::Whitespace)),
+            "not a valid sip: address: it holds a space"
+        );
+        assert_eq!(
+            why(Lang::Vi, DialError::BadUri(UriError::Headers)),
+            "địa chỉ sip: không hợp lệ: không được có phần header '?…'"
+        );
+        assert!(why(Lang::En, DialError::Control('\u{1b}')).contains("U+001B"));
+        assert!(!why(Lang::Vi, DialError::Control('\u{1b}')).contains('\u{1b}'));
     }
 }

@@ -1101,14 +1101,7 @@ mod tests {
         assert!(!p.has_calls());
         assert_eq!(p.poll_timeout(), None);
         // A final response after that finds nothing.
-        assert!(
-            sip(
-                &mut p,
-                t1,
-                SipInput::Answered { leg: Leg(1) }
-            )
-            .is_empty()
-        );
+        assert!(sip(&mut p, t1, SipInput::Answered { leg: Leg(1) }).is_empty());
     }
 
     #[test]

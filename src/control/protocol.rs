@@ -23,10 +23,10 @@ use serde_json::{Map, Value, json};
 
 use crate::app::i18n;
 use crate::call::errors::{CalloutError, Lang, ipcc_error_text};
-use crate::sip::target::{self, Target};
 use crate::engine::{
     Availability, Command, Device, Direction, EndReason, Event, Notice, TransferTarget,
 };
+use crate::sip::target::{self, Target};
 
 /// The version sent in the hello line. Bumped only for incompatible changes;
 /// new commands, events and fields do not bump it.

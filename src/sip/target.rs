@@ -200,7 +200,9 @@ fn check_escapes(s: &str) -> Result<(), UriError> {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' {
-            let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            let hex = b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok());
             let byte = hex.and_then(|h| u8::from_str_radix(h, 16).ok());
             match byte {
                 Some(v) if v >= 0x20 && v != 0x7f => i += 3,
@@ -279,7 +281,10 @@ mod tests {
     #[test]
     fn the_injections_of_issue_15_are_refused() {
         for (text, want) in [
-            ("sip:evil@host\r\nX-Injected: yes", TargetError::Control('\r')),
+            (
+                "sip:evil@host\r\nX-Injected: yes",
+                TargetError::Control('\r'),
+            ),
             (
                 "sip:a@b>;tag=1\r\nVia: SIP/2.0/UDP 6.6.6.6",
                 TargetError::Control('\r'),
@@ -369,7 +374,9 @@ mod tests {
     fn wire_safe_refuses_what_splits_a_header() {
         assert!(wire_safe("sip:a@b"));
         assert!(wire_safe("0912345678"));
-        for bad in ["", "a b", "a\r\nb", "a\nb", "a>b", "a<b", "a\"b", "a\tb", "é"] {
+        for bad in [
+            "", "a b", "a\r\nb", "a\nb", "a>b", "a<b", "a\"b", "a\tb", "é",
+        ] {
             assert!(!wire_safe(bad), "{bad:?}");
         }
     }

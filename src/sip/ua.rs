@@ -713,7 +713,11 @@ impl SipUa {
         self.webrtc_forget(leg);
         self.stop_rtp_media(leg);
         self.inner.legs.lock().expect("legs lock").remove(&leg);
-        self.inner.invites.lock().expect("invites lock").remove(&leg);
+        self.inner
+            .invites
+            .lock()
+            .expect("invites lock")
+            .remove(&leg);
         self.inner
             .by_call_id
             .lock()
@@ -818,7 +822,12 @@ impl SipUa {
         if let Some(d) = self.dialog_of(leg) {
             self.inner.dialogs.remove_dialog(&d.id());
         }
-        let task = self.inner.invites.lock().expect("invites lock").remove(&leg);
+        let task = self
+            .inner
+            .invites
+            .lock()
+            .expect("invites lock")
+            .remove(&leg);
         if let Some(t) = task {
             t.abort();
         }
@@ -986,7 +995,13 @@ impl SipUa {
         // Kept until a final response (`forget` drops it after the leg's
         // state, so checking the leg under this lock never leaves a stale one).
         let mut invites = self.inner.invites.lock().expect("invites lock");
-        if self.inner.legs.lock().expect("legs lock").contains_key(&leg) {
+        if self
+            .inner
+            .legs
+            .lock()
+            .expect("legs lock")
+            .contains_key(&leg)
+        {
             invites.insert(leg, task.abort_handle());
         }
     }

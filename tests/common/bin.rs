@@ -78,7 +78,12 @@ impl BinConsole {
     }
 
     /// Poll `status` until `pred` holds; panics with the last one after `within`.
-    pub fn wait_status(&self, what: &str, within: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+    pub fn wait_status(
+        &self,
+        what: &str,
+        within: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
         let deadline = Instant::now() + within;
         let mut last = None;
         while Instant::now() < deadline {

@@ -157,7 +157,13 @@ impl RawUdp {
 
 /// An INVITE from a caller at `from_port` to the console at `to`, over
 /// `transport` (`UDP` or `TCP`), with a PCMU offer.
-pub fn invite(to: SocketAddr, from_port: u16, call_id: &str, caller: &str, transport: &str) -> String {
+pub fn invite(
+    to: SocketAddr,
+    from_port: u16,
+    call_id: &str,
+    caller: &str,
+    transport: &str,
+) -> String {
     let sdp = format!(
         "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
          m=audio {} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
@@ -184,11 +190,20 @@ pub fn ack_for(invite: &str, response: &Msg) -> String {
     let line = |name: &str| {
         invite
             .lines()
-            .find(|l| l.to_ascii_lowercase().starts_with(&format!("{}:", name.to_ascii_lowercase())))
+            .find(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with(&format!("{}:", name.to_ascii_lowercase()))
+            })
             .unwrap_or("")
             .to_string()
     };
-    let uri = invite.lines().next().unwrap_or("").split(' ').nth(1).unwrap_or("");
+    let uri = invite
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split(' ')
+        .nth(1)
+        .unwrap_or("");
     let cseq = line("CSeq").replace("INVITE", "ACK");
     format!(
         "ACK {uri} SIP/2.0\r\n{}\r\nMax-Forwards: 70\r\n{}\r\nTo: {}\r\n{}\r\n{cseq}\r\nContent-Length: 0\r\n\r\n",
