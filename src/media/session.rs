@@ -458,6 +458,13 @@ impl Task {
         loop {
             tokio::select! {
                 _ = tick.tick() => {
+                    // What the socket already holds is read before the pop:
+                    // after our task was held up, select! may take the tick
+                    // first, and the pop would miss a packet that is here
+                    // (an underrun, a stretch, later a shrink: two cuts).
+                    while let Ok((n, from)) = sock.try_recv_from(&mut buf) {
+                        self.on_datagram(Instant::now(), &buf[..n], from, &sock).await;
+                    }
                     let now = Instant::now();
                     self.on_tick(now, &sock, &mut mic).await;
                     if now >= next_levels {
