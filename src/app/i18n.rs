@@ -796,3 +796,23 @@ pub fn digits(lang: Lang, n: usize) -> String {
         Lang::Vi => format!("{n} chữ số"),
     }
 }
+
+/// A call rings while the keyboard is in a text field or a view: what
+/// answers it (`keys`: its command keys, e.g. `F2`), and that the typing
+/// is safe.
+pub fn ring_behind_focus(lang: Lang, keys: Option<&str>) -> String {
+    match (lang, keys) {
+        (Lang::En, Some(k)) => {
+            format!("A call is ringing: {k} answers; what you type stays here")
+        }
+        (Lang::Vi, Some(k)) => {
+            format!("Có cuộc gọi đến: nhấn {k} để trả lời; nội dung đang nhập được giữ nguyên")
+        }
+        (Lang::En, None) => {
+            "A call is ringing: finish typing (Enter) or leave the field (Esc) to answer".into()
+        }
+        (Lang::Vi, None) => {
+            "Có cuộc gọi đến: nhập xong (Enter) hoặc thoát ô nhập (Esc) để trả lời".into()
+        }
+    }
+}
