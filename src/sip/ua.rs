@@ -1469,11 +1469,12 @@ pub fn parse_name_addr(value: &str) -> Option<(String, Option<String>)> {
         .or_else(|| uri.strip_prefix("sips:"))
         .or_else(|| uri.strip_prefix("tel:"))
         .unwrap_or(uri);
-    let user = uri.split(['@', ';']).next().unwrap_or(uri).to_string();
+    // Header text reaches the screen and the history: no terminal controls.
+    let user = crate::sanitize::one_line(uri.split(['@', ';']).next().unwrap_or(uri)).into_owned();
     if user.is_empty() {
         return None;
     }
-    let name = (!name.is_empty()).then(|| name.to_string());
+    let name = (!name.is_empty()).then(|| crate::sanitize::one_line(name).into_owned());
     Some((user, name))
 }
 
