@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::protocol::{availability_str, device_json, direction_str, end_reason_json, round3};
-use crate::engine::{Availability, Device, Direction, Event, RegState};
+use crate::engine::{Availability, Device, Direction, Event, Notice, RegState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -104,6 +104,9 @@ pub struct StatusTracker {
     last_from_failure: bool,
     quality: Option<Quality>,
     transfer_offer: Option<Value>,
+    /// The last call-history notice: a client that connects after the
+    /// start still learns that the database was repaired or is locked.
+    history: Option<Value>,
 }
 
 impl Default for StatusTracker {
@@ -127,6 +130,7 @@ impl StatusTracker {
             last_from_failure: false,
             quality: None,
             transfer_offer: None,
+            history: None,
         }
     }
 
@@ -294,6 +298,9 @@ impl StatusTracker {
             | Event::DtmfReceived(_)
             | Event::Notice(_) => {}
         }
+        if let Event::Notice(Notice::History(h)) = event {
+            self.history = serde_json::to_value(h).ok();
+        }
     }
 
     pub fn snapshot(&self, now: Instant) -> Value {
@@ -314,6 +321,7 @@ impl StatusTracker {
                 "seconds_ago": now.saturating_duration_since(q.at).as_secs(),
             })),
             "transfer_offer": self.transfer_offer,
+            "history": self.history,
         })
     }
 }

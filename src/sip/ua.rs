@@ -218,17 +218,18 @@ impl SipUa {
         // UDP is always bound: it is our SIP listener for UDP accounts and
         // the stack's default transport otherwise.
         // `bind` is an address, optionally with a port (`127.0.0.1:5062`).
+        // The config check refuses anything else (sip::config::check_bind):
+        // no silent fallback to a random port.
         let bind: SocketAddr = cfg
             .bind
             .parse()
-            .or_else(|_| format!("{}:0", cfg.bind).parse())
-            .or_else(|_| format!("{local_ip}:0").parse())
+            .or_else(|_| cfg.bind.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 0)))
             .map_err(|e: std::net::AddrParseError| UaError::Bind {
                 addr: cfg.bind.clone(),
                 reason: e.to_string(),
             })?;
         let bind = if bind.ip().is_unspecified() {
-            SocketAddr::new(local_ip, 0)
+            SocketAddr::new(local_ip, bind.port())
         } else {
             bind
         };
@@ -830,7 +831,8 @@ impl SipUa {
             content_type: Some("application/sdp".to_string()),
             offer: offer.map(String::into_bytes),
             contact: self.inner.contact.clone(),
-            credential: Some(self.inner.cred.clone()),
+            // No password (`register = false` trunk): nothing to answer a challenge with.
+            credential: (!self.inner.cred.password.is_empty()).then(|| self.inner.cred.clone()),
             ..Default::default()
         };
         let started = self
