@@ -298,8 +298,13 @@ impl StatusTracker {
             | Event::DtmfReceived(_)
             | Event::Notice(_) => {}
         }
-        if let Event::Notice(Notice::History(h)) = event {
-            self.history = serde_json::to_value(h).ok();
+        if let Event::Notice(n @ Notice::History(h)) = event {
+            let mut v = serde_json::to_value(h).unwrap_or_default();
+            v["text"] = json!({
+                "en": crate::app::i18n::notice(crate::call::errors::Lang::En, n),
+                "vi": crate::app::i18n::notice(crate::call::errors::Lang::Vi, n),
+            });
+            self.history = Some(v);
         }
     }
 

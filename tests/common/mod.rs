@@ -3,6 +3,7 @@
 //! headless console engine whose events a test can wait for.
 #![allow(dead_code)]
 
+pub mod console;
 pub mod jack;
 pub mod tmux;
 
