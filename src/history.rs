@@ -255,15 +255,20 @@ impl Recorder {
 /// A dedicated thread (not a tokio task) because SQLite writes block; the
 /// channels are tokio's, so the console side is unchanged. The thread ends
 /// when the engine's sender is dropped or the console's receiver is.
+///
+/// The store is opened (and a damaged file replaced) before this returns,
+/// so whatever opens the store next (the popup feed) gets the fresh file,
+/// never the one being moved aside.
 pub fn spawn_tee(
     events: mpsc::UnboundedReceiver<Event>,
     store_path: impl Into<PathBuf>,
 ) -> mpsc::UnboundedReceiver<Event> {
     let (tx, rx) = mpsc::unbounded_channel();
     let path: PathBuf = store_path.into();
+    let recorder = open_recorder(&path, &tx);
     let spawned = std::thread::Builder::new().name("history".into()).spawn({
         let tx = tx.clone();
-        move || tee_loop(events, &path, tx)
+        move || tee_loop(events, recorder, tx)
     });
     if let Err(e) = spawned {
         // No thread: nothing forwards; say so on the stream we hand back.
@@ -275,16 +280,13 @@ pub fn spawn_tee(
     rx
 }
 
-fn tee_loop(
-    mut events: mpsc::UnboundedReceiver<Event>,
-    path: &Path,
-    tx: mpsc::UnboundedSender<Event>,
-) {
+/// The recorder, or `None` (history off); the notices go first on `tx`.
+fn open_recorder(path: &Path, tx: &mpsc::UnboundedSender<Event>) -> Option<Recorder> {
     let notice = |n: HistoryNotice| {
         let _ = tx.send(Event::Notice(Notice::History(n)));
     };
     // A damaged file is moved aside and a fresh one records (Store doc).
-    let mut recorder = match Store::open_recovering(path, SystemTime::now()) {
+    match Store::open_recovering(path, SystemTime::now()) {
         Ok((store, moved)) => {
             if let Some(old) = moved {
                 tracing::warn!(moved_to = %old.display(), "damaged call history moved aside; a new one records");
@@ -301,6 +303,16 @@ fn tee_loop(
             });
             None
         }
+    }
+}
+
+fn tee_loop(
+    mut events: mpsc::UnboundedReceiver<Event>,
+    mut recorder: Option<Recorder>,
+    tx: mpsc::UnboundedSender<Event>,
+) {
+    let notice = |n: HistoryNotice| {
+        let _ = tx.send(Event::Notice(Notice::History(n)));
     };
     let mut waiting = Waiting::default();
     let mut failing = false;

@@ -1520,6 +1520,14 @@ mod tests {
             parse_name_addr("<tel:+84912345678>"),
             Some(("+84912345678".into(), None))
         );
+        // Terminal controls from the wire never leave the parser raw.
+        assert_eq!(
+            parse_name_addr("\"Evil\x1b]0;x\x07\" <sip:0912555002\x1b[31m@pbx>;tag=1"),
+            Some((
+                "0912555002\u{fffd}[31m".into(),
+                Some("Evil\u{fffd}]0;x\u{fffd}".into())
+            ))
+        );
     }
 
     #[test]
