@@ -5,29 +5,42 @@
 mod common;
 
 use std::net::UdpSocket;
-use std::path::Path;
-use std::process::Stdio;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::console::{
-    Console, ctl_ok, history_json, history_path, mode, temp_dir, tongdai, wait_status,
-};
-use serde_json::Value;
+use common::bin::{BinConsole, tongdai};
+use serde_json::{Value, json};
 
-/// `tongdai --headless` (with `--config cfg` when given) on socket `socket`.
-fn start(dir: &Path, socket: &str, cfg: Option<&Path>, args: &[&str]) -> Console {
-    let mut c = tongdai(dir);
-    if let Some(cfg) = cfg {
-        c.arg("--config").arg(cfg);
-    }
-    Console(
-        c.args(["--headless", "--socket-name", socket])
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
+const WAIT: Duration = Duration::from_secs(20);
+
+/// The demo backend (the built-in switchboard), started with `run`.
+const DEMO: &str = "backend = \"demo\"\n";
+
+fn history_path(dir: &Path) -> PathBuf {
+    dir.join("data/tongdai/history.sqlite3")
+}
+
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// A control request that must be answered `ok`.
+fn ok(c: &BinConsole, req: Value) {
+    let r = c.request(req.clone());
+    assert_eq!(r["ok"], true, "{req} → {r}");
+}
+
+/// Call out through the demo switchboard, talk, hang up.
+fn demo_call(c: &BinConsole, number: &str) {
+    ok(c, json!({"cmd": "call", "number": number}));
+    c.wait_status("talking", WAIT, |v| v["call"]["phase"] == "connected");
+    ok(c, json!({"cmd": "end"}));
+    c.wait_status("ended", WAIT, |v| v["call"].is_null());
 }
 
 /// SIP responses the hostile peer receives, until one starts with `status`.
@@ -53,23 +66,20 @@ fn expect_response(sock: &UdpSocket, status: &str) -> String {
 /// `history --json` gives the terminal a raw control.
 #[test]
 fn an_escape_in_from_never_reaches_the_terminal() {
-    let dir = temp_dir("faults-escape");
     let pbx = UdpSocket::bind("127.0.0.1:0").unwrap();
     pbx.set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
     let pbx_addr = pbx.local_addr().unwrap();
     let sip_port = common::free_port();
-    let cfg = dir.join("tongdai.toml");
-    std::fs::write(
-        &cfg,
-        format!(
+    let c = BinConsole::start(
+        "faults-escape",
+        &format!(
             "backend = \"sip\"\n[sip]\nuser = \"agent\"\nserver = \"{pbx_addr}\"\n\
              register = false\nbind = \"127.0.0.1:{sip_port}\"\n"
         ),
-    )
-    .unwrap();
-    let console = start(&dir, "esc", Some(&cfg), &[]);
-    wait_status(&dir, "esc", "ready", |v| v["connection"] == "ready");
+        &[],
+    );
+    c.wait_status("ready", WAIT, |v| v["connection"] == "ready");
 
     let sdp = "v=0\r\no=evil 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
                m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
@@ -87,19 +97,18 @@ fn an_escape_in_from_never_reaches_the_terminal() {
     pbx.send_to(invite.as_bytes(), ("127.0.0.1", sip_port))
         .unwrap();
     expect_response(&pbx, "SIP/2.0 180");
-    let v = wait_status(&dir, "esc", "ringing", |v| v["call"]["phase"] == "ringing");
-    let call = &v["status"]["call"];
+    let v = c.wait_status("ringing", WAIT, |v| v["call"]["phase"] == "ringing");
+    let call = &v["call"];
     assert_eq!(call["number"], "0912555002\u{fffd}[31m", "{call}");
     assert_eq!(
         call["display_name"], "Evil\u{fffd}]0;owned\u{fffd} Caller",
         "{call}"
     );
-    ctl_ok(&dir, "esc", &["reject"]);
+    ok(&c, json!({"cmd": "reject"}));
     expect_response(&pbx, "SIP/2.0 486");
-    wait_status(&dir, "esc", "the call is over", |v| v["call"].is_null());
-    console.stop();
+    c.wait_status("the call is over", WAIT, |v| v["call"].is_null());
 
-    let out = tongdai(&dir).arg("history").output().unwrap();
+    let out = tongdai(&c.dir).arg("history").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("0912555002"), "{text}");
@@ -107,14 +116,13 @@ fn an_escape_in_from_never_reaches_the_terminal() {
         !out.stdout.iter().any(|b| *b == 0x1b || *b == 0x07),
         "raw control in `tongdai history`: {text:?}"
     );
-    let rows = history_json(&dir);
+    let rows = c.history();
     assert_eq!(rows.len(), 1, "{rows:#?}");
     assert_eq!(rows[0]["number"], "0912555002\u{fffd}[31m");
     assert_eq!(
         rows[0]["display_name"],
         "Evil\u{fffd}]0;owned\u{fffd} Caller"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A real history file cut short (a crash on a full disk, a bad copy):
@@ -122,7 +130,7 @@ fn an_escape_in_from_never_reaches_the_terminal() {
 /// in English and Vietnamese), and records the next call in a fresh file.
 #[test]
 fn a_truncated_history_is_moved_aside_and_calls_are_still_recorded() {
-    let dir = temp_dir("faults-corrupt");
+    let dir = common::tempdir("faults-corrupt");
     let db = history_path(&dir);
     std::fs::create_dir_all(db.parent().unwrap()).unwrap();
     {
@@ -143,11 +151,11 @@ fn a_truncated_history_is_moved_aside_and_calls_are_still_recorded() {
     let cut = &full[..full.len() / 2];
     std::fs::write(&db, cut).unwrap();
 
-    let console = start(&dir, "corrupt", None, &["demo"]);
-    let v = wait_status(&dir, "corrupt", "the repair", |v| {
+    let c = BinConsole::start_in(dir, DEMO, &[]);
+    let v = c.wait_status("the repair", WAIT, |v| {
         v["connection"] == "ready" && v["history"]["history"] == "recovered"
     });
-    let h = &v["status"]["history"];
+    let h = &v["history"];
     let moved = h["moved_to"].as_str().unwrap().to_string();
     let name = Path::new(&moved).file_name().unwrap().to_string_lossy();
     assert!(
@@ -159,9 +167,8 @@ fn a_truncated_history_is_moved_aside_and_calls_are_still_recorded() {
         cut,
         "the old file, untouched"
     );
-    let en = h["text"]["en"].as_str().unwrap();
     assert_eq!(
-        en,
+        h["text"]["en"].as_str().unwrap(),
         format!(
             "The call history file was damaged: moved to {moved}; a new one was started and calls are recorded"
         )
@@ -174,15 +181,8 @@ fn a_truncated_history_is_moved_aside_and_calls_are_still_recorded() {
         "{h}"
     );
 
-    ctl_ok(&dir, "corrupt", &["call", "0912345678"]);
-    wait_status(&dir, "corrupt", "talking", |v| {
-        v["call"]["phase"] == "connected"
-    });
-    ctl_ok(&dir, "corrupt", &["end"]);
-    wait_status(&dir, "corrupt", "ended", |v| v["call"].is_null());
-    console.stop();
-
-    let rows = history_json(&dir);
+    demo_call(&c, "0912345678");
+    let rows = c.history();
     assert_eq!(
         rows.len(),
         1,
@@ -190,7 +190,6 @@ fn a_truncated_history_is_moved_aside_and_calls_are_still_recorded() {
     );
     assert_eq!(rows[0]["number"], "0912345678");
     assert!(!rows[0]["ended_at"].is_null(), "{}", rows[0]);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Another program holds the history's write lock for longer than the
@@ -198,40 +197,35 @@ fn a_truncated_history_is_moved_aside_and_calls_are_still_recorded() {
 /// them (start and end) once the lock is gone.
 #[test]
 fn a_locked_history_delays_the_rows_and_loses_none() {
-    let dir = temp_dir("faults-locked");
-    let console = start(&dir, "locked", None, &["demo"]);
-    wait_status(&dir, "locked", "ready", |v| v["connection"] == "ready");
+    let c = BinConsole::start("faults-locked", DEMO, &[]);
+    c.wait_status("ready", WAIT, |v| v["connection"] == "ready");
 
-    let other = rusqlite::Connection::open(history_path(&dir)).unwrap();
+    let other = rusqlite::Connection::open(history_path(&c.dir)).unwrap();
     other.execute_batch("BEGIN EXCLUSIVE").unwrap();
-    ctl_ok(&dir, "locked", &["call", "0912345678"]);
-    let v = wait_status(&dir, "locked", "the lock notice", |v| {
+    ok(&c, json!({"cmd": "call", "number": "0912345678"}));
+    let v = c.wait_status("the lock notice", WAIT, |v| {
         v["history"]["history"] == "locked"
     });
     assert_eq!(
-        v["status"]["history"]["text"]["en"],
+        v["history"]["text"]["en"],
         "The call history is locked by another program; calls are kept and written when it is free"
     );
-    wait_status(&dir, "locked", "talking", |v| {
-        v["call"]["phase"] == "connected"
-    });
+    c.wait_status("talking", WAIT, |v| v["call"]["phase"] == "connected");
     other.execute_batch("COMMIT").unwrap();
     drop(other);
     // The retry runs on the next events, at most once a second.
     std::thread::sleep(Duration::from_millis(1100));
-    ctl_ok(&dir, "locked", &["end"]);
-    wait_status(&dir, "locked", "written", |v| {
+    ok(&c, json!({"cmd": "end"}));
+    c.wait_status("written", WAIT, |v| {
         v["call"].is_null() && v["history"]["history"] == "unlocked"
     });
-    console.stop();
 
-    let rows = history_json(&dir);
+    let rows = c.history();
     assert_eq!(rows.len(), 1, "{rows:#?}");
-    let row: &Value = &rows[0];
+    let row = &rows[0];
     assert_eq!(row["number"], "0912345678");
     assert!(!row["answered_at"].is_null(), "{row}");
     assert!(!row["ended_at"].is_null(), "{row}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The log and the history hold customer numbers and notes: 0600 files in
@@ -239,7 +233,7 @@ fn a_locked_history_delays_the_rows_and_loses_none() {
 #[test]
 fn the_log_and_the_history_are_private() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = temp_dir("faults-modes");
+    let dir = common::tempdir("faults-modes");
     let state = dir.join("state/tongdai");
     std::fs::create_dir_all(&state).unwrap();
     std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -250,13 +244,11 @@ fn the_log_and_the_history_are_private() {
     )
     .unwrap();
 
-    let console = start(&dir, "modes", None, &["demo"]);
-    wait_status(&dir, "modes", "ready", |v| v["connection"] == "ready");
-    ctl_ok(&dir, "modes", &["call", "0912345678"]);
-    wait_status(&dir, "modes", "talking", |v| {
-        v["call"]["phase"] == "connected"
-    });
-    let db = history_path(&dir);
+    let c = BinConsole::start_in(dir, DEMO, &[]);
+    c.wait_status("ready", WAIT, |v| v["connection"] == "ready");
+    ok(&c, json!({"cmd": "call", "number": "0912345678"}));
+    c.wait_status("talking", WAIT, |v| v["call"]["phase"] == "connected");
+    let db = history_path(&c.dir);
     let data = db.parent().unwrap().to_path_buf();
     let mut files = vec![
         (state.clone(), 0o700),
@@ -272,46 +264,35 @@ fn the_log_and_the_history_are_private() {
     for (p, want) in &files {
         assert_eq!(mode(p), *want, "{}: {:o}", p.display(), mode(p));
     }
-    ctl_ok(&dir, "modes", &["end"]);
-    console.stop();
-    let _ = std::fs::remove_dir_all(&dir);
+    ok(&c, json!({"cmd": "end"}));
 }
 
 /// `[audio] record_dir` that does not exist is created (0700) at start;
 /// one that cannot be created stops the start with a clear message.
 #[test]
 fn a_missing_record_dir_is_created_or_refused() {
-    let dir = temp_dir("faults-recdir");
+    let dir = common::tempdir("faults-recdir");
     let rec = dir.join("recordings/today");
-    let cfg = dir.join("tongdai.toml");
-    std::fs::write(
-        &cfg,
+    let config = |rec: &Path| {
         format!(
-            "[audio]\ndevice = \"file\"\nrecord_dir = \"{}\"\n",
+            "{DEMO}[audio]\ndevice = \"file\"\nrecord_dir = \"{}\"\n",
             rec.display()
-        ),
-    )
-    .unwrap();
-    let console = start(&dir, "recdir", Some(&cfg), &["demo"]);
-    wait_status(&dir, "recdir", "ready", |v| v["connection"] == "ready");
+        )
+    };
+    let c = BinConsole::start_in(dir.clone(), &config(&rec), &[]);
+    c.wait_status("ready", WAIT, |v| v["connection"] == "ready");
     assert_eq!(mode(&rec), 0o700);
-    console.stop();
+    drop(c);
 
     let blocker = dir.join("a-file");
     std::fs::write(&blocker, "").unwrap();
     let bad = blocker.join("rec");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[audio]\ndevice = \"file\"\nrecord_dir = \"{}\"\n",
-            bad.display()
-        ),
-    )
-    .unwrap();
+    let cfg = dir.join("bad.toml");
+    std::fs::write(&cfg, config(&bad)).unwrap();
     let out = tongdai(&dir)
         .arg("--config")
         .arg(&cfg)
-        .args(["--headless", "--socket-name", "recdir", "demo"])
+        .args(["--headless", "--socket-name", "recdir", "run"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -324,5 +305,4 @@ fn a_missing_record_dir_is_created_or_refused() {
         )) && err.contains("point record_dir at a folder you can write"),
         "{err}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
