@@ -4,7 +4,7 @@
 
 pub use crate::call::errors::Lang;
 use crate::call::errors::{callout_notice, ipcc_error_text};
-use crate::engine::{Availability, Device, Direction, EndReason, Notice, RegState};
+use crate::engine::{Availability, Device, Direction, EndReason, HistoryNotice, Notice, RegState};
 
 use super::action::Action;
 use super::keymap::Condition;
@@ -619,6 +619,42 @@ pub fn notice(lang: Lang, n: &Notice) -> String {
         }
         .into(),
         Notice::Server(s) | Notice::Info(s) => s.clone(),
+        Notice::History(h) => history_notice(vi, h),
+    }
+}
+
+fn history_notice(vi: bool, h: &HistoryNotice) -> String {
+    match h {
+        HistoryNotice::Recovered { moved_to } => {
+            if vi {
+                format!(
+                    "Tệp lịch sử cuộc gọi bị hỏng: đã chuyển sang {moved_to}; đã tạo tệp mới, cuộc gọi vẫn được ghi"
+                )
+            } else {
+                format!(
+                    "The call history file was damaged: moved to {moved_to}; a new one was started and calls are recorded"
+                )
+            }
+        }
+        HistoryNotice::Locked => if vi {
+            "Lịch sử cuộc gọi đang bị chương trình khác khóa; cuộc gọi được giữ lại và sẽ ghi khi hết khóa"
+        } else {
+            "The call history is locked by another program; calls are kept and written when it is free"
+        }
+        .into(),
+        HistoryNotice::Unlocked => if vi {
+            "Lịch sử cuộc gọi đã hết bị khóa; các cuộc gọi đang chờ đã được ghi"
+        } else {
+            "The call history is free again; the waiting calls were written"
+        }
+        .into(),
+        HistoryNotice::Off { reason } => {
+            if vi {
+                format!("Lịch sử cuộc gọi bị tắt: {reason}")
+            } else {
+                format!("Call history is off: {reason}")
+            }
+        }
     }
 }
 

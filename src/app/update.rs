@@ -4,7 +4,9 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
 use crate::call::errors::{Lang, callout_notice};
-use crate::engine::{Command, Device, Direction, EndReason, Event, Notice, TransferTarget};
+use crate::engine::{
+    Command, Device, Direction, EndReason, Event, HistoryNotice, Notice, TransferTarget,
+};
 
 use super::action::{Action, Msg};
 use super::i18n::{self, T};
@@ -997,6 +999,11 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
                 | Notice::BadNumber(_) => Level::Error,
                 Notice::NotNow(_) | Notice::InsecureTls => Level::Warning,
                 Notice::Server(_) | Notice::Info(_) => Level::Info,
+                Notice::History(h) => match h {
+                    HistoryNotice::Unlocked => Level::Info,
+                    HistoryNotice::Off { .. } => Level::Error,
+                    _ => Level::Warning,
+                },
             };
             s.set_notice(level, i18n::notice(lang, &n));
         }

@@ -323,9 +323,11 @@ impl Call {
     }
 
     fn ring_info(&self, agent_leg: bool) -> RingInfo {
-        let opt = |s: &str| (!s.trim().is_empty()).then(|| s.to_string());
+        // Push-frame text reaches the screen and the history: no terminal controls.
+        let opt =
+            |s: &str| (!s.trim().is_empty()).then(|| crate::sanitize::one_line(s).into_owned());
         RingInfo {
-            phone: self.phone.clone(),
+            phone: crate::sanitize::one_line(&self.phone).into_owned(),
             display_name: None,
             line: opt(&self.line),
             queue: opt(&self.queue),

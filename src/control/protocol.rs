@@ -24,7 +24,8 @@ use serde_json::{Map, Value, json};
 use crate::app::i18n;
 use crate::call::errors::{CalloutError, Lang, ipcc_error_text};
 use crate::engine::{
-    Availability, Command, Device, Direction, EndReason, Event, Notice, TransferTarget,
+    Availability, Command, Device, Direction, EndReason, Event, HistoryNotice, Notice,
+    TransferTarget,
 };
 use crate::sip::target::{self, Target};
 
@@ -547,6 +548,20 @@ fn notice_json(n: &Notice) -> Map<String, Value> {
         Notice::InsecureTls => ("insecure_tls", None),
         Notice::Server(t) => ("server", Some(t.as_str())),
         Notice::Info(t) => ("info", Some(t.as_str())),
+        Notice::History(h) => {
+            m.insert(
+                "text".into(),
+                json!({"en": crate::app::i18n::notice(Lang::En, n), "vi": crate::app::i18n::notice(Lang::Vi, n)}),
+            );
+            match h {
+                HistoryNotice::Recovered { moved_to } => {
+                    ("history_recovered", Some(moved_to.as_str()))
+                }
+                HistoryNotice::Locked => ("history_locked", None),
+                HistoryNotice::Unlocked => ("history_unlocked", None),
+                HistoryNotice::Off { reason } => ("history_off", Some(reason.as_str())),
+            }
+        }
     };
     m.insert("notice".into(), Value::String(kind.into()));
     if let Some(d) = detail {

@@ -222,17 +222,18 @@ impl SipUa {
         // UDP is always bound: it is our SIP listener for UDP accounts and
         // the stack's default transport otherwise.
         // `bind` is an address, optionally with a port (`127.0.0.1:5062`).
+        // The config check refuses anything else (sip::config::check_bind):
+        // no silent fallback to a random port.
         let bind: SocketAddr = cfg
             .bind
             .parse()
-            .or_else(|_| format!("{}:0", cfg.bind).parse())
-            .or_else(|_| format!("{local_ip}:0").parse())
+            .or_else(|_| cfg.bind.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 0)))
             .map_err(|e: std::net::AddrParseError| UaError::Bind {
                 addr: cfg.bind.clone(),
                 reason: e.to_string(),
             })?;
         let bind = if bind.ip().is_unspecified() {
-            SocketAddr::new(local_ip, 0)
+            SocketAddr::new(local_ip, bind.port())
         } else {
             bind
         };
@@ -906,7 +907,8 @@ impl SipUa {
             content_type: Some("application/sdp".to_string()),
             offer: offer.map(String::into_bytes),
             contact: self.inner.contact.clone(),
-            credential: Some(self.inner.cred.clone()),
+            // No password (`register = false` trunk): nothing to answer a challenge with.
+            credential: (!self.inner.cred.password.is_empty()).then(|| self.inner.cred.clone()),
             ..Default::default()
         };
         let started = self
@@ -1570,11 +1572,12 @@ pub fn parse_name_addr(value: &str) -> Option<(String, Option<String>)> {
         .or_else(|| uri.strip_prefix("sips:"))
         .or_else(|| uri.strip_prefix("tel:"))
         .unwrap_or(uri);
-    let user = uri.split(['@', ';']).next().unwrap_or(uri).to_string();
+    // Header text reaches the screen and the history: no terminal controls.
+    let user = crate::sanitize::one_line(uri.split(['@', ';']).next().unwrap_or(uri)).into_owned();
     if user.is_empty() {
         return None;
     }
-    let name = (!name.is_empty()).then(|| name.to_string());
+    let name = (!name.is_empty()).then(|| crate::sanitize::one_line(name).into_owned());
     Some((user, name))
 }
 
@@ -1617,6 +1620,14 @@ mod tests {
         assert_eq!(
             parse_name_addr("<tel:+84912345678>"),
             Some(("+84912345678".into(), None))
+        );
+        // Terminal controls from the wire never leave the parser raw.
+        assert_eq!(
+            parse_name_addr("\"Evil\x1b]0;x\x07\" <sip:0912555002\x1b[31m@pbx>;tag=1"),
+            Some((
+                "0912555002\u{fffd}[31m".into(),
+                Some("Evil\u{fffd}]0;x\u{fffd}".into())
+            ))
         );
     }
 
