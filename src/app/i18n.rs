@@ -4,7 +4,7 @@
 
 pub use crate::call::errors::Lang;
 use crate::call::errors::{callout_notice, ipcc_error_text};
-use crate::engine::{Availability, Device, Direction, EndReason, Notice, RegState};
+use crate::engine::{Availability, Device, Direction, EndReason, HistoryNotice, Notice, RegState};
 
 use super::action::Action;
 use super::keymap::Condition;
@@ -619,6 +619,42 @@ pub fn notice(lang: Lang, n: &Notice) -> String {
         }
         .into(),
         Notice::Server(s) | Notice::Info(s) => s.clone(),
+        Notice::History(h) => history_notice(vi, h),
+    }
+}
+
+fn history_notice(vi: bool, h: &HistoryNotice) -> String {
+    match h {
+        HistoryNotice::Recovered { moved_to } => {
+            if vi {
+                format!(
+                    "Tệp lịch sử cuộc gọi bị hỏng: đã chuyển sang {moved_to}; đã tạo tệp mới, cuộc gọi vẫn được ghi"
+                )
+            } else {
+                format!(
+                    "The call history file was damaged: moved to {moved_to}; a new one was started and calls are recorded"
+                )
+            }
+        }
+        HistoryNotice::Locked => if vi {
+            "Lịch sử cuộc gọi đang bị chương trình khác khóa; cuộc gọi được giữ lại và sẽ ghi khi hết khóa"
+        } else {
+            "The call history is locked by another program; calls are kept and written when it is free"
+        }
+        .into(),
+        HistoryNotice::Unlocked => if vi {
+            "Lịch sử cuộc gọi đã hết bị khóa; các cuộc gọi đang chờ đã được ghi"
+        } else {
+            "The call history is free again; the waiting calls were written"
+        }
+        .into(),
+        HistoryNotice::Off { reason } => {
+            if vi {
+                format!("Lịch sử cuộc gọi bị tắt: {reason}")
+            } else {
+                format!("Call history is off: {reason}")
+            }
+        }
     }
 }
 
@@ -687,18 +723,132 @@ pub fn dial_error(lang: Lang, e: &super::state::DialError) -> String {
             "a number with + needs 8–13 digits"
         }
         .into(),
-        BadUri => if vi {
-            "địa chỉ sip: không hợp lệ"
+        Control(c) => {
+            let code = u32::from(*c);
+            if vi {
+                format!("có ký tự điều khiển U+{code:04X} (không được phép)")
+            } else {
+                format!("holds the control character U+{code:04X} (not allowed)")
+            }
+        }
+        BadUri(e) => {
+            let why = uri_error(lang, e);
+            if vi {
+                format!("địa chỉ sip: không hợp lệ: {why}")
+            } else {
+                format!("not a valid sip: address: {why}")
+            }
+        }
+    }
+}
+
+/// Why a `sip:` address was refused (`sip::target::UriError`).
+pub fn uri_error(lang: Lang, e: &crate::sip::target::UriError) -> String {
+    use crate::sip::target::UriError::*;
+    let vi = lang == Lang::Vi;
+    match e {
+        Empty => if vi {
+            "không có gì sau sip:"
         } else {
-            "not a valid sip: address"
+            "nothing after sip:"
         }
         .into(),
+        Whitespace => if vi {
+            "có khoảng trắng bên trong"
+        } else {
+            "it holds a space"
+        }
+        .into(),
+        Headers => if vi {
+            "không được có phần header '?…'"
+        } else {
+            "URI headers ('?…') are not allowed"
+        }
+        .into(),
+        Password => if vi {
+            "không được có mật khẩu (user:mật-khẩu@)"
+        } else {
+            "a password (user:password@) is not allowed"
+        }
+        .into(),
+        UserChar(c) => {
+            if vi {
+                format!("ký tự '{c}' không được có trong phần người dùng")
+            } else {
+                format!("'{c}' is not allowed in the user part")
+            }
+        }
+        Escape => if vi {
+            "mã %HH sai hoặc mã hoá ký tự điều khiển"
+        } else {
+            "a bad %HH escape, or an escaped control character"
+        }
+        .into(),
+        NoHost => if vi {
+            "thiếu tên máy sau @"
+        } else {
+            "no host after @"
+        }
+        .into(),
+        Host => if vi {
+            "tên máy không hợp lệ"
+        } else {
+            "the host is not a valid name or address"
+        }
+        .into(),
+        Port => if vi {
+            "cổng phải từ 1 đến 65535"
+        } else {
+            "the port must be 1-65535"
+        }
+        .into(),
+        ParamChar(c) => {
+            if vi {
+                format!("tham số ;… không hợp lệ (ký tự '{c}')")
+            } else {
+                format!("a bad ;parameter (character '{c}')")
+            }
+        }
+        NotAscii(c) => {
+            if vi {
+                format!("ký tự '{c}' không phải ASCII")
+            } else {
+                format!("'{c}' is not ASCII")
+            }
+        }
     }
+}
+
+/// Why a dialled text was refused (`sip::target::TargetError`), for the
+/// control socket and the softphone core's notice.
+pub fn target_error(lang: Lang, e: &crate::sip::target::TargetError) -> String {
+    let d = super::state::DialError::from(*e);
+    dial_error(lang, &d)
 }
 
 pub fn digits(lang: Lang, n: usize) -> String {
     match lang {
         Lang::En => format!("{n} digits"),
         Lang::Vi => format!("{n} chữ số"),
+    }
+}
+
+/// A call rings while the keyboard is in a text field or a view: what
+/// answers it (`keys`: its command keys, e.g. `F2`), and that the typing
+/// is safe.
+pub fn ring_behind_focus(lang: Lang, keys: Option<&str>) -> String {
+    match (lang, keys) {
+        (Lang::En, Some(k)) => {
+            format!("A call is ringing: {k} answers; what you type stays here")
+        }
+        (Lang::Vi, Some(k)) => {
+            format!("Có cuộc gọi đến: nhấn {k} để trả lời; nội dung đang nhập được giữ nguyên")
+        }
+        (Lang::En, None) => {
+            "A call is ringing: finish typing (Enter) or leave the field (Esc) to answer".into()
+        }
+        (Lang::Vi, None) => {
+            "Có cuộc gọi đến: nhập xong (Enter) hoặc thoát ô nhập (Esc) để trả lời".into()
+        }
     }
 }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::crm::{CrmError, CrmRecord};
 use crate::engine::{AgentInfo, Availability, Device, Direction, EndReason, RegState};
+use crate::sip::target::{self, Target, TargetError, UriError};
 use crate::store::{Outcome, phone_key};
 
 use super::i18n::Lang;
@@ -287,6 +288,28 @@ pub struct TransferPrompt {
     pub error: Option<DialError>,
 }
 
+/// A text field that has the keyboard. While one does, a ring changes the
+/// meaning of no key: typed characters, Enter, Esc and Backspace keep
+/// their meaning in the field, and only a command key (a function key or a
+/// Ctrl/Alt chord, see [`super::keymap::Key::is_command_key`]) reaches the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextField {
+    /// The wrap-up note.
+    WrapUpNote,
+    /// Digits typed into the dial line.
+    DialLine,
+    /// The dial line in address mode (`:` / `i`): every key is text.
+    DialAddress,
+    /// The transfer prompt's queue or number.
+    TransferInput,
+    /// The mobile number for device 3.
+    MobileNumber,
+    /// The history view's number filter.
+    HistoryFilter,
+    /// A note being edited in the history view.
+    HistoryNote,
+}
+
 /// Modal overlays: they take every key until closed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Modal {
@@ -328,50 +351,37 @@ impl DialTarget {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DialError {
     Empty,
+    /// A control character (CR, LF, ESC, …), e.g. in a history row.
+    Control(char),
     BadChar(char),
     PlusNotFirst,
     TooLong(usize),
     ShortWithPlus,
-    BadUri,
+    /// A `sip:` address that breaks RFC 3261 §25.1, with the reason.
+    BadUri(UriError),
 }
 
-/// Validate and normalise what the agent typed: digits, `+`, `*`, `#`
-/// (spaces, dashes, dots and brackets are dropped); `tel:` is read as a
-/// number; `sip:` / `sips:` addresses pass through.
-pub fn classify_dial(input: &str) -> Result<DialTarget, DialError> {
-    let s = input.trim();
-    let lower = s.to_ascii_lowercase();
-    if lower.starts_with("sip:") || lower.starts_with("sips:") {
-        let rest = &s[s.find(':').map(|i| i + 1).unwrap_or(0)..];
-        let ok = !rest.is_empty()
-            && !rest.chars().any(char::is_whitespace)
-            && !rest.starts_with('@')
-            && !rest.ends_with('@');
-        return if ok {
-            Ok(DialTarget::Uri(s.to_string()))
-        } else {
-            Err(DialError::BadUri)
-        };
-    }
-    let number = if lower.starts_with("tel:") {
-        let n = &s[4..];
-        n.split(';').next().unwrap_or("")
-    } else {
-        s
-    };
-    let mut out = String::new();
-    for c in number.chars() {
-        match c {
-            ' ' | '-' | '.' | '(' | ')' => {}
-            '0'..='9' | '*' | '#' => out.push(c),
-            '+' if out.is_empty() => out.push(c),
-            '+' => return Err(DialError::PlusNotFirst),
-            other => return Err(DialError::BadChar(other)),
+impl From<TargetError> for DialError {
+    fn from(e: TargetError) -> Self {
+        match e {
+            TargetError::Empty => DialError::Empty,
+            TargetError::Control(c) => DialError::Control(c),
+            TargetError::BadChar(c) => DialError::BadChar(c),
+            TargetError::PlusNotFirst => DialError::PlusNotFirst,
+            TargetError::Uri(u) => DialError::BadUri(u),
         }
     }
-    if out.is_empty() {
-        return Err(DialError::Empty);
-    }
+}
+
+/// Validate and normalise what the agent typed (or a history row, or a
+/// transfer number): the shared check of `sip::target` (no control
+/// characters, a `sip:` address per RFC 3261 §25.1 without URI headers,
+/// or a number), then the console's number lengths.
+pub fn classify_dial(input: &str) -> Result<DialTarget, DialError> {
+    let out = match target::parse(input)? {
+        Target::Uri(u) => return Ok(DialTarget::Uri(u)),
+        Target::Number(n) => n,
+    };
     let digits = out.chars().filter(char::is_ascii_digit).count();
     let service = out.contains(['*', '#']);
     if digits > 13 {
@@ -525,6 +535,40 @@ impl AppState {
         })
     }
 
+    /// The text field that has the keyboard, if any.
+    pub fn text_field(&self) -> Option<TextField> {
+        match &self.modal {
+            Some(Modal::Mobile { .. }) => return Some(TextField::MobileNumber),
+            Some(Modal::Transfer(p)) if p.tab != TransferTab::Agent => {
+                return Some(TextField::TransferInput);
+            }
+            Some(Modal::History(h)) if h.editing.is_some() => return Some(TextField::HistoryNote),
+            Some(Modal::History(h)) if h.filtering => return Some(TextField::HistoryFilter),
+            Some(_) => return None,
+            None => {}
+        }
+        if self.wrapup.is_some() {
+            Some(TextField::WrapUpNote)
+        } else if self.dial_edit {
+            Some(TextField::DialAddress)
+        } else if !self.dial.is_empty()
+            && matches!(self.context().call, CallCtx::Idle | CallCtx::Ringing)
+        {
+            Some(TextField::DialLine)
+        } else {
+            None
+        }
+    }
+
+    /// A call rings (or a transfer is offered) while the agent types or
+    /// has a view open: keys keep their meaning there, and only a command
+    /// key reaches the call.
+    pub fn ring_behind_focus(&self) -> bool {
+        let ctx = self.context();
+        (ctx.call == CallCtx::Ringing || ctx.offer)
+            && (self.text_field().is_some() || self.modal.is_some())
+    }
+
     /// What the clock shows; a tick redraws only when this changes.
     pub fn clock_view(&self) -> (Option<u64>, Option<u64>) {
         (self.timer_secs(), self.offer_secs_left())
@@ -608,6 +652,32 @@ mod tests {
         assert_eq!(classify_dial("09+1"), Err(DialError::PlusNotFirst));
         assert_eq!(classify_dial("01234567890123"), Err(DialError::TooLong(14)));
         assert_eq!(classify_dial("+1001"), Err(DialError::ShortWithPlus));
-        assert_eq!(classify_dial("sip:"), Err(DialError::BadUri));
+        assert_eq!(
+            classify_dial("sip:"),
+            Err(DialError::BadUri(UriError::Empty))
+        );
+        // The same check as the control socket: no header injection from
+        // a history row or a transfer number either.
+        assert_eq!(
+            classify_dial("sip:a@b?Via=x"),
+            Err(DialError::BadUri(UriError::Headers))
+        );
+        assert_eq!(
+            classify_dial("0912\r\nVia: x"),
+            Err(DialError::Control('\r'))
+        );
+        // The refusal says why, in both languages, and never prints the
+        // control character itself.
+        let why = |l, e| super::super::i18n::dial_error(l, &e);
+        assert_eq!(
+            why(Lang::En, DialError::BadUri(UriError::Whitespace)),
+            "not a valid sip: address: it holds a space"
+        );
+        assert_eq!(
+            why(Lang::Vi, DialError::BadUri(UriError::Headers)),
+            "địa chỉ sip: không hợp lệ: không được có phần header '?…'"
+        );
+        assert!(why(Lang::En, DialError::Control('\u{1b}')).contains("U+001B"));
+        assert!(!why(Lang::Vi, DialError::Control('\u{1b}')).contains('\u{1b}'));
     }
 }

@@ -24,7 +24,15 @@ pub struct SipBackend {
 
 impl SipBackend {
     pub fn new(cfg: SipConfig) -> Self {
-        let password = cfg.password().map_err(|e| e.to_string());
+        let password = match cfg.password() {
+            // A trunk that takes calls without registering may need no
+            // password at all; a challenge is then refused, not answered
+            // with an empty one (sip::ua).
+            Err(crate::secret::SecretError::Missing { .. }) if !cfg.register => {
+                Ok(Secret::new(String::new()))
+            }
+            other => other.map_err(|e| e.to_string()),
+        };
         Self {
             cfg,
             audio: AudioConfig::default(),
@@ -94,6 +102,9 @@ async fn run(backend: SipBackend, mut commands: mpsc::Receiver<Command>, events:
     let mut phone = Softphone::new(Policy {
         second_call: backend.cfg.second_call,
         ring_timeout: Duration::from_secs(u64::from(backend.cfg.ring_timeout_s.max(5))),
+        inbound_ring_timeout: Duration::from_secs(u64::from(
+            backend.cfg.inbound_ring_timeout_s.max(1),
+        )),
     });
     let mut shutdown_at: Option<Instant> = None;
 

@@ -18,7 +18,9 @@ use std::pin::Pin;
 use std::time::Duration;
 
 pub use command::{Command, Device, TransferTarget};
-pub use event::{AgentInfo, Availability, Direction, EndReason, Event, Notice, RegState, RingInfo};
+pub use event::{
+    AgentInfo, Availability, Direction, EndReason, Event, HistoryNotice, Notice, RegState, RingInfo,
+};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 

@@ -6,5 +6,6 @@ mod gate;
 
 pub use config::{MediaMode, SecondCall, SipConfig, Transport};
 pub mod sdp;
+pub mod target;
 pub mod tls_probe;
 pub mod ua;
