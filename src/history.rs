@@ -27,7 +27,7 @@ use std::time::SystemTime;
 
 use tokio::sync::mpsc;
 
-use crate::engine::{Device, Direction, Event, Notice};
+use crate::engine::{Device, Direction, Event, Info, Notice};
 use crate::store::{CallRecord, Contact, NewCall, Store, StoreError, phone_key};
 
 pub use crate::store::history_command;
@@ -264,9 +264,9 @@ pub fn spawn_tee(
     if let Err(e) = spawned {
         // No thread: nothing forwards; say so on the stream we hand back.
         tracing::error!(error = %e, "cannot start the history thread");
-        let _ = tx.send(Event::Notice(Notice::Info(format!(
-            "call history is off: cannot start its thread ({e})"
-        ))));
+        let _ = tx.send(Event::Notice(Notice::Info(Info::HistoryOff {
+            detail: e.to_string(),
+        })));
     }
     rx
 }
@@ -280,9 +280,9 @@ fn tee_loop(
         Ok(store) => Some(Recorder::new(store)),
         Err(e) => {
             tracing::error!(error = %e, "call history is off");
-            let _ = tx.send(Event::Notice(Notice::Info(format!(
-                "call history is off: {e}"
-            ))));
+            let _ = tx.send(Event::Notice(Notice::Info(Info::HistoryOff {
+                detail: e.to_string(),
+            })));
             None
         }
     };

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tongdai::app::i18n::Lang;
 use tongdai::app::keymap::{DEFAULT_KEYMAP, Keymap};
 use tongdai::app::run::Exit;
-use tongdai::app::state::{AppState, Setup};
+use tongdai::app::state::{AppState, Banner, NoticeText, Setup};
 use tongdai::app::theme::{ColorDepth, Theme};
 use tongdai::app::{App, terminal};
 use tongdai::config::{self, BackendKind, Config};
@@ -206,7 +206,7 @@ fn crm_client(cfg: &Config, state: &mut AppState) -> Option<std::sync::Arc<tongd
         }
         Err(e) => {
             tracing::warn!(error = %e, "no CRM lookups");
-            state.set_notice(tongdai::app::state::Level::Warning, e.to_string());
+            state.set_notice(tongdai::app::state::Level::Warning, NoticeText::Crm(e));
             None
         }
     }
@@ -514,7 +514,10 @@ fn build_backend(cfg: &Config, state: &mut AppState) -> anyhow::Result<Option<Bo
         Ok(b) => Ok(b),
         Err(e @ (BuildError::MissingSip | BuildError::MissingVcc)) => {
             tracing::warn!(error = %e, "no account configured");
-            state.set_notice(tongdai::app::state::Level::Warning, e.to_string());
+            state.set_notice(
+                tongdai::app::state::Level::Warning,
+                NoticeText::MissingAccount(cfg.backend),
+            );
             Ok(None)
         }
         Err(e) => Err(e.into()),
@@ -537,17 +540,10 @@ async fn start_demo(
     let sb = tongdai::switchboard::start(opts)
         .await
         .context("cannot start the local demo switchboard")?;
-    let vi = state.lang == Lang::Vi;
-    state.banner = Some(format!(
-        "{} {} · {}",
-        if vi {
-            "demo: tổng đài giả lập"
-        } else {
-            "demo: local switchboard"
-        },
-        sb.addr(),
-        agent
-    ));
+    state.banner = Some(Banner::Demo {
+        addr: sb.addr().to_string(),
+        agent: agent.to_string(),
+    });
     let backend = sb.backend_with_audio(agent, audio.clone());
     *keep = Some(sb);
     Ok(backend)
@@ -603,15 +599,7 @@ fn init_logging(cfg: &Config) -> anyhow::Result<Logging> {
 /// console benchmark and screenshots. It answers the commands a person
 /// would try so the screen stays alive.
 fn scripted(screen: &str, state: &mut AppState) -> anyhow::Result<Option<Box<dyn Backend>>> {
-    let vi = state.lang == Lang::Vi;
-    state.banner = Some(
-        if vi {
-            "màn hình mẫu"
-        } else {
-            "scripted screen"
-        }
-        .into(),
-    );
+    state.banner = Some(Banner::Scripted);
     match screen {
         "first-run" => {
             state.first_run = Some(Setup {

@@ -18,8 +18,8 @@ use tongdai::app::{Action, App, Msg};
 use tongdai::call::errors::Lang;
 use tongdai::crm::{CrmError, CrmRecord};
 use tongdai::engine::{
-    AgentInfo, Availability, Command, Device, Direction, EndReason, Event, Notice, RegState,
-    RingInfo,
+    AgentInfo, Availability, Command, Device, Direction, EndReason, Event, Info, InitFailure,
+    InitStep, NotNow, Notice, RegState, RingInfo, TransferDetail,
 };
 use tongdai::store::Outcome;
 
@@ -353,8 +353,14 @@ fn reconnecting_and_disconnected() {
     h.key("c");
     assert_eq!(h.take(), vec![Command::Connect]);
     let mut h = harness(Lang::En);
-    h.ev(Event::InitFailed("check-partner: code 401".into()));
-    assert!(h.text(80, 24).contains("failed: check-partner: code 401"));
+    h.ev(Event::InitFailed(InitFailure::new(
+        InitStep::HttpStatus { status: 401 },
+        "unauthorized",
+    )));
+    assert!(
+        h.text(120, 40)
+            .contains("failed: the platform answered HTTP 401 — platform: “unauthorized”")
+    );
 }
 
 #[test]
@@ -499,9 +505,11 @@ fn transfer_prompt_and_offer() {
     );
     h.ev(Event::TransferResult {
         ok: true,
-        detail: "1102".into(),
+        detail: TransferDetail::ToAgent {
+            agent: "1102".into(),
+        },
     });
-    assert!(h.text(80, 24).contains("Transfer done (1102)"));
+    assert!(h.text(80, 24).contains("Transferred to 1102"));
 
     // Offered to us: 10 s countdown, y accepts.
     let mut h = harness(Lang::En);
@@ -911,7 +919,7 @@ fn wrap_up_note_saved_on_the_calls_row() {
     });
     assert!(
         h.text(80, 24)
-            .contains("Note not saved: database is locked")
+            .contains("Note not saved — system: “database is locked”")
     );
 }
 

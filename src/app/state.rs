@@ -5,7 +5,10 @@
 use std::time::{Duration, Instant};
 
 use crate::crm::{CrmError, CrmRecord};
-use crate::engine::{AgentInfo, Availability, Device, Direction, EndReason, RegState};
+use crate::engine::{
+    AgentInfo, Availability, Device, Direction, EndReason, InitFailure, Notice, RegState,
+    TransferDetail,
+};
 use crate::store::{Outcome, phone_key};
 
 use super::i18n::Lang;
@@ -247,7 +250,7 @@ pub enum Conn {
     Connected,
     Reconnecting { attempt: u32, max: u32 },
     Disconnected,
-    Failed(String),
+    Failed(InitFailure),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -258,10 +261,57 @@ pub enum Level {
     Error,
 }
 
+/// What a notice or activity line says, kept typed so that switching the
+/// language re-renders what is already on screen (`i18n::notice_text`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoticeText {
+    /// A fixed catalogue text.
+    Fixed(super::i18n::T),
+    /// An engine notice.
+    Engine(Notice),
+    CalloutFailed {
+        error_code: Option<String>,
+        sip_code: Option<u16>,
+    },
+    Transfer {
+        ok: bool,
+        detail: TransferDetail,
+    },
+    InitFailed(InitFailure),
+    /// A call ended (the activity log's line).
+    CallEnded {
+        number: String,
+        reason: EndReason,
+    },
+    BadDial(DialError),
+    OfferExpired,
+    /// Theme switched to this one.
+    Theme(String),
+    NoteNotSaved(String),
+    /// The CRM client could not be built.
+    Crm(CrmError),
+    /// An account named in the config has no section.
+    MissingAccount(crate::config::BackendKind),
+    /// Already worded (kept for callers that word their own text).
+    Plain(String),
+}
+
+impl From<String> for NoticeText {
+    fn from(s: String) -> NoticeText {
+        NoticeText::Plain(s)
+    }
+}
+
+impl From<super::i18n::T> for NoticeText {
+    fn from(t: super::i18n::T) -> NoticeText {
+        NoticeText::Fixed(t)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoticeLine {
     pub level: Level,
-    pub text: String,
+    pub text: NoticeText,
 }
 
 /// A transfer offered to us (accept or refuse before `deadline`).
@@ -391,6 +441,15 @@ pub fn classify_dial(input: &str) -> Result<DialTarget, DialError> {
     }
 }
 
+/// The header's banner, worded at view time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Banner {
+    /// The built-in demo: the switchboard's address and the agent.
+    Demo { addr: String, agent: String },
+    /// `tongdai demo --screen …`.
+    Scripted,
+}
+
 /// Facts for the first-run screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Setup {
@@ -406,7 +465,7 @@ pub struct AppState {
     /// `None`: an account is configured and an engine runs.
     pub first_run: Option<Setup>,
     /// Shown in the header (e.g. the demo switchboard).
-    pub banner: Option<String>,
+    pub banner: Option<Banner>,
     pub theme_index: usize,
     pub theme_names: Vec<String>,
     pub confirm_quit: bool,
@@ -559,8 +618,11 @@ impl AppState {
         }
     }
 
-    pub fn set_notice(&mut self, level: Level, text: String) {
-        let line = NoticeLine { level, text };
+    pub fn set_notice(&mut self, level: Level, text: impl Into<NoticeText>) {
+        let line = NoticeLine {
+            level,
+            text: text.into(),
+        };
         self.activity.push(line.clone());
         if self.activity.len() > ACTIVITY_MAX {
             self.activity.remove(0);

@@ -3,16 +3,16 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
-use crate::call::errors::{Lang, callout_notice};
-use crate::engine::{Command, Device, Direction, EndReason, Event, Notice, TransferTarget};
+use crate::call::errors::Lang;
+use crate::engine::{Command, Device, Direction, EndReason, Event, NotNow, Notice, TransferTarget};
 
 use super::action::{Action, Msg};
-use super::i18n::{self, T};
+use super::i18n::T;
 use super::keymap::{CallCtx, Key};
 use super::state::{
-    AppState, Call, Conn, CrmState, DialTarget, Effect, HistoryView, LastCall, Level, Modal, Offer,
-    Phase, Popup, Quality, RecentCall, TransferPrompt, TransferTab, WrapUp, classify_dial,
-    same_number,
+    AppState, Call, Conn, CrmState, DialTarget, Effect, HistoryView, LastCall, Level, Modal,
+    NoticeText, Offer, Phase, Popup, Quality, RecentCall, TransferPrompt, TransferTab, WrapUp,
+    classify_dial, same_number,
 };
 
 /// Keys that are dial-line text or DTMF when no binding takes them.
@@ -27,8 +27,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Command> {
                 && now >= o.deadline
             {
                 s.offer = None;
-                let text = i18n::offer_expired(s.lang).to_string();
-                s.set_notice(Level::Warning, text);
+                s.set_notice(Level::Warning, NoticeText::OfferExpired);
                 s.dirty = true;
             }
             if s.clock_view() != before {
@@ -75,8 +74,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Command> {
             } else {
                 T::EngineBusy
             };
-            let text = i18n::t(s.lang, t).to_string();
-            s.set_notice(Level::Error, text);
+            s.set_notice(Level::Error, t);
             Vec::new()
         }
         Msg::CustomerInfo { number, info } => {
@@ -138,12 +136,10 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Command> {
                             r.note = note.clone();
                         }
                     }
-                    let text = i18n::t(s.lang, T::NoteSaved).to_string();
-                    s.set_notice(Level::Ok, text);
+                    s.set_notice(Level::Ok, T::NoteSaved);
                 }
                 Err(why) => {
-                    let text = i18n::note_not_saved(s.lang, &why);
-                    s.set_notice(Level::Error, text);
+                    s.set_notice(Level::Error, NoticeText::NoteNotSaved(why));
                 }
             }
             Vec::new()
@@ -537,8 +533,7 @@ fn on_modal_key(s: &mut AppState, key: Key) -> Vec<Command> {
 /// A command for the engine, or a notice when there is none.
 fn engine(s: &mut AppState, c: Command) -> Vec<Command> {
     if s.first_run.is_some() {
-        let text = i18n::t(s.lang, T::NotConfigured).to_string();
-        s.set_notice(Level::Warning, text);
+        s.set_notice(Level::Warning, T::NotConfigured);
         return Vec::new();
     }
     vec![c]
@@ -555,8 +550,10 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
         Action::Hold if ctx.call == CallCtx::InCall => engine(s, Command::ToggleHold),
         Action::Mute if ctx.call == CallCtx::InCall => engine(s, Command::ToggleMute),
         Action::Answer | Action::Reject | Action::End | Action::Hold | Action::Mute => {
-            let text = i18n::notice(s.lang, &Notice::NotNow(i18n::t(s.lang, T::NoCall).into()));
-            s.set_notice(Level::Warning, text);
+            s.set_notice(
+                Level::Warning,
+                NoticeText::Engine(Notice::NotNow(NotNow::NotInCall)),
+            );
             Vec::new()
         }
         Action::Dial => {
@@ -571,9 +568,7 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
                     engine(s, Command::CallOut(n))
                 }
                 Err(e) => {
-                    let text =
-                        i18n::notice(s.lang, &Notice::BadNumber(i18n::dial_error(s.lang, &e)));
-                    s.set_notice(Level::Error, text);
+                    s.set_notice(Level::Error, NoticeText::BadDial(e));
                     Vec::new()
                 }
             }
@@ -620,8 +615,7 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
         }
         Action::History => {
             if !s.notes_enabled {
-                let text = i18n::t(s.lang, T::HistoryOff).to_string();
-                s.set_notice(Level::Warning, text);
+                s.set_notice(Level::Warning, T::HistoryOff);
                 return Vec::new();
             }
             s.modal = Some(Modal::History(HistoryView::new()));
@@ -635,8 +629,8 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
         Action::Theme => {
             let n = s.theme_names.len().max(1);
             s.theme_index = (s.theme_index + 1) % n;
-            let text = format!("{}: {}", i18n::t(s.lang, T::ShowingTheme), s.theme_name());
-            s.set_notice(Level::Info, text);
+            let name = s.theme_name().to_string();
+            s.set_notice(Level::Info, NoticeText::Theme(name));
             Vec::new()
         }
         Action::Language => {
@@ -682,11 +676,10 @@ fn on_event(s: &mut AppState, ev: Event) {
 
 fn on_engine_event(s: &mut AppState, ev: Event) {
     s.dirty = true;
-    let lang = s.lang;
     match ev {
         Event::Ready => s.conn = Conn::Connected,
         Event::InitFailed(reason) => {
-            s.set_notice(Level::Error, i18n::init_failed(lang, &reason));
+            s.set_notice(Level::Error, NoticeText::InitFailed(reason.clone()));
             s.conn = Conn::Failed(reason);
         }
         Event::VoiceChannel(here) => s.voice_here = Some(here),
@@ -778,12 +771,10 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
                 };
                 s.activity.push(super::state::NoticeLine {
                     level,
-                    text: format!(
-                        "{} {} · {}",
-                        i18n::t(lang, T::LastCall),
-                        c.number,
-                        i18n::end_reason(lang, &reason)
-                    ),
+                    text: NoticeText::CallEnded {
+                        number: c.number.clone(),
+                        reason: reason.clone(),
+                    },
                 });
                 if s.notes_enabled && c.answered.is_some() && c.has_customer() {
                     s.wrapup = Some(WrapUp {
@@ -821,8 +812,7 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
         Event::Reconnected => s.conn = Conn::Connected,
         Event::Disconnected => {
             s.conn = Conn::Disconnected;
-            let text = i18n::t(lang, T::Disconnected).to_string();
-            s.set_notice(Level::Error, text);
+            s.set_notice(Level::Error, T::Disconnected);
         }
         Event::TransferAgents(list) => s.transfer_agents = Some(list),
         Event::TransferOffered {
@@ -838,7 +828,7 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
         Event::TransferResult { ok, detail } => {
             s.offer = None;
             let level = if ok { Level::Ok } else { Level::Error };
-            s.set_notice(level, i18n::transfer_result(lang, ok, &detail));
+            s.set_notice(level, NoticeText::Transfer { ok, detail });
         }
         Event::CallId(id) => match &mut s.call {
             Some(c) => c.call_id = Some(id),
@@ -875,7 +865,10 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
         } => {
             s.set_notice(
                 Level::Error,
-                callout_notice(error_code.as_deref(), sip_code, lang),
+                NoticeText::CalloutFailed {
+                    error_code,
+                    sip_code,
+                },
             );
         }
         Event::Notice(n) => {
@@ -887,7 +880,7 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
                 Notice::NotNow(_) | Notice::InsecureTls => Level::Warning,
                 Notice::Server(_) | Notice::Info(_) => Level::Info,
             };
-            s.set_notice(level, i18n::notice(lang, &n));
+            s.set_notice(level, NoticeText::Engine(n));
         }
         Event::ShutdownComplete => s.quitting = true,
     }

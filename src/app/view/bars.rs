@@ -49,7 +49,7 @@ pub(super) fn header(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         Span::styled(format!(" · {}", i18n::t(l, T::AppTagline)), hs),
     ];
     if let Some(b) = &s.banner {
-        left.push(Span::styled(format!("  [{b}]"), hs));
+        left.push(Span::styled(format!("  [{}]", i18n::banner(l, b)), hs));
     }
     let mut right: Vec<Span> = Vec::new();
     let sep = || Span::styled(" │ ", hs);
@@ -188,7 +188,7 @@ pub(super) fn notice(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     let style = theme.style(level_role(n.level));
     f.render_widget(
         Paragraph::new(Line::from(Span::styled(
-            format!(" {mark} {}", n.text),
+            format!(" {mark} {}", i18n::notice_text(s.lang, &n.text)),
             style,
         ))),
         area,

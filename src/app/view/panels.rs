@@ -517,7 +517,7 @@ fn activity_panel(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         .iter()
         .map(|n| {
             Line::from(Span::styled(
-                n.text.clone(),
+                i18n::notice_text(s.lang, &n.text),
                 theme.style(level_role(n.level)),
             ))
         })
