@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tongdai::app::i18n::Lang;
 use tongdai::app::keymap::{DEFAULT_KEYMAP, Keymap};
 use tongdai::app::run::Exit;
-use tongdai::app::state::{AppState, Banner, NoticeText, Setup};
+use tongdai::app::state::{AppState, Banner, Caps, NoticeText, QueueInfo, Setup};
 use tongdai::app::theme::{ColorDepth, Theme};
 use tongdai::app::{App, terminal};
 use tongdai::config::{self, BackendKind, Config};
@@ -390,7 +390,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 let agent = cfg.demo.agent.clone();
                 Some(start_demo(&agent, &cfg.audio, &mut state, &mut switchboard).await?)
             }
-            _ => build_backend(&cfg, &mut state)?,
+            _ => {
+                state.caps = caps_for(&cfg);
+                build_backend(&cfg, &mut state)?
+            }
         };
         if cli.headless {
             let Some(backend) = backend else {
@@ -495,6 +498,28 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What the configured backend can do (the console offers only that).
+fn caps_for(cfg: &Config) -> Caps {
+    match cfg.backend {
+        BackendKind::Sip => Caps::sip(),
+        BackendKind::Vcc | BackendKind::Demo => Caps::vcc(
+            cfg.vcc
+                .as_ref()
+                .map(|v| queue_infos(&v.queues))
+                .unwrap_or_default(),
+        ),
+    }
+}
+
+fn queue_infos(q: &[tongdai::backends::vcc::config::QueueConfig]) -> Vec<QueueInfo> {
+    q.iter()
+        .map(|q| QueueInfo {
+            id: q.id.clone(),
+            name: q.name.clone(),
+        })
+        .collect()
+}
+
 /// What the first-run screen tells the agent.
 fn setup(_cfg: &Config, explicit: Option<&PathBuf>) -> Setup {
     let path = explicit
@@ -540,6 +565,9 @@ async fn start_demo(
     let sb = tongdai::switchboard::start(opts)
         .await
         .context("cannot start the local demo switchboard")?;
+    // The demo is a VCC agent; its queues are the switchboard's.
+    let mut demo_cfg = sb.client_config(agent, tongdai::backends::vcc::Generation::Older);
+    state.caps = Caps::vcc(queue_infos(&std::mem::take(&mut demo_cfg.queues)));
     state.banner = Some(Banner::Demo {
         addr: sb.addr().to_string(),
         agent: agent.to_string(),

@@ -106,6 +106,8 @@ pub enum T {
     HistoryFilter,
     NoteEditKeys,
     HistoryOff,
+    Mic,
+    Speaker,
 }
 
 pub fn t(lang: Lang, key: T) -> &'static str {
@@ -248,6 +250,8 @@ pub fn t(lang: Lang, key: T) -> &'static str {
             "Call history is off in this session",
             "Lịch sử cuộc gọi đang tắt trong phiên này",
         ),
+        T::Mic => ("mic", "mic"),
+        T::Speaker => ("spk", "loa"),
         T::NoteEditKeys => (
             "editing the note: Enter saves · Esc cancels",
             "đang sửa ghi chú: Enter để lưu · Esc để huỷ",

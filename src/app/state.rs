@@ -11,8 +11,9 @@ use crate::engine::{
 };
 use crate::store::{Outcome, phone_key};
 
+use super::action::Action;
 use super::i18n::Lang;
-use super::keymap::{CallCtx, Context, Keymap};
+use super::keymap::{ActionSet, CallCtx, Context, Keymap};
 
 /// Where a call is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +50,9 @@ pub struct Call {
     /// DTMF digits we sent / received.
     pub dtmf_sent: String,
     pub dtmf_received: String,
+    /// DTMF typed here was refused (the call is on a phone) and the agent
+    /// was told why: once per call.
+    pub dtmf_refusal_said: bool,
 }
 
 impl Call {
@@ -67,6 +71,7 @@ impl Call {
             answered: None,
             dtmf_sent: String::new(),
             dtmf_received: String::new(),
+            dtmf_refusal_said: false,
         }
     }
 
@@ -450,6 +455,86 @@ pub enum Banner {
     Scripted,
 }
 
+/// One queue a call can be transferred to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueInfo {
+    pub id: String,
+    pub name: String,
+}
+
+/// What the running backend can do, so the console offers only that.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caps {
+    /// On/Off, the voice channel, the device (a VCC control plane).
+    pub control_plane: bool,
+    /// Mute works on call-outs too (VCC mutes inbound calls only).
+    pub mute_outbound: bool,
+    /// Transfer to an agent picked from the platform's list.
+    pub transfer_agent: bool,
+    /// Transfer to a typed number (SIP REFER; VCC cannot).
+    pub transfer_number: bool,
+    /// Queues to transfer to (VCC: configured, the platform lists none).
+    pub queues: Vec<QueueInfo>,
+    /// Digits typed on the console reach the call only on device 1 (VCC:
+    /// on devices 2–4 the call is on the phone).
+    pub dtmf_needs_console: bool,
+}
+
+impl Caps {
+    /// A plain SIP account.
+    pub fn sip() -> Caps {
+        Caps {
+            control_plane: false,
+            mute_outbound: true,
+            transfer_agent: false,
+            transfer_number: true,
+            queues: Vec::new(),
+            dtmf_needs_console: false,
+        }
+    }
+
+    /// A VCC agent (and the demo, which is one).
+    pub fn vcc(queues: Vec<QueueInfo>) -> Caps {
+        Caps {
+            control_plane: true,
+            mute_outbound: false,
+            transfer_agent: true,
+            transfer_number: false,
+            queues,
+            dtmf_needs_console: true,
+        }
+    }
+
+    /// The transfer dialog's tabs, in order.
+    pub fn transfer_tabs(&self) -> Vec<TransferTab> {
+        let mut tabs = Vec::new();
+        if self.transfer_agent {
+            tabs.push(TransferTab::Agent);
+        }
+        if !self.queues.is_empty() {
+            tabs.push(TransferTab::Queue);
+        }
+        if self.transfer_number {
+            tabs.push(TransferTab::Number);
+        }
+        tabs
+    }
+}
+
+impl Default for Caps {
+    /// Everything a console can show (no queues): tests and the first run.
+    fn default() -> Caps {
+        Caps {
+            control_plane: true,
+            mute_outbound: true,
+            transfer_agent: true,
+            transfer_number: true,
+            queues: Vec::new(),
+            dtmf_needs_console: false,
+        }
+    }
+}
+
 /// Facts for the first-run screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Setup {
@@ -468,6 +553,8 @@ pub struct AppState {
     pub banner: Option<Banner>,
     pub theme_index: usize,
     pub theme_names: Vec<String>,
+    /// What the backend can do (the hint bar and transfer dialog follow it).
+    pub caps: Caps,
     pub confirm_quit: bool,
     /// How long a transfer offer may wait (VCC: 10 s).
     pub offer_timeout: Duration,
@@ -525,6 +612,7 @@ impl AppState {
             banner: None,
             theme_index: 0,
             theme_names: vec!["dark".into()],
+            caps: Caps::default(),
             confirm_quit: true,
             offer_timeout: Duration::from_secs(10),
             conn: Conn::Connecting,
@@ -563,9 +651,32 @@ impl AppState {
             Some(Phase::AgentLeg | Phase::Dialing | Phase::CustomerRinging) => CallCtx::Dialing,
             Some(Phase::Talking) => CallCtx::InCall,
         };
+        let mut unavailable = ActionSet::EMPTY;
+        let caps = &self.caps;
+        if !caps.control_plane {
+            unavailable = unavailable
+                .with(Action::Availability)
+                .with(Action::ClaimVoice)
+                .with(Action::Device);
+        }
+        if self.voice_here == Some(true) {
+            unavailable = unavailable.with(Action::ClaimVoice);
+        }
+        if !caps.mute_outbound
+            && self
+                .call
+                .as_ref()
+                .is_some_and(|c| c.direction != Direction::Inbound)
+        {
+            unavailable = unavailable.with(Action::Mute);
+        }
+        if caps.transfer_tabs().is_empty() {
+            unavailable = unavailable.with(Action::Transfer);
+        }
         Context {
             call,
             offer: self.offer.is_some(),
+            unavailable,
         }
     }
 

@@ -289,7 +289,7 @@ fn on_paste(s: &mut AppState, text: &str) {
             input.push_str(&text);
             *invalid = false;
         }
-        Some(Modal::Transfer(p)) if p.tab != TransferTab::Agent => p.input.push_str(&text),
+        Some(Modal::Transfer(p)) if p.tab == TransferTab::Number => p.input.push_str(&text),
         Some(_) => {}
         None if s.call.is_none() => {
             s.dial.push_str(text.trim());
@@ -325,6 +325,20 @@ fn on_key(s: &mut AppState, ev: KeyEvent) -> Option<Vec<Command>> {
     Some(match (key.code, key.text_char()) {
         (_, Some(c)) if DIAL_CHARS.contains(c) => match s.context().call {
             CallCtx::InCall if c != '+' => {
+                let on_phone = s.caps.dtmf_needs_console
+                    && s.device.as_ref().is_some_and(|d| *d != Device::Console);
+                if on_phone {
+                    // The call is on the desk phone or mobile: its own keys
+                    // send DTMF. Say so once per call, not once per key.
+                    if let Some(call) = s.call.as_mut().filter(|c| !c.dtmf_refusal_said) {
+                        call.dtmf_refusal_said = true;
+                        s.set_notice(
+                            Level::Warning,
+                            NoticeText::Engine(Notice::NotNow(NotNow::DtmfOnPhone)),
+                        );
+                    }
+                    return Some(Vec::new());
+                }
                 if let Some(call) = &mut s.call {
                     call.dtmf_sent.push(c);
                 }
@@ -448,32 +462,30 @@ fn on_modal_key(s: &mut AppState, key: Key) -> Vec<Command> {
         },
         Modal::Transfer(mut p) => match key.code {
             KeyCode::Esc => None,
-            KeyCode::Tab | KeyCode::Right => {
-                p.tab = match p.tab {
-                    TransferTab::Agent => TransferTab::Queue,
-                    TransferTab::Queue => TransferTab::Number,
-                    TransferTab::Number => TransferTab::Agent,
-                };
+            KeyCode::Tab | KeyCode::Right | KeyCode::BackTab | KeyCode::Left => {
+                // Only the tabs this backend can use (VCC: no number).
+                let tabs = s.caps.transfer_tabs();
+                let n = tabs.len().max(1);
+                let i = tabs.iter().position(|t| *t == p.tab).unwrap_or(0);
+                let back = matches!(key.code, KeyCode::BackTab | KeyCode::Left);
+                let next = if back { (i + n - 1) % n } else { (i + 1) % n };
+                if let Some(t) = tabs.get(next) {
+                    p.tab = *t;
+                }
+                p.selected = 0;
                 p.input.clear();
                 p.error = None;
                 Some(Modal::Transfer(p))
             }
-            KeyCode::BackTab | KeyCode::Left => {
-                p.tab = match p.tab {
-                    TransferTab::Agent => TransferTab::Number,
-                    TransferTab::Queue => TransferTab::Agent,
-                    TransferTab::Number => TransferTab::Queue,
-                };
-                p.input.clear();
-                p.error = None;
-                Some(Modal::Transfer(p))
-            }
-            KeyCode::Up if p.tab == TransferTab::Agent => {
+            KeyCode::Up if p.tab != TransferTab::Number => {
                 p.selected = p.selected.saturating_sub(1);
                 Some(Modal::Transfer(p))
             }
-            KeyCode::Down if p.tab == TransferTab::Agent => {
-                let n = s.transfer_agents.as_ref().map(Vec::len).unwrap_or(0);
+            KeyCode::Down if p.tab != TransferTab::Number => {
+                let n = match p.tab {
+                    TransferTab::Agent => s.transfer_agents.as_ref().map(Vec::len).unwrap_or(0),
+                    _ => s.caps.queues.len(),
+                };
                 if p.selected + 1 < n {
                     p.selected += 1;
                 }
@@ -486,10 +498,11 @@ fn on_modal_key(s: &mut AppState, key: Key) -> Vec<Command> {
                         .as_ref()
                         .and_then(|a| a.get(p.selected))
                         .map(|a| TransferTarget::Agent(a.id.clone())),
-                    TransferTab::Queue => {
-                        let q = p.input.trim();
-                        (!q.is_empty()).then(|| TransferTarget::Queue(q.to_string()))
-                    }
+                    TransferTab::Queue => s
+                        .caps
+                        .queues
+                        .get(p.selected)
+                        .map(|q| TransferTarget::Queue(q.id.clone())),
                     TransferTab::Number => match classify_dial(&p.input) {
                         Ok(t) => Some(TransferTarget::Number(t.text().to_string())),
                         Err(e) => {
@@ -506,7 +519,7 @@ fn on_modal_key(s: &mut AppState, key: Key) -> Vec<Command> {
                     None => Some(Modal::Transfer(p)),
                 }
             }
-            _ if p.tab != TransferTab::Agent => {
+            _ if p.tab == TransferTab::Number => {
                 edit(&mut p.input, key);
                 p.error = None;
                 Some(Modal::Transfer(p))
@@ -598,14 +611,21 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
             if ctx.call != CallCtx::InCall {
                 return Vec::new();
             }
+            let Some(tab) = s.caps.transfer_tabs().first().copied() else {
+                return Vec::new();
+            };
             s.transfer_agents = None;
             s.modal = Some(Modal::Transfer(TransferPrompt {
-                tab: TransferTab::Agent,
+                tab,
                 selected: 0,
                 input: String::new(),
                 error: None,
             }));
-            engine(s, Command::ListTransferAgents)
+            if s.caps.transfer_agent {
+                engine(s, Command::ListTransferAgents)
+            } else {
+                Vec::new()
+            }
         }
         Action::AcceptTransfer | Action::RefuseTransfer => {
             if s.offer.take().is_none() {

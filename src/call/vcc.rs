@@ -1036,7 +1036,13 @@ impl VccPolicy {
                 }
                 if c.phase != Phase::Active {
                     c.phase = Phase::Active;
+                    let rang_here = !c.callout && c.direction != Direction::Outbound;
                     self.emit(Event::Accepted);
+                    // A desk phone (device 2 or 4) picked the ring up on
+                    // its own (the demo's answers after ~3 s): say where.
+                    if rang_here && matches!(self.device, 2 | 4) {
+                        self.info(Info::AnsweredOnDeskPhone);
+                    }
                 }
             }
             ServerMsg::AgentEnd { extension, call_id } => {

@@ -297,10 +297,7 @@ fn claim_voice_when_it_is_elsewhere() {
     });
     let ev = events(&e);
     assert!(ev.contains(&Event::VoiceChannel(false)));
-    assert!(
-        ev.iter()
-            .any(|e| *e == Event::Notice(Notice::Info(Info::VoiceInUseElsewhere)))
-    );
+    assert!(ev.contains(&Event::Notice(Notice::Info(Info::VoiceInUseElsewhere))));
     assert!(sent(&e).is_empty(), "never steals voice on its own");
     // Calls are refused while voice is elsewhere.
     assert!(has_not_now(&f.cmd(Command::CallOut("0912345678".into()))));
@@ -762,7 +759,13 @@ fn inbound_desk_phone_ring_answer_mute_hold_end() {
         extension: EXT.into(),
         call_id: "in-1".into(),
     });
-    assert_eq!(events(&e), vec![Event::Accepted]);
+    assert_eq!(
+        events(&e),
+        vec![
+            Event::Accepted,
+            Event::Notice(Notice::Info(Info::AnsweredOnDeskPhone))
+        ]
+    );
 
     let e = f.cmd(Command::ToggleMute);
     assert_eq!(
@@ -1552,5 +1555,22 @@ fn role_override_from_config_wins() {
             device_type: 3,
             phone: String::new()
         }]
+    );
+}
+
+#[test]
+fn a_desk_phone_answering_by_itself_is_said_on_screen() {
+    let mut f = F::older(4);
+    f.push(ring("in-9"));
+    let e = f.push(ServerMsg::AgentAnswer {
+        extension: EXT.into(),
+        call_id: "in-9".into(),
+    });
+    assert_eq!(
+        events(&e),
+        vec![
+            Event::Accepted,
+            Event::Notice(Notice::Info(Info::AnsweredOnDeskPhone))
+        ]
     );
 }

@@ -359,6 +359,14 @@ pub(super) fn hint_lines(s: &AppState, theme: &Theme, width: u16) -> Vec<Line<'s
     // Make room for help and quit at the end of the last line.
     if s.modal.is_none() && !s.dial_edit && !help_key.is_empty() {
         let hw: usize = pinned.iter().map(item_w).sum();
+        let last_w = lines
+            .last()
+            .map(|l| 1 + l.iter().map(item_w).sum::<usize>())
+            .unwrap_or(1);
+        if last_w + hw > width && lines.len() < max_lines {
+            // A second line rather than dropping keys from the first.
+            lines.push(Vec::new());
+        }
         while let Some(last) = lines.last_mut() {
             let w: usize = 1 + last.iter().map(item_w).sum::<usize>();
             if w + hw <= width || last.is_empty() {
