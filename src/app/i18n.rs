@@ -1206,13 +1206,107 @@ pub fn dial_error(lang: Lang, e: &super::state::DialError) -> String {
             "a number with + needs 8–13 digits"
         }
         .into(),
-        BadUri => if vi {
-            "địa chỉ sip: không hợp lệ"
+        Control(c) => {
+            let code = u32::from(*c);
+            if vi {
+                format!("có ký tự điều khiển U+{code:04X} (không được phép)")
+            } else {
+                format!("holds the control character U+{code:04X} (not allowed)")
+            }
+        }
+        BadUri(e) => {
+            let why = uri_error(lang, e);
+            if vi {
+                format!("địa chỉ sip: không hợp lệ: {why}")
+            } else {
+                format!("not a valid sip: address: {why}")
+            }
+        }
+    }
+}
+
+/// Why a `sip:` address was refused (`sip::target::UriError`).
+pub fn uri_error(lang: Lang, e: &crate::sip::target::UriError) -> String {
+    use crate::sip::target::UriError::*;
+    let vi = lang == Lang::Vi;
+    match e {
+        Empty => if vi {
+            "không có gì sau sip:"
         } else {
-            "not a valid sip: address"
+            "nothing after sip:"
         }
         .into(),
+        Whitespace => if vi {
+            "có khoảng trắng bên trong"
+        } else {
+            "it holds a space"
+        }
+        .into(),
+        Headers => if vi {
+            "không được có phần header '?…'"
+        } else {
+            "URI headers ('?…') are not allowed"
+        }
+        .into(),
+        Password => if vi {
+            "không được có mật khẩu (user:mật-khẩu@)"
+        } else {
+            "a password (user:password@) is not allowed"
+        }
+        .into(),
+        UserChar(c) => {
+            if vi {
+                format!("ký tự '{c}' không được có trong phần người dùng")
+            } else {
+                format!("'{c}' is not allowed in the user part")
+            }
+        }
+        Escape => if vi {
+            "mã %HH sai hoặc mã hoá ký tự điều khiển"
+        } else {
+            "a bad %HH escape, or an escaped control character"
+        }
+        .into(),
+        NoHost => if vi {
+            "thiếu tên máy sau @"
+        } else {
+            "no host after @"
+        }
+        .into(),
+        Host => if vi {
+            "tên máy không hợp lệ"
+        } else {
+            "the host is not a valid name or address"
+        }
+        .into(),
+        Port => if vi {
+            "cổng phải từ 1 đến 65535"
+        } else {
+            "the port must be 1-65535"
+        }
+        .into(),
+        ParamChar(c) => {
+            if vi {
+                format!("tham số ;… không hợp lệ (ký tự '{c}')")
+            } else {
+                format!("a bad ;parameter (character '{c}')")
+            }
+        }
+        NotAscii(c) => {
+            if vi {
+                format!("ký tự '{c}' không phải ASCII")
+            } else {
+                format!("'{c}' is not ASCII")
+            }
+        }
     }
+}
+
+/// Why a dialled text was refused (`sip::target::TargetError`), for the
+/// control socket and the softphone core's notice.
+pub fn target_error(lang: Lang, e: &crate::sip::target::TargetError) -> String {
+    let d = super::state::DialError::from(*e);
+    dial_error(lang, &d)
 }
 
 pub fn digits(lang: Lang, n: usize) -> String {

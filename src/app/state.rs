@@ -9,6 +9,7 @@ use crate::engine::{
     AgentInfo, Availability, Device, Direction, EndReason, InitFailure, Notice, RegState,
     TransferDetail,
 };
+use crate::sip::target::{self, Target, TargetError, UriError};
 use crate::store::{Outcome, phone_key};
 
 use super::action::Action;
@@ -383,50 +384,37 @@ impl DialTarget {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DialError {
     Empty,
+    /// A control character (CR, LF, ESC, …), e.g. in a history row.
+    Control(char),
     BadChar(char),
     PlusNotFirst,
     TooLong(usize),
     ShortWithPlus,
-    BadUri,
+    /// A `sip:` address that breaks RFC 3261 §25.1, with the reason.
+    BadUri(UriError),
 }
 
-/// Validate and normalise what the agent typed: digits, `+`, `*`, `#`
-/// (spaces, dashes, dots and brackets are dropped); `tel:` is read as a
-/// number; `sip:` / `sips:` addresses pass through.
-pub fn classify_dial(input: &str) -> Result<DialTarget, DialError> {
-    let s = input.trim();
-    let lower = s.to_ascii_lowercase();
-    if lower.starts_with("sip:") || lower.starts_with("sips:") {
-        let rest = &s[s.find(':').map(|i| i + 1).unwrap_or(0)..];
-        let ok = !rest.is_empty()
-            && !rest.chars().any(char::is_whitespace)
-            && !rest.starts_with('@')
-            && !rest.ends_with('@');
-        return if ok {
-            Ok(DialTarget::Uri(s.to_string()))
-        } else {
-            Err(DialError::BadUri)
-        };
-    }
-    let number = if lower.starts_with("tel:") {
-        let n = &s[4..];
-        n.split(';').next().unwrap_or("")
-    } else {
-        s
-    };
-    let mut out = String::new();
-    for c in number.chars() {
-        match c {
-            ' ' | '-' | '.' | '(' | ')' => {}
-            '0'..='9' | '*' | '#' => out.push(c),
-            '+' if out.is_empty() => out.push(c),
-            '+' => return Err(DialError::PlusNotFirst),
-            other => return Err(DialError::BadChar(other)),
+impl From<TargetError> for DialError {
+    fn from(e: TargetError) -> Self {
+        match e {
+            TargetError::Empty => DialError::Empty,
+            TargetError::Control(c) => DialError::Control(c),
+            TargetError::BadChar(c) => DialError::BadChar(c),
+            TargetError::PlusNotFirst => DialError::PlusNotFirst,
+            TargetError::Uri(u) => DialError::BadUri(u),
         }
     }
-    if out.is_empty() {
-        return Err(DialError::Empty);
-    }
+}
+
+/// Validate and normalise what the agent typed (or a history row, or a
+/// transfer number): the shared check of `sip::target` (no control
+/// characters, a `sip:` address per RFC 3261 §25.1 without URI headers,
+/// or a number), then the console's number lengths.
+pub fn classify_dial(input: &str) -> Result<DialTarget, DialError> {
+    let out = match target::parse(input)? {
+        Target::Uri(u) => return Ok(DialTarget::Uri(u)),
+        Target::Number(n) => n,
+    };
     let digits = out.chars().filter(char::is_ascii_digit).count();
     let service = out.contains(['*', '#']);
     if digits > 13 {
@@ -781,6 +769,32 @@ mod tests {
         assert_eq!(classify_dial("09+1"), Err(DialError::PlusNotFirst));
         assert_eq!(classify_dial("01234567890123"), Err(DialError::TooLong(14)));
         assert_eq!(classify_dial("+1001"), Err(DialError::ShortWithPlus));
-        assert_eq!(classify_dial("sip:"), Err(DialError::BadUri));
+        assert_eq!(
+            classify_dial("sip:"),
+            Err(DialError::BadUri(UriError::Empty))
+        );
+        // The same check as the control socket: no header injection from
+        // a history row or a transfer number either.
+        assert_eq!(
+            classify_dial("sip:a@b?Via=x"),
+            Err(DialError::BadUri(UriError::Headers))
+        );
+        assert_eq!(
+            classify_dial("0912\r\nVia: x"),
+            Err(DialError::Control('\r'))
+        );
+        // The refusal says why, in both languages, and never prints the
+        // control character itself.
+        let why = |l, e| super::super::i18n::dial_error(l, &e);
+        assert_eq!(
+            why(Lang::En, DialError::BadUri(UriError::Whitespace)),
+            "not a valid sip: address: it holds a space"
+        );
+        assert_eq!(
+            why(Lang::Vi, DialError::BadUri(UriError::Headers)),
+            "địa chỉ sip: không hợp lệ: không được có phần header '?…'"
+        );
+        assert!(why(Lang::En, DialError::Control('\u{1b}')).contains("U+001B"));
+        assert!(!why(Lang::Vi, DialError::Control('\u{1b}')).contains('\u{1b}'));
     }
 }

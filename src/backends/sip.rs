@@ -102,6 +102,9 @@ async fn run(backend: SipBackend, mut commands: mpsc::Receiver<Command>, events:
     let mut phone = Softphone::new(Policy {
         second_call: backend.cfg.second_call,
         ring_timeout: Duration::from_secs(u64::from(backend.cfg.ring_timeout_s.max(5))),
+        inbound_ring_timeout: Duration::from_secs(u64::from(
+            backend.cfg.inbound_ring_timeout_s.max(1),
+        )),
     });
     let mut shutdown_at: Option<Instant> = None;
 

@@ -96,6 +96,11 @@ pub struct SipConfig {
     /// No answer to an outbound INVITE within this many seconds ends it.
     #[serde(default = "default_ring_timeout")]
     pub ring_timeout_s: u32,
+    /// A call to us nobody answers within this many seconds gets 480
+    /// Temporarily Unavailable and is recorded as missed (a caller that
+    /// vanished without CANCEL must not ring forever).
+    #[serde(default = "default_ring_timeout")]
+    pub inbound_ring_timeout_s: u32,
     /// STUN servers for WebRTC calls (`stun:host:port`); host candidates
     /// are always offered. Gathering is bounded, so a dead server costs at
     /// most ~1.5 s of call setup.

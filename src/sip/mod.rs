@@ -4,5 +4,6 @@ pub mod config;
 
 pub use config::{MediaMode, SecondCall, SipConfig, Transport};
 pub mod sdp;
+pub mod target;
 pub mod tls_probe;
 pub mod ua;

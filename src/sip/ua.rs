@@ -26,6 +26,7 @@ use rsipstack::sip::prelude::*;
 use rsipstack::sip::{Header, Method, StatusCode};
 use rsipstack::transaction::TransactionReceiver;
 use rsipstack::transaction::endpoint::EndpointOption;
+use rsipstack::transport::tcp_listener::TcpListenerConnection;
 use rsipstack::transport::udp::UdpConnection;
 use rsipstack::transport::{SipAddr, TransportLayer};
 use tokio::sync::mpsc;
@@ -110,6 +111,9 @@ struct Inner {
     tls_ca: Option<Vec<u8>>,
     /// WebRTC media per leg (the WebRTC branch, `webrtc_*` below).
     webrtc: Mutex<HashMap<Leg, WebRtcLeg>>,
+    /// Our INVITE client transactions still waiting for a final response,
+    /// so a CANCEL the PBX ignores can be abandoned (`SipAction::Abandon`).
+    invites: Mutex<HashMap<Leg, tokio::task::AbortHandle>>,
 }
 
 /// The running UA. Cloning shares it.
@@ -232,14 +236,52 @@ impl SipUa {
         } else {
             bind
         };
-        let udp = UdpConnection::create_connection(bind, None, Some(cancel.child_token()))
-            .await
-            .map_err(|e| UaError::Bind {
-                addr: bind.to_string(),
-                reason: e.to_string(),
-            })?;
+        // TCP accounts also listen on TCP, on the same address and port as
+        // UDP (RFC 3261 §18: a UA takes requests on the transports it uses).
+        // Without it a trunk with `register = false` has no way to reach us
+        // over TCP: no registration flow exists for it to reuse.
+        let listen_tcp = cfg.transport == Transport::Tcp;
+        let mut attempts = 0;
+        let (udp, tcp) = loop {
+            attempts += 1;
+            let udp = UdpConnection::create_connection(bind, None, Some(cancel.child_token()))
+                .await
+                .map_err(|e| UaError::Bind {
+                    addr: bind.to_string(),
+                    reason: e.to_string(),
+                })?;
+            if !listen_tcp {
+                break (udp, None);
+            }
+            let addr = udp
+                .get_addr()
+                .get_socketaddr()
+                .map_err(|e| UaError::Stack(e.to_string()))?;
+            // rsipstack binds the listener later and only logs a failure:
+            // try the port here, so a taken one is an error at start.
+            match std::net::TcpListener::bind(addr) {
+                Ok(probe) => {
+                    drop(probe);
+                    let tcp = TcpListenerConnection::new(addr, None)
+                        .await
+                        .map_err(|e| UaError::Stack(e.to_string()))?;
+                    break (udp, Some(tcp));
+                }
+                // An OS-chosen UDP port whose TCP twin is taken: another port.
+                Err(_) if bind.port() == 0 && attempts < 8 => continue,
+                Err(e) => {
+                    return Err(UaError::Bind {
+                        addr: format!("tcp {addr}"),
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        };
         let udp_addr = udp.get_addr().clone();
         transport_layer.add_transport(udp.into());
+        if let Some(tcp) = tcp {
+            transport_layer.add_transport(tcp.into());
+        }
 
         let option = EndpointOption {
             callid_suffix: Some("tongdai".to_string()),
@@ -304,6 +346,7 @@ impl SipUa {
             reg_task: Mutex::new(None),
             tls_ca,
             webrtc: Mutex::new(HashMap::new()),
+            invites: Mutex::new(HashMap::new()),
             audio: Mutex::new(crate::media::AudioConfig::default()),
             media: Mutex::new(HashMap::new()),
         });
@@ -671,6 +714,11 @@ impl SipUa {
         self.stop_rtp_media(leg);
         self.inner.legs.lock().expect("legs lock").remove(&leg);
         self.inner
+            .invites
+            .lock()
+            .expect("invites lock")
+            .remove(&leg);
+        self.inner
             .by_call_id
             .lock()
             .expect("call-id lock")
@@ -761,10 +809,38 @@ impl SipUa {
                 ua.webrtc_set_mute(leg, mute);
                 ua.rtp_set_mute(leg, mute);
             }
+            SipAction::Abandon { leg } => ua.abandon(leg),
         }
     }
 
+    /// A CANCELled INVITE that got no final response in 64*T1 (RFC 3261
+    /// §9.1): the dialog leaves the dialog layer, the INVITE task is
+    /// stopped (rsipstack's guard then ends its transaction), and the leg's
+    /// RTP socket and state are freed.
+    fn abandon(&self, leg: Leg) {
+        self.mark_local_end(leg);
+        if let Some(d) = self.dialog_of(leg) {
+            self.inner.dialogs.remove_dialog(&d.id());
+        }
+        let task = self
+            .inner
+            .invites
+            .lock()
+            .expect("invites lock")
+            .remove(&leg);
+        if let Some(t) = task {
+            t.abort();
+        }
+        self.forget(leg);
+    }
+
     fn target_uri(&self, target: &str) -> Result<rsipstack::sip::Uri, String> {
+        // Defence in depth: the call logic checks every target
+        // (`sip::target`), but nothing that could end or split a header
+        // line reaches the Request-Line, To or Refer-To whatever the caller.
+        if !super::target::wire_safe(target) || target.contains('?') {
+            return Err(format!("{target:?} is not a SIP address we send"));
+        }
         let text = if target.starts_with("sip:") || target.starts_with("sips:") {
             target.to_string()
         } else {
@@ -856,7 +932,7 @@ impl SipUa {
             .expect("call-id lock")
             .insert(call_id, leg);
         let ua = self.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let outcome = match handle.await {
                 Ok(Ok((_, Some(resp)))) => Ok(resp),
                 Ok(Ok((_, None))) => Err(None),
@@ -869,7 +945,20 @@ impl SipUa {
             match outcome {
                 Ok(resp) => {
                     let code = u16::from(resp.status_code.clone());
-                    if code / 100 == 2 {
+                    let cancelled = ua
+                        .inner
+                        .legs
+                        .lock()
+                        .expect("legs lock")
+                        .get(&leg)
+                        .is_some_and(|s| s.ended_locally);
+                    if code / 100 == 2 && cancelled {
+                        // The 200 crossed our CANCEL (RFC 3261 §9.1): no
+                        // media for it; the call logic sends the BYE.
+                        ua.inner.invites.lock().expect("invites lock").remove(&leg);
+                        ua.call_event(SipInput::Answered { leg });
+                    } else if code / 100 == 2 {
+                        ua.inner.invites.lock().expect("invites lock").remove(&leg);
                         let webrtc = ua.webrtc_apply_answer(leg, &resp.body).await;
                         let remote = sdp::parse(&String::from_utf8_lossy(&resp.body)).ok();
                         let mut bad_codec = None;
@@ -903,6 +992,18 @@ impl SipUa {
                 }
             }
         });
+        // Kept until a final response (`forget` drops it after the leg's
+        // state, so checking the leg under this lock never leaves a stale one).
+        let mut invites = self.inner.invites.lock().expect("invites lock");
+        if self
+            .inner
+            .legs
+            .lock()
+            .expect("legs lock")
+            .contains_key(&leg)
+        {
+            invites.insert(leg, task.abort_handle());
+        }
     }
 
     async fn hold(&self, leg: Leg, hold: bool) {
