@@ -51,8 +51,10 @@ fn an_invite_flood_is_refused_with_503_and_memory_stays_bounded() {
     let probe = probe_call(console.addr(), Duration::from_secs(2));
     eprintln!("valid INVITE after the flood: {probe:?}");
     assert!(
-        probe.trying.is_some() && probe.ringing.is_some(),
-        "100 and 180 within 2 s after the flood: {probe:?}\n{}",
+        // A UAS that rings at once may skip 100 Trying (RFC 3261 §8.2.6.1:
+        // it is only owed when no provisional goes out within 200 ms).
+        probe.ringing.is_some(),
+        "180 within 2 s after the flood: {probe:?}\n{}",
         console.log()
     );
 
