@@ -342,6 +342,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
 
     let started = Instant::now();
     let mut cfg = config::load(cli.config.as_deref())?;
+    config::prepare_record_dir(&cfg)?;
     if let Some(t) = &cli.theme {
         cfg.ui.theme = t.clone();
     }
@@ -584,19 +585,21 @@ struct Logging {
 }
 
 fn init_logging(cfg: &Config) -> anyhow::Result<Logging> {
-    let dir = cfg
-        .log
-        .dir
-        .clone()
-        .or_else(config::state_dir)
-        .unwrap_or_else(|| PathBuf::from("."));
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("cannot create the log directory {}", dir.display()))?;
+    // The log holds customer numbers: 0600 in a 0700 folder. Our own
+    // state folder is tightened when an older version left it 0755.
+    let (dir, ours) = match (&cfg.log.dir, config::state_dir()) {
+        (Some(d), _) => (d.clone(), false),
+        (None, Some(d)) => (d, true),
+        (None, None) => (PathBuf::from("."), false),
+    };
+    let made = if ours {
+        tongdai::private_fs::own_dir(&dir)
+    } else {
+        tongdai::private_fs::create_dir_all(&dir)
+    };
+    made.with_context(|| format!("cannot create the log directory {}", dir.display()))?;
     let path = dir.join("tongdai.log");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
+    let file = tongdai::private_fs::open_append(&path)
         .with_context(|| format!("cannot open the log file {}", path.display()))?;
     let stderr = file.try_clone()?;
     let (writer, guard) = tracing_appender::non_blocking(file);

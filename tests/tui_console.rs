@@ -1024,11 +1024,8 @@ fn wrap_up_esc_skips_and_a_missed_call_asks_nothing() {
     assert!(h.app.state.wrapup.is_none());
 }
 
-#[test]
-fn a_ring_wins_over_the_wrap_up_prompt_and_the_draft_is_saved() {
-    let mut h = harness(Lang::En);
-    ended_call(&mut h);
-    h.keys("half a no");
+/// A second customer calls while the agent types.
+fn second_ring(h: &mut H) -> &mut H {
     h.ev(Event::Ringing(RingInfo {
         phone: "0911222333".into(),
         display_name: None,
@@ -1036,23 +1033,95 @@ fn a_ring_wins_over_the_wrap_up_prompt_and_the_draft_is_saved() {
         queue: None,
         direction: Direction::Inbound,
         agent_leg: false,
-    }));
-    // The row was not known yet: the loop finds the newest call with the number.
+    }))
+}
+
+/// Text full of keys the keymap binds (r reject, o On/Off, c connect,
+/// e end, q quit, a answer, h history, m mute, t transfer, d device, v
+/// voice, L language, ? help) and the dial characters.
+const BOUND_TEXT: &str = "reo cqa hmtdv L? 0912";
+
+#[test]
+fn a_ring_never_turns_the_wrap_up_note_into_commands() {
+    let mut h = harness(Lang::En);
+    ended_call(&mut h);
+    h.msg(Msg::CallRecorded {
+        number: "0987654321".into(),
+        row: 42,
+    });
+    h.keys("Khách hẹn ");
+    second_ring(&mut h);
+    h.keys(BOUND_TEXT);
+    // Every letter is in the note; no command, no draft saved behind the agent's back.
+    assert_eq!(h.take(), vec![]);
+    assert!(h.effects().is_empty());
+    let note = format!("Khách hẹn {BOUND_TEXT}");
+    assert_eq!(
+        h.app.state.wrapup.as_ref().map(|w| w.input.as_str()),
+        Some(note.as_str())
+    );
+    assert!(!h.app.state.quitting && h.app.state.modal.is_none());
+    // The ring is on screen, with the one key that answers it.
+    h.snap("wrap_up_while_ringing");
+    let t = h.text(80, 24);
+    assert!(t.contains("0911222333"), "{t}");
+    assert!(t.contains("A call is ringing: F2 answers"), "{t}");
+    assert!(t.contains("F2 answer"), "{t}");
+    // Enter keeps its meaning in the note box: it saves the note.
+    h.key("<Enter>");
+    assert_eq!(h.take(), vec![]);
+    assert_eq!(
+        h.effects(),
+        vec![Effect::SaveNote {
+            row: Some(42),
+            number: "0987654321".into(),
+            note: note.clone(),
+        }]
+    );
+    assert!(h.app.state.wrapup.is_none());
+    // The box closed by the agent's own Enter: now the ring's keys work.
+    h.key("<Enter>");
+    assert_eq!(h.take(), vec![Command::Accept]);
+
+    // F2 from the note box answers; the draft is saved on the way.
+    let mut h = harness(Lang::En);
+    ended_call(&mut h);
+    h.keys("half a no");
+    second_ring(&mut h);
+    h.keys("te");
+    h.key("<F2>");
+    assert_eq!(h.take(), vec![Command::Accept]);
     assert_eq!(
         h.effects(),
         vec![Effect::SaveNote {
             row: None,
             number: "0987654321".into(),
-            note: "half a no".into(),
+            note: "half a note".into(),
         }]
     );
     assert!(h.app.state.wrapup.is_none());
-    let t = h.text(80, 24);
-    assert!(!t.contains("Wrap-up note"), "{t}");
-    assert!(t.contains("0911222333"), "{t}");
-    // Enter answers the ring, it does not type into a prompt.
-    h.key("<Enter>");
-    assert_eq!(h.take(), vec![Command::Accept]);
+
+    // F5 rejects the ring from the note box; the note stays open.
+    let mut h = harness(Lang::Vi);
+    ended_call(&mut h);
+    h.keys("ghi chú");
+    second_ring(&mut h);
+    assert!(
+        h.text(80, 24)
+            .contains("Có cuộc gọi đến: nhấn F2 để trả lời")
+    );
+    h.key("<F5>");
+    assert_eq!(h.take(), vec![Command::End]);
+    assert_eq!(
+        h.app.state.wrapup.as_ref().map(|w| w.input.as_str()),
+        Some("ghi chú")
+    );
+    h.ev(Event::Ended(EndReason::Rejected { code: 486 }));
+    h.keys(" ok");
+    assert_eq!(
+        h.app.state.wrapup.as_ref().map(|w| w.input.as_str()),
+        Some("ghi chú ok")
+    );
 
     // Quitting (F10: text keys go to the note) saves the draft too.
     let mut h = harness(Lang::En);
@@ -1067,6 +1136,126 @@ fn a_ring_wins_over_the_wrap_up_prompt_and_the_draft_is_saved() {
             row: None,
             number: "0987654321".into(),
             note: "quick note".into(),
+        }]
+    );
+}
+
+#[test]
+fn a_ring_never_turns_the_dial_line_into_commands() {
+    // Digits typed before the ring stay a number being typed.
+    let mut h = harness(Lang::En);
+    h.ready().keys("0912");
+    second_ring(&mut h);
+    h.keys("345678");
+    // Letters are no dial text: they do nothing now, rather than act on the ring.
+    h.keys("reoa");
+    h.key("<Enter>");
+    assert_eq!(h.take(), vec![]);
+    assert_eq!(h.app.state.dial, "0912345678");
+    h.snap("dial_line_while_ringing");
+    let t = h.text(80, 24);
+    assert!(t.contains("A call is ringing: F2 answers"), "{t}");
+    assert!(t.contains("F2 answer"), "{t}");
+    // F2 answers; the number waits in the dial line.
+    h.key("<F2>");
+    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(h.app.state.dial, "0912345678");
+
+    // Address mode (`:`): every key is text, the ring or not.
+    let mut h = harness(Lang::En);
+    h.ready().key(":").keys("sip:bob");
+    second_ring(&mut h);
+    h.keys("@reo.example");
+    h.key("<Enter>");
+    assert_eq!(h.take(), vec![]);
+    assert_eq!(h.app.state.dial, "sip:bob@reo.example");
+    assert!(h.app.state.dial_edit);
+    assert!(h.text(80, 24).contains("F2 answer"));
+    h.key("<F2>");
+    assert_eq!(h.take(), vec![Command::Accept]);
+    assert!(!h.app.state.dial_edit);
+    assert_eq!(h.app.state.dial, "sip:bob@reo.example");
+}
+
+#[test]
+fn a_ring_never_turns_the_prompts_into_commands() {
+    // The mobile number for device 3.
+    let mut h = harness(Lang::En);
+    h.ready().key("d").key("3").keys("0912");
+    second_ring(&mut h);
+    h.keys("345678reo");
+    assert_eq!(h.take(), vec![]);
+    assert!(matches!(&h.app.state.modal,
+        Some(Modal::Mobile { input, .. }) if input == "0912345678reo"));
+    h.snap("mobile_prompt_while_ringing");
+    assert!(h.text(80, 24).contains("F2 answer"));
+    h.key("<F2>");
+    assert_eq!(h.take(), vec![Command::Accept]);
+    assert!(h.app.state.modal.is_none());
+
+    // The transfer number, in a call.
+    let mut h = harness(Lang::En);
+    h.ready().ring().ev(Event::Accepted);
+    h.key("t").key("<Tab>").key("<Tab>");
+    assert_eq!(h.take(), vec![Command::ListTransferAgents]);
+    h.keys("09");
+    second_ring(&mut h);
+    h.keys("12reo");
+    assert_eq!(h.take(), vec![]);
+    assert!(matches!(&h.app.state.modal,
+        Some(Modal::Transfer(p)) if p.input == "0912reo"));
+    // A colleague's transfer offer meanwhile: `y` / `n` are text too.
+    let mut h = harness(Lang::En);
+    h.ready().ring().ev(Event::Accepted);
+    h.key("t").key("<Tab>").take();
+    h.keys("q-");
+    h.ev(Event::TransferOffered {
+        call_id: "c-1".into(),
+        from_agent: "1002".into(),
+    });
+    h.keys("yn sales");
+    assert_eq!(h.take(), vec![]);
+    assert!(matches!(&h.app.state.modal,
+        Some(Modal::Transfer(p)) if p.input == "q-yn sales"));
+    assert!(h.text(80, 24).contains("F2 accept transfer"));
+}
+
+#[test]
+fn a_ring_never_turns_the_history_filter_or_note_into_commands() {
+    let mut h = harness(Lang::En);
+    h.app.state.notes_enabled = true;
+    h.ready().key("h");
+    h.effects();
+    h.msg(Msg::History(Ok(today_rows())));
+    h.key("/").keys("09");
+    second_ring(&mut h);
+    h.keys("87reo");
+    assert_eq!(h.take(), vec![]);
+    assert!(matches!(&h.app.state.modal,
+        Some(Modal::History(v)) if v.filter == "0987reo" && v.filtering));
+    h.snap("history_filter_while_ringing");
+    h.key("<F2>");
+    assert_eq!(h.take(), vec![Command::Accept]);
+    assert!(h.app.state.modal.is_none());
+
+    // A note being edited: F2 answers and the note is saved, not lost.
+    let mut h = harness(Lang::En);
+    h.app.state.notes_enabled = true;
+    h.ready().key("h");
+    h.effects();
+    h.msg(Msg::History(Ok(today_rows())));
+    h.key("n").keys("gọi ");
+    second_ring(&mut h);
+    h.keys("lại: reo");
+    assert_eq!(h.take(), vec![]);
+    h.key("<F2>");
+    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.effects(),
+        vec![Effect::SaveNote {
+            row: Some(31),
+            number: "0912345678".into(),
+            note: "gọi lại: reo".into(),
         }]
     );
 }

@@ -5,8 +5,8 @@
 pub use crate::call::errors::Lang;
 use crate::call::errors::{callout_notice, ipcc_error_text};
 use crate::engine::{
-    Availability, Device, Direction, EndReason, Info, InitFailure, InitStep, NotNow, Notice,
-    RegState, TransferDetail,
+    Availability, Device, Direction, EndReason, HistoryNotice, Info, InitFailure, InitStep, NotNow,
+    Notice, RegState, TransferDetail,
 };
 
 use super::action::Action;
@@ -826,6 +826,42 @@ pub fn notice(lang: Lang, n: &Notice) -> String {
             format!("{head}{}", quoted(lang, Source::Platform, s))
         }
         Notice::Info(i) => info(lang, i),
+        Notice::History(h) => history_notice(vi, h),
+    }
+}
+
+fn history_notice(vi: bool, h: &HistoryNotice) -> String {
+    match h {
+        HistoryNotice::Recovered { moved_to } => {
+            if vi {
+                format!(
+                    "Tệp lịch sử cuộc gọi bị hỏng: đã chuyển sang {moved_to}; đã tạo tệp mới, cuộc gọi vẫn được ghi"
+                )
+            } else {
+                format!(
+                    "The call history file was damaged: moved to {moved_to}; a new one was started and calls are recorded"
+                )
+            }
+        }
+        HistoryNotice::Locked => if vi {
+            "Lịch sử cuộc gọi đang bị chương trình khác khóa; cuộc gọi được giữ lại và sẽ ghi khi hết khóa"
+        } else {
+            "The call history is locked by another program; calls are kept and written when it is free"
+        }
+        .into(),
+        HistoryNotice::Unlocked => if vi {
+            "Lịch sử cuộc gọi đã hết bị khóa; các cuộc gọi đang chờ đã được ghi"
+        } else {
+            "The call history is free again; the waiting calls were written"
+        }
+        .into(),
+        HistoryNotice::Off { reason } => {
+            if vi {
+                format!("Lịch sử cuộc gọi bị tắt: {reason}")
+            } else {
+                format!("Call history is off: {reason}")
+            }
+        }
     }
 }
 
@@ -1313,5 +1349,25 @@ pub fn digits(lang: Lang, n: usize) -> String {
     match lang {
         Lang::En => format!("{n} digits"),
         Lang::Vi => format!("{n} chữ số"),
+    }
+}
+
+/// A call rings while the keyboard is in a text field or a view: what
+/// answers it (`keys`: its command keys, e.g. `F2`), and that the typing
+/// is safe.
+pub fn ring_behind_focus(lang: Lang, keys: Option<&str>) -> String {
+    match (lang, keys) {
+        (Lang::En, Some(k)) => {
+            format!("A call is ringing: {k} answers; what you type stays here")
+        }
+        (Lang::Vi, Some(k)) => {
+            format!("Có cuộc gọi đến: nhấn {k} để trả lời; nội dung đang nhập được giữ nguyên")
+        }
+        (Lang::En, None) => {
+            "A call is ringing: finish typing (Enter) or leave the field (Esc) to answer".into()
+        }
+        (Lang::Vi, None) => {
+            "Có cuộc gọi đến: nhập xong (Enter) hoặc thoát ô nhập (Esc) để trả lời".into()
+        }
     }
 }

@@ -60,6 +60,15 @@ impl Key {
         Key::new(code, KeyModifiers::NONE)
     }
 
+    /// A key no text field takes as text or editing: a function key or a
+    /// Ctrl/Alt chord. Only these reach a ringing call while the agent types.
+    pub fn is_command_key(&self) -> bool {
+        matches!(self.code, KeyCode::F(_))
+            || self
+                .mods
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+    }
+
     /// A typed character with no Ctrl/Alt (text for the dial line).
     pub fn text_char(&self) -> Option<char> {
         match self.code {

@@ -343,6 +343,28 @@ pub struct TransferPrompt {
     pub error: Option<DialError>,
 }
 
+/// A text field that has the keyboard. While one does, a ring changes the
+/// meaning of no key: typed characters, Enter, Esc and Backspace keep
+/// their meaning in the field, and only a command key (a function key or a
+/// Ctrl/Alt chord, see [`super::keymap::Key::is_command_key`]) reaches the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextField {
+    /// The wrap-up note.
+    WrapUpNote,
+    /// Digits typed into the dial line.
+    DialLine,
+    /// The dial line in address mode (`:` / `i`): every key is text.
+    DialAddress,
+    /// The transfer prompt's queue or number.
+    TransferInput,
+    /// The mobile number for device 3.
+    MobileNumber,
+    /// The history view's number filter.
+    HistoryFilter,
+    /// A note being edited in the history view.
+    HistoryNote,
+}
+
 /// Modal overlays: they take every key until closed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Modal {
@@ -681,6 +703,40 @@ impl AppState {
             let left = o.deadline.saturating_duration_since(self.now);
             left.as_secs() + u64::from(left.subsec_nanos() > 0)
         })
+    }
+
+    /// The text field that has the keyboard, if any.
+    pub fn text_field(&self) -> Option<TextField> {
+        match &self.modal {
+            Some(Modal::Mobile { .. }) => return Some(TextField::MobileNumber),
+            Some(Modal::Transfer(p)) if p.tab != TransferTab::Agent => {
+                return Some(TextField::TransferInput);
+            }
+            Some(Modal::History(h)) if h.editing.is_some() => return Some(TextField::HistoryNote),
+            Some(Modal::History(h)) if h.filtering => return Some(TextField::HistoryFilter),
+            Some(_) => return None,
+            None => {}
+        }
+        if self.wrapup.is_some() {
+            Some(TextField::WrapUpNote)
+        } else if self.dial_edit {
+            Some(TextField::DialAddress)
+        } else if !self.dial.is_empty()
+            && matches!(self.context().call, CallCtx::Idle | CallCtx::Ringing)
+        {
+            Some(TextField::DialLine)
+        } else {
+            None
+        }
+    }
+
+    /// A call rings (or a transfer is offered) while the agent types or
+    /// has a view open: keys keep their meaning there, and only a command
+    /// key reaches the call.
+    pub fn ring_behind_focus(&self) -> bool {
+        let ctx = self.context();
+        (ctx.call == CallCtx::Ringing || ctx.offer)
+            && (self.text_field().is_some() || self.modal.is_some())
     }
 
     /// What the clock shows; a tick redraws only when this changes.

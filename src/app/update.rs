@@ -4,15 +4,17 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
 use crate::call::errors::Lang;
-use crate::engine::{Command, Device, Direction, EndReason, Event, NotNow, Notice, TransferTarget};
+use crate::engine::{
+    Command, Device, Direction, EndReason, Event, HistoryNotice, NotNow, Notice, TransferTarget,
+};
 
 use super::action::{Action, Msg};
-use super::i18n::T;
+use super::i18n::{self, T};
 use super::keymap::{CallCtx, Key};
 use super::state::{
     AppState, Call, Conn, CrmState, DialTarget, Effect, HistoryView, LastCall, Level, Modal,
-    NoticeText, Offer, Phase, Popup, Quality, RecentCall, TransferPrompt, TransferTab, WrapUp,
-    classify_dial, same_number,
+    NoticeText, Offer, Phase, Popup, Quality, RecentCall, TextField, TransferPrompt, TransferTab,
+    WrapUp, classify_dial, same_number,
 };
 
 /// Keys that are dial-line text or DTMF when no binding takes them.
@@ -178,8 +180,8 @@ fn sync_popup(s: &mut AppState) {
     }
 }
 
-/// A new call (or quitting) closes the wrap-up prompt: the ring wins. What
-/// was typed is saved, not lost.
+/// Taking a call from the note box (or quitting, or the next call's
+/// wrap-up) closes it. What was typed is saved, not lost.
 fn close_wrapup_for_call(s: &mut AppState) {
     if let Some(w) = s.wrapup.take()
         && !w.input.trim().is_empty()
@@ -284,14 +286,28 @@ fn on_history_key(s: &mut AppState, mut h: HistoryView, key: Key) -> (Option<Mod
 
 fn on_paste(s: &mut AppState, text: &str) {
     let text: String = text.chars().filter(|c| !c.is_control()).collect();
+    let dial_focus = matches!(
+        s.text_field(),
+        Some(TextField::DialLine | TextField::DialAddress)
+    );
     match &mut s.modal {
         Some(Modal::Mobile { input, invalid }) => {
             input.push_str(&text);
             *invalid = false;
         }
         Some(Modal::Transfer(p)) if p.tab == TransferTab::Number => p.input.push_str(&text),
+        Some(Modal::History(h)) => match (&mut h.editing, h.filtering) {
+            (Some(input), _) => input.push_str(&text),
+            (None, true) => h.filter.push_str(&text),
+            _ => {}
+        },
         Some(_) => {}
-        None if s.call.is_none() => {
+        None if s.wrapup.is_some() => {
+            if let Some(w) = &mut s.wrapup {
+                w.input.push_str(&text);
+            }
+        }
+        None if s.call.is_none() || dial_focus => {
             s.dial.push_str(text.trim());
             if !text.chars().all(|c| DIAL_CHARS.contains(c) || c == ' ') {
                 s.dial_edit = true;
@@ -306,17 +322,24 @@ fn on_key(s: &mut AppState, ev: KeyEvent) -> Option<Vec<Command>> {
         return None;
     }
     let key = Key::from_event(&ev);
+    if let Some(cmds) = on_ring_command_key(s, key) {
+        return Some(cmds);
+    }
     if s.modal.is_some() {
         return Some(on_modal_key(s, key));
     }
     if s.wrapup.is_some()
-        && s.call.is_none()
         && let Some(cmds) = on_wrapup_key(s, key)
     {
         return Some(cmds);
     }
     if s.dial_edit {
         return Some(on_dial_edit_key(s, key));
+    }
+    if s.ring_behind_focus()
+        && let Some(cmds) = on_dial_line_while_ringing(s, key)
+    {
+        return Some(cmds);
     }
     if let Some(b) = s.keymap.lookup(key, s.context()) {
         let action = b.action;
@@ -356,6 +379,89 @@ fn on_key(s: &mut AppState, ev: KeyEvent) -> Option<Vec<Command>> {
         }
         _ => return None,
     })
+}
+
+/// While a call rings behind a text field or a view, a command key bound
+/// to the ring (answer, reject, hang up; accept or refuse a transfer)
+/// reaches it; nothing else does (issue 13: a ring must never turn what
+/// the agent types into commands). Answering takes the focus: the field
+/// gives way, keeping what it can.
+fn on_ring_command_key(s: &mut AppState, key: Key) -> Option<Vec<Command>> {
+    if !s.ring_behind_focus() || !key.is_command_key() {
+        return None;
+    }
+    let ctx = s.context();
+    let action = s.keymap.lookup(key, ctx)?.action;
+    let ringing = ctx.call == CallCtx::Ringing;
+    let takes = match action {
+        Action::Answer | Action::Reject | Action::End => ringing,
+        Action::AcceptTransfer | Action::RefuseTransfer => ctx.offer,
+        _ => false,
+    };
+    if !takes {
+        return None;
+    }
+    if matches!(action, Action::Answer | Action::AcceptTransfer) {
+        give_way_to_call(s);
+    }
+    Some(on_action(s, action))
+}
+
+/// The agent took a call from a text field or a view: the field closes,
+/// and what was typed is saved where it has a home (the wrap-up draft, a
+/// history note being edited); a number typed in the dial line stays.
+fn give_way_to_call(s: &mut AppState) {
+    close_wrapup_for_call(s);
+    s.dial_edit = false;
+    if let Some(Modal::History(h)) = s.modal.take()
+        && let (Some(note), Some(r)) = (h.editing.clone(), h.selected_row())
+    {
+        s.effects.push(Effect::SaveNote {
+            row: Some(r.row),
+            number: r.number.clone(),
+            note,
+        });
+    }
+}
+
+/// Digits typed before a ring stay a number being typed: more digits and
+/// Backspace edit it, Enter still means "call" (which waits for the line),
+/// and other typed keys do nothing rather than act on the ring. Esc and
+/// command keys go on to the keymap.
+fn on_dial_line_while_ringing(s: &mut AppState, key: Key) -> Option<Vec<Command>> {
+    if s.text_field() != Some(TextField::DialLine) || s.context().call != CallCtx::Ringing {
+        return None;
+    }
+    match (key.code, key.text_char()) {
+        (_, Some(c)) if DIAL_CHARS.contains(c) => s.dial.push(c),
+        (KeyCode::Backspace, _) => {
+            s.dial.pop();
+        }
+        (KeyCode::Enter, _) => return Some(on_action(s, Action::Dial)),
+        (_, Some(_)) => say_ring_behind_focus(s),
+        _ => return None,
+    }
+    Some(Vec::new())
+}
+
+/// The notice for a ring the agent cannot answer from where the keyboard
+/// is: which command key answers.
+fn say_ring_behind_focus(s: &mut AppState) {
+    let keys: Vec<Key> = s
+        .keymap
+        .live(s.context())
+        .into_iter()
+        .filter(|(a, ..)| *a == Action::Answer)
+        .flat_map(|(_, _, k)| k)
+        .filter(Key::is_command_key)
+        .collect();
+    let label = keys
+        .iter()
+        .map(Key::to_string)
+        .collect::<Vec<_>>()
+        .join("/");
+    let text = i18n::ring_behind_focus(s.lang, (!label.is_empty()).then_some(label.as_str()));
+    s.set_notice(Level::Warning, text);
 }
 
 fn on_dial_edit_key(s: &mut AppState, key: Key) -> Vec<Command> {
@@ -571,6 +677,9 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
         }
         Action::Dial => {
             if s.call.is_some() {
+                if ctx.call == CallCtx::Ringing && s.text_field().is_some() {
+                    say_ring_behind_focus(s);
+                }
                 return Vec::new();
             }
             match classify_dial(&s.dial) {
@@ -681,15 +790,17 @@ fn new_call(s: &mut AppState, phase: Phase, direction: Direction, number: String
 }
 
 fn on_event(s: &mut AppState, ev: Event) {
-    let had_call = s.call.is_some();
     let ring = matches!(&ev, Event::Ringing(info) if !info.agent_leg);
     on_engine_event(s, ev);
-    if !had_call && s.call.is_some() {
-        close_wrapup_for_call(s);
-    }
-    if ring && matches!(s.modal, Some(Modal::History(_))) {
-        // A ring must be answerable at once: the history view gives way.
+    let rang = ring && s.context().call == CallCtx::Ringing;
+    if rang && matches!(&s.modal, Some(Modal::History(h)) if !h.filtering && h.editing.is_none()) {
+        // Browsing (not typing): the history view gives way so the ring's
+        // keys answer at once.
         s.modal = None;
+    }
+    if rang && s.ring_behind_focus() {
+        // Typing goes on where it was; the ring is shown, with its key.
+        say_ring_behind_focus(s);
     }
     sync_popup(s);
 }
@@ -797,6 +908,8 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
                     },
                 });
                 if s.notes_enabled && c.answered.is_some() && c.has_customer() {
+                    // A note still open for the call before is saved first.
+                    close_wrapup_for_call(s);
                     s.wrapup = Some(WrapUp {
                         number: c.number.clone(),
                         row: None,
@@ -899,6 +1012,11 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
                 | Notice::BadNumber(_) => Level::Error,
                 Notice::NotNow(_) | Notice::InsecureTls => Level::Warning,
                 Notice::Server(_) | Notice::Info(_) => Level::Info,
+                Notice::History(h) => match h {
+                    HistoryNotice::Unlocked => Level::Info,
+                    HistoryNotice::Off { .. } => Level::Error,
+                    _ => Level::Warning,
+                },
             };
             s.set_notice(level, NoticeText::Engine(n));
         }

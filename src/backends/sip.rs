@@ -26,7 +26,15 @@ pub struct SipBackend {
 
 impl SipBackend {
     pub fn new(cfg: SipConfig) -> Self {
-        let password = cfg.password().map_err(|e| e.to_string());
+        let password = match cfg.password() {
+            // A trunk that takes calls without registering may need no
+            // password at all; a challenge is then refused, not answered
+            // with an empty one (sip::ua).
+            Err(crate::secret::SecretError::Missing { .. }) if !cfg.register => {
+                Ok(Secret::new(String::new()))
+            }
+            other => other.map_err(|e| e.to_string()),
+        };
         Self {
             cfg,
             audio: AudioConfig::default(),

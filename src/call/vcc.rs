@@ -15,7 +15,9 @@
 //!           └──── Down (Disconnected) ◀─ tries used up ─── Backoff (10 s) ─▶ Opening (1010003 again)
 //!
 //!  call:  Dialing (2032 sent) ─1055 STARTING/RINGING─▶ Dialing ─ANSWER─▶ Active ─ENDCALL─▶ ended
-//!                └─1055 ERROR─▶ ended (CalloutFailed)
+//!                ├─1055 ERROR─▶ ended (CalloutFailed)
+//!                └─device 1: agent leg ends─▶ settling ─1055 ERROR─▶ ended (CalloutFailed)
+//!                                                 └─CALLOUT_SETTLE, no ERROR─▶ ended
 //!         Ringing (1038, or INVITE on device 1) ─1039 / SIP answer─▶ Active ─1009 / BYE─▶ ended
 //! ```
 //!
@@ -53,6 +55,14 @@ pub struct LegId(pub u64);
 
 /// First id of the legs the policy dials itself.
 pub const DIALED_LEG_BASE: u64 = 1 << 48;
+
+/// How long a device-1 call-out whose agent leg ended before the customer
+/// answered waits for the platform's 1055 that says why. The platform ends
+/// a failed call-out twice, a BYE (or CANCEL) on the agent leg and a 1055
+/// `ERROR` with `errorCode` / `sipCode` on push, over two sockets that race;
+/// only the 1055 knows the reason. Both leave the platform together, so
+/// this is a safety net for a 1055 that never comes, not a usual delay.
+pub const CALLOUT_SETTLE: Duration = Duration::from_secs(2);
 
 /// What the device-1 voice leg (SIP over WebSocket + WebRTC) must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,6 +286,10 @@ struct Call {
     /// The device-1 SIP leg.
     leg: Option<LegId>,
     ring_shown: bool,
+    /// Our device-1 call-out lost its agent leg before the customer
+    /// answered: how to end it if no 1055 `ERROR` says why by the deadline
+    /// ([`CALLOUT_SETTLE`]).
+    settling: Option<(EndReason, Instant)>,
 }
 
 impl Call {
@@ -296,6 +310,7 @@ impl Call {
             end_requested: false,
             leg: None,
             ring_shown: false,
+            settling: None,
         }
     }
 
@@ -308,9 +323,11 @@ impl Call {
     }
 
     fn ring_info(&self, agent_leg: bool) -> RingInfo {
-        let opt = |s: &str| (!s.trim().is_empty()).then(|| s.to_string());
+        // Push-frame text reaches the screen and the history: no terminal controls.
+        let opt =
+            |s: &str| (!s.trim().is_empty()).then(|| crate::sanitize::one_line(s).into_owned());
         RingInfo {
-            phone: self.phone.clone(),
+            phone: crate::sanitize::one_line(&self.phone).into_owned(),
             display_name: None,
             line: opt(&self.line),
             queue: opt(&self.queue),
@@ -400,6 +417,9 @@ impl VccPolicy {
             self.reconnect_at,
             self.offer.as_ref().map(|o| o.deadline),
             self.exit_at,
+            self.call
+                .as_ref()
+                .and_then(|c| c.settling.as_ref().map(|(_, at)| *at)),
         ]
         .into_iter()
         .flatten()
@@ -428,6 +448,12 @@ impl VccPolicy {
             self.exit_at = None;
             self.finish();
             return;
+        }
+        if let Some((reason, at)) = self.call.as_ref().and_then(|c| c.settling.clone())
+            && at <= now
+        {
+            // No 1055 came: end with what the leg said.
+            self.end_call(reason);
         }
         if self.reconnect_at.is_some_and(|t| t <= now) {
             self.reconnect_at = None;
@@ -744,6 +770,10 @@ impl VccPolicy {
             c.end_requested = true;
             return self.voice_action(VoiceAction::Hangup { leg });
         }
+        if c.settling.is_some() {
+            // The agent leg is already gone: nothing left to hang up.
+            return self.end_call(EndReason::Cancelled);
+        }
         if c.held {
             return self.not_now(NotNow::ResumeBeforeEnd);
         }
@@ -886,6 +916,9 @@ impl VccPolicy {
         if let Some(leg) = self.call.as_ref().and_then(|c| c.leg) {
             self.voice_action(VoiceAction::Hangup { leg });
             self.end_call(EndReason::LocalHangup);
+        }
+        if let Some((reason, _)) = self.call.as_ref().and_then(|c| c.settling.clone()) {
+            self.end_call(reason);
         }
         self.sync_voice();
         if !self.up() {
@@ -1386,6 +1419,12 @@ impl VccPolicy {
                     return;
                 }
                 let reason = Self::end_reason(c);
+                if let Some((r, _)) = c.settling.as_mut() {
+                    // The agent leg is gone and the call-out was never
+                    // answered: an `ERROR` may still be on its way.
+                    *r = reason;
+                    return;
+                }
                 self.end_call(reason);
             }
             "ERROR" => {
@@ -1431,7 +1470,7 @@ impl VccPolicy {
                     return self.voice_action(VoiceAction::Reject { leg, code: 486 });
                 }
                 match self.call.as_mut() {
-                    Some(c) if c.callout && c.leg.is_none() => {
+                    Some(c) if c.callout && c.leg.is_none() && c.settling.is_none() => {
                         // The platform's agent leg of our own call-out.
                         c.leg = Some(leg);
                         let info = c.ring_info(true);
@@ -1473,9 +1512,22 @@ impl VccPolicy {
                 }
             }
             VoiceEvent::Ended { leg, reason } => {
-                let Some(c) = self.call.as_ref().filter(|c| c.leg == Some(leg)) else {
+                let now = self.now;
+                let Some(c) = self.call.as_mut().filter(|c| c.leg == Some(leg)) else {
                     return;
                 };
+                if c.callout && !c.end_requested && !c.customer_answered {
+                    // The platform dropped the agent leg of a call-out the
+                    // customer never answered: the 1055 `ERROR` that says
+                    // why (errorCode, sipCode) races this BYE. Wait for it.
+                    c.leg = None;
+                    let fallback = match reason {
+                        EndReason::RemoteHangup | EndReason::Cancelled => EndReason::NoAnswer,
+                        other => other,
+                    };
+                    c.settling = Some((fallback, now + CALLOUT_SETTLE));
+                    return;
+                }
                 let reason = if c.end_requested {
                     Self::end_reason(c)
                 } else {

@@ -1574,3 +1574,188 @@ fn a_desk_phone_answering_by_itself_is_said_on_screen() {
         ]
     );
 }
+
+/// A device-1 call-out to `0912345486` whose agent leg (LegId 7) is up;
+/// the customer's phone has not answered.
+fn device_1_callout_with_agent_leg() -> F {
+    let mut f = F::older(1);
+    f.cmd(Command::CallOut("0912345486".into()));
+    f.push(callout("STARTING", "o7"));
+    let e = f.voice(VoiceEvent::Incoming {
+        leg: LegId(7),
+        number: "0912345486".into(),
+        display_name: None,
+    });
+    assert_eq!(
+        voice_actions(&e),
+        vec![VoiceAction::Answer { leg: LegId(7) }]
+    );
+    f.voice(VoiceEvent::Answered { leg: LegId(7) });
+    f
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Last {
+    /// The platform's BYE on the agent leg (the voice leg's final word).
+    Bye,
+    /// The same leg cancelled before its 200 was confirmed.
+    Cancel,
+    /// 1055 `ERROR` with errorCode and sipCode.
+    Error,
+    /// 1055 `ENDCALL`.
+    EndCall,
+}
+
+fn busy_error() -> ServerMsg {
+    let mut m = callout("ERROR", "o7");
+    if let ServerMsg::CalloutStatus(s) = &mut m {
+        s.error_code = "IPCC_NOT_CONNECT_CUSTOMER".into();
+        s.sip_code = "486".into();
+    }
+    m
+}
+
+fn deliver(f: &mut F, what: Last) -> Vec<Effect> {
+    match what {
+        Last::Bye => f.voice(VoiceEvent::Ended {
+            leg: LegId(7),
+            reason: EndReason::RemoteHangup,
+        }),
+        Last::Cancel => f.voice(VoiceEvent::Ended {
+            leg: LegId(7),
+            reason: EndReason::Cancelled,
+        }),
+        Last::Error => f.push(busy_error()),
+        Last::EndCall => f.push(callout("ENDCALL", "o7")),
+    }
+}
+
+fn permutations(items: &[Last]) -> Vec<Vec<Last>> {
+    if items.len() <= 1 {
+        return vec![items.to_vec()];
+    }
+    let mut out = Vec::new();
+    for i in 0..items.len() {
+        let mut rest = items.to_vec();
+        let first = rest.remove(i);
+        for mut p in permutations(&rest) {
+            p.insert(0, first);
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn device_1_failed_callout_keeps_its_error_whatever_arrives_first() {
+    let failed = EndReason::Failed {
+        error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
+        sip_code: Some(486),
+    };
+    let sets: [&[Last]; 4] = [
+        &[Last::Bye, Last::Error],
+        &[Last::Cancel, Last::Error],
+        &[Last::Bye, Last::Error, Last::EndCall],
+        &[Last::Cancel, Last::Error, Last::EndCall],
+    ];
+    for set in sets {
+        for order in permutations(set) {
+            // Each gap well inside the settle time, the whole run too.
+            for gap in [
+                Duration::ZERO,
+                Duration::from_millis(40),
+                CALLOUT_SETTLE / 4,
+            ] {
+                let mut f = device_1_callout_with_agent_leg();
+                let mut seen = Vec::new();
+                for what in &order {
+                    seen.extend(f.advance(gap));
+                    seen.extend(deliver(&mut f, *what));
+                }
+                seen.extend(f.advance(CALLOUT_SETTLE * 3));
+                let ev = events(&seen);
+                let ends: Vec<&Event> =
+                    ev.iter().filter(|e| matches!(e, Event::Ended(_))).collect();
+                assert_eq!(
+                    ends,
+                    vec![&Event::Ended(failed.clone())],
+                    "{order:?} {gap:?}: {ev:?}"
+                );
+                assert!(
+                    ev.contains(&Event::CalloutFailed {
+                        error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
+                        sip_code: Some(486),
+                    }),
+                    "{order:?} {gap:?}: {ev:?}"
+                );
+                assert!(!f.p.has_call(), "{order:?}");
+                assert_eq!(
+                    f.p.poll_timeout(),
+                    Some(f.p.last_sent + f.p.cfg.keepalive_idle)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn device_1_callout_whose_error_never_comes_ends_after_the_settle_time() {
+    // Only the BYE: the call stays up (no "the other side hung up") until
+    // the settle time, then ends as not answered.
+    let mut f = device_1_callout_with_agent_leg();
+    assert!(events(&deliver(&mut f, Last::Bye)).is_empty());
+    assert!(f.p.has_call());
+    let e = f.advance(CALLOUT_SETTLE - Duration::from_millis(1));
+    assert!(events(&e).is_empty(), "{e:?}");
+    let e = f.advance(Duration::from_millis(1));
+    assert_eq!(events(&e), vec![Event::Ended(EndReason::NoAnswer)]);
+    // ENDCALL after the BYE: the same end, at the same time.
+    let mut f = device_1_callout_with_agent_leg();
+    deliver(&mut f, Last::Bye);
+    assert!(events(&deliver(&mut f, Last::EndCall)).is_empty());
+    let e = f.advance(CALLOUT_SETTLE);
+    assert_eq!(events(&e), vec![Event::Ended(EndReason::NoAnswer)]);
+    // A leg lost on our side keeps its own reason.
+    let mut f = device_1_callout_with_agent_leg();
+    f.voice(VoiceEvent::Ended {
+        leg: LegId(7),
+        reason: EndReason::TransportLost,
+    });
+    let e = f.advance(CALLOUT_SETTLE);
+    assert_eq!(events(&e), vec![Event::Ended(EndReason::TransportLost)]);
+}
+
+#[test]
+fn device_1_callout_settling_hang_up_and_a_new_invite() {
+    let mut f = device_1_callout_with_agent_leg();
+    deliver(&mut f, Last::Bye);
+    // Another INVITE meanwhile is not taken for our agent leg.
+    let e = f.voice(VoiceEvent::Incoming {
+        leg: LegId(8),
+        number: "0987654321".into(),
+        display_name: None,
+    });
+    assert_eq!(
+        voice_actions(&e),
+        vec![VoiceAction::Reject {
+            leg: LegId(8),
+            code: 486
+        }]
+    );
+    // The agent's hang-up ends it at once; nothing is left to send.
+    let e = f.cmd(Command::End);
+    assert_eq!(events(&e), vec![Event::Ended(EndReason::Cancelled)]);
+    assert!(sent(&e).is_empty() && voice_actions(&e).is_empty());
+    // A late ERROR for it is dropped.
+    assert!(events(&deliver(&mut f, Last::Error)).is_empty());
+    // The agent's own hang-up before the BYE is a plain cancel, no wait.
+    let mut f = device_1_callout_with_agent_leg();
+    f.cmd(Command::End);
+    let e = deliver(&mut f, Last::Bye);
+    assert_eq!(events(&e), vec![Event::Ended(EndReason::Cancelled)]);
+    // Answered, then the customer hangs up: the BYE ends it at once.
+    let mut f = device_1_callout_with_agent_leg();
+    f.push(callout("ANSWER", "o7"));
+    let e = deliver(&mut f, Last::Bye);
+    assert_eq!(events(&e), vec![Event::Ended(EndReason::RemoteHangup)]);
+}

@@ -24,7 +24,8 @@ use serde_json::{Map, Value, json};
 use crate::app::i18n;
 use crate::call::errors::{CalloutError, Lang};
 use crate::engine::{
-    Availability, Command, Device, Direction, EndReason, Event, Notice, TransferTarget,
+    Availability, Command, Device, Direction, EndReason, Event, HistoryNotice, Notice,
+    TransferTarget,
 };
 use crate::sip::target::{self, Target};
 
@@ -558,6 +559,12 @@ fn notice_json(n: &Notice) -> Map<String, Value> {
             }
             ("info", Some(english(Lang::En)))
         }
+        Notice::History(h) => match h {
+            HistoryNotice::Recovered { moved_to } => ("history_recovered", Some(moved_to.clone())),
+            HistoryNotice::Locked => ("history_locked", None),
+            HistoryNotice::Unlocked => ("history_unlocked", None),
+            HistoryNotice::Off { reason } => ("history_off", Some(reason.clone())),
+        },
     };
     m.insert("notice".into(), Value::String(kind.into()));
     if let Some(d) = detail {

@@ -114,6 +114,22 @@ pub enum Notice {
     Server(String),
     /// Anything else worth a line (typed: the console words it).
     Info(Info),
+    /// The call history database needed a repair or is waiting on a lock.
+    History(HistoryNotice),
+}
+
+/// What happened to the call history database (`history.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "history", rename_all = "snake_case")]
+pub enum HistoryNotice {
+    /// It was damaged: moved aside to `moved_to`; a fresh one records.
+    Recovered { moved_to: String },
+    /// Another program holds it locked: writes wait and are retried.
+    Locked,
+    /// The lock is gone and the waiting writes are done.
+    Unlocked,
+    /// It cannot be used at all; calls are not recorded.
+    Off { reason: String },
 }
 
 /// Where a ring comes from.

@@ -19,7 +19,9 @@ use std::pin::Pin;
 use std::time::Duration;
 
 pub use command::{Command, Device, TransferTarget};
-pub use event::{AgentInfo, Availability, Direction, EndReason, Event, Notice, RegState, RingInfo};
+pub use event::{
+    AgentInfo, Availability, Direction, EndReason, Event, HistoryNotice, Notice, RegState, RingInfo,
+};
 pub use notice::{Info, InitFailure, InitStep, NotNow, TransferDetail};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;

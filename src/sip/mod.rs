@@ -1,6 +1,8 @@
 //! Our wrapper over rsipstack. No rsipstack type leaves this module.
 
+pub mod admission;
 pub mod config;
+mod gate;
 
 pub use config::{MediaMode, SecondCall, SipConfig, Transport};
 pub mod sdp;

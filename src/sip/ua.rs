@@ -222,17 +222,18 @@ impl SipUa {
         // UDP is always bound: it is our SIP listener for UDP accounts and
         // the stack's default transport otherwise.
         // `bind` is an address, optionally with a port (`127.0.0.1:5062`).
+        // The config check refuses anything else (sip::config::check_bind):
+        // no silent fallback to a random port.
         let bind: SocketAddr = cfg
             .bind
             .parse()
-            .or_else(|_| format!("{}:0", cfg.bind).parse())
-            .or_else(|_| format!("{local_ip}:0").parse())
+            .or_else(|_| cfg.bind.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 0)))
             .map_err(|e: std::net::AddrParseError| UaError::Bind {
                 addr: cfg.bind.clone(),
                 reason: e.to_string(),
             })?;
         let bind = if bind.ip().is_unspecified() {
-            SocketAddr::new(local_ip, 0)
+            SocketAddr::new(local_ip, bind.port())
         } else {
             bind
         };
@@ -292,6 +293,13 @@ impl SipUa {
             .with_transport_layer(transport_layer)
             .with_user_agent(concat!("tongdai/", env!("CARGO_PKG_VERSION")))
             .with_option(option)
+            // Malformed requests and INVITEs over the rate limit are answered
+            // here, before a transaction exists (see `gate`).
+            .with_transport_inspector(Box::new(super::gate::Gate::new(
+                super::admission::Limits::default(),
+                concat!("tongdai/", env!("CARGO_PKG_VERSION")),
+                std::time::Instant::now(),
+            )))
             .build();
 
         let server_uri: rsipstack::sip::Uri = format!("sip:{server_hostport}")
@@ -534,6 +542,12 @@ impl SipUa {
     }
 
     async fn new_inbound(&self, mut tx: rsipstack::transaction::transaction::Transaction) {
+        if self.ringing_inbound() >= super::admission::MAX_RINGING_INBOUND {
+            // Busy Here at once (RFC 3261 §21.4.24): no dialog, no RTP port,
+            // no event for the call logic.
+            let _ = tx.reply(StatusCode::BusyHere).await;
+            return;
+        }
         let req = tx.original.clone();
         let remote = sdp::parse(&String::from_utf8_lossy(&req.body));
         let (number, display_name) = caller_identity(&req);
@@ -583,8 +597,14 @@ impl SipUa {
         let dialog = match created {
             Ok(d) => d,
             Err(e) => {
-                tracing::warn!(error = %e, "cannot create a dialog for an INVITE");
-                let _ = tx.reply(StatusCode::ServerInternalError).await;
+                // The request's fault, not ours: 481 for a To tag that names
+                // no dialog (RFC 3261 §12.2.2), 400 otherwise (§21.4.1).
+                tracing::debug!(error = %e, "cannot create a dialog for an INVITE");
+                let status = match e {
+                    rsipstack::Error::DialogError(_, _, code) if code.code() < 500 => code,
+                    _ => StatusCode::BadRequest,
+                };
+                let _ = tx.reply(status).await;
                 return;
             }
         };
@@ -624,6 +644,12 @@ impl SipUa {
             number,
             display_name,
         });
+    }
+
+    /// Inbound legs not yet answered and ACKed.
+    fn ringing_inbound(&self) -> usize {
+        let legs = self.inner.legs.lock().expect("legs lock");
+        legs.values().filter(|s| s.inbound && !s.confirmed).count()
     }
 
     fn new_leg(&self) -> Leg {
@@ -906,7 +932,8 @@ impl SipUa {
             content_type: Some("application/sdp".to_string()),
             offer: offer.map(String::into_bytes),
             contact: self.inner.contact.clone(),
-            credential: Some(self.inner.cred.clone()),
+            // No password (`register = false` trunk): nothing to answer a challenge with.
+            credential: (!self.inner.cred.password.is_empty()).then(|| self.inner.cred.clone()),
             ..Default::default()
         };
         let started = self
@@ -1570,11 +1597,12 @@ pub fn parse_name_addr(value: &str) -> Option<(String, Option<String>)> {
         .or_else(|| uri.strip_prefix("sips:"))
         .or_else(|| uri.strip_prefix("tel:"))
         .unwrap_or(uri);
-    let user = uri.split(['@', ';']).next().unwrap_or(uri).to_string();
+    // Header text reaches the screen and the history: no terminal controls.
+    let user = crate::sanitize::one_line(uri.split(['@', ';']).next().unwrap_or(uri)).into_owned();
     if user.is_empty() {
         return None;
     }
-    let name = (!name.is_empty()).then(|| name.to_string());
+    let name = (!name.is_empty()).then(|| crate::sanitize::one_line(name).into_owned());
     Some((user, name))
 }
 
@@ -1617,6 +1645,14 @@ mod tests {
         assert_eq!(
             parse_name_addr("<tel:+84912345678>"),
             Some(("+84912345678".into(), None))
+        );
+        // Terminal controls from the wire never leave the parser raw.
+        assert_eq!(
+            parse_name_addr("\"Evil\x1b]0;x\x07\" <sip:0912555002\x1b[31m@pbx>;tag=1"),
+            Some((
+                "0912555002\u{fffd}[31m".into(),
+                Some("Evil\u{fffd}]0;x\u{fffd}".into())
+            ))
         );
     }
 

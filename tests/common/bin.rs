@@ -13,9 +13,18 @@ use serde_json::Value;
 pub const BIN: &str = env!("CARGO_BIN_EXE_tongdai");
 
 /// `tongdai` with every XDG place (and HOME) in `dir`, English, no backend
-/// from the environment.
+/// or SIP password from the environment, umask 022 (the common default,
+/// so the modes of the files it creates are its own choice).
 pub fn tongdai(dir: &Path) -> Command {
+    use std::os::unix::process::CommandExt;
     let mut c = Command::new(BIN);
+    // SAFETY: umask is async-signal-safe and touches no memory.
+    unsafe {
+        c.pre_exec(|| {
+            libc::umask(0o022);
+            Ok(())
+        });
+    }
     for (var, sub) in [
         ("XDG_CONFIG_HOME", "config"),
         ("XDG_STATE_HOME", "state"),
@@ -27,7 +36,9 @@ pub fn tongdai(dir: &Path) -> Command {
         std::fs::create_dir_all(&p).expect("xdg dir");
         c.env(var, p);
     }
-    c.env("LANG", "C.UTF-8").env_remove("TONGDAI_BACKEND");
+    c.env("LANG", "C.UTF-8")
+        .env_remove("TONGDAI_BACKEND")
+        .env_remove("TONGDAI_SIP_PASSWORD");
     c
 }
 
@@ -42,7 +53,12 @@ impl BinConsole {
     /// Write `config` (TOML) and start `tongdai --config … --headless run`;
     /// returns once the control socket answers `status`.
     pub fn start(tag: &str, config: &str, env: &[(&str, &str)]) -> BinConsole {
-        let dir = super::tempdir(tag);
+        BinConsole::start_in(super::tempdir(tag), config, env)
+    }
+
+    /// [`BinConsole::start`] in a directory the test prepared (files the
+    /// console finds at start: a damaged history, an old log).
+    pub fn start_in(dir: PathBuf, config: &str, env: &[(&str, &str)]) -> BinConsole {
         let cfg = dir.join("config.toml");
         std::fs::write(&cfg, config).expect("write config");
         let mut cmd = tongdai(&dir);

@@ -9,8 +9,9 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::app::action::Action;
 use crate::app::i18n::{self, T};
+use crate::app::keymap::CallCtx;
 use crate::app::keymap::Key;
-use crate::app::state::{AppState, Conn, DialTarget, Level, Modal, classify_dial};
+use crate::app::state::{AppState, Conn, DialTarget, Level, Modal, TextField, classify_dial};
 use crate::app::theme::{Role, Theme};
 use crate::engine::Availability;
 
@@ -215,7 +216,47 @@ pub(crate) fn key_label(keys: &[Key], max: usize) -> String {
 
 type Hint = (Option<Action>, String, String);
 
+/// While a call rings behind a text field or a view, the command keys
+/// that reach it (F2 answer, F5 reject, …) lead the bar.
+fn ring_hints(s: &AppState) -> Vec<Hint> {
+    if !s.ring_behind_focus() {
+        return Vec::new();
+    }
+    let l = s.lang;
+    let ringing = s.context().call == CallCtx::Ringing;
+    let actions: &[Action] = if ringing {
+        &[Action::Answer, Action::Reject, Action::End]
+    } else {
+        &[Action::AcceptTransfer, Action::RefuseTransfer]
+    };
+    actions
+        .iter()
+        .filter_map(|&a| {
+            let keys: Vec<Key> = keys_for(s, a)
+                .into_iter()
+                .filter(Key::is_command_key)
+                .collect();
+            if keys.is_empty() {
+                return None;
+            }
+            // Hanging up a call that rings is rejecting it.
+            let d = if a == Action::End {
+                i18n::action(l, Action::Reject)
+            } else {
+                i18n::action(l, a)
+            };
+            Some((Some(a), key_label(&keys, 2), d.to_string()))
+        })
+        .collect()
+}
+
 fn hint_items(s: &AppState) -> Vec<Hint> {
+    let mut items = ring_hints(s);
+    items.extend(focus_hint_items(s));
+    items
+}
+
+fn focus_hint_items(s: &AppState) -> Vec<Hint> {
     let l = s.lang;
     let fixed = |pairs: &[(&str, &str)]| -> Vec<Hint> {
         pairs
@@ -281,7 +322,10 @@ fn hint_items(s: &AppState) -> Vec<Hint> {
         }
         None => {}
     }
-    if s.wrapup.is_some() && s.call.is_none() {
+    if s.ring_behind_focus() && s.text_field() == Some(TextField::DialLine) {
+        return fixed(&[("Esc", i18n::action(l, Action::Clear))]);
+    }
+    if s.wrapup.is_some() {
         return fixed(&[
             ("Enter", if vi { "lưu ghi chú" } else { "save note" }),
             ("Esc", if vi { "bỏ qua" } else { "skip" }),
@@ -325,7 +369,17 @@ fn hint_items(s: &AppState) -> Vec<Hint> {
 /// The hint bar: at most two lines; `help` is always shown.
 pub(super) fn hint_lines(s: &AppState, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     let items = hint_items(s);
-    let help_key = key_label(&keys_for(s, Action::Help), 1);
+    let mut help_keys = keys_for(s, Action::Help);
+    let typing = match s.text_field() {
+        // Idle digits leave letters and `?` to the keymap.
+        Some(TextField::DialLine) => s.ring_behind_focus(),
+        other => other.is_some(),
+    };
+    if typing {
+        // In a text field `?` is text: name the key that still opens help.
+        help_keys.retain(Key::is_command_key);
+    }
+    let help_key = key_label(&help_keys, 1);
     let help_desc = i18n::action(s.lang, Action::Help).to_string();
     let width = usize::from(width);
     let item_w = |(_, k, d): &Hint| k.width() + 1 + d.width() + 2;

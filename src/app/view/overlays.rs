@@ -43,9 +43,7 @@ fn cursor<'a>(theme: &Theme) -> Span<'a> {
 }
 
 pub(super) fn render(s: &AppState, theme: &Theme, f: &mut Frame, body: Rect) {
-    if let Some(w) = &s.wrapup
-        && s.call.is_none()
-    {
+    if let Some(w) = &s.wrapup {
         wrapup(s, theme, f, body, w);
     }
     if let Some(o) = &s.offer {
