@@ -1715,6 +1715,7 @@ fn every_info() -> Vec<Info> {
             detail: d(),
         },
         Info::AnsweredOnDeskPhone,
+        Info::AnsweredOnMobile,
         Info::SipProblem { detail: d() },
     ];
     for i in &all {
@@ -1737,6 +1738,7 @@ fn every_info() -> Vec<Info> {
             | Info::SoundDeviceFailed { .. }
             | Info::SoundDeviceLost { .. }
             | Info::AnsweredOnDeskPhone
+            | Info::AnsweredOnMobile
             | Info::SipProblem { .. } => {}
         }
     }
@@ -2133,4 +2135,41 @@ fn switching_language_rewords_the_notices_already_shown() {
     // The activity log (tall screens) rewords its older line too.
     assert!(t.contains("tổng đài chỉ cho tắt tiếng cuộc gọi vào"), "{t}");
     assert!(english_words(&t).is_empty(), "{:?}", english_words(&t));
+}
+
+/// Device 4 (the demo's start): the desk phone answers and DTMF is typed on
+/// it. Digits typed in the console are not sent, and the reason is said
+/// once per call, not once per key.
+#[test]
+fn dtmf_on_a_desk_phone_call_is_refused_once_with_the_reason() {
+    use tongdai::app::state::Caps;
+    let mut h = harness(Lang::En);
+    h.app.state.caps = Caps::vcc(Vec::new());
+    h.ready()
+        .ev(Event::DeviceType(Device::AlwaysOnIpPhone))
+        .ring()
+        .ev(Event::Accepted)
+        .ev(Event::Notice(Notice::Info(Info::AnsweredOnDeskPhone)));
+    assert!(h.text(80, 24).contains("answered on your desk phone"));
+    h.keys("12");
+    assert!(h.take().is_empty(), "no DTMF is sent from the console");
+    let t = h.text(120, 40);
+    assert!(t.contains("press the digits on the phone itself"), "{t}");
+    assert_eq!(
+        h.app
+            .state
+            .activity
+            .iter()
+            .filter(|n| n.text
+                == tongdai::app::state::NoticeText::Engine(Notice::NotNow(NotNow::DtmfOnPhone)))
+            .count(),
+        1,
+        "said once"
+    );
+    // On device 1 the same keys are DTMF.
+    let mut h = harness(Lang::En);
+    h.app.state.caps = Caps::vcc(Vec::new());
+    h.ready().ring().ev(Event::Accepted);
+    h.keys("1");
+    assert_eq!(h.take(), vec![Command::SendDtmf('1')]);
 }

@@ -281,6 +281,11 @@ async fn inbound_ring_answer_on_the_phone_mute_hold_and_end() {
         agent: "1003".into(),
     });
     c.expect("accepted", |e| *e == Event::Accepted).await;
+    // The phone answered, not the console: the agent is told where.
+    c.expect("said where", |e| {
+        *e == Event::Notice(Notice::Info(Info::AnsweredOnDeskPhone))
+    })
+    .await;
     c.send(Command::ToggleMute);
     c.expect("muted", |e| *e == Event::Muted(true)).await;
     c.send(Command::ToggleMute);

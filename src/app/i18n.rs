@@ -1079,6 +1079,10 @@ pub fn info(lang: Lang, i: &Info) -> String {
             "answered on your desk phone",
             "đã trả lời trên điện thoại bàn",
         ),
+        Info::AnsweredOnMobile => pick(
+            "answered on your mobile",
+            "đã trả lời trên điện thoại di động",
+        ),
         Info::SipProblem { detail } => format!(
             "{}{}",
             pick("SIP problem", "sự cố SIP"),

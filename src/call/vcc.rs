@@ -1073,8 +1073,10 @@ impl VccPolicy {
                     self.emit(Event::Accepted);
                     // A desk phone (device 2 or 4) picked the ring up on
                     // its own (the demo's answers after ~3 s): say where.
-                    if rang_here && matches!(self.device, 2 | 4) {
-                        self.info(Info::AnsweredOnDeskPhone);
+                    match self.device {
+                        2 | 4 if rang_here => self.info(Info::AnsweredOnDeskPhone),
+                        3 if rang_here => self.info(Info::AnsweredOnMobile),
+                        _ => {}
                     }
                 }
             }

@@ -86,8 +86,10 @@ pub enum Info {
     SoundDeviceFailed { ring: bool, detail: String },
     /// The ring (or output) device went away mid-ring: calls show on screen only.
     SoundDeviceLost { ring: bool, detail: String },
-    /// The desk phone (device 4) picked the call up.
+    /// The desk phone (device 2 or 4) picked the call up.
     AnsweredOnDeskPhone,
+    /// The mobile the calls are forwarded to (device 3) picked it up.
+    AnsweredOnMobile,
     /// A UA-level problem reported by the SIP stack (`detail` verbatim).
     SipProblem { detail: String },
 }
