@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 
 use tongdai::app::i18n::Lang;
 use tongdai::app::keymap::{DEFAULT_KEYMAP, Keymap};
+use tongdai::app::prefs::Prefs;
 use tongdai::app::run::Exit;
 use tongdai::app::state::{AppState, Banner, Caps, NoticeText, QueueInfo, Setup};
 use tongdai::app::theme::{ColorDepth, Theme};
@@ -306,11 +307,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match real_main(cli) {
         Ok(code) => code,
+        // `tongdai history | head -1`: the reader left; stop quietly, as
+        // Unix tools do, instead of reporting a broken pipe.
+        Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tongdai: {e:#}");
             ExitCode::from(2)
         }
     }
+}
+
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -352,10 +363,27 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(l) = &cli.lang {
         cfg.ui.language = Some(if l == "vi" { Lang::Vi } else { Lang::En });
     }
-    let lang = cfg.language();
+    // What the agent chose last time (L, Ctrl-T, d) beats the config file;
+    // the command line beats both.
+    let prefs_path = Prefs::default_path();
+    let prefs = prefs_path.as_deref().map(Prefs::load).unwrap_or_default();
+    let mut lang = cfg.language();
+    if cli.lang.is_none()
+        && let Some(l) = prefs.language
+    {
+        lang = l;
+    }
     let keymap = Keymap::with_overrides(&cfg.ui.keys)?;
     let depth = ColorDepth::from_env(cfg.ui.colors);
-    let theme = Theme::load(&cfg.ui.theme, depth, config::config_dir().as_deref())?;
+    let remembered = prefs
+        .theme
+        .as_deref()
+        .filter(|_| cli.theme.is_none())
+        .and_then(|t| Theme::load(t, depth, config::config_dir().as_deref()).ok());
+    let theme = match remembered {
+        Some(t) => t,
+        None => Theme::load(&cfg.ui.theme, depth, config::config_dir().as_deref())?,
+    };
     let themes = Theme::cycle(theme);
 
     let log = init_logging(&cfg)?;
@@ -421,7 +449,20 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         } else {
             None
         };
-        let app = App::new(state, themes);
+        let mut app = App::new(state, themes);
+        if !matches!(
+            &cli.command,
+            Some(Cmd::Demo {
+                screen: Some(_),
+                ..
+            })
+        ) {
+            app.restore_device = prefs.device();
+            app.prefs = prefs.clone();
+            // Only a change made in this session is written.
+            app.prefs = app.current_prefs();
+            app.prefs_file = prefs_path.clone();
+        }
         let engine = backend.map(tongdai::engine::spawn);
         // Every event goes through the call history (written before the
         // screen sees it) and to the control socket's subscribers.

@@ -164,3 +164,42 @@ fn demo_call_by_keys_then_sighup_hands_the_device_back() {
         "the last device change must hand device 4 back:\n{sb}"
     );
 }
+
+/// Language (`L`), theme (`Ctrl-T`) and device (`d`) are remembered in the
+/// state directory (mode 0600) and found again at the next start.
+#[test]
+fn language_theme_and_device_survive_a_restart() {
+    use std::os::unix::fs::PermissionsExt;
+    if skip() {
+        return;
+    }
+    let dir = Tmux::fresh_dir("prefs");
+    let first = Tmux::start_in("prefs1", dir.clone(), "demo", (100, 30));
+    first.wait_for("connected", Duration::from_secs(20));
+    first.send("L");
+    first.wait_for("đã kết nối", Duration::from_secs(5));
+    first.send("C-t");
+    first.wait_for("Giao diện: light", Duration::from_secs(5));
+    first.send("d");
+    first.send("1");
+    first.wait_for("1 · console này", Duration::from_secs(10));
+    first.send("q");
+    assert_eq!(first.wait_file("exit", Duration::from_secs(10)).trim(), "0");
+    let path = dir.join("state/tongdai/console.toml");
+    let saved = std::fs::read_to_string(&path).expect("console.toml written");
+    assert!(saved.contains("language = \"vi\""), "{saved}");
+    assert!(saved.contains("theme = \"light\""), "{saved}");
+    assert!(saved.contains("device = 1"), "{saved}");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // The exit handed the device back (4); the next start asks for 1 again.
+    let _ = std::fs::remove_file(dir.join("exit"));
+    let second = Tmux::start_in("prefs2", dir.clone(), "demo", (100, 30));
+    second.wait_for("đã kết nối", Duration::from_secs(20));
+    second.wait_for("1 · console này", Duration::from_secs(10));
+    second.send("q");
+    assert_eq!(
+        second.wait_file("exit", Duration::from_secs(10)).trim(),
+        "0"
+    );
+}

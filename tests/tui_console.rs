@@ -1334,12 +1334,19 @@ fn history_call_back_goes_through_dial() {
     let mut typed = harness(Lang::En);
     typed.ready().keys("0987654321").key("<Enter>");
     assert_eq!(typed.take(), vec![Command::CallOut("0987654321".into())]);
-    // `c` calls back too; a number the dial rules refuse gets their error.
+    // `c` is the reconnect key, never a call-back; a number the dial
+    // rules refuse gets their error.
     h.key("h");
     let mut bad = call_row(1, "08:00", "09x1", Outcome::Missed, None);
     bad.direction = Direction::Internal;
     h.msg(Msg::History(Ok(vec![bad])));
     h.key("c");
+    assert!(h.take().is_empty());
+    assert!(
+        h.app.state.notice.is_none(),
+        "c does nothing in the history view"
+    );
+    h.key("<Enter>");
     assert!(h.take().is_empty());
     let t = h.text(80, 24);
     assert!(t.contains("x"), "{t}");
@@ -1642,6 +1649,7 @@ fn every_not_now() -> Vec<NotNow> {
         TransferNeedsAnswer,
         TransferAgentOrQueue,
         NoControlPlane,
+        NumbersOnly,
     ];
     for n in &all {
         match n {
@@ -1669,7 +1677,8 @@ fn every_not_now() -> Vec<NotNow> {
             | DeviceDuringCall
             | TransferNeedsAnswer
             | TransferAgentOrQueue
-            | NoControlPlane => {}
+            | NoControlPlane
+            | NumbersOnly => {}
         }
     }
     all
@@ -2173,4 +2182,84 @@ fn dtmf_on_a_desk_phone_call_is_refused_once_with_the_reason() {
     h.ready().ring().ev(Event::Accepted);
     h.keys("1");
     assert_eq!(h.take(), vec![Command::SendDtmf('1')]);
+}
+
+/// Small screens: a long notice ends in "…"; under 80 columns the panels
+/// stack instead of overlapping; under the minimum one line says to
+/// enlarge the terminal and still names the hang-up key.
+#[test]
+fn small_screens_stay_readable() {
+    let mut h = harness(Lang::En);
+    h.ready()
+        .ev(Event::Notice(Notice::NotNow(NotNow::InternalFromPhone)));
+    let t = h.text(80, 24);
+    let line = t
+        .lines()
+        .find(|l| l.contains("Not now"))
+        .expect("the notice line");
+    assert!(
+        line.trim_end_matches('"').trim_end().ends_with('…'),
+        "{line}"
+    );
+    h.snap("long_notice");
+
+    // 60 columns, a ring with its popup: the call and the customer stack.
+    h.ring().wait(2);
+    let t = h.text(60, 24);
+    insta::assert_snapshot!("ringing_60x24", t);
+    let call_top = t.lines().position(|l| l.contains("┌ Call")).unwrap();
+    let cust_top = t.lines().position(|l| l.contains("┌ Customer")).unwrap();
+    assert!(cust_top > call_top, "stacked, not side by side:\n{t}");
+    assert!(
+        t.lines()
+            .all(|l| !(l.contains("Call") && l.contains("Customer"))),
+        "no row holds both panels:\n{t}"
+    );
+
+    // Below the minimum, in a call: one line, with the key that hangs up.
+    h.ev(Event::Accepted);
+    let t = h.text(40, 10);
+    assert!(t.contains("Enlarge the terminal to at least 50×12"), "{t}");
+    assert!(t.contains("e/F5 hang up"), "{t}");
+    h.key("e");
+    assert_eq!(h.take(), vec![Command::End]);
+    let mut vi = harness(Lang::Vi);
+    vi.ready();
+    assert!(vi.text(30, 8).contains("mở rộng"));
+}
+
+/// The popup of a call-out says "first call to this number"; a display
+/// name that is only the number is no name.
+#[test]
+fn popup_words_for_call_outs_and_number_only_names() {
+    let mut h = harness(Lang::En);
+    h.ready()
+        .ev(Event::Dialing("0912345678".into()))
+        .ev(Event::CalloutStarted("0912345678".into()));
+    h.msg(info_msg(
+        "0912345678",
+        CustomerInfo {
+            first_call: true,
+            ..CustomerInfo::default()
+        },
+    ));
+    let t = h.wide();
+    assert!(t.contains("first call to this number"), "{t}");
+    assert!(!t.contains("first call from"), "{t}");
+
+    let mut h = harness(Lang::En);
+    h.ready().ev(Event::Ringing(RingInfo {
+        phone: "0987654321".into(),
+        display_name: Some("0987654321".into()),
+        line: None,
+        queue: None,
+        direction: Direction::Inbound,
+        agent_leg: false,
+    }));
+    let t = h.wide();
+    assert!(!t.contains("Name"), "the number shown as a name:\n{t}");
+    assert!(
+        t.contains("first call from this number") || t.contains("Recent calls"),
+        "{t}"
+    );
 }

@@ -108,6 +108,7 @@ pub enum T {
     HistoryOff,
     Mic,
     Speaker,
+    FirstCallTo,
 }
 
 pub fn t(lang: Lang, key: T) -> &'static str {
@@ -230,6 +231,7 @@ pub fn t(lang: Lang, key: T) -> &'static str {
         T::Tags => ("Tags", "Nhãn"),
         T::Notes => ("Notes", "Ghi chú"),
         T::FirstCall => ("first call from this number", "lần đầu số này gọi đến"),
+        T::FirstCallTo => ("first call to this number", "lần đầu gọi tới số này"),
         T::CrmLooking => ("looking up in CRM…", "đang tra cứu CRM…"),
         T::CrmNotFound => ("not in the CRM", "không có trong CRM"),
         T::WrapUp => ("Wrap-up note", "Ghi chú sau cuộc gọi"),
@@ -242,8 +244,8 @@ pub fn t(lang: Lang, key: T) -> &'static str {
         T::HistoryEmpty => ("no calls today", "hôm nay chưa có cuộc gọi"),
         T::HistoryNoMatch => ("no call matches", "không có cuộc gọi khớp"),
         T::HistoryKeys => (
-            "↑↓ choose · Enter/c call back · n note · / filter · Esc closes",
-            "↑↓ để chọn · Enter/c gọi lại · n ghi chú · / lọc · Esc để đóng",
+            "↑↓ choose · Enter call back · n note · / filter · Esc closes",
+            "↑↓ để chọn · Enter gọi lại · n ghi chú · / lọc · Esc để đóng",
         ),
         T::HistoryFilter => ("number", "số"),
         T::HistoryOff => (
@@ -553,6 +555,14 @@ pub fn device_choices(lang: Lang) -> [String; 4] {
         }
         .into(),
     ]
+}
+
+/// The one line shown when the terminal is too small for the console.
+pub fn too_small(lang: Lang, w: u16, h: u16) -> String {
+    match lang {
+        Lang::En => format!("Enlarge the terminal to at least {w}×{h}"),
+        Lang::Vi => format!("Hãy mở rộng cửa sổ terminal tối thiểu {w}×{h}"),
+    }
 }
 
 pub fn voice_elsewhere(lang: Lang, key: &str) -> String {
@@ -956,6 +966,10 @@ pub fn not_now(lang: Lang, why: NotNow) -> &'static str {
         NoControlPlane => (
             "a plain SIP account has no call-center control plane",
             "tài khoản SIP thường không có chức năng tổng đài này",
+        ),
+        NumbersOnly => (
+            "the platform calls phone numbers and extensions, not sip: addresses",
+            "tổng đài chỉ gọi số điện thoại và số nội bộ, không gọi địa chỉ sip:",
         ),
     };
     if lang == Lang::Vi { vi } else { en }

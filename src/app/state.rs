@@ -709,7 +709,7 @@ impl AppState {
     pub fn text_field(&self) -> Option<TextField> {
         match &self.modal {
             Some(Modal::Mobile { .. }) => return Some(TextField::MobileNumber),
-            Some(Modal::Transfer(p)) if p.tab != TransferTab::Agent => {
+            Some(Modal::Transfer(p)) if p.tab == TransferTab::Number => {
                 return Some(TextField::TransferInput);
             }
             Some(Modal::History(h)) if h.editing.is_some() => return Some(TextField::HistoryNote),

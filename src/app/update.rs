@@ -270,7 +270,8 @@ fn on_history_key(s: &mut AppState, mut h: HistoryView, key: Key) -> (Option<Mod
                 h.editing = Some(r.note.clone().unwrap_or_default());
             }
         }
-        (KeyCode::Enter, _) | (_, Some('c')) => {
+        // Enter only: `c` is the reconnect key elsewhere.
+        (KeyCode::Enter, _) => {
             // Call back through the dial line: the same validation, the
             // same `CallOut`, the same error table as a typed number.
             if let Some(r) = h.selected_row() {

@@ -722,6 +722,10 @@ impl VccPolicy {
         if self.call.is_some() {
             return self.not_now(NotNow::AlreadyInCall);
         }
+        let lower = number.trim().to_ascii_lowercase();
+        if lower.starts_with("sip:") || lower.starts_with("sips:") {
+            return self.not_now(NotNow::NumbersOnly);
+        }
         match classify_number(number) {
             Some(DialTarget::Customer(n)) => {
                 let mut c = Call::new(Direction::Outbound, n.clone(), Phase::Dialing);

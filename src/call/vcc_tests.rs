@@ -1759,3 +1759,14 @@ fn device_1_callout_settling_hang_up_and_a_new_invite() {
     let e = deliver(&mut f, Last::Bye);
     assert_eq!(events(&e), vec![Event::Ended(EndReason::RemoteHangup)]);
 }
+
+#[test]
+fn a_sip_address_is_refused_with_the_reason() {
+    let mut f = F::older(4);
+    let e = f.cmd(Command::CallOut("sip:1002@pbx.example.com".into()));
+    assert_eq!(
+        events(&e),
+        vec![Event::Notice(Notice::NotNow(NotNow::NumbersOnly))]
+    );
+    assert!(sent(&e).is_empty());
+}

@@ -76,7 +76,7 @@ impl Default for UiConfig {
 }
 
 fn default_theme() -> String {
-    "dark".into()
+    "auto".into()
 }
 fn default_true() -> bool {
     true

@@ -46,6 +46,8 @@ pub enum NotNow {
     TransferAgentOrQueue,
     /// A plain SIP account has no call-center control plane.
     NoControlPlane,
+    /// The VCC platform calls numbers and extensions, not `sip:` addresses.
+    NumbersOnly,
 }
 
 /// Something worth a line on the notice bar.

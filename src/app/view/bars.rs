@@ -187,13 +187,12 @@ pub(super) fn notice(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         Level::Info => "·",
     };
     let style = theme.style(level_role(n.level));
-    f.render_widget(
-        Paragraph::new(Line::from(Span::styled(
-            format!(" {mark} {}", i18n::notice_text(s.lang, &n.text)),
-            style,
-        ))),
-        area,
+    // A notice longer than the line ends in "…" rather than mid-word.
+    let text = super::fit(
+        &format!(" {mark} {}", i18n::notice_text(s.lang, &n.text)),
+        usize::from(area.width),
     );
+    f.render_widget(Paragraph::new(Line::from(Span::styled(text, style))), area);
 }
 
 /// The keys to show for an action in the current context.
@@ -314,7 +313,7 @@ fn focus_hint_items(s: &AppState) -> Vec<Hint> {
         Some(Modal::History(_)) => {
             return fixed(&[
                 ("↑↓", if vi { "chọn" } else { "choose" }),
-                ("Enter/c", if vi { "gọi lại" } else { "call back" }),
+                ("Enter", if vi { "gọi lại" } else { "call back" }),
                 ("n", if vi { "ghi chú" } else { "note" }),
                 ("/", if vi { "lọc" } else { "filter" }),
                 ("Esc", if vi { "đóng" } else { "close" }),

@@ -60,6 +60,16 @@ pub(super) fn body(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         if let Some(c) = customer {
             customer_popup(s, c, theme, f, cust);
         }
+    } else if area.width < 80 {
+        // Narrow: one column, the call above, the customer (or the agent)
+        // below, so no panel is drawn over another.
+        let [call, below] =
+            Layout::vertical([Constraint::Percentage(50), Constraint::Fill(1)]).areas(top);
+        call_panel(s, theme, f, call);
+        match customer {
+            Some(c) => customer_popup(s, c, theme, f, below),
+            None => agent_panel(s, theme, f, below),
+        }
     } else {
         let [call, agent] =
             Layout::horizontal([Constraint::Percentage(52), Constraint::Fill(1)]).areas(top);
@@ -306,7 +316,8 @@ fn facts(s: &AppState, c: &Call) -> Facts {
         local.and_then(|i| i.name.as_ref()),
         crm.and_then(|r| r.name.as_ref()),
     )
-    .or_else(|| c.name.clone());
+    // A device-1 INVITE's display name is often the number itself: no name.
+    .or_else(|| c.name.clone().filter(|n| !is_number(n, &c.number)));
     let company = pick(
         local.and_then(|i| i.company.as_ref()),
         crm.and_then(|r| r.company.as_ref()),
@@ -342,6 +353,12 @@ fn facts(s: &AppState, c: &Call) -> Facts {
         tags,
         notes,
     }
+}
+
+/// Whether a display name is only the caller's number (digits, `+`, spaces).
+fn is_number(name: &str, number: &str) -> bool {
+    let digits: String = name.chars().filter(|c| !c.is_whitespace()).collect();
+    digits == number || digits.chars().all(|c| c.is_ascii_digit() || c == '+')
 }
 
 fn customer_popup(s: &AppState, c: &Call, theme: &Theme, f: &mut Frame, area: Rect) {
@@ -432,8 +449,14 @@ fn customer_popup(s: &AppState, c: &Call, theme: &Theme, f: &mut Frame, area: Re
         // The store's rows: with outcome and note.
         Some(info) => {
             if info.first_call || info.recent.is_empty() {
+                // Our call-out is a first call *to* the number.
+                let first = if c.direction == crate::engine::Direction::Inbound {
+                    T::FirstCall
+                } else {
+                    T::FirstCallTo
+                };
                 lines.push(Line::from(Span::styled(
-                    format!("  {}", i18n::t(l, T::FirstCall)),
+                    format!("  {}", i18n::t(l, first)),
                     theme.style(Role::Ok),
                 )));
             }
@@ -525,7 +548,11 @@ fn activity_panel(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         .iter()
         .map(|n| {
             Line::from(Span::styled(
-                i18n::notice_text(s.lang, &n.text),
+                // Borders and padding take four columns.
+                super::fit(
+                    &i18n::notice_text(s.lang, &n.text),
+                    usize::from(area.width.saturating_sub(4)),
+                ),
                 theme.style(level_role(n.level)),
             ))
         })
