@@ -21,6 +21,7 @@ use tongdai::engine::{
     AgentInfo, Availability, Command, Device, Direction, EndReason, Event, Notice, RegState,
     RingInfo,
 };
+use tongdai::engine::{CallEvent, CallId};
 use tongdai::store::Outcome;
 
 struct H {
@@ -93,15 +94,21 @@ impl H {
             .ev(Event::Registration(RegState::Registered { expires: 600 }))
     }
     fn ring(&mut self) -> &mut Self {
-        self.ev(Event::CallId("c-7781".into()))
-            .ev(Event::Ringing(RingInfo {
+        self.ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::PlatformId("c-7781".into()),
+        })
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ringing(RingInfo {
                 phone: "0987654321".into(),
                 display_name: Some("Nguyễn Thị Hồng".into()),
                 line: Some("19001234".into()),
                 queue: Some("Phím 1: Bán hàng".into()),
                 direction: Direction::Inbound,
                 agent_leg: false,
-            }))
+            }),
+        })
     }
     fn buffer(&self, w: u16, h: u16) -> Buffer {
         let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -194,12 +201,28 @@ fn ringing_inbound_answer_with_enter() {
     assert!(t.contains("Enter/F2/a answer"), "{t}");
     assert!(t.contains("r reject"), "{t}");
     h.key("<Enter>");
-    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(1))
+        }]
+    );
     h.key("r");
-    assert_eq!(h.take(), vec![Command::Reject { decline: false }]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Reject {
+            call: Some(CallId(1)),
+            decline: false
+        }]
+    );
     // An action as a control socket would send it.
     h.act(Action::Answer);
-    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(1))
+        }]
+    );
 }
 
 #[test]
@@ -210,25 +233,41 @@ fn callout_agent_leg_dialing_customer_ringing_in_call() {
     h.snap("dial_line_customer");
     h.key("<Enter>");
     assert_eq!(h.take(), vec![Command::CallOut("0912345678".into())]);
-    h.ev(Event::Dialing("0912345678".into()));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Dialing("0912345678".into()),
+    });
     h.snap("dialing");
-    h.ev(Event::Ringing(RingInfo {
-        phone: "0912345678".into(),
-        display_name: None,
-        line: None,
-        queue: None,
-        direction: Direction::Outbound,
-        agent_leg: true,
-    }));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ringing(RingInfo {
+            phone: "0912345678".into(),
+            display_name: None,
+            line: None,
+            queue: None,
+            direction: Direction::Outbound,
+            agent_leg: true,
+        }),
+    });
     h.snap("ringing_agent_leg");
     // The agent leg is auto-answered: Enter does not answer it.
     h.key("<Enter>");
     assert!(h.take().is_empty());
-    h.ev(Event::CallId("c-9001".into()))
-        .ev(Event::CalloutStarted("0912345678".into()))
-        .wait(3);
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::PlatformId("c-9001".into()),
+    })
+    .ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::CalloutStarted("0912345678".into()),
+    })
+    .wait(3);
     h.snap("customer_ringing");
-    h.ev(Event::CustomerAnswered).wait(65);
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::CustomerAnswered,
+    })
+    .wait(65);
     h.snap("in_call_outbound");
     assert_eq!(h.app.state.timer_secs(), Some(65));
 }
@@ -236,50 +275,114 @@ fn callout_agent_leg_dialing_customer_ringing_in_call() {
 #[test]
 fn in_call_hold_mute_dtmf_end() {
     let mut h = harness(Lang::En);
-    h.ready().ring().ev(Event::Accepted).wait(65);
-    h.ev(Event::CallQuality {
-        jitter_ms: 3.0,
-        loss_pct: 0.0,
-        rtt_ms: 21.0,
-        mos: 4.4,
+    h.ready()
+        .ring()
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        })
+        .wait(65);
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Quality(tongdai::engine::Quality {
+            jitter_ms: 3.0,
+            loss_pct: 0.0,
+            rtt_ms: 21.0,
+            mos: 4.4,
+        }),
     });
     h.snap("in_call");
     h.key("h");
-    assert_eq!(h.take(), vec![Command::ToggleHold]);
-    h.ev(Event::Held(true)).wait(4);
+    assert_eq!(
+        h.take(),
+        vec![Command::ToggleHold {
+            call: Some(CallId(1))
+        }]
+    );
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Held(true),
+    })
+    .wait(4);
     h.snap("on_hold");
     h.key("<F3>");
-    assert_eq!(h.take(), vec![Command::ToggleHold]);
-    h.ev(Event::Held(false)).key("m");
-    assert_eq!(h.take(), vec![Command::ToggleMute]);
-    h.ev(Event::Muted(true));
+    assert_eq!(
+        h.take(),
+        vec![Command::ToggleHold {
+            call: Some(CallId(1))
+        }]
+    );
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Held(false),
+    })
+    .key("m");
+    assert_eq!(
+        h.take(),
+        vec![Command::ToggleMute {
+            call: Some(CallId(1))
+        }]
+    );
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Muted(true),
+    });
     h.snap("muted");
     h.keys("12#");
     assert_eq!(
         h.take(),
         vec![
-            Command::SendDtmf('1'),
-            Command::SendDtmf('2'),
-            Command::SendDtmf('#')
+            Command::SendDtmf {
+                call: Some(CallId(1)),
+                digit: '1'
+            },
+            Command::SendDtmf {
+                call: Some(CallId(1)),
+                digit: '2'
+            },
+            Command::SendDtmf {
+                call: Some(CallId(1)),
+                digit: '#'
+            }
         ]
     );
-    h.ev(Event::DtmfReceived('5'));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::DtmfReceived('5'),
+    });
     h.snap("dtmf");
     h.key("e");
-    assert_eq!(h.take(), vec![Command::End]);
-    h.wait(10).ev(Event::Ended(EndReason::LocalHangup));
+    assert_eq!(
+        h.take(),
+        vec![Command::End {
+            call: Some(CallId(1))
+        }]
+    );
+    h.wait(10).ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::LocalHangup),
+    });
     h.snap("call_ended");
 }
 
 #[test]
 fn remote_hangup_and_missed_call_end_reasons() {
     let mut h = harness(Lang::Vi);
-    h.ready().ring().ev(Event::Ended(EndReason::Cancelled));
+    h.ready().ring().ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::Cancelled),
+    });
     assert!(h.text(80, 24).contains("đã huỷ (cuộc gọi nhỡ)"));
     h.ring()
-        .ev(Event::Accepted)
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        })
         .wait(30)
-        .ev(Event::Ended(EndReason::RemoteHangup));
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::RemoteHangup),
+        });
     h.snap("call_ended_vi");
 }
 
@@ -287,20 +390,32 @@ fn remote_hangup_and_missed_call_end_reasons() {
 fn callout_failed_in_both_languages() {
     let mut h = harness(Lang::Vi);
     h.ready();
-    h.ev(Event::Dialing("0912345678".into()))
-        .ev(Event::CalloutFailed {
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Dialing("0912345678".into()),
+    })
+    .ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::CalloutFailed {
             error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
             sip_code: Some(486),
-        })
-        .ev(Event::Ended(EndReason::Failed {
+        },
+    })
+    .ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::Failed {
             error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
             sip_code: Some(486),
-        }));
+        }),
+    });
     h.snap("callout_failed_vi");
     let mut h = harness(Lang::En);
-    h.ready().ev(Event::CalloutFailed {
-        error_code: Some("CALLOUT_PERMISSION_DENY".into()),
-        sip_code: None,
+    h.ready().ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::CalloutFailed {
+            error_code: Some("CALLOUT_PERMISSION_DENY".into()),
+            sip_code: None,
+        },
     });
     assert!(
         h.text(80, 24)
@@ -455,7 +570,13 @@ fn help_overlay_from_the_keymap() {
 #[test]
 fn transfer_prompt_and_offer() {
     let mut h = harness(Lang::En);
-    h.ready().ring().ev(Event::Accepted).wait(20);
+    h.ready()
+        .ring()
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        })
+        .wait(20);
     h.key("t");
     assert_eq!(h.take(), vec![Command::ListTransferAgents]);
     h.ev(Event::TransferAgents(vec![
@@ -475,9 +596,10 @@ fn transfer_prompt_and_offer() {
     h.key("<Enter>");
     assert_eq!(
         h.take(),
-        vec![Command::Transfer(tongdai::engine::TransferTarget::Agent(
-            "1102".into()
-        ))]
+        vec![Command::Transfer {
+            call: Some(CallId(1)),
+            target: tongdai::engine::TransferTarget::Agent("1102".into())
+        }]
     );
     h.key("t")
         .key("<Tab>")
@@ -494,7 +616,10 @@ fn transfer_prompt_and_offer() {
         h.take(),
         vec![
             Command::ListTransferAgents,
-            Command::Transfer(tongdai::engine::TransferTarget::Number("1001".into()))
+            Command::Transfer {
+                call: Some(CallId(1)),
+                target: tongdai::engine::TransferTarget::Number("1001".into())
+            }
         ]
     );
     h.ev(Event::TransferResult {
@@ -533,7 +658,13 @@ fn transfer_prompt_and_offer() {
 #[test]
 fn quit_asks_while_a_call_is_up() {
     let mut h = harness(Lang::En);
-    h.ready().ring().ev(Event::Accepted).key("q");
+    h.ready()
+        .ring()
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        })
+        .key("q");
     h.snap("quit_confirm");
     assert!(!h.app.state.quitting);
     h.key("n");
@@ -545,7 +676,13 @@ fn quit_asks_while_a_call_is_up() {
 #[test]
 fn vietnamese_in_call_at_true_width() {
     let mut h = harness(Lang::Vi);
-    h.ready().ring().ev(Event::Accepted).wait(125);
+    h.ready()
+        .ring()
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        })
+        .wait(125);
     h.snap("in_call_vi");
     // Every body row has the call panel's right border in the same column:
     // the diacritics took exactly one cell each.
@@ -567,7 +704,10 @@ fn vietnamese_in_call_at_true_width() {
 #[test]
 fn timer_redraws_once_a_second_and_only_then() {
     let mut h = harness(Lang::En);
-    h.ready().ring().ev(Event::Accepted);
+    h.ready().ring().ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    });
     h.app.state.dirty = false;
     let next = h.app.state.next_deadline().unwrap();
     assert_eq!(next, h.now + Duration::from_secs(1));
@@ -576,7 +716,10 @@ fn timer_redraws_once_a_second_and_only_then() {
     h.app.update(Msg::Tick(h.now + Duration::from_millis(1000)));
     assert!(h.app.state.dirty);
     // Idle: no deadline at all (the loop sleeps until an input).
-    h.ev(Event::Ended(EndReason::RemoteHangup));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::RemoteHangup),
+    });
     assert_eq!(h.app.state.next_deadline(), None);
     assert!(h.t0 <= h.now);
 }
@@ -589,10 +732,15 @@ fn unbound_keys_do_not_redraw() {
     h.key("z");
     assert!(!h.app.state.dirty);
     // Audio levels redraw only when the shown bar changes.
-    h.ring().ev(Event::Accepted).ev(Event::AudioLevel {
-        mic: 0.5,
-        speaker: 0.5,
-    });
+    h.ring()
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        })
+        .ev(Event::AudioLevel {
+            mic: 0.5,
+            speaker: 0.5,
+        });
     h.app.state.dirty = false;
     h.ev(Event::AudioLevel {
         mic: 0.51,
@@ -627,20 +775,29 @@ fn theme_colours_on_cells() {
     let (px, py) = find(&buf, "┌ Customer").unwrap();
     assert_eq!(buf[(px, py)].fg, Color::Rgb(0xe0, 0xaf, 0x68));
     // Errors are red.
-    h.ev(Event::CalloutFailed {
-        error_code: None,
-        sip_code: Some(486),
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::CalloutFailed {
+            error_code: None,
+            sip_code: Some(486),
+        },
     });
     let buf = h.buffer(80, 24);
     let (ex, ey) = find(&buf, "The customer is busy").unwrap();
     assert_eq!(buf[(ex, ey)].fg, Color::Rgb(0xf7, 0x76, 0x8e));
 
     // In call: green badge; held: purple.
-    h.ev(Event::Accepted);
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    });
     let buf = h.buffer(80, 24);
     let (x, y) = find(&buf, "● In call").unwrap();
     assert_eq!(buf[(x, y)].fg, Color::Rgb(0x9e, 0xce, 0x6a));
-    h.ev(Event::Held(true));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Held(true),
+    });
     let buf = h.buffer(80, 24);
     let (x, y) = find(&buf, "● On hold").unwrap();
     assert_eq!(buf[(x, y)].fg, Color::Rgb(0xbb, 0x9a, 0xf7));
@@ -757,14 +914,17 @@ fn popup_first_call_then_crm_fills_in() {
     let mut h = harness(Lang::En);
     h.app.state.crm_configured = true;
     h.ready();
-    h.ev(Event::Ringing(RingInfo {
-        phone: "0912345678".into(),
-        display_name: None,
-        line: Some("19001234".into()),
-        queue: None,
-        direction: Direction::Inbound,
-        agent_leg: false,
-    }));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ringing(RingInfo {
+            phone: "0912345678".into(),
+            display_name: None,
+            line: Some("19001234".into()),
+            queue: None,
+            direction: Direction::Inbound,
+            agent_leg: false,
+        }),
+    });
     // Local data at once: nobody known, no call before.
     h.msg(info_msg(
         "0912345678",
@@ -840,7 +1000,10 @@ fn late_popup_data_for_another_caller_is_dropped() {
     let mut h = harness(Lang::En);
     h.app.state.crm_configured = true;
     h.ready().ring();
-    h.ev(Event::Ended(EndReason::RemoteHangup));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::RemoteHangup),
+    });
     assert!(h.app.state.popup.is_none());
     // The first caller's answers arrive after the call ended.
     h.msg(info_msg("0987654321", hong_info()));
@@ -853,14 +1016,17 @@ fn late_popup_data_for_another_caller_is_dropped() {
     });
     assert!(h.app.state.popup.is_none());
     // A new caller: the old caller's data never shows on their popup.
-    h.ev(Event::Ringing(RingInfo {
-        phone: "0911222333".into(),
-        display_name: None,
-        line: None,
-        queue: None,
-        direction: Direction::Inbound,
-        agent_leg: false,
-    }));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ringing(RingInfo {
+            phone: "0911222333".into(),
+            display_name: None,
+            line: None,
+            queue: None,
+            direction: Direction::Inbound,
+            agent_leg: false,
+        }),
+    });
     h.msg(info_msg("0987654321", hong_info()));
     let t = h.wide();
     assert!(t.contains("0911222333"), "{t}");
@@ -872,8 +1038,15 @@ fn late_popup_data_for_another_caller_is_dropped() {
 fn ended_call(h: &mut H) {
     h.app.state.notes_enabled = true;
     h.ready().ring();
-    h.ev(Event::Accepted).wait(95);
-    h.ev(Event::Ended(EndReason::RemoteHangup));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    })
+    .wait(95);
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::RemoteHangup),
+    });
 }
 
 #[test]
@@ -925,13 +1098,22 @@ fn wrap_up_esc_skips_and_a_missed_call_asks_nothing() {
     assert!(h.effects().is_empty());
     // A ring nobody answered: no note to ask for.
     h.ring();
-    h.ev(Event::Ended(EndReason::Cancelled));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::Cancelled),
+    });
     assert!(h.app.state.wrapup.is_none());
     // Without call history there is nowhere to save one.
     let mut h = harness(Lang::En);
     h.ready().ring();
-    h.ev(Event::Accepted);
-    h.ev(Event::Ended(EndReason::RemoteHangup));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    });
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::RemoteHangup),
+    });
     assert!(h.app.state.wrapup.is_none());
 }
 
@@ -940,14 +1122,17 @@ fn a_ring_wins_over_the_wrap_up_prompt_and_the_draft_is_saved() {
     let mut h = harness(Lang::En);
     ended_call(&mut h);
     h.keys("half a no");
-    h.ev(Event::Ringing(RingInfo {
-        phone: "0911222333".into(),
-        display_name: None,
-        line: None,
-        queue: None,
-        direction: Direction::Inbound,
-        agent_leg: false,
-    }));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ringing(RingInfo {
+            phone: "0911222333".into(),
+            display_name: None,
+            line: None,
+            queue: None,
+            direction: Direction::Inbound,
+            agent_leg: false,
+        }),
+    });
     // The row was not known yet: the loop finds the newest call with the number.
     assert_eq!(
         h.effects(),
@@ -963,7 +1148,12 @@ fn a_ring_wins_over_the_wrap_up_prompt_and_the_draft_is_saved() {
     assert!(t.contains("0911222333"), "{t}");
     // Enter answers the ring, it does not type into a prompt.
     h.key("<Enter>");
-    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(1))
+        }]
+    );
 
     // Quitting (F10: text keys go to the note) saves the draft too.
     let mut h = harness(Lang::En);
@@ -1102,7 +1292,12 @@ fn history_edits_a_note_and_a_ring_closes_the_view() {
     h.ring();
     assert!(!matches!(h.app.state.modal, Some(Modal::History(_))));
     h.key("<Enter>");
-    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(1))
+        }]
+    );
     // Without history, `h` says so.
     let mut h = harness(Lang::Vi);
     h.ready().key("h");
@@ -1128,8 +1323,15 @@ fn popup_wrap_up_and_history_in_vietnamese() {
     }
     // Not in the CRM, but the contact is known: nothing to say about it.
     assert!(!t.contains("không có trong CRM"), "{t}");
-    h.ev(Event::Accepted).wait(30);
-    h.ev(Event::Ended(EndReason::RemoteHangup));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    })
+    .wait(30);
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::RemoteHangup),
+    });
     assert!(h.wide().contains("Ghi chú cho cuộc gọi với 0987654321"));
     h.key("<Esc>");
     h.key("h");
@@ -1143,14 +1345,17 @@ fn crm_not_found_says_so_only_when_nothing_names_the_caller() {
     let mut h = harness(Lang::En);
     h.app.state.crm_configured = true;
     h.ready();
-    h.ev(Event::Ringing(RingInfo {
-        phone: "0911222333".into(),
-        display_name: None,
-        line: None,
-        queue: None,
-        direction: Direction::Inbound,
-        agent_leg: false,
-    }));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ringing(RingInfo {
+            phone: "0911222333".into(),
+            display_name: None,
+            line: None,
+            queue: None,
+            direction: Direction::Inbound,
+            agent_leg: false,
+        }),
+    });
     h.msg(Msg::CrmResult {
         number: "0911222333".into(),
         result: Ok(None),

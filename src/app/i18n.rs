@@ -619,6 +619,13 @@ pub fn notice(lang: Lang, n: &Notice) -> String {
         }
         .into(),
         Notice::Server(s) | Notice::Info(s) => s.clone(),
+        Notice::UnknownCall(id) => {
+            if vi {
+                format!("Không có cuộc gọi {id} (có thể đã kết thúc)")
+            } else {
+                format!("There is no call {id} (it may have ended)")
+            }
+        }
     }
 }
 

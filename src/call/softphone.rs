@@ -19,7 +19,10 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::engine::{Command, Direction, EndReason, Event, Notice, RingInfo, TransferTarget};
+use crate::engine::{
+    CallEvent, CallId, Command, Direction, EndReason, Event, Notice, Quality, RingInfo,
+    TransferTarget,
+};
 use crate::sip::SecondCall;
 
 /// Our handle for one call leg (one INVITE dialog).
@@ -80,6 +83,11 @@ pub enum SipInput {
     Dtmf {
         leg: Leg,
         digit: char,
+    },
+    /// RTCP figures of the leg's audio.
+    Quality {
+        leg: Leg,
+        quality: Quality,
     },
     /// The signalling transport died: every call is gone.
     TransportLost,
@@ -150,6 +158,8 @@ enum Phase {
 
 #[derive(Debug, Clone)]
 struct Call {
+    /// Our name for the call, in every event about it.
+    id: CallId,
     leg: Leg,
     direction: Direction,
     number: String,
@@ -183,6 +193,7 @@ pub struct Softphone {
     /// Calls in arrival order; at most one is not held at any time.
     calls: Vec<Call>,
     next_leg: u64,
+    next_call: u64,
     effects: VecDeque<Effect>,
     shutting_down: bool,
 }
@@ -220,6 +231,7 @@ impl Softphone {
             policy,
             calls: Vec::new(),
             next_leg: 1,
+            next_call: 1,
             effects: VecDeque::new(),
             shutting_down: false,
         }
@@ -227,6 +239,37 @@ impl Softphone {
 
     pub fn has_calls(&self) -> bool {
         !self.calls.is_empty()
+    }
+
+    /// The call a leg belongs to (for the media events the UA reports by leg).
+    pub fn call_of(&self, leg: Leg) -> Option<CallId> {
+        self.calls.iter().find(|c| c.leg == leg).map(|c| c.id)
+    }
+
+    fn new_call_id(&mut self) -> CallId {
+        let id = CallId(self.next_call);
+        self.next_call += 1;
+        id
+    }
+
+    /// The call a command acts on: the named one (refused with a notice
+    /// when we have no such call), or the first that `pick` accepts.
+    /// `Ok(None)`: there is a call by that name, but `pick` refuses it.
+    fn resolve(
+        &mut self,
+        call: Option<CallId>,
+        pick: fn(&Call) -> bool,
+    ) -> Result<Option<usize>, ()> {
+        match call {
+            Some(id) => match self.calls.iter().position(|c| c.id == id) {
+                Some(i) => Ok(pick(&self.calls[i]).then_some(i)),
+                None => {
+                    self.emit(Event::Notice(Notice::UnknownCall(id)));
+                    Err(())
+                }
+            },
+            None => Ok(self.calls.iter().position(pick)),
+        }
     }
 
     pub fn poll_effect(&mut self) -> Option<Effect> {
@@ -265,6 +308,10 @@ impl Softphone {
         self.effects.push_back(Effect::Emit(e));
     }
 
+    fn emit_call(&mut self, call: CallId, e: CallEvent) {
+        self.emit(Event::call(call, e));
+    }
+
     fn sip(&mut self, a: SipAction) {
         self.effects.push_back(Effect::Sip(a));
     }
@@ -278,8 +325,9 @@ impl Softphone {
         Some(self.calls.remove(i))
     }
 
-    /// The call the keys act on: a ringing call first (so Enter answers it),
-    /// then the live (not held) call, then the most recent one.
+    /// The call the keys act on when none is named: a ringing call first
+    /// (so Enter answers it), then the live (not held) call, then the most
+    /// recent one.
     fn focus(&self) -> Option<&Call> {
         self.calls
             .iter()
@@ -295,60 +343,52 @@ impl Softphone {
     fn command(&mut self, now: Instant, cmd: Command) {
         match cmd {
             Command::CallOut(number) => self.call_out(now, &number),
-            Command::Accept => self.accept(),
-            Command::Reject { decline } => {
+            Command::Accept { call } => self.accept(call),
+            Command::Reject { call, decline } => {
                 let code = if decline { 603 } else { 486 };
-                match self
-                    .calls
-                    .iter()
-                    .find(|c| c.phase == Phase::Ringing)
-                    .map(|c| c.leg)
-                {
-                    Some(leg) => self.reject(leg, code),
-                    None => self.not_now("no call is ringing"),
+                match self.resolve(call, |c| c.phase == Phase::Ringing) {
+                    Ok(Some(i)) => {
+                        let leg = self.calls[i].leg;
+                        self.reject(leg, code)
+                    }
+                    Ok(None) => self.not_now("no call is ringing"),
+                    Err(()) => {}
                 }
             }
-            Command::End => self.end(),
-            Command::ToggleHold => self.toggle_hold(),
-            Command::ToggleMute => {
-                let Some(c) = self
-                    .calls
-                    .iter_mut()
-                    .find(|c| c.phase == Phase::Active && !c.held)
-                else {
-                    return self.not_now("not in a call");
+            Command::End { call } => self.end(call),
+            Command::ToggleHold { call } => self.toggle_hold(call),
+            Command::ToggleMute { call } => {
+                let i = match self.resolve(call, |c| c.phase == Phase::Active && !c.held) {
+                    Ok(Some(i)) => i,
+                    Ok(None) => return self.not_now("not in a call"),
+                    Err(()) => return,
                 };
+                let c = &mut self.calls[i];
                 c.muted = !c.muted;
-                let (leg, mute) = (c.leg, c.muted);
+                let (id, leg, mute) = (c.id, c.leg, c.muted);
                 self.sip(SipAction::Mute { leg, mute });
-                self.emit(Event::Muted(mute));
+                self.emit_call(id, CallEvent::Muted(mute));
             }
-            Command::SendDtmf(digit) => {
-                match self
-                    .calls
-                    .iter()
-                    .find(|c| c.phase == Phase::Active)
-                    .map(|c| c.leg)
-                {
-                    Some(leg) if matches!(digit, '0'..='9' | '*' | '#' | 'A'..='D') => {
+            Command::SendDtmf { call, digit } => {
+                match self.resolve(call, |c| c.phase == Phase::Active) {
+                    Ok(Some(i)) if matches!(digit, '0'..='9' | '*' | '#' | 'A'..='D') => {
+                        let leg = self.calls[i].leg;
                         self.sip(SipAction::Dtmf { leg, digit })
                     }
-                    Some(_) => self.not_now("DTMF digits are 0-9, *, #, A-D"),
-                    None => self.not_now("not in a call"),
+                    Ok(Some(_)) => self.not_now("DTMF digits are 0-9, *, #, A-D"),
+                    Ok(None) => self.not_now("not in a call"),
+                    Err(()) => {}
                 }
             }
-            Command::Transfer(target) => {
+            Command::Transfer { call, target } => {
                 let target = match target {
                     TransferTarget::Number(n) | TransferTarget::Agent(n) => n,
                     TransferTarget::Queue(q) => q,
                 };
-                let Some(leg) = self
-                    .calls
-                    .iter()
-                    .find(|c| c.phase == Phase::Active)
-                    .map(|c| c.leg)
-                else {
-                    return self.not_now("not in a call");
+                let leg = match self.resolve(call, |c| c.phase == Phase::Active) {
+                    Ok(Some(i)) => self.calls[i].leg,
+                    Ok(None) => return self.not_now("not in a call"),
+                    Err(()) => return,
                 };
                 match normalise_target(&target) {
                     Ok(t) => self.sip(SipAction::Refer { leg, target: t }),
@@ -357,15 +397,16 @@ impl Softphone {
             }
             Command::Shutdown => {
                 self.shutting_down = true;
-                let legs: Vec<(Leg, Phase)> = self.calls.iter().map(|c| (c.leg, c.phase)).collect();
-                for (leg, phase) in legs {
+                let legs: Vec<(CallId, Leg, Phase)> =
+                    self.calls.iter().map(|c| (c.id, c.leg, c.phase)).collect();
+                for (id, leg, phase) in legs {
                     match phase {
                         Phase::Ringing => self.reject(leg, 486),
                         Phase::Dialing | Phase::Early => self.sip(SipAction::Cancel { leg }),
                         Phase::Answering | Phase::Active => {
                             self.sip(SipAction::Bye { leg });
                             self.remove(leg);
-                            self.emit(Event::Ended(EndReason::LocalHangup));
+                            self.emit_call(id, CallEvent::Ended(EndReason::LocalHangup));
                         }
                     }
                 }
@@ -396,7 +437,9 @@ impl Softphone {
         };
         let leg = Leg(self.next_leg);
         self.next_leg += 1;
+        let id = self.new_call_id();
         self.calls.push(Call {
+            id,
             leg,
             direction: Direction::Outbound,
             number: target.clone(),
@@ -407,18 +450,15 @@ impl Softphone {
             cancelling: false,
             ring_deadline: Some(now + self.policy.ring_timeout),
         });
-        self.emit(Event::Dialing(target.clone()));
+        self.emit_call(id, CallEvent::Dialing(target.clone()));
         self.sip(SipAction::Invite { leg, target });
     }
 
-    fn accept(&mut self) {
-        let Some(leg) = self
-            .calls
-            .iter()
-            .find(|c| c.phase == Phase::Ringing)
-            .map(|c| c.leg)
-        else {
-            return self.not_now("no call is ringing");
+    fn accept(&mut self, call: Option<CallId>) {
+        let leg = match self.resolve(call, |c| c.phase == Phase::Ringing) {
+            Ok(Some(i)) => self.calls[i].leg,
+            Ok(None) => return self.not_now("no call is ringing"),
+            Err(()) => return,
         };
         // A second call offered while one is live: hold the first (RFC 6337 §5.3).
         let live: Vec<Leg> = self
@@ -443,14 +483,21 @@ impl Softphone {
     }
 
     fn reject(&mut self, leg: Leg, code: u16) {
-        self.remove(leg);
+        let Some(c) = self.remove(leg) else { return };
         self.sip(SipAction::Reject { leg, code });
-        self.emit(Event::Ended(EndReason::Rejected { code }));
+        self.emit_call(c.id, CallEvent::Ended(EndReason::Rejected { code }));
     }
 
-    fn end(&mut self) {
-        let Some(c) = self.focus().cloned() else {
-            return self.not_now("no call to end");
+    fn end(&mut self, call: Option<CallId>) {
+        let c = match call {
+            Some(id) => match self.calls.iter().find(|c| c.id == id) {
+                Some(c) => c.clone(),
+                None => return self.emit(Event::Notice(Notice::UnknownCall(id))),
+            },
+            None => match self.focus() {
+                Some(c) => c.clone(),
+                None => return self.not_now("no call to end"),
+            },
         };
         match c.phase {
             Phase::Ringing => self.reject(c.leg, 486),
@@ -464,38 +511,18 @@ impl Softphone {
             Phase::Answering | Phase::Active => {
                 self.remove(c.leg);
                 self.sip(SipAction::Bye { leg: c.leg });
-                self.emit(Event::Ended(EndReason::LocalHangup));
-                self.resume_after_end();
+                self.emit_call(c.id, CallEvent::Ended(EndReason::LocalHangup));
             }
         }
     }
 
-    /// After a call ends, a call left on hold by a second-call accept is
-    /// shown again (still held: the agent resumes it with the hold key).
-    fn resume_after_end(&mut self) {
-        if let Some(c) = self.calls.iter().find(|c| c.phase == Phase::Active) {
-            let (number, direction, held) = (c.number.clone(), c.direction, c.held);
-            self.emit(Event::Ringing(RingInfo {
-                phone: number,
-                display_name: None,
-                line: None,
-                queue: None,
-                direction,
-                agent_leg: false,
-            }));
-            self.emit(Event::Accepted);
-            self.emit(Event::Held(held));
-        }
-    }
-
-    fn toggle_hold(&mut self) {
-        let Some(c) = self
-            .calls
-            .iter_mut()
-            .find(|c| c.phase == Phase::Active && !c.hold_pending)
-        else {
-            return self.not_now("not in a call");
+    fn toggle_hold(&mut self, call: Option<CallId>) {
+        let i = match self.resolve(call, |c| c.phase == Phase::Active && !c.hold_pending) {
+            Ok(Some(i)) => i,
+            Ok(None) => return self.not_now("not in a call"),
+            Err(()) => return,
         };
+        let c = &mut self.calls[i];
         c.hold_pending = true;
         let (leg, hold) = (c.leg, !c.held);
         self.sip(SipAction::Hold { leg, hold });
@@ -518,7 +545,9 @@ impl Softphone {
                     ))));
                     return;
                 }
+                let id = self.new_call_id();
                 self.calls.push(Call {
+                    id,
                     leg,
                     direction: Direction::Inbound,
                     number: number.clone(),
@@ -530,14 +559,17 @@ impl Softphone {
                     ring_deadline: None,
                 });
                 self.sip(SipAction::Ringing { leg });
-                self.emit(Event::Ringing(RingInfo {
-                    phone: number,
-                    display_name,
-                    line: None,
-                    queue: None,
-                    direction: Direction::Inbound,
-                    agent_leg: false,
-                }));
+                self.emit_call(
+                    id,
+                    CallEvent::Ringing(RingInfo {
+                        phone: number,
+                        display_name,
+                        line: None,
+                        queue: None,
+                        direction: Direction::Inbound,
+                        agent_leg: false,
+                    }),
+                );
             }
             SipInput::Progress { leg, code } => {
                 if let Some(c) = self.find_mut(leg)
@@ -545,31 +577,32 @@ impl Softphone {
                     && (code == 180 || code == 183)
                 {
                     c.phase = Phase::Early;
-                    let n = c.number.clone();
-                    self.emit(Event::CalloutStarted(n));
+                    let (id, n) = (c.id, c.number.clone());
+                    self.emit_call(id, CallEvent::CalloutStarted(n));
                 }
             }
             SipInput::Answered { leg } => {
                 let Some(c) = self.find_mut(leg) else { return };
                 c.phase = Phase::Active;
                 c.ring_deadline = None;
-                let cancelling = c.cancelling;
+                let (id, cancelling) = (c.id, c.cancelling);
                 if cancelling {
                     // 200 crossed our CANCEL (RFC 3261 §9.1): end it with BYE.
                     self.remove(leg);
                     self.sip(SipAction::Bye { leg });
-                    self.emit(Event::Ended(EndReason::Cancelled));
+                    self.emit_call(id, CallEvent::Ended(EndReason::Cancelled));
                     return;
                 }
-                self.emit(Event::CustomerAnswered);
-                self.emit(Event::Accepted);
+                self.emit_call(id, CallEvent::CustomerAnswered);
+                self.emit_call(id, CallEvent::Accepted);
             }
             SipInput::Confirmed { leg } => {
                 if let Some(c) = self.find_mut(leg)
                     && c.phase == Phase::Answering
                 {
                     c.phase = Phase::Active;
-                    self.emit(Event::Accepted);
+                    let id = c.id;
+                    self.emit_call(id, CallEvent::Accepted);
                 }
             }
             SipInput::Failed { leg, code } => {
@@ -585,27 +618,29 @@ impl Softphone {
                     },
                 };
                 if !c.cancelling && c.direction == Direction::Outbound {
-                    self.emit(Event::CalloutFailed {
-                        error_code: None,
-                        sip_code: code,
-                    });
+                    self.emit_call(
+                        c.id,
+                        CallEvent::CalloutFailed {
+                            error_code: None,
+                            sip_code: code,
+                        },
+                    );
                 }
                 if c.direction == Direction::Inbound && code.is_none() {
                     // No ACK for our 200 (RFC 3261 §13.3.1.4): the call is gone.
-                    self.emit(Event::Ended(EndReason::TransportLost));
+                    self.emit_call(c.id, CallEvent::Ended(EndReason::TransportLost));
                 } else {
-                    self.emit(Event::Ended(reason));
+                    self.emit_call(c.id, CallEvent::Ended(reason));
                 }
             }
             SipInput::RemoteCancel { leg } => {
-                if self.remove(leg).is_some() {
-                    self.emit(Event::Ended(EndReason::Cancelled));
+                if let Some(c) = self.remove(leg) {
+                    self.emit_call(c.id, CallEvent::Ended(EndReason::Cancelled));
                 }
             }
             SipInput::RemoteBye { leg } => {
-                if self.remove(leg).is_some() {
-                    self.emit(Event::Ended(EndReason::RemoteHangup));
-                    self.resume_after_end();
+                if let Some(c) = self.remove(leg) {
+                    self.emit_call(c.id, CallEvent::Ended(EndReason::RemoteHangup));
                 }
             }
             SipInput::RemoteHold { leg, held } => {
@@ -623,7 +658,8 @@ impl Softphone {
                 c.hold_pending = false;
                 if ok {
                     c.held = held;
-                    self.emit(Event::Held(held));
+                    let id = c.id;
+                    self.emit_call(id, CallEvent::Held(held));
                 } else {
                     self.emit(Event::Notice(Notice::Server(
                         if held {
@@ -637,30 +673,37 @@ impl Softphone {
             }
             SipInput::TransferProgress { leg, code, done } => {
                 let ok = (200..300).contains(&code);
+                let Some(id) = self.call_of(leg) else { return };
                 if done || code >= 300 {
-                    self.emit(Event::TransferResult {
-                        ok,
-                        detail: format!("SIP {code}"),
-                    });
+                    self.emit_call(
+                        id,
+                        CallEvent::TransferResult {
+                            ok,
+                            detail: format!("SIP {code}"),
+                        },
+                    );
                     // RFC 5589 §6: the transferor hangs up once the transfer succeeded.
                     if ok && self.remove(leg).is_some() {
                         self.sip(SipAction::Bye { leg });
-                        self.emit(Event::Ended(EndReason::LocalHangup));
+                        self.emit_call(id, CallEvent::Ended(EndReason::LocalHangup));
                     }
                 } else {
                     self.emit(Event::Notice(Notice::Info(format!("transfer: SIP {code}"))));
                 }
             }
             SipInput::Dtmf { leg, digit } => {
-                if self.find_mut(leg).is_some() {
-                    self.emit(Event::DtmfReceived(digit));
+                if let Some(id) = self.call_of(leg) {
+                    self.emit_call(id, CallEvent::DtmfReceived(digit));
+                }
+            }
+            SipInput::Quality { leg, quality } => {
+                if let Some(id) = self.call_of(leg) {
+                    self.emit_call(id, CallEvent::Quality(quality));
                 }
             }
             SipInput::TransportLost => {
-                let n = self.calls.len();
-                self.calls.clear();
-                for _ in 0..n {
-                    self.emit(Event::Ended(EndReason::TransportLost));
+                for c in std::mem::take(&mut self.calls) {
+                    self.emit_call(c.id, CallEvent::Ended(EndReason::TransportLost));
                 }
             }
         }
@@ -668,6 +711,8 @@ impl Softphone {
 }
 
 #[cfg(test)]
+// Tests take a base instant from the clock; the code under test still gets it as an argument.
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
 
@@ -703,17 +748,22 @@ mod tests {
         let mut p = Softphone::new(Policy::default());
         let fx = ring(&mut p, t0, 7);
         assert_eq!(fx[0], Effect::Sip(SipAction::Ringing { leg: Leg(7) }));
-        assert!(matches!(&fx[1], Effect::Emit(Event::Ringing(r)) if r.phone == "0912345678"));
+        assert!(
+            matches!(&fx[1], Effect::Emit(Event::Call { call: CallId(1), event: CallEvent::Ringing(r) }) if r.phone == "0912345678")
+        );
         assert_eq!(
-            cmd(&mut p, t0, Command::Accept),
+            cmd(&mut p, t0, Command::Accept { call: None }),
             vec![Effect::Sip(SipAction::Accept { leg: Leg(7) })]
         );
         assert_eq!(
             sip(&mut p, t0, SipInput::Confirmed { leg: Leg(7) }),
-            vec![Effect::Emit(Event::Accepted)]
+            vec![Effect::Emit(Event::Call {
+                call: CallId(1),
+                event: CallEvent::Accepted
+            })]
         );
         assert_eq!(
-            cmd(&mut p, t0, Command::ToggleHold),
+            cmd(&mut p, t0, Command::ToggleHold { call: None }),
             vec![Effect::Sip(SipAction::Hold {
                 leg: Leg(7),
                 hold: true
@@ -721,7 +771,7 @@ mod tests {
         );
         // A second press before the answer does nothing on the wire.
         assert!(matches!(
-            cmd(&mut p, t0, Command::ToggleHold)[..],
+            cmd(&mut p, t0, Command::ToggleHold { call: None })[..],
             [Effect::Emit(Event::Notice(_))]
         ));
         assert_eq!(
@@ -734,10 +784,13 @@ mod tests {
                     ok: true
                 }
             ),
-            vec![Effect::Emit(Event::Held(true))]
+            vec![Effect::Emit(Event::Call {
+                call: CallId(1),
+                event: CallEvent::Held(true)
+            })]
         );
         assert_eq!(
-            cmd(&mut p, t0, Command::ToggleHold),
+            cmd(&mut p, t0, Command::ToggleHold { call: None }),
             vec![Effect::Sip(SipAction::Hold {
                 leg: Leg(7),
                 hold: false
@@ -753,10 +806,13 @@ mod tests {
             },
         );
         assert_eq!(
-            cmd(&mut p, t0, Command::End),
+            cmd(&mut p, t0, Command::End { call: None }),
             vec![
                 Effect::Sip(SipAction::Bye { leg: Leg(7) }),
-                Effect::Emit(Event::Ended(EndReason::LocalHangup))
+                Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::LocalHangup)
+                })
             ]
         );
         assert!(!p.has_calls());
@@ -767,9 +823,9 @@ mod tests {
         let t0 = Instant::now();
         let mut p = Softphone::new(Policy::default());
         ring(&mut p, t0, 1);
-        cmd(&mut p, t0, Command::Accept);
+        cmd(&mut p, t0, Command::Accept { call: None });
         sip(&mut p, t0, SipInput::Confirmed { leg: Leg(1) });
-        cmd(&mut p, t0, Command::ToggleHold);
+        cmd(&mut p, t0, Command::ToggleHold { call: None });
         let fx = sip(
             &mut p,
             t0,
@@ -785,7 +841,7 @@ mod tests {
         ));
         // Still not held: the next press asks for hold again.
         assert_eq!(
-            cmd(&mut p, t0, Command::ToggleHold),
+            cmd(&mut p, t0, Command::ToggleHold { call: None }),
             vec![Effect::Sip(SipAction::Hold {
                 leg: Leg(1),
                 hold: true
@@ -800,7 +856,10 @@ mod tests {
         ring(&mut p, t0, 3);
         assert_eq!(
             sip(&mut p, t0, SipInput::RemoteCancel { leg: Leg(3) }),
-            vec![Effect::Emit(Event::Ended(EndReason::Cancelled))]
+            vec![Effect::Emit(Event::Call {
+                call: CallId(1),
+                event: CallEvent::Ended(EndReason::Cancelled)
+            })]
         );
     }
 
@@ -810,18 +869,28 @@ mod tests {
         let mut p = Softphone::new(Policy::default());
         ring(&mut p, t0, 1);
         assert_eq!(
-            cmd(&mut p, t0, Command::Reject { decline: true }),
+            cmd(
+                &mut p,
+                t0,
+                Command::Reject {
+                    call: None,
+                    decline: true
+                }
+            ),
             vec![
                 Effect::Sip(SipAction::Reject {
                     leg: Leg(1),
                     code: 603
                 }),
-                Effect::Emit(Event::Ended(EndReason::Rejected { code: 603 }))
+                Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::Rejected { code: 603 })
+                })
             ]
         );
         ring(&mut p, t0, 2);
         assert_eq!(
-            cmd(&mut p, t0, Command::End)[0],
+            cmd(&mut p, t0, Command::End { call: None })[0],
             Effect::Sip(SipAction::Reject {
                 leg: Leg(2),
                 code: 486
@@ -834,7 +903,13 @@ mod tests {
         let t0 = Instant::now();
         let mut p = Softphone::new(Policy::default());
         let fx = cmd(&mut p, t0, Command::CallOut("tel:0912 345 678".into()));
-        assert_eq!(fx[0], Effect::Emit(Event::Dialing("0912345678".into())));
+        assert_eq!(
+            fx[0],
+            Effect::Emit(Event::Call {
+                call: CallId(1),
+                event: CallEvent::Dialing("0912345678".into())
+            })
+        );
         let leg = match &fx[1] {
             Effect::Sip(SipAction::Invite { leg, target }) => {
                 assert_eq!(target, "0912345678");
@@ -844,18 +919,30 @@ mod tests {
         };
         assert_eq!(
             sip(&mut p, t0, SipInput::Progress { leg, code: 180 }),
-            vec![Effect::Emit(Event::CalloutStarted("0912345678".into()))]
+            vec![Effect::Emit(Event::Call {
+                call: CallId(1),
+                event: CallEvent::CalloutStarted("0912345678".into())
+            })]
         );
         assert_eq!(
             sip(&mut p, t0, SipInput::Answered { leg }),
             vec![
-                Effect::Emit(Event::CustomerAnswered),
-                Effect::Emit(Event::Accepted)
+                Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::CustomerAnswered
+                }),
+                Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Accepted
+                })
             ]
         );
         assert_eq!(
             sip(&mut p, t0, SipInput::RemoteBye { leg }),
-            vec![Effect::Emit(Event::Ended(EndReason::RemoteHangup))]
+            vec![Effect::Emit(Event::Call {
+                call: CallId(1),
+                event: CallEvent::Ended(EndReason::RemoteHangup)
+            })]
         );
     }
 
@@ -909,11 +996,17 @@ mod tests {
             assert_eq!(
                 fx,
                 vec![
-                    Effect::Emit(Event::CalloutFailed {
-                        error_code: None,
-                        sip_code: Some(code)
+                    Effect::Emit(Event::Call {
+                        call: CallId(1),
+                        event: CallEvent::CalloutFailed {
+                            error_code: None,
+                            sip_code: Some(code)
+                        }
                     }),
-                    Effect::Emit(Event::Ended(reason))
+                    Effect::Emit(Event::Call {
+                        call: CallId(1),
+                        event: CallEvent::Ended(reason)
+                    })
                 ],
                 "code {code}"
             );
@@ -926,7 +1019,7 @@ mod tests {
         let mut p = Softphone::new(Policy::default());
         cmd(&mut p, t0, Command::CallOut("1001".into()));
         assert_eq!(
-            cmd(&mut p, t0, Command::End),
+            cmd(&mut p, t0, Command::End { call: None }),
             vec![Effect::Sip(SipAction::Cancel { leg: Leg(1) })]
         );
         assert_eq!(
@@ -938,15 +1031,21 @@ mod tests {
                     code: Some(487)
                 }
             ),
-            vec![Effect::Emit(Event::Ended(EndReason::Cancelled))]
+            vec![Effect::Emit(Event::Call {
+                call: CallId(1),
+                event: CallEvent::Ended(EndReason::Cancelled)
+            })]
         );
         cmd(&mut p, t0, Command::CallOut("1001".into()));
-        cmd(&mut p, t0, Command::End);
+        cmd(&mut p, t0, Command::End { call: None });
         assert_eq!(
             sip(&mut p, t0, SipInput::Answered { leg: Leg(2) }),
             vec![
                 Effect::Sip(SipAction::Bye { leg: Leg(2) }),
-                Effect::Emit(Event::Ended(EndReason::Cancelled))
+                Effect::Emit(Event::Call {
+                    call: CallId(2),
+                    event: CallEvent::Ended(EndReason::Cancelled)
+                })
             ]
         );
     }
@@ -975,7 +1074,7 @@ mod tests {
         let t0 = Instant::now();
         let mut p = Softphone::new(Policy::default());
         ring(&mut p, t0, 1);
-        cmd(&mut p, t0, Command::Accept);
+        cmd(&mut p, t0, Command::Accept { call: None });
         sip(&mut p, t0, SipInput::Confirmed { leg: Leg(1) });
         let fx = ring(&mut p, t0, 2);
         assert_eq!(
@@ -991,12 +1090,12 @@ mod tests {
             ..Policy::default()
         });
         ring(&mut p, t0, 1);
-        cmd(&mut p, t0, Command::Accept);
+        cmd(&mut p, t0, Command::Accept { call: None });
         sip(&mut p, t0, SipInput::Confirmed { leg: Leg(1) });
         ring(&mut p, t0, 2);
         // Accept puts the first call on hold, then answers the second.
         assert_eq!(
-            cmd(&mut p, t0, Command::Accept),
+            cmd(&mut p, t0, Command::Accept { call: None }),
             vec![
                 Effect::Sip(SipAction::Hold {
                     leg: Leg(1),
@@ -1008,27 +1107,126 @@ mod tests {
     }
 
     #[test]
+    fn every_call_has_a_name_and_commands_act_on_the_named_call() {
+        let t0 = Instant::now();
+        let mut p = Softphone::new(Policy {
+            second_call: SecondCall::Offer,
+            ..Policy::default()
+        });
+        let named = |fx: &[Effect]| -> Vec<CallId> {
+            fx.iter()
+                .filter_map(|e| match e {
+                    Effect::Emit(e) => e.call_id(),
+                    _ => None,
+                })
+                .collect()
+        };
+        // Leg numbers are the UA's; call names are ours, in order.
+        assert_eq!(named(&ring(&mut p, t0, 7)), vec![CallId(1)]);
+        cmd(&mut p, t0, Command::Accept { call: None });
+        let fx = sip(&mut p, t0, SipInput::Confirmed { leg: Leg(7) });
+        assert_eq!(named(&fx), vec![CallId(1)]);
+        assert_eq!(named(&ring(&mut p, t0, 9)), vec![CallId(2)]);
+        assert_eq!(p.call_of(Leg(9)), Some(CallId(2)));
+        // A name we never gave: refused, nothing on the wire.
+        assert_eq!(
+            cmd(
+                &mut p,
+                t0,
+                Command::End {
+                    call: Some(CallId(5))
+                }
+            ),
+            vec![Effect::Emit(Event::Notice(Notice::UnknownCall(CallId(5))))]
+        );
+        // Hold the first call by name while the second rings.
+        assert_eq!(
+            cmd(
+                &mut p,
+                t0,
+                Command::ToggleHold {
+                    call: Some(CallId(1))
+                }
+            ),
+            vec![Effect::Sip(SipAction::Hold {
+                leg: Leg(7),
+                hold: true
+            })]
+        );
+        // The ringing call by name cannot be held (not answered).
+        assert!(matches!(
+            cmd(
+                &mut p,
+                t0,
+                Command::ToggleHold {
+                    call: Some(CallId(2))
+                }
+            )[..],
+            [Effect::Emit(Event::Notice(Notice::NotNow(_)))]
+        ));
+        // End the first by name: the second still rings, and keeps its name.
+        let fx = cmd(
+            &mut p,
+            t0,
+            Command::End {
+                call: Some(CallId(1)),
+            },
+        );
+        assert_eq!(
+            fx,
+            vec![
+                Effect::Sip(SipAction::Bye { leg: Leg(7) }),
+                Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::LocalHangup)
+                })
+            ]
+        );
+        let fx = sip(&mut p, t0, SipInput::RemoteCancel { leg: Leg(9) });
+        assert_eq!(
+            fx,
+            vec![Effect::Emit(Event::Call {
+                call: CallId(2),
+                event: CallEvent::Ended(EndReason::Cancelled)
+            })]
+        );
+        // A gone call's name is not reused.
+        cmd(&mut p, t0, Command::CallOut("1002".into()));
+        assert_eq!(p.call_of(Leg(10)), Some(CallId(3)));
+    }
+
+    #[test]
     fn mute_dtmf_and_transfer() {
         let t0 = Instant::now();
         let mut p = Softphone::new(Policy::default());
         assert!(matches!(
-            cmd(&mut p, t0, Command::ToggleMute)[..],
+            cmd(&mut p, t0, Command::ToggleMute { call: None })[..],
             [Effect::Emit(Event::Notice(Notice::NotNow(_)))]
         ));
         cmd(&mut p, t0, Command::CallOut("1002".into()));
         sip(&mut p, t0, SipInput::Answered { leg: Leg(1) });
         assert_eq!(
-            cmd(&mut p, t0, Command::ToggleMute),
+            cmd(&mut p, t0, Command::ToggleMute { call: None }),
             vec![
                 Effect::Sip(SipAction::Mute {
                     leg: Leg(1),
                     mute: true
                 }),
-                Effect::Emit(Event::Muted(true))
+                Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Muted(true)
+                })
             ]
         );
         assert_eq!(
-            cmd(&mut p, t0, Command::SendDtmf('5')),
+            cmd(
+                &mut p,
+                t0,
+                Command::SendDtmf {
+                    call: None,
+                    digit: '5'
+                }
+            ),
             vec![Effect::Sip(SipAction::Dtmf {
                 leg: Leg(1),
                 digit: '5'
@@ -1038,7 +1236,10 @@ mod tests {
             cmd(
                 &mut p,
                 t0,
-                Command::Transfer(TransferTarget::Number("1003".into()))
+                Command::Transfer {
+                    call: None,
+                    target: TransferTarget::Number("1003".into())
+                }
             ),
             vec![Effect::Sip(SipAction::Refer {
                 leg: Leg(1),
@@ -1057,12 +1258,18 @@ mod tests {
         assert_eq!(
             fx,
             vec![
-                Effect::Emit(Event::TransferResult {
-                    ok: true,
-                    detail: "SIP 200".into()
+                Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::TransferResult {
+                        ok: true,
+                        detail: "SIP 200".into()
+                    }
                 }),
                 Effect::Sip(SipAction::Bye { leg: Leg(1) }),
-                Effect::Emit(Event::Ended(EndReason::LocalHangup))
+                Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::LocalHangup)
+                })
             ]
         );
     }

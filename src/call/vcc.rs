@@ -41,8 +41,8 @@ use crate::backends::vcc::object_id::{
     AgentEntry, CalloutStatusMsg, ClientMsg, HangupKind, RingMsg, ServerMsg,
 };
 use crate::engine::{
-    AgentInfo, Availability, Command, Device, Direction, EndReason, Event, Notice, RegState,
-    RingInfo, TransferTarget,
+    AgentInfo, Availability, CallEvent, CallId, Command, Device, Direction, EndReason, Event,
+    Notice, RegState, RingInfo, TransferTarget,
 };
 
 /// One SIP call of the device-1 voice leg. Ids of legs the voice leg
@@ -258,6 +258,10 @@ enum Pending {
 
 #[derive(Debug, Clone)]
 struct Call {
+    /// Our name for the call, in every event about it (the platform's
+    /// agent leg of a call-out is part of the same call).
+    id: CallId,
+    /// The platform's id (`callId`), once it has named the call.
     call_id: String,
     direction: Direction,
     phone: String,
@@ -279,8 +283,9 @@ struct Call {
 }
 
 impl Call {
-    fn new(direction: Direction, phone: String, phase: Phase) -> Self {
+    fn new(id: CallId, direction: Direction, phone: String, phase: Phase) -> Self {
         Self {
+            id,
             call_id: String::new(),
             direction,
             phone,
@@ -350,6 +355,7 @@ pub struct VccPolicy {
     call: Option<Call>,
     offer: Option<Offer>,
     next_leg: u64,
+    next_call: u64,
     exiting: bool,
     exit_at: Option<Instant>,
     finished: bool,
@@ -379,6 +385,7 @@ impl VccPolicy {
             call: None,
             offer: None,
             next_leg: DIALED_LEG_BASE,
+            next_call: 1,
             exiting: false,
             exit_at: None,
             finished: false,
@@ -544,9 +551,31 @@ impl VccPolicy {
     }
 
     fn end_call(&mut self, reason: EndReason) {
-        if self.call.take().is_some() {
-            self.emit(Event::Ended(reason));
+        if let Some(c) = self.call.take() {
+            self.emit(Event::call(c.id, CallEvent::Ended(reason)));
         }
+    }
+
+    /// An event about the call we have (none: nothing to say).
+    fn emit_current(&mut self, e: CallEvent) {
+        if let Some(id) = self.call.as_ref().map(|c| c.id) {
+            self.emit(Event::call(id, e));
+        }
+    }
+
+    /// A transfer outcome: about our call when we have one, else about an
+    /// offer made to us.
+    fn transfer_result(&mut self, ok: bool, detail: String) {
+        match self.call.as_ref().map(|c| c.id) {
+            Some(id) => self.emit(Event::call(id, CallEvent::TransferResult { ok, detail })),
+            None => self.emit(Event::TransferResult { ok, detail }),
+        }
+    }
+
+    fn new_call_id(&mut self) -> CallId {
+        let id = CallId(self.next_call);
+        self.next_call += 1;
+        id
     }
 
     /// Why a call the platform ended, ended.
@@ -580,6 +609,13 @@ impl VccPolicy {
     fn command(&mut self, c: Command) {
         if self.exiting && c != Command::Shutdown {
             return;
+        }
+        // The platform gives an agent one call at a time: a named call must
+        // be that one.
+        if let Some(id) = c.call()
+            && self.call.as_ref().map(|c| c.id) != Some(id)
+        {
+            return self.emit(Event::Notice(Notice::UnknownCall(id)));
         }
         match c {
             Command::Connect => match self.link {
@@ -623,8 +659,8 @@ impl VccPolicy {
                 });
             }
             Command::CallOut(number) => self.call_out(&number),
-            Command::Accept => self.accept(),
-            Command::Reject { decline } => {
+            Command::Accept { .. } => self.accept(),
+            Command::Reject { decline, .. } => {
                 let Some(c) = self.call.as_ref().filter(|c| c.phase == Phase::Ringing) else {
                     return self.not_now("no call is ringing");
                 };
@@ -639,9 +675,9 @@ impl VccPolicy {
                     None => self.end(),
                 }
             }
-            Command::End => self.end(),
-            Command::ToggleHold => self.toggle_hold(),
-            Command::ToggleMute => self.toggle_mute(),
+            Command::End { .. } => self.end(),
+            Command::ToggleHold { .. } => self.toggle_hold(),
+            Command::ToggleMute { .. } => self.toggle_mute(),
             Command::ChangeDevice(d) => self.change_device(d),
             Command::ListTransferAgents => {
                 if !self.up() {
@@ -649,7 +685,7 @@ impl VccPolicy {
                 }
                 self.send(ClientMsg::AgentSearch);
             }
-            Command::Transfer(t) => self.transfer(t),
+            Command::Transfer { target, .. } => self.transfer(target),
             Command::AnswerTransferOffer(ok) => match self.offer.take() {
                 Some(o) => {
                     self.send(ClientMsg::TransferConfirm {
@@ -669,7 +705,7 @@ impl VccPolicy {
                 }
                 None => self.not_now("no transfer is offered"),
             },
-            Command::SendDtmf(digit) => match self.call.as_ref() {
+            Command::SendDtmf { digit, .. } => match self.call.as_ref() {
                 Some(Call {
                     leg: Some(leg),
                     phase: Phase::Active,
@@ -699,11 +735,16 @@ impl VccPolicy {
         }
         match classify_number(number) {
             Some(DialTarget::Customer(n)) => {
-                let mut c = Call::new(Direction::Outbound, n.clone(), Phase::Dialing);
+                let mut c = Call::new(
+                    self.new_call_id(),
+                    Direction::Outbound,
+                    n.clone(),
+                    Phase::Dialing,
+                );
                 c.callout = true;
                 self.call = Some(c);
                 self.send(ClientMsg::Callout { number: n.clone() });
-                self.emit(Event::Dialing(n));
+                self.emit_current(CallEvent::Dialing(n));
             }
             Some(DialTarget::Internal(n)) => {
                 if self.device != 1 {
@@ -713,7 +754,12 @@ impl VccPolicy {
                 }
                 let leg = LegId(self.next_leg);
                 self.next_leg += 1;
-                let mut c = Call::new(Direction::Internal, n.clone(), Phase::Dialing);
+                let mut c = Call::new(
+                    self.new_call_id(),
+                    Direction::Internal,
+                    n.clone(),
+                    Phase::Dialing,
+                );
                 c.leg = Some(leg);
                 c.agent_ext = n.clone();
                 self.call = Some(c);
@@ -721,7 +767,7 @@ impl VccPolicy {
                     leg,
                     number: n.clone(),
                 });
-                self.emit(Event::Dialing(n));
+                self.emit_current(CallEvent::Dialing(n));
             }
             None => self.emit(Event::Notice(Notice::BadNumber(number.to_string()))),
         }
@@ -1041,7 +1087,7 @@ impl VccPolicy {
                 }
                 if c.phase != Phase::Active {
                     c.phase = Phase::Active;
-                    self.emit(Event::Accepted);
+                    self.emit_current(CallEvent::Accepted);
                 }
             }
             ServerMsg::AgentEnd { extension, call_id } => {
@@ -1065,7 +1111,7 @@ impl VccPolicy {
                 c.pending = None;
                 if status == "OK" {
                     c.held = hold;
-                    self.emit(Event::Held(hold));
+                    self.emit_current(CallEvent::Held(hold));
                 } else {
                     let s = if status.is_empty() {
                         "refused".to_string()
@@ -1079,7 +1125,7 @@ impl VccPolicy {
                 let Some(c) = self.call.as_mut() else { return };
                 c.pending = None;
                 c.muted = mute;
-                self.emit(Event::Muted(mute));
+                self.emit_current(CallEvent::Muted(mute));
             }
             ServerMsg::HangupResult {
                 call_id: _,
@@ -1119,25 +1165,30 @@ impl VccPolicy {
                 if !self.voice_here || self.call.is_some() {
                     return;
                 }
-                let mut c = Call::new(Direction::Internal, called.clone(), Phase::Ringing);
+                let mut c = Call::new(
+                    self.new_call_id(),
+                    Direction::Internal,
+                    called.clone(),
+                    Phase::Ringing,
+                );
                 c.call_id = call_id.clone();
                 c.agent_ext = called;
                 if self.device != 1 {
                     c.ring_shown = true;
                     let info = c.ring_info(false);
                     self.call = Some(c);
-                    self.emit(Event::CallId(call_id));
-                    self.emit(Event::Ringing(info));
+                    self.emit_current(CallEvent::PlatformId(call_id));
+                    self.emit_current(CallEvent::Ringing(info));
                 } else {
                     self.call = Some(c);
-                    self.emit(Event::CallId(call_id));
+                    self.emit_current(CallEvent::PlatformId(call_id));
                 }
             }
             ServerMsg::InternalAnswer { call_id } => {
                 let Some(c) = self.call.as_mut() else { return };
                 if c.leg.is_none() && c.call_id == call_id && c.phase != Phase::Active {
                     c.phase = Phase::Active;
-                    self.emit(Event::Accepted);
+                    self.emit_current(CallEvent::Accepted);
                 }
             }
             ServerMsg::InternalEnd { call_id } => {
@@ -1160,14 +1211,14 @@ impl VccPolicy {
             } => {
                 let ok = status == "OK";
                 if drop_agent == self.extension {
-                    self.emit(Event::TransferResult {
+                    self.transfer_result(
                         ok,
-                        detail: if ok {
+                        if ok {
                             format!("transferred to {new_agent}")
                         } else {
                             format!("transfer to {new_agent} failed ({status})")
                         },
-                    });
+                    );
                 } else if new_agent == self.extension && !ok {
                     self.emit(Event::Notice(Notice::IpccError(status)));
                 }
@@ -1193,25 +1244,25 @@ impl VccPolicy {
             }
             ServerMsg::TransferConfirm { call_id: _, status } => {
                 let ok = status == "OK";
-                self.emit(Event::TransferResult {
+                self.transfer_result(
                     ok,
-                    detail: if ok {
+                    if ok {
                         "the other agent accepted the transfer".into()
                     } else {
                         "the other agent refused the transfer".into()
                     },
-                });
+                );
             }
             ServerMsg::TransferAcdResult { status } => {
                 let ok = status == "OK";
-                self.emit(Event::TransferResult {
+                self.transfer_result(
                     ok,
-                    detail: if ok {
+                    if ok {
                         "transferred to the queue".into()
                     } else {
                         format!("transfer to the queue failed ({status})")
                     },
-                });
+                );
             }
         }
     }
@@ -1302,11 +1353,12 @@ impl VccPolicy {
                 c.agent_ext = r.extension;
                 c.line = r.line;
                 c.queue = r.queue_description;
-                self.emit(Event::CallId(r.call_id));
+                self.emit_current(CallEvent::PlatformId(r.call_id));
             }
             return;
         }
         let mut c = Call::new(
+            self.new_call_id(),
             Direction::from_vcc(r.call_direction),
             r.caller,
             Phase::Ringing,
@@ -1321,9 +1373,9 @@ impl VccPolicy {
         c.ring_shown = show;
         let info = c.ring_info(false);
         self.call = Some(c);
-        self.emit(Event::CallId(r.call_id));
+        self.emit_current(CallEvent::PlatformId(r.call_id));
         if show {
-            self.emit(Event::Ringing(info));
+            self.emit_current(CallEvent::Ringing(info));
             if self.device == 1 {
                 self.info(
                     "this call rings on the console's own audio, which is not available yet: change device to take calls",
@@ -1348,7 +1400,7 @@ impl VccPolicy {
                 } else {
                     c.agent_ext.clone()
                 };
-                self.emit(Event::CallId(s.call_id.clone()));
+                self.emit_current(CallEvent::PlatformId(s.call_id.clone()));
                 if hang_up_now {
                     self.send(ClientMsg::Hangup {
                         kind: HangupKind::Outbound,
@@ -1371,15 +1423,15 @@ impl VccPolicy {
                 }
                 let phone = c.phone.clone();
                 if new_id {
-                    self.emit(Event::CallId(s.call_id));
+                    self.emit_current(CallEvent::PlatformId(s.call_id));
                 }
-                self.emit(Event::CalloutStarted(phone));
+                self.emit_current(CallEvent::CalloutStarted(phone));
             }
             "ANSWER" => {
                 if !c.customer_answered {
                     c.customer_answered = true;
                     c.phase = Phase::Active;
-                    self.emit(Event::CustomerAnswered);
+                    self.emit_current(CallEvent::CustomerAnswered);
                 }
             }
             "ENDCALL" | "TERMINATE" => {
@@ -1393,18 +1445,25 @@ impl VccPolicy {
             "ERROR" => {
                 let error_code = (!s.error_code.is_empty()).then(|| s.error_code.clone());
                 let sip_code = s.sip_code.trim().parse::<u16>().ok();
-                if let Some(leg) = c.leg {
+                let (id, leg) = (c.id, c.leg);
+                if let Some(leg) = leg {
                     self.voice_action(VoiceAction::Hangup { leg });
                 }
                 self.call = None;
-                self.emit(Event::CalloutFailed {
-                    error_code: error_code.clone(),
-                    sip_code,
-                });
-                self.emit(Event::Ended(EndReason::Failed {
-                    error_code,
-                    sip_code,
-                }));
+                self.emit(Event::call(
+                    id,
+                    CallEvent::CalloutFailed {
+                        error_code: error_code.clone(),
+                        sip_code,
+                    },
+                ));
+                self.emit(Event::call(
+                    id,
+                    CallEvent::Ended(EndReason::Failed {
+                        error_code,
+                        sip_code,
+                    }),
+                ));
                 if s.error_code
                     .eq_ignore_ascii_case("IPCC_NOT_CONNECT_AGENT_ID")
                     && self.voice_running
@@ -1438,7 +1497,7 @@ impl VccPolicy {
                         c.leg = Some(leg);
                         let info = c.ring_info(true);
                         self.voice_action(VoiceAction::Answer { leg });
-                        self.emit(Event::Ringing(info));
+                        self.emit_current(CallEvent::Ringing(info));
                     }
                     Some(c) if c.leg.is_none() && c.phase == Phase::Ringing && !c.callout => {
                         c.leg = Some(leg);
@@ -1446,18 +1505,23 @@ impl VccPolicy {
                             c.ring_shown = true;
                             let mut info = c.ring_info(false);
                             info.display_name = display_name;
-                            self.emit(Event::Ringing(info));
+                            self.emit_current(CallEvent::Ringing(info));
                         }
                     }
                     Some(_) => self.voice_action(VoiceAction::Reject { leg, code: 486 }),
                     None => {
-                        let mut c = Call::new(Direction::Inbound, number, Phase::Ringing);
+                        let mut c = Call::new(
+                            self.new_call_id(),
+                            Direction::Inbound,
+                            number,
+                            Phase::Ringing,
+                        );
                         c.leg = Some(leg);
                         c.ring_shown = true;
                         let mut info = c.ring_info(false);
                         info.display_name = display_name;
                         self.call = Some(c);
-                        self.emit(Event::Ringing(info));
+                        self.emit_current(CallEvent::Ringing(info));
                     }
                 }
             }
@@ -1471,7 +1535,7 @@ impl VccPolicy {
                 }
                 if c.phase != Phase::Active {
                     c.phase = Phase::Active;
-                    self.emit(Event::Accepted);
+                    self.emit_current(CallEvent::Accepted);
                 }
             }
             VoiceEvent::Ended { leg, reason } => {
@@ -1521,4 +1585,6 @@ fn agent_info(a: AgentEntry) -> AgentInfo {
 
 #[cfg(test)]
 #[path = "vcc_tests.rs"]
+// Tests take a base instant from the clock; the code under test still gets it as an argument.
+#[allow(clippy::disallowed_methods)]
 mod tests;

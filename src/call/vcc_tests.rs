@@ -359,7 +359,10 @@ fn voice_moved_away_newer_ends_the_session() {
 fn voice_moved_away_during_a_desk_phone_call_hands_the_call_over() {
     let mut f = inbound_active();
     let e = f.push(ServerMsg::VoiceDisabled);
-    assert!(events(&e).contains(&Event::Ended(EndReason::AnsweredElsewhere)));
+    assert!(events(&e).contains(&Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::AnsweredElsewhere)
+    }));
     assert!(!f.p.has_call());
 }
 
@@ -540,13 +543,25 @@ fn callout_lifecycle_hold_over_push_and_hang_up_with_the_ringing_extension() {
             number: "0912345678".into()
         }]
     );
-    assert_eq!(events(&e), vec![Event::Dialing("0912345678".into())]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Dialing("0912345678".into())
+        }]
+    );
     assert!(has_not_now(&f.cmd(Command::CallOut("0912000000".into()))));
 
     let e = f.push(callout("STARTING", "out-1"));
-    assert_eq!(events(&e), vec![Event::CallId("out-1".into())]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::PlatformId("out-1".into())
+        }]
+    );
     // Hold is refused while the customer rings (no frame sent).
-    let e = f.cmd(Command::ToggleHold);
+    let e = f.cmd(Command::ToggleHold { call: None });
     assert!(sent(&e).is_empty() && has_not_now(&e));
 
     let mut r = callout("RINGING", "out-1");
@@ -554,11 +569,23 @@ fn callout_lifecycle_hold_over_push_and_hang_up_with_the_ringing_extension() {
         s.extension = "1001-leg".into();
     }
     let e = f.push(r);
-    assert_eq!(events(&e), vec![Event::CalloutStarted("0912345678".into())]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::CalloutStarted("0912345678".into())
+        }]
+    );
     let e = f.push(callout("ANSWER", "out-1"));
-    assert_eq!(events(&e), vec![Event::CustomerAnswered]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::CustomerAnswered
+        }]
+    );
 
-    let e = f.cmd(Command::ToggleHold);
+    let e = f.cmd(Command::ToggleHold { call: None });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::Hold {
@@ -575,10 +602,16 @@ fn callout_lifecycle_hold_over_push_and_hang_up_with_the_ringing_extension() {
         status: "OK".into(),
         call_id: "out-1".into(),
     });
-    assert_eq!(events(&e), vec![Event::Held(true)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Held(true)
+        }]
+    );
     // End is refused while held (the SDK returns).
-    assert!(has_not_now(&f.cmd(Command::End)));
-    let e = f.cmd(Command::ToggleHold);
+    assert!(has_not_now(&f.cmd(Command::End { call: None })));
+    let e = f.cmd(Command::ToggleHold { call: None });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::Hold {
@@ -594,12 +627,18 @@ fn callout_lifecycle_hold_over_push_and_hang_up_with_the_ringing_extension() {
         status: "OK".into(),
         call_id: "out-1".into(),
     });
-    assert_eq!(events(&e), vec![Event::Held(false)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Held(false)
+        }]
+    );
     // Mute is for inbound calls only.
-    let e = f.cmd(Command::ToggleMute);
+    let e = f.cmd(Command::ToggleMute { call: None });
     assert!(sent(&e).is_empty() && has_not_now(&e));
 
-    let e = f.cmd(Command::End);
+    let e = f.cmd(Command::End { call: None });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::Hangup {
@@ -609,7 +648,13 @@ fn callout_lifecycle_hold_over_push_and_hang_up_with_the_ringing_extension() {
         }]
     );
     let e = f.push(callout("ENDCALL", "out-1"));
-    assert_eq!(events(&e), vec![Event::Ended(EndReason::LocalHangup)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::LocalHangup)
+        }]
+    );
     assert!(!f.p.has_call());
 }
 
@@ -642,14 +687,20 @@ fn callout_every_error_row() {
         assert_eq!(
             events(&e),
             vec![
-                Event::CalloutFailed {
-                    error_code: Some(code.into()),
-                    sip_code
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::CalloutFailed {
+                        error_code: Some(code.into()),
+                        sip_code
+                    }
                 },
-                Event::Ended(EndReason::Failed {
-                    error_code: Some(code.into()),
-                    sip_code
-                }),
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::Failed {
+                        error_code: Some(code.into()),
+                        sip_code
+                    })
+                },
             ],
             "{code} {sip}"
         );
@@ -666,11 +717,17 @@ fn callout_not_answered_and_ended_before_starting() {
     f.push(callout("STARTING", "c1"));
     f.push(callout("RINGING", "c1"));
     let e = f.push(callout("TERMINATE", "c1"));
-    assert_eq!(events(&e), vec![Event::Ended(EndReason::NoAnswer)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::NoAnswer)
+        }]
+    );
 
     // End before the platform names the call: sent on STARTING.
     f.cmd(Command::CallOut("0912345678".into()));
-    let e = f.cmd(Command::End);
+    let e = f.cmd(Command::End { call: None });
     assert!(sent(&e).is_empty());
     let e = f.push(callout("STARTING", "c2"));
     assert_eq!(
@@ -682,7 +739,13 @@ fn callout_not_answered_and_ended_before_starting() {
         }]
     );
     let e = f.push(callout("TERMINATE", "c2"));
-    assert_eq!(events(&e), vec![Event::Ended(EndReason::Cancelled)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(2),
+            event: CallEvent::Ended(EndReason::Cancelled)
+        }]
+    );
 }
 
 #[test]
@@ -740,20 +803,26 @@ fn inbound_desk_phone_ring_answer_mute_hold_end() {
     assert_eq!(
         events(&e),
         vec![
-            Event::CallId("in-1".into()),
-            Event::Ringing(RingInfo {
-                phone: "0987654321".into(),
-                display_name: None,
-                line: Some("19001234".into()),
-                queue: Some("Sales".into()),
-                direction: Direction::Inbound,
-                agent_leg: false,
-            })
+            Event::Call {
+                call: CallId(1),
+                event: CallEvent::PlatformId("in-1".into())
+            },
+            Event::Call {
+                call: CallId(1),
+                event: CallEvent::Ringing(RingInfo {
+                    phone: "0987654321".into(),
+                    display_name: None,
+                    line: Some("19001234".into()),
+                    queue: Some("Sales".into()),
+                    direction: Direction::Inbound,
+                    agent_leg: false,
+                })
+            }
         ]
     );
     // Accept on a desk phone is the phone's job.
-    assert!(has_not_now(&f.cmd(Command::Accept)));
-    let e = f.cmd(Command::ToggleMute);
+    assert!(has_not_now(&f.cmd(Command::Accept { call: None })));
+    let e = f.cmd(Command::ToggleMute { call: None });
     assert!(
         sent(&e).is_empty() && has_not_now(&e),
         "cannot mute a ringing call"
@@ -762,9 +831,15 @@ fn inbound_desk_phone_ring_answer_mute_hold_end() {
         extension: EXT.into(),
         call_id: "in-1".into(),
     });
-    assert_eq!(events(&e), vec![Event::Accepted]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted
+        }]
+    );
 
-    let e = f.cmd(Command::ToggleMute);
+    let e = f.cmd(Command::ToggleMute { call: None });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::Mute {
@@ -778,8 +853,14 @@ fn inbound_desk_phone_ring_answer_mute_hold_end() {
         mute: true,
         call_id: "in-1".into(),
     });
-    assert_eq!(events(&e), vec![Event::Muted(true)]);
-    let e = f.cmd(Command::ToggleMute);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Muted(true)
+        }]
+    );
+    let e = f.cmd(Command::ToggleMute { call: None });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::Mute {
@@ -796,7 +877,7 @@ fn inbound_desk_phone_ring_answer_mute_hold_end() {
         events(&e),
         vec![Event::Notice(Notice::IpccError("IPCCERR0004".into()))]
     );
-    let e = f.cmd(Command::ToggleMute);
+    let e = f.cmd(Command::ToggleMute { call: None });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::Mute {
@@ -811,7 +892,7 @@ fn inbound_desk_phone_ring_answer_mute_hold_end() {
         call_id: "in-1".into(),
     });
 
-    let e = f.cmd(Command::ToggleHold);
+    let e = f.cmd(Command::ToggleHold { call: None });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::Hold {
@@ -832,24 +913,36 @@ fn inbound_desk_phone_ring_answer_mute_hold_end() {
         events(&e),
         vec![Event::Notice(Notice::IpccError("IPCCERR0003".into()))]
     );
-    f.cmd(Command::ToggleHold);
+    f.cmd(Command::ToggleHold { call: None });
     let e = f.push(ServerMsg::HoldResult {
         hold: true,
         outbound: false,
         status: "OK".into(),
         call_id: "in-1".into(),
     });
-    assert_eq!(events(&e), vec![Event::Held(true)]);
-    f.cmd(Command::ToggleHold);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Held(true)
+        }]
+    );
+    f.cmd(Command::ToggleHold { call: None });
     let e = f.push(ServerMsg::HoldResult {
         hold: false,
         outbound: false,
         status: "OK".into(),
         call_id: "in-1".into(),
     });
-    assert_eq!(events(&e), vec![Event::Held(false)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Held(false)
+        }]
+    );
 
-    let e = f.cmd(Command::End);
+    let e = f.cmd(Command::End { call: None });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::Hangup {
@@ -872,7 +965,13 @@ fn inbound_desk_phone_ring_answer_mute_hold_end() {
         extension: EXT.into(),
         call_id: "in-1".into(),
     });
-    assert_eq!(events(&e), vec![Event::Ended(EndReason::LocalHangup)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::LocalHangup)
+        }]
+    );
 }
 
 #[test]
@@ -900,20 +999,35 @@ fn missed_call_and_remote_hangup() {
         extension: EXT.into(),
         call_id: "m".into(),
     });
-    assert_eq!(events(&e), vec![Event::Ended(EndReason::Cancelled)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::Cancelled)
+        }]
+    );
     let mut f = inbound_active();
     let e = f.push(ServerMsg::AgentEnd {
         extension: EXT.into(),
         call_id: "in-1".into(),
     });
-    assert_eq!(events(&e), vec![Event::Ended(EndReason::RemoteHangup)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::RemoteHangup)
+        }]
+    );
 }
 
 #[test]
 fn reject_on_a_desk_phone_hangs_up_by_push() {
     let mut f = F::older(4);
     f.push(ring("r"));
-    let e = f.cmd(Command::Reject { decline: false });
+    let e = f.cmd(Command::Reject {
+        call: None,
+        decline: false,
+    });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::Hangup {
@@ -934,7 +1048,7 @@ fn supervisor_hangup_notice_and_refused_hangup() {
         terminated_agent: EXT.into(),
     });
     assert!(matches!(&events(&e)[..], [Event::Notice(Notice::Info(t))] if t.contains("9000")));
-    f.cmd(Command::End);
+    f.cmd(Command::End { call: None });
     let e = f.push(ServerMsg::HangupResult {
         call_id: "in-1".into(),
         status: "IPCCERR0000".into(),
@@ -953,10 +1067,13 @@ fn call_not_found_clears_the_call() {
     let e = f.push(ServerMsg::CallError {
         status: "IPCCERR0000".into(),
     });
-    assert!(events(&e).contains(&Event::Ended(EndReason::Failed {
-        error_code: Some("IPCCERR0000".into()),
-        sip_code: None
-    })));
+    assert!(events(&e).contains(&Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::Failed {
+            error_code: Some("IPCCERR0000".into()),
+            sip_code: None
+        })
+    }));
     assert!(!f.p.has_call());
 }
 
@@ -969,13 +1086,19 @@ fn internal_call_ring_answer_hold_end() {
     });
     let ev = events(&e);
     assert!(
-        matches!(&ev[1], Event::Ringing(r) if r.direction == Direction::Internal && r.phone == "1002")
+        matches!(&ev[1], Event::Call { call: CallId(1), event: CallEvent::Ringing(r) } if r.direction == Direction::Internal && r.phone == "1002")
     );
     let e = f.push(ServerMsg::InternalAnswer {
         call_id: "i1".into(),
     });
-    assert_eq!(events(&e), vec![Event::Accepted]);
-    let e = f.cmd(Command::ToggleHold);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted
+        }]
+    );
+    let e = f.cmd(Command::ToggleHold { call: None });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::Hold {
@@ -991,14 +1114,14 @@ fn internal_call_ring_answer_hold_end() {
         status: "OK".into(),
         call_id: "i1".into(),
     });
-    f.cmd(Command::ToggleHold);
+    f.cmd(Command::ToggleHold { call: None });
     f.push(ServerMsg::HoldResult {
         hold: false,
         outbound: false,
         status: "OK".into(),
         call_id: "i1".into(),
     });
-    let e = f.cmd(Command::End);
+    let e = f.cmd(Command::End { call: None });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::Hangup {
@@ -1010,7 +1133,13 @@ fn internal_call_ring_answer_hold_end() {
     let e = f.push(ServerMsg::InternalEnd {
         call_id: "i1".into(),
     });
-    assert_eq!(events(&e), vec![Event::Ended(EndReason::LocalHangup)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::LocalHangup)
+        }]
+    );
 }
 
 // ---- transfers ----------------------------------------------------------------------
@@ -1039,7 +1168,10 @@ fn transfer_list_to_agent_and_to_queue() {
             status: "AVAILABLE / READY".into()
         }])]
     );
-    let e = f.cmd(Command::Transfer(TransferTarget::Agent("1002".into())));
+    let e = f.cmd(Command::Transfer {
+        call: None,
+        target: TransferTarget::Agent("1002".into()),
+    });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::TransferAgent {
@@ -1055,9 +1187,13 @@ fn transfer_list_to_agent_and_to_queue() {
         super_agent: String::new(),
         status: "OK".into(),
     });
+    // About our call: it carries the call's name.
     assert!(matches!(
         &events(&e)[..],
-        [Event::TransferResult { ok: true, .. }]
+        [Event::Call {
+            call: CallId(1),
+            event: CallEvent::TransferResult { ok: true, .. }
+        }]
     ));
     let e = f.push(ServerMsg::TransferConfirm {
         call_id: "in-1".into(),
@@ -1065,10 +1201,16 @@ fn transfer_list_to_agent_and_to_queue() {
     });
     assert!(matches!(
         &events(&e)[..],
-        [Event::TransferResult { ok: false, .. }]
+        [Event::Call {
+            call: CallId(1),
+            event: CallEvent::TransferResult { ok: false, .. }
+        }]
     ));
 
-    let e = f.cmd(Command::Transfer(TransferTarget::Queue("q-sales".into())));
+    let e = f.cmd(Command::Transfer {
+        call: None,
+        target: TransferTarget::Queue("q-sales".into()),
+    });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::TransferAcd {
@@ -1081,9 +1223,15 @@ fn transfer_list_to_agent_and_to_queue() {
     });
     assert!(matches!(
         &events(&e)[..],
-        [Event::TransferResult { ok: true, .. }]
+        [Event::Call {
+            call: CallId(1),
+            event: CallEvent::TransferResult { ok: true, .. }
+        }]
     ));
-    let e = f.cmd(Command::Transfer(TransferTarget::Number("0912".into())));
+    let e = f.cmd(Command::Transfer {
+        call: None,
+        target: TransferTarget::Number("0912".into()),
+    });
     assert!(sent(&e).is_empty() && has_not_now(&e));
 }
 
@@ -1091,7 +1239,10 @@ fn transfer_list_to_agent_and_to_queue() {
 fn transfer_needs_an_answered_call() {
     let mut f = F::older(4);
     f.push(ring("r"));
-    let e = f.cmd(Command::Transfer(TransferTarget::Agent("1002".into())));
+    let e = f.cmd(Command::Transfer {
+        call: None,
+        target: TransferTarget::Agent("1002".into()),
+    });
     assert!(sent(&e).is_empty() && has_not_now(&e));
 }
 
@@ -1240,7 +1391,13 @@ fn lost_link_during_a_desk_call_ends_it_as_transport_lost() {
     });
     assert_eq!(
         events(&e),
-        vec![Event::Ended(EndReason::TransportLost), Event::Disconnected]
+        vec![
+            Event::Call {
+                call: CallId(1),
+                event: CallEvent::Ended(EndReason::TransportLost)
+            },
+            Event::Disconnected
+        ]
     );
 }
 
@@ -1327,7 +1484,10 @@ fn exit_hangs_up_the_console_call() {
         voice_actions(&e),
         vec![VoiceAction::Hangup { leg: LegId(7) }, VoiceAction::Stop]
     );
-    assert!(events(&e).contains(&Event::Ended(EndReason::LocalHangup)));
+    assert!(events(&e).contains(&Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::LocalHangup)
+    }));
 }
 
 // ---- device 1: the console's own voice leg ------------------------------------------------
@@ -1343,14 +1503,20 @@ fn device_1_auto_answers_only_the_agent_leg_of_our_own_callout() {
     });
     assert!(voice_actions(&e).is_empty());
     assert!(
-        matches!(&events(&e)[..], [Event::Ringing(r)] if !r.agent_leg && r.display_name.as_deref() == Some("Khach"))
+        matches!(&events(&e)[..], [Event::Call { call: CallId(1), event: CallEvent::Ringing(r) }] if !r.agent_leg && r.display_name.as_deref() == Some("Khach"))
     );
     assert_eq!(
-        voice_actions(&f.cmd(Command::Accept)),
+        voice_actions(&f.cmd(Command::Accept { call: None })),
         vec![VoiceAction::Answer { leg: LegId(1) }]
     );
     let e = f.voice(VoiceEvent::Answered { leg: LegId(1) });
-    assert_eq!(events(&e), vec![Event::Accepted]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted
+        }]
+    );
     // A second INVITE during the call is refused busy.
     let e = f.voice(VoiceEvent::Incoming {
         leg: LegId(2),
@@ -1373,11 +1539,11 @@ fn device_1_auto_answers_only_the_agent_leg_of_our_own_callout() {
         queue_description: "Q".into(),
         call_direction: 1,
     }));
-    let e = f.cmd(Command::ToggleHold);
+    let e = f.cmd(Command::ToggleHold { call: None });
     assert!(
         matches!(&sent(&e)[..], [ClientMsg::Hold { hold: true, outbound: false, call_id, .. }] if call_id == "in-9")
     );
-    let e = f.cmd(Command::End);
+    let e = f.cmd(Command::End { call: None });
     assert_eq!(
         voice_actions(&e),
         vec![VoiceAction::Hangup { leg: LegId(1) }]
@@ -1387,7 +1553,13 @@ fn device_1_auto_answers_only_the_agent_leg_of_our_own_callout() {
         leg: LegId(1),
         reason: EndReason::RemoteHangup,
     });
-    assert_eq!(events(&e), vec![Event::Ended(EndReason::LocalHangup)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::LocalHangup)
+        }]
+    );
 
     // Our call-out: the platform's agent leg is answered at once.
     f.cmd(Command::CallOut("0912345678".into()));
@@ -1401,12 +1573,17 @@ fn device_1_auto_answers_only_the_agent_leg_of_our_own_callout() {
         voice_actions(&e),
         vec![VoiceAction::Answer { leg: LegId(3) }]
     );
-    assert!(matches!(&events(&e)[..], [Event::Ringing(r)] if r.agent_leg));
+    assert!(
+        matches!(&events(&e)[..], [Event::Call { call, event: CallEvent::Ringing(r) }] if r.agent_leg && *call == CallId(2))
+    );
     assert!(events(&f.voice(VoiceEvent::Answered { leg: LegId(3) })).is_empty());
     f.push(callout("RINGING", "o1"));
     assert_eq!(
         events(&f.push(callout("ANSWER", "o1"))),
-        vec![Event::CustomerAnswered]
+        vec![Event::Call {
+            call: CallId(2),
+            event: CallEvent::CustomerAnswered
+        }]
     );
     // ENDCALL waits for the BYE on device 1.
     assert!(events(&f.push(callout("ENDCALL", "o1"))).is_empty());
@@ -1414,21 +1591,35 @@ fn device_1_auto_answers_only_the_agent_leg_of_our_own_callout() {
         leg: LegId(3),
         reason: EndReason::RemoteHangup,
     });
-    assert_eq!(events(&e), vec![Event::Ended(EndReason::RemoteHangup)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(2),
+            event: CallEvent::Ended(EndReason::RemoteHangup)
+        }]
+    );
 }
 
 #[test]
 fn device_1_ring_from_1038_waits_for_the_invite_and_merges_the_popup() {
     let mut f = F::older(1);
     let e = f.push(ring("in-2"));
-    assert_eq!(events(&e), vec![Event::CallId("in-2".into())]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::PlatformId("in-2".into())
+        }]
+    );
     let e = f.voice(VoiceEvent::Incoming {
         leg: LegId(5),
         number: "0987654321".into(),
         display_name: None,
     });
-    assert!(matches!(&events(&e)[..], [Event::Ringing(r)]
-        if r.line.as_deref() == Some("19001234") && r.queue.as_deref() == Some("Sales")));
+    assert!(
+        matches!(&events(&e)[..], [Event::Call { call: CallId(1), event: CallEvent::Ringing(r) }]
+        if r.line.as_deref() == Some("19001234") && r.queue.as_deref() == Some("Sales"))
+    );
     // 1039 / 1009 do not drive device-1 calls.
     assert!(
         f.push(ServerMsg::AgentEnd {
@@ -1437,7 +1628,10 @@ fn device_1_ring_from_1038_waits_for_the_invite_and_merges_the_popup() {
         })
         .is_empty()
     );
-    let e = f.cmd(Command::Reject { decline: true });
+    let e = f.cmd(Command::Reject {
+        call: None,
+        decline: true,
+    });
     assert_eq!(
         voice_actions(&e),
         vec![VoiceAction::Reject {
@@ -1462,13 +1656,22 @@ fn device_1_internal_numbers_are_dialled_in_sip_and_dtmf_goes_there() {
     assert!(sent(&e).is_empty());
     assert_eq!(
         events(&f.voice(VoiceEvent::Answered { leg })),
-        vec![Event::Accepted]
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted
+        }]
     );
     assert_eq!(
-        voice_actions(&f.cmd(Command::SendDtmf('5'))),
+        voice_actions(&f.cmd(Command::SendDtmf {
+            call: None,
+            digit: '5'
+        })),
         vec![VoiceAction::Dtmf { leg, digit: '5' }]
     );
-    assert!(has_not_now(&f.cmd(Command::SendDtmf('x'))));
+    assert!(has_not_now(&f.cmd(Command::SendDtmf {
+        call: None,
+        digit: 'x'
+    })));
 }
 
 #[test]
@@ -1497,12 +1700,15 @@ fn device_1_without_a_voice_leg_says_so_and_still_shows_the_ring() {
     );
     let e = f.push(ring("in-3"));
     let ev = events(&e);
-    assert!(ev.iter().any(|e| matches!(e, Event::Ringing(_))));
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e.call_event(), Some(CallEvent::Ringing(_))))
+    );
     assert!(
         ev.iter()
             .any(|e| matches!(e, Event::Notice(Notice::Info(_))))
     );
-    assert!(has_not_now(&f.cmd(Command::Accept)));
+    assert!(has_not_now(&f.cmd(Command::Accept { call: None })));
     let e = f.voice(VoiceEvent::Registration(RegState::None));
     assert_eq!(events(&e), vec![Event::Registration(RegState::None)]);
 }
@@ -1510,7 +1716,10 @@ fn device_1_without_a_voice_leg_says_so_and_still_shows_the_ring() {
 #[test]
 fn dtmf_on_a_desk_phone_is_the_phones_job() {
     let mut f = inbound_active();
-    assert!(has_not_now(&f.cmd(Command::SendDtmf('1'))));
+    assert!(has_not_now(&f.cmd(Command::SendDtmf {
+        call: None,
+        digit: '1'
+    })));
 }
 
 #[test]
@@ -1527,10 +1736,10 @@ fn commands_need_a_connection() {
         assert!(sent(&e).is_empty() && has_not_now(&e), "{c:?}");
     }
     for c in [
-        Command::End,
-        Command::ToggleHold,
-        Command::ToggleMute,
-        Command::Accept,
+        Command::End { call: None },
+        Command::ToggleHold { call: None },
+        Command::ToggleMute { call: None },
+        Command::Accept { call: None },
     ] {
         assert!(has_not_now(&f.cmd(c)));
     }
@@ -1551,4 +1760,43 @@ fn role_override_from_config_wins() {
             phone: String::new()
         }]
     );
+}
+
+#[test]
+fn a_named_call_must_be_the_call_we_have() {
+    let mut f = inbound_active();
+    // The platform's call in-1 is our c1, for every event about it.
+    let e = f.cmd(Command::ToggleHold {
+        call: Some(CallId(2)),
+    });
+    assert_eq!(
+        events(&e),
+        vec![Event::Notice(Notice::UnknownCall(CallId(2)))]
+    );
+    assert!(sent(&e).is_empty());
+    let e = f.cmd(Command::ToggleHold {
+        call: Some(CallId(1)),
+    });
+    assert_eq!(sent(&e).len(), 1);
+    let e = f.push(ServerMsg::HoldResult {
+        hold: true,
+        outbound: false,
+        status: "OK".into(),
+        call_id: "in-1".into(),
+    });
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Held(true)
+        }]
+    );
+    // The next call gets the next name.
+    f.push(ServerMsg::AgentEnd {
+        extension: EXT.into(),
+        call_id: "in-1".into(),
+    });
+    let e = f.push(ring("in-2"));
+    assert!(events(&e).iter().all(|e| e.call_id() == Some(CallId(2))));
+    assert!(!events(&e).is_empty());
 }

@@ -682,16 +682,23 @@ async fn handle_line(
                 Value::Bool(false),
             )]))
         }
-        Op::Engine(c) => send(ctx, c).await.map(|_| none()),
-        Op::Toggle { what, want } => {
+        Op::Engine(c) => match known_call(ctx, c.call()) {
+            Ok(()) => send(ctx, c).await.map(|_| none()),
+            Err(e) => Err(e),
+        },
+        Op::Toggle { what, want, call } => {
+            let checked = known_call(ctx, call);
             let (current, cmd) = {
                 let st = ctx.hub.lock();
                 match what {
-                    Toggle::Hold => (st.held(), Command::ToggleHold),
-                    Toggle::Mute => (st.muted(), Command::ToggleMute),
+                    Toggle::Hold => (st.held(call), Command::ToggleHold { call }),
+                    Toggle::Mute => (st.muted(call), Command::ToggleMute { call }),
                     Toggle::Availability => (st.available(), Command::ToggleAvailability),
                 }
             };
+            if let Err(e) = checked {
+                return (protocol::error(&id, &e), Then::Continue);
+            }
             match want {
                 Some(w) if current == Some(w) => Ok(Map::from_iter([(
                     "unchanged".to_string(),
@@ -704,6 +711,19 @@ async fn handle_line(
     match result {
         Ok(extra) => (protocol::ok(&id, extra), Then::Continue),
         Err(e) => (protocol::error(&id, &e), Then::Continue),
+    }
+}
+
+/// A named call must be one the console has: the status has applied every
+/// event a client has seen, so a call it was told about is there until its
+/// end. (The engine refuses an id it does not know too, with a notice.)
+fn known_call(ctx: &Ctx, call: Option<crate::engine::CallId>) -> Result<(), ProtoError> {
+    match call {
+        Some(id) if !ctx.hub.lock().has_call(id) => Err(ProtoError::new(
+            ErrorCode::UnknownCall,
+            format!("there is no call {id} (see `status` for the calls there are)"),
+        )),
+        _ => Ok(()),
     }
 }
 

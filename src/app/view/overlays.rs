@@ -44,7 +44,7 @@ fn cursor<'a>(theme: &Theme) -> Span<'a> {
 
 pub(super) fn render(s: &AppState, theme: &Theme, f: &mut Frame, body: Rect) {
     if let Some(w) = &s.wrapup
-        && s.call.is_none()
+        && s.call().is_none()
     {
         wrapup(s, theme, f, body, w);
     }

@@ -476,6 +476,7 @@ impl Work {
             }
             SipInput::RemoteHold { .. }
             | SipInput::HoldResult { .. }
+            | SipInput::Quality { .. }
             | SipInput::TransferProgress { .. } => {}
         }
     }
