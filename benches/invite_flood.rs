@@ -66,7 +66,11 @@ fn main() {
         "  503 Retry-After      {} with, {} without (values {:?})",
         answers.retry_after.len(),
         answers.no_retry_after,
-        answers.retry_after.iter().min().zip(answers.retry_after.iter().max())
+        answers
+            .retry_after
+            .iter()
+            .min()
+            .zip(answers.retry_after.iter().max())
     );
     println!("  RSS before           {:.1} MB", mb(start_kb));
     println!("  peak RSS (VmHWM)     {:.1} MB", mb(hwm_kb.max(peak_kb)));
@@ -84,11 +88,12 @@ fn main() {
         flood_cpu.as_secs_f64(),
         flood_wall.as_secs_f64()
     );
-    println!(
-        "  CPU in the 30 s after {:.1} s",
-        cpu_after.as_secs_f64()
-    );
-    let ms = |d: Option<Duration>| d.map_or("none".into(), |d| format!("{:.1} ms", d.as_secs_f64() * 1e3));
+    println!("  CPU in the 30 s after {:.1} s", cpu_after.as_secs_f64());
+    let ms = |d: Option<Duration>| {
+        d.map_or("none".into(), |d| {
+            format!("{:.1} ms", d.as_secs_f64() * 1e3)
+        })
+    };
     println!(
         "  valid INVITE after    100 in {}, 180 in {}, final {:?}",
         ms(probe.trying),

@@ -65,7 +65,10 @@ struct Bucket {
 
 impl Bucket {
     fn full(burst: f64, now: Instant) -> Bucket {
-        Bucket { tokens: burst, at: now }
+        Bucket {
+            tokens: burst,
+            at: now,
+        }
     }
 
     fn refill(&mut self, rate: f64, burst: f64, now: Instant) {
@@ -208,7 +211,10 @@ mod tests {
         // 2/s: one token back after half a second.
         let t1 = t0 + Duration::from_millis(500);
         assert_eq!(a.new_invite(t1, ip(1), "a-6"), Verdict::Admit);
-        assert!(matches!(a.new_invite(t1, ip(1), "a-7"), Verdict::Refuse { .. }));
+        assert!(matches!(
+            a.new_invite(t1, ip(1), "a-7"),
+            Verdict::Refuse { .. }
+        ));
     }
 
     #[test]
@@ -293,7 +299,10 @@ mod tests {
         // After 64*T1 it is a stranger again.
         let late = t0 + Duration::from_secs(33);
         assert_eq!(admitted(&mut a, late, ip(1), 4, "b"), 4);
-        assert!(matches!(a.new_invite(late, ip(1), "a-0"), Verdict::Refuse { .. }));
+        assert!(matches!(
+            a.new_invite(late, ip(1), "a-0"),
+            Verdict::Refuse { .. }
+        ));
     }
 
     #[test]

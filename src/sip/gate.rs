@@ -112,7 +112,9 @@ impl Gate {
     fn count(&self, now: Instant, f: impl FnOnce(&mut State)) {
         let mut s = self.state.lock().expect("gate lock");
         f(&mut s);
-        if s.reported.is_some_and(|t| now.saturating_duration_since(t) < REPORT_EVERY) {
+        if s.reported
+            .is_some_and(|t| now.saturating_duration_since(t) < REPORT_EVERY)
+        {
             return;
         }
         s.reported = Some(now);
@@ -133,7 +135,10 @@ impl Gate {
             .filter(|h| {
                 matches!(
                     h,
-                    Header::Via(_) | Header::From(_) | Header::To(_) | Header::CallId(_)
+                    Header::Via(_)
+                        | Header::From(_)
+                        | Header::To(_)
+                        | Header::CallId(_)
                         | Header::CSeq(_)
                 )
             })
@@ -307,7 +312,9 @@ mod tests {
             g.decide(&without("Via"), src(), Instant::now()),
             Decision::Drop
         ));
-        let ack = INVITE.replace("INVITE sip", "ACK sip").replace("1 INVITE", "1 ACK");
+        let ack = INVITE
+            .replace("INVITE sip", "ACK sip")
+            .replace("1 INVITE", "1 ACK");
         let ack = Request::try_from(ack.as_bytes()).expect("parses");
         assert!(matches!(
             g.decide(&ack, src(), Instant::now()),
@@ -320,7 +327,10 @@ mod tests {
         let text = INVITE.replace(";tag=f1", "");
         let req = Request::try_from(text.as_bytes()).expect("parses");
         let r = reply(gate().decide(&req, src(), Instant::now()));
-        assert_eq!(r.status_code, StatusCode::Other(400, "Missing From tag".into()));
+        assert_eq!(
+            r.status_code,
+            StatusCode::Other(400, "Missing From tag".into())
+        );
     }
 
     #[test]
@@ -350,7 +360,10 @@ mod tests {
     fn in_dialog_requests_and_non_invites_are_not_rate_limited() {
         let g = gate();
         let t0 = Instant::now();
-        let reinvite = INVITE.replace("To: <sip:alice@127.0.0.1>", "To: <sip:alice@127.0.0.1>;tag=t9");
+        let reinvite = INVITE.replace(
+            "To: <sip:alice@127.0.0.1>",
+            "To: <sip:alice@127.0.0.1>;tag=t9",
+        );
         let reinvite = Request::try_from(reinvite.as_bytes()).expect("parses");
         let options = INVITE
             .replace("INVITE sip", "OPTIONS sip")
