@@ -37,8 +37,7 @@ async fn registered(k: &Kamailio) -> Headless {
 }
 
 fn remote_hold_notice(e: &Event, held: bool) -> bool {
-    let want = if held { "on hold" } else { "resumed" };
-    matches!(e, Event::Notice(Notice::Info(t)) if t.contains(want))
+    *e == Event::Notice(Notice::Info(tongdai::engine::Info::RemoteHold { held }))
 }
 
 #[tokio::test]

@@ -28,7 +28,10 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::engine::{Command, Direction, EndReason, Event, Notice, RingInfo, TransferTarget};
+use crate::engine::{
+    Command, Direction, EndReason, Event, Info, NotNow, Notice, RingInfo, TransferDetail,
+    TransferTarget,
+};
 use crate::sip::SecondCall;
 use crate::sip::target::Target;
 
@@ -381,8 +384,8 @@ impl Softphone {
             .or_else(|| self.calls.last())
     }
 
-    fn not_now(&mut self, why: &str) {
-        self.emit(Event::Notice(Notice::NotNow(why.to_string())));
+    fn not_now(&mut self, why: NotNow) {
+        self.emit(Event::Notice(Notice::NotNow(why)));
     }
 
     fn command(&mut self, now: Instant, cmd: Command) {
@@ -398,7 +401,7 @@ impl Softphone {
                     .map(|c| c.leg)
                 {
                     Some(leg) => self.reject(leg, code),
-                    None => self.not_now("no call is ringing"),
+                    None => self.not_now(NotNow::NoRinging),
                 }
             }
             Command::End => self.end(now),
@@ -409,7 +412,7 @@ impl Softphone {
                     .iter_mut()
                     .find(|c| c.phase == Phase::Active && !c.held)
                 else {
-                    return self.not_now("not in a call");
+                    return self.not_now(NotNow::NotInCall);
                 };
                 c.muted = !c.muted;
                 let (leg, mute) = (c.leg, c.muted);
@@ -426,8 +429,8 @@ impl Softphone {
                     Some(leg) if matches!(digit, '0'..='9' | '*' | '#' | 'A'..='D') => {
                         self.sip(SipAction::Dtmf { leg, digit })
                     }
-                    Some(_) => self.not_now("DTMF digits are 0-9, *, #, A-D"),
-                    None => self.not_now("not in a call"),
+                    Some(_) => self.not_now(NotNow::DtmfDigits),
+                    None => self.not_now(NotNow::NotInCall),
                 }
             }
             Command::Transfer(target) => {
@@ -441,7 +444,7 @@ impl Softphone {
                     .find(|c| c.phase == Phase::Active)
                     .map(|c| c.leg)
                 else {
-                    return self.not_now("not in a call");
+                    return self.not_now(NotNow::NotInCall);
                 };
                 match normalise_target(&target) {
                     Ok(t) => self.sip(SipAction::Refer { leg, target: t }),
@@ -471,9 +474,7 @@ impl Softphone {
             | Command::ToggleAvailability
             | Command::ChangeDevice(_)
             | Command::ListTransferAgents
-            | Command::AnswerTransferOffer(_) => {
-                self.not_now("a plain SIP account has no call-center control plane")
-            }
+            | Command::AnswerTransferOffer(_) => self.not_now(NotNow::NoControlPlane),
             Command::Connect => {}
         }
     }
@@ -483,7 +484,7 @@ impl Softphone {
             return;
         }
         if self.calls.iter().any(|c| !c.held) {
-            return self.not_now("already in a call: hold or end it first");
+            return self.not_now(NotNow::HoldOrEndFirst);
         }
         let target = match normalise_target(number) {
             Ok(t) => t,
@@ -512,7 +513,7 @@ impl Softphone {
             .find(|c| c.phase == Phase::Ringing)
             .map(|c| c.leg)
         else {
-            return self.not_now("no call is ringing");
+            return self.not_now(NotNow::NoRinging);
         };
         // A second call offered while one is live: hold the first (RFC 6337 §5.3).
         let live: Vec<Leg> = self
@@ -546,7 +547,7 @@ impl Softphone {
 
     fn end(&mut self, now: Instant) {
         let Some(c) = self.focus().cloned() else {
-            return self.not_now("no call to end");
+            return self.not_now(NotNow::NotInCall);
         };
         match c.phase {
             Phase::Ringing => self.reject(c.leg, 486),
@@ -584,7 +585,7 @@ impl Softphone {
             .iter_mut()
             .find(|c| c.phase == Phase::Active && !c.hold_pending)
         else {
-            return self.not_now("not in a call");
+            return self.not_now(NotNow::NotInCall);
         };
         c.hold_pending = true;
         let (leg, hold) = (c.leg, !c.held);
@@ -606,9 +607,9 @@ impl Softphone {
                 if self.shutting_down || (busy && self.policy.second_call == SecondCall::Reject) {
                     // Busy Here (RFC 3261 §21.4.24): tell the agent who tried.
                     self.sip(SipAction::Reject { leg, code: 486 });
-                    self.emit(Event::Notice(Notice::Info(format!(
-                        "busy: rejected a second call from {number}"
-                    ))));
+                    self.emit(Event::Notice(Notice::Info(Info::BusySecondCall {
+                        number: number.clone(),
+                    })));
                     return;
                 }
                 self.calls.push(Call {
@@ -694,12 +695,7 @@ impl Softphone {
             }
             SipInput::RemoteHold { leg, held } => {
                 if self.find_mut(leg).is_some() {
-                    let text = if held {
-                        "the other party put the call on hold"
-                    } else {
-                        "the other party resumed the call"
-                    };
-                    self.emit(Event::Notice(Notice::Info(text.to_string())));
+                    self.emit(Event::Notice(Notice::Info(Info::RemoteHold { held })));
                 }
             }
             SipInput::HoldResult { leg, held, ok } => {
@@ -709,14 +705,7 @@ impl Softphone {
                     c.held = held;
                     self.emit(Event::Held(held));
                 } else {
-                    self.emit(Event::Notice(Notice::Server(
-                        if held {
-                            "the PBX refused to hold the call"
-                        } else {
-                            "the PBX refused to resume the call"
-                        }
-                        .to_string(),
-                    )));
+                    self.emit(Event::Notice(Notice::Info(Info::HoldRefused { held })));
                 }
             }
             SipInput::TransferProgress { leg, code, done } => {
@@ -724,7 +713,7 @@ impl Softphone {
                 if done || code >= 300 {
                     self.emit(Event::TransferResult {
                         ok,
-                        detail: format!("SIP {code}"),
+                        detail: TransferDetail::Sip { code },
                     });
                     // RFC 5589 §6: the transferor hangs up once the transfer succeeded.
                     if ok && self.remove(leg).is_some() {
@@ -732,7 +721,7 @@ impl Softphone {
                         self.emit(Event::Ended(EndReason::LocalHangup));
                     }
                 } else {
-                    self.emit(Event::Notice(Notice::Info(format!("transfer: SIP {code}"))));
+                    self.emit(Event::Notice(Notice::Info(Info::TransferProgress { code })));
                 }
             }
             SipInput::Dtmf { leg, digit } => {
@@ -865,7 +854,9 @@ mod tests {
         );
         assert!(matches!(
             fx[..],
-            [Effect::Emit(Event::Notice(Notice::Server(_)))]
+            [Effect::Emit(Event::Notice(Notice::Info(
+                Info::HoldRefused { held: true }
+            )))]
         ));
         // Still not held: the next press asks for hold again.
         assert_eq!(
@@ -1310,7 +1301,7 @@ mod tests {
             vec![
                 Effect::Emit(Event::TransferResult {
                     ok: true,
-                    detail: "SIP 200".into()
+                    detail: TransferDetail::Sip { code: 200 }
                 }),
                 Effect::Sip(SipAction::Bye { leg: Leg(1) }),
                 Effect::Emit(Event::Ended(EndReason::LocalHangup))

@@ -22,7 +22,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::app::i18n;
-use crate::call::errors::{CalloutError, Lang, ipcc_error_text};
+use crate::call::errors::{CalloutError, Lang};
 use crate::engine::{
     Availability, Command, Device, Direction, EndReason, Event, HistoryNotice, Notice,
     TransferTarget,
@@ -533,39 +533,42 @@ pub fn callout_text(error_code: Option<&str>, sip_code: Option<u16>) -> Value {
 
 fn notice_json(n: &Notice) -> Map<String, Value> {
     let mut m = Map::new();
-    let (kind, detail) = match n {
-        Notice::IpccError(code) => {
-            m.insert(
-                "text".into(),
-                json!({"en": ipcc_error_text(code, Lang::En), "vi": ipcc_error_text(code, Lang::Vi)}),
-            );
-            ("ipcc_error", Some(code.as_str()))
-        }
+    // Every notice carries its words in both languages (the console's
+    // catalogue); `detail` stays the English text for older scripts.
+    m.insert(
+        "text".into(),
+        json!({"en": i18n::notice(Lang::En, n), "vi": i18n::notice(Lang::Vi, n)}),
+    );
+    let english = |l: Lang| i18n::notice(l, n);
+    let (kind, detail): (&str, Option<String>) = match n {
+        Notice::IpccError(code) => ("ipcc_error", Some(code.clone())),
         Notice::AvailabilityRefused => ("availability_refused", None),
         Notice::DeviceChangeRefused => ("device_change_refused", None),
-        Notice::NotNow(t) => ("not_now", Some(t.as_str())),
-        Notice::BadNumber(t) => ("bad_number", Some(t.as_str())),
-        Notice::InsecureTls => ("insecure_tls", None),
-        Notice::Server(t) => ("server", Some(t.as_str())),
-        Notice::Info(t) => ("info", Some(t.as_str())),
-        Notice::History(h) => {
-            m.insert(
-                "text".into(),
-                json!({"en": crate::app::i18n::notice(Lang::En, n), "vi": crate::app::i18n::notice(Lang::Vi, n)}),
-            );
-            match h {
-                HistoryNotice::Recovered { moved_to } => {
-                    ("history_recovered", Some(moved_to.as_str()))
-                }
-                HistoryNotice::Locked => ("history_locked", None),
-                HistoryNotice::Unlocked => ("history_unlocked", None),
-                HistoryNotice::Off { reason } => ("history_off", Some(reason.as_str())),
+        Notice::NotNow(why) => {
+            if let Ok(v) = serde_json::to_value(why) {
+                m.insert("why".into(), v);
             }
+            ("not_now", Some(i18n::not_now(Lang::En, *why).to_string()))
         }
+        Notice::BadNumber(t) => ("bad_number", Some(t.clone())),
+        Notice::InsecureTls => ("insecure_tls", None),
+        Notice::Server(t) => ("server", Some(t.clone())),
+        Notice::Info(i) => {
+            if let Ok(Value::Object(im)) = serde_json::to_value(i) {
+                m.extend(im);
+            }
+            ("info", Some(english(Lang::En)))
+        }
+        Notice::History(h) => match h {
+            HistoryNotice::Recovered { moved_to } => ("history_recovered", Some(moved_to.clone())),
+            HistoryNotice::Locked => ("history_locked", None),
+            HistoryNotice::Unlocked => ("history_unlocked", None),
+            HistoryNotice::Off { reason } => ("history_off", Some(reason.clone())),
+        },
     };
     m.insert("notice".into(), Value::String(kind.into()));
     if let Some(d) = detail {
-        m.insert("detail".into(), Value::String(d.into()));
+        m.insert("detail".into(), Value::String(d));
     }
     m
 }
@@ -584,7 +587,11 @@ pub fn event_json(e: &Event) -> Value {
         | Event::Reconnected
         | Event::Disconnected
         | Event::ShutdownComplete => {}
-        Event::InitFailed(reason) => put("reason", json!(reason)),
+        Event::InitFailed(f) => {
+            put("reason", json!(i18n::init_failed(Lang::En, f)));
+            put("step", json!(f.step));
+            put("detail", json!(f.detail));
+        }
         Event::VoiceChannel(b) => put("enabled", json!(b)),
         Event::Availability(a) => put("status", json!(availability_str(*a))),
         Event::CalloutStarted(n) | Event::Dialing(n) => put("number", json!(n)),
@@ -632,7 +639,16 @@ pub fn event_json(e: &Event) -> Value {
         }
         Event::TransferResult { ok, detail } => {
             put("ok", json!(ok));
-            put("detail", json!(detail));
+            put(
+                "detail",
+                json!(i18n::transfer_result(Lang::En, *ok, detail)),
+            );
+            put(
+                "text",
+                json!({"en": i18n::transfer_result(Lang::En, *ok, detail),
+                       "vi": i18n::transfer_result(Lang::Vi, *ok, detail)}),
+            );
+            put("result", json!(detail));
         }
         Event::CallId(id) => put("call_id", json!(id)),
         Event::Registration(state) => {

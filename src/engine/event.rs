@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::command::Device;
+use super::notice::{Info, InitFailure, NotNow, TransferDetail};
 
 /// `csShowCallStatus(status)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,15 +105,15 @@ pub enum Notice {
     /// The server refused a device change; the old device is kept.
     DeviceChangeRefused,
     /// A request the current state does not allow ("not in a call", …).
-    NotNow(String),
+    NotNow(NotNow),
     /// The dialled text is not a number we can call.
     BadNumber(String),
     /// Certificates are not verified for this account (lab PBXs only).
     InsecureTls,
     /// A message from the platform or PBX, shown as is.
     Server(String),
-    /// Anything else worth a line, already in plain words.
-    Info(String),
+    /// Anything else worth a line (typed: the console words it).
+    Info(Info),
     /// The call history database needed a repair or is waiting on a lock.
     History(HistoryNotice),
 }
@@ -154,7 +155,7 @@ pub enum Event {
     /// `csInitComplete()`.
     Ready,
     /// `csInitError(code)`.
-    InitFailed(String),
+    InitFailed(InitFailure),
     /// `csShowEnableVoice(bool)`: does this console own the voice channel?
     VoiceChannel(bool),
     /// `csShowCallStatus(status)`.
@@ -201,7 +202,7 @@ pub enum Event {
     /// How a transfer we started (or were offered) turned out.
     TransferResult {
         ok: bool,
-        detail: String,
+        detail: TransferDetail,
     },
     /// `csCurrentCallId(id)`.
     CallId(String),
