@@ -28,8 +28,8 @@ use std::time::SystemTime;
 
 use tokio::sync::mpsc;
 
-use crate::call::book::{Applied, CallBook};
-use crate::engine::{CallEvent, CallId, Device, Direction, Event, Notice};
+use crate::call::book::{Applied, Call, CallBook, EndedCall};
+use crate::engine::{CallEvent, CallId, Device, Direction, Event, HistoryNotice, Notice};
 use crate::store::{CallRecord, Contact, NewCall, Store, StoreError, phone_key};
 
 pub use crate::store::history_command;
@@ -64,7 +64,6 @@ pub fn popup_info(store: &Store, number: &str) -> Result<PopupInfo, StoreError> 
     })
 }
 
-/// What has been written to a live call's row.
 /// A ring from a number in the contacts gets the contact's name (and
 /// company) when the network gave no real display name.
 pub fn with_contact(e: Event, store: &Store) -> Event {
@@ -91,6 +90,7 @@ pub fn with_contact(e: Event, store: &Store) -> Event {
     }
 }
 
+/// What has been written to a live call's row.
 #[derive(Debug, Clone)]
 struct Row {
     id: i64,
@@ -101,12 +101,22 @@ struct Row {
 }
 
 /// Writes history rows from the engine's events, in order.
+///
+/// The rows follow the call book: after each event, whatever the book
+/// says that is not written yet is written (a row for a new call, its
+/// changes, the end of an ended call). So a write that failed (a locked
+/// store) is simply done at the next event or retry, and an event applied
+/// twice (a retry) changes nothing.
 #[derive(Debug)]
 pub struct Recorder {
     store: Store,
     device: Option<Device>,
     book: CallBook<SystemTime>,
     rows: HashMap<CallId, Row>,
+    /// Calls that ended and whose row's end is not written yet.
+    ended: Vec<EndedCall<SystemTime>>,
+    /// The engine stopped: the rows still open are marked interrupted.
+    stopped: bool,
     /// The transfer offered to us (platform call id, from whom) that a
     /// call we first hear of by its answer came from.
     pending_transfer: Option<(String, String)>,
@@ -119,6 +129,8 @@ impl Recorder {
             device: None,
             book: CallBook::new(),
             rows: HashMap::new(),
+            ended: Vec::new(),
+            stopped: false,
             pending_transfer: None,
         }
     }
@@ -138,8 +150,9 @@ impl Recorder {
         self.rows.get(&call).map(|r| r.id)
     }
 
-    /// Record one event. An error leaves the recorder usable (the next
-    /// event tries again); the caller logs it.
+    /// Record one event. An error leaves the recorder usable: what was not
+    /// written is written at the next event (or when the caller retries
+    /// this one); the caller logs it.
     pub fn record(&mut self, now: SystemTime, event: &Event) -> Result<(), StoreError> {
         match event {
             Event::DeviceType(d) => self.device = Some(d.clone()),
@@ -149,32 +162,52 @@ impl Recorder {
             } if self.book.is_empty() => {
                 self.pending_transfer = Some((call_id.clone(), from_agent.clone()));
             }
-            Event::ShutdownComplete => {
-                for (_, row) in self.rows.drain() {
-                    self.store.mark_interrupted(row.id)?;
-                }
-                self.book.clear();
-            }
+            Event::ShutdownComplete => self.stopped = true,
             _ => {}
         }
-        match self.book.apply(now, event) {
-            Applied::Nothing => Ok(()),
-            Applied::Started(id) => self.start(id),
-            Applied::Changed(id) => self.sync(id),
-            Applied::Ended(e) => {
-                self.pending_transfer = None;
-                match self.rows.remove(&e.call.id) {
-                    Some(row) => self.store.end_call(row.id, e.at, &e.reason),
-                    None => Ok(()),
-                }
-            }
+        if let Applied::Ended(e) = self.book.apply(now, event) {
+            self.ended.push(*e);
+            self.pending_transfer = None;
         }
+        self.write()
     }
 
-    fn start(&mut self, id: CallId) -> Result<(), StoreError> {
-        let Some(c) = self.book.get(id) else {
-            return Ok(());
-        };
+    /// Write what the book says and the rows do not have yet.
+    fn write(&mut self) -> Result<(), StoreError> {
+        while let Some(e) = self.ended.first().cloned() {
+            let row = match self.rows.get(&e.call.id) {
+                Some(r) => r.id,
+                // It came and went before its row could be written.
+                None => self.start(&e.call)?,
+            };
+            self.store.end_call(row, e.at, &e.reason)?;
+            let id = e.call.id;
+            self.rows.remove(&id);
+            self.ended.remove(0);
+        }
+        let ids: Vec<CallId> = self.book.calls().iter().map(|c| c.id).collect();
+        for id in ids {
+            if !self.rows.contains_key(&id)
+                && let Some(c) = self.book.get(id).cloned()
+            {
+                self.start(&c)?;
+            }
+            self.sync(id)?;
+        }
+        if self.stopped {
+            let open: Vec<(CallId, i64)> = self.rows.iter().map(|(k, r)| (*k, r.id)).collect();
+            for (call, row) in open {
+                self.store.mark_interrupted(row)?;
+                self.rows.remove(&call);
+            }
+            self.book.clear();
+            self.stopped = false;
+        }
+        Ok(())
+    }
+
+    /// A row for a call (its answer and changes follow in `sync`).
+    fn start(&mut self, c: &Call<SystemTime>) -> Result<i64, StoreError> {
         let mut number = c.number.clone();
         let mut platform_id = c.platform_id.clone();
         if number.is_empty() && c.direction == Direction::Internal {
@@ -195,7 +228,7 @@ impl Recorder {
             started_at: c.started,
         })?;
         self.rows.insert(
-            id,
+            c.id,
             Row {
                 id: row,
                 number_key: phone_key(&number),
@@ -204,10 +237,16 @@ impl Recorder {
                 answered: false,
             },
         );
-        self.sync(id)
+        if let Some(at) = c.connected {
+            self.store.mark_answered(row, at)?;
+            if let Some(r) = self.rows.get_mut(&c.id) {
+                r.answered = true;
+            }
+        }
+        Ok(row)
     }
 
-    /// Write what changed in the call since its row was last written.
+    /// Write what changed in a live call since its row was last written.
     fn sync(&mut self, id: CallId) -> Result<(), StoreError> {
         let (Some(c), Some(row)) = (self.book.get(id), self.rows.get_mut(&id)) else {
             return Ok(());
@@ -252,57 +291,168 @@ impl Recorder {
 /// A dedicated thread (not a tokio task) because SQLite writes block; the
 /// channels are tokio's, so the console side is unchanged. The thread ends
 /// when the engine's sender is dropped or the console's receiver is.
+///
+/// The store is opened (and a damaged file replaced) before this returns,
+/// so whatever opens the store next (the popup feed) gets the fresh file,
+/// never the one being moved aside.
 pub fn spawn_tee(
     events: mpsc::UnboundedReceiver<Event>,
     store_path: impl Into<PathBuf>,
 ) -> mpsc::UnboundedReceiver<Event> {
     let (tx, rx) = mpsc::unbounded_channel();
     let path: PathBuf = store_path.into();
+    let recorder = open_recorder(&path, &tx);
     let spawned = std::thread::Builder::new().name("history".into()).spawn({
         let tx = tx.clone();
-        move || tee_loop(events, &path, tx)
+        move || tee_loop(events, recorder, tx)
     });
     if let Err(e) = spawned {
         // No thread: nothing forwards; say so on the stream we hand back.
         tracing::error!(error = %e, "cannot start the history thread");
-        let _ = tx.send(Event::Notice(Notice::Info(format!(
-            "call history is off: cannot start its thread ({e})"
-        ))));
+        let _ = tx.send(Event::Notice(Notice::History(HistoryNotice::Off {
+            reason: format!("cannot start its thread ({e})"),
+        })));
     }
     rx
 }
 
-fn tee_loop(
-    mut events: mpsc::UnboundedReceiver<Event>,
-    path: &Path,
-    tx: mpsc::UnboundedSender<Event>,
-) {
-    let mut recorder = match Store::open(path) {
-        Ok(store) => Some(Recorder::new(store)),
+/// The recorder, or `None` (history off); the notices go first on `tx`.
+fn open_recorder(path: &Path, tx: &mpsc::UnboundedSender<Event>) -> Option<Recorder> {
+    let notice = |n: HistoryNotice| {
+        let _ = tx.send(Event::Notice(Notice::History(n)));
+    };
+    // A damaged file is moved aside and a fresh one records (Store doc).
+    match Store::open_recovering(path, SystemTime::now()) {
+        Ok((store, moved)) => {
+            if let Some(old) = moved {
+                tracing::warn!(moved_to = %old.display(), "damaged call history moved aside; a new one records");
+                notice(HistoryNotice::Recovered {
+                    moved_to: old.display().to_string(),
+                });
+            }
+            Some(Recorder::new(store))
+        }
         Err(e) => {
             tracing::error!(error = %e, "call history is off");
-            let _ = tx.send(Event::Notice(Notice::Info(format!(
-                "call history is off: {e}"
-            ))));
+            notice(HistoryNotice::Off {
+                reason: e.to_string(),
+            });
             None
         }
+    }
+}
+
+fn tee_loop(
+    mut events: mpsc::UnboundedReceiver<Event>,
+    mut recorder: Option<Recorder>,
+    tx: mpsc::UnboundedSender<Event>,
+) {
+    let notice = |n: HistoryNotice| {
+        let _ = tx.send(Event::Notice(Notice::History(n)));
     };
+    let mut waiting = Waiting::default();
     let mut failing = false;
     while let Some(event) = events.blocking_recv() {
         if let Some(r) = recorder.as_mut() {
-            match r.record(SystemTime::now(), &event) {
-                Ok(()) => failing = false,
-                Err(e) => {
-                    // Log once per run of failures, not per audio level.
-                    if !failing {
-                        tracing::warn!(error = %e, "cannot write call history");
+            let now = SystemTime::now();
+            if waiting.is_empty() {
+                match r.record(now, &event) {
+                    Ok(()) => failing = false,
+                    Err(e) if e.is_busy() => {
+                        tracing::warn!(error = %e, "call history locked by another program; retrying");
+                        waiting.hold(r, now, event.clone());
+                        notice(HistoryNotice::Locked);
                     }
-                    failing = true;
+                    Err(e) => {
+                        // Log once per run of failures, not per audio level.
+                        if !failing {
+                            tracing::warn!(error = %e, "cannot write call history");
+                        }
+                        failing = true;
+                    }
+                }
+            } else {
+                waiting.queue.push_back((now, event.clone()));
+                if waiting.retry(r, false) {
+                    notice(HistoryNotice::Unlocked);
                 }
             }
         }
         if tx.send(event).is_err() {
             break;
         }
+    }
+    if let Some(r) = recorder.as_mut()
+        && !waiting.is_empty()
+        && !waiting.retry(r, true)
+    {
+        tracing::error!(
+            lost = waiting.queue.len(),
+            "call history stayed locked until the end; these updates are not written"
+        );
+    }
+}
+
+/// Events whose write met another program's lock (SQLITE_BUSY after the
+/// store's busy timeout), kept in order and written before any newer one,
+/// so a locked database delays rows instead of losing them.
+#[derive(Default)]
+struct Waiting {
+    queue: std::collections::VecDeque<(SystemTime, Event)>,
+    last_try: Option<std::time::Instant>,
+}
+
+impl Waiting {
+    /// Events held at most; older ones are dropped past this (logged).
+    const MAX: usize = 10_000;
+    /// While events wait, a retry waits this long for the lock, so the
+    /// events still reach the console promptly.
+    const RETRY_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+    /// And is tried at most this often.
+    const RETRY_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+    fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    fn hold(&mut self, r: &Recorder, now: SystemTime, event: Event) {
+        self.queue.push_back((now, event));
+        self.last_try = Some(std::time::Instant::now());
+        let _ = r.store().set_busy_timeout(Self::RETRY_WAIT);
+    }
+
+    /// Write what waits, oldest first, until the lock stops it. `last`:
+    /// the final try at exit, with the full busy timeout. True when
+    /// everything is written.
+    fn retry(&mut self, r: &mut Recorder, last: bool) -> bool {
+        if self.queue.len() > Self::MAX {
+            let drop = self.queue.len() - Self::MAX;
+            tracing::error!(
+                dropped = drop,
+                "call history locked too long; oldest updates dropped"
+            );
+            self.queue.drain(..drop);
+        }
+        let due = self
+            .last_try
+            .is_none_or(|t| t.elapsed() >= Self::RETRY_EVERY);
+        if !due && !last {
+            return false;
+        }
+        self.last_try = Some(std::time::Instant::now());
+        if last {
+            let _ = r.store().set_busy_timeout(crate::store::BUSY_TIMEOUT);
+        }
+        while let Some((at, event)) = self.queue.front() {
+            match r.record(*at, event) {
+                Ok(()) => {}
+                Err(e) if e.is_busy() => return false,
+                Err(e) => tracing::warn!(error = %e, "cannot write call history"),
+            }
+            self.queue.pop_front();
+        }
+        let _ = r.store().set_busy_timeout(crate::store::BUSY_TIMEOUT);
+        tracing::info!("call history unlocked; waiting updates written");
+        true
     }
 }

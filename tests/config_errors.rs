@@ -41,7 +41,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "sip_unknown_key.toml",
-        "tests/config/bad/sip_unknown_key.toml:5:1: unknown key `sever` in [sip]; did you mean `server`? (expected one of `user`, `server`, `transport`, `ws_url`, `domain`, `auth_user`, `password_file`, `display_name`, `expires`, `register`, `bind`, `insecure_tls`, `ca_file`, `second_call`, `ring_timeout_s`, `stun_servers`, `media`, `codecs`)",
+        "tests/config/bad/sip_unknown_key.toml:5:1: unknown key `sever` in [sip]; did you mean `server`? (expected one of `user`, `server`, `transport`, `ws_url`, `domain`, `auth_user`, `password_file`, `display_name`, `expires`, `register`, `bind`, `insecure_tls`, `ca_file`, `second_call`, `ring_timeout_s`, `inbound_ring_timeout_s`, `stun_servers`, `media`, `codecs`)",
     ),
     (
         "sip_wrong_type.toml",
@@ -58,6 +58,18 @@ const CASES: &[(&str, &str)] = &[
     (
         "sip_empty_server.toml",
         "tests/config/bad/sip_empty_server.toml: sip.server is empty: write the PBX as host or host:port",
+    ),
+    (
+        "sip_bad_bind.toml",
+        "tests/config/bad/sip_bad_bind.toml:5:8: field `sip.bind`: \"my-laptop\" is not a local IP address: write one such as \"0.0.0.0\", \"192.168.1.20\" or \"192.168.1.20:5062\" (host names are not looked up)",
+    ),
+    (
+        "sip_bind_port_too_big.toml",
+        "tests/config/bad/sip_bind_port_too_big.toml:5:8: field `sip.bind`: port 99999 in \"127.0.0.1:99999\" is out of range: a port is 0 to 65535",
+    ),
+    (
+        "sip_server_port_too_big.toml",
+        "tests/config/bad/sip_server_port_too_big.toml:4:10: field `sip.server`: port 70000 in \"pbx.example.com:70000\" is out of range: a port is 1 to 65535",
     ),
     (
         "sip_bad_codec.toml",
@@ -211,6 +223,9 @@ fn environment_overrides_are_checked_like_the_file() {
     );
 }
 
+/// `tongdai config` (the config check) names the secret file others can
+/// read, where it is set (file:line:column) and the fix; `tongdai run`
+/// refuses to start the same way, before any secret is read.
 #[test]
 fn a_password_file_others_can_read_is_refused_with_the_fix() {
     use std::os::unix::fs::PermissionsExt;
@@ -228,18 +243,89 @@ fn a_password_file_others_can_read_is_refused_with_the_fix() {
         ),
     )
     .unwrap();
-    let cfg = config::load_with_env(Some(&cfg_path), None, &[]).unwrap();
-    let err = cfg.sip.unwrap().password().unwrap_err().to_string();
-    assert_eq!(
-        err,
-        format!(
-            "{}: this secret file can be read by other users (mode 644); run `chmod 600 {}`",
-            secret.display(),
-            secret.display()
-        )
+    let want = format!(
+        "{}:5:17: field `sip.password_file`: {} can be read by other users (mode 644); run `chmod 600 {}`",
+        cfg_path.display(),
+        secret.display(),
+        secret.display()
     );
-    assert!(!err.contains("hunter2"));
+    let err = config::load_with_env(Some(&cfg_path), None, &[]).unwrap_err();
+    assert_eq!(err.to_string(), want);
+    for args in [&["config"][..], &["run"][..]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tongdai"))
+            .arg("--config")
+            .arg(&cfg_path)
+            .args(args)
+            .env_remove("TONGDAI_SIP_PASSWORD")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr, format!("tongdai: {want}\n"), "{args:?}");
+        assert!(!stderr.contains("hunter2"));
+    }
+    // Set by the environment: the variable is named instead of a line.
+    let env = vec![(
+        "TONGDAI_SIP_PASSWORD_FILE".to_string(),
+        secret.display().to_string(),
+    )];
+    let plain = dir.join("plain.toml");
+    std::fs::write(
+        &plain,
+        "backend = \"sip\"\n[sip]\nuser = \"1001\"\nserver = \"pbx\"\n",
+    )
+    .unwrap();
+    let err = config::load_with_env(Some(&plain), None, &env).unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "environment variable TONGDAI_SIP_PASSWORD_FILE: field `sip.password_file`: "
+        ),
+        "{err}"
+    );
+    // chmod 600: accepted.
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let cfg = config::load_with_env(Some(&cfg_path), None, &[]).unwrap();
+    assert_eq!(cfg.sip.unwrap().password().unwrap().expose(), "hunter2");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A bad `bind` or server port set through the environment is caught too.
+#[test]
+fn addresses_from_the_environment_are_checked() {
+    let env = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+    let err = config::load_with_env(None, None, &env("TONGDAI_SIP_BIND", "10.0.0.300"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("environment variable TONGDAI_SIP_BIND: ")
+            && err.contains("\"10.0.0.300\" is not a local IP address"),
+        "{err}"
+    );
+    for (server, ok) in [
+        ("pbx.example.com", true),
+        ("pbx.example.com:5060", true),
+        ("[2001:db8::1]:5061", true),
+        ("2001:db8::1", true),
+        ("pbx:65536", false),
+        ("pbx:0", false),
+        ("pbx:sip", false),
+    ] {
+        assert_eq!(
+            tongdai::sip::config::check_server(server).is_ok(),
+            ok,
+            "{server}"
+        );
+    }
+    for (bind, ok) in [
+        ("0.0.0.0", true),
+        ("127.0.0.1:5062", true),
+        ("::1", true),
+        ("[::1]:5062", true),
+        ("localhost", false),
+        ("127.0.0.1:65536", false),
+    ] {
+        assert_eq!(tongdai::sip::config::check_bind(bind).is_ok(), ok, "{bind}");
+    }
 }
 
 #[test]

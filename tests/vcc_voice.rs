@@ -336,3 +336,100 @@ async fn exit_unregisters_and_hands_the_device_back() {
         sb.log().to_jsonl()
     );
 }
+
+/// One agent as `tongdai demo` runs it (the switchboard's own backend,
+/// the history tee), on device 1, calling out `n` times to numbers that
+/// fail (…486 busy, …404 unreachable). Returns the history file.
+async fn failing_callouts(sb: &Switchboard, ipphone: &str, dir: &Path, n: usize) -> PathBuf {
+    let store = dir.join(format!("history-{ipphone}.sqlite3"));
+    let backend = sb.backend_with_audio(ipphone, AudioConfig::default());
+    let mut c = Console::start_backend(backend, ipphone, Some(&store));
+    c.expect("Ready", |e| *e == Event::Ready).await;
+    c.expect("voice here", |e| *e == Event::VoiceChannel(true))
+        .await;
+    c.send(Command::ChangeDevice(Device::Console));
+    c.expect("registered", |e| {
+        matches!(e, Event::Registration(RegState::Registered { .. }))
+    })
+    .await;
+    for i in 0..n {
+        let sip = if i % 2 == 0 { 486 } else { 404 };
+        c.send(Command::CallOut(format!("0912345{sip}")));
+        let mut failed = None;
+        let end = loop {
+            let e = c
+                .expect("the call-out's end", |e| {
+                    matches!(
+                        e.call_event(),
+                        Some(CallEvent::CalloutFailed { .. } | CallEvent::Ended(_))
+                    )
+                })
+                .await;
+            // Each call-out is a call of its own, named in order.
+            assert_eq!(e.call_id(), Some(CallId(i as u64 + 1)), "{e:?}");
+            match e {
+                Event::Call {
+                    event: CallEvent::CalloutFailed { sip_code, .. },
+                    ..
+                } => failed = Some(sip_code),
+                Event::Call {
+                    event: CallEvent::Ended(r),
+                    ..
+                } => break r,
+                _ => unreachable!(),
+            }
+        };
+        assert_eq!(
+            failed,
+            Some(Some(sip)),
+            "[{ipphone}] call-out {i}: no error notice before {end:?}"
+        );
+        assert_eq!(
+            end,
+            EndReason::Failed {
+                error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
+                sip_code: Some(sip),
+            },
+            "[{ipphone}] call-out {i}"
+        );
+    }
+    assert!(c.shutdown().await);
+    store
+}
+
+/// Issue 13 item 2: on device 1 the platform ends a failed call-out twice,
+/// a BYE on the agent leg and a 1055 ERROR on push, and the two race. 100
+/// call-outs (4 agents at once): every one is `Failed` with its SIP code,
+/// on the event stream and in the history, never a remote hang-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_1_failed_callouts_end_failed_with_the_sip_code_every_time() {
+    let sb = switchboard().await;
+    let dir = tempdir("race");
+    let agents = ["1001", "1002", "1003", "1004"];
+    let per_agent = 25;
+    let runs = agents.map(|a| failing_callouts(&sb, a, &dir, per_agent));
+    let stores = futures::future::join_all(runs).await;
+    let mut rows = 0;
+    for path in stores {
+        let store = tongdai::store::Store::open(&path).expect("history opens");
+        let calls = store
+            .calls(&tongdai::store::CallQuery::default())
+            .expect("history reads");
+        assert_eq!(calls.len(), per_agent, "{}", path.display());
+        for c in &calls {
+            let sip = if c.number.ends_with("486") { 486 } else { 404 };
+            assert_eq!(
+                c.end_reason,
+                Some(EndReason::Failed {
+                    error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
+                    sip_code: Some(sip),
+                }),
+                "{} row {}",
+                path.display(),
+                c.id
+            );
+        }
+        rows += calls.len();
+    }
+    assert_eq!(rows, 100);
+}

@@ -6,18 +6,21 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
-use crate::call::errors::{Lang, callout_notice};
 use std::time::Instant;
 
 use crate::call::book::{Applied, EndedCall};
-use crate::engine::{CallEvent, Command, Device, EndReason, Event, Notice, TransferTarget};
+use crate::call::errors::Lang;
+use crate::engine::{
+    CallEvent, Command, Device, EndReason, Event, HistoryNotice, NotNow, Notice, TransferTarget,
+};
 
 use super::action::{Action, Msg};
 use super::i18n::{self, T};
 use super::keymap::{CallCtx, Key};
 use super::state::{
-    AppState, Conn, CrmState, DialTarget, Effect, HistoryView, LastCall, Level, Modal, Offer,
-    Popup, RecentCall, TransferPrompt, TransferTab, WrapUp, classify_dial, same_number,
+    AppState, Conn, CrmState, DialTarget, Effect, HistoryView, LastCall, Level, Modal, NoticeText,
+    Offer, Popup, RecentCall, TextField, TransferPrompt, TransferTab, WrapUp, classify_dial,
+    same_number,
 };
 
 /// Keys that are dial-line text or DTMF when no binding takes them.
@@ -32,8 +35,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Command> {
                 && now >= o.deadline
             {
                 s.offer = None;
-                let text = i18n::offer_expired(s.lang).to_string();
-                s.set_notice(Level::Warning, text);
+                s.set_notice(Level::Warning, NoticeText::OfferExpired);
                 s.dirty = true;
             }
             if s.clock_view() != before {
@@ -80,8 +82,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Command> {
             } else {
                 T::EngineBusy
             };
-            let text = i18n::t(s.lang, t).to_string();
-            s.set_notice(Level::Error, text);
+            s.set_notice(Level::Error, t);
             Vec::new()
         }
         Msg::CustomerInfo { number, info } => {
@@ -143,12 +144,10 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Command> {
                             r.note = note.clone();
                         }
                     }
-                    let text = i18n::t(s.lang, T::NoteSaved).to_string();
-                    s.set_notice(Level::Ok, text);
+                    s.set_notice(Level::Ok, T::NoteSaved);
                 }
                 Err(why) => {
-                    let text = i18n::note_not_saved(s.lang, &why);
-                    s.set_notice(Level::Error, text);
+                    s.set_notice(Level::Error, NoticeText::NoteNotSaved(why));
                 }
             }
             Vec::new()
@@ -187,8 +186,8 @@ fn sync_popup(s: &mut AppState) {
     }
 }
 
-/// A new call (or quitting) closes the wrap-up prompt: the ring wins. What
-/// was typed is saved, not lost.
+/// Taking a call from the note box (or quitting, or the next call's
+/// wrap-up) closes it. What was typed is saved, not lost.
 fn close_wrapup_for_call(s: &mut AppState) {
     if let Some(w) = s.wrapup.take()
         && !w.input.trim().is_empty()
@@ -293,14 +292,28 @@ fn on_history_key(s: &mut AppState, mut h: HistoryView, key: Key) -> (Option<Mod
 
 fn on_paste(s: &mut AppState, text: &str) {
     let text: String = text.chars().filter(|c| !c.is_control()).collect();
+    let dial_focus = matches!(
+        s.text_field(),
+        Some(TextField::DialLine | TextField::DialAddress)
+    );
     match &mut s.modal {
         Some(Modal::Mobile { input, invalid }) => {
             input.push_str(&text);
             *invalid = false;
         }
-        Some(Modal::Transfer(p)) if p.tab != TransferTab::Agent => p.input.push_str(&text),
+        Some(Modal::Transfer(p)) if p.tab == TransferTab::Number => p.input.push_str(&text),
+        Some(Modal::History(h)) => match (&mut h.editing, h.filtering) {
+            (Some(input), _) => input.push_str(&text),
+            (None, true) => h.filter.push_str(&text),
+            _ => {}
+        },
         Some(_) => {}
-        None if s.book.selected_id().is_none() => {
+        None if s.wrapup.is_some() => {
+            if let Some(w) = &mut s.wrapup {
+                w.input.push_str(&text);
+            }
+        }
+        None if s.book.selected_id().is_none() || dial_focus => {
             s.dial.push_str(text.trim());
             if !text.chars().all(|c| DIAL_CHARS.contains(c) || c == ' ') {
                 s.dial_edit = true;
@@ -315,17 +328,24 @@ fn on_key(s: &mut AppState, ev: KeyEvent) -> Option<Vec<Command>> {
         return None;
     }
     let key = Key::from_event(&ev);
+    if let Some(cmds) = on_ring_command_key(s, key) {
+        return Some(cmds);
+    }
     if s.modal.is_some() {
         return Some(on_modal_key(s, key));
     }
     if s.wrapup.is_some()
-        && s.call().is_none()
         && let Some(cmds) = on_wrapup_key(s, key)
     {
         return Some(cmds);
     }
     if s.dial_edit {
         return Some(on_dial_edit_key(s, key));
+    }
+    if s.ring_behind_focus()
+        && let Some(cmds) = on_dial_line_while_ringing(s, key)
+    {
+        return Some(cmds);
     }
     if let Some(b) = s.keymap.lookup(key, s.context()) {
         let action = b.action;
@@ -334,6 +354,22 @@ fn on_key(s: &mut AppState, ev: KeyEvent) -> Option<Vec<Command>> {
     Some(match (key.code, key.text_char()) {
         (_, Some(c)) if DIAL_CHARS.contains(c) => match s.context().call {
             CallCtx::InCall if c != '+' => {
+                let on_phone = s.caps.dtmf_needs_console
+                    && s.device.as_ref().is_some_and(|d| *d != Device::Console);
+                if on_phone {
+                    // The call is on the desk phone or mobile: its own keys
+                    // send DTMF. Say so once per call, not once per key.
+                    if let Some(id) = s.book.selected_id()
+                        && s.dtmf_refusal_said != Some(id)
+                    {
+                        s.dtmf_refusal_said = Some(id);
+                        s.set_notice(
+                            Level::Warning,
+                            NoticeText::Engine(Notice::NotNow(NotNow::DtmfOnPhone)),
+                        );
+                    }
+                    return Some(Vec::new());
+                }
                 let call = s.book.selected_id();
                 if let Some(id) = call {
                     s.book.note_dtmf_sent(id, c);
@@ -352,6 +388,89 @@ fn on_key(s: &mut AppState, ev: KeyEvent) -> Option<Vec<Command>> {
         }
         _ => return None,
     })
+}
+
+/// While a call rings behind a text field or a view, a command key bound
+/// to the ring (answer, reject, hang up; accept or refuse a transfer)
+/// reaches it; nothing else does (issue 13: a ring must never turn what
+/// the agent types into commands). Answering takes the focus: the field
+/// gives way, keeping what it can.
+fn on_ring_command_key(s: &mut AppState, key: Key) -> Option<Vec<Command>> {
+    if !s.ring_behind_focus() || !key.is_command_key() {
+        return None;
+    }
+    let ctx = s.context();
+    let action = s.keymap.lookup(key, ctx)?.action;
+    let ringing = ctx.call == CallCtx::Ringing;
+    let takes = match action {
+        Action::Answer | Action::Reject | Action::End => ringing,
+        Action::AcceptTransfer | Action::RefuseTransfer => ctx.offer,
+        _ => false,
+    };
+    if !takes {
+        return None;
+    }
+    if matches!(action, Action::Answer | Action::AcceptTransfer) {
+        give_way_to_call(s);
+    }
+    Some(on_action(s, action))
+}
+
+/// The agent took a call from a text field or a view: the field closes,
+/// and what was typed is saved where it has a home (the wrap-up draft, a
+/// history note being edited); a number typed in the dial line stays.
+fn give_way_to_call(s: &mut AppState) {
+    close_wrapup_for_call(s);
+    s.dial_edit = false;
+    if let Some(Modal::History(h)) = s.modal.take()
+        && let (Some(note), Some(r)) = (h.editing.clone(), h.selected_row())
+    {
+        s.effects.push(Effect::SaveNote {
+            row: Some(r.row),
+            number: r.number.clone(),
+            note,
+        });
+    }
+}
+
+/// Digits typed before a ring stay a number being typed: more digits and
+/// Backspace edit it, Enter still means "call" (which waits for the line),
+/// and other typed keys do nothing rather than act on the ring. Esc and
+/// command keys go on to the keymap.
+fn on_dial_line_while_ringing(s: &mut AppState, key: Key) -> Option<Vec<Command>> {
+    if s.text_field() != Some(TextField::DialLine) || s.context().call != CallCtx::Ringing {
+        return None;
+    }
+    match (key.code, key.text_char()) {
+        (_, Some(c)) if DIAL_CHARS.contains(c) => s.dial.push(c),
+        (KeyCode::Backspace, _) => {
+            s.dial.pop();
+        }
+        (KeyCode::Enter, _) => return Some(on_action(s, Action::Dial)),
+        (_, Some(_)) => say_ring_behind_focus(s),
+        _ => return None,
+    }
+    Some(Vec::new())
+}
+
+/// The notice for a ring the agent cannot answer from where the keyboard
+/// is: which command key answers.
+fn say_ring_behind_focus(s: &mut AppState) {
+    let keys: Vec<Key> = s
+        .keymap
+        .live(s.context())
+        .into_iter()
+        .filter(|(a, ..)| *a == Action::Answer)
+        .flat_map(|(_, _, k)| k)
+        .filter(Key::is_command_key)
+        .collect();
+    let label = keys
+        .iter()
+        .map(Key::to_string)
+        .collect::<Vec<_>>()
+        .join("/");
+    let text = i18n::ring_behind_focus(s.lang, (!label.is_empty()).then_some(label.as_str()));
+    s.set_notice(Level::Warning, text);
 }
 
 fn on_dial_edit_key(s: &mut AppState, key: Key) -> Vec<Command> {
@@ -458,32 +577,30 @@ fn on_modal_key(s: &mut AppState, key: Key) -> Vec<Command> {
         },
         Modal::Transfer(mut p) => match key.code {
             KeyCode::Esc => None,
-            KeyCode::Tab | KeyCode::Right => {
-                p.tab = match p.tab {
-                    TransferTab::Agent => TransferTab::Queue,
-                    TransferTab::Queue => TransferTab::Number,
-                    TransferTab::Number => TransferTab::Agent,
-                };
+            KeyCode::Tab | KeyCode::Right | KeyCode::BackTab | KeyCode::Left => {
+                // Only the tabs this backend can use (VCC: no number).
+                let tabs = s.caps.transfer_tabs();
+                let n = tabs.len().max(1);
+                let i = tabs.iter().position(|t| *t == p.tab).unwrap_or(0);
+                let back = matches!(key.code, KeyCode::BackTab | KeyCode::Left);
+                let next = if back { (i + n - 1) % n } else { (i + 1) % n };
+                if let Some(t) = tabs.get(next) {
+                    p.tab = *t;
+                }
+                p.selected = 0;
                 p.input.clear();
                 p.error = None;
                 Some(Modal::Transfer(p))
             }
-            KeyCode::BackTab | KeyCode::Left => {
-                p.tab = match p.tab {
-                    TransferTab::Agent => TransferTab::Number,
-                    TransferTab::Queue => TransferTab::Agent,
-                    TransferTab::Number => TransferTab::Queue,
-                };
-                p.input.clear();
-                p.error = None;
-                Some(Modal::Transfer(p))
-            }
-            KeyCode::Up if p.tab == TransferTab::Agent => {
+            KeyCode::Up if p.tab != TransferTab::Number => {
                 p.selected = p.selected.saturating_sub(1);
                 Some(Modal::Transfer(p))
             }
-            KeyCode::Down if p.tab == TransferTab::Agent => {
-                let n = s.transfer_agents.as_ref().map(Vec::len).unwrap_or(0);
+            KeyCode::Down if p.tab != TransferTab::Number => {
+                let n = match p.tab {
+                    TransferTab::Agent => s.transfer_agents.as_ref().map(Vec::len).unwrap_or(0),
+                    _ => s.caps.queues.len(),
+                };
                 if p.selected + 1 < n {
                     p.selected += 1;
                 }
@@ -496,10 +613,11 @@ fn on_modal_key(s: &mut AppState, key: Key) -> Vec<Command> {
                         .as_ref()
                         .and_then(|a| a.get(p.selected))
                         .map(|a| TransferTarget::Agent(a.id.clone())),
-                    TransferTab::Queue => {
-                        let q = p.input.trim();
-                        (!q.is_empty()).then(|| TransferTarget::Queue(q.to_string()))
-                    }
+                    TransferTab::Queue => s
+                        .caps
+                        .queues
+                        .get(p.selected)
+                        .map(|q| TransferTarget::Queue(q.id.clone())),
                     TransferTab::Number => match classify_dial(&p.input) {
                         Ok(t) => Some(TransferTarget::Number(t.text().to_string())),
                         Err(e) => {
@@ -517,7 +635,7 @@ fn on_modal_key(s: &mut AppState, key: Key) -> Vec<Command> {
                     None => Some(Modal::Transfer(p)),
                 }
             }
-            _ if p.tab != TransferTab::Agent => {
+            _ if p.tab == TransferTab::Number => {
                 edit(&mut p.input, key);
                 p.error = None;
                 Some(Modal::Transfer(p))
@@ -544,8 +662,7 @@ fn on_modal_key(s: &mut AppState, key: Key) -> Vec<Command> {
 /// A command for the engine, or a notice when there is none.
 fn engine(s: &mut AppState, c: Command) -> Vec<Command> {
     if s.first_run.is_some() {
-        let text = i18n::t(s.lang, T::NotConfigured).to_string();
-        s.set_notice(Level::Warning, text);
+        s.set_notice(Level::Warning, T::NotConfigured);
         return Vec::new();
     }
     vec![c]
@@ -568,12 +685,17 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
         Action::Hold if ctx.call == CallCtx::InCall => engine(s, Command::ToggleHold { call }),
         Action::Mute if ctx.call == CallCtx::InCall => engine(s, Command::ToggleMute { call }),
         Action::Answer | Action::Reject | Action::End | Action::Hold | Action::Mute => {
-            let text = i18n::notice(s.lang, &Notice::NotNow(i18n::t(s.lang, T::NoCall).into()));
-            s.set_notice(Level::Warning, text);
+            s.set_notice(
+                Level::Warning,
+                NoticeText::Engine(Notice::NotNow(NotNow::NotInCall)),
+            );
             Vec::new()
         }
         Action::Dial => {
             if s.call().is_some() {
+                if ctx.call == CallCtx::Ringing && s.text_field().is_some() {
+                    say_ring_behind_focus(s);
+                }
                 return Vec::new();
             }
             match classify_dial(&s.dial) {
@@ -584,9 +706,7 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
                     engine(s, Command::CallOut(n))
                 }
                 Err(e) => {
-                    let text =
-                        i18n::notice(s.lang, &Notice::BadNumber(i18n::dial_error(s.lang, &e)));
-                    s.set_notice(Level::Error, text);
+                    s.set_notice(Level::Error, NoticeText::BadDial(e));
                     Vec::new()
                 }
             }
@@ -616,14 +736,21 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
             if ctx.call != CallCtx::InCall {
                 return Vec::new();
             }
+            let Some(tab) = s.caps.transfer_tabs().first().copied() else {
+                return Vec::new();
+            };
             s.transfer_agents = None;
             s.modal = Some(Modal::Transfer(TransferPrompt {
-                tab: TransferTab::Agent,
+                tab,
                 selected: 0,
                 input: String::new(),
                 error: None,
             }));
-            engine(s, Command::ListTransferAgents)
+            if s.caps.transfer_agent {
+                engine(s, Command::ListTransferAgents)
+            } else {
+                Vec::new()
+            }
         }
         Action::AcceptTransfer | Action::RefuseTransfer => {
             if s.offer.take().is_none() {
@@ -633,8 +760,7 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
         }
         Action::History => {
             if !s.notes_enabled {
-                let text = i18n::t(s.lang, T::HistoryOff).to_string();
-                s.set_notice(Level::Warning, text);
+                s.set_notice(Level::Warning, T::HistoryOff);
                 return Vec::new();
             }
             s.modal = Some(Modal::History(HistoryView::new()));
@@ -648,8 +774,8 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
         Action::Theme => {
             let n = s.theme_names.len().max(1);
             s.theme_index = (s.theme_index + 1) % n;
-            let text = format!("{}: {}", i18n::t(s.lang, T::ShowingTheme), s.theme_name());
-            s.set_notice(Level::Info, text);
+            let name = s.theme_name().to_string();
+            s.set_notice(Level::Info, NoticeText::Theme(name));
             Vec::new()
         }
         Action::Language => {
@@ -674,15 +800,17 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
 }
 
 fn on_event(s: &mut AppState, ev: Event) {
-    let had_call = !s.book.is_empty();
     let ring = matches!(ev.call_event(), Some(CallEvent::Ringing(info)) if !info.agent_leg);
     on_engine_event(s, ev);
-    if !had_call && s.call().is_some() {
-        close_wrapup_for_call(s);
-    }
-    if ring && matches!(s.modal, Some(Modal::History(_))) {
-        // A ring must be answerable at once: the history view gives way.
+    let rang = ring && s.context().call == CallCtx::Ringing;
+    if rang && matches!(&s.modal, Some(Modal::History(h)) if !h.filtering && h.editing.is_none()) {
+        // Browsing (not typing): the history view gives way so the ring's
+        // keys answer at once.
         s.modal = None;
+    }
+    if rang && s.ring_behind_focus() {
+        // Typing goes on where it was; the ring is shown, with its key.
+        say_ring_behind_focus(s);
     }
     sync_popup(s);
 }
@@ -690,7 +818,6 @@ fn on_event(s: &mut AppState, ev: Event) {
 /// What the console adds when a call ends: this session's history row,
 /// the activity line, the wrap-up prompt and the "last call" panel.
 fn call_ended(s: &mut AppState, e: EndedCall<Instant>) {
-    let lang = s.lang;
     let (c, reason) = (e.call, e.reason);
     let talk = c.answered.map(|a| s.now.saturating_duration_since(a));
     s.recent.insert(
@@ -709,14 +836,14 @@ fn call_ended(s: &mut AppState, e: EndedCall<Instant>) {
     };
     s.activity.push(super::state::NoticeLine {
         level,
-        text: format!(
-            "{} {} · {}",
-            i18n::t(lang, T::LastCall),
-            c.number,
-            i18n::end_reason(lang, &reason)
-        ),
+        text: NoticeText::CallEnded {
+            number: c.number.clone(),
+            reason: reason.clone(),
+        },
     });
     if s.notes_enabled && c.answered.is_some() && c.has_customer() {
+        // A note still open for the call before is saved first.
+        close_wrapup_for_call(s);
         s.wrapup = Some(WrapUp {
             number: c.number.clone(),
             row: None,
@@ -734,14 +861,13 @@ fn call_ended(s: &mut AppState, e: EndedCall<Instant>) {
 
 fn on_engine_event(s: &mut AppState, ev: Event) {
     s.dirty = true;
-    let lang = s.lang;
     // The call book follows every call; what is left here is what the
     // console itself adds (notices, history rows, the wrap-up prompt).
     let applied = s.book.apply(s.now, &ev);
     match ev {
         Event::Ready => s.conn = Conn::Connected,
         Event::InitFailed(reason) => {
-            s.set_notice(Level::Error, i18n::init_failed(lang, &reason));
+            s.set_notice(Level::Error, NoticeText::InitFailed(reason.clone()));
             s.conn = Conn::Failed(reason);
         }
         Event::VoiceChannel(here) => s.voice_here = Some(here),
@@ -761,7 +887,7 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
             CallEvent::TransferResult { ok, detail } => {
                 s.offer = None;
                 let level = if ok { Level::Ok } else { Level::Error };
-                s.set_notice(level, i18n::transfer_result(lang, ok, &detail));
+                s.set_notice(level, NoticeText::Transfer { ok, detail });
             }
             CallEvent::CalloutFailed {
                 error_code,
@@ -769,7 +895,10 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
             } => {
                 s.set_notice(
                     Level::Error,
-                    callout_notice(error_code.as_deref(), sip_code, lang),
+                    NoticeText::CalloutFailed {
+                        error_code,
+                        sip_code,
+                    },
                 );
             }
             CallEvent::CalloutStarted(_)
@@ -788,8 +917,7 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
         Event::Reconnected => s.conn = Conn::Connected,
         Event::Disconnected => {
             s.conn = Conn::Disconnected;
-            let text = i18n::t(lang, T::Disconnected).to_string();
-            s.set_notice(Level::Error, text);
+            s.set_notice(Level::Error, T::Disconnected);
         }
         Event::TransferAgents(list) => s.transfer_agents = Some(list),
         Event::TransferOffered {
@@ -805,7 +933,7 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
         Event::TransferResult { ok, detail } => {
             s.offer = None;
             let level = if ok { Level::Ok } else { Level::Error };
-            s.set_notice(level, i18n::transfer_result(lang, ok, &detail));
+            s.set_notice(level, NoticeText::Transfer { ok, detail });
         }
         Event::Registration(r) => s.registration = Some(r),
         Event::AudioLevel { mic, speaker } => {
@@ -823,8 +951,13 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
                 | Notice::UnknownCall(_) => Level::Error,
                 Notice::NotNow(_) | Notice::InsecureTls => Level::Warning,
                 Notice::Server(_) | Notice::Info(_) => Level::Info,
+                Notice::History(h) => match h {
+                    HistoryNotice::Unlocked => Level::Info,
+                    HistoryNotice::Off { .. } => Level::Error,
+                    _ => Level::Warning,
+                },
             };
-            s.set_notice(level, i18n::notice(lang, &n));
+            s.set_notice(level, NoticeText::Engine(n));
         }
         Event::ShutdownComplete => s.quitting = true,
     }

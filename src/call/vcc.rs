@@ -15,7 +15,9 @@
 //!           └──── Down (Disconnected) ◀─ tries used up ─── Backoff (10 s) ─▶ Opening (1010003 again)
 //!
 //!  call:  Dialing (2032 sent) ─1055 STARTING/RINGING─▶ Dialing ─ANSWER─▶ Active ─ENDCALL─▶ ended
-//!                └─1055 ERROR─▶ ended (CalloutFailed)
+//!                ├─1055 ERROR─▶ ended (CalloutFailed)
+//!                └─device 1: agent leg ends─▶ settling ─1055 ERROR─▶ ended (CalloutFailed)
+//!                                                 └─CALLOUT_SETTLE, no ERROR─▶ ended
 //!         Ringing (1038, or INVITE on device 1) ─1039 / SIP answer─▶ Active ─1009 / BYE─▶ ended
 //! ```
 //!
@@ -41,8 +43,8 @@ use crate::backends::vcc::object_id::{
     AgentEntry, CalloutStatusMsg, ClientMsg, HangupKind, RingMsg, ServerMsg,
 };
 use crate::engine::{
-    AgentInfo, Availability, CallEvent, CallId, Command, Device, Direction, EndReason, Event,
-    Notice, RegState, RingInfo, TransferTarget,
+    AgentInfo, Availability, CallEvent, CallId, Command, Device, Direction, EndReason, Event, Info,
+    InitFailure, InitStep, NotNow, Notice, RegState, RingInfo, TransferDetail, TransferTarget,
 };
 
 /// One SIP call of the device-1 voice leg. Ids of legs the voice leg
@@ -53,6 +55,14 @@ pub struct LegId(pub u64);
 
 /// First id of the legs the policy dials itself.
 pub const DIALED_LEG_BASE: u64 = 1 << 48;
+
+/// How long a device-1 call-out whose agent leg ended before the customer
+/// answered waits for the platform's 1055 that says why. The platform ends
+/// a failed call-out twice, a BYE (or CANCEL) on the agent leg and a 1055
+/// `ERROR` with `errorCode` / `sipCode` on push, over two sockets that race;
+/// only the 1055 knows the reason. Both leave the platform together, so
+/// this is a safety net for a 1055 that never comes, not a usual delay.
+pub const CALLOUT_SETTLE: Duration = Duration::from_secs(2);
 
 /// What the device-1 voice leg (SIP over WebSocket + WebRTC) must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,7 +122,7 @@ pub enum Input {
         extension: String,
         role: u8,
     },
-    BootstrapFailed(String),
+    BootstrapFailed(InitFailure),
     PushOpened,
     PushClosed {
         reason: String,
@@ -280,6 +290,10 @@ struct Call {
     /// The device-1 SIP leg.
     leg: Option<LegId>,
     ring_shown: bool,
+    /// Our device-1 call-out lost its agent leg before the customer
+    /// answered: how to end it if no 1055 `ERROR` says why by the deadline
+    /// ([`CALLOUT_SETTLE`]).
+    settling: Option<(EndReason, Instant)>,
 }
 
 impl Call {
@@ -301,6 +315,7 @@ impl Call {
             end_requested: false,
             leg: None,
             ring_shown: false,
+            settling: None,
         }
     }
 
@@ -313,9 +328,11 @@ impl Call {
     }
 
     fn ring_info(&self, agent_leg: bool) -> RingInfo {
-        let opt = |s: &str| (!s.trim().is_empty()).then(|| s.to_string());
+        // Push-frame text reaches the screen and the history: no terminal controls.
+        let opt =
+            |s: &str| (!s.trim().is_empty()).then(|| crate::sanitize::one_line(s).into_owned());
         RingInfo {
-            phone: self.phone.clone(),
+            phone: crate::sanitize::one_line(&self.phone).into_owned(),
             display_name: None,
             line: opt(&self.line),
             queue: opt(&self.queue),
@@ -407,6 +424,9 @@ impl VccPolicy {
             self.reconnect_at,
             self.offer.as_ref().map(|o| o.deadline),
             self.exit_at,
+            self.call
+                .as_ref()
+                .and_then(|c| c.settling.as_ref().map(|(_, at)| *at)),
         ]
         .into_iter()
         .flatten()
@@ -436,6 +456,12 @@ impl VccPolicy {
             self.finish();
             return;
         }
+        if let Some((reason, at)) = self.call.as_ref().and_then(|c| c.settling.clone())
+            && at <= now
+        {
+            // No 1055 came: end with what the leg said.
+            self.end_call(reason);
+        }
         if self.reconnect_at.is_some_and(|t| t <= now) {
             self.reconnect_at = None;
             self.link = Link::Opening;
@@ -452,7 +478,7 @@ impl VccPolicy {
             });
             self.emit(Event::TransferResult {
                 ok: false,
-                detail: "the transfer offer was not answered in time and was refused".into(),
+                detail: TransferDetail::OfferTimedOut,
             });
         }
         if self.link == Link::Up
@@ -522,12 +548,12 @@ impl VccPolicy {
         self.effects.push_back(Effect::Voice(a));
     }
 
-    fn not_now(&mut self, why: &str) {
-        self.emit(Event::Notice(Notice::NotNow(why.to_string())));
+    fn not_now(&mut self, why: NotNow) {
+        self.emit(Event::Notice(Notice::NotNow(why)));
     }
 
-    fn info(&mut self, text: impl Into<String>) {
-        self.emit(Event::Notice(Notice::Info(text.into())));
+    fn info(&mut self, info: Info) {
+        self.emit(Event::Notice(Notice::Info(info)));
     }
 
     fn device_event(&self) -> Event {
@@ -565,7 +591,7 @@ impl VccPolicy {
 
     /// A transfer outcome: about our call when we have one, else about an
     /// offer made to us.
-    fn transfer_result(&mut self, ok: bool, detail: String) {
+    fn transfer_result(&mut self, ok: bool, detail: TransferDetail) {
         match self.call.as_ref().map(|c| c.id) {
             Some(id) => self.emit(Event::call(id, CallEvent::TransferResult { ok, detail })),
             None => self.emit(Event::TransferResult { ok, detail }),
@@ -634,19 +660,19 @@ impl VccPolicy {
             },
             Command::ClaimVoice => {
                 if !self.up() {
-                    self.not_now("not connected to the platform");
+                    self.not_now(NotNow::NotConnected);
                 } else if self.voice_here {
-                    self.not_now("the voice channel is already on this console");
+                    self.not_now(NotNow::VoiceAlreadyHere);
                 } else {
                     self.send(ClientMsg::EnableVoice);
                 }
             }
             Command::ToggleAvailability => {
                 if !self.up() {
-                    return self.not_now("not connected to the platform");
+                    return self.not_now(NotNow::NotConnected);
                 }
                 if self.pending_availability.is_some() {
-                    return self.not_now("waiting for the platform to confirm On/Off");
+                    return self.not_now(NotNow::AvailabilityPending);
                 }
                 let want = if self.availability == Availability::On {
                     Availability::Off
@@ -662,7 +688,7 @@ impl VccPolicy {
             Command::Accept { .. } => self.accept(),
             Command::Reject { decline, .. } => {
                 let Some(c) = self.call.as_ref().filter(|c| c.phase == Phase::Ringing) else {
-                    return self.not_now("no call is ringing");
+                    return self.not_now(NotNow::NoRinging);
                 };
                 match c.leg {
                     Some(leg) => {
@@ -681,7 +707,7 @@ impl VccPolicy {
             Command::ChangeDevice(d) => self.change_device(d),
             Command::ListTransferAgents => {
                 if !self.up() {
-                    return self.not_now("not connected to the platform");
+                    return self.not_now(NotNow::NotConnected);
                 }
                 self.send(ClientMsg::AgentSearch);
             }
@@ -697,13 +723,13 @@ impl VccPolicy {
                     self.emit(Event::TransferResult {
                         ok,
                         detail: if ok {
-                            "transfer accepted".into()
+                            TransferDetail::YouAccepted
                         } else {
-                            "transfer refused".into()
+                            TransferDetail::YouRefused
                         },
                     });
                 }
-                None => self.not_now("no transfer is offered"),
+                None => self.not_now(NotNow::NoOffer),
             },
             Command::SendDtmf { digit, .. } => match self.call.as_ref() {
                 Some(Call {
@@ -714,9 +740,9 @@ impl VccPolicy {
                     let leg = *leg;
                     self.voice_action(VoiceAction::Dtmf { leg, digit });
                 }
-                Some(Call { leg: Some(_), .. }) => self.not_now("DTMF digits are 0-9, *, #, A-D"),
-                Some(_) => self.not_now("on this device, send DTMF from the phone itself"),
-                None => self.not_now("not in a call"),
+                Some(Call { leg: Some(_), .. }) => self.not_now(NotNow::DtmfDigits),
+                Some(_) => self.not_now(NotNow::DtmfOnPhone),
+                None => self.not_now(NotNow::NotInCall),
             },
             Command::Shutdown => self.shutdown(),
         }
@@ -724,14 +750,13 @@ impl VccPolicy {
 
     fn call_out(&mut self, number: &str) {
         if !self.up() {
-            return self.not_now("not connected to the platform");
+            return self.not_now(NotNow::NotConnected);
         }
         if !self.voice_here {
-            return self
-                .not_now("the voice channel is on another console or tab: take it back first");
+            return self.not_now(NotNow::VoiceElsewhere);
         }
         if self.call.is_some() {
-            return self.not_now("already in a call");
+            return self.not_now(NotNow::AlreadyInCall);
         }
         match classify_number(number) {
             Some(DialTarget::Customer(n)) => {
@@ -748,9 +773,7 @@ impl VccPolicy {
             }
             Some(DialTarget::Internal(n)) => {
                 if self.device != 1 {
-                    return self.not_now(
-                        "internal numbers are dialled from your phone on this device (the console dials them only on device 1)",
-                    );
+                    return self.not_now(NotNow::InternalFromPhone);
                 }
                 let leg = LegId(self.next_leg);
                 self.next_leg += 1;
@@ -775,33 +798,35 @@ impl VccPolicy {
 
     fn accept(&mut self) {
         let Some(c) = self.call.as_ref().filter(|c| c.phase == Phase::Ringing) else {
-            return self.not_now("no call is ringing");
+            return self.not_now(NotNow::NoRinging);
         };
         match c.leg {
             Some(leg) => self.voice_action(VoiceAction::Answer { leg }),
-            None if self.device == 1 => self.not_now(
-                "this call rings on the console's own audio, which is not available yet: answer it by changing device",
-            ),
-            None => self.not_now("answer on your phone: calls ring there on this device"),
+            None if self.device == 1 => self.not_now(NotNow::ConsoleAudioUnavailable),
+            None => self.not_now(NotNow::AnswerOnPhone),
         }
     }
 
     fn end(&mut self) {
         let own = self.extension.clone();
         let Some(c) = self.call.as_mut() else {
-            return self.not_now("not in a call");
+            return self.not_now(NotNow::NotInCall);
         };
         if let Some(leg) = c.leg {
             c.end_requested = true;
             return self.voice_action(VoiceAction::Hangup { leg });
         }
+        if c.settling.is_some() {
+            // The agent leg is already gone: nothing left to hang up.
+            return self.end_call(EndReason::Cancelled);
+        }
         if c.held {
-            return self.not_now("resume the call before ending it");
+            return self.not_now(NotNow::ResumeBeforeEnd);
         }
         c.end_requested = true;
         if c.call_id.is_empty() {
             // 2032 sent, STARTING not yet in: hang up as soon as it names the call.
-            return self.info("ending the call as soon as the platform names it");
+            return self.info(Info::EndingWhenNamed);
         }
         let kind = match c.direction {
             Direction::Inbound => HangupKind::Inbound,
@@ -822,14 +847,14 @@ impl VccPolicy {
 
     fn toggle_hold(&mut self) {
         let Some(c) = self.call.as_mut() else {
-            return self.not_now("not in a call");
+            return self.not_now(NotNow::NotInCall);
         };
         if c.pending.is_some() {
-            return self.not_now("waiting for the platform to answer the last request");
+            return self.not_now(NotNow::RequestPending);
         }
         let answered = c.phase == Phase::Active || c.customer_answered;
         if !answered || c.call_id.is_empty() {
-            return self.not_now("a ringing call cannot be held");
+            return self.not_now(NotNow::RingingNoHold);
         }
         let hold = !c.held;
         c.pending = Some(Pending::Hold(hold));
@@ -844,19 +869,19 @@ impl VccPolicy {
 
     fn toggle_mute(&mut self) {
         let Some(c) = self.call.as_mut() else {
-            return self.not_now("not in a call");
+            return self.not_now(NotNow::NotInCall);
         };
         if c.direction != Direction::Inbound {
-            return self.not_now("the platform mutes inbound calls only");
+            return self.not_now(NotNow::MuteInboundOnly);
         }
         if c.pending.is_some() {
-            return self.not_now("waiting for the platform to answer the last request");
+            return self.not_now(NotNow::RequestPending);
         }
         if c.phase != Phase::Active {
-            return self.not_now("a ringing call cannot be muted");
+            return self.not_now(NotNow::RingingNoMute);
         }
         if c.held {
-            return self.not_now("resume the call before muting it");
+            return self.not_now(NotNow::ResumeBeforeMute);
         }
         let mute = !c.muted;
         c.pending = Some(Pending::Mute(mute));
@@ -870,13 +895,13 @@ impl VccPolicy {
 
     fn change_device(&mut self, d: Device) {
         if !self.up() {
-            return self.not_now("not connected to the platform");
+            return self.not_now(NotNow::NotConnected);
         }
         if self.pending_device.is_some() {
-            return self.not_now("waiting for the platform to confirm the last device change");
+            return self.not_now(NotNow::DevicePending);
         }
         if self.call.is_some() {
-            return self.not_now("the device cannot change during a call");
+            return self.not_now(NotNow::DeviceDuringCall);
         }
         let (code, phone) = match &d {
             Device::Mobile { number } => match normalise_mobile(number) {
@@ -900,11 +925,11 @@ impl VccPolicy {
 
     fn transfer(&mut self, t: TransferTarget) {
         let Some(c) = self.call.as_ref() else {
-            return self.not_now("not in a call");
+            return self.not_now(NotNow::NotInCall);
         };
         let answered = c.phase == Phase::Active || c.customer_answered;
         if !answered || c.call_id.is_empty() {
-            return self.not_now("only an answered call can be transferred");
+            return self.not_now(NotNow::TransferNeedsAnswer);
         }
         let msg = match t {
             TransferTarget::Agent(id) => ClientMsg::TransferAgent {
@@ -921,7 +946,7 @@ impl VccPolicy {
                 acd_id: q,
             },
             TransferTarget::Number(_) => {
-                return self.not_now("the platform transfers to an agent or a queue");
+                return self.not_now(NotNow::TransferAgentOrQueue);
             }
         };
         self.send(msg);
@@ -937,6 +962,9 @@ impl VccPolicy {
         if let Some(leg) = self.call.as_ref().and_then(|c| c.leg) {
             self.voice_action(VoiceAction::Hangup { leg });
             self.end_call(EndReason::LocalHangup);
+        }
+        if let Some((reason, _)) = self.call.as_ref().and_then(|c| c.settling.clone()) {
+            self.end_call(reason);
         }
         self.sync_voice();
         if !self.up() {
@@ -966,8 +994,9 @@ impl VccPolicy {
         self.pending_device = None;
         if !self.ready_once {
             self.link = Link::Down;
-            return self.emit(Event::InitFailed(format!(
-                "the push socket closed before login: {reason}"
+            return self.emit(Event::InitFailed(InitFailure::new(
+                InitStep::PushClosed,
+                reason,
             )));
         }
         if self.attempt < self.cfg.reconnect_max {
@@ -1034,8 +1063,7 @@ impl VccPolicy {
                 device_type,
             } => {
                 if result != 1 {
-                    return self
-                        .info("the platform did not give the voice channel to this console");
+                    return self.info(Info::VoiceNotGiven);
                 }
                 self.voice_here = true;
                 if device_type != 0 {
@@ -1087,7 +1115,13 @@ impl VccPolicy {
                 }
                 if c.phase != Phase::Active {
                     c.phase = Phase::Active;
+                    let rang_here = !c.callout && c.direction != Direction::Outbound;
                     self.emit_current(CallEvent::Accepted);
+                    // A desk phone (device 2 or 4) picked the ring up on
+                    // its own (the demo's answers after ~3 s): say where.
+                    if rang_here && matches!(self.device, 2 | 4) {
+                        self.info(Info::AnsweredOnDeskPhone);
+                    }
                 }
             }
             ServerMsg::AgentEnd { extension, call_id } => {
@@ -1142,7 +1176,7 @@ impl VccPolicy {
                     && super_agent != self.extension
                     && terminated_agent == self.extension
                 {
-                    self.info(format!("supervisor {super_agent} ended the call"));
+                    self.info(Info::SupervisorEnded { agent: super_agent });
                 }
             }
             ServerMsg::CalloutStatus(s) => self.callout_status(s),
@@ -1214,9 +1248,12 @@ impl VccPolicy {
                     self.transfer_result(
                         ok,
                         if ok {
-                            format!("transferred to {new_agent}")
+                            TransferDetail::ToAgent { agent: new_agent }
                         } else {
-                            format!("transfer to {new_agent} failed ({status})")
+                            TransferDetail::ToAgentFailed {
+                                agent: new_agent,
+                                status,
+                            }
                         },
                     );
                 } else if new_agent == self.extension && !ok {
@@ -1247,9 +1284,9 @@ impl VccPolicy {
                 self.transfer_result(
                     ok,
                     if ok {
-                        "the other agent accepted the transfer".into()
+                        TransferDetail::OtherAccepted
                     } else {
-                        "the other agent refused the transfer".into()
+                        TransferDetail::OtherRefused
                     },
                 );
             }
@@ -1258,9 +1295,9 @@ impl VccPolicy {
                 self.transfer_result(
                     ok,
                     if ok {
-                        "transferred to the queue".into()
+                        TransferDetail::ToQueue
                     } else {
-                        format!("transfer to the queue failed ({status})")
+                        TransferDetail::ToQueueFailed { status }
                     },
                 );
             }
@@ -1291,9 +1328,7 @@ impl VccPolicy {
         self.emit(self.device_event());
         if !is_voice {
             if was_here || first {
-                self.info(
-                    "the voice channel is in use on another console or tab: take it here with the claim-voice key",
-                );
+                self.info(Info::VoiceInUseElsewhere);
             }
             if was_here
                 && let Some(c) = self.call.as_ref()
@@ -1328,11 +1363,9 @@ impl VccPolicy {
         self.end_call(EndReason::AnsweredElsewhere);
         self.emit(Event::VoiceChannel(false));
         match self.cfg.generation {
-            Generation::Older => self.info(
-                "the voice channel moved to another console or tab: take it back with the claim-voice key",
-            ),
+            Generation::Older => self.info(Info::VoiceMovedAway),
             Generation::Newer => {
-                self.info("the voice channel moved to another console or tab: this session has ended");
+                self.info(Info::VoiceMovedSessionEnded);
                 self.effects.push_back(Effect::ClosePush);
                 self.lost();
             }
@@ -1377,9 +1410,7 @@ impl VccPolicy {
         if show {
             self.emit_current(CallEvent::Ringing(info));
             if self.device == 1 {
-                self.info(
-                    "this call rings on the console's own audio, which is not available yet: change device to take calls",
-                );
+                self.info(Info::RingsWithoutAudio);
             }
         }
     }
@@ -1440,6 +1471,12 @@ impl VccPolicy {
                     return;
                 }
                 let reason = Self::end_reason(c);
+                if let Some((r, _)) = c.settling.as_mut() {
+                    // The agent leg is gone and the call-out was never
+                    // answered: an `ERROR` may still be on its way.
+                    *r = reason;
+                    return;
+                }
                 self.end_call(reason);
             }
             "ERROR" => {
@@ -1492,7 +1529,7 @@ impl VccPolicy {
                     return self.voice_action(VoiceAction::Reject { leg, code: 486 });
                 }
                 match self.call.as_mut() {
-                    Some(c) if c.callout && c.leg.is_none() => {
+                    Some(c) if c.callout && c.leg.is_none() && c.settling.is_none() => {
                         // The platform's agent leg of our own call-out.
                         c.leg = Some(leg);
                         let info = c.ring_info(true);
@@ -1539,9 +1576,22 @@ impl VccPolicy {
                 }
             }
             VoiceEvent::Ended { leg, reason } => {
-                let Some(c) = self.call.as_ref().filter(|c| c.leg == Some(leg)) else {
+                let now = self.now;
+                let Some(c) = self.call.as_mut().filter(|c| c.leg == Some(leg)) else {
                     return;
                 };
+                if c.callout && !c.end_requested && !c.customer_answered {
+                    // The platform dropped the agent leg of a call-out the
+                    // customer never answered: the 1055 `ERROR` that says
+                    // why (errorCode, sipCode) races this BYE. Wait for it.
+                    c.leg = None;
+                    let fallback = match reason {
+                        EndReason::RemoteHangup | EndReason::Cancelled => EndReason::NoAnswer,
+                        other => other,
+                    };
+                    c.settling = Some((fallback, now + CALLOUT_SETTLE));
+                    return;
+                }
                 let reason = if c.end_requested {
                     Self::end_reason(c)
                 } else {
@@ -1552,7 +1602,7 @@ impl VccPolicy {
             VoiceEvent::Registration(s) => self.emit(Event::Registration(s)),
             VoiceEvent::Unavailable(text) => {
                 self.voice_unavailable = true;
-                self.info(text);
+                self.info(Info::VoiceUnavailable { detail: text });
             }
         }
     }

@@ -209,11 +209,9 @@ fn init_logs_in_and_reports_the_platform_state() {
 fn init_failures_are_reported() {
     let mut f = F::new(PolicyConfig::default());
     f.cmd(Command::Connect);
-    let e = f.input(Input::BootstrapFailed("login refused: bad token".into()));
-    assert_eq!(
-        events(&e),
-        vec![Event::InitFailed("login refused: bad token".into())]
-    );
+    let refused = InitFailure::new(InitStep::Refused, "bad token");
+    let e = f.input(Input::BootstrapFailed(refused.clone()));
+    assert_eq!(events(&e), vec![Event::InitFailed(refused)]);
     // Connect again retries from the start.
     assert_eq!(f.cmd(Command::Connect), vec![Effect::Bootstrap]);
     f.input(Input::Bootstrapped {
@@ -223,7 +221,9 @@ fn init_failures_are_reported() {
     let e = f.input(Input::PushClosed {
         reason: "connection refused".into(),
     });
-    assert!(matches!(&events(&e)[..], [Event::InitFailed(r)] if r.contains("connection refused")));
+    assert!(
+        matches!(&events(&e)[..], [Event::InitFailed(r)] if r.step == InitStep::PushClosed && r.detail == "connection refused")
+    );
 }
 
 #[test]
@@ -297,10 +297,7 @@ fn claim_voice_when_it_is_elsewhere() {
     });
     let ev = events(&e);
     assert!(ev.contains(&Event::VoiceChannel(false)));
-    assert!(
-        ev.iter()
-            .any(|e| matches!(e, Event::Notice(Notice::Info(t)) if t.contains("another console")))
-    );
+    assert!(ev.contains(&Event::Notice(Notice::Info(Info::VoiceInUseElsewhere))));
     assert!(sent(&e).is_empty(), "never steals voice on its own");
     // Calls are refused while voice is elsewhere.
     assert!(has_not_now(&f.cmd(Command::CallOut("0912345678".into()))));
@@ -833,10 +830,13 @@ fn inbound_desk_phone_ring_answer_mute_hold_end() {
     });
     assert_eq!(
         events(&e),
-        vec![Event::Call {
-            call: CallId(1),
-            event: CallEvent::Accepted
-        }]
+        vec![
+            Event::Call {
+                call: CallId(1),
+                event: CallEvent::Accepted
+            },
+            Event::Notice(Notice::Info(Info::AnsweredOnDeskPhone))
+        ]
     );
 
     let e = f.cmd(Command::ToggleMute { call: None });
@@ -1047,7 +1047,9 @@ fn supervisor_hangup_notice_and_refused_hangup() {
         super_agent: "9000".into(),
         terminated_agent: EXT.into(),
     });
-    assert!(matches!(&events(&e)[..], [Event::Notice(Notice::Info(t))] if t.contains("9000")));
+    assert!(
+        matches!(&events(&e)[..], [Event::Notice(Notice::Info(Info::SupervisorEnded { agent }))] if agent == "9000")
+    );
     f.cmd(Command::End { call: None });
     let e = f.push(ServerMsg::HangupResult {
         call_id: "in-1".into(),
@@ -1187,7 +1189,6 @@ fn transfer_list_to_agent_and_to_queue() {
         super_agent: String::new(),
         status: "OK".into(),
     });
-    // About our call: it carries the call's name.
     assert!(matches!(
         &events(&e)[..],
         [Event::Call {
@@ -1574,7 +1575,7 @@ fn device_1_auto_answers_only_the_agent_leg_of_our_own_callout() {
         vec![VoiceAction::Answer { leg: LegId(3) }]
     );
     assert!(
-        matches!(&events(&e)[..], [Event::Call { call, event: CallEvent::Ringing(r) }] if r.agent_leg && *call == CallId(2))
+        matches!(&events(&e)[..], [Event::Call { call: CallId(2), event: CallEvent::Ringing(r) }] if r.agent_leg)
     );
     assert!(events(&f.voice(VoiceEvent::Answered { leg: LegId(3) })).is_empty());
     f.push(callout("RINGING", "o1"));
@@ -1696,7 +1697,7 @@ fn device_1_without_a_voice_leg_says_so_and_still_shows_the_ring() {
         "console audio is not available yet".into(),
     ));
     assert!(
-        matches!(&events(&e)[..], [Event::Notice(Notice::Info(t))] if t.contains("not available"))
+        matches!(&events(&e)[..], [Event::Notice(Notice::Info(Info::VoiceUnavailable { detail }))] if detail.contains("not available"))
     );
     let e = f.push(ring("in-3"));
     let ev = events(&e);
@@ -1758,6 +1759,255 @@ fn role_override_from_config_wins() {
         vec![ClientMsg::ChangeDevice {
             device_type: 3,
             phone: String::new()
+        }]
+    );
+}
+
+#[test]
+fn a_desk_phone_answering_by_itself_is_said_on_screen() {
+    let mut f = F::older(4);
+    f.push(ring("in-9"));
+    let e = f.push(ServerMsg::AgentAnswer {
+        extension: EXT.into(),
+        call_id: "in-9".into(),
+    });
+    assert_eq!(
+        events(&e),
+        vec![
+            Event::Call {
+                call: CallId(1),
+                event: CallEvent::Accepted
+            },
+            Event::Notice(Notice::Info(Info::AnsweredOnDeskPhone))
+        ]
+    );
+}
+
+/// A device-1 call-out to `0912345486` whose agent leg (LegId 7) is up;
+/// the customer's phone has not answered.
+fn device_1_callout_with_agent_leg() -> F {
+    let mut f = F::older(1);
+    f.cmd(Command::CallOut("0912345486".into()));
+    f.push(callout("STARTING", "o7"));
+    let e = f.voice(VoiceEvent::Incoming {
+        leg: LegId(7),
+        number: "0912345486".into(),
+        display_name: None,
+    });
+    assert_eq!(
+        voice_actions(&e),
+        vec![VoiceAction::Answer { leg: LegId(7) }]
+    );
+    f.voice(VoiceEvent::Answered { leg: LegId(7) });
+    f
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Last {
+    /// The platform's BYE on the agent leg (the voice leg's final word).
+    Bye,
+    /// The same leg cancelled before its 200 was confirmed.
+    Cancel,
+    /// 1055 `ERROR` with errorCode and sipCode.
+    Error,
+    /// 1055 `ENDCALL`.
+    EndCall,
+}
+
+fn busy_error() -> ServerMsg {
+    let mut m = callout("ERROR", "o7");
+    if let ServerMsg::CalloutStatus(s) = &mut m {
+        s.error_code = "IPCC_NOT_CONNECT_CUSTOMER".into();
+        s.sip_code = "486".into();
+    }
+    m
+}
+
+fn deliver(f: &mut F, what: Last) -> Vec<Effect> {
+    match what {
+        Last::Bye => f.voice(VoiceEvent::Ended {
+            leg: LegId(7),
+            reason: EndReason::RemoteHangup,
+        }),
+        Last::Cancel => f.voice(VoiceEvent::Ended {
+            leg: LegId(7),
+            reason: EndReason::Cancelled,
+        }),
+        Last::Error => f.push(busy_error()),
+        Last::EndCall => f.push(callout("ENDCALL", "o7")),
+    }
+}
+
+fn permutations(items: &[Last]) -> Vec<Vec<Last>> {
+    if items.len() <= 1 {
+        return vec![items.to_vec()];
+    }
+    let mut out = Vec::new();
+    for i in 0..items.len() {
+        let mut rest = items.to_vec();
+        let first = rest.remove(i);
+        for mut p in permutations(&rest) {
+            p.insert(0, first);
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn device_1_failed_callout_keeps_its_error_whatever_arrives_first() {
+    let failed = EndReason::Failed {
+        error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
+        sip_code: Some(486),
+    };
+    let sets: [&[Last]; 4] = [
+        &[Last::Bye, Last::Error],
+        &[Last::Cancel, Last::Error],
+        &[Last::Bye, Last::Error, Last::EndCall],
+        &[Last::Cancel, Last::Error, Last::EndCall],
+    ];
+    for set in sets {
+        for order in permutations(set) {
+            // Each gap well inside the settle time, the whole run too.
+            for gap in [
+                Duration::ZERO,
+                Duration::from_millis(40),
+                CALLOUT_SETTLE / 4,
+            ] {
+                let mut f = device_1_callout_with_agent_leg();
+                let mut seen = Vec::new();
+                for what in &order {
+                    seen.extend(f.advance(gap));
+                    seen.extend(deliver(&mut f, *what));
+                }
+                seen.extend(f.advance(CALLOUT_SETTLE * 3));
+                let ev = events(&seen);
+                let ends: Vec<&Event> = ev
+                    .iter()
+                    .filter(|e| matches!(e.call_event(), Some(CallEvent::Ended(_))))
+                    .collect();
+                assert_eq!(
+                    ends,
+                    vec![&Event::Call {
+                        call: CallId(1),
+                        event: CallEvent::Ended(failed.clone())
+                    }],
+                    "{order:?} {gap:?}: {ev:?}"
+                );
+                assert!(
+                    ev.contains(&Event::Call {
+                        call: CallId(1),
+                        event: CallEvent::CalloutFailed {
+                            error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
+                            sip_code: Some(486),
+                        }
+                    }),
+                    "{order:?} {gap:?}: {ev:?}"
+                );
+                assert!(!f.p.has_call(), "{order:?}");
+                assert_eq!(
+                    f.p.poll_timeout(),
+                    Some(f.p.last_sent + f.p.cfg.keepalive_idle)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn device_1_callout_whose_error_never_comes_ends_after_the_settle_time() {
+    // Only the BYE: the call stays up (no "the other side hung up") until
+    // the settle time, then ends as not answered.
+    let mut f = device_1_callout_with_agent_leg();
+    assert!(events(&deliver(&mut f, Last::Bye)).is_empty());
+    assert!(f.p.has_call());
+    let e = f.advance(CALLOUT_SETTLE - Duration::from_millis(1));
+    assert!(events(&e).is_empty(), "{e:?}");
+    let e = f.advance(Duration::from_millis(1));
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::NoAnswer)
+        }]
+    );
+    // ENDCALL after the BYE: the same end, at the same time.
+    let mut f = device_1_callout_with_agent_leg();
+    deliver(&mut f, Last::Bye);
+    assert!(events(&deliver(&mut f, Last::EndCall)).is_empty());
+    let e = f.advance(CALLOUT_SETTLE);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::NoAnswer)
+        }]
+    );
+    // A leg lost on our side keeps its own reason.
+    let mut f = device_1_callout_with_agent_leg();
+    f.voice(VoiceEvent::Ended {
+        leg: LegId(7),
+        reason: EndReason::TransportLost,
+    });
+    let e = f.advance(CALLOUT_SETTLE);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::TransportLost)
+        }]
+    );
+}
+
+#[test]
+fn device_1_callout_settling_hang_up_and_a_new_invite() {
+    let mut f = device_1_callout_with_agent_leg();
+    deliver(&mut f, Last::Bye);
+    // Another INVITE meanwhile is not taken for our agent leg.
+    let e = f.voice(VoiceEvent::Incoming {
+        leg: LegId(8),
+        number: "0987654321".into(),
+        display_name: None,
+    });
+    assert_eq!(
+        voice_actions(&e),
+        vec![VoiceAction::Reject {
+            leg: LegId(8),
+            code: 486
+        }]
+    );
+    // The agent's hang-up ends it at once; nothing is left to send.
+    let e = f.cmd(Command::End { call: None });
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::Cancelled)
+        }]
+    );
+    assert!(sent(&e).is_empty() && voice_actions(&e).is_empty());
+    // A late ERROR for it is dropped.
+    assert!(events(&deliver(&mut f, Last::Error)).is_empty());
+    // The agent's own hang-up before the BYE is a plain cancel, no wait.
+    let mut f = device_1_callout_with_agent_leg();
+    f.cmd(Command::End { call: None });
+    let e = deliver(&mut f, Last::Bye);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::Cancelled)
+        }]
+    );
+    // Answered, then the customer hangs up: the BYE ends it at once.
+    let mut f = device_1_callout_with_agent_leg();
+    f.push(callout("ANSWER", "o7"));
+    let e = deliver(&mut f, Last::Bye);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::RemoteHangup)
         }]
     );
 }

@@ -320,6 +320,130 @@ fn with_overrides(table: toml::Table, mut ovs: Vec<Override>) -> Result<Config, 
     })
 }
 
+/// Where the secret files are written in the file, for the mode check.
+#[derive(Deserialize, Default)]
+struct SecretSpans {
+    #[serde(default)]
+    sip: Option<SecretKeys>,
+    #[serde(default)]
+    vcc: Option<SecretKeys>,
+    #[serde(default)]
+    crm: Option<SecretKeys>,
+}
+
+#[derive(Deserialize, Default)]
+struct SecretKeys {
+    #[serde(default)]
+    password_file: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    access_key_file: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    token_file: Option<toml::Spanned<String>>,
+}
+
+/// A secret file that others can read is refused when the config is
+/// loaded (`tongdai config` says so, with the line and the fix), not at
+/// the first call: the secret may already have leaked. A missing file is
+/// left to the backend, which says which variable or file to set.
+fn check_secret_files(
+    cfg: &Config,
+    path: &Path,
+    text: &str,
+    ovs: &[Override],
+) -> Result<(), ConfigError> {
+    use std::os::unix::fs::PermissionsExt;
+    let spans: SecretSpans = toml::from_str(text).unwrap_or_default();
+    let files = [
+        (
+            "sip",
+            "password_file",
+            cfg.sip.as_ref().and_then(|s| s.password_file.clone()),
+            spans.sip.and_then(|k| k.password_file),
+        ),
+        (
+            "vcc",
+            "access_key_file",
+            cfg.vcc.as_ref().and_then(|v| v.access_key_file.clone()),
+            spans.vcc.and_then(|k| k.access_key_file),
+        ),
+        (
+            "crm",
+            "token_file",
+            cfg.crm.as_ref().and_then(|c| c.token_file.clone()),
+            spans.crm.and_then(|k| k.token_file),
+        ),
+    ];
+    for (section, key, file, span) in files {
+        let Some(file) = file else { continue };
+        let Ok(meta) = std::fs::metadata(&file) else {
+            continue;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 == 0 {
+            continue;
+        }
+        let message = format!(
+            "field `{section}.{key}`: {} can be read by other users (mode {mode:o}); run `chmod 600 {}`",
+            file.display(),
+            file.display()
+        );
+        let from_env = ovs
+            .iter()
+            .find(|o| o.path == [section.to_string(), key.to_string()]);
+        return Err(match (from_env, span) {
+            (Some(o), _) => ConfigError::Env {
+                var: o.var.clone(),
+                message,
+            },
+            (None, Some(span)) => {
+                let (line, column) = error::line_col(text, span.span().start);
+                ConfigError::Parse {
+                    path: path.to_path_buf(),
+                    line,
+                    column,
+                    message,
+                }
+            }
+            (None, None) => ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message,
+            },
+        });
+    }
+    Ok(())
+}
+
+/// `[audio] record_dir`: created (0700) when missing, and it must take
+/// files; otherwise ringtones and recordings would fail call after call
+/// with nothing on screen. Called when the console starts.
+pub fn prepare_record_dir(cfg: &Config) -> Result<(), ConfigError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let Some(dir) = &cfg.audio.record_dir else {
+        return Ok(());
+    };
+    let fail = |reason: String| ConfigError::Invalid {
+        path: cfg
+            .source
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("the configuration")),
+        message: format!(
+            "audio.record_dir = {:?}: {reason}; create it or point record_dir at a folder you can write",
+            dir.display().to_string()
+        ),
+    };
+    crate::private_fs::create_dir_all(dir)
+        .map_err(|e| fail(format!("cannot create the folder ({e})")))?;
+    let probe = dir.join(format!(".tongdai-probe-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(crate::private_fs::FILE_MODE)
+        .open(&probe)
+        .map_err(|e| fail(format!("cannot write there ({e})")))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 /// Checks the types cannot express.
 fn validate(cfg: &Config, path: &Path) -> Result<(), ConfigError> {
     let invalid = |message: String| ConfigError::Invalid {
@@ -360,9 +484,10 @@ pub fn parse(path: &Path, text: &str, env: &[(String, String)]) -> Result<Config
     let ovs = overrides(env);
     if !ovs.is_empty() {
         let table: toml::Table = text.parse().map_err(|e| error::from_toml(path, text, &e))?;
-        cfg = with_overrides(table, ovs)?;
+        cfg = with_overrides(table, ovs.clone())?;
     }
     validate(&cfg, path)?;
+    check_secret_files(&cfg, path, text, &ovs)?;
     cfg.source = Some(path.to_path_buf());
     Ok(cfg)
 }

@@ -682,9 +682,12 @@ async fn handle_line(
                 Value::Bool(false),
             )]))
         }
-        Op::Engine(c) => match known_call(ctx, c.call()) {
-            Ok(()) => send(ctx, c).await.map(|_| none()),
-            Err(e) => Err(e),
+        Op::Engine(c) => match known_call(ctx, c.call())
+            .err()
+            .or_else(|| nothing_to_act_on(&c, &ctx.hub))
+        {
+            Some(e) => Err(e),
+            None => send(ctx, c).await.map(|_| none()),
         },
         Op::Toggle { what, want, call } => {
             let checked = known_call(ctx, call);
@@ -725,6 +728,26 @@ fn known_call(ctx: &Ctx, call: Option<crate::engine::CallId>) -> Result<(), Prot
         )),
         _ => Ok(()),
     }
+}
+
+/// `answer`, `reject`, `decline` and `end` with no call (as the status has
+/// it, updated before any client sees an event) are refused, not answered
+/// `ok` for a command the engine would drop.
+fn nothing_to_act_on(c: &Command, hub: &EventHub) -> Option<ProtoError> {
+    let what = match c {
+        Command::Accept { .. } => "answer",
+        Command::End { .. } => "end",
+        Command::Reject { decline: false, .. } => "reject",
+        Command::Reject { decline: true, .. } => "decline",
+        _ => return None,
+    };
+    if hub.lock().in_call() {
+        return None;
+    }
+    Some(ProtoError::new(
+        ErrorCode::NoCall,
+        format!("no call to {what}"),
+    ))
 }
 
 async fn send(ctx: &Ctx, c: Command) -> Result<(), ProtoError> {

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::protocol::{availability_str, device_json, direction_str, end_reason_json, round3};
 use crate::call::book::{Call, CallBook, Phase};
-use crate::engine::{Availability, CallEvent, CallId, Device, Event, Quality, RegState};
+use crate::engine::{Availability, CallEvent, CallId, Device, Event, Notice, Quality, RegState};
 
 /// The phase as `status` names it (v1: `dialing`, `ringing`, `connected`).
 fn phase_str(p: Phase) -> &'static str {
@@ -53,6 +53,9 @@ pub struct StatusTracker {
     book: CallBook<Instant>,
     quality: Option<(Quality, Instant)>,
     transfer_offer: Option<Value>,
+    /// The last call-history notice: a client that connects after the
+    /// start still learns that the database was repaired or is locked.
+    history: Option<Value>,
 }
 
 impl Default for StatusTracker {
@@ -73,6 +76,7 @@ impl StatusTracker {
             book: CallBook::new(),
             quality: None,
             transfer_offer: None,
+            history: None,
         }
     }
 
@@ -149,6 +153,14 @@ impl StatusTracker {
             Event::TransferResult { .. } => self.transfer_offer = None,
             Event::AudioLevel { .. } | Event::TransferAgents(_) | Event::Notice(_) => {}
         }
+        if let Event::Notice(n @ Notice::History(h)) = event {
+            let mut v = serde_json::to_value(h).unwrap_or_default();
+            v["text"] = json!({
+                "en": crate::app::i18n::notice(crate::call::errors::Lang::En, n),
+                "vi": crate::app::i18n::notice(crate::call::errors::Lang::Vi, n),
+            });
+            self.history = Some(v);
+        }
     }
 
     pub fn snapshot(&self, now: Instant) -> Value {
@@ -183,6 +195,7 @@ impl StatusTracker {
                 "seconds_ago": now.saturating_duration_since(at).as_secs(),
             })),
             "transfer_offer": self.transfer_offer,
+            "history": self.history,
         })
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod command;
 pub mod event;
+pub mod notice;
 pub mod pipeline;
 
 use std::future::Future;
@@ -20,9 +21,10 @@ use std::time::Duration;
 
 pub use command::{Command, Device, TransferTarget};
 pub use event::{
-    AgentInfo, Availability, CallEvent, CallId, Direction, EndReason, Event, Notice, Quality,
-    RegState, RingInfo,
+    AgentInfo, Availability, CallEvent, CallId, Direction, EndReason, Event, HistoryNotice, Notice,
+    Quality, RegState, RingInfo,
 };
+pub use notice::{Info, InitFailure, InitStep, NotNow, TransferDetail};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 

@@ -61,7 +61,22 @@ impl Console {
         voice: Box<dyn tongdai::backends::vcc::VoiceLeg>,
     ) -> Console {
         let backend = VccBackend::with_parts(cfg, Some(key), voice);
+        Console::start_backend(backend, name, None)
+    }
+
+    /// A backend as the binary runs it: `engine::spawn`, and with
+    /// `history`, every event recorded there by `history::spawn_tee`
+    /// before it reaches us (as before it reaches the screen).
+    pub fn start_backend(
+        backend: Box<dyn tongdai::engine::Backend>,
+        name: &str,
+        history: Option<&std::path::Path>,
+    ) -> Console {
         let (handle, rx) = engine::spawn(backend);
+        let rx = match history {
+            Some(path) => tongdai::history::spawn_tee(rx, path),
+            None => rx,
+        };
         Console {
             name: name.to_string(),
             handle: Some(handle),

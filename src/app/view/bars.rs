@@ -9,8 +9,9 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::app::action::Action;
 use crate::app::i18n::{self, T};
+use crate::app::keymap::CallCtx;
 use crate::app::keymap::Key;
-use crate::app::state::{AppState, Conn, DialTarget, Level, Modal, classify_dial};
+use crate::app::state::{AppState, Conn, DialTarget, Level, Modal, TextField, classify_dial};
 use crate::app::theme::{Role, Theme};
 use crate::engine::Availability;
 
@@ -49,7 +50,7 @@ pub(super) fn header(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         Span::styled(format!(" · {}", i18n::t(l, T::AppTagline)), hs),
     ];
     if let Some(b) = &s.banner {
-        left.push(Span::styled(format!("  [{b}]"), hs));
+        left.push(Span::styled(format!("  [{}]", i18n::banner(l, b)), hs));
     }
     let mut right: Vec<Span> = Vec::new();
     let sep = || Span::styled(" │ ", hs);
@@ -188,7 +189,7 @@ pub(super) fn notice(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     let style = theme.style(level_role(n.level));
     f.render_widget(
         Paragraph::new(Line::from(Span::styled(
-            format!(" {mark} {}", n.text),
+            format!(" {mark} {}", i18n::notice_text(s.lang, &n.text)),
             style,
         ))),
         area,
@@ -215,7 +216,47 @@ pub(crate) fn key_label(keys: &[Key], max: usize) -> String {
 
 type Hint = (Option<Action>, String, String);
 
+/// While a call rings behind a text field or a view, the command keys
+/// that reach it (F2 answer, F5 reject, …) lead the bar.
+fn ring_hints(s: &AppState) -> Vec<Hint> {
+    if !s.ring_behind_focus() {
+        return Vec::new();
+    }
+    let l = s.lang;
+    let ringing = s.context().call == CallCtx::Ringing;
+    let actions: &[Action] = if ringing {
+        &[Action::Answer, Action::Reject, Action::End]
+    } else {
+        &[Action::AcceptTransfer, Action::RefuseTransfer]
+    };
+    actions
+        .iter()
+        .filter_map(|&a| {
+            let keys: Vec<Key> = keys_for(s, a)
+                .into_iter()
+                .filter(Key::is_command_key)
+                .collect();
+            if keys.is_empty() {
+                return None;
+            }
+            // Hanging up a call that rings is rejecting it.
+            let d = if a == Action::End {
+                i18n::action(l, Action::Reject)
+            } else {
+                i18n::action(l, a)
+            };
+            Some((Some(a), key_label(&keys, 2), d.to_string()))
+        })
+        .collect()
+}
+
 fn hint_items(s: &AppState) -> Vec<Hint> {
+    let mut items = ring_hints(s);
+    items.extend(focus_hint_items(s));
+    items
+}
+
+fn focus_hint_items(s: &AppState) -> Vec<Hint> {
     let l = s.lang;
     let fixed = |pairs: &[(&str, &str)]| -> Vec<Hint> {
         pairs
@@ -281,7 +322,10 @@ fn hint_items(s: &AppState) -> Vec<Hint> {
         }
         None => {}
     }
-    if s.wrapup.is_some() && s.call().is_none() {
+    if s.ring_behind_focus() && s.text_field() == Some(TextField::DialLine) {
+        return fixed(&[("Esc", i18n::action(l, Action::Clear))]);
+    }
+    if s.wrapup.is_some() {
         return fixed(&[
             ("Enter", if vi { "lưu ghi chú" } else { "save note" }),
             ("Esc", if vi { "bỏ qua" } else { "skip" }),
@@ -324,7 +368,17 @@ fn hint_items(s: &AppState) -> Vec<Hint> {
 /// The hint bar: at most two lines; `help` is always shown.
 pub(super) fn hint_lines(s: &AppState, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     let items = hint_items(s);
-    let help_key = key_label(&keys_for(s, Action::Help), 1);
+    let mut help_keys = keys_for(s, Action::Help);
+    let typing = match s.text_field() {
+        // Idle digits leave letters and `?` to the keymap.
+        Some(TextField::DialLine) => s.ring_behind_focus(),
+        other => other.is_some(),
+    };
+    if typing {
+        // In a text field `?` is text: name the key that still opens help.
+        help_keys.retain(Key::is_command_key);
+    }
+    let help_key = key_label(&help_keys, 1);
     let help_desc = i18n::action(s.lang, Action::Help).to_string();
     let width = usize::from(width);
     let item_w = |(_, k, d): &Hint| k.width() + 1 + d.width() + 2;
@@ -358,6 +412,14 @@ pub(super) fn hint_lines(s: &AppState, theme: &Theme, width: u16) -> Vec<Line<'s
     // Make room for help and quit at the end of the last line.
     if s.modal.is_none() && !s.dial_edit && !help_key.is_empty() {
         let hw: usize = pinned.iter().map(item_w).sum();
+        let last_w = lines
+            .last()
+            .map(|l| 1 + l.iter().map(item_w).sum::<usize>())
+            .unwrap_or(1);
+        if last_w + hw > width && lines.len() < max_lines {
+            // A second line rather than dropping keys from the first.
+            lines.push(Vec::new());
+        }
         while let Some(last) = lines.last_mut() {
             let w: usize = 1 + last.iter().map(item_w).sum::<usize>();
             if w + hw <= width || last.is_empty() {

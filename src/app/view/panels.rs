@@ -159,9 +159,12 @@ fn call_panel(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
                     )
                 };
                 lines.push(Line::from(vec![
-                    Span::styled("mic ", theme.style(Role::Label)),
+                    Span::styled(format!("{} ", i18n::t(l, T::Mic)), theme.style(Role::Label)),
                     Span::styled(bar(mic), theme.style(Role::Ok)),
-                    Span::styled("  spk ", theme.style(Role::Label)),
+                    Span::styled(
+                        format!("  {} ", i18n::t(l, T::Speaker)),
+                        theme.style(Role::Label),
+                    ),
                     Span::styled(bar(spk), theme.style(Role::Ok)),
                 ]));
             }
@@ -402,8 +405,13 @@ fn customer_popup(s: &AppState, c: &Call, theme: &Theme, f: &mut Frame, area: Re
     // The answer / reject keys come first, so the popup never hides them.
     let mut keys_line = Vec::new();
     if c.phase == Phase::Ringing {
+        // While the agent types, only the command keys reach the ring.
+        let typing = s.ring_behind_focus();
         for a in [Action::Answer, Action::Reject] {
-            let k = keys_for(s, a);
+            let mut k = keys_for(s, a);
+            if typing {
+                k.retain(crate::app::keymap::Key::is_command_key);
+            }
             if !k.is_empty() {
                 keys_line.push(Span::styled(key_label(&k, 3), theme.style(Role::HintKey)));
                 keys_line.push(Span::styled(
@@ -517,7 +525,7 @@ fn activity_panel(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         .iter()
         .map(|n| {
             Line::from(Span::styled(
-                n.text.clone(),
+                i18n::notice_text(s.lang, &n.text),
                 theme.style(level_role(n.level)),
             ))
         })

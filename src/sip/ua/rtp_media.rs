@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 
 use crate::call::softphone::SipInput;
-use crate::engine::{Event, Notice, Quality};
+use crate::engine::{Event, Info, Notice, Quality};
 use crate::media::{MediaEvent, MediaParams, MediaSession};
 use crate::sip::sdp::{Codec, RemoteAudio};
 
@@ -134,9 +134,11 @@ fn media_event(leg: Leg, ev: MediaEvent) -> Option<UaEvent> {
             },
         }),
         MediaEvent::Dtmf(digit) => UaEvent::Call(SipInput::Dtmf { leg, digit }),
-        MediaEvent::DeviceLost(why) => UaEvent::Media(Event::Notice(Notice::Server(format!(
-            "the audio device went away ({why}); the call goes on without it"
-        )))),
+        MediaEvent::DeviceLost(why) => {
+            UaEvent::Media(Event::Notice(Notice::Info(Info::AudioDeviceLost {
+                detail: why.to_string(),
+            })))
+        }
         MediaEvent::Latched(addr) => {
             tracing::debug!(%addr, "RTP source latched");
             return None;
