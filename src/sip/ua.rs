@@ -738,7 +738,21 @@ impl SipUa {
     fn forget(&self, leg: Leg) {
         self.webrtc_forget(leg);
         self.stop_rtp_media(leg);
-        self.inner.legs.lock().expect("legs lock").remove(&leg);
+        let idle = {
+            let mut legs = self.inner.legs.lock().expect("legs lock");
+            legs.remove(&leg);
+            legs.is_empty()
+        };
+        if idle {
+            // The last call is gone: give the heap that a burst of calls
+            // (or an INVITE flood) took back to the system. glibc keeps freed
+            // memory in its arenas otherwise; this costs a heap walk, once
+            // per idle moment, never during a call.
+            // SAFETY: malloc_trim only walks and shrinks glibc's own heaps.
+            unsafe {
+                libc::malloc_trim(0);
+            }
+        }
         self.inner
             .invites
             .lock()
