@@ -1575,8 +1575,10 @@ fn redact(text: &str) -> String {
 }
 
 /// The caller's number and name: P-Asserted-Identity first (RFC 3325),
-/// then From.
-fn caller_identity(req: &rsipstack::sip::Request) -> (String, Option<String>) {
+/// then From. `pub` only for the fuzz targets (fuzz/), which parse raw
+/// datagrams with the same rsipstack parser; not an API.
+#[doc(hidden)]
+pub fn caller_identity(req: &rsipstack::sip::Request) -> (String, Option<String>) {
     for h in req.headers.iter() {
         if let Header::Other(name, value) = h
             && name.eq_ignore_ascii_case("P-Asserted-Identity")
