@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::*;
 use tongdai::backends::sip::SipBackend;
 use tongdai::engine::CallEvent;
-use tongdai::engine::{Command, EndReason, Event, Notice, RegState};
+use tongdai::engine::{Command, EndReason, Event, Info, Notice, RegState};
 use tongdai::media::audio_codec::AudioCodec;
 use tongdai::sip::{SipConfig, Transport};
 
@@ -492,7 +492,7 @@ async fn no_codec_in_common_is_refused_with_488() {
         "baresip dial"
     );
     c.expect("the refusal explained", T, |e| {
-        matches!(e, Event::Notice(Notice::Server(t))
+        matches!(e, Event::Notice(Notice::Info(Info::SipProblem { detail: t }))
             if t.contains("refused") && t.contains("no codec in common") && t.contains("we accept opus"))
     })
     .await;
