@@ -64,6 +64,7 @@ impl Gate {
     }
 
     /// Look at one request from `source`.
+    #[cfg(test)]
     pub fn decide(&self, req: &Request, source: IpAddr, now: Instant) -> Decision {
         self.decide_on(req, source, now, true)
     }
