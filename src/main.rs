@@ -18,7 +18,8 @@ use tongdai::app::theme::{ColorDepth, Theme};
 use tongdai::app::{App, terminal};
 use tongdai::config::{self, BackendKind, Config};
 use tongdai::engine::{
-    Availability, Backend, Command, Device, Direction, Event, EventSink, RegState, RingInfo,
+    Availability, Backend, CallEvent, CallId, Command, Device, Direction, Event, EventSink,
+    RegState, RingInfo,
 };
 
 #[derive(Parser, Debug)]
@@ -103,9 +104,10 @@ enum Cmd {
         /// `status` as JSON.
         #[arg(long)]
         json: bool,
-        /// call NUMBER | answer | reject | decline | end | hold [on|off] |
-        /// mute [on|off] | dtmf D | availability [on|off] | claim-voice |
-        /// status | events | send JSON
+        /// call NUMBER | answer [CALL] | reject [CALL] | decline [CALL] |
+        /// end [CALL] | hold [on|off] | mute [on|off] | dtmf D |
+        /// availability [on|off] | claim-voice | status | events | send JSON
+        /// (CALL: a call's name from `status`, e.g. c2; default: the selected call)
         verb: String,
         arg: Option<String>,
     },
@@ -169,30 +171,6 @@ fn preload_recent(path: &std::path::Path) -> Vec<tongdai::app::state::RecentCall
             tracing::warn!(error = %e, "call history not loaded for the popup");
             Vec::new()
         }
-    }
-}
-
-/// A ring from a number in the contacts gets the contact's name (and
-/// company) for the popup, when the network gave no real display name.
-fn with_contact(e: Event, store: Option<&tongdai::store::Store>) -> Event {
-    match (e, store) {
-        // A display name that is only the number (device-1 INVITEs) is no name.
-        (Event::Ringing(mut info), Some(store))
-            if info
-                .display_name
-                .as_deref()
-                .is_none_or(|n| n.chars().all(|c| c.is_ascii_digit() || c == '+')) =>
-        {
-            if let Ok(Some(c)) = store.contact_by_number(&info.phone) {
-                info.display_name = Some(if c.company.is_empty() {
-                    c.name
-                } else {
-                    format!("{} · {}", c.name, c.company)
-                });
-            }
-            Event::Ringing(info)
-        }
-        (e, _) => e,
     }
 }
 
@@ -463,16 +441,22 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             app.prefs = app.current_prefs();
             app.prefs_file = prefs_path.clone();
         }
-        let engine = backend.map(tongdai::engine::spawn);
-        // Every event goes through the call history (written before the
-        // screen sees it) and to the control socket's subscribers.
+        // Every event goes through the one pipeline (engine::pipeline): the
+        // call history (written before the screen sees it), the alerts, and
+        // the control socket's subscribers; as with --headless.
         let mut control = None;
-        let engine = match engine {
-            Some((handle, events)) => {
-                let events = tongdai::history::spawn_tee(events, store_path());
-                // Ringtone, ringback and busy tone, on the side of the stream.
-                let events = tongdai::media::alert_player::spawn(events, cfg.audio.clone());
+        let engine = match backend {
+            Some(backend) => {
                 let hub = tongdai::control::EventHub::new();
+                let (handle, events) = tongdai::engine::pipeline::start(
+                    backend,
+                    tongdai::engine::pipeline::PipelineOptions {
+                        history: Some(store_path()),
+                        alerts: Some(cfg.audio.clone()),
+                        contacts: Some(store_path()),
+                        hub: Some(hub.clone()),
+                    },
+                );
                 match tongdai::control::socket_path(&cli.socket_name) {
                     Ok(path) => {
                         match tongdai::control::Server::start(&path, handle.sender(), hub.clone())
@@ -495,11 +479,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     effects_rx,
                     feed,
                     tx,
-                    move |e, store| {
-                        let e = with_contact(e, store);
-                        hub.publish(e.clone());
-                        e
-                    },
+                    |e, _| e,
                 ));
                 let feeds = tongdai::app::run::Feeds {
                     msgs: rx,
@@ -705,9 +685,11 @@ impl Backend for Scripted {
             ] {
                 events.emit(e);
             }
+            let call = CallId(1);
+            let emit = |e: CallEvent| events.emit(Event::call(call, e));
             if self.in_call {
-                events.emit(Event::CallId("bench-1".into()));
-                events.emit(Event::Ringing(RingInfo {
+                emit(CallEvent::PlatformId("bench-1".into()));
+                emit(CallEvent::Ringing(RingInfo {
                     phone: "0987654321".into(),
                     display_name: Some("Nguyễn Thị Hồng".into()),
                     line: Some("19001234".into()),
@@ -715,25 +697,25 @@ impl Backend for Scripted {
                     direction: Direction::Inbound,
                     agent_leg: false,
                 }));
-                events.emit(Event::Accepted);
+                emit(CallEvent::Accepted);
             }
             let mut held = false;
             let mut muted = false;
             while let Some(c) = commands.recv().await {
                 match c {
                     Command::Shutdown => break,
-                    Command::End => {
-                        events.emit(Event::Ended(tongdai::engine::EndReason::LocalHangup))
+                    Command::End { .. } => {
+                        emit(CallEvent::Ended(tongdai::engine::EndReason::LocalHangup))
                     }
-                    Command::ToggleHold => {
+                    Command::ToggleHold { .. } => {
                         held = !held;
-                        events.emit(Event::Held(held));
+                        emit(CallEvent::Held(held));
                     }
-                    Command::ToggleMute => {
+                    Command::ToggleMute { .. } => {
                         muted = !muted;
-                        events.emit(Event::Muted(muted));
+                        emit(CallEvent::Muted(muted));
                     }
-                    Command::Accept => events.emit(Event::Accepted),
+                    Command::Accept { .. } => emit(CallEvent::Accepted),
                     _ => {}
                 }
             }

@@ -21,6 +21,7 @@ use tongdai::engine::{
     AgentInfo, Availability, Command, Device, Direction, EndReason, Event, Info, InitFailure,
     InitStep, NotNow, Notice, RegState, RingInfo, TransferDetail,
 };
+use tongdai::engine::{CallEvent, CallId};
 use tongdai::store::Outcome;
 
 struct H {
@@ -93,15 +94,21 @@ impl H {
             .ev(Event::Registration(RegState::Registered { expires: 600 }))
     }
     fn ring(&mut self) -> &mut Self {
-        self.ev(Event::CallId("c-7781".into()))
-            .ev(Event::Ringing(RingInfo {
+        self.ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::PlatformId("c-7781".into()),
+        })
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ringing(RingInfo {
                 phone: "0987654321".into(),
                 display_name: Some("Nguyễn Thị Hồng".into()),
                 line: Some("19001234".into()),
                 queue: Some("Phím 1: Bán hàng".into()),
                 direction: Direction::Inbound,
                 agent_leg: false,
-            }))
+            }),
+        })
     }
     fn buffer(&self, w: u16, h: u16) -> Buffer {
         let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -194,12 +201,28 @@ fn ringing_inbound_answer_with_enter() {
     assert!(t.contains("Enter/F2/a answer"), "{t}");
     assert!(t.contains("r reject"), "{t}");
     h.key("<Enter>");
-    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(1))
+        }]
+    );
     h.key("r");
-    assert_eq!(h.take(), vec![Command::Reject { decline: false }]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Reject {
+            call: Some(CallId(1)),
+            decline: false
+        }]
+    );
     // An action as a control socket would send it.
     h.act(Action::Answer);
-    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(1))
+        }]
+    );
 }
 
 #[test]
@@ -210,25 +233,41 @@ fn callout_agent_leg_dialing_customer_ringing_in_call() {
     h.snap("dial_line_customer");
     h.key("<Enter>");
     assert_eq!(h.take(), vec![Command::CallOut("0912345678".into())]);
-    h.ev(Event::Dialing("0912345678".into()));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Dialing("0912345678".into()),
+    });
     h.snap("dialing");
-    h.ev(Event::Ringing(RingInfo {
-        phone: "0912345678".into(),
-        display_name: None,
-        line: None,
-        queue: None,
-        direction: Direction::Outbound,
-        agent_leg: true,
-    }));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ringing(RingInfo {
+            phone: "0912345678".into(),
+            display_name: None,
+            line: None,
+            queue: None,
+            direction: Direction::Outbound,
+            agent_leg: true,
+        }),
+    });
     h.snap("ringing_agent_leg");
     // The agent leg is auto-answered: Enter does not answer it.
     h.key("<Enter>");
     assert!(h.take().is_empty());
-    h.ev(Event::CallId("c-9001".into()))
-        .ev(Event::CalloutStarted("0912345678".into()))
-        .wait(3);
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::PlatformId("c-9001".into()),
+    })
+    .ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::CalloutStarted("0912345678".into()),
+    })
+    .wait(3);
     h.snap("customer_ringing");
-    h.ev(Event::CustomerAnswered).wait(65);
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::CustomerAnswered,
+    })
+    .wait(65);
     h.snap("in_call_outbound");
     assert_eq!(h.app.state.timer_secs(), Some(65));
 }
@@ -236,50 +275,114 @@ fn callout_agent_leg_dialing_customer_ringing_in_call() {
 #[test]
 fn in_call_hold_mute_dtmf_end() {
     let mut h = harness(Lang::En);
-    h.ready().ring().ev(Event::Accepted).wait(65);
-    h.ev(Event::CallQuality {
-        jitter_ms: 3.0,
-        loss_pct: 0.0,
-        rtt_ms: 21.0,
-        mos: 4.4,
+    h.ready()
+        .ring()
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        })
+        .wait(65);
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Quality(tongdai::engine::Quality {
+            jitter_ms: 3.0,
+            loss_pct: 0.0,
+            rtt_ms: 21.0,
+            mos: 4.4,
+        }),
     });
     h.snap("in_call");
     h.key("h");
-    assert_eq!(h.take(), vec![Command::ToggleHold]);
-    h.ev(Event::Held(true)).wait(4);
+    assert_eq!(
+        h.take(),
+        vec![Command::ToggleHold {
+            call: Some(CallId(1))
+        }]
+    );
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Held(true),
+    })
+    .wait(4);
     h.snap("on_hold");
     h.key("<F3>");
-    assert_eq!(h.take(), vec![Command::ToggleHold]);
-    h.ev(Event::Held(false)).key("m");
-    assert_eq!(h.take(), vec![Command::ToggleMute]);
-    h.ev(Event::Muted(true));
+    assert_eq!(
+        h.take(),
+        vec![Command::ToggleHold {
+            call: Some(CallId(1))
+        }]
+    );
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Held(false),
+    })
+    .key("m");
+    assert_eq!(
+        h.take(),
+        vec![Command::ToggleMute {
+            call: Some(CallId(1))
+        }]
+    );
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Muted(true),
+    });
     h.snap("muted");
     h.keys("12#");
     assert_eq!(
         h.take(),
         vec![
-            Command::SendDtmf('1'),
-            Command::SendDtmf('2'),
-            Command::SendDtmf('#')
+            Command::SendDtmf {
+                call: Some(CallId(1)),
+                digit: '1'
+            },
+            Command::SendDtmf {
+                call: Some(CallId(1)),
+                digit: '2'
+            },
+            Command::SendDtmf {
+                call: Some(CallId(1)),
+                digit: '#'
+            }
         ]
     );
-    h.ev(Event::DtmfReceived('5'));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::DtmfReceived('5'),
+    });
     h.snap("dtmf");
     h.key("e");
-    assert_eq!(h.take(), vec![Command::End]);
-    h.wait(10).ev(Event::Ended(EndReason::LocalHangup));
+    assert_eq!(
+        h.take(),
+        vec![Command::End {
+            call: Some(CallId(1))
+        }]
+    );
+    h.wait(10).ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::LocalHangup),
+    });
     h.snap("call_ended");
 }
 
 #[test]
 fn remote_hangup_and_missed_call_end_reasons() {
     let mut h = harness(Lang::Vi);
-    h.ready().ring().ev(Event::Ended(EndReason::Cancelled));
+    h.ready().ring().ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::Cancelled),
+    });
     assert!(h.text(80, 24).contains("đã huỷ (cuộc gọi nhỡ)"));
     h.ring()
-        .ev(Event::Accepted)
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        })
         .wait(30)
-        .ev(Event::Ended(EndReason::RemoteHangup));
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::RemoteHangup),
+        });
     h.snap("call_ended_vi");
 }
 
@@ -287,20 +390,32 @@ fn remote_hangup_and_missed_call_end_reasons() {
 fn callout_failed_in_both_languages() {
     let mut h = harness(Lang::Vi);
     h.ready();
-    h.ev(Event::Dialing("0912345678".into()))
-        .ev(Event::CalloutFailed {
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Dialing("0912345678".into()),
+    })
+    .ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::CalloutFailed {
             error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
             sip_code: Some(486),
-        })
-        .ev(Event::Ended(EndReason::Failed {
+        },
+    })
+    .ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::Failed {
             error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
             sip_code: Some(486),
-        }));
+        }),
+    });
     h.snap("callout_failed_vi");
     let mut h = harness(Lang::En);
-    h.ready().ev(Event::CalloutFailed {
-        error_code: Some("CALLOUT_PERMISSION_DENY".into()),
-        sip_code: None,
+    h.ready().ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::CalloutFailed {
+            error_code: Some("CALLOUT_PERMISSION_DENY".into()),
+            sip_code: None,
+        },
     });
     assert!(
         h.text(80, 24)
@@ -476,20 +591,43 @@ fn vcc_offers_only_what_the_platform_does() {
         },
     ]);
     h.ready()
-        .ev(Event::CallId("c-9001".into()))
-        .ev(Event::Dialing("0912345678".into()))
-        .ev(Event::CalloutStarted("0912345678".into()))
-        .ev(Event::CustomerAnswered)
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::PlatformId("c-9001".into()),
+        })
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Dialing("0912345678".into()),
+        })
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::CalloutStarted("0912345678".into()),
+        })
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::CustomerAnswered,
+        })
         .wait(5);
     let t = h.text(80, 24);
     assert!(!t.contains("mute"), "mute is offered on a call-out:\n{t}");
     assert!(t.contains("h/F3 hold"), "{t}");
     // The key still explains, in the agent's language, via the engine.
     h.key("m");
-    assert_eq!(h.take(), vec![Command::ToggleMute]);
+    assert_eq!(
+        h.take(),
+        vec![Command::ToggleMute {
+            call: Some(CallId(1))
+        }]
+    );
     // Inbound: mute is offered.
-    h.ev(Event::Ended(EndReason::LocalHangup));
-    h.ring().ev(Event::Accepted);
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::LocalHangup),
+    });
+    h.ring().ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    });
     assert!(h.text(80, 24).contains("m/F4 mute"));
     // Transfer: Agent and Queue tabs, no Number; the queues are a list.
     h.key("t").take();
@@ -501,9 +639,10 @@ fn vcc_offers_only_what_the_platform_does() {
     h.key("<Enter>");
     assert_eq!(
         h.take(),
-        vec![Command::Transfer(tongdai::engine::TransferTarget::Queue(
-            "q-support".into()
-        ))]
+        vec![Command::Transfer {
+            call: Some(CallId(1)),
+            target: tongdai::engine::TransferTarget::Queue("q-support".into())
+        }]
     );
     // Typing on the queue list types nothing.
     h.key("t").key("<Tab>").keys("12").key("<Enter>");
@@ -511,7 +650,10 @@ fn vcc_offers_only_what_the_platform_does() {
         h.take(),
         vec![
             Command::ListTransferAgents,
-            Command::Transfer(tongdai::engine::TransferTarget::Queue("q-sales".into()))
+            Command::Transfer {
+                call: Some(CallId(1)),
+                target: tongdai::engine::TransferTarget::Queue("q-sales".into())
+            }
         ]
     );
 }
@@ -530,22 +672,32 @@ fn sip_offers_no_call_center_keys() {
     for gone in ["On/Off", "take voice", "device"] {
         assert!(!t.contains(gone), "{gone} offered on SIP:\n{t}");
     }
-    h.ring().ev(Event::Accepted);
+    h.ring().ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    });
     h.key("t");
     assert_eq!(h.take(), Vec::<Command>::new(), "no agent list on SIP");
     h.keys("1002").key("<Enter>");
     assert_eq!(
         h.take(),
-        vec![Command::Transfer(tongdai::engine::TransferTarget::Number(
-            "1002".into()
-        ))]
+        vec![Command::Transfer {
+            call: Some(CallId(1)),
+            target: tongdai::engine::TransferTarget::Number("1002".into())
+        }]
     );
 }
 
 #[test]
 fn transfer_prompt_and_offer() {
     let mut h = harness(Lang::En);
-    h.ready().ring().ev(Event::Accepted).wait(20);
+    h.ready()
+        .ring()
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        })
+        .wait(20);
     h.key("t");
     assert_eq!(h.take(), vec![Command::ListTransferAgents]);
     h.ev(Event::TransferAgents(vec![
@@ -565,9 +717,10 @@ fn transfer_prompt_and_offer() {
     h.key("<Enter>");
     assert_eq!(
         h.take(),
-        vec![Command::Transfer(tongdai::engine::TransferTarget::Agent(
-            "1102".into()
-        ))]
+        vec![Command::Transfer {
+            call: Some(CallId(1)),
+            target: tongdai::engine::TransferTarget::Agent("1102".into())
+        }]
     );
     // Without queues the tabs are Agent and Number.
     h.key("t").key("<Tab>").keys("12x").key("<Enter>");
@@ -581,7 +734,10 @@ fn transfer_prompt_and_offer() {
         h.take(),
         vec![
             Command::ListTransferAgents,
-            Command::Transfer(tongdai::engine::TransferTarget::Number("1001".into()))
+            Command::Transfer {
+                call: Some(CallId(1)),
+                target: tongdai::engine::TransferTarget::Number("1001".into())
+            }
         ]
     );
     h.ev(Event::TransferResult {
@@ -622,7 +778,13 @@ fn transfer_prompt_and_offer() {
 #[test]
 fn quit_asks_while_a_call_is_up() {
     let mut h = harness(Lang::En);
-    h.ready().ring().ev(Event::Accepted).key("q");
+    h.ready()
+        .ring()
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        })
+        .key("q");
     h.snap("quit_confirm");
     assert!(!h.app.state.quitting);
     h.key("n");
@@ -634,7 +796,13 @@ fn quit_asks_while_a_call_is_up() {
 #[test]
 fn vietnamese_in_call_at_true_width() {
     let mut h = harness(Lang::Vi);
-    h.ready().ring().ev(Event::Accepted).wait(125);
+    h.ready()
+        .ring()
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        })
+        .wait(125);
     h.snap("in_call_vi");
     // Every body row has the call panel's right border in the same column:
     // the diacritics took exactly one cell each.
@@ -656,7 +824,10 @@ fn vietnamese_in_call_at_true_width() {
 #[test]
 fn timer_redraws_once_a_second_and_only_then() {
     let mut h = harness(Lang::En);
-    h.ready().ring().ev(Event::Accepted);
+    h.ready().ring().ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    });
     h.app.state.dirty = false;
     let next = h.app.state.next_deadline().unwrap();
     assert_eq!(next, h.now + Duration::from_secs(1));
@@ -665,7 +836,10 @@ fn timer_redraws_once_a_second_and_only_then() {
     h.app.update(Msg::Tick(h.now + Duration::from_millis(1000)));
     assert!(h.app.state.dirty);
     // Idle: no deadline at all (the loop sleeps until an input).
-    h.ev(Event::Ended(EndReason::RemoteHangup));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::RemoteHangup),
+    });
     assert_eq!(h.app.state.next_deadline(), None);
     assert!(h.t0 <= h.now);
 }
@@ -678,10 +852,15 @@ fn unbound_keys_do_not_redraw() {
     h.key("z");
     assert!(!h.app.state.dirty);
     // Audio levels redraw only when the shown bar changes.
-    h.ring().ev(Event::Accepted).ev(Event::AudioLevel {
-        mic: 0.5,
-        speaker: 0.5,
-    });
+    h.ring()
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        })
+        .ev(Event::AudioLevel {
+            mic: 0.5,
+            speaker: 0.5,
+        });
     h.app.state.dirty = false;
     h.ev(Event::AudioLevel {
         mic: 0.51,
@@ -716,20 +895,29 @@ fn theme_colours_on_cells() {
     let (px, py) = find(&buf, "┌ Customer").unwrap();
     assert_eq!(buf[(px, py)].fg, Color::Rgb(0xe0, 0xaf, 0x68));
     // Errors are red.
-    h.ev(Event::CalloutFailed {
-        error_code: None,
-        sip_code: Some(486),
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::CalloutFailed {
+            error_code: None,
+            sip_code: Some(486),
+        },
     });
     let buf = h.buffer(80, 24);
     let (ex, ey) = find(&buf, "The customer is busy").unwrap();
     assert_eq!(buf[(ex, ey)].fg, Color::Rgb(0xf7, 0x76, 0x8e));
 
     // In call: green badge; held: purple.
-    h.ev(Event::Accepted);
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    });
     let buf = h.buffer(80, 24);
     let (x, y) = find(&buf, "● In call").unwrap();
     assert_eq!(buf[(x, y)].fg, Color::Rgb(0x9e, 0xce, 0x6a));
-    h.ev(Event::Held(true));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Held(true),
+    });
     let buf = h.buffer(80, 24);
     let (x, y) = find(&buf, "● On hold").unwrap();
     assert_eq!(buf[(x, y)].fg, Color::Rgb(0xbb, 0x9a, 0xf7));
@@ -846,14 +1034,17 @@ fn popup_first_call_then_crm_fills_in() {
     let mut h = harness(Lang::En);
     h.app.state.crm_configured = true;
     h.ready();
-    h.ev(Event::Ringing(RingInfo {
-        phone: "0912345678".into(),
-        display_name: None,
-        line: Some("19001234".into()),
-        queue: None,
-        direction: Direction::Inbound,
-        agent_leg: false,
-    }));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ringing(RingInfo {
+            phone: "0912345678".into(),
+            display_name: None,
+            line: Some("19001234".into()),
+            queue: None,
+            direction: Direction::Inbound,
+            agent_leg: false,
+        }),
+    });
     // Local data at once: nobody known, no call before.
     h.msg(info_msg(
         "0912345678",
@@ -929,7 +1120,10 @@ fn late_popup_data_for_another_caller_is_dropped() {
     let mut h = harness(Lang::En);
     h.app.state.crm_configured = true;
     h.ready().ring();
-    h.ev(Event::Ended(EndReason::RemoteHangup));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::RemoteHangup),
+    });
     assert!(h.app.state.popup.is_none());
     // The first caller's answers arrive after the call ended.
     h.msg(info_msg("0987654321", hong_info()));
@@ -942,14 +1136,17 @@ fn late_popup_data_for_another_caller_is_dropped() {
     });
     assert!(h.app.state.popup.is_none());
     // A new caller: the old caller's data never shows on their popup.
-    h.ev(Event::Ringing(RingInfo {
-        phone: "0911222333".into(),
-        display_name: None,
-        line: None,
-        queue: None,
-        direction: Direction::Inbound,
-        agent_leg: false,
-    }));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ringing(RingInfo {
+            phone: "0911222333".into(),
+            display_name: None,
+            line: None,
+            queue: None,
+            direction: Direction::Inbound,
+            agent_leg: false,
+        }),
+    });
     h.msg(info_msg("0987654321", hong_info()));
     let t = h.wide();
     assert!(t.contains("0911222333"), "{t}");
@@ -961,8 +1158,15 @@ fn late_popup_data_for_another_caller_is_dropped() {
 fn ended_call(h: &mut H) {
     h.app.state.notes_enabled = true;
     h.ready().ring();
-    h.ev(Event::Accepted).wait(95);
-    h.ev(Event::Ended(EndReason::RemoteHangup));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    })
+    .wait(95);
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::RemoteHangup),
+    });
 }
 
 #[test]
@@ -1014,26 +1218,39 @@ fn wrap_up_esc_skips_and_a_missed_call_asks_nothing() {
     assert!(h.effects().is_empty());
     // A ring nobody answered: no note to ask for.
     h.ring();
-    h.ev(Event::Ended(EndReason::Cancelled));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::Cancelled),
+    });
     assert!(h.app.state.wrapup.is_none());
     // Without call history there is nowhere to save one.
     let mut h = harness(Lang::En);
     h.ready().ring();
-    h.ev(Event::Accepted);
-    h.ev(Event::Ended(EndReason::RemoteHangup));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    });
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::RemoteHangup),
+    });
     assert!(h.app.state.wrapup.is_none());
 }
 
 /// A second customer calls while the agent types.
+/// Another call rings (c2; with no call before it, the console's only one).
 fn second_ring(h: &mut H) -> &mut H {
-    h.ev(Event::Ringing(RingInfo {
-        phone: "0911222333".into(),
-        display_name: None,
-        line: None,
-        queue: None,
-        direction: Direction::Inbound,
-        agent_leg: false,
-    }))
+    h.ev(Event::Call {
+        call: CallId(2),
+        event: CallEvent::Ringing(RingInfo {
+            phone: "0911222333".into(),
+            display_name: None,
+            line: None,
+            queue: None,
+            direction: Direction::Inbound,
+            agent_leg: false,
+        }),
+    })
 }
 
 /// Text full of keys the keymap binds (r reject, o On/Off, c connect,
@@ -1081,7 +1298,12 @@ fn a_ring_never_turns_the_wrap_up_note_into_commands() {
     assert!(h.app.state.wrapup.is_none());
     // The box closed by the agent's own Enter: now the ring's keys work.
     h.key("<Enter>");
-    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(2))
+        }]
+    );
 
     // F2 from the note box answers; the draft is saved on the way.
     let mut h = harness(Lang::En);
@@ -1090,7 +1312,12 @@ fn a_ring_never_turns_the_wrap_up_note_into_commands() {
     second_ring(&mut h);
     h.keys("te");
     h.key("<F2>");
-    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(2))
+        }]
+    );
     assert_eq!(
         h.effects(),
         vec![Effect::SaveNote {
@@ -1111,12 +1338,20 @@ fn a_ring_never_turns_the_wrap_up_note_into_commands() {
             .contains("Có cuộc gọi đến: nhấn F2 để trả lời")
     );
     h.key("<F5>");
-    assert_eq!(h.take(), vec![Command::End]);
+    assert_eq!(
+        h.take(),
+        vec![Command::End {
+            call: Some(CallId(2))
+        }]
+    );
     assert_eq!(
         h.app.state.wrapup.as_ref().map(|w| w.input.as_str()),
         Some("ghi chú")
     );
-    h.ev(Event::Ended(EndReason::Rejected { code: 486 }));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::Rejected { code: 486 }),
+    });
     h.keys(" ok");
     assert_eq!(
         h.app.state.wrapup.as_ref().map(|w| w.input.as_str()),
@@ -1158,7 +1393,12 @@ fn a_ring_never_turns_the_dial_line_into_commands() {
     assert!(t.contains("F2 answer"), "{t}");
     // F2 answers; the number waits in the dial line.
     h.key("<F2>");
-    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(2))
+        }]
+    );
     assert_eq!(h.app.state.dial, "0912345678");
 
     // Address mode (`:`): every key is text, the ring or not.
@@ -1172,7 +1412,12 @@ fn a_ring_never_turns_the_dial_line_into_commands() {
     assert!(h.app.state.dial_edit);
     assert!(h.text(80, 24).contains("F2 answer"));
     h.key("<F2>");
-    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(2))
+        }]
+    );
     assert!(!h.app.state.dial_edit);
     assert_eq!(h.app.state.dial, "sip:bob@reo.example");
 }
@@ -1190,13 +1435,21 @@ fn a_ring_never_turns_the_prompts_into_commands() {
     h.snap("mobile_prompt_while_ringing");
     assert!(h.text(80, 24).contains("F2 answer"));
     h.key("<F2>");
-    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(2))
+        }]
+    );
     assert!(h.app.state.modal.is_none());
 
     // The transfer number, in a call.
     let mut h = harness(Lang::En);
-    h.ready().ring().ev(Event::Accepted);
-    // Agent, then Number (no queues configured here).
+    h.ready().ring().ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    });
+    // Tabs here: agent, number (no queue list configured).
     h.key("t").key("<Tab>");
     assert_eq!(h.take(), vec![Command::ListTransferAgents]);
     h.keys("09");
@@ -1207,7 +1460,10 @@ fn a_ring_never_turns_the_prompts_into_commands() {
         Some(Modal::Transfer(p)) if p.input == "0912reo"));
     // A colleague's transfer offer meanwhile: `y` / `n` are text too.
     let mut h = harness(Lang::En);
-    h.ready().ring().ev(Event::Accepted);
+    h.ready().ring().ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    });
     h.key("t").key("<Tab>").take();
     h.keys("q-");
     h.ev(Event::TransferOffered {
@@ -1236,7 +1492,12 @@ fn a_ring_never_turns_the_history_filter_or_note_into_commands() {
         Some(Modal::History(v)) if v.filter == "0987reo" && v.filtering));
     h.snap("history_filter_while_ringing");
     h.key("<F2>");
-    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(2))
+        }]
+    );
     assert!(h.app.state.modal.is_none());
 
     // A note being edited: F2 answers and the note is saved, not lost.
@@ -1250,7 +1511,12 @@ fn a_ring_never_turns_the_history_filter_or_note_into_commands() {
     h.keys("lại: reo");
     assert_eq!(h.take(), vec![]);
     h.key("<F2>");
-    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(2))
+        }]
+    );
     assert_eq!(
         h.effects(),
         vec![Effect::SaveNote {
@@ -1388,7 +1654,12 @@ fn history_edits_a_note_and_a_ring_closes_the_view() {
     h.ring();
     assert!(!matches!(h.app.state.modal, Some(Modal::History(_))));
     h.key("<Enter>");
-    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(1))
+        }]
+    );
     // Without history, `h` says so.
     let mut h = harness(Lang::Vi);
     h.ready().key("h");
@@ -1414,8 +1685,15 @@ fn popup_wrap_up_and_history_in_vietnamese() {
     }
     // Not in the CRM, but the contact is known: nothing to say about it.
     assert!(!t.contains("không có trong CRM"), "{t}");
-    h.ev(Event::Accepted).wait(30);
-    h.ev(Event::Ended(EndReason::RemoteHangup));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    })
+    .wait(30);
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::RemoteHangup),
+    });
     assert!(h.wide().contains("Ghi chú cho cuộc gọi với 0987654321"));
     h.key("<Esc>");
     h.key("h");
@@ -1429,14 +1707,17 @@ fn crm_not_found_says_so_only_when_nothing_names_the_caller() {
     let mut h = harness(Lang::En);
     h.app.state.crm_configured = true;
     h.ready();
-    h.ev(Event::Ringing(RingInfo {
-        phone: "0911222333".into(),
-        display_name: None,
-        line: None,
-        queue: None,
-        direction: Direction::Inbound,
-        agent_leg: false,
-    }));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ringing(RingInfo {
+            phone: "0911222333".into(),
+            display_name: None,
+            line: None,
+            queue: None,
+            direction: Direction::Inbound,
+            agent_leg: false,
+        }),
+    });
     h.msg(Msg::CrmResult {
         number: "0911222333".into(),
         result: Ok(None),
@@ -1910,15 +2191,24 @@ fn the_vietnamese_console_has_no_english() {
         (Some("CALLOUT_PERMISSION_DENY"), None),
         (None, Some(404)),
     ] {
-        h.ev(Event::CalloutFailed {
-            error_code: code.map(str::to_string),
-            sip_code: sip,
+        h.ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::CalloutFailed {
+                error_code: code.map(str::to_string),
+                sip_code: sip,
+            },
         });
         assert_vietnamese(&h, &format!("callout {code:?} {sip:?}"));
     }
     for r in every_end_reason() {
-        h.ev(Event::Dialing("0912345678".into()))
-            .ev(Event::Ended(r.clone()));
+        h.ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Dialing("0912345678".into()),
+        })
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(r.clone()),
+        });
         assert_vietnamese(&h, &format!("{r:?}"));
     }
     for t in [
@@ -1982,15 +2272,30 @@ fn the_vietnamese_console_has_no_english() {
     }
     h.msg(info_msg("0987654321", info));
     assert_vietnamese(&h, "popup with local data");
-    h.ev(Event::Accepted).ev(Event::Muted(true)).wait(5);
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    })
+    .ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Muted(true),
+    })
+    .wait(5);
     assert_vietnamese(&h, "muted");
-    h.ev(Event::Held(true)).keys("12");
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Held(true),
+    })
+    .keys("12");
     assert_vietnamese(&h, "held");
-    h.ev(Event::CallQuality {
-        jitter_ms: 12.0,
-        loss_pct: 0.5,
-        rtt_ms: 40.0,
-        mos: 4.2,
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Quality(tongdai::engine::Quality {
+            jitter_ms: 12.0,
+            loss_pct: 0.5,
+            rtt_ms: 40.0,
+            mos: 4.2,
+        }),
     })
     .ev(Event::AudioLevel {
         mic: 0.5,
@@ -2012,7 +2317,10 @@ fn the_vietnamese_console_has_no_english() {
     assert_vietnamese(&h, "transfer offer");
     h.key("q");
     assert_vietnamese(&h, "quit confirm");
-    h.key("n").ev(Event::Ended(EndReason::RemoteHangup));
+    h.key("n").ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::RemoteHangup),
+    });
     assert_vietnamese(&h, "wrap-up");
     h.key("<Esc>").key("d");
     assert_vietnamese(&h, "device chooser");
@@ -2020,21 +2328,37 @@ fn the_vietnamese_console_has_no_english() {
     assert_vietnamese(&h, "mobile prompt");
     h.key("<Esc>");
     // Outbound phases.
-    h.ev(Event::Ringing(RingInfo {
-        phone: "0912345678".into(),
-        display_name: None,
-        line: None,
-        queue: None,
-        direction: Direction::Outbound,
-        agent_leg: true,
-    }));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ringing(RingInfo {
+            phone: "0912345678".into(),
+            display_name: None,
+            line: None,
+            queue: None,
+            direction: Direction::Outbound,
+            agent_leg: true,
+        }),
+    });
     assert_vietnamese(&h, "agent leg");
-    h.ev(Event::Accepted)
-        .ev(Event::CalloutStarted("0912345678".into()));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    })
+    .ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::CalloutStarted("0912345678".into()),
+    });
     assert_vietnamese(&h, "customer ringing");
-    h.ev(Event::CustomerAnswered);
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::CustomerAnswered,
+    });
     assert_vietnamese(&h, "outbound in call");
-    h.ev(Event::Ended(EndReason::LocalHangup)).key("<Esc>");
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::LocalHangup),
+    })
+    .key("<Esc>");
 
     // Dial line: each check, and typing an address.
     for text in [
@@ -2158,7 +2482,10 @@ fn dtmf_on_a_desk_phone_call_is_refused_once_with_the_reason() {
     h.ready()
         .ev(Event::DeviceType(Device::AlwaysOnIpPhone))
         .ring()
-        .ev(Event::Accepted)
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        })
         .ev(Event::Notice(Notice::Info(Info::AnsweredOnDeskPhone)));
     assert!(h.text(80, 24).contains("answered on your desk phone"));
     h.keys("12");
@@ -2179,9 +2506,18 @@ fn dtmf_on_a_desk_phone_call_is_refused_once_with_the_reason() {
     // On device 1 the same keys are DTMF.
     let mut h = harness(Lang::En);
     h.app.state.caps = Caps::vcc(Vec::new());
-    h.ready().ring().ev(Event::Accepted);
+    h.ready().ring().ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    });
     h.keys("1");
-    assert_eq!(h.take(), vec![Command::SendDtmf('1')]);
+    assert_eq!(
+        h.take(),
+        vec![Command::SendDtmf {
+            call: Some(CallId(1)),
+            digit: '1'
+        }]
+    );
 }
 
 /// Small screens: a long notice ends in "…"; under 80 columns the panels
@@ -2217,12 +2553,20 @@ fn small_screens_stay_readable() {
     );
 
     // Below the minimum, in a call: one line, with the key that hangs up.
-    h.ev(Event::Accepted);
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    });
     let t = h.text(40, 10);
     assert!(t.contains("Enlarge the terminal to at least 50×12"), "{t}");
     assert!(t.contains("e/F5 hang up"), "{t}");
     h.key("e");
-    assert_eq!(h.take(), vec![Command::End]);
+    assert_eq!(
+        h.take(),
+        vec![Command::End {
+            call: Some(CallId(1))
+        }]
+    );
     let mut vi = harness(Lang::Vi);
     vi.ready();
     assert!(vi.text(30, 8).contains("mở rộng"));
@@ -2234,8 +2578,14 @@ fn small_screens_stay_readable() {
 fn popup_words_for_call_outs_and_number_only_names() {
     let mut h = harness(Lang::En);
     h.ready()
-        .ev(Event::Dialing("0912345678".into()))
-        .ev(Event::CalloutStarted("0912345678".into()));
+        .ev(Event::Call {
+            call: CallId(2),
+            event: CallEvent::Dialing("0912345678".into()),
+        })
+        .ev(Event::Call {
+            call: CallId(2),
+            event: CallEvent::CalloutStarted("0912345678".into()),
+        });
     h.msg(info_msg(
         "0912345678",
         CustomerInfo {
@@ -2248,14 +2598,17 @@ fn popup_words_for_call_outs_and_number_only_names() {
     assert!(!t.contains("first call from"), "{t}");
 
     let mut h = harness(Lang::En);
-    h.ready().ev(Event::Ringing(RingInfo {
-        phone: "0987654321".into(),
-        display_name: Some("0987654321".into()),
-        line: None,
-        queue: None,
-        direction: Direction::Inbound,
-        agent_leg: false,
-    }));
+    h.ready().ev(Event::call(
+        CallId(3),
+        CallEvent::Ringing(RingInfo {
+            phone: "0987654321".into(),
+            display_name: Some("0987654321".into()),
+            line: None,
+            queue: None,
+            direction: Direction::Inbound,
+            agent_leg: false,
+        }),
+    ));
     let t = h.wide();
     assert!(!t.contains("Name"), "the number shown as a name:\n{t}");
     assert!(

@@ -837,6 +837,13 @@ pub fn notice(lang: Lang, n: &Notice) -> String {
         }
         Notice::Info(i) => info(lang, i),
         Notice::History(h) => history_notice(vi, h),
+        Notice::UnknownCall(id) => {
+            if vi {
+                format!("Không có cuộc gọi {id} (có thể đã kết thúc)")
+            } else {
+                format!("There is no call {id} (it may have ended)")
+            }
+        }
     }
 }
 

@@ -2,11 +2,14 @@
 //! store work `update` asks the loop to do, drained after every update).
 //! `view` is a pure function of this; `update` is the only writer.
 
+// A sans-IO core: no clock reads, no tasks (clippy.toml).
+#![deny(clippy::disallowed_methods)]
+
 use std::time::{Duration, Instant};
 
 use crate::crm::{CrmError, CrmRecord};
 use crate::engine::{
-    AgentInfo, Availability, Device, Direction, EndReason, InitFailure, Notice, RegState,
+    AgentInfo, Availability, CallId, Device, Direction, EndReason, InitFailure, Notice, RegState,
     TransferDetail,
 };
 use crate::sip::target::{self, Target, TargetError, UriError};
@@ -16,76 +19,15 @@ use super::action::Action;
 use super::i18n::Lang;
 use super::keymap::{ActionSet, CallCtx, Context, Keymap};
 
-/// Where a call is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    /// A call rings for us.
-    Ringing,
-    /// The platform's leg to us for our own call-out (auto-answered).
-    AgentLeg,
-    /// Our call-out is on its way.
-    Dialing,
-    /// The customer's phone rings.
-    CustomerRinging,
-    /// Talking (held and muted are flags).
-    Talking,
-}
+pub use crate::call::book::Phase;
+pub use crate::engine::Quality;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Call {
-    pub phase: Phase,
-    pub direction: Direction,
-    pub number: String,
-    pub name: Option<String>,
-    /// VCC `line`: the hotline the customer dialled.
-    pub line: Option<String>,
-    /// VCC `queueDescription`: the IVR choice.
-    pub queue: Option<String>,
-    pub call_id: Option<String>,
-    pub held: bool,
-    pub muted: bool,
-    /// When the current phase began (the timer before an answer).
-    pub since: Instant,
-    /// When the call was answered (the talk timer).
-    pub answered: Option<Instant>,
-    /// DTMF digits we sent / received.
-    pub dtmf_sent: String,
-    pub dtmf_received: String,
-    /// DTMF typed here was refused (the call is on a phone) and the agent
-    /// was told why: once per call.
-    pub dtmf_refusal_said: bool,
-}
+/// A call on screen: the call book's entry (`call::book`), with the
+/// console's clock.
+pub type Call = crate::call::book::Call<Instant>;
 
-impl Call {
-    pub fn new(phase: Phase, direction: Direction, number: String, now: Instant) -> Call {
-        Call {
-            phase,
-            direction,
-            number,
-            name: None,
-            line: None,
-            queue: None,
-            call_id: None,
-            held: false,
-            muted: false,
-            since: now,
-            answered: None,
-            dtmf_sent: String::new(),
-            dtmf_received: String::new(),
-            dtmf_refusal_said: false,
-        }
-    }
-
-    /// What the timer counts from.
-    pub fn timer_base(&self) -> Instant {
-        self.answered.unwrap_or(self.since)
-    }
-
-    /// Whether the customer popup applies (a customer is on the line or ringing us).
-    pub fn has_customer(&self) -> bool {
-        !self.number.is_empty()
-    }
-}
+/// Every call the console knows, and which one the keys act on.
+pub type CallBook = crate::call::book::CallBook<Instant>;
 
 /// The call that just ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -376,14 +318,6 @@ pub enum Modal {
     History(HistoryView),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Quality {
-    pub jitter_ms: f32,
-    pub loss_pct: f32,
-    pub rtt_ms: f32,
-    pub mos: f32,
-}
-
 /// What the dial line would call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DialTarget {
@@ -575,9 +509,11 @@ pub struct AppState {
     pub voice_here: Option<bool>,
     pub device: Option<Device>,
 
-    pub call: Option<Call>,
-    /// A call id that arrived before its call.
-    pub pending_call_id: Option<String>,
+    /// Every live call (read through [`AppState::call`]: the selected one).
+    pub book: CallBook,
+    /// DTMF typed here was refused (the call is on a phone) and the agent
+    /// was told why: once per call.
+    pub dtmf_refusal_said: Option<CallId>,
     pub last_call: Option<LastCall>,
     /// Call history (fed by a store later; this session's calls meanwhile).
     pub recent: Vec<RecentCall>,
@@ -591,7 +527,6 @@ pub struct AppState {
     pub wrapup: Option<WrapUp>,
     /// IO for the loop to do, drained after every `update`.
     pub effects: Vec<Effect>,
-    pub quality: Option<Quality>,
     /// Audio levels, quantised to eighths (only a change redraws).
     pub levels: Option<(u8, u8)>,
 
@@ -630,8 +565,8 @@ impl AppState {
             availability: None,
             voice_here: None,
             device: None,
-            call: None,
-            pending_call_id: None,
+            book: CallBook::new(),
+            dtmf_refusal_said: None,
             last_call: None,
             recent: Vec::new(),
             popup: None,
@@ -639,7 +574,6 @@ impl AppState {
             notes_enabled: false,
             wrapup: None,
             effects: Vec::new(),
-            quality: None,
             levels: None,
             dial: String::new(),
             dial_edit: false,
@@ -653,9 +587,14 @@ impl AppState {
         }
     }
 
+    /// The call the keys act on (the call book's selected call).
+    pub fn call(&self) -> Option<&Call> {
+        self.book.selected()
+    }
+
     /// The keymap context.
     pub fn context(&self) -> Context {
-        let call = match self.call.as_ref().map(|c| c.phase) {
+        let call = match self.call().map(|c| c.phase) {
             None => CallCtx::Idle,
             Some(Phase::Ringing) => CallCtx::Ringing,
             Some(Phase::AgentLeg | Phase::Dialing | Phase::CustomerRinging) => CallCtx::Dialing,
@@ -674,8 +613,7 @@ impl AppState {
         }
         if !caps.mute_outbound
             && self
-                .call
-                .as_ref()
+                .call()
                 .is_some_and(|c| c.direction != Direction::Inbound)
         {
             unavailable = unavailable.with(Action::Mute);
@@ -692,8 +630,7 @@ impl AppState {
 
     /// Seconds on the call timer, if one runs.
     pub fn timer_secs(&self) -> Option<u64> {
-        self.call
-            .as_ref()
+        self.call()
             .map(|c| self.now.saturating_duration_since(c.timer_base()).as_secs())
     }
 
@@ -747,7 +684,7 @@ impl AppState {
     /// When the clock view next changes: the loop sleeps until then and
     /// not at all while no timer runs (idle CPU stays at zero).
     pub fn next_deadline(&self) -> Option<Instant> {
-        let timer = self.call.as_ref().map(|c| {
+        let timer = self.call().map(|c| {
             let base = c.timer_base();
             let secs = self.now.saturating_duration_since(base).as_secs();
             base + Duration::from_secs(secs + 1)
@@ -794,6 +731,8 @@ impl AppState {
 }
 
 #[cfg(test)]
+// Tests take a base instant from the clock; the code under test still gets it as an argument.
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
 

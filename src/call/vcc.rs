@@ -43,8 +43,8 @@ use crate::backends::vcc::object_id::{
     AgentEntry, CalloutStatusMsg, ClientMsg, HangupKind, RingMsg, ServerMsg,
 };
 use crate::engine::{
-    AgentInfo, Availability, Command, Device, Direction, EndReason, Event, Info, InitFailure,
-    InitStep, NotNow, Notice, RegState, RingInfo, TransferDetail, TransferTarget,
+    AgentInfo, Availability, CallEvent, CallId, Command, Device, Direction, EndReason, Event, Info,
+    InitFailure, InitStep, NotNow, Notice, RegState, RingInfo, TransferDetail, TransferTarget,
 };
 
 /// One SIP call of the device-1 voice leg. Ids of legs the voice leg
@@ -268,6 +268,10 @@ enum Pending {
 
 #[derive(Debug, Clone)]
 struct Call {
+    /// Our name for the call, in every event about it (the platform's
+    /// agent leg of a call-out is part of the same call).
+    id: CallId,
+    /// The platform's id (`callId`), once it has named the call.
     call_id: String,
     direction: Direction,
     phone: String,
@@ -293,8 +297,9 @@ struct Call {
 }
 
 impl Call {
-    fn new(direction: Direction, phone: String, phase: Phase) -> Self {
+    fn new(id: CallId, direction: Direction, phone: String, phase: Phase) -> Self {
         Self {
+            id,
             call_id: String::new(),
             direction,
             phone,
@@ -367,6 +372,7 @@ pub struct VccPolicy {
     call: Option<Call>,
     offer: Option<Offer>,
     next_leg: u64,
+    next_call: u64,
     exiting: bool,
     exit_at: Option<Instant>,
     finished: bool,
@@ -396,6 +402,7 @@ impl VccPolicy {
             call: None,
             offer: None,
             next_leg: DIALED_LEG_BASE,
+            next_call: 1,
             exiting: false,
             exit_at: None,
             finished: false,
@@ -570,9 +577,31 @@ impl VccPolicy {
     }
 
     fn end_call(&mut self, reason: EndReason) {
-        if self.call.take().is_some() {
-            self.emit(Event::Ended(reason));
+        if let Some(c) = self.call.take() {
+            self.emit(Event::call(c.id, CallEvent::Ended(reason)));
         }
+    }
+
+    /// An event about the call we have (none: nothing to say).
+    fn emit_current(&mut self, e: CallEvent) {
+        if let Some(id) = self.call.as_ref().map(|c| c.id) {
+            self.emit(Event::call(id, e));
+        }
+    }
+
+    /// A transfer outcome: about our call when we have one, else about an
+    /// offer made to us.
+    fn transfer_result(&mut self, ok: bool, detail: TransferDetail) {
+        match self.call.as_ref().map(|c| c.id) {
+            Some(id) => self.emit(Event::call(id, CallEvent::TransferResult { ok, detail })),
+            None => self.emit(Event::TransferResult { ok, detail }),
+        }
+    }
+
+    fn new_call_id(&mut self) -> CallId {
+        let id = CallId(self.next_call);
+        self.next_call += 1;
+        id
     }
 
     /// Why a call the platform ended, ended.
@@ -606,6 +635,13 @@ impl VccPolicy {
     fn command(&mut self, c: Command) {
         if self.exiting && c != Command::Shutdown {
             return;
+        }
+        // The platform gives an agent one call at a time: a named call must
+        // be that one.
+        if let Some(id) = c.call()
+            && self.call.as_ref().map(|c| c.id) != Some(id)
+        {
+            return self.emit(Event::Notice(Notice::UnknownCall(id)));
         }
         match c {
             Command::Connect => match self.link {
@@ -649,8 +685,8 @@ impl VccPolicy {
                 });
             }
             Command::CallOut(number) => self.call_out(&number),
-            Command::Accept => self.accept(),
-            Command::Reject { decline } => {
+            Command::Accept { .. } => self.accept(),
+            Command::Reject { decline, .. } => {
                 let Some(c) = self.call.as_ref().filter(|c| c.phase == Phase::Ringing) else {
                     return self.not_now(NotNow::NoRinging);
                 };
@@ -665,9 +701,9 @@ impl VccPolicy {
                     None => self.end(),
                 }
             }
-            Command::End => self.end(),
-            Command::ToggleHold => self.toggle_hold(),
-            Command::ToggleMute => self.toggle_mute(),
+            Command::End { .. } => self.end(),
+            Command::ToggleHold { .. } => self.toggle_hold(),
+            Command::ToggleMute { .. } => self.toggle_mute(),
             Command::ChangeDevice(d) => self.change_device(d),
             Command::ListTransferAgents => {
                 if !self.up() {
@@ -675,7 +711,7 @@ impl VccPolicy {
                 }
                 self.send(ClientMsg::AgentSearch);
             }
-            Command::Transfer(t) => self.transfer(t),
+            Command::Transfer { target, .. } => self.transfer(target),
             Command::AnswerTransferOffer(ok) => match self.offer.take() {
                 Some(o) => {
                     self.send(ClientMsg::TransferConfirm {
@@ -695,7 +731,7 @@ impl VccPolicy {
                 }
                 None => self.not_now(NotNow::NoOffer),
             },
-            Command::SendDtmf(digit) => match self.call.as_ref() {
+            Command::SendDtmf { digit, .. } => match self.call.as_ref() {
                 Some(Call {
                     leg: Some(leg),
                     phase: Phase::Active,
@@ -728,11 +764,16 @@ impl VccPolicy {
         }
         match classify_number(number) {
             Some(DialTarget::Customer(n)) => {
-                let mut c = Call::new(Direction::Outbound, n.clone(), Phase::Dialing);
+                let mut c = Call::new(
+                    self.new_call_id(),
+                    Direction::Outbound,
+                    n.clone(),
+                    Phase::Dialing,
+                );
                 c.callout = true;
                 self.call = Some(c);
                 self.send(ClientMsg::Callout { number: n.clone() });
-                self.emit(Event::Dialing(n));
+                self.emit_current(CallEvent::Dialing(n));
             }
             Some(DialTarget::Internal(n)) => {
                 if self.device != 1 {
@@ -740,7 +781,12 @@ impl VccPolicy {
                 }
                 let leg = LegId(self.next_leg);
                 self.next_leg += 1;
-                let mut c = Call::new(Direction::Internal, n.clone(), Phase::Dialing);
+                let mut c = Call::new(
+                    self.new_call_id(),
+                    Direction::Internal,
+                    n.clone(),
+                    Phase::Dialing,
+                );
                 c.leg = Some(leg);
                 c.agent_ext = n.clone();
                 self.call = Some(c);
@@ -748,7 +794,7 @@ impl VccPolicy {
                     leg,
                     number: n.clone(),
                 });
-                self.emit(Event::Dialing(n));
+                self.emit_current(CallEvent::Dialing(n));
             }
             None => self.emit(Event::Notice(Notice::BadNumber(number.to_string()))),
         }
@@ -1074,7 +1120,7 @@ impl VccPolicy {
                 if c.phase != Phase::Active {
                     c.phase = Phase::Active;
                     let rang_here = !c.callout && c.direction != Direction::Outbound;
-                    self.emit(Event::Accepted);
+                    self.emit_current(CallEvent::Accepted);
                     // A desk phone (device 2 or 4) picked the ring up on
                     // its own (the demo's answers after ~3 s): say where.
                     match self.device {
@@ -1105,7 +1151,7 @@ impl VccPolicy {
                 c.pending = None;
                 if status == "OK" {
                     c.held = hold;
-                    self.emit(Event::Held(hold));
+                    self.emit_current(CallEvent::Held(hold));
                 } else {
                     let s = if status.is_empty() {
                         "refused".to_string()
@@ -1119,7 +1165,7 @@ impl VccPolicy {
                 let Some(c) = self.call.as_mut() else { return };
                 c.pending = None;
                 c.muted = mute;
-                self.emit(Event::Muted(mute));
+                self.emit_current(CallEvent::Muted(mute));
             }
             ServerMsg::HangupResult {
                 call_id: _,
@@ -1159,25 +1205,30 @@ impl VccPolicy {
                 if !self.voice_here || self.call.is_some() {
                     return;
                 }
-                let mut c = Call::new(Direction::Internal, called.clone(), Phase::Ringing);
+                let mut c = Call::new(
+                    self.new_call_id(),
+                    Direction::Internal,
+                    called.clone(),
+                    Phase::Ringing,
+                );
                 c.call_id = call_id.clone();
                 c.agent_ext = called;
                 if self.device != 1 {
                     c.ring_shown = true;
                     let info = c.ring_info(false);
                     self.call = Some(c);
-                    self.emit(Event::CallId(call_id));
-                    self.emit(Event::Ringing(info));
+                    self.emit_current(CallEvent::PlatformId(call_id));
+                    self.emit_current(CallEvent::Ringing(info));
                 } else {
                     self.call = Some(c);
-                    self.emit(Event::CallId(call_id));
+                    self.emit_current(CallEvent::PlatformId(call_id));
                 }
             }
             ServerMsg::InternalAnswer { call_id } => {
                 let Some(c) = self.call.as_mut() else { return };
                 if c.leg.is_none() && c.call_id == call_id && c.phase != Phase::Active {
                     c.phase = Phase::Active;
-                    self.emit(Event::Accepted);
+                    self.emit_current(CallEvent::Accepted);
                 }
             }
             ServerMsg::InternalEnd { call_id } => {
@@ -1200,9 +1251,9 @@ impl VccPolicy {
             } => {
                 let ok = status == "OK";
                 if drop_agent == self.extension {
-                    self.emit(Event::TransferResult {
+                    self.transfer_result(
                         ok,
-                        detail: if ok {
+                        if ok {
                             TransferDetail::ToAgent { agent: new_agent }
                         } else {
                             TransferDetail::ToAgentFailed {
@@ -1210,7 +1261,7 @@ impl VccPolicy {
                                 status,
                             }
                         },
-                    });
+                    );
                 } else if new_agent == self.extension && !ok {
                     self.emit(Event::Notice(Notice::IpccError(status)));
                 }
@@ -1236,25 +1287,25 @@ impl VccPolicy {
             }
             ServerMsg::TransferConfirm { call_id: _, status } => {
                 let ok = status == "OK";
-                self.emit(Event::TransferResult {
+                self.transfer_result(
                     ok,
-                    detail: if ok {
+                    if ok {
                         TransferDetail::OtherAccepted
                     } else {
                         TransferDetail::OtherRefused
                     },
-                });
+                );
             }
             ServerMsg::TransferAcdResult { status } => {
                 let ok = status == "OK";
-                self.emit(Event::TransferResult {
+                self.transfer_result(
                     ok,
-                    detail: if ok {
+                    if ok {
                         TransferDetail::ToQueue
                     } else {
                         TransferDetail::ToQueueFailed { status }
                     },
-                });
+                );
             }
         }
     }
@@ -1341,11 +1392,12 @@ impl VccPolicy {
                 c.agent_ext = r.extension;
                 c.line = r.line;
                 c.queue = r.queue_description;
-                self.emit(Event::CallId(r.call_id));
+                self.emit_current(CallEvent::PlatformId(r.call_id));
             }
             return;
         }
         let mut c = Call::new(
+            self.new_call_id(),
             Direction::from_vcc(r.call_direction),
             r.caller,
             Phase::Ringing,
@@ -1360,9 +1412,9 @@ impl VccPolicy {
         c.ring_shown = show;
         let info = c.ring_info(false);
         self.call = Some(c);
-        self.emit(Event::CallId(r.call_id));
+        self.emit_current(CallEvent::PlatformId(r.call_id));
         if show {
-            self.emit(Event::Ringing(info));
+            self.emit_current(CallEvent::Ringing(info));
             if self.device == 1 {
                 self.info(Info::RingsWithoutAudio);
             }
@@ -1385,7 +1437,7 @@ impl VccPolicy {
                 } else {
                     c.agent_ext.clone()
                 };
-                self.emit(Event::CallId(s.call_id.clone()));
+                self.emit_current(CallEvent::PlatformId(s.call_id.clone()));
                 if hang_up_now {
                     self.send(ClientMsg::Hangup {
                         kind: HangupKind::Outbound,
@@ -1408,15 +1460,15 @@ impl VccPolicy {
                 }
                 let phone = c.phone.clone();
                 if new_id {
-                    self.emit(Event::CallId(s.call_id));
+                    self.emit_current(CallEvent::PlatformId(s.call_id));
                 }
-                self.emit(Event::CalloutStarted(phone));
+                self.emit_current(CallEvent::CalloutStarted(phone));
             }
             "ANSWER" => {
                 if !c.customer_answered {
                     c.customer_answered = true;
                     c.phase = Phase::Active;
-                    self.emit(Event::CustomerAnswered);
+                    self.emit_current(CallEvent::CustomerAnswered);
                 }
             }
             "ENDCALL" | "TERMINATE" => {
@@ -1436,18 +1488,25 @@ impl VccPolicy {
             "ERROR" => {
                 let error_code = (!s.error_code.is_empty()).then(|| s.error_code.clone());
                 let sip_code = s.sip_code.trim().parse::<u16>().ok();
-                if let Some(leg) = c.leg {
+                let (id, leg) = (c.id, c.leg);
+                if let Some(leg) = leg {
                     self.voice_action(VoiceAction::Hangup { leg });
                 }
                 self.call = None;
-                self.emit(Event::CalloutFailed {
-                    error_code: error_code.clone(),
-                    sip_code,
-                });
-                self.emit(Event::Ended(EndReason::Failed {
-                    error_code,
-                    sip_code,
-                }));
+                self.emit(Event::call(
+                    id,
+                    CallEvent::CalloutFailed {
+                        error_code: error_code.clone(),
+                        sip_code,
+                    },
+                ));
+                self.emit(Event::call(
+                    id,
+                    CallEvent::Ended(EndReason::Failed {
+                        error_code,
+                        sip_code,
+                    }),
+                ));
                 if s.error_code
                     .eq_ignore_ascii_case("IPCC_NOT_CONNECT_AGENT_ID")
                     && self.voice_running
@@ -1481,7 +1540,7 @@ impl VccPolicy {
                         c.leg = Some(leg);
                         let info = c.ring_info(true);
                         self.voice_action(VoiceAction::Answer { leg });
-                        self.emit(Event::Ringing(info));
+                        self.emit_current(CallEvent::Ringing(info));
                     }
                     Some(c) if c.leg.is_none() && c.phase == Phase::Ringing && !c.callout => {
                         c.leg = Some(leg);
@@ -1489,18 +1548,23 @@ impl VccPolicy {
                             c.ring_shown = true;
                             let mut info = c.ring_info(false);
                             info.display_name = display_name;
-                            self.emit(Event::Ringing(info));
+                            self.emit_current(CallEvent::Ringing(info));
                         }
                     }
                     Some(_) => self.voice_action(VoiceAction::Reject { leg, code: 486 }),
                     None => {
-                        let mut c = Call::new(Direction::Inbound, number, Phase::Ringing);
+                        let mut c = Call::new(
+                            self.new_call_id(),
+                            Direction::Inbound,
+                            number,
+                            Phase::Ringing,
+                        );
                         c.leg = Some(leg);
                         c.ring_shown = true;
                         let mut info = c.ring_info(false);
                         info.display_name = display_name;
                         self.call = Some(c);
-                        self.emit(Event::Ringing(info));
+                        self.emit_current(CallEvent::Ringing(info));
                     }
                 }
             }
@@ -1514,7 +1578,7 @@ impl VccPolicy {
                 }
                 if c.phase != Phase::Active {
                     c.phase = Phase::Active;
-                    self.emit(Event::Accepted);
+                    self.emit_current(CallEvent::Accepted);
                 }
             }
             VoiceEvent::Ended { leg, reason } => {
@@ -1577,4 +1641,6 @@ fn agent_info(a: AgentEntry) -> AgentInfo {
 
 #[cfg(test)]
 #[path = "vcc_tests.rs"]
+// Tests take a base instant from the clock; the code under test still gets it as an argument.
+#[allow(clippy::disallowed_methods)]
 mod tests;

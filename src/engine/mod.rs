@@ -13,6 +13,7 @@
 pub mod command;
 pub mod event;
 pub mod notice;
+pub mod pipeline;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,7 +21,8 @@ use std::time::Duration;
 
 pub use command::{Command, Device, TransferTarget};
 pub use event::{
-    AgentInfo, Availability, Direction, EndReason, Event, HistoryNotice, Notice, RegState, RingInfo,
+    AgentInfo, Availability, CallEvent, CallId, Direction, EndReason, Event, HistoryNotice, Notice,
+    Quality, RegState, RingInfo,
 };
 pub use notice::{Info, InitFailure, InitStep, NotNow, TransferDetail};
 use tokio::sync::mpsc;

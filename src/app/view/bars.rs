@@ -100,7 +100,7 @@ pub(super) fn dial(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         return;
     }
     let mut spans = Vec::new();
-    if let Some(call) = s.call.as_ref().filter(|_| s.dial.is_empty()) {
+    if let Some(call) = s.call().filter(|_| s.dial.is_empty()) {
         // In a call the digit keys are DTMF.
         spans.push(Span::styled(" DTMF › ", theme.style(Role::Label)));
         spans.push(Span::styled(
@@ -337,8 +337,7 @@ fn focus_hint_items(s: &AppState) -> Vec<Hint> {
         ]);
     }
     let (held, muted) = s
-        .call
-        .as_ref()
+        .call()
         .map(|c| (c.held, c.muted))
         .unwrap_or((false, false));
     let reconnect = matches!(s.conn, Conn::Failed(_) | Conn::Disconnected);

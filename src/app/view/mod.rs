@@ -63,7 +63,7 @@ pub fn render(s: &AppState, theme: &Theme, f: &mut Frame) {
 fn too_small(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     let l = s.lang;
     let mut text = super::i18n::too_small(l, MIN_WIDTH, MIN_HEIGHT);
-    if s.call.is_some() {
+    if s.call().is_some() {
         let keys = bars::keys_for(s, super::action::Action::End);
         let key = bars::key_label(&keys, 2);
         if !key.is_empty() {

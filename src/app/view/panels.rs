@@ -46,7 +46,7 @@ pub(super) fn body(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     } else {
         (area, None)
     };
-    let customer = s.call.as_ref().filter(|c| c.has_customer());
+    let customer = s.call().filter(|c| c.has_customer());
     let wide = area.width >= 110;
     if wide && customer.is_some() {
         let [call, cust, agent] = Layout::horizontal([
@@ -104,7 +104,7 @@ fn call_panel(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     let l = s.lang;
     let lw = width_of(l, &[T::Number, T::CallId, T::Time, T::Name, T::Quality]).max(7);
     let mut lines: Vec<Line> = Vec::new();
-    match &s.call {
+    match s.call() {
         Some(c) => {
             let (badge, role) = phase_badge(l, c);
             let mut first = vec![Span::styled(badge, theme.style(role)), Span::raw(" ")];
@@ -127,7 +127,7 @@ fn call_panel(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
                 lw,
                 vec![Span::styled(c.number.clone(), theme.style(Role::Input))],
             ));
-            if let Some(id) = &c.call_id {
+            if let Some(id) = &c.platform_id {
                 lines.push(kv(
                     theme,
                     i18n::t(l, T::CallId),
@@ -149,7 +149,7 @@ fn call_panel(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
                 }
                 lines.push(kv(theme, i18n::t(l, T::DtmfSent), lw, v));
             }
-            if let Some(q) = &s.quality {
+            if let Some(q) = s.call().and_then(|c| c.quality.as_ref()) {
                 lines.push(kv(
                     theme,
                     i18n::t(l, T::Quality),
