@@ -2616,3 +2616,21 @@ fn popup_words_for_call_outs_and_number_only_names() {
         "{t}"
     );
 }
+
+/// With no notice the idle hint bar keeps every key that works: a second
+/// line rather than dropping `v/F9` and `d/F8` to make room for help.
+#[test]
+fn the_idle_hint_bar_drops_no_key() {
+    for lang in [Lang::En, Lang::Vi] {
+        let mut h = harness(lang);
+        h.ev(Event::Ready)
+            .ev(Event::Availability(Availability::On))
+            .ev(Event::VoiceChannel(false))
+            .ev(Event::DeviceType(Device::Console));
+        assert!(h.app.state.notice.is_none());
+        let t = h.text(80, 24);
+        for key in ["Enter/F2", "o/F6", "v/F9", "d/F8", "q/F10"] {
+            assert!(t.contains(key), "{key} missing:\n{t}");
+        }
+    }
+}
