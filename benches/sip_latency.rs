@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use tongdai::backends::sip::SipBackend;
+use tongdai::engine::CallEvent;
 use tongdai::engine::{Command, Event, RegState};
 use tongdai::sip::{SipConfig, Transport};
 
@@ -159,11 +160,14 @@ async fn invite_to_ringing() -> Duration {
     peer.send_to(invite.as_bytes(), ("127.0.0.1", local))
         .expect("send");
     c.expect("ringing", Duration::from_secs(5), |e| {
-        matches!(e, Event::Ringing(_))
+        matches!(e.call_event(), Some(CallEvent::Ringing(_)))
     })
     .await;
     let d = t0.elapsed();
-    c.send(Command::Reject { decline: false });
+    c.send(Command::Reject {
+        call: None,
+        decline: false,
+    });
     c.shutdown().await;
     d
 }

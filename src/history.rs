@@ -7,27 +7,29 @@
 //! sees `Ended` the row already has its end (the wrap-up note can go
 //! straight to [`Store::last_call`]).
 //!
-//! How events map onto a row:
+//! Every call is its own row, keyed by the engine's [`CallId`]: the
+//! recorder feeds a [`CallBook`] and writes what changed in it.
 //!
 //! ```text
-//!  CallId(id) ─────────────┐ (kept until the row exists, or set on it)
-//!  Dialing(n) / CalloutStarted(n) ─▶ start outbound row (CalloutStarted
-//!                                    on a known call updates the number)
-//!  Ringing(info)  ─▶ start a row with info.direction, line, queue
-//!                    (agent_leg rings belong to our call-out: ignored;
-//!                     a second ring for the same unanswered call merges)
-//!  CustomerAnswered ─▶ answered_at      (call-outs)
-//!  Accepted         ─▶ answered_at      (rings to us)
-//!  Ended(reason)    ─▶ ended_at, reason; the call is closed
-//!  ShutdownComplete with a call open ─▶ interrupted
+//!  a call starts (ring, call-out, or an answer we hear of first) ─▶ a row
+//!       with direction, number, name, line, queue, platform id, device
+//!  the call changes ─▶ number, platform id, ring details, answered_at
+//!       (answered: the customer's answer on a call-out, ours on a ring)
+//!  the call ends ─▶ ended_at, reason; the row is closed
+//!  ShutdownComplete with calls open ─▶ interrupted
 //! ```
+//!
+//! The platform's agent leg of a call-out is the same call (same id), so
+//! it never makes a row of its own.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use tokio::sync::mpsc;
 
-use crate::engine::{Device, Direction, Event, HistoryNotice, Notice};
+use crate::call::book::{Applied, Call, CallBook, EndedCall};
+use crate::engine::{CallEvent, CallId, Device, Direction, Event, HistoryNotice, Notice};
 use crate::store::{CallRecord, Contact, NewCall, Store, StoreError, phone_key};
 
 pub use crate::store::history_command;
@@ -62,24 +64,62 @@ pub fn popup_info(store: &Store, number: &str) -> Result<PopupInfo, StoreError> 
     })
 }
 
+/// A ring from a number in the contacts gets the contact's name (and
+/// company) when the network gave no real display name.
+pub fn with_contact(e: Event, store: &Store) -> Event {
+    match e {
+        Event::Call {
+            call,
+            event: CallEvent::Ringing(mut info),
+        } => {
+            // A display name that is only the number (device-1 INVITEs) is no name.
+            let no_name = info
+                .display_name
+                .as_deref()
+                .is_none_or(|n| n.chars().all(|c| c.is_ascii_digit() || c == '+'));
+            if no_name && let Ok(Some(c)) = store.contact_by_number(&info.phone) {
+                info.display_name = Some(if c.company.is_empty() {
+                    c.name
+                } else {
+                    format!("{} · {}", c.name, c.company)
+                });
+            }
+            Event::call(call, CallEvent::Ringing(info))
+        }
+        e => e,
+    }
+}
+
+/// What has been written to a live call's row.
 #[derive(Debug, Clone)]
-struct OpenCall {
+struct Row {
     id: i64,
-    direction: Direction,
     number_key: String,
+    platform_id: Option<String>,
+    details: (Option<String>, Option<String>, Option<String>),
     answered: bool,
 }
 
 /// Writes history rows from the engine's events, in order.
+///
+/// The rows follow the call book: after each event, whatever the book
+/// says that is not written yet is written (a row for a new call, its
+/// changes, the end of an ended call). So a write that failed (a locked
+/// store) is simply done at the next event or retry, and an event applied
+/// twice (a retry) changes nothing.
 #[derive(Debug)]
 pub struct Recorder {
     store: Store,
     device: Option<Device>,
-    open: Option<OpenCall>,
-    /// A `CallId` that came before its call's first event.
-    pending_call_id: Option<String>,
-    /// Who offered the transfer we may be about to accept.
-    pending_transfer_from: Option<String>,
+    book: CallBook<SystemTime>,
+    rows: HashMap<CallId, Row>,
+    /// Calls that ended and whose row's end is not written yet.
+    ended: Vec<EndedCall<SystemTime>>,
+    /// The engine stopped: the rows still open are marked interrupted.
+    stopped: bool,
+    /// The transfer offered to us (platform call id, from whom) that a
+    /// call we first hear of by its answer came from.
+    pending_transfer: Option<(String, String)>,
 }
 
 impl Recorder {
@@ -87,9 +127,11 @@ impl Recorder {
         Recorder {
             store,
             device: None,
-            open: None,
-            pending_call_id: None,
-            pending_transfer_from: None,
+            book: CallBook::new(),
+            rows: HashMap::new(),
+            ended: Vec::new(),
+            stopped: false,
+            pending_transfer: None,
         }
     }
 
@@ -97,151 +139,145 @@ impl Recorder {
         &self.store
     }
 
-    /// The row of the call in progress, if any.
+    /// The row of the selected call in progress, if any.
     pub fn current_call(&self) -> Option<i64> {
-        self.open.as_ref().map(|c| c.id)
+        let id = self.book.selected_id()?;
+        self.rows.get(&id).map(|r| r.id)
     }
 
-    /// Record one event. An error leaves the recorder usable (the next
-    /// event tries again); the caller logs it.
+    /// The row of one live call.
+    pub fn row_of(&self, call: CallId) -> Option<i64> {
+        self.rows.get(&call).map(|r| r.id)
+    }
+
+    /// Record one event. An error leaves the recorder usable: what was not
+    /// written is written at the next event (or when the caller retries
+    /// this one); the caller logs it.
     pub fn record(&mut self, now: SystemTime, event: &Event) -> Result<(), StoreError> {
         match event {
             Event::DeviceType(d) => self.device = Some(d.clone()),
-            Event::CallId(id) => match &self.open {
-                Some(c) => self.store.set_call_id(c.id, id)?,
-                None => self.pending_call_id = Some(id.clone()),
-            },
-            Event::Dialing(number) => {
-                if let Some(c) = &self.open
-                    && c.direction == Direction::Outbound
-                    && !c.answered
-                    && c.number_key == phone_key(number)
-                {
-                    return Ok(());
-                }
-                self.start(now, Direction::Outbound, number, None, None, None)?;
-            }
-            Event::CalloutStarted(number) => match &mut self.open {
-                Some(c) if c.direction == Direction::Outbound => {
-                    let key = phone_key(number);
-                    if c.number_key != key {
-                        self.store.set_number(c.id, number)?;
-                        c.number_key = key;
-                    }
-                }
-                _ => self.start(now, Direction::Outbound, number, None, None, None)?,
-            },
-            Event::Ringing(info) => {
-                if info.agent_leg {
-                    // The platform's leg of our own call-out.
-                    if self.open.is_none() {
-                        self.start(now, Direction::Outbound, &info.phone, None, None, None)?;
-                    }
-                    return Ok(());
-                }
-                if let Some(c) = &self.open
-                    && c.direction != Direction::Outbound
-                    && !c.answered
-                    && c.number_key == phone_key(&info.phone)
-                {
-                    self.store.set_ring_details(
-                        c.id,
-                        info.display_name.as_deref(),
-                        info.line.as_deref(),
-                        info.queue.as_deref(),
-                    )?;
-                    return Ok(());
-                }
-                self.start(
-                    now,
-                    info.direction,
-                    &info.phone,
-                    info.display_name.clone(),
-                    info.line.clone(),
-                    info.queue.clone(),
-                )?;
-            }
-            Event::CustomerAnswered => {
-                if let Some(c) = &mut self.open {
-                    self.store.mark_answered(c.id, now)?;
-                    c.answered = true;
-                }
-            }
-            Event::Accepted => match &mut self.open {
-                Some(c) if c.direction != Direction::Outbound => {
-                    self.store.mark_answered(c.id, now)?;
-                    c.answered = true;
-                }
-                Some(_) => {}
-                None => {
-                    // A call handed to us by a transfer has no ring.
-                    let from = self.pending_transfer_from.take().unwrap_or_default();
-                    self.start(now, Direction::Internal, &from, None, None, None)?;
-                    if let Some(c) = &mut self.open {
-                        self.store.mark_answered(c.id, now)?;
-                        c.answered = true;
-                    }
-                }
-            },
             Event::TransferOffered {
                 call_id,
                 from_agent,
-            } if self.open.is_none() => {
-                self.pending_call_id = Some(call_id.clone());
-                self.pending_transfer_from = Some(from_agent.clone());
+            } if self.book.is_empty() => {
+                self.pending_transfer = Some((call_id.clone(), from_agent.clone()));
             }
-            Event::Ended(reason) => {
-                // Closed only once written: a locked store retries this event.
-                if let Some(c) = &self.open {
-                    self.store.end_call(c.id, now, reason)?;
-                }
-                self.open = None;
-                self.pending_call_id = None;
-                self.pending_transfer_from = None;
-            }
-            Event::ShutdownComplete => {
-                if let Some(c) = &self.open {
-                    self.store.mark_interrupted(c.id)?;
-                }
-                self.open = None;
-            }
+            Event::ShutdownComplete => self.stopped = true,
             _ => {}
+        }
+        if let Applied::Ended(e) = self.book.apply(now, event) {
+            self.ended.push(*e);
+            self.pending_transfer = None;
+        }
+        self.write()
+    }
+
+    /// Write what the book says and the rows do not have yet.
+    fn write(&mut self) -> Result<(), StoreError> {
+        while let Some(e) = self.ended.first().cloned() {
+            let row = match self.rows.get(&e.call.id) {
+                Some(r) => r.id,
+                // It came and went before its row could be written.
+                None => self.start(&e.call)?,
+            };
+            self.store.end_call(row, e.at, &e.reason)?;
+            let id = e.call.id;
+            self.rows.remove(&id);
+            self.ended.remove(0);
+        }
+        let ids: Vec<CallId> = self.book.calls().iter().map(|c| c.id).collect();
+        for id in ids {
+            if !self.rows.contains_key(&id)
+                && let Some(c) = self.book.get(id).cloned()
+            {
+                self.start(&c)?;
+            }
+            self.sync(id)?;
+        }
+        if self.stopped {
+            let open: Vec<(CallId, i64)> = self.rows.iter().map(|(k, r)| (*k, r.id)).collect();
+            for (call, row) in open {
+                self.store.mark_interrupted(row)?;
+                self.rows.remove(&call);
+            }
+            self.book.clear();
+            self.stopped = false;
         }
         Ok(())
     }
 
-    fn start(
-        &mut self,
-        now: SystemTime,
-        direction: Direction,
-        number: &str,
-        display_name: Option<String>,
-        line: Option<String>,
-        queue: Option<String>,
-    ) -> Result<(), StoreError> {
-        if let Some(stale) = &self.open {
-            // A new call while we think one is open: the engine lost the
-            // end of the old one (it never says so twice).
-            tracing::warn!(row = stale.id, "a call started before the last one ended");
-            self.store.mark_interrupted(stale.id)?;
-            self.open = None;
+    /// A row for a call (its answer and changes follow in `sync`).
+    fn start(&mut self, c: &Call<SystemTime>) -> Result<i64, StoreError> {
+        let mut number = c.number.clone();
+        let mut platform_id = c.platform_id.clone();
+        if number.is_empty() && c.direction == Direction::Internal {
+            // A call handed to us by a transfer has no ring.
+            if let Some((call_id, from)) = self.pending_transfer.take() {
+                number = from;
+                platform_id = platform_id.or(Some(call_id));
+            }
         }
-        let id = self.store.start_call(&NewCall {
-            direction,
-            number: number.to_string(),
-            display_name,
-            vcc_call_id: self.pending_call_id.take(),
-            line,
-            queue,
+        let row = self.store.start_call(&NewCall {
+            direction: c.direction,
+            number: number.clone(),
+            display_name: c.name.clone(),
+            vcc_call_id: platform_id.clone(),
+            line: c.line.clone(),
+            queue: c.queue.clone(),
             device: self.device.clone(),
-            started_at: now,
+            started_at: c.started,
         })?;
-        self.open = Some(OpenCall {
-            id,
-            direction,
-            number_key: phone_key(number),
-            answered: false,
-        });
+        self.rows.insert(
+            c.id,
+            Row {
+                id: row,
+                number_key: phone_key(&number),
+                platform_id,
+                details: (c.name.clone(), c.line.clone(), c.queue.clone()),
+                answered: false,
+            },
+        );
+        if let Some(at) = c.connected {
+            self.store.mark_answered(row, at)?;
+            if let Some(r) = self.rows.get_mut(&c.id) {
+                r.answered = true;
+            }
+        }
+        Ok(row)
+    }
+
+    /// Write what changed in a live call since its row was last written.
+    fn sync(&mut self, id: CallId) -> Result<(), StoreError> {
+        let (Some(c), Some(row)) = (self.book.get(id), self.rows.get_mut(&id)) else {
+            return Ok(());
+        };
+        let key = phone_key(&c.number);
+        if !c.number.is_empty() && key != row.number_key {
+            self.store.set_number(row.id, &c.number)?;
+            row.number_key = key;
+        }
+        if c.platform_id.is_some() && c.platform_id != row.platform_id {
+            if let Some(p) = &c.platform_id {
+                self.store.set_call_id(row.id, p)?;
+            }
+            row.platform_id = c.platform_id.clone();
+        }
+        let details = (c.name.clone(), c.line.clone(), c.queue.clone());
+        if details != row.details {
+            self.store.set_ring_details(
+                row.id,
+                details.0.as_deref(),
+                details.1.as_deref(),
+                details.2.as_deref(),
+            )?;
+            row.details = details;
+        }
+        if let Some(at) = c.connected
+            && !row.answered
+        {
+            self.store.mark_answered(row.id, at)?;
+            row.answered = true;
+        }
         Ok(())
     }
 }

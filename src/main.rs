@@ -11,13 +11,15 @@ use tokio::sync::mpsc;
 
 use tongdai::app::i18n::Lang;
 use tongdai::app::keymap::{DEFAULT_KEYMAP, Keymap};
+use tongdai::app::prefs::Prefs;
 use tongdai::app::run::Exit;
-use tongdai::app::state::{AppState, Setup};
+use tongdai::app::state::{AppState, Banner, Caps, NoticeText, QueueInfo, Setup};
 use tongdai::app::theme::{ColorDepth, Theme};
 use tongdai::app::{App, terminal};
 use tongdai::config::{self, BackendKind, Config};
 use tongdai::engine::{
-    Availability, Backend, Command, Device, Direction, Event, EventSink, RegState, RingInfo,
+    Availability, Backend, CallEvent, CallId, Command, Device, Direction, Event, EventSink,
+    RegState, RingInfo,
 };
 
 #[derive(Parser, Debug)]
@@ -102,9 +104,10 @@ enum Cmd {
         /// `status` as JSON.
         #[arg(long)]
         json: bool,
-        /// call NUMBER | answer | reject | decline | end | hold [on|off] |
-        /// mute [on|off] | dtmf D | availability [on|off] | claim-voice |
-        /// status | events | send JSON
+        /// call NUMBER | answer [CALL] | reject [CALL] | decline [CALL] |
+        /// end [CALL] | hold [on|off] | mute [on|off] | dtmf D |
+        /// availability [on|off] | claim-voice | status | events | send JSON
+        /// (CALL: a call's name from `status`, e.g. c2; default: the selected call)
         verb: String,
         arg: Option<String>,
     },
@@ -171,30 +174,6 @@ fn preload_recent(path: &std::path::Path) -> Vec<tongdai::app::state::RecentCall
     }
 }
 
-/// A ring from a number in the contacts gets the contact's name (and
-/// company) for the popup, when the network gave no real display name.
-fn with_contact(e: Event, store: Option<&tongdai::store::Store>) -> Event {
-    match (e, store) {
-        // A display name that is only the number (device-1 INVITEs) is no name.
-        (Event::Ringing(mut info), Some(store))
-            if info
-                .display_name
-                .as_deref()
-                .is_none_or(|n| n.chars().all(|c| c.is_ascii_digit() || c == '+')) =>
-        {
-            if let Ok(Some(c)) = store.contact_by_number(&info.phone) {
-                info.display_name = Some(if c.company.is_empty() {
-                    c.name
-                } else {
-                    format!("{} · {}", c.name, c.company)
-                });
-            }
-            Event::Ringing(info)
-        }
-        (e, _) => e,
-    }
-}
-
 /// The `[crm]` client for the popup; a bad token file is a notice on the
 /// console (its message names the file, never the token).
 fn crm_client(cfg: &Config, state: &mut AppState) -> Option<std::sync::Arc<tongdai::crm::Crm>> {
@@ -206,7 +185,7 @@ fn crm_client(cfg: &Config, state: &mut AppState) -> Option<std::sync::Arc<tongd
         }
         Err(e) => {
             tracing::warn!(error = %e, "no CRM lookups");
-            state.set_notice(tongdai::app::state::Level::Warning, e.to_string());
+            state.set_notice(tongdai::app::state::Level::Warning, NoticeText::Crm(e));
             None
         }
     }
@@ -306,11 +285,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match real_main(cli) {
         Ok(code) => code,
+        // `tongdai history | head -1`: the reader left; stop quietly, as
+        // Unix tools do, instead of reporting a broken pipe.
+        Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tongdai: {e:#}");
             ExitCode::from(2)
         }
     }
+}
+
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -352,10 +341,27 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(l) = &cli.lang {
         cfg.ui.language = Some(if l == "vi" { Lang::Vi } else { Lang::En });
     }
-    let lang = cfg.language();
+    // What the agent chose last time (L, Ctrl-T, d) beats the config file;
+    // the command line beats both.
+    let prefs_path = Prefs::default_path();
+    let prefs = prefs_path.as_deref().map(Prefs::load).unwrap_or_default();
+    let mut lang = cfg.language();
+    if cli.lang.is_none()
+        && let Some(l) = prefs.language
+    {
+        lang = l;
+    }
     let keymap = Keymap::with_overrides(&cfg.ui.keys)?;
     let depth = ColorDepth::from_env(cfg.ui.colors);
-    let theme = Theme::load(&cfg.ui.theme, depth, config::config_dir().as_deref())?;
+    let remembered = prefs
+        .theme
+        .as_deref()
+        .filter(|_| cli.theme.is_none())
+        .and_then(|t| Theme::load(t, depth, config::config_dir().as_deref()).ok());
+    let theme = match remembered {
+        Some(t) => t,
+        None => Theme::load(&cfg.ui.theme, depth, config::config_dir().as_deref())?,
+    };
     let themes = Theme::cycle(theme);
 
     let log = init_logging(&cfg)?;
@@ -391,7 +397,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 let agent = cfg.demo.agent.clone();
                 Some(start_demo(&agent, &cfg.audio, &mut state, &mut switchboard).await?)
             }
-            _ => build_backend(&cfg, &mut state)?,
+            _ => {
+                state.caps = caps_for(&cfg);
+                build_backend(&cfg, &mut state)?
+            }
         };
         if cli.headless {
             let Some(backend) = backend else {
@@ -418,17 +427,36 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         } else {
             None
         };
-        let app = App::new(state, themes);
-        let engine = backend.map(tongdai::engine::spawn);
-        // Every event goes through the call history (written before the
-        // screen sees it) and to the control socket's subscribers.
+        let mut app = App::new(state, themes);
+        if !matches!(
+            &cli.command,
+            Some(Cmd::Demo {
+                screen: Some(_),
+                ..
+            })
+        ) {
+            app.restore_device = prefs.device();
+            app.prefs = prefs.clone();
+            // Only a change made in this session is written.
+            app.prefs = app.current_prefs();
+            app.prefs_file = prefs_path.clone();
+        }
+        // Every event goes through the one pipeline (engine::pipeline): the
+        // call history (written before the screen sees it), the alerts, and
+        // the control socket's subscribers; as with --headless.
         let mut control = None;
-        let engine = match engine {
-            Some((handle, events)) => {
-                let events = tongdai::history::spawn_tee(events, store_path());
-                // Ringtone, ringback and busy tone, on the side of the stream.
-                let events = tongdai::media::alert_player::spawn(events, cfg.audio.clone());
+        let engine = match backend {
+            Some(backend) => {
                 let hub = tongdai::control::EventHub::new();
+                let (handle, events) = tongdai::engine::pipeline::start(
+                    backend,
+                    tongdai::engine::pipeline::PipelineOptions {
+                        history: Some(store_path()),
+                        alerts: Some(cfg.audio.clone()),
+                        contacts: Some(store_path()),
+                        hub: Some(hub.clone()),
+                    },
+                );
                 match tongdai::control::socket_path(&cli.socket_name) {
                     Ok(path) => {
                         match tongdai::control::Server::start(&path, handle.sender(), hub.clone())
@@ -451,11 +479,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     effects_rx,
                     feed,
                     tx,
-                    move |e, store| {
-                        let e = with_contact(e, store);
-                        hub.publish(e.clone());
-                        e
-                    },
+                    |e, _| e,
                 ));
                 let feeds = tongdai::app::run::Feeds {
                     msgs: rx,
@@ -496,6 +520,28 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What the configured backend can do (the console offers only that).
+fn caps_for(cfg: &Config) -> Caps {
+    match cfg.backend {
+        BackendKind::Sip => Caps::sip(),
+        BackendKind::Vcc | BackendKind::Demo => Caps::vcc(
+            cfg.vcc
+                .as_ref()
+                .map(|v| queue_infos(&v.queues))
+                .unwrap_or_default(),
+        ),
+    }
+}
+
+fn queue_infos(q: &[tongdai::backends::vcc::config::QueueConfig]) -> Vec<QueueInfo> {
+    q.iter()
+        .map(|q| QueueInfo {
+            id: q.id.clone(),
+            name: q.name.clone(),
+        })
+        .collect()
+}
+
 /// What the first-run screen tells the agent.
 fn setup(_cfg: &Config, explicit: Option<&PathBuf>) -> Setup {
     let path = explicit
@@ -515,7 +561,10 @@ fn build_backend(cfg: &Config, state: &mut AppState) -> anyhow::Result<Option<Bo
         Ok(b) => Ok(b),
         Err(e @ (BuildError::MissingSip | BuildError::MissingVcc)) => {
             tracing::warn!(error = %e, "no account configured");
-            state.set_notice(tongdai::app::state::Level::Warning, e.to_string());
+            state.set_notice(
+                tongdai::app::state::Level::Warning,
+                NoticeText::MissingAccount(cfg.backend),
+            );
             Ok(None)
         }
         Err(e) => Err(e.into()),
@@ -538,17 +587,13 @@ async fn start_demo(
     let sb = tongdai::switchboard::start(opts)
         .await
         .context("cannot start the local demo switchboard")?;
-    let vi = state.lang == Lang::Vi;
-    state.banner = Some(format!(
-        "{} {} · {}",
-        if vi {
-            "demo: tổng đài giả lập"
-        } else {
-            "demo: local switchboard"
-        },
-        sb.addr(),
-        agent
-    ));
+    // The demo is a VCC agent; its queues are the switchboard's.
+    let mut demo_cfg = sb.client_config(agent, tongdai::backends::vcc::Generation::Older);
+    state.caps = Caps::vcc(queue_infos(&std::mem::take(&mut demo_cfg.queues)));
+    state.banner = Some(Banner::Demo {
+        addr: sb.addr().to_string(),
+        agent: agent.to_string(),
+    });
     let backend = sb.backend_with_audio(agent, audio.clone());
     *keep = Some(sb);
     Ok(backend)
@@ -606,15 +651,7 @@ fn init_logging(cfg: &Config) -> anyhow::Result<Logging> {
 /// console benchmark and screenshots. It answers the commands a person
 /// would try so the screen stays alive.
 fn scripted(screen: &str, state: &mut AppState) -> anyhow::Result<Option<Box<dyn Backend>>> {
-    let vi = state.lang == Lang::Vi;
-    state.banner = Some(
-        if vi {
-            "màn hình mẫu"
-        } else {
-            "scripted screen"
-        }
-        .into(),
-    );
+    state.banner = Some(Banner::Scripted);
     match screen {
         "first-run" => {
             state.first_run = Some(Setup {
@@ -648,9 +685,11 @@ impl Backend for Scripted {
             ] {
                 events.emit(e);
             }
+            let call = CallId(1);
+            let emit = |e: CallEvent| events.emit(Event::call(call, e));
             if self.in_call {
-                events.emit(Event::CallId("bench-1".into()));
-                events.emit(Event::Ringing(RingInfo {
+                emit(CallEvent::PlatformId("bench-1".into()));
+                emit(CallEvent::Ringing(RingInfo {
                     phone: "0987654321".into(),
                     display_name: Some("Nguyễn Thị Hồng".into()),
                     line: Some("19001234".into()),
@@ -658,25 +697,25 @@ impl Backend for Scripted {
                     direction: Direction::Inbound,
                     agent_leg: false,
                 }));
-                events.emit(Event::Accepted);
+                emit(CallEvent::Accepted);
             }
             let mut held = false;
             let mut muted = false;
             while let Some(c) = commands.recv().await {
                 match c {
                     Command::Shutdown => break,
-                    Command::End => {
-                        events.emit(Event::Ended(tongdai::engine::EndReason::LocalHangup))
+                    Command::End { .. } => {
+                        emit(CallEvent::Ended(tongdai::engine::EndReason::LocalHangup))
                     }
-                    Command::ToggleHold => {
+                    Command::ToggleHold { .. } => {
                         held = !held;
-                        events.emit(Event::Held(held));
+                        emit(CallEvent::Held(held));
                     }
-                    Command::ToggleMute => {
+                    Command::ToggleMute { .. } => {
                         muted = !muted;
-                        events.emit(Event::Muted(muted));
+                        emit(CallEvent::Muted(muted));
                     }
-                    Command::Accept => events.emit(Event::Accepted),
+                    Command::Accept { .. } => emit(CallEvent::Accepted),
                     _ => {}
                 }
             }

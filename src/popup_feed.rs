@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 
 use crate::app::Msg;
 use crate::app::state::{CallRow, CustomerInfo, Effect};
+use crate::call::book::{Applied, CallBook};
 use crate::crm::Crm;
 use crate::engine::Event;
 use crate::history::popup_info;
@@ -33,6 +34,8 @@ use crate::store::{CallQuery, CallRecord, Store, StoreError, phone_key};
 pub struct Feed {
     store: Option<Store>,
     crm: Option<Arc<Crm>>,
+    /// The calls (no clock needed: the popup follows the selected call).
+    book: CallBook<()>,
     /// The phone key of the call the console shows, and its number.
     current: Option<(String, String)>,
 }
@@ -43,6 +46,7 @@ impl Feed {
         Feed {
             store,
             crm,
+            book: CallBook::new(),
             current: None,
         }
     }
@@ -56,28 +60,31 @@ impl Feed {
     /// sends its answer on `tx` when it comes. Call inside a tokio runtime
     /// when a CRM is set.
     pub fn on_event(&mut self, ev: &Event, tx: &mpsc::UnboundedSender<Msg>) -> Vec<Msg> {
-        let number = match ev {
-            Event::Ringing(info) if !info.agent_leg => Some(info.phone.clone()),
-            Event::Dialing(n) | Event::CalloutStarted(n) if !n.is_empty() => Some(n.clone()),
-            Event::Ended(_) => {
-                return self
-                    .current
-                    .take()
-                    .and_then(|(_, number)| self.recorded(&number))
-                    .into_iter()
-                    .collect();
+        let mut out = Vec::new();
+        if let Applied::Ended(e) = self.book.apply((), ev)
+            && e.call.has_customer()
+        {
+            let key = phone_key(&e.call.number);
+            if self.current.as_ref().is_some_and(|(k, _)| *k == key) {
+                self.current = None;
             }
-            _ => None,
-        };
-        let Some(number) = number else {
-            return Vec::new();
+            out.extend(self.recorded(&e.call.number));
+        }
+        // The popup is for the selected call: a new customer number there
+        // gets its data.
+        let Some(number) = self
+            .book
+            .selected()
+            .filter(|c| c.has_customer())
+            .map(|c| c.number.clone())
+        else {
+            return out;
         };
         let key = phone_key(&number);
         if self.current.as_ref().is_some_and(|(k, _)| *k == key) {
-            return Vec::new();
+            return out;
         }
         self.current = Some((key, number.clone()));
-        let mut out = Vec::new();
         if let Some(store) = &self.store {
             match customer_info(store, &number) {
                 Ok(info) => out.push(Msg::CustomerInfo {

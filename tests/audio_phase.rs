@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use common::*;
 use tongdai::backends::sip::SipBackend;
+use tongdai::engine::CallEvent;
 use tongdai::engine::{Command, EndReason, Event, RegState};
 use tongdai::media::audio_codec::AudioCodec;
 use tongdai::media::phase::{self, Cut};
@@ -115,12 +116,16 @@ async fn no_cut_both_ways(codec: AudioCodec) {
     })
     .await;
     c.send(Command::CallOut("sip:bob@127.0.0.1".into()));
-    c.expect("baresip answers", T, |e| *e == Event::CustomerAnswered)
-        .await;
+    c.expect("baresip answers", T, |e| {
+        e.call_event() == Some(&CallEvent::CustomerAnswered)
+    })
+    .await;
     tokio::time::sleep(CALL).await;
-    c.send(Command::End);
-    c.expect("ended", T, |e| *e == Event::Ended(EndReason::LocalHangup))
-        .await;
+    c.send(Command::End { call: None });
+    c.expect("ended", T, |e| {
+        e.call_event() == Some(&CallEvent::Ended(EndReason::LocalHangup))
+    })
+    .await;
     assert!(c.shutdown().await);
     tokio::time::sleep(Duration::from_millis(300)).await;
 

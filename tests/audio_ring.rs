@@ -22,6 +22,7 @@ use common::jack::{Jackd, ports};
 use common::*;
 use tokio::sync::mpsc;
 use tongdai::backends::sip::SipBackend;
+use tongdai::engine::{CallEvent, CallId};
 use tongdai::engine::{Command, Direction, EndReason, Event, RingInfo};
 use tongdai::media::device::read_wav;
 use tongdai::media::{AudioConfig, AudioDevice, DeviceKind, alert_player, tone};
@@ -78,18 +79,25 @@ async fn an_inbound_call_rings_on_the_ring_device_until_answered() {
         ],
         &["-s", "alice"],
     );
-    c.expect("ringing", T, |e| matches!(e, Event::Ringing(_)))
-        .await;
+    c.expect("ringing", T, |e| {
+        matches!(e.call_event(), Some(CallEvent::Ringing(_)))
+    })
+    .await;
     let rang = Instant::now();
     tokio::time::sleep(Duration::from_millis(3500)).await;
-    c.send(Command::Accept);
-    c.expect("accepted", T, |e| *e == Event::Accepted).await;
+    c.send(Command::Accept { call: None });
+    c.expect("accepted", T, |e| {
+        e.call_event() == Some(&CallEvent::Accepted)
+    })
+    .await;
     let answered = rang.elapsed().as_secs_f64();
     // Talk a second: a ringtone during the call would lengthen the file.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    c.send(Command::End);
-    c.expect("ended", T, |e| *e == Event::Ended(EndReason::LocalHangup))
-        .await;
+    c.send(Command::End { call: None });
+    c.expect("ended", T, |e| {
+        e.call_event() == Some(&CallEvent::Ended(EndReason::LocalHangup))
+    })
+    .await;
     assert!(sipp.wait(T));
     assert!(c.shutdown().await);
 
@@ -173,14 +181,16 @@ async fn our_call_out_hears_ringback_until_we_cancel() {
     let dir = tempdir("ringback");
     let (mut c, mut sipp) = call_out("uas_ring_cancel.xml", file_audio(&dir)).await;
     c.expect("far end rings", T, |e| {
-        matches!(e, Event::CalloutStarted(_))
+        matches!(e.call_event(), Some(CallEvent::CalloutStarted(_)))
     })
     .await;
     let rang = Instant::now();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    c.send(Command::End);
-    c.expect("cancelled", T, |e| *e == Event::Ended(EndReason::Cancelled))
-        .await;
+    c.send(Command::End { call: None });
+    c.expect("cancelled", T, |e| {
+        e.call_event() == Some(&CallEvent::Ended(EndReason::Cancelled))
+    })
+    .await;
     let heard = rang.elapsed().as_secs_f64();
     assert!(sipp.wait(T));
     assert!(c.shutdown().await);
@@ -210,8 +220,10 @@ async fn a_busy_far_end_plays_three_seconds_of_busy_tone() {
     }
     let dir = tempdir("busy");
     let (mut c, mut sipp) = call_out("uas_reject_486.xml", file_audio(&dir)).await;
-    c.expect("busy", T, |e| *e == Event::Ended(EndReason::Busy))
-        .await;
+    c.expect("busy", T, |e| {
+        e.call_event() == Some(&CallEvent::Ended(EndReason::Busy))
+    })
+    .await;
     assert!(sipp.wait(T));
     let rate = alert_player::ALERT_RATE;
     // The 180 and the 486 come together: ringback (if it started at all)
@@ -256,14 +268,17 @@ async fn a_busy_far_end_plays_three_seconds_of_busy_tone() {
 }
 
 fn ring() -> Event {
-    Event::Ringing(RingInfo {
-        phone: "0912345678".into(),
-        display_name: None,
-        line: None,
-        queue: None,
-        direction: Direction::Inbound,
-        agent_leg: false,
-    })
+    Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ringing(RingInfo {
+            phone: "0912345678".into(),
+            display_name: None,
+            line: None,
+            queue: None,
+            direction: Direction::Inbound,
+            agent_leg: false,
+        }),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -300,7 +315,13 @@ async fn the_ringtone_arrives_on_the_jack_ring_port() {
     let (tx, rx) = mpsc::unbounded_channel();
     let mut out = alert_player::spawn(rx, audio);
     tx.send(ring()).unwrap();
-    assert!(matches!(out.recv().await, Some(Event::Ringing(_))));
+    assert!(matches!(
+        out.recv().await,
+        Some(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ringing(_)
+        })
+    ));
     // Let the ring client open and activate before `jack_lsp` (a JACK client
     // too) polls: a client that opens while another activates or closes was
     // now and then refused ("client activation error") on the dummy server.
@@ -365,8 +386,18 @@ async fn the_ringtone_arrives_on_the_jack_ring_port() {
     assert!(quiet, "no off time in 3.5 s of ringing");
 
     // Answered: the ring client leaves JACK.
-    tx.send(Event::Accepted).unwrap();
-    assert_eq!(out.recv().await, Some(Event::Accepted));
+    tx.send(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    })
+    .unwrap();
+    assert_eq!(
+        out.recv().await,
+        Some(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted
+        })
+    );
     let deadline = Instant::now() + Duration::from_secs(5);
     while ports(&server).iter().any(|p| ring_outs.contains(p)) {
         assert!(
@@ -376,8 +407,18 @@ async fn the_ringtone_arrives_on_the_jack_ring_port() {
         std::thread::sleep(Duration::from_millis(50));
     }
 
-    tx.send(Event::Ended(EndReason::LocalHangup)).unwrap();
-    assert_eq!(out.recv().await, Some(Event::Ended(EndReason::LocalHangup)));
+    tx.send(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::LocalHangup),
+    })
+    .unwrap();
+    assert_eq!(
+        out.recv().await,
+        Some(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::LocalHangup)
+        })
+    );
     drop(tx);
     assert_eq!(out.recv().await, None, "the stream ends with the engine's");
     let _ = ear.close();

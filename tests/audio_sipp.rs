@@ -16,6 +16,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use tongdai::engine::CallEvent;
 
 use tongdai::media::codec::G711;
 use tongdai::media::device::read_wav;
@@ -616,12 +617,17 @@ async fn a_reinvite_to_another_codec_is_followed() {
         &["-sf", sf.to_str().unwrap(), &format!("127.0.0.1:{local}")],
         &["-s", "alice", "-mi", "127.0.0.1", "-mp", &media_port],
     );
-    c.expect("ringing", t, |e| matches!(e, Event::Ringing(_)))
-        .await;
-    c.send(Cmd::Accept);
-    c.expect("accepted", t, |e| *e == Event::Accepted).await;
+    c.expect("ringing", t, |e| {
+        matches!(e.call_event(), Some(CallEvent::Ringing(_)))
+    })
+    .await;
+    c.send(Cmd::Accept { call: None });
+    c.expect("accepted", t, |e| {
+        e.call_event() == Some(&CallEvent::Accepted)
+    })
+    .await;
     c.expect("remote hang-up", t, |e| {
-        *e == Event::Ended(EndReason::RemoteHangup)
+        e.call_event() == Some(&CallEvent::Ended(EndReason::RemoteHangup))
     })
     .await;
     assert!(sipp.wait(t), "both answers named the codec just offered");

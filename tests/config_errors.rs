@@ -28,6 +28,25 @@ fn message(name: &str) -> String {
 
 const CASES: &[(&str, &str)] = &[
     (
+        "ui_unknown_theme.toml",
+        "tests/config/bad/ui_unknown_theme.toml:2:9: field `ui.theme`: unknown theme `darkk`; did you mean `dark`? Built-in themes: dark, light, high-contrast; or give the path of a .toml file",
+    ),
+    (
+        "log_level_not_a_level.toml",
+        "tests/config/bad/log_level_not_a_level.toml:2:9: field `log.level`: `verbose` is not a level (expected one of `trace`, `debug`, `info`, `warn`, `error`, `off`, or target=level such as \"tongdai=debug\")",
+    ),
+    (
+        "demo_unknown_agent.toml",
+        "tests/config/bad/demo_unknown_agent.toml:2:9: field `demo.agent`: the demo switchboard has no agent `9999` (expected one of `1001`, `1002`, `1003`, `1004`, `1005`)",
+    ),
+    (
+        "several_errors.toml",
+        "tests/config/bad/several_errors.toml:5:9: field `ui.theme`: unknown theme `nope`. Built-in themes: dark, light, high-contrast; or give the path of a .toml file\n\
+         tests/config/bad/several_errors.toml:6:16: field `ui.confirm_quit`: invalid type: string \"yes\", expected a boolean\n\
+         tests/config/bad/several_errors.toml:9:9: field `log.level`: `verbose` is not a level (expected one of `trace`, `debug`, `info`, `warn`, `error`, `off`, or target=level such as \"tongdai=debug\")\n\
+         tests/config/bad/several_errors.toml:12:9: field `demo.agent`: the demo switchboard has no agent `9999` (expected one of `1001`, `1002`, `1003`, `1004`, `1005`)",
+    ),
+    (
         "syntax_unterminated_string.toml",
         "tests/config/bad/syntax_unterminated_string.toml:2:15: field `backend`: invalid basic string, expected `\"`",
     ),
@@ -57,7 +76,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "sip_empty_server.toml",
-        "tests/config/bad/sip_empty_server.toml: sip.server is empty: write the PBX as host or host:port",
+        "tests/config/bad/sip_empty_server.toml:3:10: sip.server is empty: write the PBX as host or host:port",
     ),
     (
         "sip_bad_bind.toml",
@@ -113,15 +132,15 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "keys_conflict.toml",
-        "tests/config/bad/keys_conflict.toml: ui.keys: `z` is bound twice when in_call: to `hold` and to `mute`; remove one, or give them different `when`",
+        "tests/config/bad/keys_conflict.toml:2:8: ui.keys: `z` is bound twice when in_call: to `hold` and to `mute`; remove one, or give them different `when`",
     ),
     (
         "log_bad_filter.toml",
-        "tests/config/bad/log_bad_filter.toml: log.level = \"tongdai=loud\" is not a filter (error parsing level filter: expected one of \"off\", \"error\", \"warn\", \"info\", \"debug\", \"trace\", or a number 0-5); write e.g. \"info\" or \"tongdai=debug\"",
+        "tests/config/bad/log_bad_filter.toml:2:9: log.level = \"tongdai=loud\" is not a filter (error parsing level filter: expected one of \"off\", \"error\", \"warn\", \"info\", \"debug\", \"trace\", or a number 0-5); write e.g. \"info\" or \"tongdai=debug\"",
     ),
     (
         "vcc_bad_push_scheme.toml",
-        "tests/config/bad/vcc_bad_push_scheme.toml: vcc.push_scheme = \"http\": use \"wss\" or \"ws\"",
+        "tests/config/bad/vcc_bad_push_scheme.toml:6:15: vcc.push_scheme = \"http\": use \"wss\" or \"ws\"",
     ),
     (
         "vcc_missing_ipphone.toml",
@@ -349,5 +368,35 @@ fn print_default_prints_a_config_that_parses() {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "tongdai: tests/config/bad/sip_bad_transport.toml:4:13: field `sip.transport`: unknown value `udpp`; did you mean `udp`? (expected one of `udp`, `tcp`, `tls`, `ws`, `wss`)\n"
+    );
+}
+
+/// `tongdai config` checks what the console would refuse at start (theme,
+/// log level, demo agent) and reports every error of the file in one run.
+#[test]
+fn config_check_reports_every_error_the_console_would_meet() {
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tongdai"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("TONGDAI_CONFIG")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--config", "tests/config/bad/several_errors.toml", "config"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 4, "{stderr}");
+    for (line, want) in lines.iter().zip([":5:9:", ":6:16:", ":9:9:", ":12:9:"]) {
+        assert!(line.contains(want), "{want} in {line}");
+    }
+    // The console itself refuses the same file with the same words.
+    let start = run(&["--config", "tests/config/bad/ui_unknown_theme.toml", "run"]);
+    assert_eq!(start.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&start.stderr).contains("ui_unknown_theme.toml:2:9:"),
+        "{}",
+        String::from_utf8_lossy(&start.stderr)
     );
 }

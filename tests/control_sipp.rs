@@ -95,3 +95,56 @@ async fn sipp_calls_in_ctl_answers_and_sipp_hangs_up() {
     assert!(sipp.wait(T));
     c.shutdown().await;
 }
+
+/// Every call has a name: the ring, the answer, the end and `status` all
+/// say `"call": "c1"`; a command may name the call, and a name the
+/// console does not have is refused before anything reaches the engine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_in_has_a_name_and_commands_take_it() {
+    if !need("sipp") {
+        return;
+    }
+    let local = free_port();
+    let mut c = Ctl::ready("sip-named", backend(free_port(), Some(local))).await;
+    let mut sipp = Sipp::start(
+        &["-sn", "uac", &format!("127.0.0.1:{local}")],
+        &["-s", "alice", "-d", "2000"],
+    );
+    let r = c.expect_event("cs_call_ringing").await;
+    assert_eq!(r["call"], "c1", "{r}");
+    let s = c.status().await;
+    assert_eq!(s["calls"][0]["call"], "c1", "{s:#}");
+    assert_eq!(s["calls"][0]["phase"], "ringing", "{s:#}");
+    assert_eq!(s["selected"], "c1", "{s:#}");
+    assert_eq!(s["call"]["call"], "c1", "{s:#}");
+    let e = c
+        .refused(
+            json!({"id": 7, "cmd": "answer", "call": "c9"}),
+            "unknown_call",
+        )
+        .await;
+    assert_eq!(e["id"], 7, "{e}");
+    c.refused(json!({"cmd": "answer", "call": "9"}), "bad_argument")
+        .await;
+    c.refused(json!({"cmd": "answer", "call": 1}), "bad_request")
+        .await;
+    c.ok(json!({"cmd": "answer", "call": "c1"})).await;
+    let a = c.expect_event("cs_accept_call").await;
+    assert_eq!(a["call"], "c1", "{a}");
+    c.refused(
+        json!({"cmd": "hold", "on": true, "call": "c2"}),
+        "unknown_call",
+    )
+    .await;
+    let end = c
+        .expect("cs_end_call", |e| e["reason"] == "remote_hangup")
+        .await;
+    assert_eq!(end["call"], "c1", "{end}");
+    let s = c.wait_status("idle", |s| s["calls"] == json!([])).await;
+    assert_eq!(s["last_call"]["call"], "c1", "{s:#}");
+    // The call is gone: its name is refused now.
+    c.refused(json!({"cmd": "end", "call": "c1"}), "unknown_call")
+        .await;
+    assert!(sipp.wait(T));
+    c.shutdown().await;
+}

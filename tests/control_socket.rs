@@ -17,6 +17,7 @@ use tongdai::control::client::{self, ClientError, Connection};
 use tongdai::control::headless::{self, HeadlessError, HeadlessOptions};
 use tongdai::control::{ServerError, TcpOptions};
 use tongdai::engine::{Backend, Command, EndReason, Event, EventSink};
+use tongdai::engine::{CallEvent, CallId};
 use tongdai::secret::Secret;
 
 /// Answers each command with the events a softphone would emit.
@@ -34,15 +35,30 @@ impl Backend for Scripted {
             while let Some(c) = commands.recv().await {
                 match c {
                     Command::CallOut(n) => {
-                        events.emit(Event::Dialing(n.clone()));
-                        events.emit(Event::CalloutStarted(n));
-                        events.emit(Event::CustomerAnswered);
+                        events.emit(Event::Call {
+                            call: CallId(1),
+                            event: CallEvent::Dialing(n.clone()),
+                        });
+                        events.emit(Event::Call {
+                            call: CallId(1),
+                            event: CallEvent::CalloutStarted(n),
+                        });
+                        events.emit(Event::Call {
+                            call: CallId(1),
+                            event: CallEvent::CustomerAnswered,
+                        });
                     }
-                    Command::ToggleHold => {
+                    Command::ToggleHold { call: None } => {
                         held = !held;
-                        events.emit(Event::Held(held));
+                        events.emit(Event::Call {
+                            call: CallId(1),
+                            event: CallEvent::Held(held),
+                        });
                     }
-                    Command::End => events.emit(Event::Ended(EndReason::LocalHangup)),
+                    Command::End { call: None } => events.emit(Event::Call {
+                        call: CallId(1),
+                        event: CallEvent::Ended(EndReason::LocalHangup),
+                    }),
                     Command::Shutdown => break,
                     _ => {}
                 }

@@ -19,6 +19,7 @@ use tongdai::app::theme::{ColorDepth, Theme};
 use tongdai::app::{App, Msg};
 use tongdai::call::errors::Lang;
 use tongdai::crm::{Crm, CrmConfig, CrmError, CrmMapping, NumberFormat};
+use tongdai::engine::{CallEvent, CallId};
 use tongdai::engine::{Direction, EndReason, Event, RingInfo};
 use tongdai::history::{Recorder, spawn_tee};
 use tongdai::popup_feed::{Feed, forward};
@@ -36,14 +37,17 @@ fn temp_store(name: &str) -> PathBuf {
 }
 
 fn ring(phone: &str) -> Event {
-    Event::Ringing(RingInfo {
-        phone: phone.into(),
-        display_name: None,
-        line: Some("19001234".into()),
-        queue: Some("Phím 1".into()),
-        direction: Direction::Inbound,
-        agent_leg: false,
-    })
+    Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ringing(RingInfo {
+            phone: phone.into(),
+            display_name: None,
+            line: Some("19001234".into()),
+            queue: Some("Phím 1".into()),
+            direction: Direction::Inbound,
+            agent_leg: false,
+        }),
+    }
 }
 
 /// Hồng is a contact and called once last year (talked, with a note).
@@ -65,9 +69,22 @@ fn seed(path: &Path) -> i64 {
     let mut r = Recorder::new(store);
     r.record(t(10), &ring("0987654321")).unwrap();
     let id = r.current_call().unwrap();
-    r.record(t(15), &Event::Accepted).unwrap();
-    r.record(t(200), &Event::Ended(EndReason::RemoteHangup))
-        .unwrap();
+    r.record(
+        t(15),
+        &Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        },
+    )
+    .unwrap();
+    r.record(
+        t(200),
+        &Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::RemoteHangup),
+        },
+    )
+    .unwrap();
     r.store().set_note(id, "wants the invoice").unwrap();
     id
 }
@@ -171,7 +188,16 @@ async fn a_ring_brings_local_data_then_crm_data_then_the_note_goes_to_its_row() 
     w.events.send(ring("0987654321")).unwrap();
     // The ring first, then the store's data at once.
     let m = next(&mut w).await;
-    assert!(matches!(&m, Msg::Engine(Event::Ringing(_))), "{m:?}");
+    assert!(
+        matches!(
+            &m,
+            Msg::Engine(Event::Call {
+                call: CallId(1),
+                event: CallEvent::Ringing(_)
+            })
+        ),
+        "{m:?}"
+    );
     app.update(m);
     let m = next(&mut w).await;
     let local = rang.elapsed();
@@ -213,9 +239,17 @@ async fn a_ring_brings_local_data_then_crm_data_then_the_note_goes_to_its_row() 
     assert!(t.contains("Renewal due in May"), "{t}");
 
     // Talk, hang up: the feed names the row the tee wrote.
-    w.events.send(Event::Accepted).unwrap();
     w.events
-        .send(Event::Ended(EndReason::RemoteHangup))
+        .send(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        })
+        .unwrap();
+    w.events
+        .send(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::RemoteHangup),
+        })
         .unwrap();
     let mut row = None;
     for _ in 0..3 {

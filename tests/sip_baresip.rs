@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use common::*;
 use tongdai::backends::sip::SipBackend;
-use tongdai::engine::{Command, EndReason, Event, Notice, RegState};
+use tongdai::engine::CallEvent;
+use tongdai::engine::{Command, EndReason, Event, Info, Notice, RegState};
 use tongdai::media::audio_codec::AudioCodec;
 use tongdai::sip::{SipConfig, Transport};
 
@@ -37,8 +38,7 @@ async fn registered(k: &Kamailio) -> Headless {
 }
 
 fn remote_hold_notice(e: &Event, held: bool) -> bool {
-    let want = if held { "on hold" } else { "resumed" };
-    matches!(e, Event::Notice(Notice::Info(t)) if t.contains(want))
+    *e == Event::Notice(Notice::Info(tongdai::engine::Info::RemoteHold { held }))
 }
 
 #[tokio::test]
@@ -50,13 +50,21 @@ async fn we_call_baresip_and_both_sides_hold() {
     let bob = Baresip::start("bob", "secret", &format!("127.0.0.1:{}", k.udp));
     let mut c = registered(&k).await;
     c.send(Command::CallOut("sip:bob@127.0.0.1".into()));
-    c.expect("baresip answers", T, |e| *e == Event::CustomerAnswered)
-        .await;
+    c.expect("baresip answers", T, |e| {
+        e.call_event() == Some(&CallEvent::CustomerAnswered)
+    })
+    .await;
     // Our hold: re-INVITE sendonly, answered by baresip.
-    c.send(Command::ToggleHold);
-    c.expect("held", T, |e| *e == Event::Held(true)).await;
-    c.send(Command::ToggleHold);
-    c.expect("resumed", T, |e| *e == Event::Held(false)).await;
+    c.send(Command::ToggleHold { call: None });
+    c.expect("held", T, |e| {
+        e.call_event() == Some(&CallEvent::Held(true))
+    })
+    .await;
+    c.send(Command::ToggleHold { call: None });
+    c.expect("resumed", T, |e| {
+        e.call_event() == Some(&CallEvent::Held(false))
+    })
+    .await;
     // baresip's hold: its re-INVITE reaches us and we answer it.
     assert!(bob.ctl(&["hold"]), "baresip hold");
     c.expect("held by baresip", T, |e| remote_hold_notice(e, true))
@@ -64,9 +72,11 @@ async fn we_call_baresip_and_both_sides_hold() {
     assert!(bob.ctl(&["resume"]), "baresip resume");
     c.expect("resumed by baresip", T, |e| remote_hold_notice(e, false))
         .await;
-    c.send(Command::End);
-    c.expect("ended", T, |e| *e == Event::Ended(EndReason::LocalHangup))
-        .await;
+    c.send(Command::End { call: None });
+    c.expect("ended", T, |e| {
+        e.call_event() == Some(&CallEvent::Ended(EndReason::LocalHangup))
+    })
+    .await;
     assert!(c.shutdown().await);
     let start = std::time::Instant::now();
     while !bob.log().to_lowercase().contains("closed") && start.elapsed() < T {
@@ -91,17 +101,22 @@ async fn baresip_calls_us_and_hangs_up() {
     let target = format!("sip:alice@127.0.0.1:{}", k.udp);
     assert!(bob.ctl(&["dial", &target]), "baresip dial");
     let ring = c
-        .expect("ringing", T, |e| matches!(e, Event::Ringing(_)))
+        .expect("ringing", T, |e| {
+            matches!(e.call_event(), Some(CallEvent::Ringing(_)))
+        })
         .await;
-    let Event::Ringing(info) = ring else {
+    let Some(CallEvent::Ringing(info)) = ring.call_event().cloned() else {
         unreachable!()
     };
     assert_eq!(info.phone, "bob");
-    c.send(Command::Accept);
-    c.expect("accepted", T, |e| *e == Event::Accepted).await;
+    c.send(Command::Accept { call: None });
+    c.expect("accepted", T, |e| {
+        e.call_event() == Some(&CallEvent::Accepted)
+    })
+    .await;
     assert!(bob.ctl(&["hangup"]), "baresip hangup");
     c.expect("remote hang-up", T, |e| {
-        *e == Event::Ended(EndReason::RemoteHangup)
+        e.call_event() == Some(&CallEvent::Ended(EndReason::RemoteHangup))
     })
     .await;
     assert!(c.shutdown().await);
@@ -149,22 +164,32 @@ async fn audio_flows_both_ways_and_after_unhold() {
     })
     .await;
     c.send(Command::CallOut("sip:bob@127.0.0.1".into()));
-    c.expect("baresip answers", T, |e| *e == Event::CustomerAnswered)
-        .await;
+    c.expect("baresip answers", T, |e| {
+        e.call_event() == Some(&CallEvent::CustomerAnswered)
+    })
+    .await;
     c.expect("quality figures", T, |e| {
-        matches!(e, Event::CallQuality { .. })
+        matches!(e.call_event(), Some(CallEvent::Quality(_)))
     })
     .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    c.send(Command::ToggleHold);
-    c.expect("held", T, |e| *e == Event::Held(true)).await;
+    c.send(Command::ToggleHold { call: None });
+    c.expect("held", T, |e| {
+        e.call_event() == Some(&CallEvent::Held(true))
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    c.send(Command::ToggleHold);
-    c.expect("resumed", T, |e| *e == Event::Held(false)).await;
+    c.send(Command::ToggleHold { call: None });
+    c.expect("resumed", T, |e| {
+        e.call_event() == Some(&CallEvent::Held(false))
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(2000)).await;
-    c.send(Command::End);
-    c.expect("ended", T, |e| *e == Event::Ended(EndReason::LocalHangup))
-        .await;
+    c.send(Command::End { call: None });
+    c.expect("ended", T, |e| {
+        e.call_event() == Some(&CallEvent::Ended(EndReason::LocalHangup))
+    })
+    .await;
     assert!(c.shutdown().await);
     tokio::time::sleep(Duration::from_millis(300)).await;
 
@@ -264,26 +289,35 @@ async fn tones_both_ways(codec: AudioCodec) {
     .await;
     // 1: we call baresip.
     c.send(Command::CallOut("sip:bob@127.0.0.1".into()));
-    c.expect("baresip answers", T, |e| *e == Event::CustomerAnswered)
-        .await;
+    c.expect("baresip answers", T, |e| {
+        e.call_event() == Some(&CallEvent::CustomerAnswered)
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    c.send(Command::End);
-    c.expect("ended", T, |e| *e == Event::Ended(EndReason::LocalHangup))
-        .await;
+    c.send(Command::End { call: None });
+    c.expect("ended", T, |e| {
+        e.call_event() == Some(&CallEvent::Ended(EndReason::LocalHangup))
+    })
+    .await;
     // 2: baresip calls us. (Second on purpose: an inbound leg must not
     // reuse the number of our own earlier call, nor its call-1-heard.wav.)
     assert!(
         bob.ctl(&["dial", &format!("sip:alice@127.0.0.1:{}", k.udp)]),
         "baresip dial"
     );
-    c.expect("ringing", T, |e| matches!(e, Event::Ringing(_)))
-        .await;
-    c.send(Command::Accept);
-    c.expect("accepted", T, |e| *e == Event::Accepted).await;
+    c.expect("ringing", T, |e| {
+        matches!(e.call_event(), Some(CallEvent::Ringing(_)))
+    })
+    .await;
+    c.send(Command::Accept { call: None });
+    c.expect("accepted", T, |e| {
+        e.call_event() == Some(&CallEvent::Accepted)
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert!(bob.ctl(&["hangup"]), "baresip hangup");
     c.expect("remote hang-up", T, |e| {
-        *e == Event::Ended(EndReason::RemoteHangup)
+        e.call_event() == Some(&CallEvent::Ended(EndReason::RemoteHangup))
     })
     .await;
     assert!(c.shutdown().await);
@@ -362,15 +396,22 @@ async fn dtmf_both_ways_and_opus_after_unhold() {
     })
     .await;
     c.send(Command::CallOut("sip:bob@127.0.0.1".into()));
-    c.expect("baresip answers", T, |e| *e == Event::CustomerAnswered)
-        .await;
+    c.expect("baresip answers", T, |e| {
+        e.call_event() == Some(&CallEvent::CustomerAnswered)
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     for d in ['1', '5', '9', '#'] {
-        c.send(Command::SendDtmf(d));
+        c.send(Command::SendDtmf {
+            call: None,
+            digit: d,
+        });
     }
     assert!(bob.ctl(&["dtmf", "4"]), "baresip sends 4");
-    c.expect("baresip's digit", T, |e| *e == Event::DtmfReceived('4'))
-        .await;
+    c.expect("baresip's digit", T, |e| {
+        e.call_event() == Some(&CallEvent::DtmfReceived('4'))
+    })
+    .await;
     // baresip 1.0 logs each RFC 4733 event it receives.
     let start = std::time::Instant::now();
     let all_seen = |log: &str| {
@@ -391,15 +432,23 @@ async fn dtmf_both_ways_and_opus_after_unhold() {
         "no digit we did not send"
     );
 
-    c.send(Command::ToggleHold);
-    c.expect("held", T, |e| *e == Event::Held(true)).await;
+    c.send(Command::ToggleHold { call: None });
+    c.expect("held", T, |e| {
+        e.call_event() == Some(&CallEvent::Held(true))
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    c.send(Command::ToggleHold);
-    c.expect("resumed", T, |e| *e == Event::Held(false)).await;
+    c.send(Command::ToggleHold { call: None });
+    c.expect("resumed", T, |e| {
+        e.call_event() == Some(&CallEvent::Held(false))
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(2000)).await;
-    c.send(Command::End);
-    c.expect("ended", T, |e| *e == Event::Ended(EndReason::LocalHangup))
-        .await;
+    c.send(Command::End { call: None });
+    c.expect("ended", T, |e| {
+        e.call_event() == Some(&CallEvent::Ended(EndReason::LocalHangup))
+    })
+    .await;
     assert!(c.shutdown().await);
     tokio::time::sleep(Duration::from_millis(300)).await;
     // The last 1.5 s of each recording (after the resume) has the tone.
@@ -443,7 +492,7 @@ async fn no_codec_in_common_is_refused_with_488() {
         "baresip dial"
     );
     c.expect("the refusal explained", T, |e| {
-        matches!(e, Event::Notice(Notice::Server(t))
+        matches!(e, Event::Notice(Notice::Info(Info::SipProblem { detail: t }))
             if t.contains("refused") && t.contains("no codec in common") && t.contains("we accept opus"))
     })
     .await;

@@ -61,12 +61,26 @@ fn an_invite_flood_is_refused_with_503_and_memory_stays_bounded() {
     // well-formed call after the flood rings within 2 s.
     cancel_ringing(&sock, console.addr(), &answers.ringing);
     std::thread::sleep(Duration::from_millis(200));
-    let probe = probe_call(console.addr(), Duration::from_secs(2));
-    eprintln!("valid INVITE after the flood: {probe:?}");
-    // 180 comes from the call logic (the engine saw the call); 100 Trying
-    // from the stack may be overtaken by it, and is then not needed
-    // (RFC 3261 §8.2.6.1).
+    // The flood's last packets may still wait in the socket's buffer and
+    // spend the admission budget; a caller told `Retry-After: 1` comes back
+    // after a second, as a PBX does (RFC 3261 §21.5.4). Either way it must
+    // ring within 2 s of the flood's end.
+    let deadline = flood_end + Duration::from_secs(2);
+    let mut probe = probe_call(console.addr(), Duration::from_secs(1));
+    while probe.final_code == Some(503) && Instant::now() + Duration::from_secs(1) < deadline {
+        std::thread::sleep(Duration::from_secs(1));
+        probe = probe_call(
+            console.addr(),
+            deadline.saturating_duration_since(Instant::now()),
+        );
+    }
+    eprintln!(
+        "valid INVITE after the flood: {probe:?}, {:?} after it",
+        flood_end.elapsed()
+    );
     assert!(
+        // A UAS that rings at once may skip 100 Trying (RFC 3261 §8.2.6.1:
+        // it is only owed when no provisional goes out within 200 ms).
         probe.ringing.is_some(),
         "180 within 2 s after the flood: {probe:?}\n{}",
         console.log()

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use tongdai::backends::sip::SipBackend;
+use tongdai::engine::CallEvent;
 use tongdai::engine::{Command, EndReason, Event, RegState};
 use tongdai::sip::{SipConfig, Transport};
 
@@ -39,38 +40,50 @@ async fn call_between(a: Transport, b: Transport) {
     let mut bob = registered(account(&k, "bob", "secret", b)).await;
     alice.send(Command::CallOut("sip:bob@127.0.0.1".into()));
     let ring = bob
-        .expect("bob rings", T, |e| matches!(e, Event::Ringing(_)))
+        .expect("bob rings", T, |e| {
+            matches!(e.call_event(), Some(CallEvent::Ringing(_)))
+        })
         .await;
-    let Event::Ringing(info) = ring else {
+    let Some(CallEvent::Ringing(info)) = ring.call_event().cloned() else {
         unreachable!()
     };
     assert_eq!(info.phone, "alice");
     alice
         .expect("alice hears ringback", T, |e| {
-            matches!(e, Event::CalloutStarted(_))
+            matches!(e.call_event(), Some(CallEvent::CalloutStarted(_)))
         })
         .await;
-    bob.send(Command::Accept);
-    bob.expect("bob answered", T, |e| *e == Event::Accepted)
-        .await;
+    bob.send(Command::Accept { call: None });
+    bob.expect("bob answered", T, |e| {
+        e.call_event() == Some(&CallEvent::Accepted)
+    })
+    .await;
     alice
-        .expect("alice connected", T, |e| *e == Event::CustomerAnswered)
+        .expect("alice connected", T, |e| {
+            e.call_event() == Some(&CallEvent::CustomerAnswered)
+        })
         .await;
     // Hold and resume through the proxy, both directions of re-INVITE.
-    alice.send(Command::ToggleHold);
-    alice.expect("held", T, |e| *e == Event::Held(true)).await;
-    alice.send(Command::ToggleHold);
+    alice.send(Command::ToggleHold { call: None });
     alice
-        .expect("resumed", T, |e| *e == Event::Held(false))
+        .expect("held", T, |e| {
+            e.call_event() == Some(&CallEvent::Held(true))
+        })
         .await;
-    bob.send(Command::End);
+    alice.send(Command::ToggleHold { call: None });
+    alice
+        .expect("resumed", T, |e| {
+            e.call_event() == Some(&CallEvent::Held(false))
+        })
+        .await;
+    bob.send(Command::End { call: None });
     bob.expect("bob ended", T, |e| {
-        *e == Event::Ended(EndReason::LocalHangup)
+        e.call_event() == Some(&CallEvent::Ended(EndReason::LocalHangup))
     })
     .await;
     alice
         .expect("alice sees the hang-up", T, |e| {
-            *e == Event::Ended(EndReason::RemoteHangup)
+            e.call_event() == Some(&CallEvent::Ended(EndReason::RemoteHangup))
         })
         .await;
     assert!(alice.shutdown().await);

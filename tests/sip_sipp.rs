@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use tongdai::backends::sip::SipBackend;
+use tongdai::engine::{CallEvent, CallId};
 use tongdai::engine::{Command, EndReason, Event, RegState};
 use tongdai::sip::{SipConfig, Transport};
 
@@ -38,18 +39,22 @@ async fn call_out_to_sipp_answers_and_we_hang_up() {
     c.expect(
         "dialing",
         T,
-        |e| matches!(e, Event::Dialing(n) if n == "0912345678"),
+        |e| matches!(e.call_event(), Some(CallEvent::Dialing(n)) if n == "0912345678"),
     )
     .await;
     c.expect("customer ringing", T, |e| {
-        matches!(e, Event::CalloutStarted(_))
+        matches!(e.call_event(), Some(CallEvent::CalloutStarted(_)))
     })
     .await;
-    c.expect("answered", T, |e| *e == Event::CustomerAnswered)
-        .await;
-    c.send(Command::End);
-    c.expect("ended", T, |e| *e == Event::Ended(EndReason::LocalHangup))
-        .await;
+    c.expect("answered", T, |e| {
+        e.call_event() == Some(&CallEvent::CustomerAnswered)
+    })
+    .await;
+    c.send(Command::End { call: None });
+    c.expect("ended", T, |e| {
+        e.call_event() == Some(&CallEvent::Ended(EndReason::LocalHangup))
+    })
+    .await;
     assert!(sipp.wait(T), "SIPp's uas scenario must see our BYE");
     assert!(c.shutdown().await);
 }
@@ -94,16 +99,21 @@ async fn sipp_calls_us_we_answer_and_it_hangs_up() {
         &["-s", "alice", "-d", "1000"],
     );
     let ring = c
-        .expect("ringing", T, |e| matches!(e, Event::Ringing(_)))
+        .expect("ringing", T, |e| {
+            matches!(e.call_event(), Some(CallEvent::Ringing(_)))
+        })
         .await;
-    let Event::Ringing(info) = ring else {
+    let Some(CallEvent::Ringing(info)) = ring.call_event().cloned() else {
         unreachable!()
     };
     assert_eq!(info.phone, "sipp");
-    c.send(Command::Accept);
-    c.expect("accepted", T, |e| *e == Event::Accepted).await;
+    c.send(Command::Accept { call: None });
+    c.expect("accepted", T, |e| {
+        e.call_event() == Some(&CallEvent::Accepted)
+    })
+    .await;
     c.expect("remote hang-up", T, |e| {
-        *e == Event::Ended(EndReason::RemoteHangup)
+        e.call_event() == Some(&CallEvent::Ended(EndReason::RemoteHangup))
     })
     .await;
     assert!(sipp.wait(T));
@@ -127,17 +137,24 @@ async fn every_failure_code_is_reported_with_its_reason() {
         c.send(Command::CallOut("0912345678".into()));
         let failed = c
             .expect(&format!("failure {code}"), T, |e| {
-                matches!(e, Event::CalloutFailed { .. })
+                matches!(e.call_event(), Some(CallEvent::CalloutFailed { .. }))
             })
             .await;
         assert_eq!(
             failed,
-            Event::CalloutFailed {
-                error_code: None,
-                sip_code: Some(code)
+            Event::Call {
+                call: CallId(1),
+                event: CallEvent::CalloutFailed {
+                    error_code: None,
+                    sip_code: Some(code)
+                }
             }
         );
-        let ended = c.expect("ended", T, |e| matches!(e, Event::Ended(_))).await;
+        let ended = c
+            .expect("ended", T, |e| {
+                matches!(e.call_event(), Some(CallEvent::Ended(_)))
+            })
+            .await;
         let expected = match code {
             486 => EndReason::Busy,
             408 | 480 | 487 => EndReason::NoAnswer,
@@ -146,7 +163,14 @@ async fn every_failure_code_is_reported_with_its_reason() {
                 sip_code: Some(code),
             },
         };
-        assert_eq!(ended, Event::Ended(expected), "code {code}");
+        assert_eq!(
+            ended,
+            Event::Call {
+                call: CallId(1),
+                event: CallEvent::Ended(expected)
+            },
+            "code {code}"
+        );
         assert!(sipp.wait(T), "SIPp scenario for {code}");
         assert!(c.shutdown().await);
     }
@@ -161,9 +185,12 @@ async fn the_far_end_answers_and_hangs_up_first() {
     let mut c = Headless::start(Box::new(SipBackend::new(account(sipp.port, false))));
     c.expect("ready", T, |e| *e == Event::Ready).await;
     c.send(Command::CallOut("1002".into()));
-    c.expect("answered", T, |e| *e == Event::Accepted).await;
+    c.expect("answered", T, |e| {
+        e.call_event() == Some(&CallEvent::Accepted)
+    })
+    .await;
     c.expect("remote hang-up", T, |e| {
-        *e == Event::Ended(EndReason::RemoteHangup)
+        e.call_event() == Some(&CallEvent::Ended(EndReason::RemoteHangup))
     })
     .await;
     assert!(sipp.wait(T));
@@ -184,11 +211,15 @@ async fn we_cancel_while_the_far_end_rings() {
     let mut c = Headless::start(Box::new(SipBackend::new(account(sipp.port, false))));
     c.expect("ready", T, |e| *e == Event::Ready).await;
     c.send(Command::CallOut("1002".into()));
-    c.expect("ringing", T, |e| matches!(e, Event::CalloutStarted(_)))
-        .await;
-    c.send(Command::End);
-    c.expect("cancelled", T, |e| *e == Event::Ended(EndReason::Cancelled))
-        .await;
+    c.expect("ringing", T, |e| {
+        matches!(e.call_event(), Some(CallEvent::CalloutStarted(_)))
+    })
+    .await;
+    c.send(Command::End { call: None });
+    c.expect("cancelled", T, |e| {
+        e.call_event() == Some(&CallEvent::Ended(EndReason::Cancelled))
+    })
+    .await;
     assert!(sipp.wait(T));
     assert!(c.shutdown().await);
 }
@@ -205,8 +236,10 @@ async fn inbound(scenario: &str) -> (Headless, Sipp) {
         ],
         &["-s", "alice"],
     );
-    c.expect("ringing", T, |e| matches!(e, Event::Ringing(_)))
-        .await;
+    c.expect("ringing", T, |e| {
+        matches!(e.call_event(), Some(CallEvent::Ringing(_)))
+    })
+    .await;
     (c, sipp)
 }
 
@@ -216,8 +249,10 @@ async fn the_caller_cancels_and_the_call_is_missed() {
         return;
     }
     let (mut c, mut sipp) = inbound("uac_call_cancel.xml").await;
-    c.expect("missed", T, |e| *e == Event::Ended(EndReason::Cancelled))
-        .await;
+    c.expect("missed", T, |e| {
+        e.call_event() == Some(&CallEvent::Ended(EndReason::Cancelled))
+    })
+    .await;
     assert!(sipp.wait(T));
     assert!(c.shutdown().await);
 }
@@ -228,11 +263,16 @@ async fn we_answer_and_hang_up_an_inbound_call() {
         return;
     }
     let (mut c, mut sipp) = inbound("uac_call_wait_bye.xml").await;
-    c.send(Command::Accept);
-    c.expect("accepted", T, |e| *e == Event::Accepted).await;
-    c.send(Command::End);
-    c.expect("ended", T, |e| *e == Event::Ended(EndReason::LocalHangup))
-        .await;
+    c.send(Command::Accept { call: None });
+    c.expect("accepted", T, |e| {
+        e.call_event() == Some(&CallEvent::Accepted)
+    })
+    .await;
+    c.send(Command::End { call: None });
+    c.expect("ended", T, |e| {
+        e.call_event() == Some(&CallEvent::Ended(EndReason::LocalHangup))
+    })
+    .await;
     assert!(sipp.wait(T));
     assert!(c.shutdown().await);
 }
@@ -243,9 +283,12 @@ async fn we_reject_an_inbound_call_with_busy_here() {
         return;
     }
     let (mut c, mut sipp) = inbound("uac_call_rejected.xml").await;
-    c.send(Command::Reject { decline: false });
+    c.send(Command::Reject {
+        call: None,
+        decline: false,
+    });
     c.expect("rejected", T, |e| {
-        *e == Event::Ended(EndReason::Rejected { code: 486 })
+        e.call_event() == Some(&CallEvent::Ended(EndReason::Rejected { code: 486 }))
     })
     .await;
     assert!(sipp.wait(T));
@@ -260,22 +303,25 @@ async fn the_far_end_holds_and_resumes() {
         return;
     }
     let (mut c, mut sipp) = inbound("uac_call_reinvite_hold.xml").await;
-    c.send(Command::Accept);
-    c.expect("accepted", T, |e| *e == Event::Accepted).await;
-    c.expect(
-        "held notice",
-        T,
-        |e| matches!(e, Event::Notice(tongdai::engine::Notice::Info(t)) if t.contains("on hold")),
-    )
+    c.send(Command::Accept { call: None });
+    c.expect("accepted", T, |e| {
+        e.call_event() == Some(&CallEvent::Accepted)
+    })
     .await;
-    c.expect(
-        "resumed notice",
-        T,
-        |e| matches!(e, Event::Notice(tongdai::engine::Notice::Info(t)) if t.contains("resumed")),
-    )
+    c.expect("held notice", T, |e| {
+        *e == Event::Notice(tongdai::engine::Notice::Info(
+            tongdai::engine::Info::RemoteHold { held: true },
+        ))
+    })
+    .await;
+    c.expect("resumed notice", T, |e| {
+        *e == Event::Notice(tongdai::engine::Notice::Info(
+            tongdai::engine::Info::RemoteHold { held: false },
+        ))
+    })
     .await;
     c.expect("remote hang-up", T, |e| {
-        *e == Event::Ended(EndReason::RemoteHangup)
+        e.call_event() == Some(&CallEvent::Ended(EndReason::RemoteHangup))
     })
     .await;
     assert!(sipp.wait(T));
@@ -293,14 +339,25 @@ async fn we_hold_and_resume_the_far_end() {
     let mut c = Headless::start(Box::new(SipBackend::new(account(sipp.port, false))));
     c.expect("ready", T, |e| *e == Event::Ready).await;
     c.send(Command::CallOut("1002".into()));
-    c.expect("answered", T, |e| *e == Event::Accepted).await;
-    c.send(Command::ToggleHold);
-    c.expect("held", T, |e| *e == Event::Held(true)).await;
-    c.send(Command::ToggleHold);
-    c.expect("resumed", T, |e| *e == Event::Held(false)).await;
-    c.send(Command::End);
-    c.expect("ended", T, |e| *e == Event::Ended(EndReason::LocalHangup))
-        .await;
+    c.expect("answered", T, |e| {
+        e.call_event() == Some(&CallEvent::Accepted)
+    })
+    .await;
+    c.send(Command::ToggleHold { call: None });
+    c.expect("held", T, |e| {
+        e.call_event() == Some(&CallEvent::Held(true))
+    })
+    .await;
+    c.send(Command::ToggleHold { call: None });
+    c.expect("resumed", T, |e| {
+        e.call_event() == Some(&CallEvent::Held(false))
+    })
+    .await;
+    c.send(Command::End { call: None });
+    c.expect("ended", T, |e| {
+        e.call_event() == Some(&CallEvent::Ended(EndReason::LocalHangup))
+    })
+    .await;
     assert!(sipp.wait(T));
     assert!(c.shutdown().await);
 }
@@ -316,28 +373,39 @@ async fn dtmf_by_info_and_blind_transfer_by_refer() {
     let mut c = Headless::start(Box::new(SipBackend::new(account(sipp.port, false))));
     c.expect("ready", T, |e| *e == Event::Ready).await;
     c.send(Command::CallOut("1002".into()));
-    c.expect("answered", T, |e| *e == Event::Accepted).await;
-    c.send(Command::SendDtmf('5'));
+    c.expect("answered", T, |e| {
+        e.call_event() == Some(&CallEvent::Accepted)
+    })
+    .await;
+    c.send(Command::SendDtmf {
+        call: None,
+        digit: '5',
+    });
     // INFO and REFER go out from separate tasks: let the INFO's transaction
     // finish first, as the scenario expects them in that order.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    c.send(Command::Transfer(tongdai::engine::TransferTarget::Number(
-        "1003".into(),
-    )));
+    c.send(Command::Transfer {
+        call: None,
+        target: tongdai::engine::TransferTarget::Number("1003".into()),
+    });
     let r = c
         .expect("transfer result", T, |e| {
-            matches!(e, Event::TransferResult { .. })
+            matches!(e.call_event(), Some(CallEvent::TransferResult { .. }))
         })
         .await;
+    // About the transferred call: it carries its name.
     assert_eq!(
         r,
-        Event::TransferResult {
-            ok: true,
-            detail: "SIP 200".into()
+        Event::Call {
+            call: CallId(1),
+            event: CallEvent::TransferResult {
+                ok: true,
+                detail: tongdai::engine::TransferDetail::Sip { code: 200 }
+            }
         }
     );
     c.expect("hung up after the transfer", T, |e| {
-        *e == Event::Ended(EndReason::LocalHangup)
+        e.call_event() == Some(&CallEvent::Ended(EndReason::LocalHangup))
     })
     .await;
     assert!(sipp.wait(T), "{}", sipp.messages());

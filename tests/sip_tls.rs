@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use common::*;
 use tongdai::backends::sip::SipBackend;
+use tongdai::engine::CallEvent;
 use tongdai::engine::{Command, EndReason, Event, RegState};
 use tongdai::sip::{SipConfig, Transport};
 
@@ -162,15 +163,19 @@ async fn tls_with_the_right_ca_registers_and_calls() {
     })
     .await;
     alice.send(Command::CallOut("sip:bob@127.0.0.1".into()));
-    bob.expect("bob rings", T, |e| matches!(e, Event::Ringing(_)))
-        .await;
-    bob.send(Command::Accept);
+    bob.expect("bob rings", T, |e| {
+        matches!(e.call_event(), Some(CallEvent::Ringing(_)))
+    })
+    .await;
+    bob.send(Command::Accept { call: None });
     alice
-        .expect("answered", T, |e| *e == Event::CustomerAnswered)
+        .expect("answered", T, |e| {
+            e.call_event() == Some(&CallEvent::CustomerAnswered)
+        })
         .await;
-    alice.send(Command::End);
+    alice.send(Command::End { call: None });
     bob.expect("bob sees the BYE", T, |e| {
-        *e == Event::Ended(EndReason::RemoteHangup)
+        e.call_event() == Some(&CallEvent::Ended(EndReason::RemoteHangup))
     })
     .await;
     assert!(alice.shutdown().await);

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, UNIX_EPOCH};
 
+use tongdai::engine::{CallEvent, CallId};
 use tongdai::engine::{Direction, EndReason, Event, RingInfo};
 use tongdai::history::Recorder;
 use tongdai::store::{CallQuery, Outcome, Store, history_command};
@@ -21,14 +22,17 @@ fn temp_store(name: &str) -> PathBuf {
 }
 
 fn ring(phone: &str) -> Event {
-    Event::Ringing(RingInfo {
-        phone: phone.into(),
-        display_name: None,
-        line: None,
-        queue: None,
-        direction: Direction::Inbound,
-        agent_leg: false,
-    })
+    Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ringing(RingInfo {
+            phone: phone.into(),
+            display_name: None,
+            line: None,
+            queue: None,
+            direction: Direction::Inbound,
+            agent_leg: false,
+        }),
+    }
 }
 
 #[test]
@@ -44,11 +48,31 @@ fn a_reader_sees_consistent_rows_while_a_writer_writes() {
             let mut r = Recorder::new(Store::open(&path).unwrap());
             for i in 0..CALLS {
                 let t = |s: u64| UNIX_EPOCH + Duration::from_secs(1_750_000_000 + i * 100 + s);
-                r.record(t(0), &Event::CallId(format!("c-{i}"))).unwrap();
+                r.record(
+                    t(0),
+                    &Event::Call {
+                        call: CallId(1),
+                        event: CallEvent::PlatformId(format!("c-{i}")),
+                    },
+                )
+                .unwrap();
                 r.record(t(0), &ring(&format!("09{:08}", i))).unwrap();
-                r.record(t(1), &Event::Accepted).unwrap();
-                r.record(t(9), &Event::Ended(EndReason::RemoteHangup))
-                    .unwrap();
+                r.record(
+                    t(1),
+                    &Event::Call {
+                        call: CallId(1),
+                        event: CallEvent::Accepted,
+                    },
+                )
+                .unwrap();
+                r.record(
+                    t(9),
+                    &Event::Call {
+                        call: CallId(1),
+                        event: CallEvent::Ended(EndReason::RemoteHangup),
+                    },
+                )
+                .unwrap();
             }
         })
     };

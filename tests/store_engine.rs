@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tongdai::backends::vcc::{Generation, UnavailableVoiceLeg, VccBackend};
+use tongdai::engine::CallEvent;
 use tongdai::engine::{self, Command, Device, Direction, EndReason, EngineHandle, Event};
 use tongdai::history::{popup_info, spawn_tee};
 use tongdai::store::{CallQuery, Outcome, Store};
@@ -59,22 +60,31 @@ async fn calls_through_the_real_engine_land_in_the_history() {
 
     // 1. An inbound call answered on the desk phone, hung up by the agent.
     sb.ring("1003", "0987654321", "19001234", "Phím 1: Bán hàng");
-    c.expect("ringing", |e| matches!(e, Event::Ringing(_)))
-        .await;
+    c.expect("ringing", |e| {
+        matches!(e.call_event(), Some(CallEvent::Ringing(_)))
+    })
+    .await;
     sb.control(Control::AnswerOnPhone {
         agent: "1003".into(),
     });
-    c.expect("accepted", |e| *e == Event::Accepted).await;
-    c.handle.send(Command::End).unwrap();
-    c.expect("ended", |e| *e == Event::Ended(EndReason::LocalHangup))
+    c.expect("accepted", |e| e.call_event() == Some(&CallEvent::Accepted))
         .await;
+    c.handle.send(Command::End { call: None }).unwrap();
+    c.expect("ended", |e| {
+        e.call_event() == Some(&CallEvent::Ended(EndReason::LocalHangup))
+    })
+    .await;
 
     // 2. The same customer again, who gives up: a missed call.
     sb.ring("1003", "+84987654321", "19001234", "Phím 1: Bán hàng");
-    c.expect("ringing", |e| matches!(e, Event::Ringing(_)))
-        .await;
-    c.expect("missed", |e| *e == Event::Ended(EndReason::Cancelled))
-        .await;
+    c.expect("ringing", |e| {
+        matches!(e.call_event(), Some(CallEvent::Ringing(_)))
+    })
+    .await;
+    c.expect("missed", |e| {
+        e.call_event() == Some(&CallEvent::Ended(EndReason::Cancelled))
+    })
+    .await;
     c.handle.send(Command::ToggleAvailability).unwrap();
     c.expect("On", |e| matches!(e, Event::Availability(_)))
         .await;
@@ -83,10 +93,15 @@ async fn calls_through_the_real_engine_land_in_the_history() {
     c.handle
         .send(Command::CallOut("0912 345 678".into()))
         .unwrap();
-    c.expect("answered", |e| *e == Event::CustomerAnswered)
-        .await;
-    c.handle.send(Command::End).unwrap();
-    c.expect("ended", |e| matches!(e, Event::Ended(_))).await;
+    c.expect("answered", |e| {
+        e.call_event() == Some(&CallEvent::CustomerAnswered)
+    })
+    .await;
+    c.handle.send(Command::End { call: None }).unwrap();
+    c.expect("ended", |e| {
+        matches!(e.call_event(), Some(CallEvent::Ended(_)))
+    })
+    .await;
 
     let store = Store::open(&path).unwrap();
     let calls = store.calls(&CallQuery::default()).unwrap();

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tongdai::engine::{CallEvent, CallId};
 use tongdai::engine::{Device, Direction, EndReason, Event, RingInfo};
 use tongdai::history::{Recorder, popup_info, spawn_tee};
 use tongdai::store::{CallQuery, ContactInput, Outcome, Store, history_command};
@@ -24,14 +25,17 @@ fn t(s: u64) -> SystemTime {
 }
 
 fn ring(phone: &str) -> Event {
-    Event::Ringing(RingInfo {
-        phone: phone.into(),
-        display_name: None,
-        line: Some("19001234".into()),
-        queue: Some("Sales".into()),
-        direction: Direction::Inbound,
-        agent_leg: false,
-    })
+    Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ringing(RingInfo {
+            phone: phone.into(),
+            display_name: None,
+            line: Some("19001234".into()),
+            queue: Some("Sales".into()),
+            direction: Direction::Inbound,
+            agent_leg: false,
+        }),
+    }
 }
 
 fn feed(r: &mut Recorder, events: &[(u64, Event)]) {
@@ -48,7 +52,13 @@ fn inbound_answered_call_has_every_field() {
         &mut r,
         &[
             (0, Event::DeviceType(Device::AlwaysOnIpPhone)),
-            (1, Event::CallId("in-1".into())),
+            (
+                1,
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::PlatformId("in-1".into()),
+                },
+            ),
             (1, ring("0987654321")),
         ],
     );
@@ -59,9 +69,27 @@ fn inbound_answered_call_has_every_field() {
     feed(
         &mut r,
         &[
-            (5, Event::Accepted),
-            (6, Event::Held(true)),
-            (65, Event::Ended(EndReason::RemoteHangup)),
+            (
+                5,
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Accepted,
+                },
+            ),
+            (
+                6,
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Held(true),
+                },
+            ),
+            (
+                65,
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::RemoteHangup),
+                },
+            ),
         ],
     );
     assert_eq!(r.current_call(), None);
@@ -98,36 +126,81 @@ fn callout_with_the_platform_agent_leg_and_a_failure_with_codes() {
         &mut r,
         &[
             (0, Event::DeviceType(Device::Console)),
-            (10, Event::Dialing("0912345678".into())),
-            (11, Event::CallId("out-1".into())),
+            (
+                10,
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Dialing("0912345678".into()),
+                },
+            ),
             (
                 11,
-                Event::Ringing(RingInfo {
-                    phone: "0912345678".into(),
-                    display_name: None,
-                    line: None,
-                    queue: None,
-                    direction: Direction::Outbound,
-                    agent_leg: true,
-                }),
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::PlatformId("out-1".into()),
+                },
             ),
-            (12, Event::CalloutStarted("0912345678".into())),
-            (20, Event::CustomerAnswered),
-            (50, Event::Ended(EndReason::LocalHangup)),
-            (60, Event::Dialing("0903111222".into())),
             (
-                62,
-                Event::CalloutFailed {
-                    error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
-                    sip_code: Some(486),
+                11,
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ringing(RingInfo {
+                        phone: "0912345678".into(),
+                        display_name: None,
+                        line: None,
+                        queue: None,
+                        direction: Direction::Outbound,
+                        agent_leg: true,
+                    }),
+                },
+            ),
+            (
+                12,
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::CalloutStarted("0912345678".into()),
+                },
+            ),
+            (
+                20,
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::CustomerAnswered,
+                },
+            ),
+            (
+                50,
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::LocalHangup),
+                },
+            ),
+            (
+                60,
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Dialing("0903111222".into()),
                 },
             ),
             (
                 62,
-                Event::Ended(EndReason::Failed {
-                    error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
-                    sip_code: Some(486),
-                }),
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::CalloutFailed {
+                        error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
+                        sip_code: Some(486),
+                    },
+                },
+            ),
+            (
+                62,
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::Failed {
+                        error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
+                        sip_code: Some(486),
+                    }),
+                },
             ),
         ],
     );
@@ -164,21 +237,36 @@ fn callout_with_the_platform_agent_leg_and_a_failure_with_codes() {
 fn device_1_invite_first_then_the_platform_ring_merges_into_one_row() {
     let path = temp_store("merge");
     let mut r = Recorder::new(Store::open(&path).unwrap());
-    let invite = Event::Ringing(RingInfo {
-        phone: "+84987654321".into(),
-        display_name: Some("Khach".into()),
-        line: None,
-        queue: None,
-        direction: Direction::Inbound,
-        agent_leg: false,
-    });
+    let invite = Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ringing(RingInfo {
+            phone: "+84987654321".into(),
+            display_name: Some("Khach".into()),
+            line: None,
+            queue: None,
+            direction: Direction::Inbound,
+            agent_leg: false,
+        }),
+    };
     feed(
         &mut r,
         &[
             (0, invite),
-            (0, Event::CallId("in-9".into())),
+            (
+                0,
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::PlatformId("in-9".into()),
+                },
+            ),
             (1, ring("0987654321")),
-            (3, Event::Ended(EndReason::Cancelled)),
+            (
+                3,
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::Cancelled),
+                },
+            ),
         ],
     );
     let calls = r.store().calls(&CallQuery::default()).unwrap();
@@ -211,10 +299,28 @@ fn queries_recent_today_missed_filter_since_and_the_popup() {
         let base = i * 3600;
         let mut evs = vec![(base, ring(forms[i as usize % 3]))];
         if i % 2 == 0 {
-            evs.push((base + 2, Event::Accepted));
-            evs.push((base + 30, Event::Ended(EndReason::LocalHangup)));
+            evs.push((
+                base + 2,
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Accepted,
+                },
+            ));
+            evs.push((
+                base + 30,
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::LocalHangup),
+                },
+            ));
         } else {
-            evs.push((base + 20, Event::Ended(EndReason::Cancelled)));
+            evs.push((
+                base + 20,
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::Cancelled),
+                },
+            ));
         }
         feed(&mut r, &evs);
     }
@@ -223,16 +329,34 @@ fn queries_recent_today_missed_filter_since_and_the_popup() {
         &mut r,
         &[
             (30_000, ring("0903111222")),
-            (30_001, Event::Ended(EndReason::Rejected { code: 603 })),
+            (
+                30_001,
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::Rejected { code: 603 }),
+                },
+            ),
             (30_100, ring("0903111222")),
-            (30_101, Event::Ended(EndReason::AnsweredElsewhere)),
+            (
+                30_101,
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::AnsweredElsewhere),
+                },
+            ),
         ],
     );
     // A ringing call from An right now: not one of the "recent" ones.
     feed(
         &mut r,
         &[
-            (40_000, Event::CallId("live".into())),
+            (
+                40_000,
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::PlatformId("live".into()),
+                },
+            ),
             (40_000, ring("0987 654 321")),
         ],
     );
@@ -369,12 +493,36 @@ fn history_command_prints_text_and_json() {
         feed(
             &mut r,
             &[
-                (0, Event::CallId("in-1".into())),
+                (
+                    0,
+                    Event::Call {
+                        call: CallId(1),
+                        event: CallEvent::PlatformId("in-1".into()),
+                    },
+                ),
                 (0, ring("0987654321")),
-                (2, Event::Accepted),
-                (127, Event::Ended(EndReason::RemoteHangup)),
+                (
+                    2,
+                    Event::Call {
+                        call: CallId(1),
+                        event: CallEvent::Accepted,
+                    },
+                ),
+                (
+                    127,
+                    Event::Call {
+                        call: CallId(1),
+                        event: CallEvent::Ended(EndReason::RemoteHangup),
+                    },
+                ),
                 (200, ring("0903111222")),
-                (210, Event::Ended(EndReason::Cancelled)),
+                (
+                    210,
+                    Event::Call {
+                        call: CallId(1),
+                        event: CallEvent::Ended(EndReason::Cancelled),
+                    },
+                ),
             ],
         );
         r.store().set_note(1, "refund").unwrap();
@@ -419,7 +567,13 @@ fn shutdown_with_a_call_open_marks_it_interrupted() {
         &mut r,
         &[
             (0, ring("0987654321")),
-            (1, Event::Accepted),
+            (
+                1,
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Accepted,
+                },
+            ),
             (2, Event::ShutdownComplete),
         ],
     );
@@ -435,14 +589,23 @@ async fn tee_forwards_every_event_unchanged_after_recording_it() {
     let mut out = spawn_tee(rx, path.clone());
     let events = vec![
         Event::Ready,
-        Event::CallId("in-1".into()),
+        Event::Call {
+            call: CallId(1),
+            event: CallEvent::PlatformId("in-1".into()),
+        },
         ring("0987654321"),
         Event::AudioLevel {
             mic: 0.5,
             speaker: 0.25,
         },
-        Event::Accepted,
-        Event::Ended(EndReason::RemoteHangup),
+        Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        },
+        Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::RemoteHangup),
+        },
     ];
     for e in &events {
         tx.send(e.clone()).unwrap();
@@ -450,7 +613,7 @@ async fn tee_forwards_every_event_unchanged_after_recording_it() {
     drop(tx);
     let mut got = Vec::new();
     while let Some(e) = out.recv().await {
-        if matches!(e, Event::Ended(_)) {
+        if matches!(e.call_event(), Some(CallEvent::Ended(_))) {
             // Recorded before forwarded: the row is complete now.
             let store = Store::open(&path).unwrap();
             let c = store.last_call().unwrap().unwrap();
@@ -484,4 +647,61 @@ async fn tee_without_a_store_still_forwards_and_says_history_is_off() {
     );
     assert_eq!(out.recv().await, Some(Event::Ready));
     assert_eq!(out.recv().await, None);
+}
+
+/// Two calls at once (a second call answered while the first is held):
+/// each is its own row, keyed by its name, and neither is cut short. Before
+/// calls had names, the second ring closed the first row as interrupted.
+#[test]
+fn two_calls_at_once_are_two_whole_rows() {
+    let path = temp_store("two-at-once");
+    let mut r = Recorder::new(Store::open(&path).unwrap());
+    let on = |id: u64, event: CallEvent| Event::Call {
+        call: CallId(id),
+        event,
+    };
+    let ring_as = |id: u64, phone: &str| match ring(phone) {
+        Event::Call { event, .. } => on(id, event),
+        e => e,
+    };
+    feed(
+        &mut r,
+        &[
+            (0, ring_as(1, "0911111111")),
+            (2, on(1, CallEvent::Accepted)),
+        ],
+    );
+    let first = r.row_of(CallId(1)).expect("first row");
+    feed(
+        &mut r,
+        &[
+            (10, ring_as(2, "0922222222")),
+            (11, on(1, CallEvent::Held(true))),
+            (12, on(2, CallEvent::Accepted)),
+        ],
+    );
+    let second = r.row_of(CallId(2)).expect("second row");
+    assert_ne!(first, second);
+    assert_eq!(r.current_call(), Some(second));
+    feed(
+        &mut r,
+        &[
+            (20, on(1, CallEvent::Ended(EndReason::RemoteHangup))),
+            (30, on(2, CallEvent::Ended(EndReason::LocalHangup))),
+        ],
+    );
+    let a = r.store().call(first).unwrap().unwrap();
+    let b = r.store().call(second).unwrap().unwrap();
+    assert_eq!(a.number, "0911111111");
+    assert_eq!((a.answered_at, a.ended_at), (Some(t(2)), Some(t(20))));
+    assert_eq!(a.end_reason, Some(EndReason::RemoteHangup));
+    assert!(!a.interrupted);
+    assert_eq!(b.number, "0922222222");
+    assert_eq!(
+        (b.started_at, b.answered_at, b.ended_at),
+        (t(10), Some(t(12)), Some(t(30)))
+    );
+    assert_eq!(b.end_reason, Some(EndReason::LocalHangup));
+    assert!(!b.interrupted);
+    assert_eq!(r.current_call(), None);
 }

@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, UNIX_EPOCH};
 
+use tongdai::engine::{CallEvent, CallId};
 use tongdai::engine::{Device, Direction, Event, RingInfo};
 use tongdai::history::Recorder;
 use tongdai::store::{Outcome, Store};
@@ -26,20 +27,37 @@ fn child_records_a_call_then_waits() {
     let t = |s: u64| UNIX_EPOCH + Duration::from_secs(1_750_000_000 + s);
     let mut r = Recorder::new(Store::open(std::path::Path::new(&path)).unwrap());
     r.record(t(0), &Event::DeviceType(Device::Console)).unwrap();
-    r.record(t(0), &Event::CallId("k-1".into())).unwrap();
     r.record(
         t(0),
-        &Event::Ringing(RingInfo {
-            phone: "0987654321".into(),
-            display_name: None,
-            line: Some("19001234".into()),
-            queue: Some("Support".into()),
-            direction: Direction::Inbound,
-            agent_leg: false,
-        }),
+        &Event::Call {
+            call: CallId(1),
+            event: CallEvent::PlatformId("k-1".into()),
+        },
     )
     .unwrap();
-    r.record(t(3), &Event::Accepted).unwrap();
+    r.record(
+        t(0),
+        &Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ringing(RingInfo {
+                phone: "0987654321".into(),
+                display_name: None,
+                line: Some("19001234".into()),
+                queue: Some("Support".into()),
+                direction: Direction::Inbound,
+                agent_leg: false,
+            }),
+        },
+    )
+    .unwrap();
+    r.record(
+        t(3),
+        &Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        },
+    )
+    .unwrap();
     println!("{READY}");
     loop {
         std::thread::sleep(Duration::from_secs(1));

@@ -164,3 +164,109 @@ fn demo_call_by_keys_then_sighup_hands_the_device_back() {
         "the last device change must hand device 4 back:\n{sb}"
     );
 }
+
+/// Language (`L`), theme (`Ctrl-T`) and device (`d`) are remembered in the
+/// state directory (mode 0600) and found again at the next start.
+#[test]
+fn language_theme_and_device_survive_a_restart() {
+    use std::os::unix::fs::PermissionsExt;
+    if skip() {
+        return;
+    }
+    let dir = Tmux::fresh_dir("prefs");
+    let first = Tmux::start_in("prefs1", dir.clone(), "demo", (100, 30));
+    first.wait_for("connected", Duration::from_secs(20));
+    first.send("L");
+    first.wait_for("đã kết nối", Duration::from_secs(5));
+    first.send("C-t");
+    first.wait_for("Giao diện: light", Duration::from_secs(5));
+    first.send("d");
+    first.send("1");
+    first.wait_for("1 · console này", Duration::from_secs(10));
+    first.send("q");
+    assert_eq!(first.wait_file("exit", Duration::from_secs(10)).trim(), "0");
+    let path = dir.join("state/tongdai/console.toml");
+    let saved = std::fs::read_to_string(&path).expect("console.toml written");
+    assert!(saved.contains("language = \"vi\""), "{saved}");
+    assert!(saved.contains("theme = \"light\""), "{saved}");
+    assert!(saved.contains("device = 1"), "{saved}");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // The exit handed the device back (4); the next start asks for 1 again.
+    let _ = std::fs::remove_file(dir.join("exit"));
+    let second = Tmux::start_in("prefs2", dir.clone(), "demo", (100, 30));
+    second.wait_for("đã kết nối", Duration::from_secs(20));
+    second.wait_for("1 · console này", Duration::from_secs(10));
+    second.send("q");
+    assert_eq!(
+        second.wait_file("exit", Duration::from_secs(10)).trim(),
+        "0"
+    );
+}
+
+/// Issue 13 item 1 with the real binary: the demo's next customer rings
+/// while the agent types a wrap-up note; the letters typed after the ring
+/// (r reject, o On/Off, c, e end, q quit, a answer, digits) all land in
+/// the note, the ring keeps ringing and the agent stays On; Enter saves the
+/// note, F2 answers.
+#[test]
+fn demo_ring_while_typing_a_note_keeps_the_text() {
+    if skip() {
+        return;
+    }
+    // 120×40: the header and the Agent panel show On/Off beside the demo banner.
+    let t = Tmux::start_in(
+        "ring-typing",
+        Tmux::fresh_dir("ring-typing"),
+        "demo",
+        (120, 40),
+    );
+    t.wait_for("connected", Duration::from_secs(20));
+    t.send("d");
+    t.send("1");
+    t.wait_for("Device 1", Duration::from_secs(10));
+    t.send("o");
+    // The demo's customers ring an idle agent who is On every 20 s.
+    t.wait_for("Incoming call", Duration::from_secs(30));
+    t.send("Enter");
+    t.wait_for("In call", Duration::from_secs(10));
+    t.send("e");
+    t.wait_for("Wrap-up note", Duration::from_secs(10));
+    t.type_text("hen ");
+    t.wait_for("Incoming call", Duration::from_secs(30));
+    t.type_text("reo cqa 0912");
+    let s = t.wait_for("hen reo cqa 0912", Duration::from_secs(5));
+    assert!(
+        s.contains("Incoming call"),
+        "the ring was answered or rejected:\n{s}"
+    );
+    assert!(
+        s.contains("Status ● On") && !s.contains("● Off"),
+        "the agent went Off:\n{s}"
+    );
+    assert!(
+        s.contains("F2 answers"),
+        "the ring's key is not shown:\n{s}"
+    );
+    // Enter saves the note (it does not answer).
+    t.send("Enter");
+    let s = t.wait_for("Note saved", Duration::from_secs(5));
+    assert!(s.contains("Incoming call"), "{s}");
+    t.send("F2");
+    t.wait_for("In call", Duration::from_secs(10));
+    t.send("F10");
+    t.send("y");
+    assert_eq!(t.wait_file("exit", Duration::from_secs(15)).trim(), "0");
+    cooked(&t.wait_file("stty", Duration::from_secs(5)));
+    let out = Command::new(env!("CARGO_BIN_EXE_tongdai"))
+        .arg("history")
+        .env("XDG_DATA_HOME", t.dir.join("data"))
+        .env("XDG_CONFIG_HOME", t.dir.join("config"))
+        .output()
+        .unwrap();
+    let history = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        history.contains("hen reo cqa 0912"),
+        "the note is not in the history:\n{history}"
+    );
+}

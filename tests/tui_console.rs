@@ -18,9 +18,10 @@ use tongdai::app::{Action, App, Msg};
 use tongdai::call::errors::Lang;
 use tongdai::crm::{CrmError, CrmRecord};
 use tongdai::engine::{
-    AgentInfo, Availability, Command, Device, Direction, EndReason, Event, Notice, RegState,
-    RingInfo,
+    AgentInfo, Availability, Command, Device, Direction, EndReason, Event, Info, InitFailure,
+    InitStep, NotNow, Notice, RegState, RingInfo, TransferDetail,
 };
+use tongdai::engine::{CallEvent, CallId};
 use tongdai::store::Outcome;
 
 struct H {
@@ -93,15 +94,21 @@ impl H {
             .ev(Event::Registration(RegState::Registered { expires: 600 }))
     }
     fn ring(&mut self) -> &mut Self {
-        self.ev(Event::CallId("c-7781".into()))
-            .ev(Event::Ringing(RingInfo {
+        self.ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::PlatformId("c-7781".into()),
+        })
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ringing(RingInfo {
                 phone: "0987654321".into(),
                 display_name: Some("Nguyễn Thị Hồng".into()),
                 line: Some("19001234".into()),
                 queue: Some("Phím 1: Bán hàng".into()),
                 direction: Direction::Inbound,
                 agent_leg: false,
-            }))
+            }),
+        })
     }
     fn buffer(&self, w: u16, h: u16) -> Buffer {
         let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -194,12 +201,28 @@ fn ringing_inbound_answer_with_enter() {
     assert!(t.contains("Enter/F2/a answer"), "{t}");
     assert!(t.contains("r reject"), "{t}");
     h.key("<Enter>");
-    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(1))
+        }]
+    );
     h.key("r");
-    assert_eq!(h.take(), vec![Command::Reject { decline: false }]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Reject {
+            call: Some(CallId(1)),
+            decline: false
+        }]
+    );
     // An action as a control socket would send it.
     h.act(Action::Answer);
-    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(1))
+        }]
+    );
 }
 
 #[test]
@@ -210,25 +233,41 @@ fn callout_agent_leg_dialing_customer_ringing_in_call() {
     h.snap("dial_line_customer");
     h.key("<Enter>");
     assert_eq!(h.take(), vec![Command::CallOut("0912345678".into())]);
-    h.ev(Event::Dialing("0912345678".into()));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Dialing("0912345678".into()),
+    });
     h.snap("dialing");
-    h.ev(Event::Ringing(RingInfo {
-        phone: "0912345678".into(),
-        display_name: None,
-        line: None,
-        queue: None,
-        direction: Direction::Outbound,
-        agent_leg: true,
-    }));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ringing(RingInfo {
+            phone: "0912345678".into(),
+            display_name: None,
+            line: None,
+            queue: None,
+            direction: Direction::Outbound,
+            agent_leg: true,
+        }),
+    });
     h.snap("ringing_agent_leg");
     // The agent leg is auto-answered: Enter does not answer it.
     h.key("<Enter>");
     assert!(h.take().is_empty());
-    h.ev(Event::CallId("c-9001".into()))
-        .ev(Event::CalloutStarted("0912345678".into()))
-        .wait(3);
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::PlatformId("c-9001".into()),
+    })
+    .ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::CalloutStarted("0912345678".into()),
+    })
+    .wait(3);
     h.snap("customer_ringing");
-    h.ev(Event::CustomerAnswered).wait(65);
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::CustomerAnswered,
+    })
+    .wait(65);
     h.snap("in_call_outbound");
     assert_eq!(h.app.state.timer_secs(), Some(65));
 }
@@ -236,50 +275,114 @@ fn callout_agent_leg_dialing_customer_ringing_in_call() {
 #[test]
 fn in_call_hold_mute_dtmf_end() {
     let mut h = harness(Lang::En);
-    h.ready().ring().ev(Event::Accepted).wait(65);
-    h.ev(Event::CallQuality {
-        jitter_ms: 3.0,
-        loss_pct: 0.0,
-        rtt_ms: 21.0,
-        mos: 4.4,
+    h.ready()
+        .ring()
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        })
+        .wait(65);
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Quality(tongdai::engine::Quality {
+            jitter_ms: 3.0,
+            loss_pct: 0.0,
+            rtt_ms: 21.0,
+            mos: 4.4,
+        }),
     });
     h.snap("in_call");
     h.key("h");
-    assert_eq!(h.take(), vec![Command::ToggleHold]);
-    h.ev(Event::Held(true)).wait(4);
+    assert_eq!(
+        h.take(),
+        vec![Command::ToggleHold {
+            call: Some(CallId(1))
+        }]
+    );
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Held(true),
+    })
+    .wait(4);
     h.snap("on_hold");
     h.key("<F3>");
-    assert_eq!(h.take(), vec![Command::ToggleHold]);
-    h.ev(Event::Held(false)).key("m");
-    assert_eq!(h.take(), vec![Command::ToggleMute]);
-    h.ev(Event::Muted(true));
+    assert_eq!(
+        h.take(),
+        vec![Command::ToggleHold {
+            call: Some(CallId(1))
+        }]
+    );
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Held(false),
+    })
+    .key("m");
+    assert_eq!(
+        h.take(),
+        vec![Command::ToggleMute {
+            call: Some(CallId(1))
+        }]
+    );
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Muted(true),
+    });
     h.snap("muted");
     h.keys("12#");
     assert_eq!(
         h.take(),
         vec![
-            Command::SendDtmf('1'),
-            Command::SendDtmf('2'),
-            Command::SendDtmf('#')
+            Command::SendDtmf {
+                call: Some(CallId(1)),
+                digit: '1'
+            },
+            Command::SendDtmf {
+                call: Some(CallId(1)),
+                digit: '2'
+            },
+            Command::SendDtmf {
+                call: Some(CallId(1)),
+                digit: '#'
+            }
         ]
     );
-    h.ev(Event::DtmfReceived('5'));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::DtmfReceived('5'),
+    });
     h.snap("dtmf");
     h.key("e");
-    assert_eq!(h.take(), vec![Command::End]);
-    h.wait(10).ev(Event::Ended(EndReason::LocalHangup));
+    assert_eq!(
+        h.take(),
+        vec![Command::End {
+            call: Some(CallId(1))
+        }]
+    );
+    h.wait(10).ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::LocalHangup),
+    });
     h.snap("call_ended");
 }
 
 #[test]
 fn remote_hangup_and_missed_call_end_reasons() {
     let mut h = harness(Lang::Vi);
-    h.ready().ring().ev(Event::Ended(EndReason::Cancelled));
+    h.ready().ring().ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::Cancelled),
+    });
     assert!(h.text(80, 24).contains("đã huỷ (cuộc gọi nhỡ)"));
     h.ring()
-        .ev(Event::Accepted)
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        })
         .wait(30)
-        .ev(Event::Ended(EndReason::RemoteHangup));
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::RemoteHangup),
+        });
     h.snap("call_ended_vi");
 }
 
@@ -287,20 +390,32 @@ fn remote_hangup_and_missed_call_end_reasons() {
 fn callout_failed_in_both_languages() {
     let mut h = harness(Lang::Vi);
     h.ready();
-    h.ev(Event::Dialing("0912345678".into()))
-        .ev(Event::CalloutFailed {
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Dialing("0912345678".into()),
+    })
+    .ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::CalloutFailed {
             error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
             sip_code: Some(486),
-        })
-        .ev(Event::Ended(EndReason::Failed {
+        },
+    })
+    .ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::Failed {
             error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
             sip_code: Some(486),
-        }));
+        }),
+    });
     h.snap("callout_failed_vi");
     let mut h = harness(Lang::En);
-    h.ready().ev(Event::CalloutFailed {
-        error_code: Some("CALLOUT_PERMISSION_DENY".into()),
-        sip_code: None,
+    h.ready().ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::CalloutFailed {
+            error_code: Some("CALLOUT_PERMISSION_DENY".into()),
+            sip_code: None,
+        },
     });
     assert!(
         h.text(80, 24)
@@ -353,8 +468,14 @@ fn reconnecting_and_disconnected() {
     h.key("c");
     assert_eq!(h.take(), vec![Command::Connect]);
     let mut h = harness(Lang::En);
-    h.ev(Event::InitFailed("check-partner: code 401".into()));
-    assert!(h.text(80, 24).contains("failed: check-partner: code 401"));
+    h.ev(Event::InitFailed(InitFailure::new(
+        InitStep::HttpStatus { status: 401 },
+        "unauthorized",
+    )));
+    assert!(
+        h.text(120, 40)
+            .contains("failed: the platform answered HTTP 401 — platform: “unauthorized”")
+    );
 }
 
 #[test]
@@ -452,10 +573,131 @@ fn help_overlay_from_the_keymap() {
     h.snap("help_vi");
 }
 
+/// A VCC agent (the demo is one): the console offers only what the
+/// platform does. Mute is for inbound calls; transfers go to an agent or a
+/// named queue picked from a list, never to a typed number.
+#[test]
+fn vcc_offers_only_what_the_platform_does() {
+    use tongdai::app::state::{Caps, QueueInfo};
+    let mut h = harness(Lang::En);
+    h.app.state.caps = Caps::vcc(vec![
+        QueueInfo {
+            id: "q-sales".into(),
+            name: "Sales".into(),
+        },
+        QueueInfo {
+            id: "q-support".into(),
+            name: "Support".into(),
+        },
+    ]);
+    h.ready()
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::PlatformId("c-9001".into()),
+        })
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Dialing("0912345678".into()),
+        })
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::CalloutStarted("0912345678".into()),
+        })
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::CustomerAnswered,
+        })
+        .wait(5);
+    let t = h.text(80, 24);
+    assert!(!t.contains("mute"), "mute is offered on a call-out:\n{t}");
+    assert!(t.contains("h/F3 hold"), "{t}");
+    // The key still explains, in the agent's language, via the engine.
+    h.key("m");
+    assert_eq!(
+        h.take(),
+        vec![Command::ToggleMute {
+            call: Some(CallId(1))
+        }]
+    );
+    // Inbound: mute is offered.
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::LocalHangup),
+    });
+    h.ring().ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    });
+    assert!(h.text(80, 24).contains("m/F4 mute"));
+    // Transfer: Agent and Queue tabs, no Number; the queues are a list.
+    h.key("t").take();
+    let t = h.text(80, 24);
+    assert!(t.contains("Agent") && t.contains("Queue"), "{t}");
+    assert!(!t.contains("Number  "), "{t}");
+    h.key("<Tab>").key("<Down>");
+    h.snap("transfer_queues");
+    h.key("<Enter>");
+    assert_eq!(
+        h.take(),
+        vec![Command::Transfer {
+            call: Some(CallId(1)),
+            target: tongdai::engine::TransferTarget::Queue("q-support".into())
+        }]
+    );
+    // Typing on the queue list types nothing.
+    h.key("t").key("<Tab>").keys("12").key("<Enter>");
+    assert_eq!(
+        h.take(),
+        vec![
+            Command::ListTransferAgents,
+            Command::Transfer {
+                call: Some(CallId(1)),
+                target: tongdai::engine::TransferTarget::Queue("q-sales".into())
+            }
+        ]
+    );
+}
+
+/// A plain SIP account: no On/Off, voice or device keys; transfer is to a
+/// number only.
+#[test]
+fn sip_offers_no_call_center_keys() {
+    use tongdai::app::state::Caps;
+    let mut h = harness(Lang::En);
+    h.app.state.caps = Caps::sip();
+    h.ev(Event::Ready)
+        .ev(Event::VoiceChannel(true))
+        .ev(Event::Registration(RegState::Registered { expires: 600 }));
+    let t = h.text(80, 24);
+    for gone in ["On/Off", "take voice", "device"] {
+        assert!(!t.contains(gone), "{gone} offered on SIP:\n{t}");
+    }
+    h.ring().ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    });
+    h.key("t");
+    assert_eq!(h.take(), Vec::<Command>::new(), "no agent list on SIP");
+    h.keys("1002").key("<Enter>");
+    assert_eq!(
+        h.take(),
+        vec![Command::Transfer {
+            call: Some(CallId(1)),
+            target: tongdai::engine::TransferTarget::Number("1002".into())
+        }]
+    );
+}
+
 #[test]
 fn transfer_prompt_and_offer() {
     let mut h = harness(Lang::En);
-    h.ready().ring().ev(Event::Accepted).wait(20);
+    h.ready()
+        .ring()
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        })
+        .wait(20);
     h.key("t");
     assert_eq!(h.take(), vec![Command::ListTransferAgents]);
     h.ev(Event::TransferAgents(vec![
@@ -475,15 +717,13 @@ fn transfer_prompt_and_offer() {
     h.key("<Enter>");
     assert_eq!(
         h.take(),
-        vec![Command::Transfer(tongdai::engine::TransferTarget::Agent(
-            "1102".into()
-        ))]
+        vec![Command::Transfer {
+            call: Some(CallId(1)),
+            target: tongdai::engine::TransferTarget::Agent("1102".into())
+        }]
     );
-    h.key("t")
-        .key("<Tab>")
-        .key("<Tab>")
-        .keys("12x")
-        .key("<Enter>");
+    // Without queues the tabs are Agent and Number.
+    h.key("t").key("<Tab>").keys("12x").key("<Enter>");
     h.snap("transfer_number_invalid");
     h.key("<Backspace>")
         .key("<Backspace>")
@@ -494,14 +734,19 @@ fn transfer_prompt_and_offer() {
         h.take(),
         vec![
             Command::ListTransferAgents,
-            Command::Transfer(tongdai::engine::TransferTarget::Number("1001".into()))
+            Command::Transfer {
+                call: Some(CallId(1)),
+                target: tongdai::engine::TransferTarget::Number("1001".into())
+            }
         ]
     );
     h.ev(Event::TransferResult {
         ok: true,
-        detail: "1102".into(),
+        detail: TransferDetail::ToAgent {
+            agent: "1102".into(),
+        },
     });
-    assert!(h.text(80, 24).contains("Transfer done (1102)"));
+    assert!(h.text(80, 24).contains("Transferred to 1102"));
 
     // Offered to us: 10 s countdown, y accepts.
     let mut h = harness(Lang::En);
@@ -533,7 +778,13 @@ fn transfer_prompt_and_offer() {
 #[test]
 fn quit_asks_while_a_call_is_up() {
     let mut h = harness(Lang::En);
-    h.ready().ring().ev(Event::Accepted).key("q");
+    h.ready()
+        .ring()
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        })
+        .key("q");
     h.snap("quit_confirm");
     assert!(!h.app.state.quitting);
     h.key("n");
@@ -545,7 +796,13 @@ fn quit_asks_while_a_call_is_up() {
 #[test]
 fn vietnamese_in_call_at_true_width() {
     let mut h = harness(Lang::Vi);
-    h.ready().ring().ev(Event::Accepted).wait(125);
+    h.ready()
+        .ring()
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        })
+        .wait(125);
     h.snap("in_call_vi");
     // Every body row has the call panel's right border in the same column:
     // the diacritics took exactly one cell each.
@@ -567,7 +824,10 @@ fn vietnamese_in_call_at_true_width() {
 #[test]
 fn timer_redraws_once_a_second_and_only_then() {
     let mut h = harness(Lang::En);
-    h.ready().ring().ev(Event::Accepted);
+    h.ready().ring().ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    });
     h.app.state.dirty = false;
     let next = h.app.state.next_deadline().unwrap();
     assert_eq!(next, h.now + Duration::from_secs(1));
@@ -576,7 +836,10 @@ fn timer_redraws_once_a_second_and_only_then() {
     h.app.update(Msg::Tick(h.now + Duration::from_millis(1000)));
     assert!(h.app.state.dirty);
     // Idle: no deadline at all (the loop sleeps until an input).
-    h.ev(Event::Ended(EndReason::RemoteHangup));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::RemoteHangup),
+    });
     assert_eq!(h.app.state.next_deadline(), None);
     assert!(h.t0 <= h.now);
 }
@@ -589,10 +852,15 @@ fn unbound_keys_do_not_redraw() {
     h.key("z");
     assert!(!h.app.state.dirty);
     // Audio levels redraw only when the shown bar changes.
-    h.ring().ev(Event::Accepted).ev(Event::AudioLevel {
-        mic: 0.5,
-        speaker: 0.5,
-    });
+    h.ring()
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        })
+        .ev(Event::AudioLevel {
+            mic: 0.5,
+            speaker: 0.5,
+        });
     h.app.state.dirty = false;
     h.ev(Event::AudioLevel {
         mic: 0.51,
@@ -627,20 +895,29 @@ fn theme_colours_on_cells() {
     let (px, py) = find(&buf, "┌ Customer").unwrap();
     assert_eq!(buf[(px, py)].fg, Color::Rgb(0xe0, 0xaf, 0x68));
     // Errors are red.
-    h.ev(Event::CalloutFailed {
-        error_code: None,
-        sip_code: Some(486),
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::CalloutFailed {
+            error_code: None,
+            sip_code: Some(486),
+        },
     });
     let buf = h.buffer(80, 24);
     let (ex, ey) = find(&buf, "The customer is busy").unwrap();
     assert_eq!(buf[(ex, ey)].fg, Color::Rgb(0xf7, 0x76, 0x8e));
 
     // In call: green badge; held: purple.
-    h.ev(Event::Accepted);
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    });
     let buf = h.buffer(80, 24);
     let (x, y) = find(&buf, "● In call").unwrap();
     assert_eq!(buf[(x, y)].fg, Color::Rgb(0x9e, 0xce, 0x6a));
-    h.ev(Event::Held(true));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Held(true),
+    });
     let buf = h.buffer(80, 24);
     let (x, y) = find(&buf, "● On hold").unwrap();
     assert_eq!(buf[(x, y)].fg, Color::Rgb(0xbb, 0x9a, 0xf7));
@@ -757,14 +1034,17 @@ fn popup_first_call_then_crm_fills_in() {
     let mut h = harness(Lang::En);
     h.app.state.crm_configured = true;
     h.ready();
-    h.ev(Event::Ringing(RingInfo {
-        phone: "0912345678".into(),
-        display_name: None,
-        line: Some("19001234".into()),
-        queue: None,
-        direction: Direction::Inbound,
-        agent_leg: false,
-    }));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ringing(RingInfo {
+            phone: "0912345678".into(),
+            display_name: None,
+            line: Some("19001234".into()),
+            queue: None,
+            direction: Direction::Inbound,
+            agent_leg: false,
+        }),
+    });
     // Local data at once: nobody known, no call before.
     h.msg(info_msg(
         "0912345678",
@@ -840,7 +1120,10 @@ fn late_popup_data_for_another_caller_is_dropped() {
     let mut h = harness(Lang::En);
     h.app.state.crm_configured = true;
     h.ready().ring();
-    h.ev(Event::Ended(EndReason::RemoteHangup));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::RemoteHangup),
+    });
     assert!(h.app.state.popup.is_none());
     // The first caller's answers arrive after the call ended.
     h.msg(info_msg("0987654321", hong_info()));
@@ -853,14 +1136,17 @@ fn late_popup_data_for_another_caller_is_dropped() {
     });
     assert!(h.app.state.popup.is_none());
     // A new caller: the old caller's data never shows on their popup.
-    h.ev(Event::Ringing(RingInfo {
-        phone: "0911222333".into(),
-        display_name: None,
-        line: None,
-        queue: None,
-        direction: Direction::Inbound,
-        agent_leg: false,
-    }));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ringing(RingInfo {
+            phone: "0911222333".into(),
+            display_name: None,
+            line: None,
+            queue: None,
+            direction: Direction::Inbound,
+            agent_leg: false,
+        }),
+    });
     h.msg(info_msg("0987654321", hong_info()));
     let t = h.wide();
     assert!(t.contains("0911222333"), "{t}");
@@ -872,8 +1158,15 @@ fn late_popup_data_for_another_caller_is_dropped() {
 fn ended_call(h: &mut H) {
     h.app.state.notes_enabled = true;
     h.ready().ring();
-    h.ev(Event::Accepted).wait(95);
-    h.ev(Event::Ended(EndReason::RemoteHangup));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    })
+    .wait(95);
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::RemoteHangup),
+    });
 }
 
 #[test]
@@ -911,7 +1204,7 @@ fn wrap_up_note_saved_on_the_calls_row() {
     });
     assert!(
         h.text(80, 24)
-            .contains("Note not saved: database is locked")
+            .contains("Note not saved — system: “database is locked”")
     );
 }
 
@@ -925,26 +1218,39 @@ fn wrap_up_esc_skips_and_a_missed_call_asks_nothing() {
     assert!(h.effects().is_empty());
     // A ring nobody answered: no note to ask for.
     h.ring();
-    h.ev(Event::Ended(EndReason::Cancelled));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::Cancelled),
+    });
     assert!(h.app.state.wrapup.is_none());
     // Without call history there is nowhere to save one.
     let mut h = harness(Lang::En);
     h.ready().ring();
-    h.ev(Event::Accepted);
-    h.ev(Event::Ended(EndReason::RemoteHangup));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    });
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::RemoteHangup),
+    });
     assert!(h.app.state.wrapup.is_none());
 }
 
 /// A second customer calls while the agent types.
+/// Another call rings (c2; with no call before it, the console's only one).
 fn second_ring(h: &mut H) -> &mut H {
-    h.ev(Event::Ringing(RingInfo {
-        phone: "0911222333".into(),
-        display_name: None,
-        line: None,
-        queue: None,
-        direction: Direction::Inbound,
-        agent_leg: false,
-    }))
+    h.ev(Event::Call {
+        call: CallId(2),
+        event: CallEvent::Ringing(RingInfo {
+            phone: "0911222333".into(),
+            display_name: None,
+            line: None,
+            queue: None,
+            direction: Direction::Inbound,
+            agent_leg: false,
+        }),
+    })
 }
 
 /// Text full of keys the keymap binds (r reject, o On/Off, c connect,
@@ -992,7 +1298,12 @@ fn a_ring_never_turns_the_wrap_up_note_into_commands() {
     assert!(h.app.state.wrapup.is_none());
     // The box closed by the agent's own Enter: now the ring's keys work.
     h.key("<Enter>");
-    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(2))
+        }]
+    );
 
     // F2 from the note box answers; the draft is saved on the way.
     let mut h = harness(Lang::En);
@@ -1001,7 +1312,12 @@ fn a_ring_never_turns_the_wrap_up_note_into_commands() {
     second_ring(&mut h);
     h.keys("te");
     h.key("<F2>");
-    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(2))
+        }]
+    );
     assert_eq!(
         h.effects(),
         vec![Effect::SaveNote {
@@ -1022,12 +1338,20 @@ fn a_ring_never_turns_the_wrap_up_note_into_commands() {
             .contains("Có cuộc gọi đến: nhấn F2 để trả lời")
     );
     h.key("<F5>");
-    assert_eq!(h.take(), vec![Command::End]);
+    assert_eq!(
+        h.take(),
+        vec![Command::End {
+            call: Some(CallId(2))
+        }]
+    );
     assert_eq!(
         h.app.state.wrapup.as_ref().map(|w| w.input.as_str()),
         Some("ghi chú")
     );
-    h.ev(Event::Ended(EndReason::Rejected { code: 486 }));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::Rejected { code: 486 }),
+    });
     h.keys(" ok");
     assert_eq!(
         h.app.state.wrapup.as_ref().map(|w| w.input.as_str()),
@@ -1069,7 +1393,12 @@ fn a_ring_never_turns_the_dial_line_into_commands() {
     assert!(t.contains("F2 answer"), "{t}");
     // F2 answers; the number waits in the dial line.
     h.key("<F2>");
-    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(2))
+        }]
+    );
     assert_eq!(h.app.state.dial, "0912345678");
 
     // Address mode (`:`): every key is text, the ring or not.
@@ -1083,7 +1412,12 @@ fn a_ring_never_turns_the_dial_line_into_commands() {
     assert!(h.app.state.dial_edit);
     assert!(h.text(80, 24).contains("F2 answer"));
     h.key("<F2>");
-    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(2))
+        }]
+    );
     assert!(!h.app.state.dial_edit);
     assert_eq!(h.app.state.dial, "sip:bob@reo.example");
 }
@@ -1101,13 +1435,22 @@ fn a_ring_never_turns_the_prompts_into_commands() {
     h.snap("mobile_prompt_while_ringing");
     assert!(h.text(80, 24).contains("F2 answer"));
     h.key("<F2>");
-    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(2))
+        }]
+    );
     assert!(h.app.state.modal.is_none());
 
     // The transfer number, in a call.
     let mut h = harness(Lang::En);
-    h.ready().ring().ev(Event::Accepted);
-    h.key("t").key("<Tab>").key("<Tab>");
+    h.ready().ring().ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    });
+    // Tabs here: agent, number (no queue list configured).
+    h.key("t").key("<Tab>");
     assert_eq!(h.take(), vec![Command::ListTransferAgents]);
     h.keys("09");
     second_ring(&mut h);
@@ -1117,7 +1460,10 @@ fn a_ring_never_turns_the_prompts_into_commands() {
         Some(Modal::Transfer(p)) if p.input == "0912reo"));
     // A colleague's transfer offer meanwhile: `y` / `n` are text too.
     let mut h = harness(Lang::En);
-    h.ready().ring().ev(Event::Accepted);
+    h.ready().ring().ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    });
     h.key("t").key("<Tab>").take();
     h.keys("q-");
     h.ev(Event::TransferOffered {
@@ -1146,7 +1492,12 @@ fn a_ring_never_turns_the_history_filter_or_note_into_commands() {
         Some(Modal::History(v)) if v.filter == "0987reo" && v.filtering));
     h.snap("history_filter_while_ringing");
     h.key("<F2>");
-    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(2))
+        }]
+    );
     assert!(h.app.state.modal.is_none());
 
     // A note being edited: F2 answers and the note is saved, not lost.
@@ -1160,7 +1511,12 @@ fn a_ring_never_turns_the_history_filter_or_note_into_commands() {
     h.keys("lại: reo");
     assert_eq!(h.take(), vec![]);
     h.key("<F2>");
-    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(2))
+        }]
+    );
     assert_eq!(
         h.effects(),
         vec![Effect::SaveNote {
@@ -1244,12 +1600,19 @@ fn history_call_back_goes_through_dial() {
     let mut typed = harness(Lang::En);
     typed.ready().keys("0987654321").key("<Enter>");
     assert_eq!(typed.take(), vec![Command::CallOut("0987654321".into())]);
-    // `c` calls back too; a number the dial rules refuse gets their error.
+    // `c` is the reconnect key, never a call-back; a number the dial
+    // rules refuse gets their error.
     h.key("h");
     let mut bad = call_row(1, "08:00", "09x1", Outcome::Missed, None);
     bad.direction = Direction::Internal;
     h.msg(Msg::History(Ok(vec![bad])));
     h.key("c");
+    assert!(h.take().is_empty());
+    assert!(
+        h.app.state.notice.is_none(),
+        "c does nothing in the history view"
+    );
+    h.key("<Enter>");
     assert!(h.take().is_empty());
     let t = h.text(80, 24);
     assert!(t.contains("x"), "{t}");
@@ -1291,7 +1654,12 @@ fn history_edits_a_note_and_a_ring_closes_the_view() {
     h.ring();
     assert!(!matches!(h.app.state.modal, Some(Modal::History(_))));
     h.key("<Enter>");
-    assert_eq!(h.take(), vec![Command::Accept]);
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(1))
+        }]
+    );
     // Without history, `h` says so.
     let mut h = harness(Lang::Vi);
     h.ready().key("h");
@@ -1317,8 +1685,15 @@ fn popup_wrap_up_and_history_in_vietnamese() {
     }
     // Not in the CRM, but the contact is known: nothing to say about it.
     assert!(!t.contains("không có trong CRM"), "{t}");
-    h.ev(Event::Accepted).wait(30);
-    h.ev(Event::Ended(EndReason::RemoteHangup));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    })
+    .wait(30);
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::RemoteHangup),
+    });
     assert!(h.wide().contains("Ghi chú cho cuộc gọi với 0987654321"));
     h.key("<Esc>");
     h.key("h");
@@ -1332,14 +1707,17 @@ fn crm_not_found_says_so_only_when_nothing_names_the_caller() {
     let mut h = harness(Lang::En);
     h.app.state.crm_configured = true;
     h.ready();
-    h.ev(Event::Ringing(RingInfo {
-        phone: "0911222333".into(),
-        display_name: None,
-        line: None,
-        queue: None,
-        direction: Direction::Inbound,
-        agent_leg: false,
-    }));
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ringing(RingInfo {
+            phone: "0911222333".into(),
+            display_name: None,
+            line: None,
+            queue: None,
+            direction: Direction::Inbound,
+            agent_leg: false,
+        }),
+    });
     h.msg(Msg::CrmResult {
         number: "0911222333".into(),
         result: Ok(None),
@@ -1347,4 +1725,912 @@ fn crm_not_found_says_so_only_when_nothing_names_the_caller() {
     let t = h.wide();
     assert!(t.contains("not in the CRM"), "{t}");
     assert!(!t.contains("looking up in CRM"), "{t}");
+}
+
+// ---- no English in the Vietnamese console --------------------------------
+
+/// English words that must never show in the Vietnamese console. Chosen so
+/// that no Vietnamese word written without accents is one of them (`to`,
+/// `in`, `an`, `no`, `do` are Vietnamese too) and leaving out proper nouns
+/// and key names (SIP, VCC, DTMF, Esc, Enter, F-keys, IPCCERR codes).
+const ENGLISH: &[&str] = &[
+    "the",
+    "call",
+    "calls",
+    "called",
+    "transfer",
+    "transferred",
+    "transfers",
+    "failed",
+    "fail",
+    "platform",
+    "refused",
+    "refuses",
+    "agent",
+    "agents",
+    "queue",
+    "queues",
+    "device",
+    "hung",
+    "hang",
+    "number",
+    "numbers",
+    "not",
+    "now",
+    "you",
+    "your",
+    "with",
+    "from",
+    "waiting",
+    "cannot",
+    "answer",
+    "answered",
+    "busy",
+    "available",
+    "ringing",
+    "rings",
+    "missed",
+    "hold",
+    "held",
+    "mute",
+    "muted",
+    "resume",
+    "resumed",
+    "press",
+    "key",
+    "keys",
+    "help",
+    "quit",
+    "connected",
+    "disconnected",
+    "reconnecting",
+    "registered",
+    "registering",
+    "error",
+    "unknown",
+    "loading",
+    "history",
+    "note",
+    "saved",
+    "mobile",
+    "desk",
+    "system",
+    "detail",
+    "and",
+    "is",
+    "was",
+    "this",
+    "that",
+    "only",
+    "ended",
+    "offer",
+    "offered",
+    "accepted",
+    "customer",
+    "theme",
+    "today",
+    "filter",
+    "on",
+    "off",
+    "other",
+    "party",
+    "side",
+    "already",
+    "console's",
+    "went",
+    "away",
+    "audio",
+    "sound",
+    "sounds",
+    "before",
+    "after",
+    "first",
+    "last",
+    "here",
+    "there",
+    "free",
+    "take",
+    "back",
+    "change",
+    "wrong",
+    "line",
+    "lines",
+    "timed",
+    "out",
+    "lost",
+    "cancelled",
+    "rejected",
+    "elsewhere",
+    "server",
+    "supervisor",
+    "second",
+    "retry",
+    "expired",
+    "unreachable",
+    "unavailable",
+    "reply",
+    "answers",
+    "login",
+    "demo",
+    "switchboard",
+    "local",
+    "type",
+    "typing",
+    "address",
+    "digits",
+    "choose",
+    "cancel",
+    "close",
+    "closes",
+    "switch",
+    "stay",
+    "save",
+    "skip",
+    "done",
+    "edit",
+    "none",
+    "session",
+];
+
+/// The English words of `screen`, ignoring what is quoted as said by the
+/// platform or the system (“…”, always labelled) and config snippets.
+fn english_words(screen: &str) -> Vec<String> {
+    let mut plain = String::new();
+    let mut quoted = false;
+    for c in screen.chars() {
+        match c {
+            '“' => quoted = true,
+            '”' => quoted = false,
+            _ if !quoted => plain.push(c),
+            _ => {}
+        }
+    }
+    plain
+        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '_'))
+        .map(|w| w.trim_matches('\'').to_lowercase())
+        .filter(|w| ENGLISH.contains(&w.as_str()))
+        .collect()
+}
+
+#[track_caller]
+fn assert_vietnamese(h: &H, what: &str) {
+    for (w, ht) in [(80, 24), (200, 60)] {
+        let t = h.text(w, ht);
+        let bad = english_words(&t);
+        assert!(bad.is_empty(), "{what} at {w}×{ht}: English {bad:?}\n{t}");
+    }
+}
+
+// Exhaustive lists: a new variant fails to compile here until it is added.
+fn every_not_now() -> Vec<NotNow> {
+    use NotNow::*;
+    let all = vec![
+        NotConnected,
+        VoiceAlreadyHere,
+        VoiceElsewhere,
+        AvailabilityPending,
+        NoRinging,
+        NoOffer,
+        NotInCall,
+        AlreadyInCall,
+        HoldOrEndFirst,
+        DtmfDigits,
+        DtmfOnPhone,
+        InternalFromPhone,
+        ConsoleAudioUnavailable,
+        AnswerOnPhone,
+        ResumeBeforeEnd,
+        ResumeBeforeMute,
+        RequestPending,
+        RingingNoHold,
+        RingingNoMute,
+        MuteInboundOnly,
+        DevicePending,
+        DeviceDuringCall,
+        TransferNeedsAnswer,
+        TransferAgentOrQueue,
+        NoControlPlane,
+        NumbersOnly,
+    ];
+    for n in &all {
+        match n {
+            NotConnected
+            | VoiceAlreadyHere
+            | VoiceElsewhere
+            | AvailabilityPending
+            | NoRinging
+            | NoOffer
+            | NotInCall
+            | AlreadyInCall
+            | HoldOrEndFirst
+            | DtmfDigits
+            | DtmfOnPhone
+            | InternalFromPhone
+            | ConsoleAudioUnavailable
+            | AnswerOnPhone
+            | ResumeBeforeEnd
+            | ResumeBeforeMute
+            | RequestPending
+            | RingingNoHold
+            | RingingNoMute
+            | MuteInboundOnly
+            | DevicePending
+            | DeviceDuringCall
+            | TransferNeedsAnswer
+            | TransferAgentOrQueue
+            | NoControlPlane
+            | NumbersOnly => {}
+        }
+    }
+    all
+}
+
+fn every_info() -> Vec<Info> {
+    let d = || "device busy (os error 16)".to_string();
+    let all = vec![
+        Info::EndingWhenNamed,
+        Info::VoiceNotGiven,
+        Info::SupervisorEnded {
+            agent: "9000".into(),
+        },
+        Info::VoiceInUseElsewhere,
+        Info::VoiceMovedAway,
+        Info::VoiceMovedSessionEnded,
+        Info::RingsWithoutAudio,
+        Info::VoiceUnavailable { detail: d() },
+        Info::BusySecondCall {
+            number: "0903123456".into(),
+        },
+        Info::RemoteHold { held: true },
+        Info::RemoteHold { held: false },
+        Info::HoldRefused { held: true },
+        Info::HoldRefused { held: false },
+        Info::TransferProgress { code: 100 },
+        Info::AudioDeviceLost { detail: d() },
+        Info::HistoryOff { detail: d() },
+        Info::SoundsOff { detail: d() },
+        Info::SoundDeviceFailed {
+            ring: true,
+            detail: d(),
+        },
+        Info::SoundDeviceFailed {
+            ring: false,
+            detail: d(),
+        },
+        Info::SoundDeviceLost {
+            ring: true,
+            detail: d(),
+        },
+        Info::SoundDeviceLost {
+            ring: false,
+            detail: d(),
+        },
+        Info::AnsweredOnDeskPhone,
+        Info::AnsweredOnMobile,
+        Info::SipProblem { detail: d() },
+    ];
+    for i in &all {
+        match i {
+            Info::EndingWhenNamed
+            | Info::VoiceNotGiven
+            | Info::SupervisorEnded { .. }
+            | Info::VoiceInUseElsewhere
+            | Info::VoiceMovedAway
+            | Info::VoiceMovedSessionEnded
+            | Info::RingsWithoutAudio
+            | Info::VoiceUnavailable { .. }
+            | Info::BusySecondCall { .. }
+            | Info::RemoteHold { .. }
+            | Info::HoldRefused { .. }
+            | Info::TransferProgress { .. }
+            | Info::AudioDeviceLost { .. }
+            | Info::HistoryOff { .. }
+            | Info::SoundsOff { .. }
+            | Info::SoundDeviceFailed { .. }
+            | Info::SoundDeviceLost { .. }
+            | Info::AnsweredOnDeskPhone
+            | Info::AnsweredOnMobile
+            | Info::SipProblem { .. } => {}
+        }
+    }
+    all
+}
+
+fn every_transfer_result() -> Vec<(bool, TransferDetail)> {
+    let all = vec![
+        (false, TransferDetail::OfferTimedOut),
+        (true, TransferDetail::YouAccepted),
+        (false, TransferDetail::YouRefused),
+        (
+            true,
+            TransferDetail::ToAgent {
+                agent: "1101".into(),
+            },
+        ),
+        (
+            false,
+            TransferDetail::ToAgentFailed {
+                agent: "1101".into(),
+                status: "IPCCERR0001".into(),
+            },
+        ),
+        (
+            false,
+            TransferDetail::ToAgentFailed {
+                agent: "1101".into(),
+                status: "agent logged out".into(),
+            },
+        ),
+        (true, TransferDetail::OtherAccepted),
+        (false, TransferDetail::OtherRefused),
+        (true, TransferDetail::ToQueue),
+        (
+            false,
+            TransferDetail::ToQueueFailed {
+                status: "IPCCERR0013".into(),
+            },
+        ),
+        (true, TransferDetail::Sip { code: 202 }),
+        (false, TransferDetail::Sip { code: 603 }),
+    ];
+    for (_, d) in &all {
+        match d {
+            TransferDetail::OfferTimedOut
+            | TransferDetail::YouAccepted
+            | TransferDetail::YouRefused
+            | TransferDetail::ToAgent { .. }
+            | TransferDetail::ToAgentFailed { .. }
+            | TransferDetail::OtherAccepted
+            | TransferDetail::OtherRefused
+            | TransferDetail::ToQueue
+            | TransferDetail::ToQueueFailed { .. }
+            | TransferDetail::Sip { .. } => {}
+        }
+    }
+    all
+}
+
+fn every_init_step() -> Vec<InitStep> {
+    let all = vec![
+        InitStep::Credentials,
+        InitStep::Unreachable,
+        InitStep::Refused,
+        InitStep::HttpStatus { status: 401 },
+        InitStep::BadReply,
+        InitStep::PushClosed,
+        InitStep::Config,
+        InitStep::Start,
+    ];
+    for s in &all {
+        match s {
+            InitStep::Credentials
+            | InitStep::Unreachable
+            | InitStep::Refused
+            | InitStep::HttpStatus { .. }
+            | InitStep::BadReply
+            | InitStep::PushClosed
+            | InitStep::Config
+            | InitStep::Start => {}
+        }
+    }
+    all
+}
+
+fn every_end_reason() -> Vec<EndReason> {
+    vec![
+        EndReason::LocalHangup,
+        EndReason::RemoteHangup,
+        EndReason::Cancelled,
+        EndReason::Busy,
+        EndReason::NoAnswer,
+        EndReason::Rejected { code: 486 },
+        EndReason::Failed {
+            error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
+            sip_code: Some(404),
+        },
+        EndReason::Failed {
+            error_code: Some("CALLOUT_AGENT_BUSY".into()),
+            sip_code: None,
+        },
+        EndReason::Timeout,
+        EndReason::TransportLost,
+        EndReason::AnsweredElsewhere,
+    ]
+}
+
+/// Every notice the engine can send, every screen and overlay, rendered in
+/// Vietnamese: no English word from [`ENGLISH`] may show.
+#[test]
+fn the_vietnamese_console_has_no_english() {
+    use tongdai::app::state::{Banner, Caps, HistoryView, NoticeText, QueueInfo};
+    let mut notices: Vec<Notice> = vec![
+        Notice::IpccError("IPCCERR0013".into()),
+        Notice::IpccError("IPCCERR9999".into()),
+        Notice::AvailabilityRefused,
+        Notice::DeviceChangeRefused,
+        Notice::BadNumber("12x".into()),
+        Notice::InsecureTls,
+        Notice::Server("Service temporarily unavailable".into()),
+    ];
+    notices.extend(every_not_now().into_iter().map(Notice::NotNow));
+    notices.extend(every_info().into_iter().map(Notice::Info));
+
+    // The check itself sees English where there is some.
+    let mut en = harness(Lang::En);
+    en.ready()
+        .ev(Event::Notice(Notice::NotNow(NotNow::MuteInboundOnly)));
+    assert!(english_words(&en.text(120, 40)).contains(&"platform".to_string()));
+
+    // Every notice, shown on the notice line and in the activity log.
+    let mut h = harness(Lang::Vi);
+    h.ready();
+    h.app.state.banner = Some(Banner::Demo {
+        addr: "127.0.0.1:41234".into(),
+        agent: "1001".into(),
+    });
+    for n in notices {
+        h.ev(Event::Notice(n.clone()));
+        assert_vietnamese(&h, &format!("{n:?}"));
+    }
+    for (ok, detail) in every_transfer_result() {
+        h.ev(Event::TransferResult {
+            ok,
+            detail: detail.clone(),
+        });
+        assert_vietnamese(&h, &format!("{detail:?}"));
+    }
+    for step in every_init_step() {
+        h.ev(Event::InitFailed(InitFailure::new(
+            step.clone(),
+            "no agent with ipphone 9999",
+        )));
+        assert_vietnamese(&h, &format!("{step:?}"));
+    }
+    for (code, sip) in [
+        (Some("IPCC_NOT_CONNECT_CUSTOMER"), Some(486)),
+        (Some("CALLOUT_PERMISSION_DENY"), None),
+        (None, Some(404)),
+    ] {
+        h.ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::CalloutFailed {
+                error_code: code.map(str::to_string),
+                sip_code: sip,
+            },
+        });
+        assert_vietnamese(&h, &format!("callout {code:?} {sip:?}"));
+    }
+    for r in every_end_reason() {
+        h.ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Dialing("0912345678".into()),
+        })
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(r.clone()),
+        });
+        assert_vietnamese(&h, &format!("{r:?}"));
+    }
+    for t in [
+        NoticeText::MissingAccount(tongdai::config::BackendKind::Sip),
+        NoticeText::MissingAccount(tongdai::config::BackendKind::Vcc),
+        NoticeText::OfferExpired,
+        NoticeText::Theme("light".into()),
+        NoticeText::NoteNotSaved("database is locked".into()),
+        NoticeText::Crm(CrmError::Timeout { timeout_ms: 1500 }),
+        NoticeText::Crm(CrmError::Unreachable {
+            detail: "connection refused".into(),
+        }),
+    ] {
+        h.app
+            .state
+            .set_notice(tongdai::app::state::Level::Warning, t.clone());
+        assert_vietnamese(&h, &format!("{t:?}"));
+    }
+
+    // Connection and registration states.
+    for e in [
+        Event::Reconnecting {
+            attempt: 2,
+            max: 20,
+        },
+        Event::Disconnected,
+        Event::Registration(RegState::None),
+        Event::Registration(RegState::Registering),
+        Event::Registration(RegState::Failed {
+            code: Some(403),
+            reason: "Forbidden".into(),
+        }),
+        Event::Registration(RegState::Retrying {
+            attempt: 2,
+            retry_in_s: 30,
+        }),
+        Event::VoiceChannel(false),
+        Event::Availability(Availability::NoAnswer),
+        Event::DeviceType(Device::AlwaysOnIpPhone),
+        Event::DeviceType(Device::Mobile {
+            number: "0912000002".into(),
+        }),
+    ] {
+        h.ev(e.clone());
+        assert_vietnamese(&h, &format!("{e:?}"));
+    }
+
+    // Every call phase, with the popup, on a VCC console with queues.
+    let mut h = harness(Lang::Vi);
+    h.app.state.caps = Caps::vcc(vec![QueueInfo {
+        id: "q-sales".into(),
+        name: "Bán hàng".into(),
+    }]);
+    h.ready().ring().wait(3);
+    assert_vietnamese(&h, "ringing");
+    // The agent's own data is Vietnamese here (notes are not ours to translate).
+    let mut info = hong_info();
+    info.notes = Some("Thích được gọi sau 2 giờ chiều".into());
+    for r in &mut info.recent {
+        r.note = r.note.as_ref().map(|_| "hỏi lại hoá đơn".to_string());
+    }
+    h.msg(info_msg("0987654321", info));
+    assert_vietnamese(&h, "popup with local data");
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    })
+    .ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Muted(true),
+    })
+    .wait(5);
+    assert_vietnamese(&h, "muted");
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Held(true),
+    })
+    .keys("12");
+    assert_vietnamese(&h, "held");
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Quality(tongdai::engine::Quality {
+            jitter_ms: 12.0,
+            loss_pct: 0.5,
+            rtt_ms: 40.0,
+            mos: 4.2,
+        }),
+    })
+    .ev(Event::AudioLevel {
+        mic: 0.5,
+        speaker: 0.3,
+    });
+    assert_vietnamese(&h, "quality");
+    h.key("t").ev(Event::TransferAgents(vec![AgentInfo {
+        id: "1101".into(),
+        name: "Hoa".into(),
+        status: "AVAILABLE / READY".into(),
+    }]));
+    assert_vietnamese(&h, "transfer: agents");
+    h.key("<Tab>");
+    assert_vietnamese(&h, "transfer: queues");
+    h.key("<Esc>").ev(Event::TransferOffered {
+        call_id: "c-55".into(),
+        from_agent: "Hoa (1101)".into(),
+    });
+    assert_vietnamese(&h, "transfer offer");
+    h.key("q");
+    assert_vietnamese(&h, "quit confirm");
+    h.key("n").ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::RemoteHangup),
+    });
+    assert_vietnamese(&h, "wrap-up");
+    h.key("<Esc>").key("d");
+    assert_vietnamese(&h, "device chooser");
+    h.key("3").keys("12").key("<Enter>");
+    assert_vietnamese(&h, "mobile prompt");
+    h.key("<Esc>");
+    // Outbound phases.
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ringing(RingInfo {
+            phone: "0912345678".into(),
+            display_name: None,
+            line: None,
+            queue: None,
+            direction: Direction::Outbound,
+            agent_leg: true,
+        }),
+    });
+    assert_vietnamese(&h, "agent leg");
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    })
+    .ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::CalloutStarted("0912345678".into()),
+    });
+    assert_vietnamese(&h, "customer ringing");
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::CustomerAnswered,
+    });
+    assert_vietnamese(&h, "outbound in call");
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::LocalHangup),
+    })
+    .key("<Esc>");
+
+    // Dial line: each check, and typing an address.
+    for text in [
+        "0912345678",
+        "1001",
+        "12x",
+        "09+1",
+        "01234567890123",
+        "+1001",
+    ] {
+        h.app.state.dial = text.into();
+        assert_vietnamese(&h, text);
+    }
+    h.app.state.dial.clear();
+    h.key(":").keys("sip:");
+    assert_vietnamese(&h, "dial edit");
+    h.key("<Esc>");
+
+    // Help, scrolled over every row (rendered tall enough for all).
+    h.key("?");
+    let t = h.text(200, 80);
+    assert!(
+        english_words(&t).is_empty(),
+        "help: {:?}\n{t}",
+        english_words(&t)
+    );
+    h.key("<Esc>");
+
+    // History: loading, rows, filter, note editing, an error, empty.
+    h.app.state.notes_enabled = true;
+    h.key("h");
+    assert_vietnamese(&h, "history loading");
+    h.msg(Msg::History(Ok(today_rows())));
+    assert_vietnamese(&h, "history");
+    h.key("/").keys("0912");
+    assert_vietnamese(&h, "history filter");
+    h.key("<Enter>").key("n");
+    assert_vietnamese(&h, "history note");
+    h.key("<Esc>").key("<Esc>");
+    h.app.state.modal = Some(Modal::History(HistoryView::new()));
+    h.msg(Msg::History(Err("database is locked".into())));
+    assert_vietnamese(&h, "history error");
+    h.app.state.modal = Some(Modal::History(HistoryView::new()));
+    h.msg(Msg::History(Ok(Vec::new())));
+    assert_vietnamese(&h, "history empty");
+    h.key("<Esc>");
+
+    // CRM states in the popup.
+    let mut h = harness(Lang::Vi);
+    h.app.state.crm_configured = true;
+    h.ready().ring();
+    assert_vietnamese(&h, "crm pending");
+    for e in [
+        CrmError::Timeout { timeout_ms: 1500 },
+        CrmError::Status { status: 503 },
+        CrmError::MalformedJson {
+            detail: "expected value".into(),
+        },
+    ] {
+        h.msg(Msg::CrmResult {
+            number: "0987654321".into(),
+            result: Err(e),
+        });
+        assert_vietnamese(&h, "crm failed");
+    }
+
+    // The first-run screen (its config example is code, not prose).
+    let mut h = harness(Lang::Vi);
+    h.app.state.first_run = Some(Setup {
+        config_path: "/home/lan/.config/tongdai/config.toml".into(),
+    });
+    // `tongdai demo` is a command to type, not prose.
+    let t = h
+        .text(120, 40)
+        .replace("tongdai demo", "")
+        .replace("backend = \"sip\"", "")
+        .replace("[sip]", "");
+    let t: String = t
+        .lines()
+        .filter(|l| !l.contains(" = \""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(english_words(&t).is_empty(), "{:?}\n{t}", english_words(&t));
+}
+
+/// `L` re-renders what is already on screen: the notice line and the
+/// activity log switch language too.
+#[test]
+fn switching_language_rewords_the_notices_already_shown() {
+    let mut h = harness(Lang::En);
+    h.ready()
+        .ev(Event::Notice(Notice::NotNow(NotNow::MuteInboundOnly)))
+        .ev(Event::TransferResult {
+            ok: false,
+            detail: TransferDetail::ToQueueFailed {
+                status: "IPCCERR0013".into(),
+            },
+        });
+    let t = h.text(120, 40);
+    assert!(t.contains("Transfer to the queue failed"), "{t}");
+    assert!(t.contains("the platform mutes inbound calls only"), "{t}");
+    h.key("L");
+    let t = h.text(120, 40);
+    assert!(
+        t.contains("Chuyển cuộc gọi vào hàng đợi thất bại: chuyển cuộc gọi thất bại (IPCCERR0013)"),
+        "{t}"
+    );
+    // The activity log (tall screens) rewords its older line too.
+    assert!(t.contains("tổng đài chỉ cho tắt tiếng cuộc gọi vào"), "{t}");
+    assert!(english_words(&t).is_empty(), "{:?}", english_words(&t));
+}
+
+/// Device 4 (the demo's start): the desk phone answers and DTMF is typed on
+/// it. Digits typed in the console are not sent, and the reason is said
+/// once per call, not once per key.
+#[test]
+fn dtmf_on_a_desk_phone_call_is_refused_once_with_the_reason() {
+    use tongdai::app::state::Caps;
+    let mut h = harness(Lang::En);
+    h.app.state.caps = Caps::vcc(Vec::new());
+    h.ready()
+        .ev(Event::DeviceType(Device::AlwaysOnIpPhone))
+        .ring()
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        })
+        .ev(Event::Notice(Notice::Info(Info::AnsweredOnDeskPhone)));
+    assert!(h.text(80, 24).contains("answered on your desk phone"));
+    h.keys("12");
+    assert!(h.take().is_empty(), "no DTMF is sent from the console");
+    let t = h.text(120, 40);
+    assert!(t.contains("press the digits on the phone itself"), "{t}");
+    assert_eq!(
+        h.app
+            .state
+            .activity
+            .iter()
+            .filter(|n| n.text
+                == tongdai::app::state::NoticeText::Engine(Notice::NotNow(NotNow::DtmfOnPhone)))
+            .count(),
+        1,
+        "said once"
+    );
+    // On device 1 the same keys are DTMF.
+    let mut h = harness(Lang::En);
+    h.app.state.caps = Caps::vcc(Vec::new());
+    h.ready().ring().ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    });
+    h.keys("1");
+    assert_eq!(
+        h.take(),
+        vec![Command::SendDtmf {
+            call: Some(CallId(1)),
+            digit: '1'
+        }]
+    );
+}
+
+/// Small screens: a long notice ends in "…"; under 80 columns the panels
+/// stack instead of overlapping; under the minimum one line says to
+/// enlarge the terminal and still names the hang-up key.
+#[test]
+fn small_screens_stay_readable() {
+    let mut h = harness(Lang::En);
+    h.ready()
+        .ev(Event::Notice(Notice::NotNow(NotNow::InternalFromPhone)));
+    let t = h.text(80, 24);
+    let line = t
+        .lines()
+        .find(|l| l.contains("Not now"))
+        .expect("the notice line");
+    assert!(
+        line.trim_end_matches('"').trim_end().ends_with('…'),
+        "{line}"
+    );
+    h.snap("long_notice");
+
+    // 60 columns, a ring with its popup: the call and the customer stack.
+    h.ring().wait(2);
+    let t = h.text(60, 24);
+    insta::assert_snapshot!("ringing_60x24", t);
+    let call_top = t.lines().position(|l| l.contains("┌ Call")).unwrap();
+    let cust_top = t.lines().position(|l| l.contains("┌ Customer")).unwrap();
+    assert!(cust_top > call_top, "stacked, not side by side:\n{t}");
+    assert!(
+        t.lines()
+            .all(|l| !(l.contains("Call") && l.contains("Customer"))),
+        "no row holds both panels:\n{t}"
+    );
+
+    // Below the minimum, in a call: one line, with the key that hangs up.
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    });
+    let t = h.text(40, 10);
+    assert!(t.contains("Enlarge the terminal to at least 50×12"), "{t}");
+    assert!(t.contains("e/F5 hang up"), "{t}");
+    h.key("e");
+    assert_eq!(
+        h.take(),
+        vec![Command::End {
+            call: Some(CallId(1))
+        }]
+    );
+    let mut vi = harness(Lang::Vi);
+    vi.ready();
+    assert!(vi.text(30, 8).contains("mở rộng"));
+}
+
+/// The popup of a call-out says "first call to this number"; a display
+/// name that is only the number is no name.
+#[test]
+fn popup_words_for_call_outs_and_number_only_names() {
+    let mut h = harness(Lang::En);
+    h.ready()
+        .ev(Event::Call {
+            call: CallId(2),
+            event: CallEvent::Dialing("0912345678".into()),
+        })
+        .ev(Event::Call {
+            call: CallId(2),
+            event: CallEvent::CalloutStarted("0912345678".into()),
+        });
+    h.msg(info_msg(
+        "0912345678",
+        CustomerInfo {
+            first_call: true,
+            ..CustomerInfo::default()
+        },
+    ));
+    let t = h.wide();
+    assert!(t.contains("first call to this number"), "{t}");
+    assert!(!t.contains("first call from"), "{t}");
+
+    let mut h = harness(Lang::En);
+    h.ready().ev(Event::call(
+        CallId(3),
+        CallEvent::Ringing(RingInfo {
+            phone: "0987654321".into(),
+            display_name: Some("0987654321".into()),
+            line: None,
+            queue: None,
+            direction: Direction::Inbound,
+            agent_leg: false,
+        }),
+    ));
+    let t = h.wide();
+    assert!(!t.contains("Name"), "the number shown as a name:\n{t}");
+    assert!(
+        t.contains("first call from this number") || t.contains("Recent calls"),
+        "{t}"
+    );
+}
+
+/// With no notice the idle hint bar keeps every key that works: a second
+/// line rather than dropping `v/F9` and `d/F8` to make room for help.
+#[test]
+fn the_idle_hint_bar_drops_no_key() {
+    for lang in [Lang::En, Lang::Vi] {
+        let mut h = harness(lang);
+        h.ev(Event::Ready)
+            .ev(Event::Availability(Availability::On))
+            .ev(Event::VoiceChannel(false))
+            .ev(Event::DeviceType(Device::Console));
+        assert!(h.app.state.notice.is_none());
+        let t = h.text(80, 24);
+        for key in ["Enter/F2", "o/F6", "v/F9", "d/F8", "q/F10"] {
+            assert!(t.contains(key), "{key} missing:\n{t}");
+        }
+    }
 }

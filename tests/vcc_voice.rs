@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tongdai::backends::vcc::{Generation, SipVoiceLeg};
+use tongdai::engine::{CallEvent, CallId};
 use tongdai::engine::{Command, Device, EndReason, Event, RegState};
 use tongdai::media::tone::{detect_tone, sine};
 use tongdai::media::{AudioConfig, DeviceKind};
@@ -135,9 +136,11 @@ async fn device_1_inbound_rings_from_the_invite_audio_both_ways_end_by_bye() {
 
     sb.ring("1003", "0987654321", "19001234", "Sales");
     let ring = c
-        .expect("ringing", |e| matches!(e, Event::Ringing(_)))
+        .expect("ringing", |e| {
+            matches!(e.call_event(), Some(CallEvent::Ringing(_)))
+        })
         .await;
-    let Event::Ringing(info) = ring else {
+    let Some(CallEvent::Ringing(info)) = ring.call_event().cloned() else {
         unreachable!()
     };
     assert_eq!(info.phone, "0987654321");
@@ -148,8 +151,9 @@ async fn device_1_inbound_rings_from_the_invite_audio_both_ways_end_by_bye() {
     .await;
     log_wait(&sb, "180 from the phone", |e| e.is_note("sip_ringing")).await;
 
-    c.send(Command::Accept);
-    c.expect("accepted", |e| *e == Event::Accepted).await;
+    c.send(Command::Accept { call: None });
+    c.expect("accepted", |e| e.call_event() == Some(&CallEvent::Accepted))
+        .await;
     log_wait(&sb, "answered on the console", |e| {
         e.is_note("answered_on_console")
     })
@@ -159,15 +163,20 @@ async fn device_1_inbound_rings_from_the_invite_audio_both_ways_end_by_bye() {
     let h = heard(&sb, "1003", 1000).await;
     assert_tone("the customer hears the agent", &h, MIC_HZ);
 
-    c.send(Command::SendDtmf('5'));
+    c.send(Command::SendDtmf {
+        call: None,
+        digit: '5',
+    });
     log_wait(&sb, "DTMF by INFO", |e| {
         e.is_note("sip_dtmf") && detail(e, "digit") == "5"
     })
     .await;
 
-    c.send(Command::End);
-    c.expect("ended", |e| *e == Event::Ended(EndReason::LocalHangup))
-        .await;
+    c.send(Command::End { call: None });
+    c.expect("ended", |e| {
+        e.call_event() == Some(&CallEvent::Ended(EndReason::LocalHangup))
+    })
+    .await;
     log_wait(&sb, "BYE from the agent", |e| {
         e.is_note("sip_bye") && detail(e, "from") == "agent"
     })
@@ -189,18 +198,22 @@ async fn device_1_callout_agent_leg_auto_answered_with_audio_customer_hangs_up()
     c.send(Command::CallOut("0912345678".into()));
     // The platform first calls the agent's own phone: auto-answered.
     let ring = c
-        .expect("agent leg", |e| matches!(e, Event::Ringing(_)))
+        .expect("agent leg", |e| {
+            matches!(e.call_event(), Some(CallEvent::Ringing(_)))
+        })
         .await;
     assert!(
-        matches!(ring, Event::Ringing(ref i) if i.agent_leg),
+        matches!(ring.call_event(), Some(CallEvent::Ringing(i)) if i.agent_leg),
         "{ring:?}"
     );
     log_wait(&sb, "agent leg answered", |e| {
         e.is_note("agent_leg_answered")
     })
     .await;
-    c.expect("customer answered", |e| *e == Event::CustomerAnswered)
-        .await;
+    c.expect("customer answered", |e| {
+        e.call_event() == Some(&CallEvent::CustomerAnswered)
+    })
+    .await;
     // 1055 RINGING and ANSWER went out as before.
     for status in ["RINGING", "ANSWER"] {
         log_wait(&sb, status, |e| {
@@ -209,7 +222,10 @@ async fn device_1_callout_agent_leg_auto_answered_with_audio_customer_hangs_up()
         .await;
     }
     assert!(
-        !c.seen.contains(&Event::Accepted),
+        !c.seen.contains(&Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted
+        }),
         "no Accepted on a call-out: {:?}",
         c.seen
     );
@@ -220,7 +236,10 @@ async fn device_1_callout_agent_leg_auto_answered_with_audio_customer_hangs_up()
     sb.control(Control::CustomerHangup {
         agent: "1003".into(),
     });
-    c.expect("ended", |e| matches!(e, Event::Ended(_))).await;
+    c.expect("ended", |e| {
+        matches!(e.call_event(), Some(CallEvent::Ended(_)))
+    })
+    .await;
     log_wait(&sb, "BYE to the agent", |e| {
         e.is_note("sip_bye") && detail(e, "from") == "switchboard"
     })
@@ -270,15 +289,22 @@ async fn voice_moved_away_stops_the_first_registration() {
 
     // Calls now ring on B's phone.
     sb.ring("1003", "0987654321", "19001234", "Q");
-    b.expect("B rings", |e| matches!(e, Event::Ringing(_)))
-        .await;
-    b.send(Command::Accept);
-    b.expect("B accepted", |e| *e == Event::Accepted).await;
+    b.expect("B rings", |e| {
+        matches!(e.call_event(), Some(CallEvent::Ringing(_)))
+    })
+    .await;
+    b.send(Command::Accept { call: None });
+    b.expect("B accepted", |e| {
+        e.call_event() == Some(&CallEvent::Accepted)
+    })
+    .await;
     sb.control(Control::CustomerHangup {
         agent: "1003".into(),
     });
-    b.expect("B ended", |e| *e == Event::Ended(EndReason::RemoteHangup))
-        .await;
+    b.expect("B ended", |e| {
+        e.call_event() == Some(&CallEvent::Ended(EndReason::RemoteHangup))
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -333,12 +359,23 @@ async fn failing_callouts(sb: &Switchboard, ipphone: &str, dir: &Path, n: usize)
         let end = loop {
             let e = c
                 .expect("the call-out's end", |e| {
-                    matches!(e, Event::CalloutFailed { .. } | Event::Ended(_))
+                    matches!(
+                        e.call_event(),
+                        Some(CallEvent::CalloutFailed { .. } | CallEvent::Ended(_))
+                    )
                 })
                 .await;
+            // Each call-out is a call of its own, named in order.
+            assert_eq!(e.call_id(), Some(CallId(i as u64 + 1)), "{e:?}");
             match e {
-                Event::CalloutFailed { sip_code, .. } => failed = Some(sip_code),
-                Event::Ended(r) => break r,
+                Event::Call {
+                    event: CallEvent::CalloutFailed { sip_code, .. },
+                    ..
+                } => failed = Some(sip_code),
+                Event::Call {
+                    event: CallEvent::Ended(r),
+                    ..
+                } => break r,
                 _ => unreachable!(),
             }
         };

@@ -19,7 +19,7 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use super::state::{Effect, Level};
 use super::terminal::TerminalGuard;
 use super::{App, Msg};
-use crate::engine::{EngineHandle, Event, SendError};
+use crate::engine::{Command, EngineHandle, Event, SendError};
 
 /// How long the orderly shutdown may take before the engine is aborted.
 pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(3);
@@ -103,8 +103,7 @@ pub async fn run_with(mut app: App, engine: Option<(EngineHandle, Feeds)>) -> io
         tracing::info!(?exit, "console loop ended");
         if *exit != Exit::TerminalLost && handle.is_some() {
             // Say what is happening while the engine hangs up.
-            let text = super::i18n::t(app.state.lang, super::i18n::T::Closing).to_string();
-            app.state.set_notice(Level::Info, text);
+            app.state.set_notice(Level::Info, super::i18n::T::Closing);
             let _ = terminal.draw(|f| app.draw(f));
         }
     }
@@ -201,7 +200,21 @@ fn dispatch(
     if let Msg::Engine(ev) = &msg {
         tracing::debug!(?ev, "engine event");
     }
-    for cmd in app.update(msg) {
+    let mut cmds = Vec::new();
+    if let Msg::Engine(Event::DeviceType(now)) = &msg
+        && let Some(want) = app.restore_device.take()
+        && want != *now
+        && app.state.caps.control_plane
+    {
+        // The device the agent chose last session, asked for again.
+        tracing::info!(?want, "restoring the chosen device");
+        cmds.push(Command::ChangeDevice(want));
+    }
+    cmds.extend(app.update(msg));
+    for cmd in cmds {
+        if let Command::ChangeDevice(d) = &cmd {
+            app.device_choice = Some(d.clone());
+        }
         tracing::debug!(?cmd, "command");
         let Some(h) = handle else { continue };
         if let Err(e) = h.send(cmd) {
@@ -211,6 +224,7 @@ fn dispatch(
             });
         }
     }
+    app.save_prefs();
     // The store's work happens outside `update` (see `popup_feed`).
     for effect in std::mem::take(&mut app.state.effects) {
         match effects {

@@ -2,82 +2,32 @@
 //! store work `update` asks the loop to do, drained after every update).
 //! `view` is a pure function of this; `update` is the only writer.
 
+// A sans-IO core: no clock reads, no tasks (clippy.toml).
+#![deny(clippy::disallowed_methods)]
+
 use std::time::{Duration, Instant};
 
 use crate::crm::{CrmError, CrmRecord};
-use crate::engine::{AgentInfo, Availability, Device, Direction, EndReason, RegState};
+use crate::engine::{
+    AgentInfo, Availability, CallId, Device, Direction, EndReason, InitFailure, Notice, RegState,
+    TransferDetail,
+};
 use crate::sip::target::{self, Target, TargetError, UriError};
 use crate::store::{Outcome, phone_key};
 
+use super::action::Action;
 use super::i18n::Lang;
-use super::keymap::{CallCtx, Context, Keymap};
+use super::keymap::{ActionSet, CallCtx, Context, Keymap};
 
-/// Where a call is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    /// A call rings for us.
-    Ringing,
-    /// The platform's leg to us for our own call-out (auto-answered).
-    AgentLeg,
-    /// Our call-out is on its way.
-    Dialing,
-    /// The customer's phone rings.
-    CustomerRinging,
-    /// Talking (held and muted are flags).
-    Talking,
-}
+pub use crate::call::book::Phase;
+pub use crate::engine::Quality;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Call {
-    pub phase: Phase,
-    pub direction: Direction,
-    pub number: String,
-    pub name: Option<String>,
-    /// VCC `line`: the hotline the customer dialled.
-    pub line: Option<String>,
-    /// VCC `queueDescription`: the IVR choice.
-    pub queue: Option<String>,
-    pub call_id: Option<String>,
-    pub held: bool,
-    pub muted: bool,
-    /// When the current phase began (the timer before an answer).
-    pub since: Instant,
-    /// When the call was answered (the talk timer).
-    pub answered: Option<Instant>,
-    /// DTMF digits we sent / received.
-    pub dtmf_sent: String,
-    pub dtmf_received: String,
-}
+/// A call on screen: the call book's entry (`call::book`), with the
+/// console's clock.
+pub type Call = crate::call::book::Call<Instant>;
 
-impl Call {
-    pub fn new(phase: Phase, direction: Direction, number: String, now: Instant) -> Call {
-        Call {
-            phase,
-            direction,
-            number,
-            name: None,
-            line: None,
-            queue: None,
-            call_id: None,
-            held: false,
-            muted: false,
-            since: now,
-            answered: None,
-            dtmf_sent: String::new(),
-            dtmf_received: String::new(),
-        }
-    }
-
-    /// What the timer counts from.
-    pub fn timer_base(&self) -> Instant {
-        self.answered.unwrap_or(self.since)
-    }
-
-    /// Whether the customer popup applies (a customer is on the line or ringing us).
-    pub fn has_customer(&self) -> bool {
-        !self.number.is_empty()
-    }
-}
+/// Every call the console knows, and which one the keys act on.
+pub type CallBook = crate::call::book::CallBook<Instant>;
 
 /// The call that just ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -248,7 +198,7 @@ pub enum Conn {
     Connected,
     Reconnecting { attempt: u32, max: u32 },
     Disconnected,
-    Failed(String),
+    Failed(InitFailure),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -259,10 +209,57 @@ pub enum Level {
     Error,
 }
 
+/// What a notice or activity line says, kept typed so that switching the
+/// language re-renders what is already on screen (`i18n::notice_text`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoticeText {
+    /// A fixed catalogue text.
+    Fixed(super::i18n::T),
+    /// An engine notice.
+    Engine(Notice),
+    CalloutFailed {
+        error_code: Option<String>,
+        sip_code: Option<u16>,
+    },
+    Transfer {
+        ok: bool,
+        detail: TransferDetail,
+    },
+    InitFailed(InitFailure),
+    /// A call ended (the activity log's line).
+    CallEnded {
+        number: String,
+        reason: EndReason,
+    },
+    BadDial(DialError),
+    OfferExpired,
+    /// Theme switched to this one.
+    Theme(String),
+    NoteNotSaved(String),
+    /// The CRM client could not be built.
+    Crm(CrmError),
+    /// An account named in the config has no section.
+    MissingAccount(crate::config::BackendKind),
+    /// Already worded (kept for callers that word their own text).
+    Plain(String),
+}
+
+impl From<String> for NoticeText {
+    fn from(s: String) -> NoticeText {
+        NoticeText::Plain(s)
+    }
+}
+
+impl From<super::i18n::T> for NoticeText {
+    fn from(t: super::i18n::T) -> NoticeText {
+        NoticeText::Fixed(t)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoticeLine {
     pub level: Level,
-    pub text: String,
+    pub text: NoticeText,
 }
 
 /// A transfer offered to us (accept or refuse before `deadline`).
@@ -319,14 +316,6 @@ pub enum Modal {
     Transfer(TransferPrompt),
     QuitConfirm,
     History(HistoryView),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Quality {
-    pub jitter_ms: f32,
-    pub loss_pct: f32,
-    pub rtt_ms: f32,
-    pub mos: f32,
 }
 
 /// What the dial line would call.
@@ -401,6 +390,95 @@ pub fn classify_dial(input: &str) -> Result<DialTarget, DialError> {
     }
 }
 
+/// The header's banner, worded at view time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Banner {
+    /// The built-in demo: the switchboard's address and the agent.
+    Demo { addr: String, agent: String },
+    /// `tongdai demo --screen …`.
+    Scripted,
+}
+
+/// One queue a call can be transferred to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueInfo {
+    pub id: String,
+    pub name: String,
+}
+
+/// What the running backend can do, so the console offers only that.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caps {
+    /// On/Off, the voice channel, the device (a VCC control plane).
+    pub control_plane: bool,
+    /// Mute works on call-outs too (VCC mutes inbound calls only).
+    pub mute_outbound: bool,
+    /// Transfer to an agent picked from the platform's list.
+    pub transfer_agent: bool,
+    /// Transfer to a typed number (SIP REFER; VCC cannot).
+    pub transfer_number: bool,
+    /// Queues to transfer to (VCC: configured, the platform lists none).
+    pub queues: Vec<QueueInfo>,
+    /// Digits typed on the console reach the call only on device 1 (VCC:
+    /// on devices 2–4 the call is on the phone).
+    pub dtmf_needs_console: bool,
+}
+
+impl Caps {
+    /// A plain SIP account.
+    pub fn sip() -> Caps {
+        Caps {
+            control_plane: false,
+            mute_outbound: true,
+            transfer_agent: false,
+            transfer_number: true,
+            queues: Vec::new(),
+            dtmf_needs_console: false,
+        }
+    }
+
+    /// A VCC agent (and the demo, which is one).
+    pub fn vcc(queues: Vec<QueueInfo>) -> Caps {
+        Caps {
+            control_plane: true,
+            mute_outbound: false,
+            transfer_agent: true,
+            transfer_number: false,
+            queues,
+            dtmf_needs_console: true,
+        }
+    }
+
+    /// The transfer dialog's tabs, in order.
+    pub fn transfer_tabs(&self) -> Vec<TransferTab> {
+        let mut tabs = Vec::new();
+        if self.transfer_agent {
+            tabs.push(TransferTab::Agent);
+        }
+        if !self.queues.is_empty() {
+            tabs.push(TransferTab::Queue);
+        }
+        if self.transfer_number {
+            tabs.push(TransferTab::Number);
+        }
+        tabs
+    }
+}
+
+impl Default for Caps {
+    /// Everything a console can show (no queues): tests and the first run.
+    fn default() -> Caps {
+        Caps {
+            control_plane: true,
+            mute_outbound: true,
+            transfer_agent: true,
+            transfer_number: true,
+            queues: Vec::new(),
+            dtmf_needs_console: false,
+        }
+    }
+}
+
 /// Facts for the first-run screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Setup {
@@ -416,9 +494,11 @@ pub struct AppState {
     /// `None`: an account is configured and an engine runs.
     pub first_run: Option<Setup>,
     /// Shown in the header (e.g. the demo switchboard).
-    pub banner: Option<String>,
+    pub banner: Option<Banner>,
     pub theme_index: usize,
     pub theme_names: Vec<String>,
+    /// What the backend can do (the hint bar and transfer dialog follow it).
+    pub caps: Caps,
     pub confirm_quit: bool,
     /// How long a transfer offer may wait (VCC: 10 s).
     pub offer_timeout: Duration,
@@ -429,9 +509,11 @@ pub struct AppState {
     pub voice_here: Option<bool>,
     pub device: Option<Device>,
 
-    pub call: Option<Call>,
-    /// A call id that arrived before its call.
-    pub pending_call_id: Option<String>,
+    /// Every live call (read through [`AppState::call`]: the selected one).
+    pub book: CallBook,
+    /// DTMF typed here was refused (the call is on a phone) and the agent
+    /// was told why: once per call.
+    pub dtmf_refusal_said: Option<CallId>,
     pub last_call: Option<LastCall>,
     /// Call history (fed by a store later; this session's calls meanwhile).
     pub recent: Vec<RecentCall>,
@@ -445,7 +527,6 @@ pub struct AppState {
     pub wrapup: Option<WrapUp>,
     /// IO for the loop to do, drained after every `update`.
     pub effects: Vec<Effect>,
-    pub quality: Option<Quality>,
     /// Audio levels, quantised to eighths (only a change redraws).
     pub levels: Option<(u8, u8)>,
 
@@ -476,6 +557,7 @@ impl AppState {
             banner: None,
             theme_index: 0,
             theme_names: vec!["dark".into()],
+            caps: Caps::default(),
             confirm_quit: true,
             offer_timeout: Duration::from_secs(10),
             conn: Conn::Connecting,
@@ -483,8 +565,8 @@ impl AppState {
             availability: None,
             voice_here: None,
             device: None,
-            call: None,
-            pending_call_id: None,
+            book: CallBook::new(),
+            dtmf_refusal_said: None,
             last_call: None,
             recent: Vec::new(),
             popup: None,
@@ -492,7 +574,6 @@ impl AppState {
             notes_enabled: false,
             wrapup: None,
             effects: Vec::new(),
-            quality: None,
             levels: None,
             dial: String::new(),
             dial_edit: false,
@@ -506,24 +587,50 @@ impl AppState {
         }
     }
 
+    /// The call the keys act on (the call book's selected call).
+    pub fn call(&self) -> Option<&Call> {
+        self.book.selected()
+    }
+
     /// The keymap context.
     pub fn context(&self) -> Context {
-        let call = match self.call.as_ref().map(|c| c.phase) {
+        let call = match self.call().map(|c| c.phase) {
             None => CallCtx::Idle,
             Some(Phase::Ringing) => CallCtx::Ringing,
             Some(Phase::AgentLeg | Phase::Dialing | Phase::CustomerRinging) => CallCtx::Dialing,
             Some(Phase::Talking) => CallCtx::InCall,
         };
+        let mut unavailable = ActionSet::EMPTY;
+        let caps = &self.caps;
+        if !caps.control_plane {
+            unavailable = unavailable
+                .with(Action::Availability)
+                .with(Action::ClaimVoice)
+                .with(Action::Device);
+        }
+        if self.voice_here == Some(true) {
+            unavailable = unavailable.with(Action::ClaimVoice);
+        }
+        if !caps.mute_outbound
+            && self
+                .call()
+                .is_some_and(|c| c.direction != Direction::Inbound)
+        {
+            unavailable = unavailable.with(Action::Mute);
+        }
+        if caps.transfer_tabs().is_empty() {
+            unavailable = unavailable.with(Action::Transfer);
+        }
         Context {
             call,
             offer: self.offer.is_some(),
+            unavailable,
         }
     }
 
     /// Seconds on the call timer, if one runs.
     pub fn timer_secs(&self) -> Option<u64> {
-        self.call
-            .as_ref()
+        self.call()
             .map(|c| self.now.saturating_duration_since(c.timer_base()).as_secs())
     }
 
@@ -539,7 +646,7 @@ impl AppState {
     pub fn text_field(&self) -> Option<TextField> {
         match &self.modal {
             Some(Modal::Mobile { .. }) => return Some(TextField::MobileNumber),
-            Some(Modal::Transfer(p)) if p.tab != TransferTab::Agent => {
+            Some(Modal::Transfer(p)) if p.tab == TransferTab::Number => {
                 return Some(TextField::TransferInput);
             }
             Some(Modal::History(h)) if h.editing.is_some() => return Some(TextField::HistoryNote),
@@ -577,7 +684,7 @@ impl AppState {
     /// When the clock view next changes: the loop sleeps until then and
     /// not at all while no timer runs (idle CPU stays at zero).
     pub fn next_deadline(&self) -> Option<Instant> {
-        let timer = self.call.as_ref().map(|c| {
+        let timer = self.call().map(|c| {
             let base = c.timer_base();
             let secs = self.now.saturating_duration_since(base).as_secs();
             base + Duration::from_secs(secs + 1)
@@ -603,8 +710,11 @@ impl AppState {
         }
     }
 
-    pub fn set_notice(&mut self, level: Level, text: String) {
-        let line = NoticeLine { level, text };
+    pub fn set_notice(&mut self, level: Level, text: impl Into<NoticeText>) {
+        let line = NoticeLine {
+            level,
+            text: text.into(),
+        };
         self.activity.push(line.clone());
         if self.activity.len() > ACTIVITY_MAX {
             self.activity.remove(0);
@@ -621,6 +731,8 @@ impl AppState {
 }
 
 #[cfg(test)]
+// Tests take a base instant from the clock; the code under test still gets it as an argument.
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
 

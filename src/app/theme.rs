@@ -400,6 +400,11 @@ impl Theme {
         depth: ColorDepth,
         config_dir: Option<&Path>,
     ) -> Result<Theme, ConfigError> {
+        if spec.eq_ignore_ascii_case("auto") {
+            let light = light_background(std::env::var("COLORFGBG").ok().as_deref());
+            let name = if light == Some(true) { "light" } else { "dark" };
+            return Theme::builtin(name, depth);
+        }
         if Theme::builtin_file(spec).is_some() {
             return Theme::builtin(spec, depth);
         }
@@ -442,9 +447,41 @@ impl Theme {
     }
 }
 
+/// Whether the terminal's background is light, from `COLORFGBG` (set by
+/// rxvt, Konsole, iTerm2 and others as `fg;bg` or `fg;default;bg`): colour
+/// 7 or 15 is a light background, 0–6 and 8 a dark one. `None`: unknown
+/// (the `auto` theme is then `dark`).
+pub fn light_background(colorfgbg: Option<&str>) -> Option<bool> {
+    let bg: u8 = colorfgbg?.rsplit(';').next()?.trim().parse().ok()?;
+    match bg {
+        7 | 15 => Some(true),
+        0..=6 | 8 => Some(false),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colorfgbg_says_which_background() {
+        assert_eq!(light_background(Some("0;15")), Some(true));
+        assert_eq!(light_background(Some("0;default;7")), Some(true));
+        assert_eq!(light_background(Some("15;0")), Some(false));
+        assert_eq!(light_background(Some("7;8")), Some(false));
+        assert_eq!(light_background(Some("garbage")), None);
+        assert_eq!(light_background(None), None);
+    }
+
+    #[test]
+    fn the_light_theme_paints_its_own_background() {
+        let t = Theme::builtin("light", ColorDepth::TrueColor).unwrap();
+        assert!(
+            t.style(Role::Base).bg.is_some(),
+            "unreadable on a dark terminal"
+        );
+    }
 
     #[test]
     fn builtins_load_at_every_depth() {

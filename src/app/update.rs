@@ -1,20 +1,26 @@
 //! `update(&mut AppState, Msg) -> Vec<Command>`: the one place state
 //! changes. No I/O, no clock reads (`now` arrives as `Msg::Tick`).
 
+// A sans-IO core: no clock reads, no tasks (clippy.toml).
+#![deny(clippy::disallowed_methods)]
+
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
-use crate::call::errors::{Lang, callout_notice};
+use std::time::Instant;
+
+use crate::call::book::{Applied, EndedCall};
+use crate::call::errors::Lang;
 use crate::engine::{
-    Command, Device, Direction, EndReason, Event, HistoryNotice, Notice, TransferTarget,
+    CallEvent, Command, Device, EndReason, Event, HistoryNotice, NotNow, Notice, TransferTarget,
 };
 
 use super::action::{Action, Msg};
 use super::i18n::{self, T};
 use super::keymap::{CallCtx, Key};
 use super::state::{
-    AppState, Call, Conn, CrmState, DialTarget, Effect, HistoryView, LastCall, Level, Modal, Offer,
-    Phase, Popup, Quality, RecentCall, TextField, TransferPrompt, TransferTab, WrapUp,
-    classify_dial, same_number,
+    AppState, Conn, CrmState, DialTarget, Effect, HistoryView, LastCall, Level, Modal, NoticeText,
+    Offer, Popup, RecentCall, TextField, TransferPrompt, TransferTab, WrapUp, classify_dial,
+    same_number,
 };
 
 /// Keys that are dial-line text or DTMF when no binding takes them.
@@ -29,8 +35,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Command> {
                 && now >= o.deadline
             {
                 s.offer = None;
-                let text = i18n::offer_expired(s.lang).to_string();
-                s.set_notice(Level::Warning, text);
+                s.set_notice(Level::Warning, NoticeText::OfferExpired);
                 s.dirty = true;
             }
             if s.clock_view() != before {
@@ -77,8 +82,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Command> {
             } else {
                 T::EngineBusy
             };
-            let text = i18n::t(s.lang, t).to_string();
-            s.set_notice(Level::Error, text);
+            s.set_notice(Level::Error, t);
             Vec::new()
         }
         Msg::CustomerInfo { number, info } => {
@@ -140,12 +144,10 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Command> {
                             r.note = note.clone();
                         }
                     }
-                    let text = i18n::t(s.lang, T::NoteSaved).to_string();
-                    s.set_notice(Level::Ok, text);
+                    s.set_notice(Level::Ok, T::NoteSaved);
                 }
                 Err(why) => {
-                    let text = i18n::note_not_saved(s.lang, &why);
-                    s.set_notice(Level::Error, text);
+                    s.set_notice(Level::Error, NoticeText::NoteNotSaved(why));
                 }
             }
             Vec::new()
@@ -162,7 +164,7 @@ fn popup_for<'a>(s: &'a mut AppState, number: &str) -> Option<&'a mut Popup> {
 /// The popup follows the call on screen: a new customer number starts an
 /// empty one (CRM pending when configured); no customer, no popup.
 fn sync_popup(s: &mut AppState) {
-    match s.call.as_ref().filter(|c| c.has_customer()) {
+    match s.call().filter(|c| c.has_customer()) {
         Some(c) => {
             if !s
                 .popup
@@ -274,7 +276,8 @@ fn on_history_key(s: &mut AppState, mut h: HistoryView, key: Key) -> (Option<Mod
                 h.editing = Some(r.note.clone().unwrap_or_default());
             }
         }
-        (KeyCode::Enter, _) | (_, Some('c')) => {
+        // Enter only: `c` is the reconnect key elsewhere.
+        (KeyCode::Enter, _) => {
             // Call back through the dial line: the same validation, the
             // same `CallOut`, the same error table as a typed number.
             if let Some(r) = h.selected_row() {
@@ -299,7 +302,7 @@ fn on_paste(s: &mut AppState, text: &str) {
             input.push_str(&text);
             *invalid = false;
         }
-        Some(Modal::Transfer(p)) if p.tab != TransferTab::Agent => p.input.push_str(&text),
+        Some(Modal::Transfer(p)) if p.tab == TransferTab::Number => p.input.push_str(&text),
         Some(Modal::History(h)) => match (&mut h.editing, h.filtering) {
             (Some(input), _) => input.push_str(&text),
             (None, true) => h.filter.push_str(&text),
@@ -311,7 +314,7 @@ fn on_paste(s: &mut AppState, text: &str) {
                 w.input.push_str(&text);
             }
         }
-        None if s.call.is_none() || dial_focus => {
+        None if s.book.selected_id().is_none() || dial_focus => {
             s.dial.push_str(text.trim());
             if !text.chars().all(|c| DIAL_CHARS.contains(c) || c == ' ') {
                 s.dial_edit = true;
@@ -352,10 +355,27 @@ fn on_key(s: &mut AppState, ev: KeyEvent) -> Option<Vec<Command>> {
     Some(match (key.code, key.text_char()) {
         (_, Some(c)) if DIAL_CHARS.contains(c) => match s.context().call {
             CallCtx::InCall if c != '+' => {
-                if let Some(call) = &mut s.call {
-                    call.dtmf_sent.push(c);
+                let on_phone = s.caps.dtmf_needs_console
+                    && s.device.as_ref().is_some_and(|d| *d != Device::Console);
+                if on_phone {
+                    // The call is on the desk phone or mobile: its own keys
+                    // send DTMF. Say so once per call, not once per key.
+                    if let Some(id) = s.book.selected_id()
+                        && s.dtmf_refusal_said != Some(id)
+                    {
+                        s.dtmf_refusal_said = Some(id);
+                        s.set_notice(
+                            Level::Warning,
+                            NoticeText::Engine(Notice::NotNow(NotNow::DtmfOnPhone)),
+                        );
+                    }
+                    return Some(Vec::new());
                 }
-                engine(s, Command::SendDtmf(c))
+                let call = s.book.selected_id();
+                if let Some(id) = call {
+                    s.book.note_dtmf_sent(id, c);
+                }
+                engine(s, Command::SendDtmf { call, digit: c })
             }
             CallCtx::Idle => {
                 s.dial.push(c);
@@ -363,7 +383,7 @@ fn on_key(s: &mut AppState, ev: KeyEvent) -> Option<Vec<Command>> {
             }
             _ => return None,
         },
-        (KeyCode::Backspace, _) if s.call.is_none() => {
+        (KeyCode::Backspace, _) if s.call().is_none() => {
             s.dial.pop();
             Vec::new()
         }
@@ -558,32 +578,30 @@ fn on_modal_key(s: &mut AppState, key: Key) -> Vec<Command> {
         },
         Modal::Transfer(mut p) => match key.code {
             KeyCode::Esc => None,
-            KeyCode::Tab | KeyCode::Right => {
-                p.tab = match p.tab {
-                    TransferTab::Agent => TransferTab::Queue,
-                    TransferTab::Queue => TransferTab::Number,
-                    TransferTab::Number => TransferTab::Agent,
-                };
+            KeyCode::Tab | KeyCode::Right | KeyCode::BackTab | KeyCode::Left => {
+                // Only the tabs this backend can use (VCC: no number).
+                let tabs = s.caps.transfer_tabs();
+                let n = tabs.len().max(1);
+                let i = tabs.iter().position(|t| *t == p.tab).unwrap_or(0);
+                let back = matches!(key.code, KeyCode::BackTab | KeyCode::Left);
+                let next = if back { (i + n - 1) % n } else { (i + 1) % n };
+                if let Some(t) = tabs.get(next) {
+                    p.tab = *t;
+                }
+                p.selected = 0;
                 p.input.clear();
                 p.error = None;
                 Some(Modal::Transfer(p))
             }
-            KeyCode::BackTab | KeyCode::Left => {
-                p.tab = match p.tab {
-                    TransferTab::Agent => TransferTab::Number,
-                    TransferTab::Queue => TransferTab::Agent,
-                    TransferTab::Number => TransferTab::Queue,
-                };
-                p.input.clear();
-                p.error = None;
-                Some(Modal::Transfer(p))
-            }
-            KeyCode::Up if p.tab == TransferTab::Agent => {
+            KeyCode::Up if p.tab != TransferTab::Number => {
                 p.selected = p.selected.saturating_sub(1);
                 Some(Modal::Transfer(p))
             }
-            KeyCode::Down if p.tab == TransferTab::Agent => {
-                let n = s.transfer_agents.as_ref().map(Vec::len).unwrap_or(0);
+            KeyCode::Down if p.tab != TransferTab::Number => {
+                let n = match p.tab {
+                    TransferTab::Agent => s.transfer_agents.as_ref().map(Vec::len).unwrap_or(0),
+                    _ => s.caps.queues.len(),
+                };
                 if p.selected + 1 < n {
                     p.selected += 1;
                 }
@@ -596,10 +614,11 @@ fn on_modal_key(s: &mut AppState, key: Key) -> Vec<Command> {
                         .as_ref()
                         .and_then(|a| a.get(p.selected))
                         .map(|a| TransferTarget::Agent(a.id.clone())),
-                    TransferTab::Queue => {
-                        let q = p.input.trim();
-                        (!q.is_empty()).then(|| TransferTarget::Queue(q.to_string()))
-                    }
+                    TransferTab::Queue => s
+                        .caps
+                        .queues
+                        .get(p.selected)
+                        .map(|q| TransferTarget::Queue(q.id.clone())),
                     TransferTab::Number => match classify_dial(&p.input) {
                         Ok(t) => Some(TransferTarget::Number(t.text().to_string())),
                         Err(e) => {
@@ -610,13 +629,14 @@ fn on_modal_key(s: &mut AppState, key: Key) -> Vec<Command> {
                 };
                 match target {
                     Some(t) => {
-                        cmds = engine(s, Command::Transfer(t));
+                        let call = s.book.selected_id();
+                        cmds = engine(s, Command::Transfer { call, target: t });
                         None
                     }
                     None => Some(Modal::Transfer(p)),
                 }
             }
-            _ if p.tab != TransferTab::Agent => {
+            _ if p.tab == TransferTab::Number => {
                 edit(&mut p.input, key);
                 p.error = None;
                 Some(Modal::Transfer(p))
@@ -643,8 +663,7 @@ fn on_modal_key(s: &mut AppState, key: Key) -> Vec<Command> {
 /// A command for the engine, or a notice when there is none.
 fn engine(s: &mut AppState, c: Command) -> Vec<Command> {
     if s.first_run.is_some() {
-        let text = i18n::t(s.lang, T::NotConfigured).to_string();
-        s.set_notice(Level::Warning, text);
+        s.set_notice(Level::Warning, T::NotConfigured);
         return Vec::new();
     }
     vec![c]
@@ -652,21 +671,29 @@ fn engine(s: &mut AppState, c: Command) -> Vec<Command> {
 
 fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
     let ctx = s.context();
+    // Keys act on the selected call, named so the engine cannot guess another.
+    let call = s.book.selected_id();
     match a {
-        Action::Answer if ctx.call == CallCtx::Ringing => engine(s, Command::Accept),
-        Action::Reject if ctx.call == CallCtx::Ringing => {
-            engine(s, Command::Reject { decline: false })
-        }
-        Action::End if s.call.is_some() => engine(s, Command::End),
-        Action::Hold if ctx.call == CallCtx::InCall => engine(s, Command::ToggleHold),
-        Action::Mute if ctx.call == CallCtx::InCall => engine(s, Command::ToggleMute),
+        Action::Answer if ctx.call == CallCtx::Ringing => engine(s, Command::Accept { call }),
+        Action::Reject if ctx.call == CallCtx::Ringing => engine(
+            s,
+            Command::Reject {
+                call,
+                decline: false,
+            },
+        ),
+        Action::End if call.is_some() => engine(s, Command::End { call }),
+        Action::Hold if ctx.call == CallCtx::InCall => engine(s, Command::ToggleHold { call }),
+        Action::Mute if ctx.call == CallCtx::InCall => engine(s, Command::ToggleMute { call }),
         Action::Answer | Action::Reject | Action::End | Action::Hold | Action::Mute => {
-            let text = i18n::notice(s.lang, &Notice::NotNow(i18n::t(s.lang, T::NoCall).into()));
-            s.set_notice(Level::Warning, text);
+            s.set_notice(
+                Level::Warning,
+                NoticeText::Engine(Notice::NotNow(NotNow::NotInCall)),
+            );
             Vec::new()
         }
         Action::Dial => {
-            if s.call.is_some() {
+            if s.call().is_some() {
                 if ctx.call == CallCtx::Ringing && s.text_field().is_some() {
                     say_ring_behind_focus(s);
                 }
@@ -680,15 +707,13 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
                     engine(s, Command::CallOut(n))
                 }
                 Err(e) => {
-                    let text =
-                        i18n::notice(s.lang, &Notice::BadNumber(i18n::dial_error(s.lang, &e)));
-                    s.set_notice(Level::Error, text);
+                    s.set_notice(Level::Error, NoticeText::BadDial(e));
                     Vec::new()
                 }
             }
         }
         Action::DialEdit => {
-            if s.call.is_none() {
+            if s.call().is_none() {
                 s.dial_edit = true;
             }
             Vec::new()
@@ -712,14 +737,21 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
             if ctx.call != CallCtx::InCall {
                 return Vec::new();
             }
+            let Some(tab) = s.caps.transfer_tabs().first().copied() else {
+                return Vec::new();
+            };
             s.transfer_agents = None;
             s.modal = Some(Modal::Transfer(TransferPrompt {
-                tab: TransferTab::Agent,
+                tab,
                 selected: 0,
                 input: String::new(),
                 error: None,
             }));
-            engine(s, Command::ListTransferAgents)
+            if s.caps.transfer_agent {
+                engine(s, Command::ListTransferAgents)
+            } else {
+                Vec::new()
+            }
         }
         Action::AcceptTransfer | Action::RefuseTransfer => {
             if s.offer.take().is_none() {
@@ -729,8 +761,7 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
         }
         Action::History => {
             if !s.notes_enabled {
-                let text = i18n::t(s.lang, T::HistoryOff).to_string();
-                s.set_notice(Level::Warning, text);
+                s.set_notice(Level::Warning, T::HistoryOff);
                 return Vec::new();
             }
             s.modal = Some(Modal::History(HistoryView::new()));
@@ -744,8 +775,8 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
         Action::Theme => {
             let n = s.theme_names.len().max(1);
             s.theme_index = (s.theme_index + 1) % n;
-            let text = format!("{}: {}", i18n::t(s.lang, T::ShowingTheme), s.theme_name());
-            s.set_notice(Level::Info, text);
+            let name = s.theme_name().to_string();
+            s.set_notice(Level::Info, NoticeText::Theme(name));
             Vec::new()
         }
         Action::Language => {
@@ -756,7 +787,7 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
             Vec::new()
         }
         Action::Quit => {
-            if s.call.is_some() && s.confirm_quit {
+            if s.call().is_some() && s.confirm_quit {
                 s.modal = Some(Modal::QuitConfirm);
             } else {
                 // A note typed but not yet saved is not lost on the way out.
@@ -769,14 +800,8 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
     }
 }
 
-fn new_call(s: &mut AppState, phase: Phase, direction: Direction, number: String) -> Call {
-    let mut c = Call::new(phase, direction, number, s.now);
-    c.call_id = s.pending_call_id.take();
-    c
-}
-
 fn on_event(s: &mut AppState, ev: Event) {
-    let ring = matches!(&ev, Event::Ringing(info) if !info.agent_leg);
+    let ring = matches!(ev.call_event(), Some(CallEvent::Ringing(info)) if !info.agent_leg);
     on_engine_event(s, ev);
     let rang = ring && s.context().call == CallCtx::Ringing;
     if rang && matches!(&s.modal, Some(Modal::History(h)) if !h.filtering && h.editing.is_none()) {
@@ -791,151 +816,109 @@ fn on_event(s: &mut AppState, ev: Event) {
     sync_popup(s);
 }
 
+/// What the console adds when a call ends: this session's history row,
+/// the activity line, the wrap-up prompt and the "last call" panel.
+fn call_ended(s: &mut AppState, e: EndedCall<Instant>) {
+    let (c, reason) = (e.call, e.reason);
+    let talk = c.answered.map(|a| s.now.saturating_duration_since(a));
+    s.recent.insert(
+        0,
+        RecentCall {
+            number: c.number.clone(),
+            direction: c.direction,
+            when: None,
+            talk_secs: talk.map(|d| d.as_secs()),
+            reason: Some(reason.clone()),
+        },
+    );
+    let level = match reason {
+        EndReason::Failed { .. } | EndReason::TransportLost | EndReason::Timeout => Level::Warning,
+        _ => Level::Info,
+    };
+    s.activity.push(super::state::NoticeLine {
+        level,
+        text: NoticeText::CallEnded {
+            number: c.number.clone(),
+            reason: reason.clone(),
+        },
+    });
+    if s.notes_enabled && c.answered.is_some() && c.has_customer() {
+        // A note still open for the call before is saved first.
+        close_wrapup_for_call(s);
+        s.wrapup = Some(WrapUp {
+            number: c.number.clone(),
+            row: None,
+            input: String::new(),
+        });
+    }
+    s.last_call = Some(LastCall {
+        number: c.number,
+        direction: c.direction,
+        reason,
+        talk,
+        call_id: c.platform_id,
+    });
+}
+
 fn on_engine_event(s: &mut AppState, ev: Event) {
     s.dirty = true;
-    let lang = s.lang;
+    // The call book follows every call; what is left here is what the
+    // console itself adds (notices, history rows, the wrap-up prompt).
+    let applied = s.book.apply(s.now, &ev);
     match ev {
         Event::Ready => s.conn = Conn::Connected,
         Event::InitFailed(reason) => {
-            s.set_notice(Level::Error, i18n::init_failed(lang, &reason));
+            s.set_notice(Level::Error, NoticeText::InitFailed(reason.clone()));
             s.conn = Conn::Failed(reason);
         }
         Event::VoiceChannel(here) => s.voice_here = Some(here),
         Event::Availability(a) => s.availability = Some(a),
-        Event::Dialing(number) => {
-            s.call = Some(new_call(s, Phase::Dialing, Direction::Outbound, number));
-        }
-        Event::CalloutStarted(number) => match &mut s.call {
-            Some(c) => {
-                if !number.is_empty() {
-                    c.number = number;
+        Event::Call { event, .. } => match event {
+            CallEvent::Ended(_) => {
+                if let Applied::Ended(e) = applied {
+                    call_ended(s, *e);
                 }
-                if c.phase != Phase::Talking {
-                    c.phase = Phase::CustomerRinging;
-                    c.since = s.now;
+                if s.book.is_empty() {
+                    s.levels = None;
                 }
-            }
-            None => {
-                s.call = Some(new_call(
-                    s,
-                    Phase::CustomerRinging,
-                    Direction::Outbound,
-                    number,
-                ));
-            }
-        },
-        Event::CustomerAnswered => {
-            if let Some(c) = &mut s.call {
-                c.phase = Phase::Talking;
-                c.answered.get_or_insert(s.now);
-            }
-        }
-        Event::Ringing(info) => {
-            let phase = if info.agent_leg {
-                Phase::AgentLeg
-            } else {
-                Phase::Ringing
-            };
-            let keep = info.agent_leg && s.call.is_some();
-            if keep {
-                if let Some(c) = &mut s.call {
-                    c.phase = Phase::AgentLeg;
-                    c.since = s.now;
-                    if c.number.is_empty() {
-                        c.number = info.phone;
-                    }
-                }
-            } else {
-                let mut c = new_call(s, phase, info.direction, info.phone);
-                c.name = info.display_name.filter(|n| !n.trim().is_empty());
-                c.line = info.line.filter(|n| !n.trim().is_empty());
-                c.queue = info.queue.filter(|n| !n.trim().is_empty());
-                s.call = Some(c);
-            }
-        }
-        Event::Accepted => {
-            if let Some(c) = &mut s.call {
-                match c.phase {
-                    // The agent leg of a call-out: now the customer.
-                    Phase::AgentLeg => {
-                        c.phase = Phase::Dialing;
-                        c.since = s.now;
-                    }
-                    _ => {
-                        c.phase = Phase::Talking;
-                        c.answered.get_or_insert(s.now);
-                    }
+                if matches!(s.modal, Some(Modal::Transfer(_)) | Some(Modal::QuitConfirm)) {
+                    s.modal = None;
                 }
             }
-        }
-        Event::Ended(reason) => {
-            if let Some(c) = s.call.take() {
-                let talk = c.answered.map(|a| s.now.saturating_duration_since(a));
-                s.recent.insert(
-                    0,
-                    RecentCall {
-                        number: c.number.clone(),
-                        direction: c.direction,
-                        when: None,
-                        talk_secs: talk.map(|d| d.as_secs()),
-                        reason: Some(reason.clone()),
+            CallEvent::TransferResult { ok, detail } => {
+                s.offer = None;
+                let level = if ok { Level::Ok } else { Level::Error };
+                s.set_notice(level, NoticeText::Transfer { ok, detail });
+            }
+            CallEvent::CalloutFailed {
+                error_code,
+                sip_code,
+            } => {
+                s.set_notice(
+                    Level::Error,
+                    NoticeText::CalloutFailed {
+                        error_code,
+                        sip_code,
                     },
                 );
-                let level = match reason {
-                    EndReason::Failed { .. } | EndReason::TransportLost | EndReason::Timeout => {
-                        Level::Warning
-                    }
-                    _ => Level::Info,
-                };
-                s.activity.push(super::state::NoticeLine {
-                    level,
-                    text: format!(
-                        "{} {} · {}",
-                        i18n::t(lang, T::LastCall),
-                        c.number,
-                        i18n::end_reason(lang, &reason)
-                    ),
-                });
-                if s.notes_enabled && c.answered.is_some() && c.has_customer() {
-                    // A note still open for the call before is saved first.
-                    close_wrapup_for_call(s);
-                    s.wrapup = Some(WrapUp {
-                        number: c.number.clone(),
-                        row: None,
-                        input: String::new(),
-                    });
-                }
-                s.last_call = Some(LastCall {
-                    number: c.number,
-                    direction: c.direction,
-                    reason,
-                    talk,
-                    call_id: c.call_id,
-                });
             }
-            s.quality = None;
-            s.levels = None;
-            if matches!(s.modal, Some(Modal::Transfer(_)) | Some(Modal::QuitConfirm)) {
-                s.modal = None;
-            }
-        }
-        Event::Held(b) => {
-            if let Some(c) = &mut s.call {
-                c.held = b;
-            }
-        }
-        Event::Muted(b) => {
-            if let Some(c) = &mut s.call {
-                c.muted = b;
-            }
-        }
+            CallEvent::CalloutStarted(_)
+            | CallEvent::CustomerAnswered
+            | CallEvent::Ringing(_)
+            | CallEvent::Dialing(_)
+            | CallEvent::Accepted
+            | CallEvent::Held(_)
+            | CallEvent::Muted(_)
+            | CallEvent::PlatformId(_)
+            | CallEvent::Quality(_)
+            | CallEvent::DtmfReceived(_) => {}
+        },
         Event::DeviceType(d) => s.device = Some(d),
         Event::Reconnecting { attempt, max } => s.conn = Conn::Reconnecting { attempt, max },
         Event::Reconnected => s.conn = Conn::Connected,
         Event::Disconnected => {
             s.conn = Conn::Disconnected;
-            let text = i18n::t(lang, T::Disconnected).to_string();
-            s.set_notice(Level::Error, text);
+            s.set_notice(Level::Error, T::Disconnected);
         }
         Event::TransferAgents(list) => s.transfer_agents = Some(list),
         Event::TransferOffered {
@@ -951,12 +934,8 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
         Event::TransferResult { ok, detail } => {
             s.offer = None;
             let level = if ok { Level::Ok } else { Level::Error };
-            s.set_notice(level, i18n::transfer_result(lang, ok, &detail));
+            s.set_notice(level, NoticeText::Transfer { ok, detail });
         }
-        Event::CallId(id) => match &mut s.call {
-            Some(c) => c.call_id = Some(id),
-            None => s.pending_call_id = Some(id),
-        },
         Event::Registration(r) => s.registration = Some(r),
         Event::AudioLevel { mic, speaker } => {
             let q = |v: f32| (v.clamp(0.0, 1.0) * 8.0).round() as u8;
@@ -964,39 +943,13 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
             s.dirty = levels != s.levels;
             s.levels = levels;
         }
-        Event::CallQuality {
-            jitter_ms,
-            loss_pct,
-            rtt_ms,
-            mos,
-        } => {
-            s.quality = Some(Quality {
-                jitter_ms,
-                loss_pct,
-                rtt_ms,
-                mos,
-            })
-        }
-        Event::DtmfReceived(c) => {
-            if let Some(call) = &mut s.call {
-                call.dtmf_received.push(c);
-            }
-        }
-        Event::CalloutFailed {
-            error_code,
-            sip_code,
-        } => {
-            s.set_notice(
-                Level::Error,
-                callout_notice(error_code.as_deref(), sip_code, lang),
-            );
-        }
         Event::Notice(n) => {
             let level = match &n {
                 Notice::IpccError(_)
                 | Notice::AvailabilityRefused
                 | Notice::DeviceChangeRefused
-                | Notice::BadNumber(_) => Level::Error,
+                | Notice::BadNumber(_)
+                | Notice::UnknownCall(_) => Level::Error,
                 Notice::NotNow(_) | Notice::InsecureTls => Level::Warning,
                 Notice::Server(_) | Notice::Info(_) => Level::Info,
                 Notice::History(h) => match h {
@@ -1005,7 +958,7 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
                     _ => Level::Warning,
                 },
             };
-            s.set_notice(level, i18n::notice(lang, &n));
+            s.set_notice(level, NoticeText::Engine(n));
         }
         Event::ShutdownComplete => s.quitting = true,
     }

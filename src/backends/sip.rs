@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::call::softphone::{Effect, Input, Policy, Softphone};
-use crate::engine::{Backend, Command, Event, EventSink, Notice, RegState};
+use crate::engine::{
+    Backend, Command, Event, EventSink, Info, InitFailure, InitStep, Notice, RegState,
+};
 use crate::media::AudioConfig;
 use crate::secret::Secret;
 use crate::sip::ua::{SipUa, UaEvent};
@@ -75,7 +77,10 @@ async fn run(backend: SipBackend, mut commands: mpsc::Receiver<Command>, events:
     let password = match backend.password {
         Ok(p) => p,
         Err(e) => {
-            events.emit(Event::InitFailed(e));
+            events.emit(Event::InitFailed(InitFailure::new(
+                InitStep::Credentials,
+                e,
+            )));
             return wait_for_shutdown(commands).await;
         }
     };
@@ -89,7 +94,10 @@ async fn run(backend: SipBackend, mut commands: mpsc::Receiver<Command>, events:
     let ua = match SipUa::start(backend.cfg.clone(), password, ua_tx).await {
         Ok(ua) => ua,
         Err(e) => {
-            events.emit(Event::InitFailed(e.to_string()));
+            events.emit(Event::InitFailed(InitFailure::new(
+                InitStep::Start,
+                e.to_string(),
+            )));
             return wait_for_shutdown(commands).await;
         }
     };
@@ -143,7 +151,9 @@ async fn run(backend: SipBackend, mut commands: mpsc::Receiver<Command>, events:
             ev = ua_rx.recv() => match ev {
                 Some(UaEvent::Call(i)) => phone.handle(Instant::now(), Input::Sip(i)),
                 Some(UaEvent::Registration(s)) => events.emit(Event::Registration(s)),
-                Some(UaEvent::Problem(t)) => events.emit(Event::Notice(Notice::Server(t))),
+                Some(UaEvent::Problem(t)) => {
+                    events.emit(Event::Notice(Notice::Info(Info::SipProblem { detail: t })))
+                }
                 Some(UaEvent::Media(e)) => events.emit(e),
                 None => break,
             },

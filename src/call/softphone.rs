@@ -28,7 +28,10 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::engine::{Command, Direction, EndReason, Event, Notice, RingInfo, TransferTarget};
+use crate::engine::{
+    CallEvent, CallId, Command, Direction, EndReason, Event, Info, NotNow, Notice, Quality,
+    RingInfo, TransferDetail, TransferTarget,
+};
 use crate::sip::SecondCall;
 use crate::sip::target::Target;
 
@@ -90,6 +93,11 @@ pub enum SipInput {
     Dtmf {
         leg: Leg,
         digit: char,
+    },
+    /// RTCP figures of the leg's audio.
+    Quality {
+        leg: Leg,
+        quality: Quality,
     },
     /// The signalling transport died: every call is gone.
     TransportLost,
@@ -168,6 +176,8 @@ enum Phase {
 
 #[derive(Debug, Clone)]
 struct Call {
+    /// Our name for the call, in every event about it.
+    id: CallId,
     leg: Leg,
     direction: Direction,
     number: String,
@@ -210,6 +220,7 @@ pub struct Softphone {
     /// deadline) only to BYE a 200 that crosses the CANCEL.
     cancelled: Vec<(Leg, Instant)>,
     next_leg: u64,
+    next_call: u64,
     effects: VecDeque<Effect>,
     shutting_down: bool,
 }
@@ -243,6 +254,7 @@ impl Softphone {
             calls: Vec::new(),
             cancelled: Vec::new(),
             next_leg: 1,
+            next_call: 1,
             effects: VecDeque::new(),
             shutting_down: false,
         }
@@ -252,6 +264,37 @@ impl Softphone {
     /// (an orderly exit lets those finish, within its own deadline).
     pub fn has_calls(&self) -> bool {
         !self.calls.is_empty() || !self.cancelled.is_empty()
+    }
+
+    /// The call a leg belongs to (for the media events the UA reports by leg).
+    pub fn call_of(&self, leg: Leg) -> Option<CallId> {
+        self.calls.iter().find(|c| c.leg == leg).map(|c| c.id)
+    }
+
+    fn new_call_id(&mut self) -> CallId {
+        let id = CallId(self.next_call);
+        self.next_call += 1;
+        id
+    }
+
+    /// The call a command acts on: the named one (refused with a notice
+    /// when we have no such call), or the first that `pick` accepts.
+    /// `Ok(None)`: there is a call by that name, but `pick` refuses it.
+    fn resolve(
+        &mut self,
+        call: Option<CallId>,
+        pick: fn(&Call) -> bool,
+    ) -> Result<Option<usize>, ()> {
+        match call {
+            Some(id) => match self.calls.iter().position(|c| c.id == id) {
+                Some(i) => Ok(pick(&self.calls[i]).then_some(i)),
+                None => {
+                    self.emit(Event::Notice(Notice::UnknownCall(id)));
+                    Err(())
+                }
+            },
+            None => Ok(self.calls.iter().position(pick)),
+        }
     }
 
     pub fn poll_effect(&mut self) -> Option<Effect> {
@@ -279,17 +322,18 @@ impl Softphone {
                 // Nobody answered here, and the caller never cancelled:
                 // 480 Temporarily Unavailable (RFC 3261 §21.4.18), a missed call.
                 Phase::Ringing => {
-                    self.remove(leg);
-                    self.sip(SipAction::Reject { leg, code: 480 });
-                    self.emit(Event::Ended(EndReason::NoAnswer));
+                    if let Some(c) = self.remove(leg) {
+                        self.sip(SipAction::Reject { leg, code: 480 });
+                        self.emit_call(c.id, CallEvent::Ended(EndReason::NoAnswer));
+                    }
                 }
                 // Our 200 was never ACKed within 64*T1: the session is
                 // ended with a BYE (RFC 3261 §13.3.1.4).
                 Phase::Answering => {
-                    self.remove(leg);
-                    self.sip(SipAction::Bye { leg });
-                    self.emit(Event::Ended(EndReason::TransportLost));
-                    self.resume_after_end();
+                    if let Some(c) = self.remove(leg) {
+                        self.sip(SipAction::Bye { leg });
+                        self.emit_call(c.id, CallEvent::Ended(EndReason::TransportLost));
+                    }
                 }
                 Phase::Active => {
                     if let Some(c) = self.find_mut(leg) {
@@ -311,13 +355,12 @@ impl Softphone {
     /// console is free at once), and keep the leg in the background for
     /// 64*T1 to clean up whatever the PBX does next.
     fn cancel_out(&mut self, now: Instant, leg: Leg, reason: EndReason) {
-        if self.remove(leg).is_none() {
+        let Some(c) = self.remove(leg) else {
             return;
-        }
+        };
         self.cancelled.push((leg, now + 64 * T1));
         self.sip(SipAction::Cancel { leg });
-        self.emit(Event::Ended(reason));
-        self.resume_after_end();
+        self.emit_call(c.id, CallEvent::Ended(reason));
     }
 
     /// A late answer on a leg we CANCELled: true when it was one (handled).
@@ -358,6 +401,10 @@ impl Softphone {
         self.effects.push_back(Effect::Emit(e));
     }
 
+    fn emit_call(&mut self, call: CallId, e: CallEvent) {
+        self.emit(Event::call(call, e));
+    }
+
     fn sip(&mut self, a: SipAction) {
         self.effects.push_back(Effect::Sip(a));
     }
@@ -371,8 +418,9 @@ impl Softphone {
         Some(self.calls.remove(i))
     }
 
-    /// The call the keys act on: a ringing call first (so Enter answers it),
-    /// then the live (not held) call, then the most recent one.
+    /// The call the keys act on when none is named: a ringing call first
+    /// (so Enter answers it), then the live (not held) call, then the most
+    /// recent one.
     fn focus(&self) -> Option<&Call> {
         self.calls
             .iter()
@@ -381,67 +429,59 @@ impl Softphone {
             .or_else(|| self.calls.last())
     }
 
-    fn not_now(&mut self, why: &str) {
-        self.emit(Event::Notice(Notice::NotNow(why.to_string())));
+    fn not_now(&mut self, why: NotNow) {
+        self.emit(Event::Notice(Notice::NotNow(why)));
     }
 
     fn command(&mut self, now: Instant, cmd: Command) {
         match cmd {
             Command::CallOut(number) => self.call_out(now, &number),
-            Command::Accept => self.accept(now),
-            Command::Reject { decline } => {
+            Command::Accept { call } => self.accept(now, call),
+            Command::Reject { call, decline } => {
                 let code = if decline { 603 } else { 486 };
-                match self
-                    .calls
-                    .iter()
-                    .find(|c| c.phase == Phase::Ringing)
-                    .map(|c| c.leg)
-                {
-                    Some(leg) => self.reject(leg, code),
-                    None => self.not_now("no call is ringing"),
+                match self.resolve(call, |c| c.phase == Phase::Ringing) {
+                    Ok(Some(i)) => {
+                        let leg = self.calls[i].leg;
+                        self.reject(leg, code)
+                    }
+                    Ok(None) => self.not_now(NotNow::NoRinging),
+                    Err(()) => {}
                 }
             }
-            Command::End => self.end(now),
-            Command::ToggleHold => self.toggle_hold(),
-            Command::ToggleMute => {
-                let Some(c) = self
-                    .calls
-                    .iter_mut()
-                    .find(|c| c.phase == Phase::Active && !c.held)
-                else {
-                    return self.not_now("not in a call");
+            Command::End { call } => self.end(now, call),
+            Command::ToggleHold { call } => self.toggle_hold(call),
+            Command::ToggleMute { call } => {
+                let i = match self.resolve(call, |c| c.phase == Phase::Active && !c.held) {
+                    Ok(Some(i)) => i,
+                    Ok(None) => return self.not_now(NotNow::NotInCall),
+                    Err(()) => return,
                 };
+                let c = &mut self.calls[i];
                 c.muted = !c.muted;
-                let (leg, mute) = (c.leg, c.muted);
+                let (id, leg, mute) = (c.id, c.leg, c.muted);
                 self.sip(SipAction::Mute { leg, mute });
-                self.emit(Event::Muted(mute));
+                self.emit_call(id, CallEvent::Muted(mute));
             }
-            Command::SendDtmf(digit) => {
-                match self
-                    .calls
-                    .iter()
-                    .find(|c| c.phase == Phase::Active)
-                    .map(|c| c.leg)
-                {
-                    Some(leg) if matches!(digit, '0'..='9' | '*' | '#' | 'A'..='D') => {
+            Command::SendDtmf { call, digit } => {
+                match self.resolve(call, |c| c.phase == Phase::Active) {
+                    Ok(Some(i)) if matches!(digit, '0'..='9' | '*' | '#' | 'A'..='D') => {
+                        let leg = self.calls[i].leg;
                         self.sip(SipAction::Dtmf { leg, digit })
                     }
-                    Some(_) => self.not_now("DTMF digits are 0-9, *, #, A-D"),
-                    None => self.not_now("not in a call"),
+                    Ok(Some(_)) => self.not_now(NotNow::DtmfDigits),
+                    Ok(None) => self.not_now(NotNow::NotInCall),
+                    Err(()) => {}
                 }
             }
-            Command::Transfer(target) => {
+            Command::Transfer { call, target } => {
                 let target = match target {
                     TransferTarget::Number(n) | TransferTarget::Agent(n) => n,
                     TransferTarget::Queue(q) => q,
                 };
-                let Some(leg) = self
-                    .calls
-                    .iter()
-                    .find(|c| c.phase == Phase::Active)
-                    .map(|c| c.leg)
-                else {
-                    return self.not_now("not in a call");
+                let leg = match self.resolve(call, |c| c.phase == Phase::Active) {
+                    Ok(Some(i)) => self.calls[i].leg,
+                    Ok(None) => return self.not_now(NotNow::NotInCall),
+                    Err(()) => return,
                 };
                 match normalise_target(&target) {
                     Ok(t) => self.sip(SipAction::Refer { leg, target: t }),
@@ -450,8 +490,9 @@ impl Softphone {
             }
             Command::Shutdown => {
                 self.shutting_down = true;
-                let legs: Vec<(Leg, Phase)> = self.calls.iter().map(|c| (c.leg, c.phase)).collect();
-                for (leg, phase) in legs {
+                let legs: Vec<(CallId, Leg, Phase)> =
+                    self.calls.iter().map(|c| (c.id, c.leg, c.phase)).collect();
+                for (id, leg, phase) in legs {
                     match phase {
                         Phase::Ringing => self.reject(leg, 486),
                         Phase::Dialing | Phase::Early => {
@@ -460,7 +501,7 @@ impl Softphone {
                         Phase::Answering | Phase::Active => {
                             self.sip(SipAction::Bye { leg });
                             self.remove(leg);
-                            self.emit(Event::Ended(EndReason::LocalHangup));
+                            self.emit_call(id, CallEvent::Ended(EndReason::LocalHangup));
                         }
                     }
                 }
@@ -471,9 +512,7 @@ impl Softphone {
             | Command::ToggleAvailability
             | Command::ChangeDevice(_)
             | Command::ListTransferAgents
-            | Command::AnswerTransferOffer(_) => {
-                self.not_now("a plain SIP account has no call-center control plane")
-            }
+            | Command::AnswerTransferOffer(_) => self.not_now(NotNow::NoControlPlane),
             Command::Connect => {}
         }
     }
@@ -483,7 +522,7 @@ impl Softphone {
             return;
         }
         if self.calls.iter().any(|c| !c.held) {
-            return self.not_now("already in a call: hold or end it first");
+            return self.not_now(NotNow::HoldOrEndFirst);
         }
         let target = match normalise_target(number) {
             Ok(t) => t,
@@ -491,7 +530,9 @@ impl Softphone {
         };
         let leg = Leg(self.next_leg);
         self.next_leg += 1;
+        let id = self.new_call_id();
         self.calls.push(Call {
+            id,
             leg,
             direction: Direction::Outbound,
             number: target.clone(),
@@ -501,18 +542,15 @@ impl Softphone {
             muted: false,
             ring_deadline: Some(now + self.policy.ring_timeout),
         });
-        self.emit(Event::Dialing(target.clone()));
+        self.emit_call(id, CallEvent::Dialing(target.clone()));
         self.sip(SipAction::Invite { leg, target });
     }
 
-    fn accept(&mut self, now: Instant) {
-        let Some(leg) = self
-            .calls
-            .iter()
-            .find(|c| c.phase == Phase::Ringing)
-            .map(|c| c.leg)
-        else {
-            return self.not_now("no call is ringing");
+    fn accept(&mut self, now: Instant, call: Option<CallId>) {
+        let leg = match self.resolve(call, |c| c.phase == Phase::Ringing) {
+            Ok(Some(i)) => self.calls[i].leg,
+            Ok(None) => return self.not_now(NotNow::NoRinging),
+            Err(()) => return,
         };
         // A second call offered while one is live: hold the first (RFC 6337 §5.3).
         let live: Vec<Leg> = self
@@ -539,14 +577,21 @@ impl Softphone {
     }
 
     fn reject(&mut self, leg: Leg, code: u16) {
-        self.remove(leg);
+        let Some(c) = self.remove(leg) else { return };
         self.sip(SipAction::Reject { leg, code });
-        self.emit(Event::Ended(EndReason::Rejected { code }));
+        self.emit_call(c.id, CallEvent::Ended(EndReason::Rejected { code }));
     }
 
-    fn end(&mut self, now: Instant) {
-        let Some(c) = self.focus().cloned() else {
-            return self.not_now("no call to end");
+    fn end(&mut self, now: Instant, call: Option<CallId>) {
+        let c = match call {
+            Some(id) => match self.calls.iter().find(|c| c.id == id) {
+                Some(c) => c.clone(),
+                None => return self.emit(Event::Notice(Notice::UnknownCall(id))),
+            },
+            None => match self.focus() {
+                Some(c) => c.clone(),
+                None => return self.not_now(NotNow::NotInCall),
+            },
         };
         match c.phase {
             Phase::Ringing => self.reject(c.leg, 486),
@@ -554,38 +599,18 @@ impl Softphone {
             Phase::Answering | Phase::Active => {
                 self.remove(c.leg);
                 self.sip(SipAction::Bye { leg: c.leg });
-                self.emit(Event::Ended(EndReason::LocalHangup));
-                self.resume_after_end();
+                self.emit_call(c.id, CallEvent::Ended(EndReason::LocalHangup));
             }
         }
     }
 
-    /// After a call ends, a call left on hold by a second-call accept is
-    /// shown again (still held: the agent resumes it with the hold key).
-    fn resume_after_end(&mut self) {
-        if let Some(c) = self.calls.iter().find(|c| c.phase == Phase::Active) {
-            let (number, direction, held) = (c.number.clone(), c.direction, c.held);
-            self.emit(Event::Ringing(RingInfo {
-                phone: number,
-                display_name: None,
-                line: None,
-                queue: None,
-                direction,
-                agent_leg: false,
-            }));
-            self.emit(Event::Accepted);
-            self.emit(Event::Held(held));
-        }
-    }
-
-    fn toggle_hold(&mut self) {
-        let Some(c) = self
-            .calls
-            .iter_mut()
-            .find(|c| c.phase == Phase::Active && !c.hold_pending)
-        else {
-            return self.not_now("not in a call");
+    fn toggle_hold(&mut self, call: Option<CallId>) {
+        let i = match self.resolve(call, |c| c.phase == Phase::Active && !c.hold_pending) {
+            Ok(Some(i)) => i,
+            Ok(None) => return self.not_now(NotNow::NotInCall),
+            Err(()) => return,
         };
+        let c = &mut self.calls[i];
         c.hold_pending = true;
         let (leg, hold) = (c.leg, !c.held);
         self.sip(SipAction::Hold { leg, hold });
@@ -606,12 +631,14 @@ impl Softphone {
                 if self.shutting_down || (busy && self.policy.second_call == SecondCall::Reject) {
                     // Busy Here (RFC 3261 §21.4.24): tell the agent who tried.
                     self.sip(SipAction::Reject { leg, code: 486 });
-                    self.emit(Event::Notice(Notice::Info(format!(
-                        "busy: rejected a second call from {number}"
-                    ))));
+                    self.emit(Event::Notice(Notice::Info(Info::BusySecondCall {
+                        number: number.clone(),
+                    })));
                     return;
                 }
+                let id = self.new_call_id();
                 self.calls.push(Call {
+                    id,
                     leg,
                     direction: Direction::Inbound,
                     number: number.clone(),
@@ -622,14 +649,17 @@ impl Softphone {
                     ring_deadline: Some(now + self.policy.inbound_ring_timeout),
                 });
                 self.sip(SipAction::Ringing { leg });
-                self.emit(Event::Ringing(RingInfo {
-                    phone: number,
-                    display_name,
-                    line: None,
-                    queue: None,
-                    direction: Direction::Inbound,
-                    agent_leg: false,
-                }));
+                self.emit_call(
+                    id,
+                    CallEvent::Ringing(RingInfo {
+                        phone: number,
+                        display_name,
+                        line: None,
+                        queue: None,
+                        direction: Direction::Inbound,
+                        agent_leg: false,
+                    }),
+                );
             }
             SipInput::Progress { leg, code } => {
                 if let Some(c) = self.find_mut(leg)
@@ -637,16 +667,17 @@ impl Softphone {
                     && (code == 180 || code == 183)
                 {
                     c.phase = Phase::Early;
-                    let n = c.number.clone();
-                    self.emit(Event::CalloutStarted(n));
+                    let (id, n) = (c.id, c.number.clone());
+                    self.emit_call(id, CallEvent::CalloutStarted(n));
                 }
             }
             SipInput::Answered { leg } => {
                 let Some(c) = self.find_mut(leg) else { return };
                 c.phase = Phase::Active;
                 c.ring_deadline = None;
-                self.emit(Event::CustomerAnswered);
-                self.emit(Event::Accepted);
+                let id = c.id;
+                self.emit_call(id, CallEvent::CustomerAnswered);
+                self.emit_call(id, CallEvent::Accepted);
             }
             SipInput::Confirmed { leg } => {
                 if let Some(c) = self.find_mut(leg)
@@ -654,7 +685,8 @@ impl Softphone {
                 {
                     c.phase = Phase::Active;
                     c.ring_deadline = None;
-                    self.emit(Event::Accepted);
+                    let id = c.id;
+                    self.emit_call(id, CallEvent::Accepted);
                 }
             }
             SipInput::Failed { leg, code } => {
@@ -669,37 +701,34 @@ impl Softphone {
                     },
                 };
                 if c.direction == Direction::Outbound {
-                    self.emit(Event::CalloutFailed {
-                        error_code: None,
-                        sip_code: code,
-                    });
+                    self.emit_call(
+                        c.id,
+                        CallEvent::CalloutFailed {
+                            error_code: None,
+                            sip_code: code,
+                        },
+                    );
                 }
                 if c.direction == Direction::Inbound && code.is_none() {
                     // No ACK for our 200 (RFC 3261 §13.3.1.4): the call is gone.
-                    self.emit(Event::Ended(EndReason::TransportLost));
+                    self.emit_call(c.id, CallEvent::Ended(EndReason::TransportLost));
                 } else {
-                    self.emit(Event::Ended(reason));
+                    self.emit_call(c.id, CallEvent::Ended(reason));
                 }
             }
             SipInput::RemoteCancel { leg } => {
-                if self.remove(leg).is_some() {
-                    self.emit(Event::Ended(EndReason::Cancelled));
+                if let Some(c) = self.remove(leg) {
+                    self.emit_call(c.id, CallEvent::Ended(EndReason::Cancelled));
                 }
             }
             SipInput::RemoteBye { leg } => {
-                if self.remove(leg).is_some() {
-                    self.emit(Event::Ended(EndReason::RemoteHangup));
-                    self.resume_after_end();
+                if let Some(c) = self.remove(leg) {
+                    self.emit_call(c.id, CallEvent::Ended(EndReason::RemoteHangup));
                 }
             }
             SipInput::RemoteHold { leg, held } => {
                 if self.find_mut(leg).is_some() {
-                    let text = if held {
-                        "the other party put the call on hold"
-                    } else {
-                        "the other party resumed the call"
-                    };
-                    self.emit(Event::Notice(Notice::Info(text.to_string())));
+                    self.emit(Event::Notice(Notice::Info(Info::RemoteHold { held })));
                 }
             }
             SipInput::HoldResult { leg, held, ok } => {
@@ -707,44 +736,45 @@ impl Softphone {
                 c.hold_pending = false;
                 if ok {
                     c.held = held;
-                    self.emit(Event::Held(held));
+                    let id = c.id;
+                    self.emit_call(id, CallEvent::Held(held));
                 } else {
-                    self.emit(Event::Notice(Notice::Server(
-                        if held {
-                            "the PBX refused to hold the call"
-                        } else {
-                            "the PBX refused to resume the call"
-                        }
-                        .to_string(),
-                    )));
+                    self.emit(Event::Notice(Notice::Info(Info::HoldRefused { held })));
                 }
             }
             SipInput::TransferProgress { leg, code, done } => {
                 let ok = (200..300).contains(&code);
+                let Some(id) = self.call_of(leg) else { return };
                 if done || code >= 300 {
-                    self.emit(Event::TransferResult {
-                        ok,
-                        detail: format!("SIP {code}"),
-                    });
+                    self.emit_call(
+                        id,
+                        CallEvent::TransferResult {
+                            ok,
+                            detail: TransferDetail::Sip { code },
+                        },
+                    );
                     // RFC 5589 §6: the transferor hangs up once the transfer succeeded.
                     if ok && self.remove(leg).is_some() {
                         self.sip(SipAction::Bye { leg });
-                        self.emit(Event::Ended(EndReason::LocalHangup));
+                        self.emit_call(id, CallEvent::Ended(EndReason::LocalHangup));
                     }
                 } else {
-                    self.emit(Event::Notice(Notice::Info(format!("transfer: SIP {code}"))));
+                    self.emit(Event::Notice(Notice::Info(Info::TransferProgress { code })));
                 }
             }
             SipInput::Dtmf { leg, digit } => {
-                if self.find_mut(leg).is_some() {
-                    self.emit(Event::DtmfReceived(digit));
+                if let Some(id) = self.call_of(leg) {
+                    self.emit_call(id, CallEvent::DtmfReceived(digit));
+                }
+            }
+            SipInput::Quality { leg, quality } => {
+                if let Some(id) = self.call_of(leg) {
+                    self.emit_call(id, CallEvent::Quality(quality));
                 }
             }
             SipInput::TransportLost => {
-                let n = self.calls.len();
-                self.calls.clear();
-                for _ in 0..n {
-                    self.emit(Event::Ended(EndReason::TransportLost));
+                for c in std::mem::take(&mut self.calls) {
+                    self.emit_call(c.id, CallEvent::Ended(EndReason::TransportLost));
                 }
             }
         }
@@ -752,6 +782,8 @@ impl Softphone {
 }
 
 #[cfg(test)]
+// Tests take a base instant from the clock; the code under test still gets it as an argument.
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
 
@@ -787,17 +819,22 @@ mod tests {
         let mut p = Softphone::new(Policy::default());
         let fx = ring(&mut p, t0, 7);
         assert_eq!(fx[0], Effect::Sip(SipAction::Ringing { leg: Leg(7) }));
-        assert!(matches!(&fx[1], Effect::Emit(Event::Ringing(r)) if r.phone == "0912345678"));
+        assert!(
+            matches!(&fx[1], Effect::Emit(Event::Call { call: CallId(1), event: CallEvent::Ringing(r) }) if r.phone == "0912345678")
+        );
         assert_eq!(
-            cmd(&mut p, t0, Command::Accept),
+            cmd(&mut p, t0, Command::Accept { call: None }),
             vec![Effect::Sip(SipAction::Accept { leg: Leg(7) })]
         );
         assert_eq!(
             sip(&mut p, t0, SipInput::Confirmed { leg: Leg(7) }),
-            vec![Effect::Emit(Event::Accepted)]
+            vec![Effect::Emit(Event::Call {
+                call: CallId(1),
+                event: CallEvent::Accepted
+            })]
         );
         assert_eq!(
-            cmd(&mut p, t0, Command::ToggleHold),
+            cmd(&mut p, t0, Command::ToggleHold { call: None }),
             vec![Effect::Sip(SipAction::Hold {
                 leg: Leg(7),
                 hold: true
@@ -805,7 +842,7 @@ mod tests {
         );
         // A second press before the answer does nothing on the wire.
         assert!(matches!(
-            cmd(&mut p, t0, Command::ToggleHold)[..],
+            cmd(&mut p, t0, Command::ToggleHold { call: None })[..],
             [Effect::Emit(Event::Notice(_))]
         ));
         assert_eq!(
@@ -818,10 +855,13 @@ mod tests {
                     ok: true
                 }
             ),
-            vec![Effect::Emit(Event::Held(true))]
+            vec![Effect::Emit(Event::Call {
+                call: CallId(1),
+                event: CallEvent::Held(true)
+            })]
         );
         assert_eq!(
-            cmd(&mut p, t0, Command::ToggleHold),
+            cmd(&mut p, t0, Command::ToggleHold { call: None }),
             vec![Effect::Sip(SipAction::Hold {
                 leg: Leg(7),
                 hold: false
@@ -837,10 +877,13 @@ mod tests {
             },
         );
         assert_eq!(
-            cmd(&mut p, t0, Command::End),
+            cmd(&mut p, t0, Command::End { call: None }),
             vec![
                 Effect::Sip(SipAction::Bye { leg: Leg(7) }),
-                Effect::Emit(Event::Ended(EndReason::LocalHangup))
+                Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::LocalHangup)
+                })
             ]
         );
         assert!(!p.has_calls());
@@ -851,9 +894,9 @@ mod tests {
         let t0 = Instant::now();
         let mut p = Softphone::new(Policy::default());
         ring(&mut p, t0, 1);
-        cmd(&mut p, t0, Command::Accept);
+        cmd(&mut p, t0, Command::Accept { call: None });
         sip(&mut p, t0, SipInput::Confirmed { leg: Leg(1) });
-        cmd(&mut p, t0, Command::ToggleHold);
+        cmd(&mut p, t0, Command::ToggleHold { call: None });
         let fx = sip(
             &mut p,
             t0,
@@ -865,11 +908,13 @@ mod tests {
         );
         assert!(matches!(
             fx[..],
-            [Effect::Emit(Event::Notice(Notice::Server(_)))]
+            [Effect::Emit(Event::Notice(Notice::Info(
+                Info::HoldRefused { held: true }
+            )))]
         ));
         // Still not held: the next press asks for hold again.
         assert_eq!(
-            cmd(&mut p, t0, Command::ToggleHold),
+            cmd(&mut p, t0, Command::ToggleHold { call: None }),
             vec![Effect::Sip(SipAction::Hold {
                 leg: Leg(1),
                 hold: true
@@ -884,7 +929,10 @@ mod tests {
         ring(&mut p, t0, 3);
         assert_eq!(
             sip(&mut p, t0, SipInput::RemoteCancel { leg: Leg(3) }),
-            vec![Effect::Emit(Event::Ended(EndReason::Cancelled))]
+            vec![Effect::Emit(Event::Call {
+                call: CallId(1),
+                event: CallEvent::Ended(EndReason::Cancelled)
+            })]
         );
     }
 
@@ -894,18 +942,28 @@ mod tests {
         let mut p = Softphone::new(Policy::default());
         ring(&mut p, t0, 1);
         assert_eq!(
-            cmd(&mut p, t0, Command::Reject { decline: true }),
+            cmd(
+                &mut p,
+                t0,
+                Command::Reject {
+                    call: None,
+                    decline: true
+                }
+            ),
             vec![
                 Effect::Sip(SipAction::Reject {
                     leg: Leg(1),
                     code: 603
                 }),
-                Effect::Emit(Event::Ended(EndReason::Rejected { code: 603 }))
+                Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::Rejected { code: 603 })
+                })
             ]
         );
         ring(&mut p, t0, 2);
         assert_eq!(
-            cmd(&mut p, t0, Command::End)[0],
+            cmd(&mut p, t0, Command::End { call: None })[0],
             Effect::Sip(SipAction::Reject {
                 leg: Leg(2),
                 code: 486
@@ -918,7 +976,13 @@ mod tests {
         let t0 = Instant::now();
         let mut p = Softphone::new(Policy::default());
         let fx = cmd(&mut p, t0, Command::CallOut("tel:0912 345 678".into()));
-        assert_eq!(fx[0], Effect::Emit(Event::Dialing("0912345678".into())));
+        assert_eq!(
+            fx[0],
+            Effect::Emit(Event::Call {
+                call: CallId(1),
+                event: CallEvent::Dialing("0912345678".into())
+            })
+        );
         let leg = match &fx[1] {
             Effect::Sip(SipAction::Invite { leg, target }) => {
                 assert_eq!(target, "0912345678");
@@ -928,18 +992,30 @@ mod tests {
         };
         assert_eq!(
             sip(&mut p, t0, SipInput::Progress { leg, code: 180 }),
-            vec![Effect::Emit(Event::CalloutStarted("0912345678".into()))]
+            vec![Effect::Emit(Event::Call {
+                call: CallId(1),
+                event: CallEvent::CalloutStarted("0912345678".into())
+            })]
         );
         assert_eq!(
             sip(&mut p, t0, SipInput::Answered { leg }),
             vec![
-                Effect::Emit(Event::CustomerAnswered),
-                Effect::Emit(Event::Accepted)
+                Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::CustomerAnswered
+                }),
+                Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Accepted
+                })
             ]
         );
         assert_eq!(
             sip(&mut p, t0, SipInput::RemoteBye { leg }),
-            vec![Effect::Emit(Event::Ended(EndReason::RemoteHangup))]
+            vec![Effect::Emit(Event::Call {
+                call: CallId(1),
+                event: CallEvent::Ended(EndReason::RemoteHangup)
+            })]
         );
     }
 
@@ -993,11 +1069,17 @@ mod tests {
             assert_eq!(
                 fx,
                 vec![
-                    Effect::Emit(Event::CalloutFailed {
-                        error_code: None,
-                        sip_code: Some(code)
+                    Effect::Emit(Event::Call {
+                        call: CallId(1),
+                        event: CallEvent::CalloutFailed {
+                            error_code: None,
+                            sip_code: Some(code)
+                        }
                     }),
-                    Effect::Emit(Event::Ended(reason))
+                    Effect::Emit(Event::Call {
+                        call: CallId(1),
+                        event: CallEvent::Ended(reason)
+                    })
                 ],
                 "code {code}"
             );
@@ -1011,10 +1093,13 @@ mod tests {
         cmd(&mut p, t0, Command::CallOut("1001".into()));
         // The agent is free the moment we CANCEL, whatever the PBX does.
         assert_eq!(
-            cmd(&mut p, t0, Command::End),
+            cmd(&mut p, t0, Command::End { call: None }),
             vec![
                 Effect::Sip(SipAction::Cancel { leg: Leg(1) }),
-                Effect::Emit(Event::Ended(EndReason::Cancelled))
+                Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::Cancelled)
+                })
             ]
         );
         // The 487 that follows is not news.
@@ -1031,7 +1116,7 @@ mod tests {
         );
         assert!(!p.has_calls());
         cmd(&mut p, t0, Command::CallOut("1001".into()));
-        cmd(&mut p, t0, Command::End);
+        cmd(&mut p, t0, Command::End { call: None });
         // A 200 crossing the CANCEL (RFC 3261 §9.1) is BYEd without a word
         // to the agent.
         assert_eq!(
@@ -1058,15 +1143,18 @@ mod tests {
         );
         let t1 = t0 + Duration::from_secs(2);
         assert_eq!(
-            cmd(&mut p, t1, Command::End),
+            cmd(&mut p, t1, Command::End { call: None }),
             vec![
                 Effect::Sip(SipAction::Cancel { leg: Leg(1) }),
-                Effect::Emit(Event::Ended(EndReason::Cancelled))
+                Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::Cancelled)
+                })
             ]
         );
         // `end` again: nothing left to end.
         assert!(matches!(
-            cmd(&mut p, t1, Command::End)[..],
+            cmd(&mut p, t1, Command::End { call: None })[..],
             [Effect::Emit(Event::Notice(Notice::NotNow(_)))]
         ));
         // A new call works at once…
@@ -1075,12 +1163,19 @@ mod tests {
             matches!(fx[1], Effect::Sip(SipAction::Invite { leg: Leg(2), .. })),
             "{fx:?}"
         );
-        cmd(&mut p, t1, Command::End);
+        cmd(&mut p, t1, Command::End { call: None });
         // …and so does a call to us (rung, not 486).
         let fx = ring(&mut p, t1, 9);
         assert_eq!(fx[0], Effect::Sip(SipAction::Ringing { leg: Leg(9) }));
         assert_eq!(
-            cmd(&mut p, t1, Command::Reject { decline: false })[0],
+            cmd(
+                &mut p,
+                t1,
+                Command::Reject {
+                    call: None,
+                    decline: false
+                }
+            )[0],
             Effect::Sip(SipAction::Reject {
                 leg: Leg(9),
                 code: 486
@@ -1121,7 +1216,10 @@ mod tests {
             drain(&mut p),
             vec![
                 Effect::Sip(SipAction::Cancel { leg: Leg(1) }),
-                Effect::Emit(Event::Ended(EndReason::NoAnswer))
+                Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::NoAnswer)
+                })
             ]
         );
         // Only the background CANCEL's 64*T1 is left.
@@ -1161,13 +1259,16 @@ mod tests {
                     code: 480
                 }),
                 // Not `Rejected`: the history lists it as missed.
-                Effect::Emit(Event::Ended(EndReason::NoAnswer))
+                Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::NoAnswer)
+                })
             ]
         );
         assert!(!p.has_calls());
         // Answering in time clears the ring deadline.
         ring(&mut p, t0, 5);
-        cmd(&mut p, t0, Command::Accept);
+        cmd(&mut p, t0, Command::Accept { call: None });
         sip(&mut p, t0, SipInput::Confirmed { leg: Leg(5) });
         assert_eq!(p.poll_timeout(), None);
     }
@@ -1179,14 +1280,17 @@ mod tests {
         let mut p = Softphone::new(Policy::default());
         ring(&mut p, t0, 6);
         let t1 = t0 + Duration::from_secs(3);
-        cmd(&mut p, t1, Command::Accept);
+        cmd(&mut p, t1, Command::Accept { call: None });
         assert_eq!(p.poll_timeout(), Some(t1 + 64 * T1));
         p.handle_timeout(t1 + 64 * T1);
         assert_eq!(
             drain(&mut p),
             vec![
                 Effect::Sip(SipAction::Bye { leg: Leg(6) }),
-                Effect::Emit(Event::Ended(EndReason::TransportLost))
+                Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::TransportLost)
+                })
             ]
         );
         assert!(!p.has_calls());
@@ -1213,7 +1317,10 @@ mod tests {
         let fx = cmd(
             &mut p,
             t0,
-            Command::Transfer(TransferTarget::Number("sip:x@y\nVia: z".into())),
+            Command::Transfer {
+                call: None,
+                target: TransferTarget::Number("sip:x@y\nVia: z".into()),
+            },
         );
         assert!(
             matches!(fx[..], [Effect::Emit(Event::Notice(Notice::BadNumber(_)))]),
@@ -1226,7 +1333,7 @@ mod tests {
         let t0 = Instant::now();
         let mut p = Softphone::new(Policy::default());
         ring(&mut p, t0, 1);
-        cmd(&mut p, t0, Command::Accept);
+        cmd(&mut p, t0, Command::Accept { call: None });
         sip(&mut p, t0, SipInput::Confirmed { leg: Leg(1) });
         let fx = ring(&mut p, t0, 2);
         assert_eq!(
@@ -1242,12 +1349,12 @@ mod tests {
             ..Policy::default()
         });
         ring(&mut p, t0, 1);
-        cmd(&mut p, t0, Command::Accept);
+        cmd(&mut p, t0, Command::Accept { call: None });
         sip(&mut p, t0, SipInput::Confirmed { leg: Leg(1) });
         ring(&mut p, t0, 2);
         // Accept puts the first call on hold, then answers the second.
         assert_eq!(
-            cmd(&mut p, t0, Command::Accept),
+            cmd(&mut p, t0, Command::Accept { call: None }),
             vec![
                 Effect::Sip(SipAction::Hold {
                     leg: Leg(1),
@@ -1259,27 +1366,126 @@ mod tests {
     }
 
     #[test]
+    fn every_call_has_a_name_and_commands_act_on_the_named_call() {
+        let t0 = Instant::now();
+        let mut p = Softphone::new(Policy {
+            second_call: SecondCall::Offer,
+            ..Policy::default()
+        });
+        let named = |fx: &[Effect]| -> Vec<CallId> {
+            fx.iter()
+                .filter_map(|e| match e {
+                    Effect::Emit(e) => e.call_id(),
+                    _ => None,
+                })
+                .collect()
+        };
+        // Leg numbers are the UA's; call names are ours, in order.
+        assert_eq!(named(&ring(&mut p, t0, 7)), vec![CallId(1)]);
+        cmd(&mut p, t0, Command::Accept { call: None });
+        let fx = sip(&mut p, t0, SipInput::Confirmed { leg: Leg(7) });
+        assert_eq!(named(&fx), vec![CallId(1)]);
+        assert_eq!(named(&ring(&mut p, t0, 9)), vec![CallId(2)]);
+        assert_eq!(p.call_of(Leg(9)), Some(CallId(2)));
+        // A name we never gave: refused, nothing on the wire.
+        assert_eq!(
+            cmd(
+                &mut p,
+                t0,
+                Command::End {
+                    call: Some(CallId(5))
+                }
+            ),
+            vec![Effect::Emit(Event::Notice(Notice::UnknownCall(CallId(5))))]
+        );
+        // Hold the first call by name while the second rings.
+        assert_eq!(
+            cmd(
+                &mut p,
+                t0,
+                Command::ToggleHold {
+                    call: Some(CallId(1))
+                }
+            ),
+            vec![Effect::Sip(SipAction::Hold {
+                leg: Leg(7),
+                hold: true
+            })]
+        );
+        // The ringing call by name cannot be held (not answered).
+        assert!(matches!(
+            cmd(
+                &mut p,
+                t0,
+                Command::ToggleHold {
+                    call: Some(CallId(2))
+                }
+            )[..],
+            [Effect::Emit(Event::Notice(Notice::NotNow(_)))]
+        ));
+        // End the first by name: the second still rings, and keeps its name.
+        let fx = cmd(
+            &mut p,
+            t0,
+            Command::End {
+                call: Some(CallId(1)),
+            },
+        );
+        assert_eq!(
+            fx,
+            vec![
+                Effect::Sip(SipAction::Bye { leg: Leg(7) }),
+                Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::LocalHangup)
+                })
+            ]
+        );
+        let fx = sip(&mut p, t0, SipInput::RemoteCancel { leg: Leg(9) });
+        assert_eq!(
+            fx,
+            vec![Effect::Emit(Event::Call {
+                call: CallId(2),
+                event: CallEvent::Ended(EndReason::Cancelled)
+            })]
+        );
+        // A gone call's name is not reused.
+        cmd(&mut p, t0, Command::CallOut("1002".into()));
+        assert_eq!(p.call_of(Leg(10)), Some(CallId(3)));
+    }
+
+    #[test]
     fn mute_dtmf_and_transfer() {
         let t0 = Instant::now();
         let mut p = Softphone::new(Policy::default());
         assert!(matches!(
-            cmd(&mut p, t0, Command::ToggleMute)[..],
+            cmd(&mut p, t0, Command::ToggleMute { call: None })[..],
             [Effect::Emit(Event::Notice(Notice::NotNow(_)))]
         ));
         cmd(&mut p, t0, Command::CallOut("1002".into()));
         sip(&mut p, t0, SipInput::Answered { leg: Leg(1) });
         assert_eq!(
-            cmd(&mut p, t0, Command::ToggleMute),
+            cmd(&mut p, t0, Command::ToggleMute { call: None }),
             vec![
                 Effect::Sip(SipAction::Mute {
                     leg: Leg(1),
                     mute: true
                 }),
-                Effect::Emit(Event::Muted(true))
+                Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Muted(true)
+                })
             ]
         );
         assert_eq!(
-            cmd(&mut p, t0, Command::SendDtmf('5')),
+            cmd(
+                &mut p,
+                t0,
+                Command::SendDtmf {
+                    call: None,
+                    digit: '5'
+                }
+            ),
             vec![Effect::Sip(SipAction::Dtmf {
                 leg: Leg(1),
                 digit: '5'
@@ -1289,7 +1495,10 @@ mod tests {
             cmd(
                 &mut p,
                 t0,
-                Command::Transfer(TransferTarget::Number("1003".into()))
+                Command::Transfer {
+                    call: None,
+                    target: TransferTarget::Number("1003".into())
+                }
             ),
             vec![Effect::Sip(SipAction::Refer {
                 leg: Leg(1),
@@ -1308,12 +1517,18 @@ mod tests {
         assert_eq!(
             fx,
             vec![
-                Effect::Emit(Event::TransferResult {
-                    ok: true,
-                    detail: "SIP 200".into()
+                Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::TransferResult {
+                        ok: true,
+                        detail: TransferDetail::Sip { code: 200 }
+                    }
                 }),
                 Effect::Sip(SipAction::Bye { leg: Leg(1) }),
-                Effect::Emit(Event::Ended(EndReason::LocalHangup))
+                Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::LocalHangup)
+                })
             ]
         );
     }

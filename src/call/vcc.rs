@@ -43,8 +43,8 @@ use crate::backends::vcc::object_id::{
     AgentEntry, CalloutStatusMsg, ClientMsg, HangupKind, RingMsg, ServerMsg,
 };
 use crate::engine::{
-    AgentInfo, Availability, Command, Device, Direction, EndReason, Event, Notice, RegState,
-    RingInfo, TransferTarget,
+    AgentInfo, Availability, CallEvent, CallId, Command, Device, Direction, EndReason, Event, Info,
+    InitFailure, InitStep, NotNow, Notice, RegState, RingInfo, TransferDetail, TransferTarget,
 };
 
 /// One SIP call of the device-1 voice leg. Ids of legs the voice leg
@@ -122,7 +122,7 @@ pub enum Input {
         extension: String,
         role: u8,
     },
-    BootstrapFailed(String),
+    BootstrapFailed(InitFailure),
     PushOpened,
     PushClosed {
         reason: String,
@@ -268,6 +268,10 @@ enum Pending {
 
 #[derive(Debug, Clone)]
 struct Call {
+    /// Our name for the call, in every event about it (the platform's
+    /// agent leg of a call-out is part of the same call).
+    id: CallId,
+    /// The platform's id (`callId`), once it has named the call.
     call_id: String,
     direction: Direction,
     phone: String,
@@ -293,8 +297,9 @@ struct Call {
 }
 
 impl Call {
-    fn new(direction: Direction, phone: String, phase: Phase) -> Self {
+    fn new(id: CallId, direction: Direction, phone: String, phase: Phase) -> Self {
         Self {
+            id,
             call_id: String::new(),
             direction,
             phone,
@@ -367,6 +372,7 @@ pub struct VccPolicy {
     call: Option<Call>,
     offer: Option<Offer>,
     next_leg: u64,
+    next_call: u64,
     exiting: bool,
     exit_at: Option<Instant>,
     finished: bool,
@@ -396,6 +402,7 @@ impl VccPolicy {
             call: None,
             offer: None,
             next_leg: DIALED_LEG_BASE,
+            next_call: 1,
             exiting: false,
             exit_at: None,
             finished: false,
@@ -471,7 +478,7 @@ impl VccPolicy {
             });
             self.emit(Event::TransferResult {
                 ok: false,
-                detail: "the transfer offer was not answered in time and was refused".into(),
+                detail: TransferDetail::OfferTimedOut,
             });
         }
         if self.link == Link::Up
@@ -541,12 +548,12 @@ impl VccPolicy {
         self.effects.push_back(Effect::Voice(a));
     }
 
-    fn not_now(&mut self, why: &str) {
-        self.emit(Event::Notice(Notice::NotNow(why.to_string())));
+    fn not_now(&mut self, why: NotNow) {
+        self.emit(Event::Notice(Notice::NotNow(why)));
     }
 
-    fn info(&mut self, text: impl Into<String>) {
-        self.emit(Event::Notice(Notice::Info(text.into())));
+    fn info(&mut self, info: Info) {
+        self.emit(Event::Notice(Notice::Info(info)));
     }
 
     fn device_event(&self) -> Event {
@@ -570,9 +577,31 @@ impl VccPolicy {
     }
 
     fn end_call(&mut self, reason: EndReason) {
-        if self.call.take().is_some() {
-            self.emit(Event::Ended(reason));
+        if let Some(c) = self.call.take() {
+            self.emit(Event::call(c.id, CallEvent::Ended(reason)));
         }
+    }
+
+    /// An event about the call we have (none: nothing to say).
+    fn emit_current(&mut self, e: CallEvent) {
+        if let Some(id) = self.call.as_ref().map(|c| c.id) {
+            self.emit(Event::call(id, e));
+        }
+    }
+
+    /// A transfer outcome: about our call when we have one, else about an
+    /// offer made to us.
+    fn transfer_result(&mut self, ok: bool, detail: TransferDetail) {
+        match self.call.as_ref().map(|c| c.id) {
+            Some(id) => self.emit(Event::call(id, CallEvent::TransferResult { ok, detail })),
+            None => self.emit(Event::TransferResult { ok, detail }),
+        }
+    }
+
+    fn new_call_id(&mut self) -> CallId {
+        let id = CallId(self.next_call);
+        self.next_call += 1;
+        id
     }
 
     /// Why a call the platform ended, ended.
@@ -607,6 +636,13 @@ impl VccPolicy {
         if self.exiting && c != Command::Shutdown {
             return;
         }
+        // The platform gives an agent one call at a time: a named call must
+        // be that one.
+        if let Some(id) = c.call()
+            && self.call.as_ref().map(|c| c.id) != Some(id)
+        {
+            return self.emit(Event::Notice(Notice::UnknownCall(id)));
+        }
         match c {
             Command::Connect => match self.link {
                 Link::Idle | Link::Down => {
@@ -624,19 +660,19 @@ impl VccPolicy {
             },
             Command::ClaimVoice => {
                 if !self.up() {
-                    self.not_now("not connected to the platform");
+                    self.not_now(NotNow::NotConnected);
                 } else if self.voice_here {
-                    self.not_now("the voice channel is already on this console");
+                    self.not_now(NotNow::VoiceAlreadyHere);
                 } else {
                     self.send(ClientMsg::EnableVoice);
                 }
             }
             Command::ToggleAvailability => {
                 if !self.up() {
-                    return self.not_now("not connected to the platform");
+                    return self.not_now(NotNow::NotConnected);
                 }
                 if self.pending_availability.is_some() {
-                    return self.not_now("waiting for the platform to confirm On/Off");
+                    return self.not_now(NotNow::AvailabilityPending);
                 }
                 let want = if self.availability == Availability::On {
                     Availability::Off
@@ -649,10 +685,10 @@ impl VccPolicy {
                 });
             }
             Command::CallOut(number) => self.call_out(&number),
-            Command::Accept => self.accept(),
-            Command::Reject { decline } => {
+            Command::Accept { .. } => self.accept(),
+            Command::Reject { decline, .. } => {
                 let Some(c) = self.call.as_ref().filter(|c| c.phase == Phase::Ringing) else {
-                    return self.not_now("no call is ringing");
+                    return self.not_now(NotNow::NoRinging);
                 };
                 match c.leg {
                     Some(leg) => {
@@ -665,17 +701,17 @@ impl VccPolicy {
                     None => self.end(),
                 }
             }
-            Command::End => self.end(),
-            Command::ToggleHold => self.toggle_hold(),
-            Command::ToggleMute => self.toggle_mute(),
+            Command::End { .. } => self.end(),
+            Command::ToggleHold { .. } => self.toggle_hold(),
+            Command::ToggleMute { .. } => self.toggle_mute(),
             Command::ChangeDevice(d) => self.change_device(d),
             Command::ListTransferAgents => {
                 if !self.up() {
-                    return self.not_now("not connected to the platform");
+                    return self.not_now(NotNow::NotConnected);
                 }
                 self.send(ClientMsg::AgentSearch);
             }
-            Command::Transfer(t) => self.transfer(t),
+            Command::Transfer { target, .. } => self.transfer(target),
             Command::AnswerTransferOffer(ok) => match self.offer.take() {
                 Some(o) => {
                     self.send(ClientMsg::TransferConfirm {
@@ -687,15 +723,15 @@ impl VccPolicy {
                     self.emit(Event::TransferResult {
                         ok,
                         detail: if ok {
-                            "transfer accepted".into()
+                            TransferDetail::YouAccepted
                         } else {
-                            "transfer refused".into()
+                            TransferDetail::YouRefused
                         },
                     });
                 }
-                None => self.not_now("no transfer is offered"),
+                None => self.not_now(NotNow::NoOffer),
             },
-            Command::SendDtmf(digit) => match self.call.as_ref() {
+            Command::SendDtmf { digit, .. } => match self.call.as_ref() {
                 Some(Call {
                     leg: Some(leg),
                     phase: Phase::Active,
@@ -704,9 +740,9 @@ impl VccPolicy {
                     let leg = *leg;
                     self.voice_action(VoiceAction::Dtmf { leg, digit });
                 }
-                Some(Call { leg: Some(_), .. }) => self.not_now("DTMF digits are 0-9, *, #, A-D"),
-                Some(_) => self.not_now("on this device, send DTMF from the phone itself"),
-                None => self.not_now("not in a call"),
+                Some(Call { leg: Some(_), .. }) => self.not_now(NotNow::DtmfDigits),
+                Some(_) => self.not_now(NotNow::DtmfOnPhone),
+                None => self.not_now(NotNow::NotInCall),
             },
             Command::Shutdown => self.shutdown(),
         }
@@ -714,32 +750,43 @@ impl VccPolicy {
 
     fn call_out(&mut self, number: &str) {
         if !self.up() {
-            return self.not_now("not connected to the platform");
+            return self.not_now(NotNow::NotConnected);
         }
         if !self.voice_here {
-            return self
-                .not_now("the voice channel is on another console or tab: take it back first");
+            return self.not_now(NotNow::VoiceElsewhere);
         }
         if self.call.is_some() {
-            return self.not_now("already in a call");
+            return self.not_now(NotNow::AlreadyInCall);
+        }
+        let lower = number.trim().to_ascii_lowercase();
+        if lower.starts_with("sip:") || lower.starts_with("sips:") {
+            return self.not_now(NotNow::NumbersOnly);
         }
         match classify_number(number) {
             Some(DialTarget::Customer(n)) => {
-                let mut c = Call::new(Direction::Outbound, n.clone(), Phase::Dialing);
+                let mut c = Call::new(
+                    self.new_call_id(),
+                    Direction::Outbound,
+                    n.clone(),
+                    Phase::Dialing,
+                );
                 c.callout = true;
                 self.call = Some(c);
                 self.send(ClientMsg::Callout { number: n.clone() });
-                self.emit(Event::Dialing(n));
+                self.emit_current(CallEvent::Dialing(n));
             }
             Some(DialTarget::Internal(n)) => {
                 if self.device != 1 {
-                    return self.not_now(
-                        "internal numbers are dialled from your phone on this device (the console dials them only on device 1)",
-                    );
+                    return self.not_now(NotNow::InternalFromPhone);
                 }
                 let leg = LegId(self.next_leg);
                 self.next_leg += 1;
-                let mut c = Call::new(Direction::Internal, n.clone(), Phase::Dialing);
+                let mut c = Call::new(
+                    self.new_call_id(),
+                    Direction::Internal,
+                    n.clone(),
+                    Phase::Dialing,
+                );
                 c.leg = Some(leg);
                 c.agent_ext = n.clone();
                 self.call = Some(c);
@@ -747,7 +794,7 @@ impl VccPolicy {
                     leg,
                     number: n.clone(),
                 });
-                self.emit(Event::Dialing(n));
+                self.emit_current(CallEvent::Dialing(n));
             }
             None => self.emit(Event::Notice(Notice::BadNumber(number.to_string()))),
         }
@@ -755,21 +802,19 @@ impl VccPolicy {
 
     fn accept(&mut self) {
         let Some(c) = self.call.as_ref().filter(|c| c.phase == Phase::Ringing) else {
-            return self.not_now("no call is ringing");
+            return self.not_now(NotNow::NoRinging);
         };
         match c.leg {
             Some(leg) => self.voice_action(VoiceAction::Answer { leg }),
-            None if self.device == 1 => self.not_now(
-                "this call rings on the console's own audio, which is not available yet: answer it by changing device",
-            ),
-            None => self.not_now("answer on your phone: calls ring there on this device"),
+            None if self.device == 1 => self.not_now(NotNow::ConsoleAudioUnavailable),
+            None => self.not_now(NotNow::AnswerOnPhone),
         }
     }
 
     fn end(&mut self) {
         let own = self.extension.clone();
         let Some(c) = self.call.as_mut() else {
-            return self.not_now("not in a call");
+            return self.not_now(NotNow::NotInCall);
         };
         if let Some(leg) = c.leg {
             c.end_requested = true;
@@ -780,12 +825,12 @@ impl VccPolicy {
             return self.end_call(EndReason::Cancelled);
         }
         if c.held {
-            return self.not_now("resume the call before ending it");
+            return self.not_now(NotNow::ResumeBeforeEnd);
         }
         c.end_requested = true;
         if c.call_id.is_empty() {
             // 2032 sent, STARTING not yet in: hang up as soon as it names the call.
-            return self.info("ending the call as soon as the platform names it");
+            return self.info(Info::EndingWhenNamed);
         }
         let kind = match c.direction {
             Direction::Inbound => HangupKind::Inbound,
@@ -806,14 +851,14 @@ impl VccPolicy {
 
     fn toggle_hold(&mut self) {
         let Some(c) = self.call.as_mut() else {
-            return self.not_now("not in a call");
+            return self.not_now(NotNow::NotInCall);
         };
         if c.pending.is_some() {
-            return self.not_now("waiting for the platform to answer the last request");
+            return self.not_now(NotNow::RequestPending);
         }
         let answered = c.phase == Phase::Active || c.customer_answered;
         if !answered || c.call_id.is_empty() {
-            return self.not_now("a ringing call cannot be held");
+            return self.not_now(NotNow::RingingNoHold);
         }
         let hold = !c.held;
         c.pending = Some(Pending::Hold(hold));
@@ -828,19 +873,19 @@ impl VccPolicy {
 
     fn toggle_mute(&mut self) {
         let Some(c) = self.call.as_mut() else {
-            return self.not_now("not in a call");
+            return self.not_now(NotNow::NotInCall);
         };
         if c.direction != Direction::Inbound {
-            return self.not_now("the platform mutes inbound calls only");
+            return self.not_now(NotNow::MuteInboundOnly);
         }
         if c.pending.is_some() {
-            return self.not_now("waiting for the platform to answer the last request");
+            return self.not_now(NotNow::RequestPending);
         }
         if c.phase != Phase::Active {
-            return self.not_now("a ringing call cannot be muted");
+            return self.not_now(NotNow::RingingNoMute);
         }
         if c.held {
-            return self.not_now("resume the call before muting it");
+            return self.not_now(NotNow::ResumeBeforeMute);
         }
         let mute = !c.muted;
         c.pending = Some(Pending::Mute(mute));
@@ -854,13 +899,13 @@ impl VccPolicy {
 
     fn change_device(&mut self, d: Device) {
         if !self.up() {
-            return self.not_now("not connected to the platform");
+            return self.not_now(NotNow::NotConnected);
         }
         if self.pending_device.is_some() {
-            return self.not_now("waiting for the platform to confirm the last device change");
+            return self.not_now(NotNow::DevicePending);
         }
         if self.call.is_some() {
-            return self.not_now("the device cannot change during a call");
+            return self.not_now(NotNow::DeviceDuringCall);
         }
         let (code, phone) = match &d {
             Device::Mobile { number } => match normalise_mobile(number) {
@@ -884,11 +929,11 @@ impl VccPolicy {
 
     fn transfer(&mut self, t: TransferTarget) {
         let Some(c) = self.call.as_ref() else {
-            return self.not_now("not in a call");
+            return self.not_now(NotNow::NotInCall);
         };
         let answered = c.phase == Phase::Active || c.customer_answered;
         if !answered || c.call_id.is_empty() {
-            return self.not_now("only an answered call can be transferred");
+            return self.not_now(NotNow::TransferNeedsAnswer);
         }
         let msg = match t {
             TransferTarget::Agent(id) => ClientMsg::TransferAgent {
@@ -905,7 +950,7 @@ impl VccPolicy {
                 acd_id: q,
             },
             TransferTarget::Number(_) => {
-                return self.not_now("the platform transfers to an agent or a queue");
+                return self.not_now(NotNow::TransferAgentOrQueue);
             }
         };
         self.send(msg);
@@ -953,8 +998,9 @@ impl VccPolicy {
         self.pending_device = None;
         if !self.ready_once {
             self.link = Link::Down;
-            return self.emit(Event::InitFailed(format!(
-                "the push socket closed before login: {reason}"
+            return self.emit(Event::InitFailed(InitFailure::new(
+                InitStep::PushClosed,
+                reason,
             )));
         }
         if self.attempt < self.cfg.reconnect_max {
@@ -1021,8 +1067,7 @@ impl VccPolicy {
                 device_type,
             } => {
                 if result != 1 {
-                    return self
-                        .info("the platform did not give the voice channel to this console");
+                    return self.info(Info::VoiceNotGiven);
                 }
                 self.voice_here = true;
                 if device_type != 0 {
@@ -1074,7 +1119,15 @@ impl VccPolicy {
                 }
                 if c.phase != Phase::Active {
                     c.phase = Phase::Active;
-                    self.emit(Event::Accepted);
+                    let rang_here = !c.callout && c.direction != Direction::Outbound;
+                    self.emit_current(CallEvent::Accepted);
+                    // A desk phone (device 2 or 4) picked the ring up on
+                    // its own (the demo's answers after ~3 s): say where.
+                    match self.device {
+                        2 | 4 if rang_here => self.info(Info::AnsweredOnDeskPhone),
+                        3 if rang_here => self.info(Info::AnsweredOnMobile),
+                        _ => {}
+                    }
                 }
             }
             ServerMsg::AgentEnd { extension, call_id } => {
@@ -1098,7 +1151,7 @@ impl VccPolicy {
                 c.pending = None;
                 if status == "OK" {
                     c.held = hold;
-                    self.emit(Event::Held(hold));
+                    self.emit_current(CallEvent::Held(hold));
                 } else {
                     let s = if status.is_empty() {
                         "refused".to_string()
@@ -1112,7 +1165,7 @@ impl VccPolicy {
                 let Some(c) = self.call.as_mut() else { return };
                 c.pending = None;
                 c.muted = mute;
-                self.emit(Event::Muted(mute));
+                self.emit_current(CallEvent::Muted(mute));
             }
             ServerMsg::HangupResult {
                 call_id: _,
@@ -1129,7 +1182,7 @@ impl VccPolicy {
                     && super_agent != self.extension
                     && terminated_agent == self.extension
                 {
-                    self.info(format!("supervisor {super_agent} ended the call"));
+                    self.info(Info::SupervisorEnded { agent: super_agent });
                 }
             }
             ServerMsg::CalloutStatus(s) => self.callout_status(s),
@@ -1152,25 +1205,30 @@ impl VccPolicy {
                 if !self.voice_here || self.call.is_some() {
                     return;
                 }
-                let mut c = Call::new(Direction::Internal, called.clone(), Phase::Ringing);
+                let mut c = Call::new(
+                    self.new_call_id(),
+                    Direction::Internal,
+                    called.clone(),
+                    Phase::Ringing,
+                );
                 c.call_id = call_id.clone();
                 c.agent_ext = called;
                 if self.device != 1 {
                     c.ring_shown = true;
                     let info = c.ring_info(false);
                     self.call = Some(c);
-                    self.emit(Event::CallId(call_id));
-                    self.emit(Event::Ringing(info));
+                    self.emit_current(CallEvent::PlatformId(call_id));
+                    self.emit_current(CallEvent::Ringing(info));
                 } else {
                     self.call = Some(c);
-                    self.emit(Event::CallId(call_id));
+                    self.emit_current(CallEvent::PlatformId(call_id));
                 }
             }
             ServerMsg::InternalAnswer { call_id } => {
                 let Some(c) = self.call.as_mut() else { return };
                 if c.leg.is_none() && c.call_id == call_id && c.phase != Phase::Active {
                     c.phase = Phase::Active;
-                    self.emit(Event::Accepted);
+                    self.emit_current(CallEvent::Accepted);
                 }
             }
             ServerMsg::InternalEnd { call_id } => {
@@ -1193,14 +1251,17 @@ impl VccPolicy {
             } => {
                 let ok = status == "OK";
                 if drop_agent == self.extension {
-                    self.emit(Event::TransferResult {
+                    self.transfer_result(
                         ok,
-                        detail: if ok {
-                            format!("transferred to {new_agent}")
+                        if ok {
+                            TransferDetail::ToAgent { agent: new_agent }
                         } else {
-                            format!("transfer to {new_agent} failed ({status})")
+                            TransferDetail::ToAgentFailed {
+                                agent: new_agent,
+                                status,
+                            }
                         },
-                    });
+                    );
                 } else if new_agent == self.extension && !ok {
                     self.emit(Event::Notice(Notice::IpccError(status)));
                 }
@@ -1226,25 +1287,25 @@ impl VccPolicy {
             }
             ServerMsg::TransferConfirm { call_id: _, status } => {
                 let ok = status == "OK";
-                self.emit(Event::TransferResult {
+                self.transfer_result(
                     ok,
-                    detail: if ok {
-                        "the other agent accepted the transfer".into()
+                    if ok {
+                        TransferDetail::OtherAccepted
                     } else {
-                        "the other agent refused the transfer".into()
+                        TransferDetail::OtherRefused
                     },
-                });
+                );
             }
             ServerMsg::TransferAcdResult { status } => {
                 let ok = status == "OK";
-                self.emit(Event::TransferResult {
+                self.transfer_result(
                     ok,
-                    detail: if ok {
-                        "transferred to the queue".into()
+                    if ok {
+                        TransferDetail::ToQueue
                     } else {
-                        format!("transfer to the queue failed ({status})")
+                        TransferDetail::ToQueueFailed { status }
                     },
-                });
+                );
             }
         }
     }
@@ -1273,9 +1334,7 @@ impl VccPolicy {
         self.emit(self.device_event());
         if !is_voice {
             if was_here || first {
-                self.info(
-                    "the voice channel is in use on another console or tab: take it here with the claim-voice key",
-                );
+                self.info(Info::VoiceInUseElsewhere);
             }
             if was_here
                 && let Some(c) = self.call.as_ref()
@@ -1310,11 +1369,9 @@ impl VccPolicy {
         self.end_call(EndReason::AnsweredElsewhere);
         self.emit(Event::VoiceChannel(false));
         match self.cfg.generation {
-            Generation::Older => self.info(
-                "the voice channel moved to another console or tab: take it back with the claim-voice key",
-            ),
+            Generation::Older => self.info(Info::VoiceMovedAway),
             Generation::Newer => {
-                self.info("the voice channel moved to another console or tab: this session has ended");
+                self.info(Info::VoiceMovedSessionEnded);
                 self.effects.push_back(Effect::ClosePush);
                 self.lost();
             }
@@ -1335,11 +1392,12 @@ impl VccPolicy {
                 c.agent_ext = r.extension;
                 c.line = r.line;
                 c.queue = r.queue_description;
-                self.emit(Event::CallId(r.call_id));
+                self.emit_current(CallEvent::PlatformId(r.call_id));
             }
             return;
         }
         let mut c = Call::new(
+            self.new_call_id(),
             Direction::from_vcc(r.call_direction),
             r.caller,
             Phase::Ringing,
@@ -1354,13 +1412,11 @@ impl VccPolicy {
         c.ring_shown = show;
         let info = c.ring_info(false);
         self.call = Some(c);
-        self.emit(Event::CallId(r.call_id));
+        self.emit_current(CallEvent::PlatformId(r.call_id));
         if show {
-            self.emit(Event::Ringing(info));
+            self.emit_current(CallEvent::Ringing(info));
             if self.device == 1 {
-                self.info(
-                    "this call rings on the console's own audio, which is not available yet: change device to take calls",
-                );
+                self.info(Info::RingsWithoutAudio);
             }
         }
     }
@@ -1381,7 +1437,7 @@ impl VccPolicy {
                 } else {
                     c.agent_ext.clone()
                 };
-                self.emit(Event::CallId(s.call_id.clone()));
+                self.emit_current(CallEvent::PlatformId(s.call_id.clone()));
                 if hang_up_now {
                     self.send(ClientMsg::Hangup {
                         kind: HangupKind::Outbound,
@@ -1404,15 +1460,15 @@ impl VccPolicy {
                 }
                 let phone = c.phone.clone();
                 if new_id {
-                    self.emit(Event::CallId(s.call_id));
+                    self.emit_current(CallEvent::PlatformId(s.call_id));
                 }
-                self.emit(Event::CalloutStarted(phone));
+                self.emit_current(CallEvent::CalloutStarted(phone));
             }
             "ANSWER" => {
                 if !c.customer_answered {
                     c.customer_answered = true;
                     c.phase = Phase::Active;
-                    self.emit(Event::CustomerAnswered);
+                    self.emit_current(CallEvent::CustomerAnswered);
                 }
             }
             "ENDCALL" | "TERMINATE" => {
@@ -1432,18 +1488,25 @@ impl VccPolicy {
             "ERROR" => {
                 let error_code = (!s.error_code.is_empty()).then(|| s.error_code.clone());
                 let sip_code = s.sip_code.trim().parse::<u16>().ok();
-                if let Some(leg) = c.leg {
+                let (id, leg) = (c.id, c.leg);
+                if let Some(leg) = leg {
                     self.voice_action(VoiceAction::Hangup { leg });
                 }
                 self.call = None;
-                self.emit(Event::CalloutFailed {
-                    error_code: error_code.clone(),
-                    sip_code,
-                });
-                self.emit(Event::Ended(EndReason::Failed {
-                    error_code,
-                    sip_code,
-                }));
+                self.emit(Event::call(
+                    id,
+                    CallEvent::CalloutFailed {
+                        error_code: error_code.clone(),
+                        sip_code,
+                    },
+                ));
+                self.emit(Event::call(
+                    id,
+                    CallEvent::Ended(EndReason::Failed {
+                        error_code,
+                        sip_code,
+                    }),
+                ));
                 if s.error_code
                     .eq_ignore_ascii_case("IPCC_NOT_CONNECT_AGENT_ID")
                     && self.voice_running
@@ -1477,7 +1540,7 @@ impl VccPolicy {
                         c.leg = Some(leg);
                         let info = c.ring_info(true);
                         self.voice_action(VoiceAction::Answer { leg });
-                        self.emit(Event::Ringing(info));
+                        self.emit_current(CallEvent::Ringing(info));
                     }
                     Some(c) if c.leg.is_none() && c.phase == Phase::Ringing && !c.callout => {
                         c.leg = Some(leg);
@@ -1485,18 +1548,23 @@ impl VccPolicy {
                             c.ring_shown = true;
                             let mut info = c.ring_info(false);
                             info.display_name = display_name;
-                            self.emit(Event::Ringing(info));
+                            self.emit_current(CallEvent::Ringing(info));
                         }
                     }
                     Some(_) => self.voice_action(VoiceAction::Reject { leg, code: 486 }),
                     None => {
-                        let mut c = Call::new(Direction::Inbound, number, Phase::Ringing);
+                        let mut c = Call::new(
+                            self.new_call_id(),
+                            Direction::Inbound,
+                            number,
+                            Phase::Ringing,
+                        );
                         c.leg = Some(leg);
                         c.ring_shown = true;
                         let mut info = c.ring_info(false);
                         info.display_name = display_name;
                         self.call = Some(c);
-                        self.emit(Event::Ringing(info));
+                        self.emit_current(CallEvent::Ringing(info));
                     }
                 }
             }
@@ -1510,7 +1578,7 @@ impl VccPolicy {
                 }
                 if c.phase != Phase::Active {
                     c.phase = Phase::Active;
-                    self.emit(Event::Accepted);
+                    self.emit_current(CallEvent::Accepted);
                 }
             }
             VoiceEvent::Ended { leg, reason } => {
@@ -1540,7 +1608,7 @@ impl VccPolicy {
             VoiceEvent::Registration(s) => self.emit(Event::Registration(s)),
             VoiceEvent::Unavailable(text) => {
                 self.voice_unavailable = true;
-                self.info(text);
+                self.info(Info::VoiceUnavailable { detail: text });
             }
         }
     }
@@ -1573,4 +1641,6 @@ fn agent_info(a: AgentEntry) -> AgentInfo {
 
 #[cfg(test)]
 #[path = "vcc_tests.rs"]
+// Tests take a base instant from the clock; the code under test still gets it as an argument.
+#[allow(clippy::disallowed_methods)]
 mod tests;

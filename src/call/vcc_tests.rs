@@ -209,11 +209,9 @@ fn init_logs_in_and_reports_the_platform_state() {
 fn init_failures_are_reported() {
     let mut f = F::new(PolicyConfig::default());
     f.cmd(Command::Connect);
-    let e = f.input(Input::BootstrapFailed("login refused: bad token".into()));
-    assert_eq!(
-        events(&e),
-        vec![Event::InitFailed("login refused: bad token".into())]
-    );
+    let refused = InitFailure::new(InitStep::Refused, "bad token");
+    let e = f.input(Input::BootstrapFailed(refused.clone()));
+    assert_eq!(events(&e), vec![Event::InitFailed(refused)]);
     // Connect again retries from the start.
     assert_eq!(f.cmd(Command::Connect), vec![Effect::Bootstrap]);
     f.input(Input::Bootstrapped {
@@ -223,7 +221,9 @@ fn init_failures_are_reported() {
     let e = f.input(Input::PushClosed {
         reason: "connection refused".into(),
     });
-    assert!(matches!(&events(&e)[..], [Event::InitFailed(r)] if r.contains("connection refused")));
+    assert!(
+        matches!(&events(&e)[..], [Event::InitFailed(r)] if r.step == InitStep::PushClosed && r.detail == "connection refused")
+    );
 }
 
 #[test]
@@ -297,10 +297,7 @@ fn claim_voice_when_it_is_elsewhere() {
     });
     let ev = events(&e);
     assert!(ev.contains(&Event::VoiceChannel(false)));
-    assert!(
-        ev.iter()
-            .any(|e| matches!(e, Event::Notice(Notice::Info(t)) if t.contains("another console")))
-    );
+    assert!(ev.contains(&Event::Notice(Notice::Info(Info::VoiceInUseElsewhere))));
     assert!(sent(&e).is_empty(), "never steals voice on its own");
     // Calls are refused while voice is elsewhere.
     assert!(has_not_now(&f.cmd(Command::CallOut("0912345678".into()))));
@@ -359,7 +356,10 @@ fn voice_moved_away_newer_ends_the_session() {
 fn voice_moved_away_during_a_desk_phone_call_hands_the_call_over() {
     let mut f = inbound_active();
     let e = f.push(ServerMsg::VoiceDisabled);
-    assert!(events(&e).contains(&Event::Ended(EndReason::AnsweredElsewhere)));
+    assert!(events(&e).contains(&Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::AnsweredElsewhere)
+    }));
     assert!(!f.p.has_call());
 }
 
@@ -540,13 +540,25 @@ fn callout_lifecycle_hold_over_push_and_hang_up_with_the_ringing_extension() {
             number: "0912345678".into()
         }]
     );
-    assert_eq!(events(&e), vec![Event::Dialing("0912345678".into())]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Dialing("0912345678".into())
+        }]
+    );
     assert!(has_not_now(&f.cmd(Command::CallOut("0912000000".into()))));
 
     let e = f.push(callout("STARTING", "out-1"));
-    assert_eq!(events(&e), vec![Event::CallId("out-1".into())]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::PlatformId("out-1".into())
+        }]
+    );
     // Hold is refused while the customer rings (no frame sent).
-    let e = f.cmd(Command::ToggleHold);
+    let e = f.cmd(Command::ToggleHold { call: None });
     assert!(sent(&e).is_empty() && has_not_now(&e));
 
     let mut r = callout("RINGING", "out-1");
@@ -554,11 +566,23 @@ fn callout_lifecycle_hold_over_push_and_hang_up_with_the_ringing_extension() {
         s.extension = "1001-leg".into();
     }
     let e = f.push(r);
-    assert_eq!(events(&e), vec![Event::CalloutStarted("0912345678".into())]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::CalloutStarted("0912345678".into())
+        }]
+    );
     let e = f.push(callout("ANSWER", "out-1"));
-    assert_eq!(events(&e), vec![Event::CustomerAnswered]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::CustomerAnswered
+        }]
+    );
 
-    let e = f.cmd(Command::ToggleHold);
+    let e = f.cmd(Command::ToggleHold { call: None });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::Hold {
@@ -575,10 +599,16 @@ fn callout_lifecycle_hold_over_push_and_hang_up_with_the_ringing_extension() {
         status: "OK".into(),
         call_id: "out-1".into(),
     });
-    assert_eq!(events(&e), vec![Event::Held(true)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Held(true)
+        }]
+    );
     // End is refused while held (the SDK returns).
-    assert!(has_not_now(&f.cmd(Command::End)));
-    let e = f.cmd(Command::ToggleHold);
+    assert!(has_not_now(&f.cmd(Command::End { call: None })));
+    let e = f.cmd(Command::ToggleHold { call: None });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::Hold {
@@ -594,12 +624,18 @@ fn callout_lifecycle_hold_over_push_and_hang_up_with_the_ringing_extension() {
         status: "OK".into(),
         call_id: "out-1".into(),
     });
-    assert_eq!(events(&e), vec![Event::Held(false)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Held(false)
+        }]
+    );
     // Mute is for inbound calls only.
-    let e = f.cmd(Command::ToggleMute);
+    let e = f.cmd(Command::ToggleMute { call: None });
     assert!(sent(&e).is_empty() && has_not_now(&e));
 
-    let e = f.cmd(Command::End);
+    let e = f.cmd(Command::End { call: None });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::Hangup {
@@ -609,7 +645,13 @@ fn callout_lifecycle_hold_over_push_and_hang_up_with_the_ringing_extension() {
         }]
     );
     let e = f.push(callout("ENDCALL", "out-1"));
-    assert_eq!(events(&e), vec![Event::Ended(EndReason::LocalHangup)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::LocalHangup)
+        }]
+    );
     assert!(!f.p.has_call());
 }
 
@@ -642,14 +684,20 @@ fn callout_every_error_row() {
         assert_eq!(
             events(&e),
             vec![
-                Event::CalloutFailed {
-                    error_code: Some(code.into()),
-                    sip_code
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::CalloutFailed {
+                        error_code: Some(code.into()),
+                        sip_code
+                    }
                 },
-                Event::Ended(EndReason::Failed {
-                    error_code: Some(code.into()),
-                    sip_code
-                }),
+                Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::Failed {
+                        error_code: Some(code.into()),
+                        sip_code
+                    })
+                },
             ],
             "{code} {sip}"
         );
@@ -666,11 +714,17 @@ fn callout_not_answered_and_ended_before_starting() {
     f.push(callout("STARTING", "c1"));
     f.push(callout("RINGING", "c1"));
     let e = f.push(callout("TERMINATE", "c1"));
-    assert_eq!(events(&e), vec![Event::Ended(EndReason::NoAnswer)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::NoAnswer)
+        }]
+    );
 
     // End before the platform names the call: sent on STARTING.
     f.cmd(Command::CallOut("0912345678".into()));
-    let e = f.cmd(Command::End);
+    let e = f.cmd(Command::End { call: None });
     assert!(sent(&e).is_empty());
     let e = f.push(callout("STARTING", "c2"));
     assert_eq!(
@@ -682,7 +736,13 @@ fn callout_not_answered_and_ended_before_starting() {
         }]
     );
     let e = f.push(callout("TERMINATE", "c2"));
-    assert_eq!(events(&e), vec![Event::Ended(EndReason::Cancelled)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(2),
+            event: CallEvent::Ended(EndReason::Cancelled)
+        }]
+    );
 }
 
 #[test]
@@ -740,20 +800,26 @@ fn inbound_desk_phone_ring_answer_mute_hold_end() {
     assert_eq!(
         events(&e),
         vec![
-            Event::CallId("in-1".into()),
-            Event::Ringing(RingInfo {
-                phone: "0987654321".into(),
-                display_name: None,
-                line: Some("19001234".into()),
-                queue: Some("Sales".into()),
-                direction: Direction::Inbound,
-                agent_leg: false,
-            })
+            Event::Call {
+                call: CallId(1),
+                event: CallEvent::PlatformId("in-1".into())
+            },
+            Event::Call {
+                call: CallId(1),
+                event: CallEvent::Ringing(RingInfo {
+                    phone: "0987654321".into(),
+                    display_name: None,
+                    line: Some("19001234".into()),
+                    queue: Some("Sales".into()),
+                    direction: Direction::Inbound,
+                    agent_leg: false,
+                })
+            }
         ]
     );
     // Accept on a desk phone is the phone's job.
-    assert!(has_not_now(&f.cmd(Command::Accept)));
-    let e = f.cmd(Command::ToggleMute);
+    assert!(has_not_now(&f.cmd(Command::Accept { call: None })));
+    let e = f.cmd(Command::ToggleMute { call: None });
     assert!(
         sent(&e).is_empty() && has_not_now(&e),
         "cannot mute a ringing call"
@@ -762,9 +828,18 @@ fn inbound_desk_phone_ring_answer_mute_hold_end() {
         extension: EXT.into(),
         call_id: "in-1".into(),
     });
-    assert_eq!(events(&e), vec![Event::Accepted]);
+    assert_eq!(
+        events(&e),
+        vec![
+            Event::Call {
+                call: CallId(1),
+                event: CallEvent::Accepted
+            },
+            Event::Notice(Notice::Info(Info::AnsweredOnDeskPhone))
+        ]
+    );
 
-    let e = f.cmd(Command::ToggleMute);
+    let e = f.cmd(Command::ToggleMute { call: None });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::Mute {
@@ -778,8 +853,14 @@ fn inbound_desk_phone_ring_answer_mute_hold_end() {
         mute: true,
         call_id: "in-1".into(),
     });
-    assert_eq!(events(&e), vec![Event::Muted(true)]);
-    let e = f.cmd(Command::ToggleMute);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Muted(true)
+        }]
+    );
+    let e = f.cmd(Command::ToggleMute { call: None });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::Mute {
@@ -796,7 +877,7 @@ fn inbound_desk_phone_ring_answer_mute_hold_end() {
         events(&e),
         vec![Event::Notice(Notice::IpccError("IPCCERR0004".into()))]
     );
-    let e = f.cmd(Command::ToggleMute);
+    let e = f.cmd(Command::ToggleMute { call: None });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::Mute {
@@ -811,7 +892,7 @@ fn inbound_desk_phone_ring_answer_mute_hold_end() {
         call_id: "in-1".into(),
     });
 
-    let e = f.cmd(Command::ToggleHold);
+    let e = f.cmd(Command::ToggleHold { call: None });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::Hold {
@@ -832,24 +913,36 @@ fn inbound_desk_phone_ring_answer_mute_hold_end() {
         events(&e),
         vec![Event::Notice(Notice::IpccError("IPCCERR0003".into()))]
     );
-    f.cmd(Command::ToggleHold);
+    f.cmd(Command::ToggleHold { call: None });
     let e = f.push(ServerMsg::HoldResult {
         hold: true,
         outbound: false,
         status: "OK".into(),
         call_id: "in-1".into(),
     });
-    assert_eq!(events(&e), vec![Event::Held(true)]);
-    f.cmd(Command::ToggleHold);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Held(true)
+        }]
+    );
+    f.cmd(Command::ToggleHold { call: None });
     let e = f.push(ServerMsg::HoldResult {
         hold: false,
         outbound: false,
         status: "OK".into(),
         call_id: "in-1".into(),
     });
-    assert_eq!(events(&e), vec![Event::Held(false)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Held(false)
+        }]
+    );
 
-    let e = f.cmd(Command::End);
+    let e = f.cmd(Command::End { call: None });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::Hangup {
@@ -872,7 +965,13 @@ fn inbound_desk_phone_ring_answer_mute_hold_end() {
         extension: EXT.into(),
         call_id: "in-1".into(),
     });
-    assert_eq!(events(&e), vec![Event::Ended(EndReason::LocalHangup)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::LocalHangup)
+        }]
+    );
 }
 
 #[test]
@@ -900,20 +999,35 @@ fn missed_call_and_remote_hangup() {
         extension: EXT.into(),
         call_id: "m".into(),
     });
-    assert_eq!(events(&e), vec![Event::Ended(EndReason::Cancelled)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::Cancelled)
+        }]
+    );
     let mut f = inbound_active();
     let e = f.push(ServerMsg::AgentEnd {
         extension: EXT.into(),
         call_id: "in-1".into(),
     });
-    assert_eq!(events(&e), vec![Event::Ended(EndReason::RemoteHangup)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::RemoteHangup)
+        }]
+    );
 }
 
 #[test]
 fn reject_on_a_desk_phone_hangs_up_by_push() {
     let mut f = F::older(4);
     f.push(ring("r"));
-    let e = f.cmd(Command::Reject { decline: false });
+    let e = f.cmd(Command::Reject {
+        call: None,
+        decline: false,
+    });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::Hangup {
@@ -933,8 +1047,10 @@ fn supervisor_hangup_notice_and_refused_hangup() {
         super_agent: "9000".into(),
         terminated_agent: EXT.into(),
     });
-    assert!(matches!(&events(&e)[..], [Event::Notice(Notice::Info(t))] if t.contains("9000")));
-    f.cmd(Command::End);
+    assert!(
+        matches!(&events(&e)[..], [Event::Notice(Notice::Info(Info::SupervisorEnded { agent }))] if agent == "9000")
+    );
+    f.cmd(Command::End { call: None });
     let e = f.push(ServerMsg::HangupResult {
         call_id: "in-1".into(),
         status: "IPCCERR0000".into(),
@@ -953,10 +1069,13 @@ fn call_not_found_clears_the_call() {
     let e = f.push(ServerMsg::CallError {
         status: "IPCCERR0000".into(),
     });
-    assert!(events(&e).contains(&Event::Ended(EndReason::Failed {
-        error_code: Some("IPCCERR0000".into()),
-        sip_code: None
-    })));
+    assert!(events(&e).contains(&Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::Failed {
+            error_code: Some("IPCCERR0000".into()),
+            sip_code: None
+        })
+    }));
     assert!(!f.p.has_call());
 }
 
@@ -969,13 +1088,19 @@ fn internal_call_ring_answer_hold_end() {
     });
     let ev = events(&e);
     assert!(
-        matches!(&ev[1], Event::Ringing(r) if r.direction == Direction::Internal && r.phone == "1002")
+        matches!(&ev[1], Event::Call { call: CallId(1), event: CallEvent::Ringing(r) } if r.direction == Direction::Internal && r.phone == "1002")
     );
     let e = f.push(ServerMsg::InternalAnswer {
         call_id: "i1".into(),
     });
-    assert_eq!(events(&e), vec![Event::Accepted]);
-    let e = f.cmd(Command::ToggleHold);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted
+        }]
+    );
+    let e = f.cmd(Command::ToggleHold { call: None });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::Hold {
@@ -991,14 +1116,14 @@ fn internal_call_ring_answer_hold_end() {
         status: "OK".into(),
         call_id: "i1".into(),
     });
-    f.cmd(Command::ToggleHold);
+    f.cmd(Command::ToggleHold { call: None });
     f.push(ServerMsg::HoldResult {
         hold: false,
         outbound: false,
         status: "OK".into(),
         call_id: "i1".into(),
     });
-    let e = f.cmd(Command::End);
+    let e = f.cmd(Command::End { call: None });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::Hangup {
@@ -1010,7 +1135,13 @@ fn internal_call_ring_answer_hold_end() {
     let e = f.push(ServerMsg::InternalEnd {
         call_id: "i1".into(),
     });
-    assert_eq!(events(&e), vec![Event::Ended(EndReason::LocalHangup)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::LocalHangup)
+        }]
+    );
 }
 
 // ---- transfers ----------------------------------------------------------------------
@@ -1039,7 +1170,10 @@ fn transfer_list_to_agent_and_to_queue() {
             status: "AVAILABLE / READY".into()
         }])]
     );
-    let e = f.cmd(Command::Transfer(TransferTarget::Agent("1002".into())));
+    let e = f.cmd(Command::Transfer {
+        call: None,
+        target: TransferTarget::Agent("1002".into()),
+    });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::TransferAgent {
@@ -1057,7 +1191,10 @@ fn transfer_list_to_agent_and_to_queue() {
     });
     assert!(matches!(
         &events(&e)[..],
-        [Event::TransferResult { ok: true, .. }]
+        [Event::Call {
+            call: CallId(1),
+            event: CallEvent::TransferResult { ok: true, .. }
+        }]
     ));
     let e = f.push(ServerMsg::TransferConfirm {
         call_id: "in-1".into(),
@@ -1065,10 +1202,16 @@ fn transfer_list_to_agent_and_to_queue() {
     });
     assert!(matches!(
         &events(&e)[..],
-        [Event::TransferResult { ok: false, .. }]
+        [Event::Call {
+            call: CallId(1),
+            event: CallEvent::TransferResult { ok: false, .. }
+        }]
     ));
 
-    let e = f.cmd(Command::Transfer(TransferTarget::Queue("q-sales".into())));
+    let e = f.cmd(Command::Transfer {
+        call: None,
+        target: TransferTarget::Queue("q-sales".into()),
+    });
     assert_eq!(
         sent(&e),
         vec![ClientMsg::TransferAcd {
@@ -1081,9 +1224,15 @@ fn transfer_list_to_agent_and_to_queue() {
     });
     assert!(matches!(
         &events(&e)[..],
-        [Event::TransferResult { ok: true, .. }]
+        [Event::Call {
+            call: CallId(1),
+            event: CallEvent::TransferResult { ok: true, .. }
+        }]
     ));
-    let e = f.cmd(Command::Transfer(TransferTarget::Number("0912".into())));
+    let e = f.cmd(Command::Transfer {
+        call: None,
+        target: TransferTarget::Number("0912".into()),
+    });
     assert!(sent(&e).is_empty() && has_not_now(&e));
 }
 
@@ -1091,7 +1240,10 @@ fn transfer_list_to_agent_and_to_queue() {
 fn transfer_needs_an_answered_call() {
     let mut f = F::older(4);
     f.push(ring("r"));
-    let e = f.cmd(Command::Transfer(TransferTarget::Agent("1002".into())));
+    let e = f.cmd(Command::Transfer {
+        call: None,
+        target: TransferTarget::Agent("1002".into()),
+    });
     assert!(sent(&e).is_empty() && has_not_now(&e));
 }
 
@@ -1240,7 +1392,13 @@ fn lost_link_during_a_desk_call_ends_it_as_transport_lost() {
     });
     assert_eq!(
         events(&e),
-        vec![Event::Ended(EndReason::TransportLost), Event::Disconnected]
+        vec![
+            Event::Call {
+                call: CallId(1),
+                event: CallEvent::Ended(EndReason::TransportLost)
+            },
+            Event::Disconnected
+        ]
     );
 }
 
@@ -1327,7 +1485,10 @@ fn exit_hangs_up_the_console_call() {
         voice_actions(&e),
         vec![VoiceAction::Hangup { leg: LegId(7) }, VoiceAction::Stop]
     );
-    assert!(events(&e).contains(&Event::Ended(EndReason::LocalHangup)));
+    assert!(events(&e).contains(&Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::LocalHangup)
+    }));
 }
 
 // ---- device 1: the console's own voice leg ------------------------------------------------
@@ -1343,14 +1504,20 @@ fn device_1_auto_answers_only_the_agent_leg_of_our_own_callout() {
     });
     assert!(voice_actions(&e).is_empty());
     assert!(
-        matches!(&events(&e)[..], [Event::Ringing(r)] if !r.agent_leg && r.display_name.as_deref() == Some("Khach"))
+        matches!(&events(&e)[..], [Event::Call { call: CallId(1), event: CallEvent::Ringing(r) }] if !r.agent_leg && r.display_name.as_deref() == Some("Khach"))
     );
     assert_eq!(
-        voice_actions(&f.cmd(Command::Accept)),
+        voice_actions(&f.cmd(Command::Accept { call: None })),
         vec![VoiceAction::Answer { leg: LegId(1) }]
     );
     let e = f.voice(VoiceEvent::Answered { leg: LegId(1) });
-    assert_eq!(events(&e), vec![Event::Accepted]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted
+        }]
+    );
     // A second INVITE during the call is refused busy.
     let e = f.voice(VoiceEvent::Incoming {
         leg: LegId(2),
@@ -1373,11 +1540,11 @@ fn device_1_auto_answers_only_the_agent_leg_of_our_own_callout() {
         queue_description: "Q".into(),
         call_direction: 1,
     }));
-    let e = f.cmd(Command::ToggleHold);
+    let e = f.cmd(Command::ToggleHold { call: None });
     assert!(
         matches!(&sent(&e)[..], [ClientMsg::Hold { hold: true, outbound: false, call_id, .. }] if call_id == "in-9")
     );
-    let e = f.cmd(Command::End);
+    let e = f.cmd(Command::End { call: None });
     assert_eq!(
         voice_actions(&e),
         vec![VoiceAction::Hangup { leg: LegId(1) }]
@@ -1387,7 +1554,13 @@ fn device_1_auto_answers_only_the_agent_leg_of_our_own_callout() {
         leg: LegId(1),
         reason: EndReason::RemoteHangup,
     });
-    assert_eq!(events(&e), vec![Event::Ended(EndReason::LocalHangup)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::LocalHangup)
+        }]
+    );
 
     // Our call-out: the platform's agent leg is answered at once.
     f.cmd(Command::CallOut("0912345678".into()));
@@ -1401,12 +1574,17 @@ fn device_1_auto_answers_only_the_agent_leg_of_our_own_callout() {
         voice_actions(&e),
         vec![VoiceAction::Answer { leg: LegId(3) }]
     );
-    assert!(matches!(&events(&e)[..], [Event::Ringing(r)] if r.agent_leg));
+    assert!(
+        matches!(&events(&e)[..], [Event::Call { call: CallId(2), event: CallEvent::Ringing(r) }] if r.agent_leg)
+    );
     assert!(events(&f.voice(VoiceEvent::Answered { leg: LegId(3) })).is_empty());
     f.push(callout("RINGING", "o1"));
     assert_eq!(
         events(&f.push(callout("ANSWER", "o1"))),
-        vec![Event::CustomerAnswered]
+        vec![Event::Call {
+            call: CallId(2),
+            event: CallEvent::CustomerAnswered
+        }]
     );
     // ENDCALL waits for the BYE on device 1.
     assert!(events(&f.push(callout("ENDCALL", "o1"))).is_empty());
@@ -1414,21 +1592,35 @@ fn device_1_auto_answers_only_the_agent_leg_of_our_own_callout() {
         leg: LegId(3),
         reason: EndReason::RemoteHangup,
     });
-    assert_eq!(events(&e), vec![Event::Ended(EndReason::RemoteHangup)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(2),
+            event: CallEvent::Ended(EndReason::RemoteHangup)
+        }]
+    );
 }
 
 #[test]
 fn device_1_ring_from_1038_waits_for_the_invite_and_merges_the_popup() {
     let mut f = F::older(1);
     let e = f.push(ring("in-2"));
-    assert_eq!(events(&e), vec![Event::CallId("in-2".into())]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::PlatformId("in-2".into())
+        }]
+    );
     let e = f.voice(VoiceEvent::Incoming {
         leg: LegId(5),
         number: "0987654321".into(),
         display_name: None,
     });
-    assert!(matches!(&events(&e)[..], [Event::Ringing(r)]
-        if r.line.as_deref() == Some("19001234") && r.queue.as_deref() == Some("Sales")));
+    assert!(
+        matches!(&events(&e)[..], [Event::Call { call: CallId(1), event: CallEvent::Ringing(r) }]
+        if r.line.as_deref() == Some("19001234") && r.queue.as_deref() == Some("Sales"))
+    );
     // 1039 / 1009 do not drive device-1 calls.
     assert!(
         f.push(ServerMsg::AgentEnd {
@@ -1437,7 +1629,10 @@ fn device_1_ring_from_1038_waits_for_the_invite_and_merges_the_popup() {
         })
         .is_empty()
     );
-    let e = f.cmd(Command::Reject { decline: true });
+    let e = f.cmd(Command::Reject {
+        call: None,
+        decline: true,
+    });
     assert_eq!(
         voice_actions(&e),
         vec![VoiceAction::Reject {
@@ -1462,13 +1657,22 @@ fn device_1_internal_numbers_are_dialled_in_sip_and_dtmf_goes_there() {
     assert!(sent(&e).is_empty());
     assert_eq!(
         events(&f.voice(VoiceEvent::Answered { leg })),
-        vec![Event::Accepted]
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted
+        }]
     );
     assert_eq!(
-        voice_actions(&f.cmd(Command::SendDtmf('5'))),
+        voice_actions(&f.cmd(Command::SendDtmf {
+            call: None,
+            digit: '5'
+        })),
         vec![VoiceAction::Dtmf { leg, digit: '5' }]
     );
-    assert!(has_not_now(&f.cmd(Command::SendDtmf('x'))));
+    assert!(has_not_now(&f.cmd(Command::SendDtmf {
+        call: None,
+        digit: 'x'
+    })));
 }
 
 #[test]
@@ -1493,16 +1697,19 @@ fn device_1_without_a_voice_leg_says_so_and_still_shows_the_ring() {
         "console audio is not available yet".into(),
     ));
     assert!(
-        matches!(&events(&e)[..], [Event::Notice(Notice::Info(t))] if t.contains("not available"))
+        matches!(&events(&e)[..], [Event::Notice(Notice::Info(Info::VoiceUnavailable { detail }))] if detail.contains("not available"))
     );
     let e = f.push(ring("in-3"));
     let ev = events(&e);
-    assert!(ev.iter().any(|e| matches!(e, Event::Ringing(_))));
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e.call_event(), Some(CallEvent::Ringing(_))))
+    );
     assert!(
         ev.iter()
             .any(|e| matches!(e, Event::Notice(Notice::Info(_))))
     );
-    assert!(has_not_now(&f.cmd(Command::Accept)));
+    assert!(has_not_now(&f.cmd(Command::Accept { call: None })));
     let e = f.voice(VoiceEvent::Registration(RegState::None));
     assert_eq!(events(&e), vec![Event::Registration(RegState::None)]);
 }
@@ -1510,7 +1717,10 @@ fn device_1_without_a_voice_leg_says_so_and_still_shows_the_ring() {
 #[test]
 fn dtmf_on_a_desk_phone_is_the_phones_job() {
     let mut f = inbound_active();
-    assert!(has_not_now(&f.cmd(Command::SendDtmf('1'))));
+    assert!(has_not_now(&f.cmd(Command::SendDtmf {
+        call: None,
+        digit: '1'
+    })));
 }
 
 #[test]
@@ -1527,10 +1737,10 @@ fn commands_need_a_connection() {
         assert!(sent(&e).is_empty() && has_not_now(&e), "{c:?}");
     }
     for c in [
-        Command::End,
-        Command::ToggleHold,
-        Command::ToggleMute,
-        Command::Accept,
+        Command::End { call: None },
+        Command::ToggleHold { call: None },
+        Command::ToggleMute { call: None },
+        Command::Accept { call: None },
     ] {
         assert!(has_not_now(&f.cmd(c)));
     }
@@ -1550,6 +1760,26 @@ fn role_override_from_config_wins() {
             device_type: 3,
             phone: String::new()
         }]
+    );
+}
+
+#[test]
+fn a_desk_phone_answering_by_itself_is_said_on_screen() {
+    let mut f = F::older(4);
+    f.push(ring("in-9"));
+    let e = f.push(ServerMsg::AgentAnswer {
+        extension: EXT.into(),
+        call_id: "in-9".into(),
+    });
+    assert_eq!(
+        events(&e),
+        vec![
+            Event::Call {
+                call: CallId(1),
+                event: CallEvent::Accepted
+            },
+            Event::Notice(Notice::Info(Info::AnsweredOnDeskPhone))
+        ]
     );
 }
 
@@ -1652,17 +1882,25 @@ fn device_1_failed_callout_keeps_its_error_whatever_arrives_first() {
                 }
                 seen.extend(f.advance(CALLOUT_SETTLE * 3));
                 let ev = events(&seen);
-                let ends: Vec<&Event> =
-                    ev.iter().filter(|e| matches!(e, Event::Ended(_))).collect();
+                let ends: Vec<&Event> = ev
+                    .iter()
+                    .filter(|e| matches!(e.call_event(), Some(CallEvent::Ended(_))))
+                    .collect();
                 assert_eq!(
                     ends,
-                    vec![&Event::Ended(failed.clone())],
+                    vec![&Event::Call {
+                        call: CallId(1),
+                        event: CallEvent::Ended(failed.clone())
+                    }],
                     "{order:?} {gap:?}: {ev:?}"
                 );
                 assert!(
-                    ev.contains(&Event::CalloutFailed {
-                        error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
-                        sip_code: Some(486),
+                    ev.contains(&Event::Call {
+                        call: CallId(1),
+                        event: CallEvent::CalloutFailed {
+                            error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
+                            sip_code: Some(486),
+                        }
                     }),
                     "{order:?} {gap:?}: {ev:?}"
                 );
@@ -1686,13 +1924,25 @@ fn device_1_callout_whose_error_never_comes_ends_after_the_settle_time() {
     let e = f.advance(CALLOUT_SETTLE - Duration::from_millis(1));
     assert!(events(&e).is_empty(), "{e:?}");
     let e = f.advance(Duration::from_millis(1));
-    assert_eq!(events(&e), vec![Event::Ended(EndReason::NoAnswer)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::NoAnswer)
+        }]
+    );
     // ENDCALL after the BYE: the same end, at the same time.
     let mut f = device_1_callout_with_agent_leg();
     deliver(&mut f, Last::Bye);
     assert!(events(&deliver(&mut f, Last::EndCall)).is_empty());
     let e = f.advance(CALLOUT_SETTLE);
-    assert_eq!(events(&e), vec![Event::Ended(EndReason::NoAnswer)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::NoAnswer)
+        }]
+    );
     // A leg lost on our side keeps its own reason.
     let mut f = device_1_callout_with_agent_leg();
     f.voice(VoiceEvent::Ended {
@@ -1700,7 +1950,13 @@ fn device_1_callout_whose_error_never_comes_ends_after_the_settle_time() {
         reason: EndReason::TransportLost,
     });
     let e = f.advance(CALLOUT_SETTLE);
-    assert_eq!(events(&e), vec![Event::Ended(EndReason::TransportLost)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::TransportLost)
+        }]
+    );
 }
 
 #[test]
@@ -1721,19 +1977,87 @@ fn device_1_callout_settling_hang_up_and_a_new_invite() {
         }]
     );
     // The agent's hang-up ends it at once; nothing is left to send.
-    let e = f.cmd(Command::End);
-    assert_eq!(events(&e), vec![Event::Ended(EndReason::Cancelled)]);
+    let e = f.cmd(Command::End { call: None });
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::Cancelled)
+        }]
+    );
     assert!(sent(&e).is_empty() && voice_actions(&e).is_empty());
     // A late ERROR for it is dropped.
     assert!(events(&deliver(&mut f, Last::Error)).is_empty());
     // The agent's own hang-up before the BYE is a plain cancel, no wait.
     let mut f = device_1_callout_with_agent_leg();
-    f.cmd(Command::End);
+    f.cmd(Command::End { call: None });
     let e = deliver(&mut f, Last::Bye);
-    assert_eq!(events(&e), vec![Event::Ended(EndReason::Cancelled)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::Cancelled)
+        }]
+    );
     // Answered, then the customer hangs up: the BYE ends it at once.
     let mut f = device_1_callout_with_agent_leg();
     f.push(callout("ANSWER", "o7"));
     let e = deliver(&mut f, Last::Bye);
-    assert_eq!(events(&e), vec![Event::Ended(EndReason::RemoteHangup)]);
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::RemoteHangup)
+        }]
+    );
+}
+
+#[test]
+fn a_named_call_must_be_the_call_we_have() {
+    let mut f = inbound_active();
+    // The platform's call in-1 is our c1, for every event about it.
+    let e = f.cmd(Command::ToggleHold {
+        call: Some(CallId(2)),
+    });
+    assert_eq!(
+        events(&e),
+        vec![Event::Notice(Notice::UnknownCall(CallId(2)))]
+    );
+    assert!(sent(&e).is_empty());
+    let e = f.cmd(Command::ToggleHold {
+        call: Some(CallId(1)),
+    });
+    assert_eq!(sent(&e).len(), 1);
+    let e = f.push(ServerMsg::HoldResult {
+        hold: true,
+        outbound: false,
+        status: "OK".into(),
+        call_id: "in-1".into(),
+    });
+    assert_eq!(
+        events(&e),
+        vec![Event::Call {
+            call: CallId(1),
+            event: CallEvent::Held(true)
+        }]
+    );
+    // The next call gets the next name.
+    f.push(ServerMsg::AgentEnd {
+        extension: EXT.into(),
+        call_id: "in-1".into(),
+    });
+    let e = f.push(ring("in-2"));
+    assert!(events(&e).iter().all(|e| e.call_id() == Some(CallId(2))));
+    assert!(!events(&e).is_empty());
+}
+
+#[test]
+fn a_sip_address_is_refused_with_the_reason() {
+    let mut f = F::older(4);
+    let e = f.cmd(Command::CallOut("sip:1002@pbx.example.com".into()));
+    assert_eq!(
+        events(&e),
+        vec![Event::Notice(Notice::NotNow(NotNow::NumbersOnly))]
+    );
+    assert!(sent(&e).is_empty());
 }

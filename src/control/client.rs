@@ -333,8 +333,15 @@ pub fn request_for(verb: &str, arg: Option<&str>) -> Result<Value, ClientError> 
     };
     Ok(match verb {
         "call" => json!({"cmd": "call", "number": need("a number or tel:/sip: URI")?}),
-        "answer" | "reject" | "decline" | "end" | "status" => json!({"cmd": verb}),
-        "hangup" => json!({"cmd": "end"}),
+        "status" => json!({"cmd": verb}),
+        // `tongdai ctl end c2`: the call by name (see `status`).
+        "answer" | "reject" | "decline" | "end" | "hangup" => {
+            let cmd = if verb == "hangup" { "end" } else { verb };
+            match arg {
+                Some(call) => json!({"cmd": cmd, "call": call}),
+                None => json!({"cmd": cmd}),
+            }
+        }
         "claim-voice" | "claim_voice" => json!({"cmd": "claim_voice"}),
         "hold" | "mute" | "availability" => match arg {
             Some("on") => json!({"cmd": verb, "on": true}),
@@ -397,8 +404,14 @@ pub fn format_status(v: &Value) -> String {
             .unwrap_or_default();
         line("device:", format!("{t} ({name}){phone}"));
     }
-    let c = &s["call"];
-    if c.is_object() {
+    // Every call (v1 servers before named calls: the one `call`).
+    let calls: Vec<&Value> = match s["calls"].as_array() {
+        Some(list) => list.iter().collect(),
+        None => std::iter::once(&s["call"])
+            .filter(|c| c.is_object())
+            .collect(),
+    };
+    for c in &calls {
         let mut flags = Vec::new();
         if c["held"] == true {
             flags.push("held");
@@ -415,16 +428,25 @@ pub fn format_status(v: &Value) -> String {
         } else {
             format!(" ({})", flags.join(", "))
         };
+        let name = str_of(&c["call"])
+            .map(|id| format!("call {id}:"))
+            .unwrap_or_else(|| "call:".into());
+        let selected = if calls.len() > 1 && c["call"] == s["selected"] {
+            " *"
+        } else {
+            ""
+        };
         line(
-            "call:",
+            &name,
             format!(
-                "{} {}, {}{timer}{flags}",
+                "{} {}, {}{timer}{flags}{selected}",
                 str_of(&c["direction"]).unwrap_or_default(),
                 str_of(&c["number"]).unwrap_or_default(),
                 str_of(&c["phase"]).unwrap_or_default()
             ),
         );
-    } else {
+    }
+    if calls.is_empty() {
         line("call:", "none".into());
     }
     let l = &s["last_call"];
@@ -496,6 +518,29 @@ mod tests {
         assert!(
             s.contains("call:         inbound 0987654321, connected 01:15 (held)"),
             "{s}"
+        );
+        // Named calls: every one, the selected one marked.
+        let v = json!({
+            "connection": "ready", "selected": "c2",
+            "calls": [
+                {"call": "c1", "direction": "inbound", "number": "0987654321",
+                 "phase": "connected", "held": true, "seconds": 75},
+                {"call": "c2", "direction": "inbound", "number": "0911222333",
+                 "phase": "ringing", "held": false, "seconds": null}
+            ]
+        });
+        let s = format_status(&v);
+        assert!(
+            s.contains("call c1:      inbound 0987654321, connected 01:15 (held)\n"),
+            "{s}"
+        );
+        assert!(
+            s.contains("call c2:      inbound 0911222333, ringing *"),
+            "{s}"
+        );
+        assert_eq!(
+            request_for("end", Some("c2")).expect("end"),
+            json!({"cmd": "end", "call": "c2"})
         );
     }
 

@@ -2,8 +2,8 @@
 //! control socket.
 //!
 //! ```text
-//!  backend ─▶ engine ──mpsc Event──▶ history ─▶ alerts ─▶ pump ──broadcast──▶ server sessions, status
-//!                ▲                                          └─▶ stdout JSON lines (print_events)
+//!  backend ─▶ engine::pipeline (history ─▶ alerts ─▶ hub ──broadcast──▶ server sessions, status)
+//!                ▲                         └─▶ pump ─▶ stdout JSON lines (print_events)
 //!                └──────────── Command ◀── server ◀── clients
 //! ```
 //!
@@ -25,7 +25,8 @@ use tokio::task::JoinHandle;
 use super::protocol;
 use super::server::{Server, ServerError, ServerHandle, ServerOptions, TcpOptions};
 use super::{SocketPlace, is_live};
-use crate::engine::{self, Backend, EngineHandle, Event};
+use crate::engine::pipeline::{self, PipelineOptions};
+use crate::engine::{Backend, EngineHandle, Event};
 
 #[derive(Debug, Clone)]
 pub struct HeadlessOptions {
@@ -106,16 +107,16 @@ pub async fn start(
         return Err(ServerError::InUse { path }.into());
     }
     let hub = EventHub::new();
-    let (handle, rx) = engine::spawn(backend);
-    // The same order as the TUI: written to the history, then published.
-    let rx = match &opts.history {
-        Some(path) => crate::history::spawn_tee(rx, path.clone()),
-        None => rx,
-    };
-    let mut rx = match &opts.alerts {
-        Some(audio) => crate::media::alert_player::spawn(rx, audio.clone()),
-        None => rx,
-    };
+    // The same pipeline as the console: history, alerts, then published.
+    let (handle, mut rx) = pipeline::start(
+        backend,
+        PipelineOptions {
+            history: opts.history.clone(),
+            alerts: opts.alerts.clone(),
+            contacts: opts.history.clone(),
+            hub: Some(hub.clone()),
+        },
+    );
     let server = match Server::start_with(
         ServerOptions {
             socket: path,
@@ -133,7 +134,6 @@ pub async fn start(
         }
     };
     let (stop_tx, stopped) = watch::channel(false);
-    let tx = hub.clone();
     let print = opts.print_events;
     let pump = tokio::spawn(async move {
         while let Some(e) = rx.recv().await {
@@ -142,9 +142,7 @@ pub async fn start(
                 let _ = writeln!(out, "{}", protocol::event_json(&e));
                 let _ = out.flush();
             }
-            let done = e == Event::ShutdownComplete;
-            tx.publish(e);
-            if done {
+            if e == Event::ShutdownComplete {
                 let _ = stop_tx.send(true);
             }
         }

@@ -19,13 +19,16 @@
 //!
 //! This module is pure: parsing and printing, no sockets.
 
+// A sans-IO core: no clock reads, no tasks (clippy.toml).
+#![deny(clippy::disallowed_methods)]
+
 use serde_json::{Map, Value, json};
 
 use crate::app::i18n;
-use crate::call::errors::{CalloutError, Lang, ipcc_error_text};
+use crate::call::errors::{CalloutError, Lang};
 use crate::engine::{
-    Availability, Command, Device, Direction, EndReason, Event, HistoryNotice, Notice,
-    TransferTarget,
+    Availability, CallEvent, CallId, Command, Device, Direction, EndReason, Event, HistoryNotice,
+    Notice, TransferDetail, TransferTarget,
 };
 use crate::sip::target::{self, Target};
 
@@ -65,6 +68,8 @@ pub enum ErrorCode {
     EngineBusy,
     /// The engine has stopped.
     EngineStopped,
+    /// `"call"` names no call the console has (it ended, or never was).
+    UnknownCall,
     /// The peer is another user.
     Forbidden,
     /// TCP: no token, or the wrong one.
@@ -86,6 +91,7 @@ impl ErrorCode {
             ErrorCode::TooLong => "too_long",
             ErrorCode::EngineBusy => "engine_busy",
             ErrorCode::EngineStopped => "engine_stopped",
+            ErrorCode::UnknownCall => "unknown_call",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::ReadOnly => "read_only",
@@ -142,6 +148,8 @@ pub enum Op {
     Toggle {
         what: Toggle,
         want: Option<bool>,
+        /// The call (`hold`, `mute`); `None`: the selected call.
+        call: Option<CallId>,
     },
     Status,
     /// Stream events; `only` keeps just these event names.
@@ -255,6 +263,20 @@ fn opt_bool(obj: &Map<String, Value>, cmd: &str, key: &str) -> Result<Option<boo
     }
 }
 
+/// The optional `"call": "c1"` of a call-scoped command.
+fn opt_call(obj: &Map<String, Value>, cmd: &str) -> Result<Option<CallId>, ProtoError> {
+    match obj.get("call") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => s
+            .parse()
+            .map(Some)
+            .map_err(|e: String| ProtoError::new(ErrorCode::BadArgument, format!("`{cmd}`: {e}"))),
+        Some(_) => Err(bad(format!(
+            "`{cmd}`: \"call\" is a call id string such as \"c1\" (see `status`)"
+        ))),
+    }
+}
+
 fn parse_op(obj: &Map<String, Value>) -> Result<Op, ProtoError> {
     let cmd = match obj.get("cmd") {
         Some(Value::String(s)) => s.as_str(),
@@ -262,32 +284,45 @@ fn parse_op(obj: &Map<String, Value>) -> Result<Op, ProtoError> {
         None => return Err(bad("the request has no \"cmd\"")),
     };
     let engine = |c: Command| Ok(Op::Engine(c));
+    let call = opt_call(obj, cmd)?;
     match cmd {
         "call" | "dial" | "callout" => {
             let n = str_field(obj, cmd, "number")?;
             engine(Command::CallOut(normalize_number(n)?))
         }
-        "answer" | "accept" => engine(Command::Accept),
-        "reject" => engine(Command::Reject { decline: false }),
-        "decline" => engine(Command::Reject { decline: true }),
-        "end" | "hangup" => engine(Command::End),
+        "answer" | "accept" => engine(Command::Accept { call }),
+        "reject" => engine(Command::Reject {
+            call,
+            decline: false,
+        }),
+        "decline" => engine(Command::Reject {
+            call,
+            decline: true,
+        }),
+        "end" | "hangup" => engine(Command::End { call }),
         "hold" => Ok(Op::Toggle {
             what: Toggle::Hold,
             want: opt_bool(obj, cmd, "on")?,
+            call,
         }),
         "mute" => Ok(Op::Toggle {
             what: Toggle::Mute,
             want: opt_bool(obj, cmd, "on")?,
+            call,
         }),
         "availability" => Ok(Op::Toggle {
             what: Toggle::Availability,
             want: opt_bool(obj, cmd, "on")?,
+            call: None,
         }),
         "dtmf" => {
             let d = str_field(obj, cmd, "digit")?;
             let mut chars = d.chars();
             match (chars.next(), chars.next()) {
-                (Some(c), None) if is_dtmf(c) => engine(Command::SendDtmf(c.to_ascii_uppercase())),
+                (Some(c), None) if is_dtmf(c) => engine(Command::SendDtmf {
+                    call,
+                    digit: c.to_ascii_uppercase(),
+                }),
                 _ => Err(ProtoError::new(
                     ErrorCode::BadArgument,
                     format!("`dtmf`: \"digit\" is one of 0-9 * # A-D, not {d:?}"),
@@ -331,7 +366,7 @@ fn parse_op(obj: &Map<String, Value>) -> Result<Op, ProtoError> {
             } else {
                 return Err(bad("`transfer` needs \"agent\", \"queue\" or \"number\""));
             };
-            engine(Command::Transfer(target))
+            engine(Command::Transfer { call, target })
         }
         "transfer_agents" => engine(Command::ListTransferAgents),
         "transfer_answer" => match opt_bool(obj, cmd, "accept")? {
@@ -456,17 +491,7 @@ pub fn event_name(e: &Event) -> &'static str {
         Event::InitFailed(_) => "cs_init_error",
         Event::VoiceChannel(_) => "cs_show_enable_voice",
         Event::Availability(_) => "cs_show_call_status",
-        Event::CalloutStarted(_) => "show_callout_info",
-        Event::CalloutFailed { .. } => "show_callout_error",
-        Event::CustomerAnswered => "cs_customer_accept",
-        Event::Ringing(_) => "cs_call_ringing",
-        Event::Dialing(_) => "dialing",
-        Event::Accepted => "cs_accept_call",
-        Event::Ended(_) => "cs_end_call",
-        Event::Held(true) => "cs_hold_call",
-        Event::Held(false) => "cs_un_hold_call",
-        Event::Muted(true) => "cs_mute_call",
-        Event::Muted(false) => "cs_un_mute_call",
+        Event::Call { event, .. } => call_event_name(event),
         Event::DeviceType(_) => "cs_show_device_type",
         Event::Reconnecting { .. } => "cs_notify_reconnecting",
         Event::Reconnected => "reconnected",
@@ -474,13 +499,30 @@ pub fn event_name(e: &Event) -> &'static str {
         Event::TransferAgents(_) => "transfer_agents",
         Event::TransferOffered { .. } => "transfer_offered",
         Event::TransferResult { .. } => "transfer_result",
-        Event::CallId(_) => "cs_current_call_id",
         Event::Registration(_) => "registration",
         Event::AudioLevel { .. } => "audio_level",
-        Event::CallQuality { .. } => "call_quality",
-        Event::DtmfReceived(_) => "dtmf_received",
         Event::Notice(_) => "notice",
         Event::ShutdownComplete => "shutdown_complete",
+    }
+}
+
+fn call_event_name(e: &CallEvent) -> &'static str {
+    match e {
+        CallEvent::CalloutStarted(_) => "show_callout_info",
+        CallEvent::CalloutFailed { .. } => "show_callout_error",
+        CallEvent::CustomerAnswered => "cs_customer_accept",
+        CallEvent::Ringing(_) => "cs_call_ringing",
+        CallEvent::Dialing(_) => "dialing",
+        CallEvent::Accepted => "cs_accept_call",
+        CallEvent::Ended(_) => "cs_end_call",
+        CallEvent::Held(true) => "cs_hold_call",
+        CallEvent::Held(false) => "cs_un_hold_call",
+        CallEvent::Muted(true) => "cs_mute_call",
+        CallEvent::Muted(false) => "cs_un_mute_call",
+        CallEvent::PlatformId(_) => "cs_current_call_id",
+        CallEvent::TransferResult { .. } => "transfer_result",
+        CallEvent::Quality(_) => "call_quality",
+        CallEvent::DtmfReceived(_) => "dtmf_received",
     }
 }
 
@@ -533,44 +575,52 @@ pub fn callout_text(error_code: Option<&str>, sip_code: Option<u16>) -> Value {
 
 fn notice_json(n: &Notice) -> Map<String, Value> {
     let mut m = Map::new();
-    let (kind, detail) = match n {
-        Notice::IpccError(code) => {
-            m.insert(
-                "text".into(),
-                json!({"en": ipcc_error_text(code, Lang::En), "vi": ipcc_error_text(code, Lang::Vi)}),
-            );
-            ("ipcc_error", Some(code.as_str()))
-        }
+    // Every notice carries its words in both languages (the console's
+    // catalogue); `detail` stays the English text for older scripts.
+    m.insert(
+        "text".into(),
+        json!({"en": i18n::notice(Lang::En, n), "vi": i18n::notice(Lang::Vi, n)}),
+    );
+    let english = |l: Lang| i18n::notice(l, n);
+    let (kind, detail): (&str, Option<String>) = match n {
+        Notice::IpccError(code) => ("ipcc_error", Some(code.clone())),
         Notice::AvailabilityRefused => ("availability_refused", None),
         Notice::DeviceChangeRefused => ("device_change_refused", None),
-        Notice::NotNow(t) => ("not_now", Some(t.as_str())),
-        Notice::BadNumber(t) => ("bad_number", Some(t.as_str())),
-        Notice::InsecureTls => ("insecure_tls", None),
-        Notice::Server(t) => ("server", Some(t.as_str())),
-        Notice::Info(t) => ("info", Some(t.as_str())),
-        Notice::History(h) => {
-            m.insert(
-                "text".into(),
-                json!({"en": crate::app::i18n::notice(Lang::En, n), "vi": crate::app::i18n::notice(Lang::Vi, n)}),
-            );
-            match h {
-                HistoryNotice::Recovered { moved_to } => {
-                    ("history_recovered", Some(moved_to.as_str()))
-                }
-                HistoryNotice::Locked => ("history_locked", None),
-                HistoryNotice::Unlocked => ("history_unlocked", None),
-                HistoryNotice::Off { reason } => ("history_off", Some(reason.as_str())),
+        Notice::NotNow(why) => {
+            if let Ok(v) = serde_json::to_value(why) {
+                m.insert("why".into(), v);
             }
+            ("not_now", Some(i18n::not_now(Lang::En, *why).to_string()))
+        }
+        Notice::BadNumber(t) => ("bad_number", Some(t.clone())),
+        Notice::InsecureTls => ("insecure_tls", None),
+        Notice::Server(t) => ("server", Some(t.clone())),
+        Notice::Info(i) => {
+            if let Ok(Value::Object(im)) = serde_json::to_value(i) {
+                m.extend(im);
+            }
+            ("info", Some(english(Lang::En)))
+        }
+        Notice::History(h) => match h {
+            HistoryNotice::Recovered { moved_to } => ("history_recovered", Some(moved_to.clone())),
+            HistoryNotice::Locked => ("history_locked", None),
+            HistoryNotice::Unlocked => ("history_unlocked", None),
+            HistoryNotice::Off { reason } => ("history_off", Some(reason.clone())),
+        },
+        Notice::UnknownCall(id) => {
+            m.insert("call".into(), json!(id));
+            ("unknown_call", Some(english(Lang::En)))
         }
     };
     m.insert("notice".into(), Value::String(kind.into()));
     if let Some(d) = detail {
-        m.insert("detail".into(), Value::String(d.into()));
+        m.insert("detail".into(), Value::String(d));
     }
     m
 }
 
-/// One event as its wire line: `{"event": "<name>", …fields}`.
+/// One event as its wire line: `{"event": "<name>", …fields}`; an event
+/// about one call also has `"call": "<id>"`.
 pub fn event_json(e: &Event) -> Value {
     let mut m = Map::new();
     m.insert("event".into(), Value::String(event_name(e).into()));
@@ -578,39 +628,18 @@ pub fn event_json(e: &Event) -> Value {
         m.insert(k.into(), v);
     };
     match e {
-        Event::Ready
-        | Event::CustomerAnswered
-        | Event::Accepted
-        | Event::Reconnected
-        | Event::Disconnected
-        | Event::ShutdownComplete => {}
-        Event::InitFailed(reason) => put("reason", json!(reason)),
+        Event::Ready | Event::Reconnected | Event::Disconnected | Event::ShutdownComplete => {}
+        Event::InitFailed(f) => {
+            put("reason", json!(i18n::init_failed(Lang::En, f)));
+            put("step", json!(f.step));
+            put("detail", json!(f.detail));
+        }
         Event::VoiceChannel(b) => put("enabled", json!(b)),
         Event::Availability(a) => put("status", json!(availability_str(*a))),
-        Event::CalloutStarted(n) | Event::Dialing(n) => put("number", json!(n)),
-        Event::CalloutFailed {
-            error_code,
-            sip_code,
-        } => {
-            put("error_code", json!(error_code));
-            put("sip_code", json!(sip_code));
-            put("text", callout_text(error_code.as_deref(), *sip_code));
+        Event::Call { call, event } => {
+            put("call", json!(call));
+            call_event_fields(event, &mut put);
         }
-        Event::Ringing(r) => {
-            put("phone", json!(r.phone));
-            put("display_name", json!(r.display_name));
-            put("line", json!(r.line));
-            put("queue", json!(r.queue));
-            put("direction", json!(direction_str(r.direction)));
-            put("agent_leg", json!(r.agent_leg));
-        }
-        Event::Ended(r) => {
-            for (k, v) in end_reason_json(r) {
-                put(&k, v);
-            }
-        }
-        Event::Held(b) => put("held", json!(b)),
-        Event::Muted(b) => put("muted", json!(b)),
         Event::DeviceType(d) => {
             if let Value::Object(dm) = device_json(d) {
                 for (k, v) in dm {
@@ -630,11 +659,7 @@ pub fn event_json(e: &Event) -> Value {
             put("call_id", json!(call_id));
             put("from_agent", json!(from_agent));
         }
-        Event::TransferResult { ok, detail } => {
-            put("ok", json!(ok));
-            put("detail", json!(detail));
-        }
-        Event::CallId(id) => put("call_id", json!(id)),
+        Event::TransferResult { ok, detail } => transfer_fields(*ok, detail, &mut put),
         Event::Registration(state) => {
             if let Ok(Value::Object(sm)) = serde_json::to_value(state) {
                 for (k, v) in sm {
@@ -646,18 +671,6 @@ pub fn event_json(e: &Event) -> Value {
             put("mic", json!(round3(*mic)));
             put("speaker", json!(round3(*speaker)));
         }
-        Event::CallQuality {
-            jitter_ms,
-            loss_pct,
-            rtt_ms,
-            mos,
-        } => {
-            put("jitter_ms", json!(round3(*jitter_ms)));
-            put("loss_pct", json!(round3(*loss_pct)));
-            put("rtt_ms", json!(round3(*rtt_ms)));
-            put("mos", json!(round3(*mos)));
-        }
-        Event::DtmfReceived(c) => put("digit", json!(c.to_string())),
         Event::Notice(n) => {
             for (k, v) in notice_json(n) {
                 put(&k, v);
@@ -667,12 +680,67 @@ pub fn event_json(e: &Event) -> Value {
     Value::Object(m)
 }
 
+/// `transfer_result`'s fields, the same whether about one of our calls
+/// or about an offer made to us.
+fn transfer_fields(ok: bool, detail: &TransferDetail, put: &mut impl FnMut(&str, Value)) {
+    put("ok", json!(ok));
+    put("detail", json!(i18n::transfer_result(Lang::En, ok, detail)));
+    put(
+        "text",
+        json!({"en": i18n::transfer_result(Lang::En, ok, detail),
+               "vi": i18n::transfer_result(Lang::Vi, ok, detail)}),
+    );
+    put("result", json!(detail));
+}
+
+/// The fields of a call event (the same as before calls had names).
+fn call_event_fields(e: &CallEvent, put: &mut impl FnMut(&str, Value)) {
+    match e {
+        CallEvent::CustomerAnswered | CallEvent::Accepted => {}
+        CallEvent::CalloutStarted(n) | CallEvent::Dialing(n) => put("number", json!(n)),
+        CallEvent::CalloutFailed {
+            error_code,
+            sip_code,
+        } => {
+            put("error_code", json!(error_code));
+            put("sip_code", json!(sip_code));
+            put("text", callout_text(error_code.as_deref(), *sip_code));
+        }
+        CallEvent::Ringing(r) => {
+            put("phone", json!(r.phone));
+            put("display_name", json!(r.display_name));
+            put("line", json!(r.line));
+            put("queue", json!(r.queue));
+            put("direction", json!(direction_str(r.direction)));
+            put("agent_leg", json!(r.agent_leg));
+        }
+        CallEvent::Ended(r) => {
+            for (k, v) in end_reason_json(r) {
+                put(&k, v);
+            }
+        }
+        CallEvent::Held(b) => put("held", json!(b)),
+        CallEvent::Muted(b) => put("muted", json!(b)),
+        CallEvent::PlatformId(id) => put("call_id", json!(id)),
+        CallEvent::TransferResult { ok, detail } => transfer_fields(*ok, detail, put),
+        CallEvent::Quality(q) => {
+            put("jitter_ms", json!(round3(q.jitter_ms)));
+            put("loss_pct", json!(round3(q.loss_pct)));
+            put("rtt_ms", json!(round3(q.rtt_ms)));
+            put("mos", json!(round3(q.mos)));
+        }
+        CallEvent::DtmfReceived(c) => put("digit", json!(c.to_string())),
+    }
+}
+
 /// f32 → a short decimal (0.1f32 prints as 0.10000000149 otherwise).
 pub fn round3(x: f32) -> f64 {
     ((x as f64) * 1000.0).round() / 1000.0
 }
 
 #[cfg(test)]
+// Tests take a base instant from the clock; the code under test still gets it as an argument.
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
     use crate::engine::RingInfo;
@@ -692,21 +760,31 @@ mod tests {
             op(r#"{"id":1,"cmd":"call","number":"0912345678"}"#),
             Op::Engine(Command::CallOut("0912345678".into()))
         );
-        assert_eq!(op(r#"{"cmd":"answer"}"#), Op::Engine(Command::Accept));
+        assert_eq!(
+            op(r#"{"cmd":"answer"}"#),
+            Op::Engine(Command::Accept { call: None })
+        );
         assert_eq!(
             op(r#"{"cmd":"decline"}"#),
-            Op::Engine(Command::Reject { decline: true })
+            Op::Engine(Command::Reject {
+                call: None,
+                decline: true
+            })
         );
         assert_eq!(
             op(r#"{"cmd":"hold","on":true}"#),
             Op::Toggle {
                 what: Toggle::Hold,
-                want: Some(true)
+                want: Some(true),
+                call: None,
             }
         );
         assert_eq!(
             op(r##"{"cmd":"dtmf","digit":"#"}"##),
-            Op::Engine(Command::SendDtmf('#'))
+            Op::Engine(Command::SendDtmf {
+                call: None,
+                digit: '#'
+            })
         );
         assert_eq!(
             op(r#"{"cmd":"device","type":3,"phone":"+84 912 000 111"}"#),
@@ -720,7 +798,10 @@ mod tests {
         );
         assert_eq!(
             op(r#"{"cmd":"transfer","queue":"q-sales"}"#),
-            Op::Engine(Command::Transfer(TransferTarget::Queue("q-sales".into())))
+            Op::Engine(Command::Transfer {
+                call: None,
+                target: TransferTarget::Queue("q-sales".into())
+            })
         );
         assert_eq!(
             op(r#"{"cmd":"transfer_answer","accept":false}"#),
@@ -818,27 +899,36 @@ mod tests {
 
     #[test]
     fn events_carry_sdk_names_and_fields() {
-        let e = event_json(&Event::CalloutFailed {
-            error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
-            sip_code: Some(486),
+        let e = event_json(&Event::Call {
+            call: CallId(1),
+            event: CallEvent::CalloutFailed {
+                error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
+                sip_code: Some(486),
+            },
         });
         assert_eq!(e["event"], "show_callout_error");
         assert_eq!(e["sip_code"], 486);
         assert_eq!(e["text"]["en"], "The customer is busy");
         assert_eq!(e["text"]["vi"], "Khách hàng đang bận");
-        let e = event_json(&Event::Ended(EndReason::Rejected { code: 603 }));
+        let e = event_json(&Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ended(EndReason::Rejected { code: 603 }),
+        });
         assert_eq!(
             e,
-            json!({"event":"cs_end_call","reason":"rejected","code":603})
+            json!({"event":"cs_end_call","call":"c1","reason":"rejected","code":603})
         );
-        let e = event_json(&Event::Ringing(RingInfo {
-            phone: "0987654321".into(),
-            display_name: None,
-            line: Some("19001234".into()),
-            queue: Some("Sales".into()),
-            direction: Direction::Inbound,
-            agent_leg: false,
-        }));
+        let e = event_json(&Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ringing(RingInfo {
+                phone: "0987654321".into(),
+                display_name: None,
+                line: Some("19001234".into()),
+                queue: Some("Sales".into()),
+                direction: Direction::Inbound,
+                agent_leg: false,
+            }),
+        });
         assert_eq!(e["event"], "cs_call_ringing");
         assert_eq!(e["line"], "19001234");
         assert_eq!(e["direction"], "inbound");
@@ -849,7 +939,13 @@ mod tests {
             e,
             json!({"event":"cs_show_device_type","type":3,"name":"mobile","phone":"0912000111"})
         );
-        assert_eq!(event_json(&Event::Held(false))["event"], "cs_un_hold_call");
+        assert_eq!(
+            event_json(&Event::Call {
+                call: CallId(1),
+                event: CallEvent::Held(false)
+            })["event"],
+            "cs_un_hold_call"
+        );
         let e = event_json(&Event::Notice(Notice::IpccError("IPCCERR0014".into())));
         assert_eq!(e["notice"], "ipcc_error");
         assert_eq!(e["text"]["en"], "not in a call (IPCCERR0014)");

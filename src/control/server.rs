@@ -682,19 +682,26 @@ async fn handle_line(
                 Value::Bool(false),
             )]))
         }
-        Op::Engine(c) => match nothing_to_act_on(&c, &ctx.hub) {
+        Op::Engine(c) => match known_call(ctx, c.call())
+            .err()
+            .or_else(|| nothing_to_act_on(&c, &ctx.hub))
+        {
             Some(e) => Err(e),
             None => send(ctx, c).await.map(|_| none()),
         },
-        Op::Toggle { what, want } => {
+        Op::Toggle { what, want, call } => {
+            let checked = known_call(ctx, call);
             let (current, cmd) = {
                 let st = ctx.hub.lock();
                 match what {
-                    Toggle::Hold => (st.held(), Command::ToggleHold),
-                    Toggle::Mute => (st.muted(), Command::ToggleMute),
+                    Toggle::Hold => (st.held(call), Command::ToggleHold { call }),
+                    Toggle::Mute => (st.muted(call), Command::ToggleMute { call }),
                     Toggle::Availability => (st.available(), Command::ToggleAvailability),
                 }
             };
+            if let Err(e) = checked {
+                return (protocol::error(&id, &e), Then::Continue);
+            }
             match want {
                 Some(w) if current == Some(w) => Ok(Map::from_iter([(
                     "unchanged".to_string(),
@@ -710,15 +717,28 @@ async fn handle_line(
     }
 }
 
+/// A named call must be one the console has: the status has applied every
+/// event a client has seen, so a call it was told about is there until its
+/// end. (The engine refuses an id it does not know too, with a notice.)
+fn known_call(ctx: &Ctx, call: Option<crate::engine::CallId>) -> Result<(), ProtoError> {
+    match call {
+        Some(id) if !ctx.hub.lock().has_call(id) => Err(ProtoError::new(
+            ErrorCode::UnknownCall,
+            format!("there is no call {id} (see `status` for the calls there are)"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// `answer`, `reject`, `decline` and `end` with no call (as the status has
 /// it, updated before any client sees an event) are refused, not answered
 /// `ok` for a command the engine would drop.
 fn nothing_to_act_on(c: &Command, hub: &EventHub) -> Option<ProtoError> {
     let what = match c {
-        Command::Accept => "answer",
-        Command::End => "end",
-        Command::Reject { decline: false } => "reject",
-        Command::Reject { decline: true } => "decline",
+        Command::Accept { .. } => "answer",
+        Command::End { .. } => "end",
+        Command::Reject { decline: false, .. } => "reject",
+        Command::Reject { decline: true, .. } => "decline",
         _ => return None,
     };
     if hub.lock().in_call() {

@@ -3,92 +3,45 @@
 //! Pure: [`StatusTracker::apply`] takes `now` as an argument, so the call
 //! timer is tested without a clock.
 
+// A sans-IO core: no clock reads, no tasks (clippy.toml).
+#![deny(clippy::disallowed_methods)]
+
 use std::time::Instant;
 
 use serde_json::{Value, json};
 
 use super::protocol::{availability_str, device_json, direction_str, end_reason_json, round3};
-use crate::engine::{Availability, Device, Direction, Event, Notice, RegState};
+use crate::call::book::{Call, CallBook, Phase};
+use crate::engine::{Availability, CallEvent, CallId, Device, Event, Notice, Quality, RegState};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// Our call-out is on its way.
-    Dialing,
-    /// An inbound call rings here, or the customer's phone rings.
-    Ringing,
-    /// Answered.
-    Connected,
-}
-
-impl Phase {
-    fn as_str(self) -> &'static str {
-        match self {
-            Phase::Dialing => "dialing",
-            Phase::Ringing => "ringing",
-            Phase::Connected => "connected",
-        }
+/// The phase as `status` names it (v1: `dialing`, `ringing`, `connected`).
+fn phase_str(p: Phase) -> &'static str {
+    match p {
+        Phase::Dialing | Phase::AgentLeg => "dialing",
+        Phase::Ringing | Phase::CustomerRinging => "ringing",
+        Phase::Talking => "connected",
     }
 }
 
-#[derive(Debug, Clone)]
-struct CallState {
-    direction: Direction,
-    number: String,
-    display_name: Option<String>,
-    line: Option<String>,
-    queue: Option<String>,
-    phase: Phase,
-    started: Instant,
-    answered: Option<Instant>,
-    held: bool,
-    muted: bool,
-    call_id: Option<String>,
+fn call_json(c: &Call<Instant>, now: Instant) -> Value {
+    json!({
+        "call": c.id,
+        "direction": direction_str(c.direction),
+        "number": c.number,
+        "display_name": c.name,
+        "line": c.line,
+        "queue": c.queue,
+        "phase": phase_str(c.phase),
+        "held": c.held,
+        "muted": c.muted,
+        "call_id": c.platform_id,
+        "seconds_since_start": now.saturating_duration_since(c.started).as_secs(),
+        "seconds": c.answered.map(|a| now.saturating_duration_since(a).as_secs()),
+    })
 }
 
-impl CallState {
-    fn new(direction: Direction, number: String, phase: Phase, now: Instant) -> Self {
-        Self {
-            direction,
-            number,
-            display_name: None,
-            line: None,
-            queue: None,
-            phase,
-            started: now,
-            answered: None,
-            held: false,
-            muted: false,
-            call_id: None,
-        }
-    }
-
-    fn json(&self, now: Instant) -> Value {
-        json!({
-            "direction": direction_str(self.direction),
-            "number": self.number,
-            "display_name": self.display_name,
-            "line": self.line,
-            "queue": self.queue,
-            "phase": self.phase.as_str(),
-            "held": self.held,
-            "muted": self.muted,
-            "call_id": self.call_id,
-            "seconds_since_start": now.saturating_duration_since(self.started).as_secs(),
-            "seconds": self.answered.map(|a| now.saturating_duration_since(a).as_secs()),
-        })
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Quality {
-    jitter_ms: f32,
-    loss_pct: f32,
-    rtt_ms: f32,
-    mos: f32,
-    at: Instant,
-}
-
-/// Everything `status` reports.
+/// Everything `status` reports. The calls are the call book's
+/// (`call::book`); the rest is the connection, device and last quality.
 #[derive(Debug, Clone)]
 pub struct StatusTracker {
     connection: &'static str,
@@ -97,12 +50,8 @@ pub struct StatusTracker {
     availability: Option<Availability>,
     voice: Option<bool>,
     device: Option<Device>,
-    call: Option<CallState>,
-    pending_call_id: Option<String>,
-    last_call: Option<Value>,
-    /// `last_call` was written by a `CalloutFailed` not yet followed by its `Ended`.
-    last_from_failure: bool,
-    quality: Option<Quality>,
+    book: CallBook<Instant>,
+    quality: Option<(Quality, Instant)>,
     transfer_offer: Option<Value>,
     /// The last call-history notice: a client that connects after the
     /// start still learns that the database was repaired or is locked.
@@ -124,22 +73,32 @@ impl StatusTracker {
             availability: None,
             voice: None,
             device: None,
-            call: None,
-            pending_call_id: None,
-            last_call: None,
-            last_from_failure: false,
+            book: CallBook::new(),
             quality: None,
             transfer_offer: None,
             history: None,
         }
     }
 
-    pub fn held(&self) -> Option<bool> {
-        self.call.as_ref().map(|c| c.held)
+    fn call(&self, call: Option<CallId>) -> Option<&Call<Instant>> {
+        match call {
+            Some(id) => self.book.get(id),
+            None => self.book.selected(),
+        }
     }
 
-    pub fn muted(&self) -> Option<bool> {
-        self.call.as_ref().map(|c| c.muted)
+    /// Is `call` (`None`: the selected call) held? `None`: no such call.
+    pub fn held(&self, call: Option<CallId>) -> Option<bool> {
+        self.call(call).map(|c| c.held)
+    }
+
+    pub fn muted(&self, call: Option<CallId>) -> Option<bool> {
+        self.call(call).map(|c| c.muted)
+    }
+
+    /// Does the console have this call now?
+    pub fn has_call(&self, id: CallId) -> bool {
+        self.book.contains(id)
     }
 
     /// On (`true`), Off or NO ANSWER (`false`), unknown (`None`).
@@ -148,10 +107,11 @@ impl StatusTracker {
     }
 
     pub fn in_call(&self) -> bool {
-        self.call.is_some()
+        !self.book.is_empty()
     }
 
     pub fn apply(&mut self, event: &Event, now: Instant) {
+        self.book.apply(now, event);
         match event {
             Event::Ready => {
                 self.connection = "ready";
@@ -181,122 +141,17 @@ impl StatusTracker {
             Event::Availability(a) => self.availability = Some(*a),
             Event::VoiceChannel(b) => self.voice = Some(*b),
             Event::DeviceType(d) => self.device = Some(d.clone()),
-            Event::Dialing(n) => {
-                self.last_from_failure = false;
-                let mut c = CallState::new(Direction::Outbound, n.clone(), Phase::Dialing, now);
-                c.call_id = self.pending_call_id.take();
-                self.call = Some(c);
-            }
-            Event::CalloutStarted(n) => match &mut self.call {
-                Some(c) if c.direction != Direction::Inbound => {
-                    if c.phase == Phase::Dialing {
-                        c.phase = Phase::Ringing;
-                    }
-                    if c.number.is_empty() {
-                        c.number = n.clone();
-                    }
-                }
-                _ => {
-                    let mut c = CallState::new(Direction::Outbound, n.clone(), Phase::Ringing, now);
-                    c.call_id = self.pending_call_id.take();
-                    self.call = Some(c);
-                }
+            Event::Call { event, .. } => match event {
+                CallEvent::Quality(q) => self.quality = Some((*q, now)),
+                CallEvent::TransferResult { .. } => self.transfer_offer = None,
+                _ => {}
             },
-            Event::Ringing(r) => {
-                // The platform's agent leg of our own call-out is not a new call.
-                if r.agent_leg && self.call.is_some() {
-                    return;
-                }
-                let mut c = CallState::new(r.direction, r.phone.clone(), Phase::Ringing, now);
-                c.display_name = r.display_name.clone();
-                c.line = r.line.clone();
-                c.queue = r.queue.clone();
-                c.call_id = self.pending_call_id.take();
-                self.call = Some(c);
-            }
-            Event::Accepted | Event::CustomerAnswered => {
-                if let Some(c) = &mut self.call {
-                    c.phase = Phase::Connected;
-                    c.answered.get_or_insert(now);
-                }
-            }
-            Event::Held(b) => {
-                if let Some(c) = &mut self.call {
-                    c.held = *b;
-                }
-            }
-            Event::Muted(b) => {
-                if let Some(c) = &mut self.call {
-                    c.muted = *b;
-                }
-            }
-            Event::CallId(id) => match &mut self.call {
-                Some(c) => c.call_id = Some(id.clone()),
-                None => self.pending_call_id = Some(id.clone()),
-            },
-            Event::Ended(reason) => {
-                if let Some(c) = self.call.take() {
-                    self.last_call = Some(json!({
-                        "direction": direction_str(c.direction),
-                        "number": c.number,
-                        "seconds": c.answered.map(|a| now.saturating_duration_since(a).as_secs()),
-                    }));
-                } else if !self.last_from_failure {
-                    self.pending_call_id = None;
-                    return;
-                }
-                if let Some(v) = &mut self.last_call {
-                    if let Some(m) = v.as_object_mut() {
-                        m.retain(|k, _| matches!(k.as_str(), "direction" | "number" | "seconds"));
-                    }
-                    for (k, val) in end_reason_json(reason) {
-                        v[k] = val;
-                    }
-                }
-                self.last_from_failure = false;
-                self.pending_call_id = None;
-            }
-            Event::CalloutFailed {
-                error_code,
-                sip_code,
-            } => {
-                // Some failures come without an Ended: the call is gone either way.
-                // The Ended that usually follows refines the reason.
-                if let Some(c) = self.call.take() {
-                    self.last_call = Some(json!({
-                        "direction": direction_str(c.direction),
-                        "number": c.number,
-                        "seconds": null,
-                        "reason": "failed",
-                        "error_code": error_code,
-                        "sip_code": sip_code,
-                    }));
-                    self.last_from_failure = true;
-                }
-            }
-            Event::CallQuality {
-                jitter_ms,
-                loss_pct,
-                rtt_ms,
-                mos,
-            } => {
-                self.quality = Some(Quality {
-                    jitter_ms: *jitter_ms,
-                    loss_pct: *loss_pct,
-                    rtt_ms: *rtt_ms,
-                    mos: *mos,
-                    at: now,
-                })
-            }
             Event::TransferOffered {
                 call_id,
                 from_agent,
             } => self.transfer_offer = Some(json!({"call_id": call_id, "from_agent": from_agent})),
             Event::TransferResult { .. } => self.transfer_offer = None,
-            Event::AudioLevel { .. }
-            | Event::TransferAgents(_)
-            | Event::DtmfReceived(_)
-            | Event::Notice(_) => {}
+            Event::AudioLevel { .. } | Event::TransferAgents(_) | Event::Notice(_) => {}
         }
         if let Event::Notice(n @ Notice::History(h)) = event {
             let mut v = serde_json::to_value(h).unwrap_or_default();
@@ -309,6 +164,18 @@ impl StatusTracker {
     }
 
     pub fn snapshot(&self, now: Instant) -> Value {
+        let last_call = self.book.last_ended().map(|e| {
+            let mut v = json!({
+                "call": e.call.id,
+                "direction": direction_str(e.call.direction),
+                "number": e.call.number,
+                "seconds": e.call.answered.map(|a| e.at.saturating_duration_since(a).as_secs()),
+            });
+            for (k, val) in end_reason_json(&e.reason) {
+                v[k] = val;
+            }
+            v
+        });
         json!({
             "connection": self.connection,
             "connection_detail": self.connection_detail,
@@ -316,14 +183,16 @@ impl StatusTracker {
             "availability": self.availability.map(availability_str),
             "voice": self.voice,
             "device": self.device.as_ref().map(device_json),
-            "call": self.call.as_ref().map(|c| c.json(now)),
-            "last_call": self.last_call,
-            "quality": self.quality.map(|q| json!({
+            "call": self.book.selected().map(|c| call_json(c, now)),
+            "calls": self.book.calls().iter().map(|c| call_json(c, now)).collect::<Vec<_>>(),
+            "selected": self.book.selected_id(),
+            "last_call": last_call,
+            "quality": self.quality.map(|(q, at)| json!({
                 "jitter_ms": round3(q.jitter_ms),
                 "loss_pct": round3(q.loss_pct),
                 "rtt_ms": round3(q.rtt_ms),
                 "mos": round3(q.mos),
-                "seconds_ago": now.saturating_duration_since(q.at).as_secs(),
+                "seconds_ago": now.saturating_duration_since(at).as_secs(),
             })),
             "transfer_offer": self.transfer_offer,
             "history": self.history,
@@ -332,11 +201,13 @@ impl StatusTracker {
 }
 
 #[cfg(test)]
+// Tests take a base instant from the clock; the code under test still gets it as an argument.
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::engine::{EndReason, RingInfo};
+    use crate::engine::{Direction, EndReason, RingInfo};
 
     #[test]
     fn a_call_out_with_its_timer_then_history() {
@@ -347,9 +218,27 @@ mod tests {
         st.apply(&Event::Ready, t0);
         st.apply(&Event::Availability(Availability::On), t0);
         st.apply(&Event::DeviceType(Device::AlwaysOnIpPhone), t0);
-        st.apply(&Event::Dialing("0912345678".into()), t0);
-        st.apply(&Event::CallId("c-1".into()), t0);
-        st.apply(&Event::CalloutStarted("0912345678".into()), t0 + s(1));
+        st.apply(
+            &Event::Call {
+                call: CallId(1),
+                event: CallEvent::Dialing("0912345678".into()),
+            },
+            t0,
+        );
+        st.apply(
+            &Event::Call {
+                call: CallId(1),
+                event: CallEvent::PlatformId("c-1".into()),
+            },
+            t0,
+        );
+        st.apply(
+            &Event::Call {
+                call: CallId(1),
+                event: CallEvent::CalloutStarted("0912345678".into()),
+            },
+            t0 + s(1),
+        );
         let agent_leg = RingInfo {
             phone: "0912345678".into(),
             display_name: None,
@@ -358,9 +247,27 @@ mod tests {
             direction: Direction::Outbound,
             agent_leg: true,
         };
-        st.apply(&Event::Ringing(agent_leg), t0 + s(1));
-        st.apply(&Event::CustomerAnswered, t0 + s(3));
-        st.apply(&Event::Held(true), t0 + s(4));
+        st.apply(
+            &Event::Call {
+                call: CallId(1),
+                event: CallEvent::Ringing(agent_leg),
+            },
+            t0 + s(1),
+        );
+        st.apply(
+            &Event::Call {
+                call: CallId(1),
+                event: CallEvent::CustomerAnswered,
+            },
+            t0 + s(3),
+        );
+        st.apply(
+            &Event::Call {
+                call: CallId(1),
+                event: CallEvent::Held(true),
+            },
+            t0 + s(4),
+        );
         let v = st.snapshot(t0 + s(10));
         assert_eq!(v["connection"], "ready");
         assert_eq!(v["availability"], "on");
@@ -370,10 +277,57 @@ mod tests {
         assert_eq!(v["call"]["seconds"], 7);
         assert_eq!(v["call"]["held"], true);
         assert_eq!(v["call"]["call_id"], "c-1");
-        st.apply(&Event::Ended(EndReason::LocalHangup), t0 + s(12));
+        st.apply(
+            &Event::Call {
+                call: CallId(1),
+                event: CallEvent::Ended(EndReason::LocalHangup),
+            },
+            t0 + s(12),
+        );
         let v = st.snapshot(t0 + s(13));
         assert_eq!(v["call"], Value::Null);
         assert_eq!(v["last_call"]["reason"], "local_hangup");
         assert_eq!(v["last_call"]["seconds"], 9);
+    }
+
+    #[test]
+    fn two_calls_are_listed_by_name_and_the_selected_one_is_the_call() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut st = StatusTracker::new();
+        let ring = |id: u64, phone: &str| Event::Call {
+            call: CallId(id),
+            event: CallEvent::Ringing(RingInfo {
+                phone: phone.into(),
+                display_name: None,
+                line: None,
+                queue: None,
+                direction: Direction::Inbound,
+                agent_leg: false,
+            }),
+        };
+        let on = |id: u64, event: CallEvent| Event::Call {
+            call: CallId(id),
+            event,
+        };
+        st.apply(&ring(1, "0911111111"), t0);
+        st.apply(&on(1, CallEvent::Accepted), t0 + s(1));
+        st.apply(&ring(2, "0922222222"), t0 + s(5));
+        let v = st.snapshot(t0 + s(6));
+        assert_eq!(v["calls"][0]["call"], "c1");
+        assert_eq!(v["calls"][0]["phase"], "connected");
+        assert_eq!(v["calls"][1]["call"], "c2");
+        assert_eq!(v["calls"][1]["phase"], "ringing");
+        // The ring is selected: `call` (v1) is the one `answer` acts on.
+        assert_eq!(v["selected"], "c2");
+        assert_eq!(v["call"]["number"], "0922222222");
+        assert_eq!(st.held(Some(CallId(1))), Some(false));
+        assert!(st.has_call(CallId(2)) && !st.has_call(CallId(3)));
+        st.apply(&on(2, CallEvent::Ended(EndReason::Cancelled)), t0 + s(8));
+        let v = st.snapshot(t0 + s(9));
+        assert_eq!(v["selected"], "c1");
+        assert_eq!(v["calls"].as_array().map(Vec::len), Some(1));
+        assert_eq!(v["last_call"]["call"], "c2");
+        assert_eq!(v["last_call"]["reason"], "cancelled");
     }
 }

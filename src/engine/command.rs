@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::event::CallId;
+
 /// Where the agent's calls ring (VCC `deviceType`, VCC-PROTOCOL.md §3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -56,6 +58,9 @@ pub enum TransferTarget {
     Number(String),
 }
 
+/// Every call-scoped command names its call: `None` is the selected call
+/// (the one a ringing key or the current conversation acts on); an id the
+/// core does not know is refused with [`super::Notice::UnknownCall`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cmd", content = "arg", rename_all = "snake_case")]
 pub enum Command {
@@ -68,25 +73,45 @@ pub enum Command {
     /// `csCallout(number)`.
     CallOut(String),
     /// `onAcceptCall()`.
-    Accept,
+    Accept { call: Option<CallId> },
     /// Decline a ringing call (SIP 486 Busy Here, or 603 Decline when `decline`).
-    Reject { decline: bool },
-    /// `endCall()`: hang up, cancel or reject whatever call is current.
-    End,
+    Reject { call: Option<CallId>, decline: bool },
+    /// `endCall()`: hang up, cancel or reject the call.
+    End { call: Option<CallId> },
     /// `holdCall()`.
-    ToggleHold,
+    ToggleHold { call: Option<CallId> },
     /// `muteCall()`.
-    ToggleMute,
+    ToggleMute { call: Option<CallId> },
     /// `changeDevice(type, phone)`.
     ChangeDevice(Device),
     /// `getTransferAgent()`: ask for the agents one can transfer to.
     ListTransferAgents,
     /// `csTransferCallAgent` / `csTransferCallAcd` / SIP REFER.
-    Transfer(TransferTarget),
+    Transfer {
+        call: Option<CallId>,
+        target: TransferTarget,
+    },
     /// `responseTransferAgent(ok)`.
     AnswerTransferOffer(bool),
-    /// One DTMF digit in the current call.
-    SendDtmf(char),
+    /// One DTMF digit in the call.
+    SendDtmf { call: Option<CallId>, digit: char },
     /// `csUnregister()` + `reConfigDeviceType()`: orderly exit.
     Shutdown,
+}
+
+impl Command {
+    /// The call a call-scoped command names (`None`: the selected call, or
+    /// not a call-scoped command).
+    pub fn call(&self) -> Option<CallId> {
+        match self {
+            Command::Accept { call }
+            | Command::Reject { call, .. }
+            | Command::End { call }
+            | Command::ToggleHold { call }
+            | Command::ToggleMute { call }
+            | Command::SendDtmf { call, .. }
+            | Command::Transfer { call, .. } => *call,
+            _ => None,
+        }
+    }
 }

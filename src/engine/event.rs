@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::command::Device;
+use super::notice::{Info, InitFailure, NotNow, TransferDetail};
 
 /// `csShowCallStatus(status)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,17 +105,19 @@ pub enum Notice {
     /// The server refused a device change; the old device is kept.
     DeviceChangeRefused,
     /// A request the current state does not allow ("not in a call", …).
-    NotNow(String),
+    NotNow(NotNow),
     /// The dialled text is not a number we can call.
     BadNumber(String),
     /// Certificates are not verified for this account (lab PBXs only).
     InsecureTls,
     /// A message from the platform or PBX, shown as is.
     Server(String),
-    /// Anything else worth a line, already in plain words.
-    Info(String),
+    /// Anything else worth a line (typed: the console words it).
+    Info(Info),
     /// The call history database needed a repair or is waiting on a lock.
     History(HistoryNotice),
+    /// A command named a call the console does not have (any more).
+    UnknownCall(CallId),
 }
 
 /// What happened to the call history database (`history.rs`).
@@ -148,17 +151,60 @@ pub struct RingInfo {
     pub agent_leg: bool,
 }
 
+/// Our name for one call: assigned by the engine's call core when the call
+/// comes into being (a ring arrives, a call-out starts) and the same for
+/// the whole life of the call, whatever legs the platform adds to it. On
+/// the control socket it is a short string, `"c1"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallId(pub u64);
+
+impl std::fmt::Display for CallId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "c{}", self.0)
+    }
+}
+
+impl std::str::FromStr for CallId {
+    type Err = String;
+
+    /// `"c7"` (what the console prints); a bare `"7"` is refused so a
+    /// platform call id or a phone number is never taken for ours.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim()
+            .strip_prefix('c')
+            .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+            .and_then(|n| n.parse::<u64>().ok())
+            .map(CallId)
+            .ok_or_else(|| format!("{s:?} is not a call id (the console names calls c1, c2, …)"))
+    }
+}
+
+impl Serialize for CallId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for CallId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Call quality from RTCP: jitter and RTT in ms, loss in %, estimated MOS.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Quality {
+    pub jitter_ms: f32,
+    pub loss_pct: f32,
+    pub rtt_ms: f32,
+    pub mos: f32,
+}
+
+/// What happened to one call (always inside [`Event::Call`], which names it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", content = "data", rename_all = "snake_case")]
-pub enum Event {
-    /// `csInitComplete()`.
-    Ready,
-    /// `csInitError(code)`.
-    InitFailed(String),
-    /// `csShowEnableVoice(bool)`: does this console own the voice channel?
-    VoiceChannel(bool),
-    /// `csShowCallStatus(status)`.
-    Availability(Availability),
+pub enum CallEvent {
     /// `showCalloutInfo(number)`: the customer's phone is ringing.
     CalloutStarted(String),
     /// `showCalloutError(code, sip)`.
@@ -180,6 +226,33 @@ pub enum Event {
     Held(bool),
     /// `csMuteCall()` / `csUnMuteCall()`.
     Muted(bool),
+    /// `csCurrentCallId(id)`: the platform's own id for this call.
+    PlatformId(String),
+    /// How a transfer of this call turned out.
+    TransferResult { ok: bool, detail: TransferDetail },
+    /// Call quality from RTCP.
+    Quality(Quality),
+    /// A DTMF digit received from the far end.
+    DtmfReceived(char),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", content = "data", rename_all = "snake_case")]
+pub enum Event {
+    /// `csInitComplete()`.
+    Ready,
+    /// `csInitError(code)`.
+    InitFailed(InitFailure),
+    /// `csShowEnableVoice(bool)`: does this console own the voice channel?
+    VoiceChannel(bool),
+    /// `csShowCallStatus(status)`.
+    Availability(Availability),
+    /// Something happened to one call: every call-scoped event comes this
+    /// way, so no consumer has to guess which call it is about.
+    Call {
+        call: CallId,
+        event: CallEvent,
+    },
     /// `csShowDeviceType(type)`.
     DeviceType(Device),
     /// `csNotifyReconnecting(n, max)`.
@@ -198,30 +271,42 @@ pub enum Event {
         call_id: String,
         from_agent: String,
     },
-    /// How a transfer we started (or were offered) turned out.
+    /// How a transfer offered to us turned out (not one of our calls yet).
     TransferResult {
         ok: bool,
-        detail: String,
+        detail: TransferDetail,
     },
-    /// `csCurrentCallId(id)`.
-    CallId(String),
     /// SIP registration of the voice leg.
     Registration(RegState),
-    /// Coalesced audio levels, 0.0–1.0.
+    /// Coalesced audio levels, 0.0–1.0 (the console's own mic and speaker).
     AudioLevel {
         mic: f32,
         speaker: f32,
     },
-    /// Call quality from RTCP: jitter and RTT in ms, loss in %, estimated MOS.
-    CallQuality {
-        jitter_ms: f32,
-        loss_pct: f32,
-        rtt_ms: f32,
-        mos: f32,
-    },
-    /// A DTMF digit received from the far end.
-    DtmfReceived(char),
     Notice(Notice),
     /// The orderly shutdown finished (or hit its deadline).
     ShutdownComplete,
+}
+
+impl Event {
+    /// `Event::Call { call, event }`.
+    pub fn call(call: CallId, event: CallEvent) -> Event {
+        Event::Call { call, event }
+    }
+
+    /// The call-scoped part, if this event is about one call.
+    pub fn call_event(&self) -> Option<&CallEvent> {
+        match self {
+            Event::Call { event, .. } => Some(event),
+            _ => None,
+        }
+    }
+
+    /// Which call this event is about, if any.
+    pub fn call_id(&self) -> Option<CallId> {
+        match self {
+            Event::Call { call, .. } => Some(*call),
+            _ => None,
+        }
+    }
 }

@@ -12,6 +12,8 @@
 
 pub mod command;
 pub mod event;
+pub mod notice;
+pub mod pipeline;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,8 +21,10 @@ use std::time::Duration;
 
 pub use command::{Command, Device, TransferTarget};
 pub use event::{
-    AgentInfo, Availability, Direction, EndReason, Event, HistoryNotice, Notice, RegState, RingInfo,
+    AgentInfo, Availability, CallEvent, CallId, Direction, EndReason, Event, HistoryNotice, Notice,
+    Quality, RegState, RingInfo,
 };
+pub use notice::{Info, InitFailure, InitStep, NotNow, TransferDetail};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 

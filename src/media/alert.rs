@@ -20,14 +20,18 @@
 //! If the call in progress ends (hang-up) while the second one still rings,
 //! the ringtone starts then.
 //!
-//! The events carry no call id, so "which call ended" is read from the end
-//! reason: a ring ends by cancel, reject or answer-elsewhere; an answered
-//! call by hang-up or a lost transport.
+//! Which calls are up and which ring is read from a call book
+//! (`call::book`) fed the same events, so "a call is up" and "another call
+//! still rings" are facts, not guesses from end reasons.
+
+// A sans-IO core: no clock reads, no tasks (clippy.toml).
+#![deny(clippy::disallowed_methods)]
 
 use std::time::{Duration, Instant};
 
 use super::tone::{self, Cadence};
-use crate::engine::{EndReason, Event};
+use crate::call::book::CallBook;
+use crate::engine::{CallEvent, EndReason, Event};
 
 /// How long a failed call-out's busy tone plays.
 pub const BUSY_FOR: Duration = Duration::from_secs(3);
@@ -105,10 +109,8 @@ pub enum AlertEffect {
 #[derive(Debug, Default)]
 pub struct AlertPolicy {
     playing: Option<(Alert, Option<Instant>)>,
-    /// A call is answered: its media session owns the output.
-    in_call: bool,
-    /// A ring arrived while a call was up and has not ended.
-    waiting: bool,
+    /// Every live call: an answered one owns the output with its media.
+    book: CallBook<Instant>,
 }
 
 impl AlertPolicy {
@@ -135,54 +137,47 @@ impl AlertPolicy {
     }
 
     pub fn handle(&mut self, now: Instant, e: &Event) -> Vec<AlertEffect> {
+        self.book.apply(now, e);
         match e {
-            Event::Ringing(info) if !info.agent_leg => {
-                if self.in_call {
-                    self.waiting = true;
-                    Vec::new()
-                } else {
-                    self.play(now, Alert::Ringtone)
+            Event::Call { event, .. } => {
+                // A call's media owns the output (a ring now is a waiting
+                // call, which the screen shows).
+                let media = self.book.media_up();
+                match event {
+                    CallEvent::Ringing(info) if !info.agent_leg && !media => {
+                        self.play(now, Alert::Ringtone)
+                    }
+                    CallEvent::CalloutStarted(_) if !media => self.play(now, Alert::Ringback),
+                    CallEvent::Accepted | CallEvent::CustomerAnswered => self.stop(),
+                    CallEvent::CalloutFailed { .. } if !media => self.play(now, Alert::Busy),
+                    CallEvent::Ended(reason) => self.ended(now, reason),
+                    _ => Vec::new(),
                 }
             }
-            Event::CalloutStarted(_) if !self.in_call => self.play(now, Alert::Ringback),
             Event::AudioLevel { speaker, .. }
                 if *speaker >= EARLY_MEDIA_LEVEL && self.playing() == Some(Alert::Ringback) =>
             {
                 self.stop()
             }
-            Event::Accepted | Event::CustomerAnswered => {
-                self.in_call = true;
-                self.waiting = false;
-                self.stop()
-            }
-            Event::CalloutFailed { .. } if !self.in_call => self.play(now, Alert::Busy),
-            Event::Ended(reason) => self.ended(now, reason),
             Event::Disconnected | Event::ShutdownComplete => {
-                self.in_call = false;
-                self.waiting = false;
+                self.book.clear();
                 self.stop()
             }
             _ => Vec::new(),
         }
     }
 
+    /// A call left the book (already removed from it).
     fn ended(&mut self, now: Instant, reason: &EndReason) -> Vec<AlertEffect> {
-        let ring_ended = matches!(
-            reason,
-            EndReason::Cancelled | EndReason::Rejected { .. } | EndReason::AnsweredElsewhere
-        );
-        if self.waiting {
-            if ring_ended {
-                // The second call went away; the first goes on.
-                self.waiting = false;
-                return Vec::new();
-            }
-            // The call in progress ended and the other one still rings.
-            self.waiting = false;
-            self.in_call = false;
+        let calls = self.book.calls();
+        if calls.iter().any(|c| c.media_up) {
+            // A waiting call went away; the call in progress goes on.
+            return Vec::new();
+        }
+        if calls.iter().any(|c| c.is_ringing_here()) {
+            // The call in progress ended and another one still rings.
             return self.play(now, Alert::Ringtone);
         }
-        self.in_call = false;
         match reason {
             // CalloutFailed came first and started it: let it run out.
             EndReason::Busy | EndReason::Failed { .. } | EndReason::NoAnswer
@@ -218,19 +213,35 @@ impl AlertPolicy {
 }
 
 #[cfg(test)]
+// Tests take a base instant from the clock; the code under test still gets it as an argument.
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
-    use crate::engine::{Direction, RingInfo};
+    use crate::engine::{CallId, Direction, RingInfo};
 
     fn ring(agent_leg: bool) -> Event {
-        Event::Ringing(RingInfo {
-            phone: "0912345678".into(),
-            display_name: None,
-            line: None,
-            queue: None,
-            direction: Direction::Inbound,
-            agent_leg,
-        })
+        Event::Call {
+            call: CallId(1),
+            event: CallEvent::Ringing(RingInfo {
+                phone: "0912345678".into(),
+                display_name: None,
+                line: None,
+                queue: None,
+                direction: Direction::Inbound,
+                agent_leg,
+            }),
+        }
+    }
+
+    /// Another inbound call, `id`.
+    fn ring_of(id: u64) -> Event {
+        match ring(false) {
+            Event::Call { event, .. } => Event::Call {
+                call: CallId(id),
+                event,
+            },
+            e => e,
+        }
     }
 
     const PLAY_RING: AlertEffect = AlertEffect::Play(Alert::Ringtone);
@@ -247,13 +258,28 @@ mod tests {
         assert_eq!(p.on_timeout(t0 + Duration::from_secs(60)), vec![]);
         assert_eq!(p.playing(), Some(Alert::Ringtone));
         assert_eq!(
-            p.handle(t0 + Duration::from_secs(2), &Event::Accepted),
+            p.handle(
+                t0 + Duration::from_secs(2),
+                &Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Accepted
+                }
+            ),
             vec![AlertEffect::Stop]
         );
         assert_eq!(p.playing(), None);
         assert_eq!(p.poll_timeout(), None);
         // Ended after the call: nothing to stop.
-        assert_eq!(p.handle(t0, &Event::Ended(EndReason::RemoteHangup)), vec![]);
+        assert_eq!(
+            p.handle(
+                t0,
+                &Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::RemoteHangup)
+                }
+            ),
+            vec![]
+        );
     }
 
     #[test]
@@ -267,7 +293,13 @@ mod tests {
             let mut p = AlertPolicy::new();
             assert_eq!(p.handle(t0, &ring(false)), vec![PLAY_RING]);
             assert_eq!(
-                p.handle(t0, &Event::Ended(reason.clone())),
+                p.handle(
+                    t0,
+                    &Event::Call {
+                        call: CallId(1),
+                        event: CallEvent::Ended(reason.clone())
+                    }
+                ),
                 vec![AlertEffect::Stop],
                 "{reason:?}"
             );
@@ -299,14 +331,38 @@ mod tests {
     fn a_call_out_ringing_at_the_far_end_plays_ringback_until_answered() {
         let t0 = Instant::now();
         let mut p = AlertPolicy::new();
-        assert_eq!(p.handle(t0, &Event::Dialing("0912".into())), vec![]);
         assert_eq!(
-            p.handle(t0, &Event::CalloutStarted("0912".into())),
+            p.handle(
+                t0,
+                &Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Dialing("0912".into())
+                }
+            ),
+            vec![]
+        );
+        assert_eq!(
+            p.handle(
+                t0,
+                &Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::CalloutStarted("0912".into())
+                }
+            ),
             vec![AlertEffect::Play(Alert::Ringback)]
         );
         assert_eq!(Alert::Ringback.sink(), Sink::Output);
         // A second progress (183 after 180) does not restart the cadence.
-        assert_eq!(p.handle(t0, &Event::CalloutStarted("0912".into())), vec![]);
+        assert_eq!(
+            p.handle(
+                t0,
+                &Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::CalloutStarted("0912".into())
+                }
+            ),
+            vec![]
+        );
         // Silence from a media stream is not early media.
         assert_eq!(
             p.handle(
@@ -319,10 +375,25 @@ mod tests {
             vec![]
         );
         assert_eq!(
-            p.handle(t0, &Event::CustomerAnswered),
+            p.handle(
+                t0,
+                &Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::CustomerAnswered
+                }
+            ),
             vec![AlertEffect::Stop]
         );
-        assert_eq!(p.handle(t0, &Event::Accepted), vec![]);
+        assert_eq!(
+            p.handle(
+                t0,
+                &Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Accepted
+                }
+            ),
+            vec![]
+        );
         assert_eq!(p.playing(), None);
     }
 
@@ -330,7 +401,13 @@ mod tests {
     fn early_media_from_the_far_end_stops_our_ringback() {
         let t0 = Instant::now();
         let mut p = AlertPolicy::new();
-        p.handle(t0, &Event::CalloutStarted("0912".into()));
+        p.handle(
+            t0,
+            &Event::Call {
+                call: CallId(1),
+                event: CallEvent::CalloutStarted("0912".into()),
+            },
+        );
         assert_eq!(
             p.handle(
                 t0,
@@ -347,9 +424,21 @@ mod tests {
     fn we_cancel_our_call_out_and_the_ringback_stops() {
         let t0 = Instant::now();
         let mut p = AlertPolicy::new();
-        p.handle(t0, &Event::CalloutStarted("0912".into()));
+        p.handle(
+            t0,
+            &Event::Call {
+                call: CallId(1),
+                event: CallEvent::CalloutStarted("0912".into()),
+            },
+        );
         assert_eq!(
-            p.handle(t0, &Event::Ended(EndReason::Cancelled)),
+            p.handle(
+                t0,
+                &Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::Cancelled)
+                }
+            ),
             vec![AlertEffect::Stop]
         );
     }
@@ -358,22 +447,46 @@ mod tests {
     fn busy_486_plays_the_busy_tone_for_three_seconds_then_stops() {
         let t0 = Instant::now();
         let mut p = AlertPolicy::new();
-        p.handle(t0, &Event::Dialing("0912".into()));
-        p.handle(t0, &Event::CalloutStarted("0912".into()));
+        p.handle(
+            t0,
+            &Event::Call {
+                call: CallId(1),
+                event: CallEvent::Dialing("0912".into()),
+            },
+        );
+        p.handle(
+            t0,
+            &Event::Call {
+                call: CallId(1),
+                event: CallEvent::CalloutStarted("0912".into()),
+            },
+        );
         let t1 = t0 + Duration::from_secs(4);
         assert_eq!(
             p.handle(
                 t1,
-                &Event::CalloutFailed {
-                    error_code: None,
-                    sip_code: Some(486)
+                &Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::CalloutFailed {
+                        error_code: None,
+                        sip_code: Some(486)
+                    }
                 }
             ),
             vec![AlertEffect::Play(Alert::Busy)]
         );
         assert_eq!(Alert::Busy.sink(), Sink::Output);
         // The Ended that follows keeps it going.
-        assert_eq!(p.handle(t1, &Event::Ended(EndReason::Busy)), vec![]);
+        assert_eq!(
+            p.handle(
+                t1,
+                &Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::Busy)
+                }
+            ),
+            vec![]
+        );
         assert_eq!(p.poll_timeout(), Some(t1 + BUSY_FOR));
         assert_eq!(p.on_timeout(t1 + Duration::from_millis(2999)), vec![]);
         assert_eq!(p.playing(), Some(Alert::Busy));
@@ -386,9 +499,21 @@ mod tests {
     fn a_busy_end_without_a_callout_error_still_sounds_busy() {
         let t0 = Instant::now();
         let mut p = AlertPolicy::new();
-        p.handle(t0, &Event::Dialing("0912".into()));
+        p.handle(
+            t0,
+            &Event::Call {
+                call: CallId(1),
+                event: CallEvent::Dialing("0912".into()),
+            },
+        );
         assert_eq!(
-            p.handle(t0, &Event::Ended(EndReason::Busy)),
+            p.handle(
+                t0,
+                &Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::Busy)
+                }
+            ),
             vec![AlertEffect::Play(Alert::Busy)]
         );
         assert_eq!(p.on_timeout(t0 + BUSY_FOR), vec![AlertEffect::Stop]);
@@ -398,20 +523,30 @@ mod tests {
     fn a_second_ring_during_a_call_is_silent_and_rings_when_the_first_call_ends() {
         let t0 = Instant::now();
         let mut p = AlertPolicy::new();
+        let on = |id: u64, event: CallEvent| Event::Call {
+            call: CallId(id),
+            event,
+        };
         p.handle(t0, &ring(false));
-        p.handle(t0, &Event::Accepted);
+        p.handle(t0, &on(1, CallEvent::Accepted));
         // The second call: no sound over the conversation.
-        assert_eq!(p.handle(t0, &ring(false)), vec![]);
+        assert_eq!(p.handle(t0, &ring_of(2)), vec![]);
         assert_eq!(p.playing(), None);
         // Its caller gives up: still nothing, and the first call goes on.
-        assert_eq!(p.handle(t0, &Event::Ended(EndReason::Cancelled)), vec![]);
-        assert_eq!(p.handle(t0, &ring(false)), vec![], "still in the call");
+        assert_eq!(
+            p.handle(t0, &on(2, CallEvent::Ended(EndReason::Cancelled))),
+            vec![]
+        );
+        assert_eq!(p.handle(t0, &ring_of(3)), vec![], "still in the call");
         // The first call hangs up while the third still rings: ring now.
         assert_eq!(
-            p.handle(t0, &Event::Ended(EndReason::RemoteHangup)),
+            p.handle(t0, &on(1, CallEvent::Ended(EndReason::RemoteHangup))),
             vec![PLAY_RING]
         );
-        assert_eq!(p.handle(t0, &Event::Accepted), vec![AlertEffect::Stop]);
+        assert_eq!(
+            p.handle(t0, &on(3, CallEvent::Accepted)),
+            vec![AlertEffect::Stop]
+        );
     }
 
     #[test]
@@ -421,14 +556,32 @@ mod tests {
         let t0 = Instant::now();
         let mut p = AlertPolicy::new();
         p.handle(t0, &ring(true));
-        p.handle(t0, &Event::Accepted);
-        assert_eq!(p.handle(t0, &Event::CalloutStarted("0912".into())), vec![]);
+        p.handle(
+            t0,
+            &Event::Call {
+                call: CallId(1),
+                event: CallEvent::Accepted,
+            },
+        );
         assert_eq!(
             p.handle(
                 t0,
-                &Event::CalloutFailed {
-                    error_code: Some("IPCC".into()),
-                    sip_code: Some(486)
+                &Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::CalloutStarted("0912".into())
+                }
+            ),
+            vec![]
+        );
+        assert_eq!(
+            p.handle(
+                t0,
+                &Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::CalloutFailed {
+                        error_code: Some("IPCC".into()),
+                        sip_code: Some(486)
+                    }
                 }
             ),
             vec![]

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use rsipstack::sip::prelude::*;
 use rsipstack::sip::{Header, Method, Request, Response, SipMessage, StatusCode};
 use rsipstack::transaction::endpoint::TransportEventInspector;
-use rsipstack::transport::TransportEvent;
+use rsipstack::transport::{SipConnection, TransportEvent};
 
 use super::admission::{Admission, Limits, Verdict};
 
@@ -64,7 +64,24 @@ impl Gate {
     }
 
     /// Look at one request from `source`.
+    #[cfg(test)]
     pub fn decide(&self, req: &Request, source: IpAddr, now: Instant) -> Decision {
+        self.decide_on(req, source, now, true)
+    }
+
+    /// [`Gate::decide`], with the rate limit only when `rate_limit`: it is
+    /// for datagrams, which anyone can send and spoof. A stream connection
+    /// is one we dialled (the VCC platform's voice WebSocket, our
+    /// registrar) or one that had to complete a handshake, and the
+    /// platform legitimately sends an agent leg per call-out, as fast as the
+    /// agent calls out.
+    pub fn decide_on(
+        &self,
+        req: &Request,
+        source: IpAddr,
+        now: Instant,
+        rate_limit: bool,
+    ) -> Decision {
         // An ACK is never answered (RFC 3261 §17.2.3); the stack drops
         // the ones that match nothing.
         if req.method == Method::Ack {
@@ -84,7 +101,7 @@ impl Gate {
                 .to_header()
                 .and_then(|t| t.tag())
                 .is_ok_and(|t| t.is_none());
-        if !new_dialog {
+        if !new_dialog || !rate_limit {
             return Decision::Pass;
         }
         let call_id = req
@@ -227,7 +244,8 @@ impl TransportEventInspector for Gate {
             .get_socketaddr()
             .map(|a| a.ip())
             .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        match self.decide(req, source, Instant::now()) {
+        let datagram = matches!(conn, SipConnection::Udp(_));
+        match self.decide_on(req, source, Instant::now(), datagram) {
             Decision::Pass => Some(event),
             Decision::Drop => None,
             Decision::Reply(resp) => {
@@ -354,6 +372,27 @@ mod tests {
             }
         }
         assert_eq!(codes, vec![0, 0, 503, 503]);
+    }
+
+    #[test]
+    fn a_stream_we_dialled_is_not_rate_limited_but_still_checked() {
+        // The VCC platform sends an agent leg per call-out down the voice
+        // WebSocket we opened: as many as the agent makes, never a 503.
+        let g = gate();
+        let t0 = Instant::now();
+        for i in 0..8 {
+            let text = INVITE.replace("c1@", &format!("c{i}@"));
+            let req = Request::try_from(text.as_bytes()).expect("parses");
+            assert!(matches!(
+                g.decide_on(&req, src(), t0, false),
+                Decision::Pass
+            ));
+        }
+        let bad = without("Contact");
+        assert!(matches!(
+            g.decide_on(&bad, src(), t0, false),
+            Decision::Reply(_)
+        ));
     }
 
     #[test]

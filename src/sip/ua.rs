@@ -738,7 +738,21 @@ impl SipUa {
     fn forget(&self, leg: Leg) {
         self.webrtc_forget(leg);
         self.stop_rtp_media(leg);
-        self.inner.legs.lock().expect("legs lock").remove(&leg);
+        let idle = {
+            let mut legs = self.inner.legs.lock().expect("legs lock");
+            legs.remove(&leg);
+            legs.is_empty()
+        };
+        if idle {
+            // The last call is gone: give the heap that a burst of calls
+            // (or an INVITE flood) took back to the system. glibc keeps freed
+            // memory in its arenas otherwise; this costs a heap walk, once
+            // per idle moment, never during a call.
+            // SAFETY: malloc_trim only walks and shrinks glibc's own heaps.
+            unsafe {
+                libc::malloc_trim(0);
+            }
+        }
         self.inner
             .invites
             .lock()
@@ -1561,8 +1575,10 @@ fn redact(text: &str) -> String {
 }
 
 /// The caller's number and name: P-Asserted-Identity first (RFC 3325),
-/// then From.
-fn caller_identity(req: &rsipstack::sip::Request) -> (String, Option<String>) {
+/// then From. `pub` only for the fuzz targets (fuzz/), which parse raw
+/// datagrams with the same rsipstack parser; not an API.
+#[doc(hidden)]
+pub fn caller_identity(req: &rsipstack::sip::Request) -> (String, Option<String>) {
     for h in req.headers.iter() {
         if let Header::Other(name, value) = h
             && name.eq_ignore_ascii_case("P-Asserted-Identity")

@@ -88,8 +88,13 @@ pub fn write_calls(
 ) -> Result<(), StoreError> {
     if json {
         let rows: Vec<CallJson<'_>> = calls.iter().map(CallJson::from).collect();
-        serde_json::to_writer_pretty(&mut *out, &rows)
-            .map_err(|e| StoreError::Output(std::io::Error::other(e)))?;
+        serde_json::to_writer_pretty(&mut *out, &rows).map_err(|e| {
+            // Keep the I/O kind (a closed pipe must stay recognisable).
+            StoreError::Output(match e.io_error_kind() {
+                Some(kind) => std::io::Error::new(kind, e),
+                None => std::io::Error::other(e),
+            })
+        })?;
         writeln!(out).map_err(StoreError::Output)?;
         return Ok(());
     }

@@ -288,9 +288,21 @@ impl Store {
             path: path.to_path_buf(),
             source,
         })?;
+        self.import_csv_bytes(path, &bytes, now)
+    }
+
+    /// [`Store::import_csv`] on a file already read; `path` only names it in
+    /// errors. Public for the fuzz target (fuzz/), which has no file.
+    #[doc(hidden)]
+    pub fn import_csv_bytes(
+        &mut self,
+        path: &Path,
+        bytes: &[u8],
+        now: SystemTime,
+    ) -> Result<ImportReport, ImportError> {
         let text_start = bytes
             .strip_prefix(b"\xef\xbb\xbf".as_slice())
-            .unwrap_or(&bytes);
+            .unwrap_or(bytes);
         if text_start.iter().all(u8::is_ascii_whitespace) {
             return Err(ImportError::Empty {
                 path: path.to_path_buf(),

@@ -123,7 +123,7 @@ pub enum StoreError {
     )]
     BadSince(String),
     #[error("cannot write the output: {0}")]
-    Output(std::io::Error),
+    Output(#[source] std::io::Error),
 }
 
 /// The history and contacts database. One per thread (a

@@ -50,7 +50,7 @@ pub(super) fn header(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         Span::styled(format!(" · {}", i18n::t(l, T::AppTagline)), hs),
     ];
     if let Some(b) = &s.banner {
-        left.push(Span::styled(format!("  [{b}]"), hs));
+        left.push(Span::styled(format!("  [{}]", i18n::banner(l, b)), hs));
     }
     let mut right: Vec<Span> = Vec::new();
     let sep = || Span::styled(" │ ", hs);
@@ -100,7 +100,7 @@ pub(super) fn dial(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         return;
     }
     let mut spans = Vec::new();
-    if let Some(call) = s.call.as_ref().filter(|_| s.dial.is_empty()) {
+    if let Some(call) = s.call().filter(|_| s.dial.is_empty()) {
         // In a call the digit keys are DTMF.
         spans.push(Span::styled(" DTMF › ", theme.style(Role::Label)));
         spans.push(Span::styled(
@@ -187,13 +187,12 @@ pub(super) fn notice(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         Level::Info => "·",
     };
     let style = theme.style(level_role(n.level));
-    f.render_widget(
-        Paragraph::new(Line::from(Span::styled(
-            format!(" {mark} {}", n.text),
-            style,
-        ))),
-        area,
+    // A notice longer than the line ends in "…" rather than mid-word.
+    let text = super::fit(
+        &format!(" {mark} {}", i18n::notice_text(s.lang, &n.text)),
+        usize::from(area.width),
     );
+    f.render_widget(Paragraph::new(Line::from(Span::styled(text, style))), area);
 }
 
 /// The keys to show for an action in the current context.
@@ -314,7 +313,7 @@ fn focus_hint_items(s: &AppState) -> Vec<Hint> {
         Some(Modal::History(_)) => {
             return fixed(&[
                 ("↑↓", if vi { "chọn" } else { "choose" }),
-                ("Enter/c", if vi { "gọi lại" } else { "call back" }),
+                ("Enter", if vi { "gọi lại" } else { "call back" }),
                 ("n", if vi { "ghi chú" } else { "note" }),
                 ("/", if vi { "lọc" } else { "filter" }),
                 ("Esc", if vi { "đóng" } else { "close" }),
@@ -338,8 +337,7 @@ fn focus_hint_items(s: &AppState) -> Vec<Hint> {
         ]);
     }
     let (held, muted) = s
-        .call
-        .as_ref()
+        .call()
         .map(|c| (c.held, c.muted))
         .unwrap_or((false, false));
     let reconnect = matches!(s.conn, Conn::Failed(_) | Conn::Disconnected);
@@ -413,6 +411,14 @@ pub(super) fn hint_lines(s: &AppState, theme: &Theme, width: u16) -> Vec<Line<'s
     // Make room for help and quit at the end of the last line.
     if s.modal.is_none() && !s.dial_edit && !help_key.is_empty() {
         let hw: usize = pinned.iter().map(item_w).sum();
+        let last_w = lines
+            .last()
+            .map(|l| 1 + l.iter().map(item_w).sum::<usize>())
+            .unwrap_or(1);
+        if last_w + hw > width && lines.len() < max_lines {
+            // A second line rather than dropping keys from the first.
+            lines.push(Vec::new());
+        }
         while let Some(last) = lines.last_mut() {
             let w: usize = 1 + last.iter().map(item_w).sum::<usize>();
             if w + hw <= width || last.is_empty() {

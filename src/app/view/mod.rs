@@ -26,9 +26,17 @@ use unicode_width::UnicodeWidthStr;
 use super::state::AppState;
 use super::theme::{Role, Theme};
 
+/// Below this the panels cannot be drawn without overlapping: the screen
+/// says to enlarge the terminal (and how to hang up meanwhile).
+pub const MIN_WIDTH: u16 = 50;
+pub const MIN_HEIGHT: u16 = 12;
+
 pub fn render(s: &AppState, theme: &Theme, f: &mut Frame) {
     let area = f.area();
     f.buffer_mut().set_style(area, theme.style(Role::Base));
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return too_small(s, theme, f, area);
+    }
     let hints = bars::hint_lines(s, theme, area.width);
     let hint_h = u16::try_from(hints.len()).unwrap_or(2);
     let [header, body, dial, notice, hint] = Layout::vertical([
@@ -48,6 +56,47 @@ pub fn render(s: &AppState, theme: &Theme, f: &mut Frame) {
     bars::notice(s, theme, f, notice);
     f.render_widget(ratatui::widgets::Paragraph::new(hints), hint);
     overlays::render(s, theme, f, body);
+}
+
+/// One line: enlarge the terminal; in a call, the key that hangs up still
+/// works and is named.
+fn too_small(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
+    let l = s.lang;
+    let mut text = super::i18n::too_small(l, MIN_WIDTH, MIN_HEIGHT);
+    if s.call().is_some() {
+        let keys = bars::keys_for(s, super::action::Action::End);
+        let key = bars::key_label(&keys, 2);
+        if !key.is_empty() {
+            text = format!(
+                "{text} · {key} {}",
+                super::i18n::action(l, super::action::Action::End)
+            );
+        }
+    }
+    let lines: Vec<Line> = vec![Line::from(Span::styled(text, theme.style(Role::Warning)))];
+    f.render_widget(
+        ratatui::widgets::Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
+        area,
+    );
+}
+
+/// `text` cut to `width` display columns, ending in "…" when cut.
+pub(crate) fn fit(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut w = 0;
+    for c in text.chars() {
+        let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if w + cw + 1 > width {
+            break;
+        }
+        out.push(c);
+        w += cw;
+    }
+    out.push('…');
+    out
 }
 
 /// A rectangle of at most `w`×`h` centred in `area`.

@@ -46,7 +46,7 @@ pub(super) fn body(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     } else {
         (area, None)
     };
-    let customer = s.call.as_ref().filter(|c| c.has_customer());
+    let customer = s.call().filter(|c| c.has_customer());
     let wide = area.width >= 110;
     if wide && customer.is_some() {
         let [call, cust, agent] = Layout::horizontal([
@@ -59,6 +59,16 @@ pub(super) fn body(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         agent_panel(s, theme, f, agent);
         if let Some(c) = customer {
             customer_popup(s, c, theme, f, cust);
+        }
+    } else if area.width < 80 {
+        // Narrow: one column, the call above, the customer (or the agent)
+        // below, so no panel is drawn over another.
+        let [call, below] =
+            Layout::vertical([Constraint::Percentage(50), Constraint::Fill(1)]).areas(top);
+        call_panel(s, theme, f, call);
+        match customer {
+            Some(c) => customer_popup(s, c, theme, f, below),
+            None => agent_panel(s, theme, f, below),
         }
     } else {
         let [call, agent] =
@@ -94,7 +104,7 @@ fn call_panel(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     let l = s.lang;
     let lw = width_of(l, &[T::Number, T::CallId, T::Time, T::Name, T::Quality]).max(7);
     let mut lines: Vec<Line> = Vec::new();
-    match &s.call {
+    match s.call() {
         Some(c) => {
             let (badge, role) = phase_badge(l, c);
             let mut first = vec![Span::styled(badge, theme.style(role)), Span::raw(" ")];
@@ -117,7 +127,7 @@ fn call_panel(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
                 lw,
                 vec![Span::styled(c.number.clone(), theme.style(Role::Input))],
             ));
-            if let Some(id) = &c.call_id {
+            if let Some(id) = &c.platform_id {
                 lines.push(kv(
                     theme,
                     i18n::t(l, T::CallId),
@@ -139,7 +149,7 @@ fn call_panel(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
                 }
                 lines.push(kv(theme, i18n::t(l, T::DtmfSent), lw, v));
             }
-            if let Some(q) = &s.quality {
+            if let Some(q) = s.call().and_then(|c| c.quality.as_ref()) {
                 lines.push(kv(
                     theme,
                     i18n::t(l, T::Quality),
@@ -159,9 +169,12 @@ fn call_panel(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
                     )
                 };
                 lines.push(Line::from(vec![
-                    Span::styled("mic ", theme.style(Role::Label)),
+                    Span::styled(format!("{} ", i18n::t(l, T::Mic)), theme.style(Role::Label)),
                     Span::styled(bar(mic), theme.style(Role::Ok)),
-                    Span::styled("  spk ", theme.style(Role::Label)),
+                    Span::styled(
+                        format!("  {} ", i18n::t(l, T::Speaker)),
+                        theme.style(Role::Label),
+                    ),
                     Span::styled(bar(spk), theme.style(Role::Ok)),
                 ]));
             }
@@ -303,7 +316,8 @@ fn facts(s: &AppState, c: &Call) -> Facts {
         local.and_then(|i| i.name.as_ref()),
         crm.and_then(|r| r.name.as_ref()),
     )
-    .or_else(|| c.name.clone());
+    // A device-1 INVITE's display name is often the number itself: no name.
+    .or_else(|| c.name.clone().filter(|n| !is_number(n, &c.number)));
     let company = pick(
         local.and_then(|i| i.company.as_ref()),
         crm.and_then(|r| r.company.as_ref()),
@@ -339,6 +353,12 @@ fn facts(s: &AppState, c: &Call) -> Facts {
         tags,
         notes,
     }
+}
+
+/// Whether a display name is only the caller's number (digits, `+`, spaces).
+fn is_number(name: &str, number: &str) -> bool {
+    let digits: String = name.chars().filter(|c| !c.is_whitespace()).collect();
+    digits == number || digits.chars().all(|c| c.is_ascii_digit() || c == '+')
 }
 
 fn customer_popup(s: &AppState, c: &Call, theme: &Theme, f: &mut Frame, area: Rect) {
@@ -429,8 +449,14 @@ fn customer_popup(s: &AppState, c: &Call, theme: &Theme, f: &mut Frame, area: Re
         // The store's rows: with outcome and note.
         Some(info) => {
             if info.first_call || info.recent.is_empty() {
+                // Our call-out is a first call *to* the number.
+                let first = if c.direction == crate::engine::Direction::Inbound {
+                    T::FirstCall
+                } else {
+                    T::FirstCallTo
+                };
                 lines.push(Line::from(Span::styled(
-                    format!("  {}", i18n::t(l, T::FirstCall)),
+                    format!("  {}", i18n::t(l, first)),
                     theme.style(Role::Ok),
                 )));
             }
@@ -522,7 +548,11 @@ fn activity_panel(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         .iter()
         .map(|n| {
             Line::from(Span::styled(
-                n.text.clone(),
+                // Borders and padding take four columns.
+                super::fit(
+                    &i18n::notice_text(s.lang, &n.text),
+                    usize::from(area.width.saturating_sub(4)),
+                ),
                 theme.style(level_role(n.level)),
             ))
         })

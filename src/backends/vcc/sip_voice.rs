@@ -477,6 +477,7 @@ impl Work {
             }
             SipInput::RemoteHold { .. }
             | SipInput::HoldResult { .. }
+            | SipInput::Quality { .. }
             | SipInput::TransferProgress { .. } => {}
         }
     }

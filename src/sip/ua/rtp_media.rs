@@ -5,7 +5,8 @@
 
 use std::net::SocketAddr;
 
-use crate::engine::{Event, Notice};
+use crate::call::softphone::SipInput;
+use crate::engine::{Event, Info, Notice, Quality};
 use crate::media::{MediaEvent, MediaParams, MediaSession};
 use crate::sip::sdp::{Codec, RemoteAudio};
 
@@ -48,8 +49,8 @@ impl SipUa {
                     let ua = self.clone();
                     tokio::spawn(async move {
                         while let Some(ev) = rx.recv().await {
-                            if let Some(e) = media_event(ev) {
-                                ua.emit(UaEvent::Media(e));
+                            if let Some(e) = media_event(leg, ev) {
+                                ua.emit(e);
                             }
                         }
                     });
@@ -111,26 +112,33 @@ impl SipUa {
     }
 }
 
-/// What the console shows of the audio path; the latched source address
-/// is for the log only (an agent has nothing to do with it).
-fn media_event(ev: MediaEvent) -> Option<Event> {
+/// What the console shows of the audio path: quality and received
+/// digits belong to the leg's call (the backend names it); levels and
+/// device trouble are the console's. The latched source address is for the
+/// log only (an agent has nothing to do with it).
+fn media_event(leg: Leg, ev: MediaEvent) -> Option<UaEvent> {
     Some(match ev {
-        MediaEvent::Levels { mic, speaker } => Event::AudioLevel { mic, speaker },
+        MediaEvent::Levels { mic, speaker } => UaEvent::Media(Event::AudioLevel { mic, speaker }),
         MediaEvent::Quality {
             jitter_ms,
             loss_pct,
             rtt_ms,
             mos,
-        } => Event::CallQuality {
-            jitter_ms,
-            loss_pct,
-            rtt_ms: rtt_ms.unwrap_or(0.0),
-            mos,
-        },
-        MediaEvent::Dtmf(d) => Event::DtmfReceived(d),
-        MediaEvent::DeviceLost(why) => Event::Notice(Notice::Server(format!(
-            "the audio device went away ({why}); the call goes on without it"
-        ))),
+        } => UaEvent::Call(SipInput::Quality {
+            leg,
+            quality: Quality {
+                jitter_ms,
+                loss_pct,
+                rtt_ms: rtt_ms.unwrap_or(0.0),
+                mos,
+            },
+        }),
+        MediaEvent::Dtmf(digit) => UaEvent::Call(SipInput::Dtmf { leg, digit }),
+        MediaEvent::DeviceLost(why) => {
+            UaEvent::Media(Event::Notice(Notice::Info(Info::AudioDeviceLost {
+                detail: why.to_string(),
+            })))
+        }
         MediaEvent::Latched(addr) => {
             tracing::debug!(%addr, "RTP source latched");
             return None;
