@@ -334,7 +334,9 @@ async fn dtmf_by_info_and_blind_transfer_by_refer() {
         }
     );
     c.expect("hung up after the transfer", T, |e| {
-        *e == Event::Ended(EndReason::LocalHangup)
+        *e == Event::Ended(EndReason::Transferred {
+            target: "1003".into(),
+        })
     })
     .await;
     assert!(sipp.wait(T), "{}", sipp.messages());

@@ -545,8 +545,15 @@ async fn transfers_to_agents_and_queues() {
         matches!(e, Event::TransferResult { ok: true, .. })
     })
     .await;
+    // Recorded as transferred, with the target (not "the other side hung up").
     a.expect("A's call ended", |e| matches!(e, Event::Ended(_)))
         .await;
+    assert_eq!(
+        a.seen.last(),
+        Some(&Event::Ended(EndReason::Transferred {
+            target: "1003".into()
+        }))
+    );
     b.expect("B rings", |e| matches!(e, Event::Ringing(_)))
         .await;
     b.expect("B talks", |e| *e == Event::Accepted).await;
@@ -566,6 +573,12 @@ async fn transfers_to_agents_and_queues() {
     .await;
     b.expect("B's call ended", |e| matches!(e, Event::Ended(_)))
         .await;
+    assert_eq!(
+        b.seen.last(),
+        Some(&Event::Ended(EndReason::Transferred {
+            target: "1101".into()
+        }))
+    );
 
     // To a queue, and to a queue that does not exist.
     sb.ring("1003", "0987654321", "19001234", "Sales");
@@ -586,6 +599,12 @@ async fn transfers_to_agents_and_queues() {
     })
     .await;
     b.expect("ended", |e| matches!(e, Event::Ended(_))).await;
+    assert_eq!(
+        b.seen.last(),
+        Some(&Event::Ended(EndReason::Transferred {
+            target: "q-sales".into()
+        }))
+    );
     let acd = log_wait(&sb, "2052", |e| {
         sent_frame(e, 2052) && detail(e, "acdId") == "q-sales"
     })

@@ -113,6 +113,8 @@ pub struct CallRow {
     pub direction: Direction,
     pub talk_secs: Option<u64>,
     pub outcome: Outcome,
+    /// Why it ended (a failed call-out's codes, a transfer's target).
+    pub reason: Option<EndReason>,
     /// A ring to us nobody answered (highlighted in the history view).
     pub missed: bool,
     pub note: Option<String>,

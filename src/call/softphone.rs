@@ -160,6 +160,8 @@ struct Call {
     cancelling: bool,
     /// Outbound: give up at this instant if nobody answered.
     ring_deadline: Option<Instant>,
+    /// Where our REFER sends the call (the end is then a transfer).
+    transfer_to: Option<String>,
 }
 
 /// Settings the machine needs (from `[sip]`).
@@ -351,7 +353,12 @@ impl Softphone {
                     return self.not_now("not in a call");
                 };
                 match normalise_target(&target) {
-                    Ok(t) => self.sip(SipAction::Refer { leg, target: t }),
+                    Ok(t) => {
+                        if let Some(c) = self.find_mut(leg) {
+                            c.transfer_to = Some(t.clone());
+                        }
+                        self.sip(SipAction::Refer { leg, target: t })
+                    }
                     Err(n) => self.emit(Event::Notice(n)),
                 }
             }
@@ -406,6 +413,7 @@ impl Softphone {
             muted: false,
             cancelling: false,
             ring_deadline: Some(now + self.policy.ring_timeout),
+            transfer_to: None,
         });
         self.emit(Event::Dialing(target.clone()));
         self.sip(SipAction::Invite { leg, target });
@@ -528,6 +536,7 @@ impl Softphone {
                     muted: false,
                     cancelling: false,
                     ring_deadline: None,
+                    transfer_to: None,
                 });
                 self.sip(SipAction::Ringing { leg });
                 self.emit(Event::Ringing(RingInfo {
@@ -643,9 +652,12 @@ impl Softphone {
                         detail: format!("SIP {code}"),
                     });
                     // RFC 5589 §6: the transferor hangs up once the transfer succeeded.
-                    if ok && self.remove(leg).is_some() {
+                    if ok && let Some(c) = self.remove(leg) {
                         self.sip(SipAction::Bye { leg });
-                        self.emit(Event::Ended(EndReason::LocalHangup));
+                        self.emit(Event::Ended(match c.transfer_to {
+                            Some(target) => EndReason::Transferred { target },
+                            None => EndReason::LocalHangup,
+                        }));
                     }
                 } else {
                     self.emit(Event::Notice(Notice::Info(format!("transfer: SIP {code}"))));
@@ -1062,7 +1074,9 @@ mod tests {
                     detail: "SIP 200".into()
                 }),
                 Effect::Sip(SipAction::Bye { leg: Leg(1) }),
-                Effect::Emit(Event::Ended(EndReason::LocalHangup))
+                Effect::Emit(Event::Ended(EndReason::Transferred {
+                    target: "1003".into()
+                }))
             ]
         );
     }

@@ -445,7 +445,7 @@ fn customer_popup(s: &AppState, c: &Call, theme: &Theme, f: &mut Frame, area: Re
                         "{} {}{talk} · {}",
                         r.when,
                         arrow(r.direction),
-                        i18n::outcome(l, r.outcome)
+                        i18n::outcome_with_reason(l, r.outcome, r.reason.as_ref())
                     ),
                     theme.style(role),
                 )));
