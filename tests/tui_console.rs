@@ -331,6 +331,39 @@ fn voice_elsewhere_and_no_answer() {
     assert_eq!(h.take(), vec![Command::ToggleAvailability]);
 }
 
+/// Issue 13 item 7: a missed ring sets No Answer; the screen says that no
+/// more calls come, and which key brings the agent back.
+#[test]
+fn a_missed_ring_says_no_answer_and_the_key_back() {
+    let mut h = harness(Lang::En);
+    h.ready().ring();
+    h.ev(Event::Ended(EndReason::Cancelled))
+        .ev(Event::Availability(Availability::NoAnswer));
+    let t = h.text(80, 24);
+    assert!(
+        t.contains("Missed call: you are now No Answer and get no calls; press o/F6 to go On"),
+        "{t}"
+    );
+    assert!(t.contains("● No Answer o: On"), "{t}");
+    h.key("o");
+    assert_eq!(h.take(), vec![Command::ToggleAvailability]);
+    h.ev(Event::Availability(Availability::On));
+    assert!(!h.text(80, 24).contains("o: On"));
+
+    let mut h = harness(Lang::Vi);
+    h.ready().ev(Event::Availability(Availability::NoAnswer));
+    let t = h.text(80, 24);
+    assert!(
+        t.contains("Lỡ cuộc gọi: bạn đang Không nghe máy, không nhận cuộc gọi; nhấn o/F6 để Bật"),
+        "{t}"
+    );
+    assert!(t.contains("o: Bật"), "{t}");
+    // Said once, not again for the same state.
+    h.app.state.notice = None;
+    h.ev(Event::Availability(Availability::NoAnswer));
+    assert!(h.app.state.notice.is_none());
+}
+
 #[test]
 fn reconnecting_and_disconnected() {
     let mut h = harness(Lang::En);

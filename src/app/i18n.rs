@@ -774,3 +774,21 @@ pub fn outcome_with_reason(
         _ => outcome(lang, o).to_string(),
     }
 }
+
+/// A missed ring set the agent to No Answer: no calls come until `keys`
+/// (the On/Off key) is pressed.
+pub fn no_answer_set(lang: Lang, keys: &str) -> String {
+    match lang {
+        Lang::En => {
+            format!("Missed call: you are now No Answer and get no calls; press {keys} to go On")
+        }
+        Lang::Vi => {
+            format!("Lỡ cuộc gọi: bạn đang Không nghe máy, không nhận cuộc gọi; nhấn {keys} để Bật")
+        }
+    }
+}
+
+/// Beside "● No Answer" in the agent panel: the key back to On.
+pub fn no_answer_key(lang: Lang, keys: &str) -> String {
+    format!("{keys}: {}", availability(lang, Availability::On))
+}

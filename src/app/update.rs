@@ -4,7 +4,9 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
 use crate::call::errors::{Lang, callout_notice};
-use crate::engine::{Command, Device, Direction, EndReason, Event, Notice, TransferTarget};
+use crate::engine::{
+    Availability, Command, Device, Direction, EndReason, Event, Notice, TransferTarget,
+};
 
 use super::action::{Action, Msg};
 use super::i18n::{self, T};
@@ -432,22 +434,33 @@ fn on_dial_line_while_ringing(s: &mut AppState, key: Key) -> Option<Vec<Command>
     Some(Vec::new())
 }
 
+/// The keys that run `action` in the current context.
+fn live_keys(s: &AppState, action: Action) -> Vec<Key> {
+    s.keymap
+        .live(s.context())
+        .into_iter()
+        .filter(|(a, ..)| *a == action)
+        .flat_map(|(_, _, k)| k)
+        .collect()
+}
+
+/// `o/F6`: at most `max` keys as the hint bar names them.
+fn key_names(keys: &[Key], max: usize) -> String {
+    keys.iter()
+        .take(max)
+        .map(Key::to_string)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// The notice for a ring the agent cannot answer from where the keyboard
 /// is: which command key answers.
 fn say_ring_behind_focus(s: &mut AppState) {
-    let keys: Vec<Key> = s
-        .keymap
-        .live(s.context())
+    let keys: Vec<Key> = live_keys(s, Action::Answer)
         .into_iter()
-        .filter(|(a, ..)| *a == Action::Answer)
-        .flat_map(|(_, _, k)| k)
         .filter(Key::is_command_key)
         .collect();
-    let label = keys
-        .iter()
-        .map(Key::to_string)
-        .collect::<Vec<_>>()
-        .join("/");
+    let label = key_names(&keys, 3);
     let text = i18n::ring_behind_focus(s.lang, (!label.is_empty()).then_some(label.as_str()));
     s.set_notice(Level::Warning, text);
 }
@@ -799,7 +812,15 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
             s.conn = Conn::Failed(reason);
         }
         Event::VoiceChannel(here) => s.voice_here = Some(here),
-        Event::Availability(a) => s.availability = Some(a),
+        Event::Availability(a) => {
+            if a == Availability::NoAnswer && s.availability != Some(a) {
+                // The platform stops sending calls until the agent acts:
+                // say so, with the key (issue 13 item 7).
+                let keys = key_names(&live_keys(s, Action::Availability), 2);
+                s.set_notice(Level::Warning, i18n::no_answer_set(lang, &keys));
+            }
+            s.availability = Some(a);
+        }
         Event::Dialing(number) => {
             s.call = Some(new_call(s, Phase::Dialing, Direction::Outbound, number));
         }
