@@ -40,6 +40,7 @@ fn account(server: String, register: bool, bind: String) -> SipConfig {
         insecure_tls: false,
         second_call: Default::default(),
         ring_timeout_s: 30,
+        inbound_ring_timeout_s: 60,
         ca_file: None,
         stun_servers: Vec::new(),
         media: Default::default(),

@@ -27,7 +27,7 @@ use std::time::SystemTime;
 
 use tokio::sync::mpsc;
 
-use crate::engine::{Device, Direction, Event, Notice};
+use crate::engine::{Device, Direction, Event, HistoryNotice, Notice};
 use crate::store::{CallRecord, Contact, NewCall, Store, StoreError, phone_key};
 
 pub use crate::store::history_command;
@@ -191,16 +191,19 @@ impl Recorder {
                 self.pending_transfer_from = Some(from_agent.clone());
             }
             Event::Ended(reason) => {
-                if let Some(c) = self.open.take() {
+                // Closed only once written: a locked store retries this event.
+                if let Some(c) = &self.open {
                     self.store.end_call(c.id, now, reason)?;
                 }
+                self.open = None;
                 self.pending_call_id = None;
                 self.pending_transfer_from = None;
             }
             Event::ShutdownComplete => {
-                if let Some(c) = self.open.take() {
+                if let Some(c) = &self.open {
                     self.store.mark_interrupted(c.id)?;
                 }
+                self.open = None;
             }
             _ => {}
         }
@@ -216,11 +219,12 @@ impl Recorder {
         line: Option<String>,
         queue: Option<String>,
     ) -> Result<(), StoreError> {
-        if let Some(stale) = self.open.take() {
+        if let Some(stale) = &self.open {
             // A new call while we think one is open: the engine lost the
             // end of the old one (it never says so twice).
             tracing::warn!(row = stale.id, "a call started before the last one ended");
             self.store.mark_interrupted(stale.id)?;
+            self.open = None;
         }
         let id = self.store.start_call(&NewCall {
             direction,
@@ -251,57 +255,168 @@ impl Recorder {
 /// A dedicated thread (not a tokio task) because SQLite writes block; the
 /// channels are tokio's, so the console side is unchanged. The thread ends
 /// when the engine's sender is dropped or the console's receiver is.
+///
+/// The store is opened (and a damaged file replaced) before this returns,
+/// so whatever opens the store next (the popup feed) gets the fresh file,
+/// never the one being moved aside.
 pub fn spawn_tee(
     events: mpsc::UnboundedReceiver<Event>,
     store_path: impl Into<PathBuf>,
 ) -> mpsc::UnboundedReceiver<Event> {
     let (tx, rx) = mpsc::unbounded_channel();
     let path: PathBuf = store_path.into();
+    let recorder = open_recorder(&path, &tx);
     let spawned = std::thread::Builder::new().name("history".into()).spawn({
         let tx = tx.clone();
-        move || tee_loop(events, &path, tx)
+        move || tee_loop(events, recorder, tx)
     });
     if let Err(e) = spawned {
         // No thread: nothing forwards; say so on the stream we hand back.
         tracing::error!(error = %e, "cannot start the history thread");
-        let _ = tx.send(Event::Notice(Notice::Info(format!(
-            "call history is off: cannot start its thread ({e})"
-        ))));
+        let _ = tx.send(Event::Notice(Notice::History(HistoryNotice::Off {
+            reason: format!("cannot start its thread ({e})"),
+        })));
     }
     rx
 }
 
-fn tee_loop(
-    mut events: mpsc::UnboundedReceiver<Event>,
-    path: &Path,
-    tx: mpsc::UnboundedSender<Event>,
-) {
-    let mut recorder = match Store::open(path) {
-        Ok(store) => Some(Recorder::new(store)),
+/// The recorder, or `None` (history off); the notices go first on `tx`.
+fn open_recorder(path: &Path, tx: &mpsc::UnboundedSender<Event>) -> Option<Recorder> {
+    let notice = |n: HistoryNotice| {
+        let _ = tx.send(Event::Notice(Notice::History(n)));
+    };
+    // A damaged file is moved aside and a fresh one records (Store doc).
+    match Store::open_recovering(path, SystemTime::now()) {
+        Ok((store, moved)) => {
+            if let Some(old) = moved {
+                tracing::warn!(moved_to = %old.display(), "damaged call history moved aside; a new one records");
+                notice(HistoryNotice::Recovered {
+                    moved_to: old.display().to_string(),
+                });
+            }
+            Some(Recorder::new(store))
+        }
         Err(e) => {
             tracing::error!(error = %e, "call history is off");
-            let _ = tx.send(Event::Notice(Notice::Info(format!(
-                "call history is off: {e}"
-            ))));
+            notice(HistoryNotice::Off {
+                reason: e.to_string(),
+            });
             None
         }
+    }
+}
+
+fn tee_loop(
+    mut events: mpsc::UnboundedReceiver<Event>,
+    mut recorder: Option<Recorder>,
+    tx: mpsc::UnboundedSender<Event>,
+) {
+    let notice = |n: HistoryNotice| {
+        let _ = tx.send(Event::Notice(Notice::History(n)));
     };
+    let mut waiting = Waiting::default();
     let mut failing = false;
     while let Some(event) = events.blocking_recv() {
         if let Some(r) = recorder.as_mut() {
-            match r.record(SystemTime::now(), &event) {
-                Ok(()) => failing = false,
-                Err(e) => {
-                    // Log once per run of failures, not per audio level.
-                    if !failing {
-                        tracing::warn!(error = %e, "cannot write call history");
+            let now = SystemTime::now();
+            if waiting.is_empty() {
+                match r.record(now, &event) {
+                    Ok(()) => failing = false,
+                    Err(e) if e.is_busy() => {
+                        tracing::warn!(error = %e, "call history locked by another program; retrying");
+                        waiting.hold(r, now, event.clone());
+                        notice(HistoryNotice::Locked);
                     }
-                    failing = true;
+                    Err(e) => {
+                        // Log once per run of failures, not per audio level.
+                        if !failing {
+                            tracing::warn!(error = %e, "cannot write call history");
+                        }
+                        failing = true;
+                    }
+                }
+            } else {
+                waiting.queue.push_back((now, event.clone()));
+                if waiting.retry(r, false) {
+                    notice(HistoryNotice::Unlocked);
                 }
             }
         }
         if tx.send(event).is_err() {
             break;
         }
+    }
+    if let Some(r) = recorder.as_mut()
+        && !waiting.is_empty()
+        && !waiting.retry(r, true)
+    {
+        tracing::error!(
+            lost = waiting.queue.len(),
+            "call history stayed locked until the end; these updates are not written"
+        );
+    }
+}
+
+/// Events whose write met another program's lock (SQLITE_BUSY after the
+/// store's busy timeout), kept in order and written before any newer one,
+/// so a locked database delays rows instead of losing them.
+#[derive(Default)]
+struct Waiting {
+    queue: std::collections::VecDeque<(SystemTime, Event)>,
+    last_try: Option<std::time::Instant>,
+}
+
+impl Waiting {
+    /// Events held at most; older ones are dropped past this (logged).
+    const MAX: usize = 10_000;
+    /// While events wait, a retry waits this long for the lock, so the
+    /// events still reach the console promptly.
+    const RETRY_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+    /// And is tried at most this often.
+    const RETRY_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+    fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    fn hold(&mut self, r: &Recorder, now: SystemTime, event: Event) {
+        self.queue.push_back((now, event));
+        self.last_try = Some(std::time::Instant::now());
+        let _ = r.store().set_busy_timeout(Self::RETRY_WAIT);
+    }
+
+    /// Write what waits, oldest first, until the lock stops it. `last`:
+    /// the final try at exit, with the full busy timeout. True when
+    /// everything is written.
+    fn retry(&mut self, r: &mut Recorder, last: bool) -> bool {
+        if self.queue.len() > Self::MAX {
+            let drop = self.queue.len() - Self::MAX;
+            tracing::error!(
+                dropped = drop,
+                "call history locked too long; oldest updates dropped"
+            );
+            self.queue.drain(..drop);
+        }
+        let due = self
+            .last_try
+            .is_none_or(|t| t.elapsed() >= Self::RETRY_EVERY);
+        if !due && !last {
+            return false;
+        }
+        self.last_try = Some(std::time::Instant::now());
+        if last {
+            let _ = r.store().set_busy_timeout(crate::store::BUSY_TIMEOUT);
+        }
+        while let Some((at, event)) = self.queue.front() {
+            match r.record(*at, event) {
+                Ok(()) => {}
+                Err(e) if e.is_busy() => return false,
+                Err(e) => tracing::warn!(error = %e, "cannot write call history"),
+            }
+            self.queue.pop_front();
+        }
+        let _ = r.store().set_busy_timeout(crate::store::BUSY_TIMEOUT);
+        tracing::info!("call history unlocked; waiting updates written");
+        true
     }
 }

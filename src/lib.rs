@@ -11,6 +11,8 @@ pub mod engine;
 pub mod history;
 pub mod media;
 pub mod popup_feed;
+pub mod private_fs;
+pub mod sanitize;
 pub mod secret;
 pub mod sip;
 pub mod store;

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tongdai::app::i18n::Lang;
 use tongdai::app::keymap::{DEFAULT_KEYMAP, Keymap};
 use tongdai::app::run::Exit;
-use tongdai::app::state::{AppState, Setup};
+use tongdai::app::state::{AppState, Banner, Caps, NoticeText, QueueInfo, Setup};
 use tongdai::app::theme::{ColorDepth, Theme};
 use tongdai::app::{App, terminal};
 use tongdai::config::{self, BackendKind, Config};
@@ -206,7 +206,7 @@ fn crm_client(cfg: &Config, state: &mut AppState) -> Option<std::sync::Arc<tongd
         }
         Err(e) => {
             tracing::warn!(error = %e, "no CRM lookups");
-            state.set_notice(tongdai::app::state::Level::Warning, e.to_string());
+            state.set_notice(tongdai::app::state::Level::Warning, NoticeText::Crm(e));
             None
         }
     }
@@ -342,6 +342,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
 
     let started = Instant::now();
     let mut cfg = config::load(cli.config.as_deref())?;
+    config::prepare_record_dir(&cfg)?;
     if let Some(t) = &cli.theme {
         cfg.ui.theme = t.clone();
     }
@@ -390,7 +391,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 let agent = cfg.demo.agent.clone();
                 Some(start_demo(&agent, &cfg.audio, &mut state, &mut switchboard).await?)
             }
-            _ => build_backend(&cfg, &mut state)?,
+            _ => {
+                state.caps = caps_for(&cfg);
+                build_backend(&cfg, &mut state)?
+            }
         };
         if cli.headless {
             let Some(backend) = backend else {
@@ -495,6 +499,28 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What the configured backend can do (the console offers only that).
+fn caps_for(cfg: &Config) -> Caps {
+    match cfg.backend {
+        BackendKind::Sip => Caps::sip(),
+        BackendKind::Vcc | BackendKind::Demo => Caps::vcc(
+            cfg.vcc
+                .as_ref()
+                .map(|v| queue_infos(&v.queues))
+                .unwrap_or_default(),
+        ),
+    }
+}
+
+fn queue_infos(q: &[tongdai::backends::vcc::config::QueueConfig]) -> Vec<QueueInfo> {
+    q.iter()
+        .map(|q| QueueInfo {
+            id: q.id.clone(),
+            name: q.name.clone(),
+        })
+        .collect()
+}
+
 /// What the first-run screen tells the agent.
 fn setup(_cfg: &Config, explicit: Option<&PathBuf>) -> Setup {
     let path = explicit
@@ -514,7 +540,10 @@ fn build_backend(cfg: &Config, state: &mut AppState) -> anyhow::Result<Option<Bo
         Ok(b) => Ok(b),
         Err(e @ (BuildError::MissingSip | BuildError::MissingVcc)) => {
             tracing::warn!(error = %e, "no account configured");
-            state.set_notice(tongdai::app::state::Level::Warning, e.to_string());
+            state.set_notice(
+                tongdai::app::state::Level::Warning,
+                NoticeText::MissingAccount(cfg.backend),
+            );
             Ok(None)
         }
         Err(e) => Err(e.into()),
@@ -537,17 +566,13 @@ async fn start_demo(
     let sb = tongdai::switchboard::start(opts)
         .await
         .context("cannot start the local demo switchboard")?;
-    let vi = state.lang == Lang::Vi;
-    state.banner = Some(format!(
-        "{} {} · {}",
-        if vi {
-            "demo: tổng đài giả lập"
-        } else {
-            "demo: local switchboard"
-        },
-        sb.addr(),
-        agent
-    ));
+    // The demo is a VCC agent; its queues are the switchboard's.
+    let mut demo_cfg = sb.client_config(agent, tongdai::backends::vcc::Generation::Older);
+    state.caps = Caps::vcc(queue_infos(&std::mem::take(&mut demo_cfg.queues)));
+    state.banner = Some(Banner::Demo {
+        addr: sb.addr().to_string(),
+        agent: agent.to_string(),
+    });
     let backend = sb.backend_with_audio(agent, audio.clone());
     *keep = Some(sb);
     Ok(backend)
@@ -560,19 +585,21 @@ struct Logging {
 }
 
 fn init_logging(cfg: &Config) -> anyhow::Result<Logging> {
-    let dir = cfg
-        .log
-        .dir
-        .clone()
-        .or_else(config::state_dir)
-        .unwrap_or_else(|| PathBuf::from("."));
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("cannot create the log directory {}", dir.display()))?;
+    // The log holds customer numbers: 0600 in a 0700 folder. Our own
+    // state folder is tightened when an older version left it 0755.
+    let (dir, ours) = match (&cfg.log.dir, config::state_dir()) {
+        (Some(d), _) => (d.clone(), false),
+        (None, Some(d)) => (d, true),
+        (None, None) => (PathBuf::from("."), false),
+    };
+    let made = if ours {
+        tongdai::private_fs::own_dir(&dir)
+    } else {
+        tongdai::private_fs::create_dir_all(&dir)
+    };
+    made.with_context(|| format!("cannot create the log directory {}", dir.display()))?;
     let path = dir.join("tongdai.log");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
+    let file = tongdai::private_fs::open_append(&path)
         .with_context(|| format!("cannot open the log file {}", path.display()))?;
     let stderr = file.try_clone()?;
     let (writer, guard) = tracing_appender::non_blocking(file);
@@ -603,15 +630,7 @@ fn init_logging(cfg: &Config) -> anyhow::Result<Logging> {
 /// console benchmark and screenshots. It answers the commands a person
 /// would try so the screen stays alive.
 fn scripted(screen: &str, state: &mut AppState) -> anyhow::Result<Option<Box<dyn Backend>>> {
-    let vi = state.lang == Lang::Vi;
-    state.banner = Some(
-        if vi {
-            "màn hình mẫu"
-        } else {
-            "scripted screen"
-        }
-        .into(),
-    );
+    state.banner = Some(Banner::Scripted);
     match screen {
         "first-run" => {
             state.first_run = Some(Setup {

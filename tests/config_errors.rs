@@ -28,6 +28,25 @@ fn message(name: &str) -> String {
 
 const CASES: &[(&str, &str)] = &[
     (
+        "ui_unknown_theme.toml",
+        "tests/config/bad/ui_unknown_theme.toml:2:9: field `ui.theme`: unknown theme `darkk`; did you mean `dark`? Built-in themes: dark, light, high-contrast; or give the path of a .toml file",
+    ),
+    (
+        "log_level_not_a_level.toml",
+        "tests/config/bad/log_level_not_a_level.toml:2:9: field `log.level`: `verbose` is not a level (expected one of `trace`, `debug`, `info`, `warn`, `error`, `off`, or target=level such as \"tongdai=debug\")",
+    ),
+    (
+        "demo_unknown_agent.toml",
+        "tests/config/bad/demo_unknown_agent.toml:2:9: field `demo.agent`: the demo switchboard has no agent `9999` (expected one of `1001`, `1002`, `1003`, `1004`, `1005`)",
+    ),
+    (
+        "several_errors.toml",
+        "tests/config/bad/several_errors.toml:5:9: field `ui.theme`: unknown theme `nope`. Built-in themes: dark, light, high-contrast; or give the path of a .toml file\n\
+         tests/config/bad/several_errors.toml:6:16: field `ui.confirm_quit`: invalid type: string \"yes\", expected a boolean\n\
+         tests/config/bad/several_errors.toml:9:9: field `log.level`: `verbose` is not a level (expected one of `trace`, `debug`, `info`, `warn`, `error`, `off`, or target=level such as \"tongdai=debug\")\n\
+         tests/config/bad/several_errors.toml:12:9: field `demo.agent`: the demo switchboard has no agent `9999` (expected one of `1001`, `1002`, `1003`, `1004`, `1005`)",
+    ),
+    (
         "syntax_unterminated_string.toml",
         "tests/config/bad/syntax_unterminated_string.toml:2:15: field `backend`: invalid basic string, expected `\"`",
     ),
@@ -41,7 +60,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "sip_unknown_key.toml",
-        "tests/config/bad/sip_unknown_key.toml:5:1: unknown key `sever` in [sip]; did you mean `server`? (expected one of `user`, `server`, `transport`, `ws_url`, `domain`, `auth_user`, `password_file`, `display_name`, `expires`, `register`, `bind`, `insecure_tls`, `ca_file`, `second_call`, `ring_timeout_s`, `stun_servers`, `media`, `codecs`)",
+        "tests/config/bad/sip_unknown_key.toml:5:1: unknown key `sever` in [sip]; did you mean `server`? (expected one of `user`, `server`, `transport`, `ws_url`, `domain`, `auth_user`, `password_file`, `display_name`, `expires`, `register`, `bind`, `insecure_tls`, `ca_file`, `second_call`, `ring_timeout_s`, `inbound_ring_timeout_s`, `stun_servers`, `media`, `codecs`)",
     ),
     (
         "sip_wrong_type.toml",
@@ -57,7 +76,19 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "sip_empty_server.toml",
-        "tests/config/bad/sip_empty_server.toml: sip.server is empty: write the PBX as host or host:port",
+        "tests/config/bad/sip_empty_server.toml:3:10: sip.server is empty: write the PBX as host or host:port",
+    ),
+    (
+        "sip_bad_bind.toml",
+        "tests/config/bad/sip_bad_bind.toml:5:8: field `sip.bind`: \"my-laptop\" is not a local IP address: write one such as \"0.0.0.0\", \"192.168.1.20\" or \"192.168.1.20:5062\" (host names are not looked up)",
+    ),
+    (
+        "sip_bind_port_too_big.toml",
+        "tests/config/bad/sip_bind_port_too_big.toml:5:8: field `sip.bind`: port 99999 in \"127.0.0.1:99999\" is out of range: a port is 0 to 65535",
+    ),
+    (
+        "sip_server_port_too_big.toml",
+        "tests/config/bad/sip_server_port_too_big.toml:4:10: field `sip.server`: port 70000 in \"pbx.example.com:70000\" is out of range: a port is 1 to 65535",
     ),
     (
         "sip_bad_codec.toml",
@@ -101,15 +132,15 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "keys_conflict.toml",
-        "tests/config/bad/keys_conflict.toml: ui.keys: `z` is bound twice when in_call: to `hold` and to `mute`; remove one, or give them different `when`",
+        "tests/config/bad/keys_conflict.toml:2:8: ui.keys: `z` is bound twice when in_call: to `hold` and to `mute`; remove one, or give them different `when`",
     ),
     (
         "log_bad_filter.toml",
-        "tests/config/bad/log_bad_filter.toml: log.level = \"tongdai=loud\" is not a filter (error parsing level filter: expected one of \"off\", \"error\", \"warn\", \"info\", \"debug\", \"trace\", or a number 0-5); write e.g. \"info\" or \"tongdai=debug\"",
+        "tests/config/bad/log_bad_filter.toml:2:9: log.level = \"tongdai=loud\" is not a filter (error parsing level filter: expected one of \"off\", \"error\", \"warn\", \"info\", \"debug\", \"trace\", or a number 0-5); write e.g. \"info\" or \"tongdai=debug\"",
     ),
     (
         "vcc_bad_push_scheme.toml",
-        "tests/config/bad/vcc_bad_push_scheme.toml: vcc.push_scheme = \"http\": use \"wss\" or \"ws\"",
+        "tests/config/bad/vcc_bad_push_scheme.toml:6:15: vcc.push_scheme = \"http\": use \"wss\" or \"ws\"",
     ),
     (
         "vcc_missing_ipphone.toml",
@@ -211,6 +242,9 @@ fn environment_overrides_are_checked_like_the_file() {
     );
 }
 
+/// `tongdai config` (the config check) names the secret file others can
+/// read, where it is set (file:line:column) and the fix; `tongdai run`
+/// refuses to start the same way, before any secret is read.
 #[test]
 fn a_password_file_others_can_read_is_refused_with_the_fix() {
     use std::os::unix::fs::PermissionsExt;
@@ -228,18 +262,89 @@ fn a_password_file_others_can_read_is_refused_with_the_fix() {
         ),
     )
     .unwrap();
-    let cfg = config::load_with_env(Some(&cfg_path), None, &[]).unwrap();
-    let err = cfg.sip.unwrap().password().unwrap_err().to_string();
-    assert_eq!(
-        err,
-        format!(
-            "{}: this secret file can be read by other users (mode 644); run `chmod 600 {}`",
-            secret.display(),
-            secret.display()
-        )
+    let want = format!(
+        "{}:5:17: field `sip.password_file`: {} can be read by other users (mode 644); run `chmod 600 {}`",
+        cfg_path.display(),
+        secret.display(),
+        secret.display()
     );
-    assert!(!err.contains("hunter2"));
+    let err = config::load_with_env(Some(&cfg_path), None, &[]).unwrap_err();
+    assert_eq!(err.to_string(), want);
+    for args in [&["config"][..], &["run"][..]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tongdai"))
+            .arg("--config")
+            .arg(&cfg_path)
+            .args(args)
+            .env_remove("TONGDAI_SIP_PASSWORD")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr, format!("tongdai: {want}\n"), "{args:?}");
+        assert!(!stderr.contains("hunter2"));
+    }
+    // Set by the environment: the variable is named instead of a line.
+    let env = vec![(
+        "TONGDAI_SIP_PASSWORD_FILE".to_string(),
+        secret.display().to_string(),
+    )];
+    let plain = dir.join("plain.toml");
+    std::fs::write(
+        &plain,
+        "backend = \"sip\"\n[sip]\nuser = \"1001\"\nserver = \"pbx\"\n",
+    )
+    .unwrap();
+    let err = config::load_with_env(Some(&plain), None, &env).unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "environment variable TONGDAI_SIP_PASSWORD_FILE: field `sip.password_file`: "
+        ),
+        "{err}"
+    );
+    // chmod 600: accepted.
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let cfg = config::load_with_env(Some(&cfg_path), None, &[]).unwrap();
+    assert_eq!(cfg.sip.unwrap().password().unwrap().expose(), "hunter2");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A bad `bind` or server port set through the environment is caught too.
+#[test]
+fn addresses_from_the_environment_are_checked() {
+    let env = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+    let err = config::load_with_env(None, None, &env("TONGDAI_SIP_BIND", "10.0.0.300"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("environment variable TONGDAI_SIP_BIND: ")
+            && err.contains("\"10.0.0.300\" is not a local IP address"),
+        "{err}"
+    );
+    for (server, ok) in [
+        ("pbx.example.com", true),
+        ("pbx.example.com:5060", true),
+        ("[2001:db8::1]:5061", true),
+        ("2001:db8::1", true),
+        ("pbx:65536", false),
+        ("pbx:0", false),
+        ("pbx:sip", false),
+    ] {
+        assert_eq!(
+            tongdai::sip::config::check_server(server).is_ok(),
+            ok,
+            "{server}"
+        );
+    }
+    for (bind, ok) in [
+        ("0.0.0.0", true),
+        ("127.0.0.1:5062", true),
+        ("::1", true),
+        ("[::1]:5062", true),
+        ("localhost", false),
+        ("127.0.0.1:65536", false),
+    ] {
+        assert_eq!(tongdai::sip::config::check_bind(bind).is_ok(), ok, "{bind}");
+    }
 }
 
 #[test]
@@ -263,5 +368,35 @@ fn print_default_prints_a_config_that_parses() {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "tongdai: tests/config/bad/sip_bad_transport.toml:4:13: field `sip.transport`: unknown value `udpp`; did you mean `udp`? (expected one of `udp`, `tcp`, `tls`, `ws`, `wss`)\n"
+    );
+}
+
+/// `tongdai config` checks what the console would refuse at start (theme,
+/// log level, demo agent) and reports every error of the file in one run.
+#[test]
+fn config_check_reports_every_error_the_console_would_meet() {
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tongdai"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("TONGDAI_CONFIG")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--config", "tests/config/bad/several_errors.toml", "config"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 4, "{stderr}");
+    for (line, want) in lines.iter().zip([":5:9:", ":6:16:", ":9:9:", ":12:9:"]) {
+        assert!(line.contains(want), "{want} in {line}");
+    }
+    // The console itself refuses the same file with the same words.
+    let start = run(&["--config", "tests/config/bad/ui_unknown_theme.toml", "run"]);
+    assert_eq!(start.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&start.stderr).contains("ui_unknown_theme.toml:2:9:"),
+        "{}",
+        String::from_utf8_lossy(&start.stderr)
     );
 }

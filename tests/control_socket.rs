@@ -416,3 +416,33 @@ async fn wallboard_tcp_needs_the_token_and_is_read_only() {
     );
     h.shutdown().await.expect("clean");
 }
+
+/// Issue 15 item 9: `answer`, `end`, `reject` and `decline` with no call
+/// are refused with `no_call`, not answered `ok`; with a call they pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_commands_without_a_call_are_refused() {
+    let mut c = scripted("nocall").await;
+    for (cmd, what) in [
+        ("answer", "answer"),
+        ("accept", "answer"),
+        ("end", "end"),
+        ("hangup", "end"),
+        ("reject", "reject"),
+        ("decline", "decline"),
+    ] {
+        let r = c.refused(json!({"id": 1, "cmd": cmd}), "no_call").await;
+        assert_eq!(r["id"], 1, "{r}");
+        assert_eq!(
+            r["error"]["message"],
+            format!("no call to {what}"),
+            "{cmd}: {r}"
+        );
+    }
+    c.ok(json!({"cmd": "call", "number": "0912345678"})).await;
+    c.expect_event("cs_customer_accept").await;
+    c.ok(json!({"cmd": "end"})).await;
+    c.expect_event("cs_end_call").await;
+    c.wait_status("idle", |s| s["call"].is_null()).await;
+    c.refused(json!({"cmd": "end"}), "no_call").await;
+    c.shutdown().await;
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use tongdai::backends::sip::SipBackend;
-use tongdai::engine::{Command, EndReason, Event, Notice, RegState};
+use tongdai::engine::{Command, EndReason, Event, Info, Notice, RegState};
 use tongdai::media::audio_codec::AudioCodec;
 use tongdai::sip::{SipConfig, Transport};
 
@@ -37,8 +37,7 @@ async fn registered(k: &Kamailio) -> Headless {
 }
 
 fn remote_hold_notice(e: &Event, held: bool) -> bool {
-    let want = if held { "on hold" } else { "resumed" };
-    matches!(e, Event::Notice(Notice::Info(t)) if t.contains(want))
+    *e == Event::Notice(Notice::Info(tongdai::engine::Info::RemoteHold { held }))
 }
 
 #[tokio::test]
@@ -190,25 +189,6 @@ async fn audio_flows_both_ways_and_after_unhold() {
     tone_in(&theirs[2000..10000.min(theirs.len())], 1000.0);
 }
 
-/// make_config.sh settings for a baresip that speaks only `codec`: baresip
-/// 1.0's aufile wants its source at the codec's rate and channel count.
-fn baresip_env(codec: AudioCodec) -> Vec<(&'static str, &'static str)> {
-    match codec {
-        AudioCodec::Opus => vec![
-            ("BARESIP_CODECS", "opus"),
-            ("BARESIP_SRATE", "48000"),
-            ("BARESIP_CHANNELS", "2"),
-        ],
-        // baresip reads a bare name as name/8000/1; its G.722 is 16000.
-        AudioCodec::G722 => vec![
-            ("BARESIP_CODECS", "g722/16000/1"),
-            ("BARESIP_SRATE", "16000"),
-        ],
-        AudioCodec::Pcmu => vec![("BARESIP_CODECS", "pcmu")],
-        AudioCodec::Pcma => vec![("BARESIP_CODECS", "pcma")],
-    }
-}
-
 /// A file device playing a 1000 Hz tone at -6 dBFS, recording into `dir`.
 fn tone_device(dir: &std::path::Path) -> tongdai::media::AudioConfig {
     let mic = dir.join("mic-1000.wav");
@@ -272,7 +252,7 @@ async fn tones_both_ways(codec: AudioCodec) {
         "bob",
         "secret",
         &format!("127.0.0.1:{}", k.udp),
-        &baresip_env(codec),
+        &baresip_codec_env(codec),
     );
     let dir = tempdir("codec");
     let backend = SipBackend::new(alice(&k)).with_audio(tone_device(&dir));
@@ -371,7 +351,7 @@ async fn dtmf_both_ways_and_opus_after_unhold() {
         "bob",
         "secret",
         &format!("127.0.0.1:{}", k.udp),
-        &baresip_env(AudioCodec::Opus),
+        &baresip_codec_env(AudioCodec::Opus),
     );
     let dir = tempdir("dtmf");
     let backend = SipBackend::new(alice(&k)).with_audio(tone_device(&dir));
@@ -446,7 +426,7 @@ async fn no_codec_in_common_is_refused_with_488() {
         "bob",
         "secret",
         &format!("127.0.0.1:{}", k.udp),
-        &baresip_env(AudioCodec::Pcmu),
+        &baresip_codec_env(AudioCodec::Pcmu),
     );
     let cfg = SipConfig {
         codecs: tongdai::sip::config::CodecPrefs(vec![AudioCodec::Opus]),
@@ -462,7 +442,7 @@ async fn no_codec_in_common_is_refused_with_488() {
         "baresip dial"
     );
     c.expect("the refusal explained", T, |e| {
-        matches!(e, Event::Notice(Notice::Server(t))
+        matches!(e, Event::Notice(Notice::Info(Info::SipProblem { detail: t }))
             if t.contains("refused") && t.contains("no codec in common") && t.contains("we accept opus"))
     })
     .await;

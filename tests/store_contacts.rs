@@ -290,3 +290,135 @@ fn upsert_merges_by_number_and_keeps_fields_not_given() {
     assert_eq!(c.numbers, vec!["+84912345678", "+84903111222"]);
     assert_eq!(c.tags, vec!["vip", "north"]);
 }
+
+/// An unbalanced quote used to swallow the three rows after it, reported
+/// as one line. Now: the range is named, only the broken line is skipped,
+/// and the swallowed rows (and a real two-line note) are imported.
+#[test]
+fn an_unbalanced_quote_skips_only_its_line_and_reports_the_range() {
+    let path = temp_store("unbalanced");
+    let mut store = Store::open(&path).unwrap();
+    let report = store
+        .import_csv(&fixture("unbalanced_quote.csv"), now())
+        .unwrap();
+    let text = report.to_string();
+    assert_eq!(
+        text,
+        "5 added, 0 updated, 1 skipped\n  lines 3–6: a quoted field runs over 4 lines and the row is not valid (no phone number): an unbalanced `\"`? Only line 3 was skipped; reading went on at line 4"
+    );
+    assert_eq!(
+        (report.skipped[0].line, report.skipped[0].last_line),
+        (3, 6)
+    );
+    for (number, name) in [
+        ("0912000001", "An"),
+        ("0912000003", "Chi"),
+        ("0912000004", "Dũng"),
+        ("0912000005", "Em"),
+    ] {
+        let c = store.contact_by_number(number).unwrap();
+        assert_eq!(c.map(|c| c.name).as_deref(), Some(name), "{number}");
+    }
+    assert!(store.contact_by_number("0912000002").unwrap().is_none());
+    let giang = store.contact_by_number("0912000006").unwrap().unwrap();
+    assert_eq!(giang.notes, "a note\nover two lines");
+}
+
+/// Every cell of an export, as a spreadsheet would read it.
+fn cells(csv_text: &str) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(csv_text.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+/// Hostile contacts (formulas, ESC, BEL, NUL) from a CSV file and from a
+/// database written before the input checks: the export has no raw
+/// control but the line breaks between and inside records, and no cell a
+/// spreadsheet would run; it reads back to the same formulas as text.
+#[test]
+fn export_neutralises_formulas_and_terminal_controls() {
+    let path = temp_store("hostile");
+    let mut out = Vec::new();
+    let report = contacts_import(&path, &fixture("hostile.csv"), &mut out).unwrap();
+    assert_eq!(report.added, 2, "{report}");
+    {
+        // A row an older tongdai stored raw.
+        let store = Store::open(&path).unwrap();
+        store
+            .connection()
+            .execute_batch(
+                "INSERT INTO contacts (id, name, company, tags, notes, updated_at)
+                 VALUES (99, char(61,72,89,80,69,82,76,73,78,75,40,34,104,34,41), 'Evil'||char(27)||'[2J', '[]', char(0)||'nul'||char(7), 0);
+                 INSERT INTO contact_numbers VALUES (99, '+84912000199', 0);",
+            )
+            .unwrap();
+    }
+    let mut csv_out = Vec::new();
+    assert_eq!(contacts_export(&path, &mut csv_out).unwrap(), 3);
+    let text = String::from_utf8(csv_out).unwrap();
+    for (i, c) in text.char_indices() {
+        assert!(
+            !c.is_control() || c == '\n',
+            "raw control {c:?} at {i} in the export:\n{text:?}"
+        );
+    }
+    let rows = cells(&text);
+    for row in &rows[1..] {
+        for cell in &row[..] {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']) || cell.starts_with("+84"),
+                "formula cell {cell:?} in {row:?}"
+            );
+        }
+    }
+    let by_phone = |p: &str| {
+        rows.iter()
+            .find(|r| r[2] == p)
+            .unwrap_or_else(|| panic!("{p} not exported: {rows:?}"))
+            .clone()
+    };
+    assert_eq!(
+        by_phone("+84912000101"),
+        vec![
+            "'=cmd|' /C calc'!A0",
+            "'@SUM(1+1)*cmd|' /C calc'!A0",
+            "+84912000101",
+            "'+vip",
+            "'-2+3+cmd|' /C calc'!A0"
+        ]
+    );
+    assert_eq!(
+        by_phone("+84912000102"),
+        vec![
+            "Red\u{fffd}[31m Alert\u{fffd}",
+            "Null\u{fffd}Co",
+            "+84912000102",
+            "tab",
+            "line one\u{fffd}]0;title\u{fffd}"
+        ]
+    );
+    assert_eq!(
+        by_phone("+84912000199"),
+        vec![
+            "'=HYPERLINK(\"h\")",
+            "Evil\u{fffd}[2J",
+            "+84912000199",
+            "",
+            "\u{fffd}nul\u{fffd}"
+        ]
+    );
+
+    // Read back: the guard comes off, the formulas are plain text again.
+    let file = path.with_file_name("hostile-export.csv");
+    std::fs::write(&file, &text).unwrap();
+    let back = temp_store("hostile-back");
+    let mut sb = Store::open(&back).unwrap();
+    let report = sb.import_csv(&file, now()).unwrap();
+    assert_eq!(report.added, 3, "{report}");
+    let c = sb.contact_by_number("0912000101").unwrap().unwrap();
+    assert_eq!(c.name, "=cmd|' /C calc'!A0");
+    assert_eq!(c.tags, vec!["+vip"]);
+}

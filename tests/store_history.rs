@@ -474,7 +474,12 @@ async fn tee_without_a_store_still_forwards_and_says_history_is_off() {
     drop(tx);
     let first = out.recv().await.unwrap();
     assert!(
-        matches!(&first, Event::Notice(tongdai::engine::Notice::Info(t)) if t.starts_with("call history is off: ")),
+        matches!(
+            &first,
+            Event::Notice(tongdai::engine::Notice::History(
+                tongdai::engine::HistoryNotice::Off { reason }
+            )) if reason.contains("history")
+        ),
         "{first:?}"
     );
     assert_eq!(out.recv().await, Some(Event::Ready));

@@ -18,8 +18,8 @@ use tongdai::app::{Action, App, Msg};
 use tongdai::call::errors::Lang;
 use tongdai::crm::{CrmError, CrmRecord};
 use tongdai::engine::{
-    AgentInfo, Availability, Command, Device, Direction, EndReason, Event, Notice, RegState,
-    RingInfo,
+    AgentInfo, Availability, Command, Device, Direction, EndReason, Event, Info, InitFailure,
+    InitStep, NotNow, Notice, RegState, RingInfo, TransferDetail,
 };
 use tongdai::store::Outcome;
 
@@ -345,6 +345,10 @@ fn a_missed_ring_says_no_answer_and_the_key_back() {
         "{t}"
     );
     assert!(t.contains("● No Answer o: On"), "{t}");
+    // `L` words the notice again in the other language.
+    h.key("L");
+    assert!(h.text(80, 24).contains("Lỡ cuộc gọi"));
+    h.key("L");
     h.key("o");
     assert_eq!(h.take(), vec![Command::ToggleAvailability]);
     h.ev(Event::Availability(Availability::On));
@@ -386,8 +390,14 @@ fn reconnecting_and_disconnected() {
     h.key("c");
     assert_eq!(h.take(), vec![Command::Connect]);
     let mut h = harness(Lang::En);
-    h.ev(Event::InitFailed("check-partner: code 401".into()));
-    assert!(h.text(80, 24).contains("failed: check-partner: code 401"));
+    h.ev(Event::InitFailed(InitFailure::new(
+        InitStep::HttpStatus { status: 401 },
+        "unauthorized",
+    )));
+    assert!(
+        h.text(120, 40)
+            .contains("failed: the platform answered HTTP 401 — platform: “unauthorized”")
+    );
 }
 
 #[test]
@@ -485,6 +495,90 @@ fn help_overlay_from_the_keymap() {
     h.snap("help_vi");
 }
 
+/// A VCC agent (the demo is one): the console offers only what the
+/// platform does. Mute is for inbound calls; transfers go to an agent or a
+/// named queue picked from a list, never to a typed number.
+#[test]
+fn vcc_offers_only_what_the_platform_does() {
+    use tongdai::app::state::{Caps, QueueInfo};
+    let mut h = harness(Lang::En);
+    h.app.state.caps = Caps::vcc(vec![
+        QueueInfo {
+            id: "q-sales".into(),
+            name: "Sales".into(),
+        },
+        QueueInfo {
+            id: "q-support".into(),
+            name: "Support".into(),
+        },
+    ]);
+    h.ready()
+        .ev(Event::CallId("c-9001".into()))
+        .ev(Event::Dialing("0912345678".into()))
+        .ev(Event::CalloutStarted("0912345678".into()))
+        .ev(Event::CustomerAnswered)
+        .wait(5);
+    let t = h.text(80, 24);
+    assert!(!t.contains("mute"), "mute is offered on a call-out:\n{t}");
+    assert!(t.contains("h/F3 hold"), "{t}");
+    // The key still explains, in the agent's language, via the engine.
+    h.key("m");
+    assert_eq!(h.take(), vec![Command::ToggleMute]);
+    // Inbound: mute is offered.
+    h.ev(Event::Ended(EndReason::LocalHangup));
+    h.ring().ev(Event::Accepted);
+    assert!(h.text(80, 24).contains("m/F4 mute"));
+    // Transfer: Agent and Queue tabs, no Number; the queues are a list.
+    h.key("t").take();
+    let t = h.text(80, 24);
+    assert!(t.contains("Agent") && t.contains("Queue"), "{t}");
+    assert!(!t.contains("Number  "), "{t}");
+    h.key("<Tab>").key("<Down>");
+    h.snap("transfer_queues");
+    h.key("<Enter>");
+    assert_eq!(
+        h.take(),
+        vec![Command::Transfer(tongdai::engine::TransferTarget::Queue(
+            "q-support".into()
+        ))]
+    );
+    // Typing on the queue list types nothing.
+    h.key("t").key("<Tab>").keys("12").key("<Enter>");
+    assert_eq!(
+        h.take(),
+        vec![
+            Command::ListTransferAgents,
+            Command::Transfer(tongdai::engine::TransferTarget::Queue("q-sales".into()))
+        ]
+    );
+}
+
+/// A plain SIP account: no On/Off, voice or device keys; transfer is to a
+/// number only.
+#[test]
+fn sip_offers_no_call_center_keys() {
+    use tongdai::app::state::Caps;
+    let mut h = harness(Lang::En);
+    h.app.state.caps = Caps::sip();
+    h.ev(Event::Ready)
+        .ev(Event::VoiceChannel(true))
+        .ev(Event::Registration(RegState::Registered { expires: 600 }));
+    let t = h.text(80, 24);
+    for gone in ["On/Off", "take voice", "device"] {
+        assert!(!t.contains(gone), "{gone} offered on SIP:\n{t}");
+    }
+    h.ring().ev(Event::Accepted);
+    h.key("t");
+    assert_eq!(h.take(), Vec::<Command>::new(), "no agent list on SIP");
+    h.keys("1002").key("<Enter>");
+    assert_eq!(
+        h.take(),
+        vec![Command::Transfer(tongdai::engine::TransferTarget::Number(
+            "1002".into()
+        ))]
+    );
+}
+
 #[test]
 fn transfer_prompt_and_offer() {
     let mut h = harness(Lang::En);
@@ -512,11 +606,8 @@ fn transfer_prompt_and_offer() {
             "1102".into()
         ))]
     );
-    h.key("t")
-        .key("<Tab>")
-        .key("<Tab>")
-        .keys("12x")
-        .key("<Enter>");
+    // Without queues the tabs are Agent and Number.
+    h.key("t").key("<Tab>").keys("12x").key("<Enter>");
     h.snap("transfer_number_invalid");
     h.key("<Backspace>")
         .key("<Backspace>")
@@ -532,9 +623,11 @@ fn transfer_prompt_and_offer() {
     );
     h.ev(Event::TransferResult {
         ok: true,
-        detail: "1102".into(),
+        detail: TransferDetail::ToAgent {
+            agent: "1102".into(),
+        },
     });
-    assert!(h.text(80, 24).contains("Transfer done (1102)"));
+    assert!(h.text(80, 24).contains("Transferred to 1102"));
 
     // Offered to us: 10 s countdown, y accepts.
     let mut h = harness(Lang::En);
@@ -945,7 +1038,7 @@ fn wrap_up_note_saved_on_the_calls_row() {
     });
     assert!(
         h.text(80, 24)
-            .contains("Note not saved: database is locked")
+            .contains("Note not saved — system: “database is locked”")
     );
 }
 
@@ -1141,7 +1234,8 @@ fn a_ring_never_turns_the_prompts_into_commands() {
     // The transfer number, in a call.
     let mut h = harness(Lang::En);
     h.ready().ring().ev(Event::Accepted);
-    h.key("t").key("<Tab>").key("<Tab>");
+    // Tabs here: agent, number (no queue list configured).
+    h.key("t").key("<Tab>");
     assert_eq!(h.take(), vec![Command::ListTransferAgents]);
     h.keys("09");
     second_ring(&mut h);
@@ -1466,4 +1560,701 @@ fn history_says_why_call_outs_failed_and_where_calls_went() {
     let t = h.text(120, 40);
     assert!(t.contains("transferred to 1101"), "{t}");
     assert!(!t.contains("hung up"), "{t}");
+}
+
+// ---- no English in the Vietnamese console --------------------------------
+
+/// English words that must never show in the Vietnamese console. Chosen so
+/// that no Vietnamese word written without accents is one of them (`to`,
+/// `in`, `an`, `no`, `do` are Vietnamese too) and leaving out proper nouns
+/// and key names (SIP, VCC, DTMF, Esc, Enter, F-keys, IPCCERR codes).
+const ENGLISH: &[&str] = &[
+    "the",
+    "call",
+    "calls",
+    "called",
+    "transfer",
+    "transferred",
+    "transfers",
+    "failed",
+    "fail",
+    "platform",
+    "refused",
+    "refuses",
+    "agent",
+    "agents",
+    "queue",
+    "queues",
+    "device",
+    "hung",
+    "hang",
+    "number",
+    "numbers",
+    "not",
+    "now",
+    "you",
+    "your",
+    "with",
+    "from",
+    "waiting",
+    "cannot",
+    "answer",
+    "answered",
+    "busy",
+    "available",
+    "ringing",
+    "rings",
+    "missed",
+    "hold",
+    "held",
+    "mute",
+    "muted",
+    "resume",
+    "resumed",
+    "press",
+    "key",
+    "keys",
+    "help",
+    "quit",
+    "connected",
+    "disconnected",
+    "reconnecting",
+    "registered",
+    "registering",
+    "error",
+    "unknown",
+    "loading",
+    "history",
+    "note",
+    "saved",
+    "mobile",
+    "desk",
+    "system",
+    "detail",
+    "and",
+    "is",
+    "was",
+    "this",
+    "that",
+    "only",
+    "ended",
+    "offer",
+    "offered",
+    "accepted",
+    "customer",
+    "theme",
+    "today",
+    "filter",
+    "on",
+    "off",
+    "other",
+    "party",
+    "side",
+    "already",
+    "console's",
+    "went",
+    "away",
+    "audio",
+    "sound",
+    "sounds",
+    "before",
+    "after",
+    "first",
+    "last",
+    "here",
+    "there",
+    "free",
+    "take",
+    "back",
+    "change",
+    "wrong",
+    "line",
+    "lines",
+    "timed",
+    "out",
+    "lost",
+    "cancelled",
+    "rejected",
+    "elsewhere",
+    "server",
+    "supervisor",
+    "second",
+    "retry",
+    "expired",
+    "unreachable",
+    "unavailable",
+    "reply",
+    "answers",
+    "login",
+    "demo",
+    "switchboard",
+    "local",
+    "type",
+    "typing",
+    "address",
+    "digits",
+    "choose",
+    "cancel",
+    "close",
+    "closes",
+    "switch",
+    "stay",
+    "save",
+    "skip",
+    "done",
+    "edit",
+    "none",
+    "session",
+];
+
+/// The English words of `screen`, ignoring what is quoted as said by the
+/// platform or the system (“…”, always labelled) and config snippets.
+fn english_words(screen: &str) -> Vec<String> {
+    let mut plain = String::new();
+    let mut quoted = false;
+    for c in screen.chars() {
+        match c {
+            '“' => quoted = true,
+            '”' => quoted = false,
+            _ if !quoted => plain.push(c),
+            _ => {}
+        }
+    }
+    plain
+        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '_'))
+        .map(|w| w.trim_matches('\'').to_lowercase())
+        .filter(|w| ENGLISH.contains(&w.as_str()))
+        .collect()
+}
+
+#[track_caller]
+fn assert_vietnamese(h: &H, what: &str) {
+    for (w, ht) in [(80, 24), (200, 60)] {
+        let t = h.text(w, ht);
+        let bad = english_words(&t);
+        assert!(bad.is_empty(), "{what} at {w}×{ht}: English {bad:?}\n{t}");
+    }
+}
+
+// Exhaustive lists: a new variant fails to compile here until it is added.
+fn every_not_now() -> Vec<NotNow> {
+    use NotNow::*;
+    let all = vec![
+        NotConnected,
+        VoiceAlreadyHere,
+        VoiceElsewhere,
+        AvailabilityPending,
+        NoRinging,
+        NoOffer,
+        NotInCall,
+        AlreadyInCall,
+        HoldOrEndFirst,
+        DtmfDigits,
+        DtmfOnPhone,
+        InternalFromPhone,
+        ConsoleAudioUnavailable,
+        AnswerOnPhone,
+        ResumeBeforeEnd,
+        ResumeBeforeMute,
+        RequestPending,
+        RingingNoHold,
+        RingingNoMute,
+        MuteInboundOnly,
+        DevicePending,
+        DeviceDuringCall,
+        TransferNeedsAnswer,
+        TransferAgentOrQueue,
+        NoControlPlane,
+    ];
+    for n in &all {
+        match n {
+            NotConnected
+            | VoiceAlreadyHere
+            | VoiceElsewhere
+            | AvailabilityPending
+            | NoRinging
+            | NoOffer
+            | NotInCall
+            | AlreadyInCall
+            | HoldOrEndFirst
+            | DtmfDigits
+            | DtmfOnPhone
+            | InternalFromPhone
+            | ConsoleAudioUnavailable
+            | AnswerOnPhone
+            | ResumeBeforeEnd
+            | ResumeBeforeMute
+            | RequestPending
+            | RingingNoHold
+            | RingingNoMute
+            | MuteInboundOnly
+            | DevicePending
+            | DeviceDuringCall
+            | TransferNeedsAnswer
+            | TransferAgentOrQueue
+            | NoControlPlane => {}
+        }
+    }
+    all
+}
+
+fn every_info() -> Vec<Info> {
+    let d = || "device busy (os error 16)".to_string();
+    let all = vec![
+        Info::EndingWhenNamed,
+        Info::VoiceNotGiven,
+        Info::SupervisorEnded {
+            agent: "9000".into(),
+        },
+        Info::VoiceInUseElsewhere,
+        Info::VoiceMovedAway,
+        Info::VoiceMovedSessionEnded,
+        Info::RingsWithoutAudio,
+        Info::VoiceUnavailable { detail: d() },
+        Info::BusySecondCall {
+            number: "0903123456".into(),
+        },
+        Info::RemoteHold { held: true },
+        Info::RemoteHold { held: false },
+        Info::HoldRefused { held: true },
+        Info::HoldRefused { held: false },
+        Info::TransferProgress { code: 100 },
+        Info::AudioDeviceLost { detail: d() },
+        Info::HistoryOff { detail: d() },
+        Info::SoundsOff { detail: d() },
+        Info::SoundDeviceFailed {
+            ring: true,
+            detail: d(),
+        },
+        Info::SoundDeviceFailed {
+            ring: false,
+            detail: d(),
+        },
+        Info::SoundDeviceLost {
+            ring: true,
+            detail: d(),
+        },
+        Info::SoundDeviceLost {
+            ring: false,
+            detail: d(),
+        },
+        Info::AnsweredOnDeskPhone,
+        Info::SipProblem { detail: d() },
+    ];
+    for i in &all {
+        match i {
+            Info::EndingWhenNamed
+            | Info::VoiceNotGiven
+            | Info::SupervisorEnded { .. }
+            | Info::VoiceInUseElsewhere
+            | Info::VoiceMovedAway
+            | Info::VoiceMovedSessionEnded
+            | Info::RingsWithoutAudio
+            | Info::VoiceUnavailable { .. }
+            | Info::BusySecondCall { .. }
+            | Info::RemoteHold { .. }
+            | Info::HoldRefused { .. }
+            | Info::TransferProgress { .. }
+            | Info::AudioDeviceLost { .. }
+            | Info::HistoryOff { .. }
+            | Info::SoundsOff { .. }
+            | Info::SoundDeviceFailed { .. }
+            | Info::SoundDeviceLost { .. }
+            | Info::AnsweredOnDeskPhone
+            | Info::SipProblem { .. } => {}
+        }
+    }
+    all
+}
+
+fn every_transfer_result() -> Vec<(bool, TransferDetail)> {
+    let all = vec![
+        (false, TransferDetail::OfferTimedOut),
+        (true, TransferDetail::YouAccepted),
+        (false, TransferDetail::YouRefused),
+        (
+            true,
+            TransferDetail::ToAgent {
+                agent: "1101".into(),
+            },
+        ),
+        (
+            false,
+            TransferDetail::ToAgentFailed {
+                agent: "1101".into(),
+                status: "IPCCERR0001".into(),
+            },
+        ),
+        (
+            false,
+            TransferDetail::ToAgentFailed {
+                agent: "1101".into(),
+                status: "agent logged out".into(),
+            },
+        ),
+        (true, TransferDetail::OtherAccepted),
+        (false, TransferDetail::OtherRefused),
+        (true, TransferDetail::ToQueue),
+        (
+            false,
+            TransferDetail::ToQueueFailed {
+                status: "IPCCERR0013".into(),
+            },
+        ),
+        (true, TransferDetail::Sip { code: 202 }),
+        (false, TransferDetail::Sip { code: 603 }),
+    ];
+    for (_, d) in &all {
+        match d {
+            TransferDetail::OfferTimedOut
+            | TransferDetail::YouAccepted
+            | TransferDetail::YouRefused
+            | TransferDetail::ToAgent { .. }
+            | TransferDetail::ToAgentFailed { .. }
+            | TransferDetail::OtherAccepted
+            | TransferDetail::OtherRefused
+            | TransferDetail::ToQueue
+            | TransferDetail::ToQueueFailed { .. }
+            | TransferDetail::Sip { .. } => {}
+        }
+    }
+    all
+}
+
+fn every_init_step() -> Vec<InitStep> {
+    let all = vec![
+        InitStep::Credentials,
+        InitStep::Unreachable,
+        InitStep::Refused,
+        InitStep::HttpStatus { status: 401 },
+        InitStep::BadReply,
+        InitStep::PushClosed,
+        InitStep::Config,
+        InitStep::Start,
+    ];
+    for s in &all {
+        match s {
+            InitStep::Credentials
+            | InitStep::Unreachable
+            | InitStep::Refused
+            | InitStep::HttpStatus { .. }
+            | InitStep::BadReply
+            | InitStep::PushClosed
+            | InitStep::Config
+            | InitStep::Start => {}
+        }
+    }
+    all
+}
+
+fn every_end_reason() -> Vec<EndReason> {
+    vec![
+        EndReason::LocalHangup,
+        EndReason::RemoteHangup,
+        EndReason::Cancelled,
+        EndReason::Busy,
+        EndReason::NoAnswer,
+        EndReason::Rejected { code: 486 },
+        EndReason::Failed {
+            error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
+            sip_code: Some(404),
+        },
+        EndReason::Failed {
+            error_code: Some("CALLOUT_AGENT_BUSY".into()),
+            sip_code: None,
+        },
+        EndReason::Timeout,
+        EndReason::TransportLost,
+        EndReason::AnsweredElsewhere,
+    ]
+}
+
+/// Every notice the engine can send, every screen and overlay, rendered in
+/// Vietnamese: no English word from [`ENGLISH`] may show.
+#[test]
+fn the_vietnamese_console_has_no_english() {
+    use tongdai::app::state::{Banner, Caps, HistoryView, NoticeText, QueueInfo};
+    let mut notices: Vec<Notice> = vec![
+        Notice::IpccError("IPCCERR0013".into()),
+        Notice::IpccError("IPCCERR9999".into()),
+        Notice::AvailabilityRefused,
+        Notice::DeviceChangeRefused,
+        Notice::BadNumber("12x".into()),
+        Notice::InsecureTls,
+        Notice::Server("Service temporarily unavailable".into()),
+    ];
+    notices.extend(every_not_now().into_iter().map(Notice::NotNow));
+    notices.extend(every_info().into_iter().map(Notice::Info));
+
+    // The check itself sees English where there is some.
+    let mut en = harness(Lang::En);
+    en.ready()
+        .ev(Event::Notice(Notice::NotNow(NotNow::MuteInboundOnly)));
+    assert!(english_words(&en.text(120, 40)).contains(&"platform".to_string()));
+
+    // Every notice, shown on the notice line and in the activity log.
+    let mut h = harness(Lang::Vi);
+    h.ready();
+    h.app.state.banner = Some(Banner::Demo {
+        addr: "127.0.0.1:41234".into(),
+        agent: "1001".into(),
+    });
+    for n in notices {
+        h.ev(Event::Notice(n.clone()));
+        assert_vietnamese(&h, &format!("{n:?}"));
+    }
+    for (ok, detail) in every_transfer_result() {
+        h.ev(Event::TransferResult {
+            ok,
+            detail: detail.clone(),
+        });
+        assert_vietnamese(&h, &format!("{detail:?}"));
+    }
+    for step in every_init_step() {
+        h.ev(Event::InitFailed(InitFailure::new(
+            step.clone(),
+            "no agent with ipphone 9999",
+        )));
+        assert_vietnamese(&h, &format!("{step:?}"));
+    }
+    for (code, sip) in [
+        (Some("IPCC_NOT_CONNECT_CUSTOMER"), Some(486)),
+        (Some("CALLOUT_PERMISSION_DENY"), None),
+        (None, Some(404)),
+    ] {
+        h.ev(Event::CalloutFailed {
+            error_code: code.map(str::to_string),
+            sip_code: sip,
+        });
+        assert_vietnamese(&h, &format!("callout {code:?} {sip:?}"));
+    }
+    for r in every_end_reason() {
+        h.ev(Event::Dialing("0912345678".into()))
+            .ev(Event::Ended(r.clone()));
+        assert_vietnamese(&h, &format!("{r:?}"));
+    }
+    for t in [
+        NoticeText::MissingAccount(tongdai::config::BackendKind::Sip),
+        NoticeText::MissingAccount(tongdai::config::BackendKind::Vcc),
+        NoticeText::OfferExpired,
+        NoticeText::Theme("light".into()),
+        NoticeText::NoteNotSaved("database is locked".into()),
+        NoticeText::Crm(CrmError::Timeout { timeout_ms: 1500 }),
+        NoticeText::Crm(CrmError::Unreachable {
+            detail: "connection refused".into(),
+        }),
+    ] {
+        h.app
+            .state
+            .set_notice(tongdai::app::state::Level::Warning, t.clone());
+        assert_vietnamese(&h, &format!("{t:?}"));
+    }
+
+    // Connection and registration states.
+    for e in [
+        Event::Reconnecting {
+            attempt: 2,
+            max: 20,
+        },
+        Event::Disconnected,
+        Event::Registration(RegState::None),
+        Event::Registration(RegState::Registering),
+        Event::Registration(RegState::Failed {
+            code: Some(403),
+            reason: "Forbidden".into(),
+        }),
+        Event::Registration(RegState::Retrying {
+            attempt: 2,
+            retry_in_s: 30,
+        }),
+        Event::VoiceChannel(false),
+        Event::Availability(Availability::NoAnswer),
+        Event::DeviceType(Device::AlwaysOnIpPhone),
+        Event::DeviceType(Device::Mobile {
+            number: "0912000002".into(),
+        }),
+    ] {
+        h.ev(e.clone());
+        assert_vietnamese(&h, &format!("{e:?}"));
+    }
+
+    // Every call phase, with the popup, on a VCC console with queues.
+    let mut h = harness(Lang::Vi);
+    h.app.state.caps = Caps::vcc(vec![QueueInfo {
+        id: "q-sales".into(),
+        name: "Bán hàng".into(),
+    }]);
+    h.ready().ring().wait(3);
+    assert_vietnamese(&h, "ringing");
+    // The agent's own data is Vietnamese here (notes are not ours to translate).
+    let mut info = hong_info();
+    info.notes = Some("Thích được gọi sau 2 giờ chiều".into());
+    for r in &mut info.recent {
+        r.note = r.note.as_ref().map(|_| "hỏi lại hoá đơn".to_string());
+    }
+    h.msg(info_msg("0987654321", info));
+    assert_vietnamese(&h, "popup with local data");
+    h.ev(Event::Accepted).ev(Event::Muted(true)).wait(5);
+    assert_vietnamese(&h, "muted");
+    h.ev(Event::Held(true)).keys("12");
+    assert_vietnamese(&h, "held");
+    h.ev(Event::CallQuality {
+        jitter_ms: 12.0,
+        loss_pct: 0.5,
+        rtt_ms: 40.0,
+        mos: 4.2,
+    })
+    .ev(Event::AudioLevel {
+        mic: 0.5,
+        speaker: 0.3,
+    });
+    assert_vietnamese(&h, "quality");
+    h.key("t").ev(Event::TransferAgents(vec![AgentInfo {
+        id: "1101".into(),
+        name: "Hoa".into(),
+        status: "AVAILABLE / READY".into(),
+    }]));
+    assert_vietnamese(&h, "transfer: agents");
+    h.key("<Tab>");
+    assert_vietnamese(&h, "transfer: queues");
+    h.key("<Esc>").ev(Event::TransferOffered {
+        call_id: "c-55".into(),
+        from_agent: "Hoa (1101)".into(),
+    });
+    assert_vietnamese(&h, "transfer offer");
+    h.key("q");
+    assert_vietnamese(&h, "quit confirm");
+    h.key("n").ev(Event::Ended(EndReason::RemoteHangup));
+    assert_vietnamese(&h, "wrap-up");
+    h.key("<Esc>").key("d");
+    assert_vietnamese(&h, "device chooser");
+    h.key("3").keys("12").key("<Enter>");
+    assert_vietnamese(&h, "mobile prompt");
+    h.key("<Esc>");
+    // Outbound phases.
+    h.ev(Event::Ringing(RingInfo {
+        phone: "0912345678".into(),
+        display_name: None,
+        line: None,
+        queue: None,
+        direction: Direction::Outbound,
+        agent_leg: true,
+    }));
+    assert_vietnamese(&h, "agent leg");
+    h.ev(Event::Accepted)
+        .ev(Event::CalloutStarted("0912345678".into()));
+    assert_vietnamese(&h, "customer ringing");
+    h.ev(Event::CustomerAnswered);
+    assert_vietnamese(&h, "outbound in call");
+    h.ev(Event::Ended(EndReason::LocalHangup)).key("<Esc>");
+
+    // Dial line: each check, and typing an address.
+    for text in [
+        "0912345678",
+        "1001",
+        "12x",
+        "09+1",
+        "01234567890123",
+        "+1001",
+    ] {
+        h.app.state.dial = text.into();
+        assert_vietnamese(&h, text);
+    }
+    h.app.state.dial.clear();
+    h.key(":").keys("sip:");
+    assert_vietnamese(&h, "dial edit");
+    h.key("<Esc>");
+
+    // Help, scrolled over every row (rendered tall enough for all).
+    h.key("?");
+    let t = h.text(200, 80);
+    assert!(
+        english_words(&t).is_empty(),
+        "help: {:?}\n{t}",
+        english_words(&t)
+    );
+    h.key("<Esc>");
+
+    // History: loading, rows, filter, note editing, an error, empty.
+    h.app.state.notes_enabled = true;
+    h.key("h");
+    assert_vietnamese(&h, "history loading");
+    h.msg(Msg::History(Ok(today_rows())));
+    assert_vietnamese(&h, "history");
+    h.key("/").keys("0912");
+    assert_vietnamese(&h, "history filter");
+    h.key("<Enter>").key("n");
+    assert_vietnamese(&h, "history note");
+    h.key("<Esc>").key("<Esc>");
+    h.app.state.modal = Some(Modal::History(HistoryView::new()));
+    h.msg(Msg::History(Err("database is locked".into())));
+    assert_vietnamese(&h, "history error");
+    h.app.state.modal = Some(Modal::History(HistoryView::new()));
+    h.msg(Msg::History(Ok(Vec::new())));
+    assert_vietnamese(&h, "history empty");
+    h.key("<Esc>");
+
+    // CRM states in the popup.
+    let mut h = harness(Lang::Vi);
+    h.app.state.crm_configured = true;
+    h.ready().ring();
+    assert_vietnamese(&h, "crm pending");
+    for e in [
+        CrmError::Timeout { timeout_ms: 1500 },
+        CrmError::Status { status: 503 },
+        CrmError::MalformedJson {
+            detail: "expected value".into(),
+        },
+    ] {
+        h.msg(Msg::CrmResult {
+            number: "0987654321".into(),
+            result: Err(e),
+        });
+        assert_vietnamese(&h, "crm failed");
+    }
+
+    // The first-run screen (its config example is code, not prose).
+    let mut h = harness(Lang::Vi);
+    h.app.state.first_run = Some(Setup {
+        config_path: "/home/lan/.config/tongdai/config.toml".into(),
+    });
+    // `tongdai demo` is a command to type, not prose.
+    let t = h
+        .text(120, 40)
+        .replace("tongdai demo", "")
+        .replace("backend = \"sip\"", "")
+        .replace("[sip]", "");
+    let t: String = t
+        .lines()
+        .filter(|l| !l.contains(" = \""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(english_words(&t).is_empty(), "{:?}\n{t}", english_words(&t));
+}
+
+/// `L` re-renders what is already on screen: the notice line and the
+/// activity log switch language too.
+#[test]
+fn switching_language_rewords_the_notices_already_shown() {
+    let mut h = harness(Lang::En);
+    h.ready()
+        .ev(Event::Notice(Notice::NotNow(NotNow::MuteInboundOnly)))
+        .ev(Event::TransferResult {
+            ok: false,
+            detail: TransferDetail::ToQueueFailed {
+                status: "IPCCERR0013".into(),
+            },
+        });
+    let t = h.text(120, 40);
+    assert!(t.contains("Transfer to the queue failed"), "{t}");
+    assert!(t.contains("the platform mutes inbound calls only"), "{t}");
+    h.key("L");
+    let t = h.text(120, 40);
+    assert!(
+        t.contains("Chuyển cuộc gọi vào hàng đợi thất bại: chuyển cuộc gọi thất bại (IPCCERR0013)"),
+        "{t}"
+    );
+    // The activity log (tall screens) rewords its older line too.
+    assert!(t.contains("tổng đài chỉ cho tắt tiếng cuộc gọi vào"), "{t}");
+    assert!(english_words(&t).is_empty(), "{:?}", english_words(&t));
 }

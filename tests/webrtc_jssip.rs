@@ -533,6 +533,7 @@ async fn child_side() {
         insecure_tls: false,
         second_call: Default::default(),
         ring_timeout_s: 30,
+        inbound_ring_timeout_s: 60,
         ca_file: None,
         stun_servers: Vec::new(),
         media: MediaMode::Webrtc,

@@ -4,7 +4,10 @@
 
 pub use crate::call::errors::Lang;
 use crate::call::errors::{callout_notice, ipcc_error_text};
-use crate::engine::{Availability, Device, Direction, EndReason, Notice, RegState};
+use crate::engine::{
+    Availability, Device, Direction, EndReason, HistoryNotice, Info, InitFailure, InitStep, NotNow,
+    Notice, RegState, TransferDetail,
+};
 
 use super::action::Action;
 use super::keymap::Condition;
@@ -103,6 +106,8 @@ pub enum T {
     HistoryFilter,
     NoteEditKeys,
     HistoryOff,
+    Mic,
+    Speaker,
 }
 
 pub fn t(lang: Lang, key: T) -> &'static str {
@@ -245,6 +250,8 @@ pub fn t(lang: Lang, key: T) -> &'static str {
             "Call history is off in this session",
             "Lịch sử cuộc gọi đang tắt trong phiên này",
         ),
+        T::Mic => ("mic", "mic"),
+        T::Speaker => ("spk", "loa"),
         T::NoteEditKeys => (
             "editing the note: Enter saves · Esc cancels",
             "đang sửa ghi chú: Enter để lưu · Esc để huỷ",
@@ -323,14 +330,47 @@ pub fn crm_unavailable(lang: Lang, e: &crate::crm::CrmError) -> String {
         }
         (CrmError::Status { status }, _) => format!("HTTP {status}"),
         (CrmError::MalformedJson { detail }, Lang::En) => {
-            format!("the answer is not the JSON expected ({detail})")
+            format!(
+                "the answer is not the JSON expected{}",
+                quoted(lang, Source::Detail, detail)
+            )
         }
         (CrmError::MalformedJson { detail }, Lang::Vi) => {
-            format!("dữ liệu trả về không đúng dạng JSON ({detail})")
+            format!(
+                "dữ liệu trả về không đúng dạng JSON{}",
+                quoted(lang, Source::Detail, detail)
+            )
         }
-        (CrmError::Unreachable { detail }, _) => detail.clone(),
-        (CrmError::Config(d), _) => d.clone(),
-        (CrmError::Token(d), _) => d.clone(),
+        (CrmError::Unreachable { detail }, Lang::En) => {
+            format!("cannot reach it{}", quoted(lang, Source::System, detail))
+        }
+        (CrmError::Unreachable { detail }, Lang::Vi) => {
+            format!("không kết nối được{}", quoted(lang, Source::System, detail))
+        }
+        (CrmError::Config(d), Lang::En) => {
+            format!(
+                "check [crm] in the config{}",
+                quoted(lang, Source::Detail, d)
+            )
+        }
+        (CrmError::Config(d), Lang::Vi) => {
+            format!(
+                "kiểm tra mục [crm] trong cấu hình{}",
+                quoted(lang, Source::Detail, d)
+            )
+        }
+        (CrmError::Token(d), Lang::En) => {
+            format!(
+                "the token cannot be read{}",
+                quoted(lang, Source::Detail, d)
+            )
+        }
+        (CrmError::Token(d), Lang::Vi) => {
+            format!(
+                "không đọc được mã truy cập{}",
+                quoted(lang, Source::Detail, d)
+            )
+        }
     };
     match lang {
         Lang::En => format!("CRM unavailable: {reason}"),
@@ -338,19 +378,78 @@ pub fn crm_unavailable(lang: Lang, e: &crate::crm::CrmError) -> String {
     }
 }
 
-/// "Note not saved: <why>".
+/// "Note not saved — system: “<why>”".
 pub fn note_not_saved(lang: Lang, why: &str) -> String {
+    let why = quoted(lang, Source::System, why);
     match lang {
-        Lang::En => format!("Note not saved: {why}"),
-        Lang::Vi => format!("Chưa lưu được ghi chú: {why}"),
+        Lang::En => format!("Note not saved{why}"),
+        Lang::Vi => format!("Chưa lưu được ghi chú{why}"),
     }
 }
 
-/// "History not loaded: <why>".
+/// "History not loaded — system: “<why>”".
 pub fn history_failed(lang: Lang, why: &str) -> String {
+    let why = quoted(lang, Source::System, why);
     match lang {
-        Lang::En => format!("History not loaded: {why}"),
-        Lang::Vi => format!("Không tải được lịch sử: {why}"),
+        Lang::En => format!("History not loaded{why}"),
+        Lang::Vi => format!("Không tải được lịch sử{why}"),
+    }
+}
+
+/// A notice or activity line, worded at view time (so `L` re-renders it).
+pub fn notice_text(lang: Lang, n: &crate::app::state::NoticeText) -> String {
+    use crate::app::state::NoticeText as N;
+    match n {
+        N::Fixed(k) => t(lang, *k).to_string(),
+        N::Engine(e) => notice(lang, e),
+        N::CalloutFailed {
+            error_code,
+            sip_code,
+        } => callout_notice(error_code.as_deref(), *sip_code, lang),
+        N::Transfer { ok, detail } => transfer_result(lang, *ok, detail),
+        N::InitFailed(f) => init_failed(lang, f),
+        N::CallEnded { number, reason } => format!(
+            "{} {number} · {}",
+            t(lang, T::LastCall),
+            end_reason(lang, reason)
+        ),
+        N::BadDial(e) => notice(lang, &Notice::BadNumber(dial_error(lang, e))),
+        N::OfferExpired => offer_expired(lang).to_string(),
+        N::Theme(name) => format!("{}: {name}", t(lang, T::ShowingTheme)),
+        N::NoteNotSaved(why) => note_not_saved(lang, why),
+        N::Crm(e) => crm_unavailable(lang, e),
+        N::MissingAccount(kind) => missing_account(lang, *kind),
+        N::RingBehindFocus { keys } => ring_behind_focus(lang, keys.as_deref()),
+        N::NoAnswerSet { keys } => no_answer_set(lang, keys),
+        N::Plain(text) => text.clone(),
+    }
+}
+
+/// `backend = "sip"` (or `"vcc"`) with no such section.
+pub fn missing_account(lang: Lang, kind: crate::config::BackendKind) -> String {
+    let name = kind.name();
+    match lang {
+        Lang::En => format!(
+            "backend = \"{name}\" needs a [{name}] section in the config file: the screen above shows what to write"
+        ),
+        Lang::Vi => format!(
+            "backend = \"{name}\" cần mục [{name}] trong tệp cấu hình: xem hướng dẫn ở trên"
+        ),
+    }
+}
+
+/// The header's banner.
+pub fn banner(lang: Lang, b: &crate::app::state::Banner) -> String {
+    use crate::app::state::Banner;
+    match (b, lang) {
+        (Banner::Demo { addr, agent }, Lang::En) => {
+            format!("demo: local switchboard {addr} · {agent}")
+        }
+        (Banner::Demo { addr, agent }, Lang::Vi) => {
+            format!("chạy thử: tổng đài giả lập {addr} · {agent}")
+        }
+        (Banner::Scripted, Lang::En) => "scripted screen".into(),
+        (Banner::Scripted, Lang::Vi) => "màn hình mẫu".into(),
     }
 }
 
@@ -473,11 +572,113 @@ pub fn reconnecting(lang: Lang, attempt: u32, max: u32) -> String {
     }
 }
 
-pub fn init_failed(lang: Lang, reason: &str) -> String {
-    match lang {
-        Lang::En => format!("failed: {reason}"),
-        Lang::Vi => format!("lỗi: {reason}"),
+pub fn init_failed(lang: Lang, f: &InitFailure) -> String {
+    let vi = lang == Lang::Vi;
+    let (what, src) = match &f.step {
+        InitStep::Credentials => (
+            if vi {
+                "không dùng được thông tin đăng nhập"
+            } else {
+                "the credentials cannot be used"
+            }
+            .to_string(),
+            Source::System,
+        ),
+        InitStep::Unreachable => (
+            if vi {
+                "không kết nối được tới tổng đài"
+            } else {
+                "cannot reach the platform"
+            }
+            .to_string(),
+            Source::System,
+        ),
+        InitStep::Refused => (
+            if vi {
+                "tổng đài từ chối đăng nhập"
+            } else {
+                "the platform refused the login"
+            }
+            .to_string(),
+            Source::Platform,
+        ),
+        InitStep::HttpStatus { status } => (
+            if vi {
+                format!("tổng đài trả lời lỗi HTTP {status}")
+            } else {
+                format!("the platform answered HTTP {status}")
+            },
+            Source::Platform,
+        ),
+        InitStep::BadReply => (
+            if vi {
+                "câu trả lời của tổng đài không đúng dạng"
+            } else {
+                "the platform's answer is not in the expected form"
+            }
+            .to_string(),
+            Source::Detail,
+        ),
+        InitStep::PushClosed => (
+            if vi {
+                "kết nối bị đóng trước khi đăng nhập"
+            } else {
+                "the connection closed before login"
+            }
+            .to_string(),
+            Source::System,
+        ),
+        InitStep::Config => (
+            if vi {
+                "cấu hình tài khoản chưa đúng"
+            } else {
+                "the account's configuration is wrong"
+            }
+            .to_string(),
+            Source::Detail,
+        ),
+        InitStep::Start => (
+            if vi {
+                "không khởi động được"
+            } else {
+                "cannot start"
+            }
+            .to_string(),
+            Source::System,
+        ),
+    };
+    let head = if vi { "lỗi" } else { "failed" };
+    format!("{head}: {what}{}", quoted(lang, src, &f.detail))
+}
+
+/// Who said a verbatim text shown inside ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The VCC platform or the PBX.
+    Platform,
+    /// The operating system or a library.
+    System,
+    /// Technical detail.
+    Detail,
+}
+
+/// ` — platform: “text”`: a text we cannot translate, labelled with who
+/// said it and set in curly quotes (so the agent, and the language test,
+/// know it is quoted as is). Empty text: nothing.
+pub fn quoted(lang: Lang, src: Source, text: &str) -> String {
+    let text = text.trim();
+    if text.is_empty() {
+        return String::new();
     }
+    let who = match (src, lang) {
+        (Source::Platform, Lang::En) => "platform",
+        (Source::Platform, Lang::Vi) => "tổng đài báo",
+        (Source::System, Lang::En) => "system",
+        (Source::System, Lang::Vi) => "hệ thống báo",
+        (Source::Detail, Lang::En) => "detail",
+        (Source::Detail, Lang::Vi) => "chi tiết",
+    };
+    format!(" — {who}: “{text}”")
 }
 
 pub fn registration(lang: Lang, r: &RegState) -> String {
@@ -606,11 +807,11 @@ pub fn notice(lang: Lang, n: &Notice) -> String {
             "The server refused the device change; the old device is kept"
         }
         .into(),
-        Notice::NotNow(what) => {
+        Notice::NotNow(why) => {
             if vi {
-                format!("Chưa thể: {what}")
+                format!("Chưa thể: {}", not_now(lang, *why))
             } else {
-                format!("Not now: {what}")
+                format!("Not now: {}", not_now(lang, *why))
             }
         }
         Notice::BadNumber(n) => {
@@ -626,22 +827,378 @@ pub fn notice(lang: Lang, n: &Notice) -> String {
             "TLS certificates are NOT verified for this account (lab use only)"
         }
         .into(),
-        Notice::Server(s) | Notice::Info(s) => s.clone(),
+        Notice::Server(s) => {
+            let head = if vi {
+                "Tin từ tổng đài"
+            } else {
+                "From the platform"
+            };
+            format!("{head}{}", quoted(lang, Source::Platform, s))
+        }
+        Notice::Info(i) => info(lang, i),
+        Notice::History(h) => history_notice(vi, h),
     }
 }
 
-pub fn transfer_result(lang: Lang, ok: bool, detail: &str) -> String {
-    let detail = if detail.is_empty() {
-        String::new()
-    } else {
-        format!(" ({detail})")
-    };
-    match (ok, lang) {
-        (true, Lang::En) => format!("Transfer done{detail}"),
-        (true, Lang::Vi) => format!("Đã chuyển cuộc gọi{detail}"),
-        (false, Lang::En) => format!("Transfer failed{detail}"),
-        (false, Lang::Vi) => format!("Chuyển cuộc gọi thất bại{detail}"),
+fn history_notice(vi: bool, h: &HistoryNotice) -> String {
+    match h {
+        HistoryNotice::Recovered { moved_to } => {
+            if vi {
+                format!(
+                    "Tệp lịch sử cuộc gọi bị hỏng: đã chuyển sang {moved_to}; đã tạo tệp mới, cuộc gọi vẫn được ghi"
+                )
+            } else {
+                format!(
+                    "The call history file was damaged: moved to {moved_to}; a new one was started and calls are recorded"
+                )
+            }
+        }
+        HistoryNotice::Locked => if vi {
+            "Lịch sử cuộc gọi đang bị chương trình khác khóa; cuộc gọi được giữ lại và sẽ ghi khi hết khóa"
+        } else {
+            "The call history is locked by another program; calls are kept and written when it is free"
+        }
+        .into(),
+        HistoryNotice::Unlocked => if vi {
+            "Lịch sử cuộc gọi đã hết bị khóa; các cuộc gọi đang chờ đã được ghi"
+        } else {
+            "The call history is free again; the waiting calls were written"
+        }
+        .into(),
+        HistoryNotice::Off { reason } => {
+            if vi {
+                format!("Lịch sử cuộc gọi bị tắt: {reason}")
+            } else {
+                format!("Call history is off: {reason}")
+            }
+        }
     }
+}
+
+/// Why a request cannot be done now.
+pub fn not_now(lang: Lang, why: NotNow) -> &'static str {
+    use NotNow::*;
+    let (en, vi) = match why {
+        NotConnected => ("not connected to the platform", "chưa kết nối tới tổng đài"),
+        VoiceAlreadyHere => (
+            "the voice channel is already on this console",
+            "kênh thoại đã ở console này",
+        ),
+        VoiceElsewhere => (
+            "the voice channel is on another console or tab: take it back first",
+            "kênh thoại đang ở console hoặc tab khác: hãy nhận về trước",
+        ),
+        AvailabilityPending => (
+            "waiting for the platform to confirm On/Off",
+            "đang chờ tổng đài xác nhận Bật/Tắt",
+        ),
+        NoRinging => ("no call is ringing", "không có cuộc gọi nào đang đổ chuông"),
+        NoOffer => (
+            "no transfer is offered",
+            "không có lời mời chuyển cuộc gọi nào",
+        ),
+        NotInCall => ("not in a call", "không có cuộc gọi"),
+        AlreadyInCall => ("already in a call", "đang có cuộc gọi"),
+        HoldOrEndFirst => (
+            "already in a call: hold or end it first",
+            "đang có cuộc gọi: hãy giữ máy hoặc gác máy trước",
+        ),
+        DtmfDigits => (
+            "DTMF digits are 0–9, *, #, A–D",
+            "phím DTMF chỉ gồm 0–9, *, #, A–D",
+        ),
+        DtmfOnPhone => (
+            "on this device the call is on your phone: press the digits on the phone itself",
+            "với thiết bị này cuộc gọi ở trên điện thoại: hãy bấm phím trên chính điện thoại",
+        ),
+        InternalFromPhone => (
+            "on this device, dial internal numbers from your phone (the console dials them on device 1 only)",
+            "với thiết bị này, hãy gọi số nội bộ từ điện thoại (console chỉ gọi số nội bộ ở thiết bị 1)",
+        ),
+        ConsoleAudioUnavailable => (
+            "this call rings on the console's own audio, which is not available yet: answer it by changing device",
+            "cuộc gọi đổ chuông trên âm thanh của console, hiện chưa dùng được: hãy đổi thiết bị để trả lời",
+        ),
+        AnswerOnPhone => (
+            "answer on your phone: calls ring there on this device",
+            "hãy trả lời trên điện thoại: với thiết bị này cuộc gọi đổ chuông ở đó",
+        ),
+        ResumeBeforeEnd => (
+            "resume the call before ending it",
+            "hãy tiếp tục cuộc gọi trước khi gác máy",
+        ),
+        ResumeBeforeMute => (
+            "resume the call before muting it",
+            "hãy tiếp tục cuộc gọi trước khi tắt tiếng",
+        ),
+        RequestPending => (
+            "waiting for the platform to answer the last request",
+            "đang chờ tổng đài trả lời yêu cầu trước",
+        ),
+        RingingNoHold => (
+            "a ringing call cannot be held",
+            "không thể giữ máy khi cuộc gọi đang đổ chuông",
+        ),
+        RingingNoMute => (
+            "a ringing call cannot be muted",
+            "không thể tắt tiếng khi cuộc gọi đang đổ chuông",
+        ),
+        MuteInboundOnly => (
+            "the platform mutes inbound calls only",
+            "tổng đài chỉ cho tắt tiếng cuộc gọi vào",
+        ),
+        DevicePending => (
+            "waiting for the platform to confirm the last device change",
+            "đang chờ tổng đài xác nhận lần đổi thiết bị trước",
+        ),
+        DeviceDuringCall => (
+            "the device cannot change during a call",
+            "không thể đổi thiết bị khi đang có cuộc gọi",
+        ),
+        TransferNeedsAnswer => (
+            "only an answered call can be transferred",
+            "chỉ chuyển được cuộc gọi đã trả lời",
+        ),
+        TransferAgentOrQueue => (
+            "the platform transfers to an agent or a queue",
+            "tổng đài chỉ chuyển cho điện thoại viên hoặc hàng đợi",
+        ),
+        NoControlPlane => (
+            "a plain SIP account has no call-center control plane",
+            "tài khoản SIP thường không có chức năng tổng đài này",
+        ),
+    };
+    if lang == Lang::Vi { vi } else { en }
+}
+
+/// An engine's informational notice.
+pub fn info(lang: Lang, i: &Info) -> String {
+    let vi = lang == Lang::Vi;
+    let pick = |en: &str, v: &str| if vi { v.to_string() } else { en.to_string() };
+    match i {
+        Info::EndingWhenNamed => pick(
+            "ending the call as soon as the platform names it",
+            "sẽ gác máy ngay khi tổng đài báo mã cuộc gọi",
+        ),
+        Info::VoiceNotGiven => pick(
+            "the platform did not give the voice channel to this console",
+            "tổng đài không chuyển kênh thoại về console này",
+        ),
+        Info::SupervisorEnded { agent } => {
+            if vi {
+                format!("giám sát viên {agent} đã kết thúc cuộc gọi")
+            } else {
+                format!("supervisor {agent} ended the call")
+            }
+        }
+        Info::VoiceInUseElsewhere => pick(
+            "the voice channel is in use on another console or tab: take it here with the take-voice key",
+            "kênh thoại đang dùng ở console hoặc tab khác: dùng phím nhận thoại để nhận về đây",
+        ),
+        Info::VoiceMovedAway => pick(
+            "the voice channel moved to another console or tab: take it back with the take-voice key",
+            "kênh thoại đã chuyển sang console hoặc tab khác: dùng phím nhận thoại để nhận lại",
+        ),
+        Info::VoiceMovedSessionEnded => pick(
+            "the voice channel moved to another console or tab: this session has ended",
+            "kênh thoại đã chuyển sang console hoặc tab khác: phiên này đã kết thúc",
+        ),
+        Info::RingsWithoutAudio => pick(
+            "this call rings on the console's own audio, which is not available yet: change device to take calls",
+            "cuộc gọi đổ chuông trên âm thanh của console, hiện chưa dùng được: hãy đổi thiết bị để nhận cuộc gọi",
+        ),
+        Info::VoiceUnavailable { detail } => format!(
+            "{}{}",
+            pick(
+                "the console's audio is not available",
+                "âm thanh của console chưa dùng được"
+            ),
+            quoted(lang, Source::System, detail)
+        ),
+        Info::BusySecondCall { number } => {
+            if vi {
+                format!("đang bận: đã từ chối cuộc gọi thứ hai từ {number}")
+            } else {
+                format!("busy: rejected a second call from {number}")
+            }
+        }
+        Info::RemoteHold { held: true } => {
+            pick("the other party put the call on hold", "bên kia đã giữ máy")
+        }
+        Info::RemoteHold { held: false } => pick(
+            "the other party resumed the call",
+            "bên kia đã tiếp tục cuộc gọi",
+        ),
+        Info::HoldRefused { held: true } => pick(
+            "the PBX refused to hold the call",
+            "tổng đài từ chối giữ máy",
+        ),
+        Info::HoldRefused { held: false } => pick(
+            "the PBX refused to resume the call",
+            "tổng đài từ chối tiếp tục cuộc gọi",
+        ),
+        Info::TransferProgress { code } => {
+            if vi {
+                format!("đang chuyển cuộc gọi: SIP {code}")
+            } else {
+                format!("transferring: SIP {code}")
+            }
+        }
+        Info::AudioDeviceLost { detail } => format!(
+            "{}{}",
+            pick(
+                "the audio device went away; the call goes on without it",
+                "mất thiết bị âm thanh; cuộc gọi vẫn tiếp tục nhưng không có tiếng"
+            ),
+            quoted(lang, Source::System, detail)
+        ),
+        Info::HistoryOff { detail } => format!(
+            "{}{}",
+            pick("call history is off", "lịch sử cuộc gọi đang tắt"),
+            quoted(lang, Source::System, detail)
+        ),
+        Info::SoundsOff { detail } => format!(
+            "{}{}",
+            pick(
+                "call sounds cannot be played",
+                "không phát được âm báo cuộc gọi"
+            ),
+            quoted(lang, Source::System, detail)
+        ),
+        Info::SoundDeviceFailed { ring, detail } => format!(
+            "{}{}",
+            match (ring, vi) {
+                (true, false) => "the ring device cannot be opened: no ringtone",
+                (true, true) => "không mở được thiết bị đổ chuông: không có nhạc chuông",
+                (false, false) => "the sound output cannot be opened: no call sounds",
+                (false, true) => "không mở được loa: không có âm báo cuộc gọi",
+            },
+            quoted(lang, Source::System, detail)
+        ),
+        Info::SoundDeviceLost { ring, detail } => format!(
+            "{}{}",
+            match (ring, vi) {
+                (true, false) => "the ring device went away: calls show on screen only",
+                (true, true) => "mất thiết bị đổ chuông: cuộc gọi chỉ hiện trên màn hình",
+                (false, false) => "the sound output went away: calls show on screen only",
+                (false, true) => "mất loa: cuộc gọi chỉ hiện trên màn hình",
+            },
+            quoted(lang, Source::System, detail)
+        ),
+        Info::AnsweredOnDeskPhone => pick(
+            "answered on your desk phone",
+            "đã trả lời trên điện thoại bàn",
+        ),
+        Info::SipProblem { detail } => format!(
+            "{}{}",
+            pick("SIP problem", "sự cố SIP"),
+            quoted(lang, Source::Detail, detail)
+        ),
+    }
+}
+
+/// Why a platform transfer failed: the `IPCCERR` table, else its words.
+fn transfer_status(lang: Lang, status: &str) -> String {
+    if status.starts_with("IPCCERR") {
+        format!(": {}", ipcc_error_text(status, lang))
+    } else {
+        quoted(lang, Source::Platform, status)
+    }
+}
+
+pub fn transfer_result(lang: Lang, ok: bool, detail: &TransferDetail) -> String {
+    let vi = lang == Lang::Vi;
+    match detail {
+        TransferDetail::OfferTimedOut => if vi {
+            "Lời mời chuyển cuộc gọi không được trả lời kịp nên đã bị từ chối"
+        } else {
+            "The transfer offer was not answered in time and was refused"
+        }
+        .into(),
+        TransferDetail::YouAccepted => if vi {
+            "Bạn đã nhận cuộc gọi được chuyển"
+        } else {
+            "You accepted the transfer"
+        }
+        .into(),
+        TransferDetail::YouRefused => if vi {
+            "Bạn đã từ chối cuộc gọi được chuyển"
+        } else {
+            "You refused the transfer"
+        }
+        .into(),
+        TransferDetail::ToAgent { agent } => {
+            if vi {
+                format!("Đã chuyển cuộc gọi cho {agent}")
+            } else {
+                format!("Transferred to {agent}")
+            }
+        }
+        TransferDetail::ToAgentFailed { agent, status } => {
+            let why = transfer_status(lang, status);
+            if vi {
+                format!("Chuyển cuộc gọi cho {agent} thất bại{why}")
+            } else {
+                format!("Transfer to {agent} failed{why}")
+            }
+        }
+        TransferDetail::OtherAccepted => if vi {
+            "Điện thoại viên kia đã nhận cuộc gọi"
+        } else {
+            "The other agent accepted the transfer"
+        }
+        .into(),
+        TransferDetail::OtherRefused => if vi {
+            "Điện thoại viên kia đã từ chối cuộc gọi"
+        } else {
+            "The other agent refused the transfer"
+        }
+        .into(),
+        TransferDetail::ToQueue => if vi {
+            "Đã chuyển cuộc gọi vào hàng đợi"
+        } else {
+            "Transferred to the queue"
+        }
+        .into(),
+        TransferDetail::ToQueueFailed { status } => {
+            let why = transfer_status(lang, status);
+            if vi {
+                format!("Chuyển cuộc gọi vào hàng đợi thất bại{why}")
+            } else {
+                format!("Transfer to the queue failed{why}")
+            }
+        }
+        TransferDetail::Sip { code } => match (ok, vi) {
+            (true, true) => format!("Đã chuyển cuộc gọi (SIP {code})"),
+            (true, false) => format!("Transfer done (SIP {code})"),
+            (false, true) => format!("Chuyển cuộc gọi thất bại (SIP {code})"),
+            (false, false) => format!("Transfer failed (SIP {code})"),
+        },
+    }
+}
+
+/// An agent's status in the transfer list (`AVAILABLE / READY`): the
+/// platform's known words in the agent's language, others as they are.
+pub fn agent_status(lang: Lang, status: &str) -> String {
+    let word = |w: &str| -> String {
+        let (en, vi) = match w.trim().to_ascii_uppercase().as_str() {
+            "AVAILABLE" => ("available", "sẵn sàng"),
+            "NOT AVAILABLE" => ("not available", "không sẵn sàng"),
+            "READY" => ("free", "đang rảnh"),
+            "BUSY" | "TALKING" | "INCALL" | "IN CALL" => ("in a call", "đang gọi"),
+            "RINGING" => ("ringing", "đang đổ chuông"),
+            "NO ANSWER" | "NOANSWER" => ("no answer", "không nghe máy"),
+            "OFFLINE" | "LOGOUT" => ("offline", "ngoại tuyến"),
+            _ => return w.trim().to_string(),
+        };
+        if lang == Lang::Vi { vi } else { en }.to_string()
+    };
+    status
+        .split(" / ")
+        .map(word)
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub fn offer(lang: Lang, from: &str, secs: u64) -> String {
@@ -695,13 +1252,107 @@ pub fn dial_error(lang: Lang, e: &super::state::DialError) -> String {
             "a number with + needs 8–13 digits"
         }
         .into(),
-        BadUri => if vi {
-            "địa chỉ sip: không hợp lệ"
+        Control(c) => {
+            let code = u32::from(*c);
+            if vi {
+                format!("có ký tự điều khiển U+{code:04X} (không được phép)")
+            } else {
+                format!("holds the control character U+{code:04X} (not allowed)")
+            }
+        }
+        BadUri(e) => {
+            let why = uri_error(lang, e);
+            if vi {
+                format!("địa chỉ sip: không hợp lệ: {why}")
+            } else {
+                format!("not a valid sip: address: {why}")
+            }
+        }
+    }
+}
+
+/// Why a `sip:` address was refused (`sip::target::UriError`).
+pub fn uri_error(lang: Lang, e: &crate::sip::target::UriError) -> String {
+    use crate::sip::target::UriError::*;
+    let vi = lang == Lang::Vi;
+    match e {
+        Empty => if vi {
+            "không có gì sau sip:"
         } else {
-            "not a valid sip: address"
+            "nothing after sip:"
         }
         .into(),
+        Whitespace => if vi {
+            "có khoảng trắng bên trong"
+        } else {
+            "it holds a space"
+        }
+        .into(),
+        Headers => if vi {
+            "không được có phần header '?…'"
+        } else {
+            "URI headers ('?…') are not allowed"
+        }
+        .into(),
+        Password => if vi {
+            "không được có mật khẩu (user:mật-khẩu@)"
+        } else {
+            "a password (user:password@) is not allowed"
+        }
+        .into(),
+        UserChar(c) => {
+            if vi {
+                format!("ký tự '{c}' không được có trong phần người dùng")
+            } else {
+                format!("'{c}' is not allowed in the user part")
+            }
+        }
+        Escape => if vi {
+            "mã %HH sai hoặc mã hoá ký tự điều khiển"
+        } else {
+            "a bad %HH escape, or an escaped control character"
+        }
+        .into(),
+        NoHost => if vi {
+            "thiếu tên máy sau @"
+        } else {
+            "no host after @"
+        }
+        .into(),
+        Host => if vi {
+            "tên máy không hợp lệ"
+        } else {
+            "the host is not a valid name or address"
+        }
+        .into(),
+        Port => if vi {
+            "cổng phải từ 1 đến 65535"
+        } else {
+            "the port must be 1-65535"
+        }
+        .into(),
+        ParamChar(c) => {
+            if vi {
+                format!("tham số ;… không hợp lệ (ký tự '{c}')")
+            } else {
+                format!("a bad ;parameter (character '{c}')")
+            }
+        }
+        NotAscii(c) => {
+            if vi {
+                format!("ký tự '{c}' không phải ASCII")
+            } else {
+                format!("'{c}' is not ASCII")
+            }
+        }
     }
+}
+
+/// Why a dialled text was refused (`sip::target::TargetError`), for the
+/// control socket and the softphone core's notice.
+pub fn target_error(lang: Lang, e: &crate::sip::target::TargetError) -> String {
+    let d = super::state::DialError::from(*e);
+    dial_error(lang, &d)
 }
 
 pub fn digits(lang: Lang, n: usize) -> String {

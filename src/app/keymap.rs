@@ -299,13 +299,49 @@ pub enum CallCtx {
     InCall,
 }
 
+/// A set of actions (one bit per [`Action::ALL`] entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ActionSet(u32);
+
+impl ActionSet {
+    pub const EMPTY: ActionSet = ActionSet(0);
+
+    fn bit(a: Action) -> u32 {
+        Action::ALL
+            .iter()
+            .position(|x| *x == a)
+            .map(|i| 1u32 << i)
+            .unwrap_or(0)
+    }
+
+    pub fn with(self, a: Action) -> ActionSet {
+        ActionSet(self.0 | ActionSet::bit(a))
+    }
+
+    pub fn contains(self, a: Action) -> bool {
+        self.0 & ActionSet::bit(a) != 0
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Context {
     pub call: CallCtx,
     pub offer: bool,
+    /// Actions that cannot work here (the backend or the call does not
+    /// allow them: mute on a VCC call-out, voice already here…). The hint
+    /// bar leaves them out; pressing the key still says why.
+    pub unavailable: ActionSet,
 }
 
 impl Context {
+    pub fn new(call: CallCtx, offer: bool) -> Context {
+        Context {
+            call,
+            offer,
+            unavailable: ActionSet::EMPTY,
+        }
+    }
+
     fn matches(&self, when: Option<Condition>) -> bool {
         let mut m = match self.call {
             CallCtx::Idle => 1,
@@ -453,7 +489,7 @@ impl Keymap {
     pub fn live(&self, ctx: Context) -> Vec<LiveHint> {
         let mut out: Vec<(u8, usize, LiveHint)> = Vec::new();
         for b in &self.bindings {
-            if !ctx.matches(b.when) {
+            if !ctx.matches(b.when) || ctx.unavailable.contains(b.action) {
                 continue;
             }
             if self.lookup(b.key, ctx) != Some(b) {
@@ -518,10 +554,12 @@ mod tests {
     const IDLE: Context = Context {
         call: CallCtx::Idle,
         offer: false,
+        unavailable: ActionSet::EMPTY,
     };
     const RINGING: Context = Context {
         call: CallCtx::Ringing,
         offer: false,
+        unavailable: ActionSet::EMPTY,
     };
 
     #[test]
@@ -554,10 +592,7 @@ mod tests {
             Action::Answer
         );
         assert_eq!(km.lookup(k("?"), IDLE).unwrap().action, Action::Help);
-        let offer = Context {
-            call: CallCtx::InCall,
-            offer: true,
-        };
+        let offer = Context::new(CallCtx::InCall, true);
         assert_eq!(
             km.lookup(k("y"), offer).unwrap().action,
             Action::AcceptTransfer
@@ -614,5 +649,17 @@ mod tests {
         let live = km.live(RINGING);
         assert_eq!(live[0].0, Action::Answer);
         assert_eq!(live[1].0, Action::Reject);
+    }
+
+    #[test]
+    fn unavailable_actions_leave_the_hints_but_keep_their_key() {
+        let km = Keymap::defaults().unwrap();
+        let mut ctx = Context::new(CallCtx::InCall, false);
+        assert!(km.live(ctx).iter().any(|(a, ..)| *a == Action::Mute));
+        ctx.unavailable = ActionSet::EMPTY.with(Action::Mute);
+        assert!(!km.live(ctx).iter().any(|(a, ..)| *a == Action::Mute));
+        assert!(km.live(ctx).iter().any(|(a, ..)| *a == Action::Hold));
+        // Pressing it still reaches the action (which says why).
+        assert_eq!(km.lookup(k("m"), ctx).unwrap().action, Action::Mute);
     }
 }

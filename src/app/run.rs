@@ -103,8 +103,7 @@ pub async fn run_with(mut app: App, engine: Option<(EngineHandle, Feeds)>) -> io
         tracing::info!(?exit, "console loop ended");
         if *exit != Exit::TerminalLost && handle.is_some() {
             // Say what is happening while the engine hangs up.
-            let text = super::i18n::t(app.state.lang, super::i18n::T::Closing).to_string();
-            app.state.set_notice(Level::Info, text);
+            app.state.set_notice(Level::Info, super::i18n::T::Closing);
             let _ = terminal.draw(|f| app.draw(f));
         }
     }

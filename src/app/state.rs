@@ -5,11 +5,16 @@
 use std::time::{Duration, Instant};
 
 use crate::crm::{CrmError, CrmRecord};
-use crate::engine::{AgentInfo, Availability, Device, Direction, EndReason, RegState};
+use crate::engine::{
+    AgentInfo, Availability, Device, Direction, EndReason, InitFailure, Notice, RegState,
+    TransferDetail,
+};
+use crate::sip::target::{self, Target, TargetError, UriError};
 use crate::store::{Outcome, phone_key};
 
+use super::action::Action;
 use super::i18n::Lang;
-use super::keymap::{CallCtx, Context, Keymap};
+use super::keymap::{ActionSet, CallCtx, Context, Keymap};
 
 /// Where a call is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +51,9 @@ pub struct Call {
     /// DTMF digits we sent / received.
     pub dtmf_sent: String,
     pub dtmf_received: String,
+    /// DTMF typed here was refused (the call is on a phone) and the agent
+    /// was told why: once per call.
+    pub dtmf_refusal_said: bool,
 }
 
 impl Call {
@@ -64,6 +72,7 @@ impl Call {
             answered: None,
             dtmf_sent: String::new(),
             dtmf_received: String::new(),
+            dtmf_refusal_said: false,
         }
     }
 
@@ -249,7 +258,7 @@ pub enum Conn {
     Connected,
     Reconnecting { attempt: u32, max: u32 },
     Disconnected,
-    Failed(String),
+    Failed(InitFailure),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -260,10 +269,66 @@ pub enum Level {
     Error,
 }
 
+/// What a notice or activity line says, kept typed so that switching the
+/// language re-renders what is already on screen (`i18n::notice_text`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoticeText {
+    /// A fixed catalogue text.
+    Fixed(super::i18n::T),
+    /// An engine notice.
+    Engine(Notice),
+    CalloutFailed {
+        error_code: Option<String>,
+        sip_code: Option<u16>,
+    },
+    Transfer {
+        ok: bool,
+        detail: TransferDetail,
+    },
+    InitFailed(InitFailure),
+    /// A call ended (the activity log's line).
+    CallEnded {
+        number: String,
+        reason: EndReason,
+    },
+    BadDial(DialError),
+    OfferExpired,
+    /// Theme switched to this one.
+    Theme(String),
+    NoteNotSaved(String),
+    /// The CRM client could not be built.
+    Crm(CrmError),
+    /// An account named in the config has no section.
+    MissingAccount(crate::config::BackendKind),
+    /// A call rings while the keyboard is in a text field or a view:
+    /// the command keys that answer it (`None`: no such key is bound).
+    RingBehindFocus {
+        keys: Option<String>,
+    },
+    /// A missed ring set the agent to No Answer: the key back to On.
+    NoAnswerSet {
+        keys: String,
+    },
+    /// Already worded (kept for callers that word their own text).
+    Plain(String),
+}
+
+impl From<String> for NoticeText {
+    fn from(s: String) -> NoticeText {
+        NoticeText::Plain(s)
+    }
+}
+
+impl From<super::i18n::T> for NoticeText {
+    fn from(t: super::i18n::T) -> NoticeText {
+        NoticeText::Fixed(t)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoticeLine {
     pub level: Level,
-    pub text: String,
+    pub text: NoticeText,
 }
 
 /// A transfer offered to us (accept or refuse before `deadline`).
@@ -352,50 +417,37 @@ impl DialTarget {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DialError {
     Empty,
+    /// A control character (CR, LF, ESC, …), e.g. in a history row.
+    Control(char),
     BadChar(char),
     PlusNotFirst,
     TooLong(usize),
     ShortWithPlus,
-    BadUri,
+    /// A `sip:` address that breaks RFC 3261 §25.1, with the reason.
+    BadUri(UriError),
 }
 
-/// Validate and normalise what the agent typed: digits, `+`, `*`, `#`
-/// (spaces, dashes, dots and brackets are dropped); `tel:` is read as a
-/// number; `sip:` / `sips:` addresses pass through.
-pub fn classify_dial(input: &str) -> Result<DialTarget, DialError> {
-    let s = input.trim();
-    let lower = s.to_ascii_lowercase();
-    if lower.starts_with("sip:") || lower.starts_with("sips:") {
-        let rest = &s[s.find(':').map(|i| i + 1).unwrap_or(0)..];
-        let ok = !rest.is_empty()
-            && !rest.chars().any(char::is_whitespace)
-            && !rest.starts_with('@')
-            && !rest.ends_with('@');
-        return if ok {
-            Ok(DialTarget::Uri(s.to_string()))
-        } else {
-            Err(DialError::BadUri)
-        };
-    }
-    let number = if lower.starts_with("tel:") {
-        let n = &s[4..];
-        n.split(';').next().unwrap_or("")
-    } else {
-        s
-    };
-    let mut out = String::new();
-    for c in number.chars() {
-        match c {
-            ' ' | '-' | '.' | '(' | ')' => {}
-            '0'..='9' | '*' | '#' => out.push(c),
-            '+' if out.is_empty() => out.push(c),
-            '+' => return Err(DialError::PlusNotFirst),
-            other => return Err(DialError::BadChar(other)),
+impl From<TargetError> for DialError {
+    fn from(e: TargetError) -> Self {
+        match e {
+            TargetError::Empty => DialError::Empty,
+            TargetError::Control(c) => DialError::Control(c),
+            TargetError::BadChar(c) => DialError::BadChar(c),
+            TargetError::PlusNotFirst => DialError::PlusNotFirst,
+            TargetError::Uri(u) => DialError::BadUri(u),
         }
     }
-    if out.is_empty() {
-        return Err(DialError::Empty);
-    }
+}
+
+/// Validate and normalise what the agent typed (or a history row, or a
+/// transfer number): the shared check of `sip::target` (no control
+/// characters, a `sip:` address per RFC 3261 §25.1 without URI headers,
+/// or a number), then the console's number lengths.
+pub fn classify_dial(input: &str) -> Result<DialTarget, DialError> {
+    let out = match target::parse(input)? {
+        Target::Uri(u) => return Ok(DialTarget::Uri(u)),
+        Target::Number(n) => n,
+    };
     let digits = out.chars().filter(char::is_ascii_digit).count();
     let service = out.contains(['*', '#']);
     if digits > 13 {
@@ -415,6 +467,95 @@ pub fn classify_dial(input: &str) -> Result<DialTarget, DialError> {
     }
 }
 
+/// The header's banner, worded at view time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Banner {
+    /// The built-in demo: the switchboard's address and the agent.
+    Demo { addr: String, agent: String },
+    /// `tongdai demo --screen …`.
+    Scripted,
+}
+
+/// One queue a call can be transferred to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueInfo {
+    pub id: String,
+    pub name: String,
+}
+
+/// What the running backend can do, so the console offers only that.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caps {
+    /// On/Off, the voice channel, the device (a VCC control plane).
+    pub control_plane: bool,
+    /// Mute works on call-outs too (VCC mutes inbound calls only).
+    pub mute_outbound: bool,
+    /// Transfer to an agent picked from the platform's list.
+    pub transfer_agent: bool,
+    /// Transfer to a typed number (SIP REFER; VCC cannot).
+    pub transfer_number: bool,
+    /// Queues to transfer to (VCC: configured, the platform lists none).
+    pub queues: Vec<QueueInfo>,
+    /// Digits typed on the console reach the call only on device 1 (VCC:
+    /// on devices 2–4 the call is on the phone).
+    pub dtmf_needs_console: bool,
+}
+
+impl Caps {
+    /// A plain SIP account.
+    pub fn sip() -> Caps {
+        Caps {
+            control_plane: false,
+            mute_outbound: true,
+            transfer_agent: false,
+            transfer_number: true,
+            queues: Vec::new(),
+            dtmf_needs_console: false,
+        }
+    }
+
+    /// A VCC agent (and the demo, which is one).
+    pub fn vcc(queues: Vec<QueueInfo>) -> Caps {
+        Caps {
+            control_plane: true,
+            mute_outbound: false,
+            transfer_agent: true,
+            transfer_number: false,
+            queues,
+            dtmf_needs_console: true,
+        }
+    }
+
+    /// The transfer dialog's tabs, in order.
+    pub fn transfer_tabs(&self) -> Vec<TransferTab> {
+        let mut tabs = Vec::new();
+        if self.transfer_agent {
+            tabs.push(TransferTab::Agent);
+        }
+        if !self.queues.is_empty() {
+            tabs.push(TransferTab::Queue);
+        }
+        if self.transfer_number {
+            tabs.push(TransferTab::Number);
+        }
+        tabs
+    }
+}
+
+impl Default for Caps {
+    /// Everything a console can show (no queues): tests and the first run.
+    fn default() -> Caps {
+        Caps {
+            control_plane: true,
+            mute_outbound: true,
+            transfer_agent: true,
+            transfer_number: true,
+            queues: Vec::new(),
+            dtmf_needs_console: false,
+        }
+    }
+}
+
 /// Facts for the first-run screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Setup {
@@ -430,9 +571,11 @@ pub struct AppState {
     /// `None`: an account is configured and an engine runs.
     pub first_run: Option<Setup>,
     /// Shown in the header (e.g. the demo switchboard).
-    pub banner: Option<String>,
+    pub banner: Option<Banner>,
     pub theme_index: usize,
     pub theme_names: Vec<String>,
+    /// What the backend can do (the hint bar and transfer dialog follow it).
+    pub caps: Caps,
     pub confirm_quit: bool,
     /// How long a transfer offer may wait (VCC: 10 s).
     pub offer_timeout: Duration,
@@ -490,6 +633,7 @@ impl AppState {
             banner: None,
             theme_index: 0,
             theme_names: vec!["dark".into()],
+            caps: Caps::default(),
             confirm_quit: true,
             offer_timeout: Duration::from_secs(10),
             conn: Conn::Connecting,
@@ -528,9 +672,32 @@ impl AppState {
             Some(Phase::AgentLeg | Phase::Dialing | Phase::CustomerRinging) => CallCtx::Dialing,
             Some(Phase::Talking) => CallCtx::InCall,
         };
+        let mut unavailable = ActionSet::EMPTY;
+        let caps = &self.caps;
+        if !caps.control_plane {
+            unavailable = unavailable
+                .with(Action::Availability)
+                .with(Action::ClaimVoice)
+                .with(Action::Device);
+        }
+        if self.voice_here == Some(true) {
+            unavailable = unavailable.with(Action::ClaimVoice);
+        }
+        if !caps.mute_outbound
+            && self
+                .call
+                .as_ref()
+                .is_some_and(|c| c.direction != Direction::Inbound)
+        {
+            unavailable = unavailable.with(Action::Mute);
+        }
+        if caps.transfer_tabs().is_empty() {
+            unavailable = unavailable.with(Action::Transfer);
+        }
         Context {
             call,
             offer: self.offer.is_some(),
+            unavailable,
         }
     }
 
@@ -617,8 +784,11 @@ impl AppState {
         }
     }
 
-    pub fn set_notice(&mut self, level: Level, text: String) {
-        let line = NoticeLine { level, text };
+    pub fn set_notice(&mut self, level: Level, text: impl Into<NoticeText>) {
+        let line = NoticeLine {
+            level,
+            text: text.into(),
+        };
         self.activity.push(line.clone());
         if self.activity.len() > ACTIVITY_MAX {
             self.activity.remove(0);
@@ -666,6 +836,32 @@ mod tests {
         assert_eq!(classify_dial("09+1"), Err(DialError::PlusNotFirst));
         assert_eq!(classify_dial("01234567890123"), Err(DialError::TooLong(14)));
         assert_eq!(classify_dial("+1001"), Err(DialError::ShortWithPlus));
-        assert_eq!(classify_dial("sip:"), Err(DialError::BadUri));
+        assert_eq!(
+            classify_dial("sip:"),
+            Err(DialError::BadUri(UriError::Empty))
+        );
+        // The same check as the control socket: no header injection from
+        // a history row or a transfer number either.
+        assert_eq!(
+            classify_dial("sip:a@b?Via=x"),
+            Err(DialError::BadUri(UriError::Headers))
+        );
+        assert_eq!(
+            classify_dial("0912\r\nVia: x"),
+            Err(DialError::Control('\r'))
+        );
+        // The refusal says why, in both languages, and never prints the
+        // control character itself.
+        let why = |l, e| super::super::i18n::dial_error(l, &e);
+        assert_eq!(
+            why(Lang::En, DialError::BadUri(UriError::Whitespace)),
+            "not a valid sip: address: it holds a space"
+        );
+        assert_eq!(
+            why(Lang::Vi, DialError::BadUri(UriError::Headers)),
+            "địa chỉ sip: không hợp lệ: không được có phần header '?…'"
+        );
+        assert!(why(Lang::En, DialError::Control('\u{1b}')).contains("U+001B"));
+        assert!(!why(Lang::Vi, DialError::Control('\u{1b}')).contains('\u{1b}'));
     }
 }

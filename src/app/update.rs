@@ -3,18 +3,19 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
-use crate::call::errors::{Lang, callout_notice};
+use crate::call::errors::Lang;
 use crate::engine::{
-    Availability, Command, Device, Direction, EndReason, Event, Notice, TransferTarget,
+    Availability, Command, Device, Direction, EndReason, Event, HistoryNotice, NotNow, Notice,
+    TransferTarget,
 };
 
 use super::action::{Action, Msg};
-use super::i18n::{self, T};
+use super::i18n::T;
 use super::keymap::{CallCtx, Key};
 use super::state::{
-    AppState, Call, Conn, CrmState, DialTarget, Effect, HistoryView, LastCall, Level, Modal, Offer,
-    Phase, Popup, Quality, RecentCall, TextField, TransferPrompt, TransferTab, WrapUp,
-    classify_dial, same_number,
+    AppState, Call, Conn, CrmState, DialTarget, Effect, HistoryView, LastCall, Level, Modal,
+    NoticeText, Offer, Phase, Popup, Quality, RecentCall, TextField, TransferPrompt, TransferTab,
+    WrapUp, classify_dial, same_number,
 };
 
 /// Keys that are dial-line text or DTMF when no binding takes them.
@@ -29,8 +30,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Command> {
                 && now >= o.deadline
             {
                 s.offer = None;
-                let text = i18n::offer_expired(s.lang).to_string();
-                s.set_notice(Level::Warning, text);
+                s.set_notice(Level::Warning, NoticeText::OfferExpired);
                 s.dirty = true;
             }
             if s.clock_view() != before {
@@ -77,8 +77,7 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Command> {
             } else {
                 T::EngineBusy
             };
-            let text = i18n::t(s.lang, t).to_string();
-            s.set_notice(Level::Error, text);
+            s.set_notice(Level::Error, t);
             Vec::new()
         }
         Msg::CustomerInfo { number, info } => {
@@ -140,12 +139,10 @@ pub fn update(s: &mut AppState, msg: Msg) -> Vec<Command> {
                             r.note = note.clone();
                         }
                     }
-                    let text = i18n::t(s.lang, T::NoteSaved).to_string();
-                    s.set_notice(Level::Ok, text);
+                    s.set_notice(Level::Ok, T::NoteSaved);
                 }
                 Err(why) => {
-                    let text = i18n::note_not_saved(s.lang, &why);
-                    s.set_notice(Level::Error, text);
+                    s.set_notice(Level::Error, NoticeText::NoteNotSaved(why));
                 }
             }
             Vec::new()
@@ -299,7 +296,7 @@ fn on_paste(s: &mut AppState, text: &str) {
             input.push_str(&text);
             *invalid = false;
         }
-        Some(Modal::Transfer(p)) if p.tab != TransferTab::Agent => p.input.push_str(&text),
+        Some(Modal::Transfer(p)) if p.tab == TransferTab::Number => p.input.push_str(&text),
         Some(Modal::History(h)) => match (&mut h.editing, h.filtering) {
             (Some(input), _) => input.push_str(&text),
             (None, true) => h.filter.push_str(&text),
@@ -352,6 +349,20 @@ fn on_key(s: &mut AppState, ev: KeyEvent) -> Option<Vec<Command>> {
     Some(match (key.code, key.text_char()) {
         (_, Some(c)) if DIAL_CHARS.contains(c) => match s.context().call {
             CallCtx::InCall if c != '+' => {
+                let on_phone = s.caps.dtmf_needs_console
+                    && s.device.as_ref().is_some_and(|d| *d != Device::Console);
+                if on_phone {
+                    // The call is on the desk phone or mobile: its own keys
+                    // send DTMF. Say so once per call, not once per key.
+                    if let Some(call) = s.call.as_mut().filter(|c| !c.dtmf_refusal_said) {
+                        call.dtmf_refusal_said = true;
+                        s.set_notice(
+                            Level::Warning,
+                            NoticeText::Engine(Notice::NotNow(NotNow::DtmfOnPhone)),
+                        );
+                    }
+                    return Some(Vec::new());
+                }
                 if let Some(call) = &mut s.call {
                     call.dtmf_sent.push(c);
                 }
@@ -461,8 +472,8 @@ fn say_ring_behind_focus(s: &mut AppState) {
         .filter(Key::is_command_key)
         .collect();
     let label = key_names(&keys, 3);
-    let text = i18n::ring_behind_focus(s.lang, (!label.is_empty()).then_some(label.as_str()));
-    s.set_notice(Level::Warning, text);
+    let keys = (!label.is_empty()).then_some(label);
+    s.set_notice(Level::Warning, NoticeText::RingBehindFocus { keys });
 }
 
 fn on_dial_edit_key(s: &mut AppState, key: Key) -> Vec<Command> {
@@ -569,32 +580,30 @@ fn on_modal_key(s: &mut AppState, key: Key) -> Vec<Command> {
         },
         Modal::Transfer(mut p) => match key.code {
             KeyCode::Esc => None,
-            KeyCode::Tab | KeyCode::Right => {
-                p.tab = match p.tab {
-                    TransferTab::Agent => TransferTab::Queue,
-                    TransferTab::Queue => TransferTab::Number,
-                    TransferTab::Number => TransferTab::Agent,
-                };
+            KeyCode::Tab | KeyCode::Right | KeyCode::BackTab | KeyCode::Left => {
+                // Only the tabs this backend can use (VCC: no number).
+                let tabs = s.caps.transfer_tabs();
+                let n = tabs.len().max(1);
+                let i = tabs.iter().position(|t| *t == p.tab).unwrap_or(0);
+                let back = matches!(key.code, KeyCode::BackTab | KeyCode::Left);
+                let next = if back { (i + n - 1) % n } else { (i + 1) % n };
+                if let Some(t) = tabs.get(next) {
+                    p.tab = *t;
+                }
+                p.selected = 0;
                 p.input.clear();
                 p.error = None;
                 Some(Modal::Transfer(p))
             }
-            KeyCode::BackTab | KeyCode::Left => {
-                p.tab = match p.tab {
-                    TransferTab::Agent => TransferTab::Number,
-                    TransferTab::Queue => TransferTab::Agent,
-                    TransferTab::Number => TransferTab::Queue,
-                };
-                p.input.clear();
-                p.error = None;
-                Some(Modal::Transfer(p))
-            }
-            KeyCode::Up if p.tab == TransferTab::Agent => {
+            KeyCode::Up if p.tab != TransferTab::Number => {
                 p.selected = p.selected.saturating_sub(1);
                 Some(Modal::Transfer(p))
             }
-            KeyCode::Down if p.tab == TransferTab::Agent => {
-                let n = s.transfer_agents.as_ref().map(Vec::len).unwrap_or(0);
+            KeyCode::Down if p.tab != TransferTab::Number => {
+                let n = match p.tab {
+                    TransferTab::Agent => s.transfer_agents.as_ref().map(Vec::len).unwrap_or(0),
+                    _ => s.caps.queues.len(),
+                };
                 if p.selected + 1 < n {
                     p.selected += 1;
                 }
@@ -607,10 +616,11 @@ fn on_modal_key(s: &mut AppState, key: Key) -> Vec<Command> {
                         .as_ref()
                         .and_then(|a| a.get(p.selected))
                         .map(|a| TransferTarget::Agent(a.id.clone())),
-                    TransferTab::Queue => {
-                        let q = p.input.trim();
-                        (!q.is_empty()).then(|| TransferTarget::Queue(q.to_string()))
-                    }
+                    TransferTab::Queue => s
+                        .caps
+                        .queues
+                        .get(p.selected)
+                        .map(|q| TransferTarget::Queue(q.id.clone())),
                     TransferTab::Number => match classify_dial(&p.input) {
                         Ok(t) => Some(TransferTarget::Number(t.text().to_string())),
                         Err(e) => {
@@ -627,7 +637,7 @@ fn on_modal_key(s: &mut AppState, key: Key) -> Vec<Command> {
                     None => Some(Modal::Transfer(p)),
                 }
             }
-            _ if p.tab != TransferTab::Agent => {
+            _ if p.tab == TransferTab::Number => {
                 edit(&mut p.input, key);
                 p.error = None;
                 Some(Modal::Transfer(p))
@@ -654,8 +664,7 @@ fn on_modal_key(s: &mut AppState, key: Key) -> Vec<Command> {
 /// A command for the engine, or a notice when there is none.
 fn engine(s: &mut AppState, c: Command) -> Vec<Command> {
     if s.first_run.is_some() {
-        let text = i18n::t(s.lang, T::NotConfigured).to_string();
-        s.set_notice(Level::Warning, text);
+        s.set_notice(Level::Warning, T::NotConfigured);
         return Vec::new();
     }
     vec![c]
@@ -672,8 +681,10 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
         Action::Hold if ctx.call == CallCtx::InCall => engine(s, Command::ToggleHold),
         Action::Mute if ctx.call == CallCtx::InCall => engine(s, Command::ToggleMute),
         Action::Answer | Action::Reject | Action::End | Action::Hold | Action::Mute => {
-            let text = i18n::notice(s.lang, &Notice::NotNow(i18n::t(s.lang, T::NoCall).into()));
-            s.set_notice(Level::Warning, text);
+            s.set_notice(
+                Level::Warning,
+                NoticeText::Engine(Notice::NotNow(NotNow::NotInCall)),
+            );
             Vec::new()
         }
         Action::Dial => {
@@ -691,9 +702,7 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
                     engine(s, Command::CallOut(n))
                 }
                 Err(e) => {
-                    let text =
-                        i18n::notice(s.lang, &Notice::BadNumber(i18n::dial_error(s.lang, &e)));
-                    s.set_notice(Level::Error, text);
+                    s.set_notice(Level::Error, NoticeText::BadDial(e));
                     Vec::new()
                 }
             }
@@ -723,14 +732,21 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
             if ctx.call != CallCtx::InCall {
                 return Vec::new();
             }
+            let Some(tab) = s.caps.transfer_tabs().first().copied() else {
+                return Vec::new();
+            };
             s.transfer_agents = None;
             s.modal = Some(Modal::Transfer(TransferPrompt {
-                tab: TransferTab::Agent,
+                tab,
                 selected: 0,
                 input: String::new(),
                 error: None,
             }));
-            engine(s, Command::ListTransferAgents)
+            if s.caps.transfer_agent {
+                engine(s, Command::ListTransferAgents)
+            } else {
+                Vec::new()
+            }
         }
         Action::AcceptTransfer | Action::RefuseTransfer => {
             if s.offer.take().is_none() {
@@ -740,8 +756,7 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
         }
         Action::History => {
             if !s.notes_enabled {
-                let text = i18n::t(s.lang, T::HistoryOff).to_string();
-                s.set_notice(Level::Warning, text);
+                s.set_notice(Level::Warning, T::HistoryOff);
                 return Vec::new();
             }
             s.modal = Some(Modal::History(HistoryView::new()));
@@ -755,8 +770,8 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
         Action::Theme => {
             let n = s.theme_names.len().max(1);
             s.theme_index = (s.theme_index + 1) % n;
-            let text = format!("{}: {}", i18n::t(s.lang, T::ShowingTheme), s.theme_name());
-            s.set_notice(Level::Info, text);
+            let name = s.theme_name().to_string();
+            s.set_notice(Level::Info, NoticeText::Theme(name));
             Vec::new()
         }
         Action::Language => {
@@ -804,11 +819,10 @@ fn on_event(s: &mut AppState, ev: Event) {
 
 fn on_engine_event(s: &mut AppState, ev: Event) {
     s.dirty = true;
-    let lang = s.lang;
     match ev {
         Event::Ready => s.conn = Conn::Connected,
         Event::InitFailed(reason) => {
-            s.set_notice(Level::Error, i18n::init_failed(lang, &reason));
+            s.set_notice(Level::Error, NoticeText::InitFailed(reason.clone()));
             s.conn = Conn::Failed(reason);
         }
         Event::VoiceChannel(here) => s.voice_here = Some(here),
@@ -817,7 +831,7 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
                 // The platform stops sending calls until the agent acts:
                 // say so, with the key (issue 13 item 7).
                 let keys = key_names(&live_keys(s, Action::Availability), 2);
-                s.set_notice(Level::Warning, i18n::no_answer_set(lang, &keys));
+                s.set_notice(Level::Warning, NoticeText::NoAnswerSet { keys });
             }
             s.availability = Some(a);
         }
@@ -908,12 +922,10 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
                 };
                 s.activity.push(super::state::NoticeLine {
                     level,
-                    text: format!(
-                        "{} {} · {}",
-                        i18n::t(lang, T::LastCall),
-                        c.number,
-                        i18n::end_reason(lang, &reason)
-                    ),
+                    text: NoticeText::CallEnded {
+                        number: c.number.clone(),
+                        reason: reason.clone(),
+                    },
                 });
                 if s.notes_enabled && c.answered.is_some() && c.has_customer() {
                     // A note still open for the call before is saved first.
@@ -953,8 +965,7 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
         Event::Reconnected => s.conn = Conn::Connected,
         Event::Disconnected => {
             s.conn = Conn::Disconnected;
-            let text = i18n::t(lang, T::Disconnected).to_string();
-            s.set_notice(Level::Error, text);
+            s.set_notice(Level::Error, T::Disconnected);
         }
         Event::TransferAgents(list) => s.transfer_agents = Some(list),
         Event::TransferOffered {
@@ -970,7 +981,7 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
         Event::TransferResult { ok, detail } => {
             s.offer = None;
             let level = if ok { Level::Ok } else { Level::Error };
-            s.set_notice(level, i18n::transfer_result(lang, ok, &detail));
+            s.set_notice(level, NoticeText::Transfer { ok, detail });
         }
         Event::CallId(id) => match &mut s.call {
             Some(c) => c.call_id = Some(id),
@@ -1007,7 +1018,10 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
         } => {
             s.set_notice(
                 Level::Error,
-                callout_notice(error_code.as_deref(), sip_code, lang),
+                NoticeText::CalloutFailed {
+                    error_code,
+                    sip_code,
+                },
             );
         }
         Event::Notice(n) => {
@@ -1018,8 +1032,13 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
                 | Notice::BadNumber(_) => Level::Error,
                 Notice::NotNow(_) | Notice::InsecureTls => Level::Warning,
                 Notice::Server(_) | Notice::Info(_) => Level::Info,
+                Notice::History(h) => match h {
+                    HistoryNotice::Unlocked => Level::Info,
+                    HistoryNotice::Off { .. } => Level::Error,
+                    _ => Level::Warning,
+                },
             };
-            s.set_notice(level, i18n::notice(lang, &n));
+            s.set_notice(level, NoticeText::Engine(n));
         }
         Event::ShutdownComplete => s.quitting = true,
     }

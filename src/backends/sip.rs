@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::call::softphone::{Effect, Input, Policy, Softphone};
-use crate::engine::{Backend, Command, Event, EventSink, Notice, RegState};
+use crate::engine::{
+    Backend, Command, Event, EventSink, Info, InitFailure, InitStep, Notice, RegState,
+};
 use crate::media::AudioConfig;
 use crate::secret::Secret;
 use crate::sip::ua::{SipUa, UaEvent};
@@ -24,7 +26,15 @@ pub struct SipBackend {
 
 impl SipBackend {
     pub fn new(cfg: SipConfig) -> Self {
-        let password = cfg.password().map_err(|e| e.to_string());
+        let password = match cfg.password() {
+            // A trunk that takes calls without registering may need no
+            // password at all; a challenge is then refused, not answered
+            // with an empty one (sip::ua).
+            Err(crate::secret::SecretError::Missing { .. }) if !cfg.register => {
+                Ok(Secret::new(String::new()))
+            }
+            other => other.map_err(|e| e.to_string()),
+        };
         Self {
             cfg,
             audio: AudioConfig::default(),
@@ -67,7 +77,10 @@ async fn run(backend: SipBackend, mut commands: mpsc::Receiver<Command>, events:
     let password = match backend.password {
         Ok(p) => p,
         Err(e) => {
-            events.emit(Event::InitFailed(e));
+            events.emit(Event::InitFailed(InitFailure::new(
+                InitStep::Credentials,
+                e,
+            )));
             return wait_for_shutdown(commands).await;
         }
     };
@@ -81,7 +94,10 @@ async fn run(backend: SipBackend, mut commands: mpsc::Receiver<Command>, events:
     let ua = match SipUa::start(backend.cfg.clone(), password, ua_tx).await {
         Ok(ua) => ua,
         Err(e) => {
-            events.emit(Event::InitFailed(e.to_string()));
+            events.emit(Event::InitFailed(InitFailure::new(
+                InitStep::Start,
+                e.to_string(),
+            )));
             return wait_for_shutdown(commands).await;
         }
     };
@@ -94,6 +110,9 @@ async fn run(backend: SipBackend, mut commands: mpsc::Receiver<Command>, events:
     let mut phone = Softphone::new(Policy {
         second_call: backend.cfg.second_call,
         ring_timeout: Duration::from_secs(u64::from(backend.cfg.ring_timeout_s.max(5))),
+        inbound_ring_timeout: Duration::from_secs(u64::from(
+            backend.cfg.inbound_ring_timeout_s.max(1),
+        )),
     });
     let mut shutdown_at: Option<Instant> = None;
 
@@ -132,7 +151,9 @@ async fn run(backend: SipBackend, mut commands: mpsc::Receiver<Command>, events:
             ev = ua_rx.recv() => match ev {
                 Some(UaEvent::Call(i)) => phone.handle(Instant::now(), Input::Sip(i)),
                 Some(UaEvent::Registration(s)) => events.emit(Event::Registration(s)),
-                Some(UaEvent::Problem(t)) => events.emit(Event::Notice(Notice::Server(t))),
+                Some(UaEvent::Problem(t)) => {
+                    events.emit(Event::Notice(Notice::Info(Info::SipProblem { detail: t })))
+                }
                 Some(UaEvent::Media(e)) => events.emit(e),
                 None => break,
             },

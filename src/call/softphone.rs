@@ -7,10 +7,19 @@
 //!
 //! ```text
 //!   inbound:  Ringing ──accept──▶ Answering ──ACK──▶ Active ⇄ Held ──BYE──▶ ended
-//!                 └──reject / caller CANCEL──▶ ended
+//!                 ├──reject / caller CANCEL──▶ ended
+//!                 └──inbound ring timeout──▶ 480, ended (missed)
 //!   outbound: Dialing ──18x──▶ Early ──200──▶ Active ⇄ Held ──BYE──▶ ended
-//!                 └──CANCEL / non-2xx / ring timeout──▶ ended
+//!                 ├──non-2xx──▶ ended
+//!                 └──agent hangs up / ring timeout──▶ CANCEL, ended at once
+//!                        └─▶ background leg: a late 200 is ACKed (UA) and BYEd,
+//!                            a late final is dropped, and after 64*T1 the UA
+//!                            is told to abandon the transaction (RFC 3261 §9.1)
 //! ```
+//!
+//! Every wait on the network has a deadline here, so a PBX or a caller that
+//! goes silent never holds the agent: the console is free the moment we give
+//! up, whatever the other side does.
 //!
 //! Hold is a re-INVITE (RFC 3264 §8.4, RFC 6337 §5.3): the state flips only
 //! when the peer's 200 arrives, so the screen never claims a hold that the
@@ -19,8 +28,12 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::engine::{Command, Direction, EndReason, Event, Notice, RingInfo, TransferTarget};
+use crate::engine::{
+    Command, Direction, EndReason, Event, Info, NotNow, Notice, RingInfo, TransferDetail,
+    TransferTarget,
+};
 use crate::sip::SecondCall;
+use crate::sip::target::Target;
 
 /// Our handle for one call leg (one INVITE dialog).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -85,6 +98,9 @@ pub enum SipInput {
     TransportLost,
 }
 
+/// RFC 3261 §17.1.1.1 T1 (500 ms): 64*T1 bounds any transaction.
+pub const T1: Duration = Duration::from_millis(500);
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     Command(Command),
@@ -131,6 +147,11 @@ pub enum SipAction {
         leg: Leg,
         mute: bool,
     },
+    /// A CANCELled INVITE got no final response within 64*T1 (RFC 3261
+    /// §9.1): drop its transaction and everything the leg holds.
+    Abandon {
+        leg: Leg,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -157,8 +178,9 @@ struct Call {
     held: bool,
     hold_pending: bool,
     muted: bool,
-    cancelling: bool,
-    /// Outbound: give up at this instant if nobody answered.
+    /// Give up at this instant: outbound, nobody answered (CANCEL);
+    /// inbound ringing, nobody answered (480); inbound answering, no ACK
+    /// for our 200 (BYE, RFC 3261 §13.3.1.4).
     ring_deadline: Option<Instant>,
     /// Where our REFER sends the call (the end is then a transfer).
     transfer_to: Option<String>,
@@ -168,7 +190,11 @@ struct Call {
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub second_call: SecondCall,
+    /// Our call-out: CANCEL when nobody answered in this time.
     pub ring_timeout: Duration,
+    /// A call to us: 480 Temporarily Unavailable when nobody answered in
+    /// this time (a caller that vanished without CANCEL must not ring forever).
+    pub inbound_ring_timeout: Duration,
 }
 
 impl Default for Policy {
@@ -176,6 +202,7 @@ impl Default for Policy {
         Self {
             second_call: SecondCall::Reject,
             ring_timeout: Duration::from_secs(60),
+            inbound_ring_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -184,35 +211,33 @@ pub struct Softphone {
     policy: Policy,
     /// Calls in arrival order; at most one is not held at any time.
     calls: Vec<Call>,
+    /// Call-outs we CANCELled: gone for the agent, kept (with their 64*T1
+    /// deadline) only to BYE a 200 that crosses the CANCEL.
+    cancelled: Vec<(Leg, Instant)>,
     next_leg: u64,
     effects: VecDeque<Effect>,
     shutting_down: bool,
 }
 
-/// Classify a dial string: digits, `+`, `*`, `#`, or a `sip:` / `tel:` URI.
+/// Check a dial string with the shared `sip::target` rules (no control
+/// characters, a `sip:` URI per RFC 3261 §25.1 without URI headers, or a
+/// number), then the softphone's own limits on numbers. Every target the
+/// core sends to the UA (INVITE, REFER) passes here, whatever the entry point.
 pub fn normalise_target(input: &str) -> Result<String, Notice> {
-    let t = input.trim();
-    if let Some(rest) = t.strip_prefix("sip:").or_else(|| t.strip_prefix("sips:")) {
-        if rest.is_empty() {
-            return Err(Notice::BadNumber(input.to_string()));
+    // The refused text is shown escaped: a control character in it never
+    // reaches the agent's terminal raw.
+    let refused = || Notice::BadNumber(input.trim().escape_debug().to_string());
+    match crate::sip::target::parse(input) {
+        Ok(Target::Uri(u)) => Ok(u),
+        Ok(Target::Number(n)) => {
+            let digits = n.chars().filter(|c| c.is_ascii_digit()).count();
+            if digits == 0 || n.len() > 20 {
+                Err(refused())
+            } else {
+                Ok(n)
+            }
         }
-        return Ok(t.to_string());
-    }
-    let t = t.strip_prefix("tel:").unwrap_or(t);
-    let t: String = t
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
-        .collect();
-    let valid = !t.is_empty()
-        && t.chars()
-            .enumerate()
-            .all(|(i, c)| c.is_ascii_digit() || c == '*' || c == '#' || (c == '+' && i == 0))
-        && t.chars().filter(|c| c.is_ascii_digit()).count() >= 1
-        && t.len() <= 20;
-    if valid {
-        Ok(t)
-    } else {
-        Err(Notice::BadNumber(input.to_string()))
+        Err(_) => Err(refused()),
     }
 }
 
@@ -221,45 +246,116 @@ impl Softphone {
         Self {
             policy,
             calls: Vec::new(),
+            cancelled: Vec::new(),
             next_leg: 1,
             effects: VecDeque::new(),
             shutting_down: false,
         }
     }
 
+    /// Calls the agent sees, or CANCELs still waiting for their answer
+    /// (an orderly exit lets those finish, within its own deadline).
     pub fn has_calls(&self) -> bool {
-        !self.calls.is_empty()
+        !self.calls.is_empty() || !self.cancelled.is_empty()
     }
 
     pub fn poll_effect(&mut self) -> Option<Effect> {
         self.effects.pop_front()
     }
 
-    /// The earliest deadline (an outbound ring timeout), if any.
+    /// The earliest deadline (a ring timeout either way, an ACK wait, or a
+    /// CANCELled leg's 64*T1), if any.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.calls.iter().filter_map(|c| c.ring_deadline).min()
+        let calls = self.calls.iter().filter_map(|c| c.ring_deadline);
+        calls.chain(self.cancelled.iter().map(|&(_, d)| d)).min()
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
-        let expired: Vec<Leg> = self
+        let expired: Vec<(Leg, Phase)> = self
             .calls
             .iter()
-            .filter(|c| c.ring_deadline.is_some_and(|d| d <= now) && !c.cancelling)
-            .map(|c| c.leg)
+            .filter(|c| c.ring_deadline.is_some_and(|d| d <= now))
+            .map(|c| (c.leg, c.phase))
             .collect();
-        for leg in expired {
-            if let Some(c) = self.find_mut(leg) {
-                c.cancelling = true;
-                c.ring_deadline = None;
+        for (leg, phase) in expired {
+            match phase {
+                // Nobody answered our call-out.
+                Phase::Dialing | Phase::Early => self.cancel_out(now, leg, EndReason::NoAnswer),
+                // Nobody answered here, and the caller never cancelled:
+                // 480 Temporarily Unavailable (RFC 3261 §21.4.18), a missed call.
+                Phase::Ringing => {
+                    self.remove(leg);
+                    self.sip(SipAction::Reject { leg, code: 480 });
+                    self.emit(Event::Ended(EndReason::NoAnswer));
+                }
+                // Our 200 was never ACKed within 64*T1: the session is
+                // ended with a BYE (RFC 3261 §13.3.1.4).
+                Phase::Answering => {
+                    self.remove(leg);
+                    self.sip(SipAction::Bye { leg });
+                    self.emit(Event::Ended(EndReason::TransportLost));
+                    self.resume_after_end();
+                }
+                Phase::Active => {
+                    if let Some(c) = self.find_mut(leg) {
+                        c.ring_deadline = None;
+                    }
+                }
             }
-            self.sip(SipAction::Cancel { leg });
         }
+        // A CANCEL the PBX never answered: the INVITE transaction is over
+        // 64*T1 after it (RFC 3261 §9.1).
+        let (gone, kept) = self.cancelled.iter().partition(|&&(_, d)| d <= now);
+        self.cancelled = kept;
+        for (leg, _) in gone {
+            self.sip(SipAction::Abandon { leg });
+        }
+    }
+
+    /// Give up our call-out: CANCEL it, end it for the agent now (the
+    /// console is free at once), and keep the leg in the background for
+    /// 64*T1 to clean up whatever the PBX does next.
+    fn cancel_out(&mut self, now: Instant, leg: Leg, reason: EndReason) {
+        if self.remove(leg).is_none() {
+            return;
+        }
+        self.cancelled.push((leg, now + 64 * T1));
+        self.sip(SipAction::Cancel { leg });
+        self.emit(Event::Ended(reason));
+        self.resume_after_end();
+    }
+
+    /// A late answer on a leg we CANCELled: true when it was one (handled).
+    fn background(&mut self, ev: &SipInput) -> bool {
+        let leg = match ev {
+            SipInput::Progress { leg, .. }
+            | SipInput::Answered { leg }
+            | SipInput::Failed { leg, .. }
+            | SipInput::RemoteBye { leg } => *leg,
+            _ => return false,
+        };
+        let Some(i) = self.cancelled.iter().position(|&(l, _)| l == leg) else {
+            return false;
+        };
+        match ev {
+            SipInput::Progress { .. } => {}
+            // The 200 crossed our CANCEL (RFC 3261 §9.1): the UA ACKed it,
+            // we end it with BYE; the agent has moved on.
+            SipInput::Answered { .. } => {
+                self.cancelled.remove(i);
+                self.sip(SipAction::Bye { leg });
+            }
+            _ => {
+                self.cancelled.remove(i);
+            }
+        }
+        true
     }
 
     pub fn handle(&mut self, now: Instant, input: Input) {
         match input {
             Input::Command(cmd) => self.command(now, cmd),
-            Input::Sip(ev) => self.sip_input(ev),
+            Input::Sip(ev) => self.sip_input(now, ev),
         }
     }
 
@@ -290,14 +386,14 @@ impl Softphone {
             .or_else(|| self.calls.last())
     }
 
-    fn not_now(&mut self, why: &str) {
-        self.emit(Event::Notice(Notice::NotNow(why.to_string())));
+    fn not_now(&mut self, why: NotNow) {
+        self.emit(Event::Notice(Notice::NotNow(why)));
     }
 
     fn command(&mut self, now: Instant, cmd: Command) {
         match cmd {
             Command::CallOut(number) => self.call_out(now, &number),
-            Command::Accept => self.accept(),
+            Command::Accept => self.accept(now),
             Command::Reject { decline } => {
                 let code = if decline { 603 } else { 486 };
                 match self
@@ -307,10 +403,10 @@ impl Softphone {
                     .map(|c| c.leg)
                 {
                     Some(leg) => self.reject(leg, code),
-                    None => self.not_now("no call is ringing"),
+                    None => self.not_now(NotNow::NoRinging),
                 }
             }
-            Command::End => self.end(),
+            Command::End => self.end(now),
             Command::ToggleHold => self.toggle_hold(),
             Command::ToggleMute => {
                 let Some(c) = self
@@ -318,7 +414,7 @@ impl Softphone {
                     .iter_mut()
                     .find(|c| c.phase == Phase::Active && !c.held)
                 else {
-                    return self.not_now("not in a call");
+                    return self.not_now(NotNow::NotInCall);
                 };
                 c.muted = !c.muted;
                 let (leg, mute) = (c.leg, c.muted);
@@ -335,8 +431,8 @@ impl Softphone {
                     Some(leg) if matches!(digit, '0'..='9' | '*' | '#' | 'A'..='D') => {
                         self.sip(SipAction::Dtmf { leg, digit })
                     }
-                    Some(_) => self.not_now("DTMF digits are 0-9, *, #, A-D"),
-                    None => self.not_now("not in a call"),
+                    Some(_) => self.not_now(NotNow::DtmfDigits),
+                    None => self.not_now(NotNow::NotInCall),
                 }
             }
             Command::Transfer(target) => {
@@ -350,7 +446,7 @@ impl Softphone {
                     .find(|c| c.phase == Phase::Active)
                     .map(|c| c.leg)
                 else {
-                    return self.not_now("not in a call");
+                    return self.not_now(NotNow::NotInCall);
                 };
                 match normalise_target(&target) {
                     Ok(t) => {
@@ -368,7 +464,9 @@ impl Softphone {
                 for (leg, phase) in legs {
                     match phase {
                         Phase::Ringing => self.reject(leg, 486),
-                        Phase::Dialing | Phase::Early => self.sip(SipAction::Cancel { leg }),
+                        Phase::Dialing | Phase::Early => {
+                            self.cancel_out(now, leg, EndReason::Cancelled)
+                        }
                         Phase::Answering | Phase::Active => {
                             self.sip(SipAction::Bye { leg });
                             self.remove(leg);
@@ -383,9 +481,7 @@ impl Softphone {
             | Command::ToggleAvailability
             | Command::ChangeDevice(_)
             | Command::ListTransferAgents
-            | Command::AnswerTransferOffer(_) => {
-                self.not_now("a plain SIP account has no call-center control plane")
-            }
+            | Command::AnswerTransferOffer(_) => self.not_now(NotNow::NoControlPlane),
             Command::Connect => {}
         }
     }
@@ -395,7 +491,7 @@ impl Softphone {
             return;
         }
         if self.calls.iter().any(|c| !c.held) {
-            return self.not_now("already in a call: hold or end it first");
+            return self.not_now(NotNow::HoldOrEndFirst);
         }
         let target = match normalise_target(number) {
             Ok(t) => t,
@@ -411,7 +507,6 @@ impl Softphone {
             held: false,
             hold_pending: false,
             muted: false,
-            cancelling: false,
             ring_deadline: Some(now + self.policy.ring_timeout),
             transfer_to: None,
         });
@@ -419,14 +514,14 @@ impl Softphone {
         self.sip(SipAction::Invite { leg, target });
     }
 
-    fn accept(&mut self) {
+    fn accept(&mut self, now: Instant) {
         let Some(leg) = self
             .calls
             .iter()
             .find(|c| c.phase == Phase::Ringing)
             .map(|c| c.leg)
         else {
-            return self.not_now("no call is ringing");
+            return self.not_now(NotNow::NoRinging);
         };
         // A second call offered while one is live: hold the first (RFC 6337 §5.3).
         let live: Vec<Leg> = self
@@ -446,6 +541,8 @@ impl Softphone {
         }
         if let Some(c) = self.find_mut(leg) {
             c.phase = Phase::Answering;
+            // Our 200 is retransmitted until the ACK, for 64*T1 at most.
+            c.ring_deadline = Some(now + 64 * T1);
         }
         self.sip(SipAction::Accept { leg });
     }
@@ -456,19 +553,13 @@ impl Softphone {
         self.emit(Event::Ended(EndReason::Rejected { code }));
     }
 
-    fn end(&mut self) {
+    fn end(&mut self, now: Instant) {
         let Some(c) = self.focus().cloned() else {
-            return self.not_now("no call to end");
+            return self.not_now(NotNow::NotInCall);
         };
         match c.phase {
             Phase::Ringing => self.reject(c.leg, 486),
-            Phase::Dialing | Phase::Early => {
-                if let Some(call) = self.find_mut(c.leg) {
-                    call.cancelling = true;
-                    call.ring_deadline = None;
-                }
-                self.sip(SipAction::Cancel { leg: c.leg });
-            }
+            Phase::Dialing | Phase::Early => self.cancel_out(now, c.leg, EndReason::Cancelled),
             Phase::Answering | Phase::Active => {
                 self.remove(c.leg);
                 self.sip(SipAction::Bye { leg: c.leg });
@@ -502,14 +593,17 @@ impl Softphone {
             .iter_mut()
             .find(|c| c.phase == Phase::Active && !c.hold_pending)
         else {
-            return self.not_now("not in a call");
+            return self.not_now(NotNow::NotInCall);
         };
         c.hold_pending = true;
         let (leg, hold) = (c.leg, !c.held);
         self.sip(SipAction::Hold { leg, hold });
     }
 
-    fn sip_input(&mut self, ev: SipInput) {
+    fn sip_input(&mut self, now: Instant, ev: SipInput) {
+        if self.background(&ev) {
+            return;
+        }
         match ev {
             SipInput::Incoming {
                 leg,
@@ -521,9 +615,9 @@ impl Softphone {
                 if self.shutting_down || (busy && self.policy.second_call == SecondCall::Reject) {
                     // Busy Here (RFC 3261 §21.4.24): tell the agent who tried.
                     self.sip(SipAction::Reject { leg, code: 486 });
-                    self.emit(Event::Notice(Notice::Info(format!(
-                        "busy: rejected a second call from {number}"
-                    ))));
+                    self.emit(Event::Notice(Notice::Info(Info::BusySecondCall {
+                        number: number.clone(),
+                    })));
                     return;
                 }
                 self.calls.push(Call {
@@ -534,8 +628,7 @@ impl Softphone {
                     held: false,
                     hold_pending: false,
                     muted: false,
-                    cancelling: false,
-                    ring_deadline: None,
+                    ring_deadline: Some(now + self.policy.inbound_ring_timeout),
                     transfer_to: None,
                 });
                 self.sip(SipAction::Ringing { leg });
@@ -562,14 +655,6 @@ impl Softphone {
                 let Some(c) = self.find_mut(leg) else { return };
                 c.phase = Phase::Active;
                 c.ring_deadline = None;
-                let cancelling = c.cancelling;
-                if cancelling {
-                    // 200 crossed our CANCEL (RFC 3261 §9.1): end it with BYE.
-                    self.remove(leg);
-                    self.sip(SipAction::Bye { leg });
-                    self.emit(Event::Ended(EndReason::Cancelled));
-                    return;
-                }
                 self.emit(Event::CustomerAnswered);
                 self.emit(Event::Accepted);
             }
@@ -578,22 +663,22 @@ impl Softphone {
                     && c.phase == Phase::Answering
                 {
                     c.phase = Phase::Active;
+                    c.ring_deadline = None;
                     self.emit(Event::Accepted);
                 }
             }
             SipInput::Failed { leg, code } => {
                 let Some(c) = self.remove(leg) else { return };
-                let reason = match (c.cancelling, code) {
-                    (true, _) => EndReason::Cancelled,
-                    (false, None) => EndReason::Timeout,
-                    (false, Some(486 | 600)) => EndReason::Busy,
-                    (false, Some(408 | 480 | 487)) => EndReason::NoAnswer,
-                    (false, Some(code)) => EndReason::Failed {
+                let reason = match code {
+                    None => EndReason::Timeout,
+                    Some(486 | 600) => EndReason::Busy,
+                    Some(408 | 480 | 487) => EndReason::NoAnswer,
+                    Some(code) => EndReason::Failed {
                         error_code: None,
                         sip_code: Some(code),
                     },
                 };
-                if !c.cancelling && c.direction == Direction::Outbound {
+                if c.direction == Direction::Outbound {
                     self.emit(Event::CalloutFailed {
                         error_code: None,
                         sip_code: code,
@@ -619,12 +704,7 @@ impl Softphone {
             }
             SipInput::RemoteHold { leg, held } => {
                 if self.find_mut(leg).is_some() {
-                    let text = if held {
-                        "the other party put the call on hold"
-                    } else {
-                        "the other party resumed the call"
-                    };
-                    self.emit(Event::Notice(Notice::Info(text.to_string())));
+                    self.emit(Event::Notice(Notice::Info(Info::RemoteHold { held })));
                 }
             }
             SipInput::HoldResult { leg, held, ok } => {
@@ -634,14 +714,7 @@ impl Softphone {
                     c.held = held;
                     self.emit(Event::Held(held));
                 } else {
-                    self.emit(Event::Notice(Notice::Server(
-                        if held {
-                            "the PBX refused to hold the call"
-                        } else {
-                            "the PBX refused to resume the call"
-                        }
-                        .to_string(),
-                    )));
+                    self.emit(Event::Notice(Notice::Info(Info::HoldRefused { held })));
                 }
             }
             SipInput::TransferProgress { leg, code, done } => {
@@ -649,7 +722,7 @@ impl Softphone {
                 if done || code >= 300 {
                     self.emit(Event::TransferResult {
                         ok,
-                        detail: format!("SIP {code}"),
+                        detail: TransferDetail::Sip { code },
                     });
                     // RFC 5589 §6: the transferor hangs up once the transfer succeeded.
                     if ok && let Some(c) = self.remove(leg) {
@@ -660,7 +733,7 @@ impl Softphone {
                         }));
                     }
                 } else {
-                    self.emit(Event::Notice(Notice::Info(format!("transfer: SIP {code}"))));
+                    self.emit(Event::Notice(Notice::Info(Info::TransferProgress { code })));
                 }
             }
             SipInput::Dtmf { leg, digit } => {
@@ -793,7 +866,9 @@ mod tests {
         );
         assert!(matches!(
             fx[..],
-            [Effect::Emit(Event::Notice(Notice::Server(_)))]
+            [Effect::Emit(Event::Notice(Notice::Info(
+                Info::HoldRefused { held: true }
+            )))]
         ));
         // Still not held: the next press asks for hold again.
         assert_eq!(
@@ -937,11 +1012,16 @@ mod tests {
         let t0 = Instant::now();
         let mut p = Softphone::new(Policy::default());
         cmd(&mut p, t0, Command::CallOut("1001".into()));
+        // The agent is free the moment we CANCEL, whatever the PBX does.
         assert_eq!(
             cmd(&mut p, t0, Command::End),
-            vec![Effect::Sip(SipAction::Cancel { leg: Leg(1) })]
+            vec![
+                Effect::Sip(SipAction::Cancel { leg: Leg(1) }),
+                Effect::Emit(Event::Ended(EndReason::Cancelled))
+            ]
         );
-        assert_eq!(
+        // The 487 that follows is not news.
+        assert!(
             sip(
                 &mut p,
                 t0,
@@ -949,18 +1029,82 @@ mod tests {
                     leg: Leg(1),
                     code: Some(487)
                 }
-            ),
-            vec![Effect::Emit(Event::Ended(EndReason::Cancelled))]
+            )
+            .is_empty()
         );
+        assert!(!p.has_calls());
         cmd(&mut p, t0, Command::CallOut("1001".into()));
         cmd(&mut p, t0, Command::End);
+        // A 200 crossing the CANCEL (RFC 3261 §9.1) is BYEd without a word
+        // to the agent.
         assert_eq!(
             sip(&mut p, t0, SipInput::Answered { leg: Leg(2) }),
+            vec![Effect::Sip(SipAction::Bye { leg: Leg(2) })]
+        );
+        assert!(!p.has_calls());
+        assert_eq!(p.poll_timeout(), None);
+    }
+
+    /// Issue 15 item 3: a PBX that answers 180 and then ignores our CANCEL.
+    #[test]
+    fn an_ignored_cancel_frees_the_agent_at_once_and_is_abandoned_after_64_t1() {
+        let t0 = Instant::now();
+        let mut p = Softphone::new(Policy::default());
+        cmd(&mut p, t0, Command::CallOut("0912345678".into()));
+        sip(
+            &mut p,
+            t0,
+            SipInput::Progress {
+                leg: Leg(1),
+                code: 180,
+            },
+        );
+        let t1 = t0 + Duration::from_secs(2);
+        assert_eq!(
+            cmd(&mut p, t1, Command::End),
             vec![
-                Effect::Sip(SipAction::Bye { leg: Leg(2) }),
+                Effect::Sip(SipAction::Cancel { leg: Leg(1) }),
                 Effect::Emit(Event::Ended(EndReason::Cancelled))
             ]
         );
+        // `end` again: nothing left to end.
+        assert!(matches!(
+            cmd(&mut p, t1, Command::End)[..],
+            [Effect::Emit(Event::Notice(Notice::NotNow(_)))]
+        ));
+        // A new call works at once…
+        let fx = cmd(&mut p, t1, Command::CallOut("1002".into()));
+        assert!(
+            matches!(fx[1], Effect::Sip(SipAction::Invite { leg: Leg(2), .. })),
+            "{fx:?}"
+        );
+        cmd(&mut p, t1, Command::End);
+        // …and so does a call to us (rung, not 486).
+        let fx = ring(&mut p, t1, 9);
+        assert_eq!(fx[0], Effect::Sip(SipAction::Ringing { leg: Leg(9) }));
+        assert_eq!(
+            cmd(&mut p, t1, Command::Reject { decline: false })[0],
+            Effect::Sip(SipAction::Reject {
+                leg: Leg(9),
+                code: 486
+            })
+        );
+        // 64*T1 after the CANCEL the UA is told to drop the transaction.
+        assert_eq!(p.poll_timeout(), Some(t1 + 64 * T1));
+        p.handle_timeout(t1 + 64 * T1 - Duration::from_millis(1));
+        assert!(drain(&mut p).is_empty());
+        p.handle_timeout(t1 + 64 * T1);
+        assert_eq!(
+            drain(&mut p),
+            vec![
+                Effect::Sip(SipAction::Abandon { leg: Leg(1) }),
+                Effect::Sip(SipAction::Abandon { leg: Leg(2) })
+            ]
+        );
+        assert!(!p.has_calls());
+        assert_eq!(p.poll_timeout(), None);
+        // A final response after that finds nothing.
+        assert!(sip(&mut p, t1, SipInput::Answered { leg: Leg(1) }).is_empty());
     }
 
     #[test]
@@ -974,12 +1118,110 @@ mod tests {
         assert_eq!(p.poll_timeout(), Some(t0 + Duration::from_secs(30)));
         p.handle_timeout(t0 + Duration::from_secs(29));
         assert!(drain(&mut p).is_empty());
-        p.handle_timeout(t0 + Duration::from_secs(30));
+        let t30 = t0 + Duration::from_secs(30);
+        p.handle_timeout(t30);
         assert_eq!(
             drain(&mut p),
-            vec![Effect::Sip(SipAction::Cancel { leg: Leg(1) })]
+            vec![
+                Effect::Sip(SipAction::Cancel { leg: Leg(1) }),
+                Effect::Emit(Event::Ended(EndReason::NoAnswer))
+            ]
+        );
+        // Only the background CANCEL's 64*T1 is left.
+        assert_eq!(p.poll_timeout(), Some(t30 + 64 * T1));
+        assert!(
+            sip(
+                &mut p,
+                t30,
+                SipInput::Failed {
+                    leg: Leg(1),
+                    code: Some(487)
+                }
+            )
+            .is_empty()
         );
         assert_eq!(p.poll_timeout(), None);
+    }
+
+    /// Issue 15 item 4: a caller that sends INVITE and then nothing.
+    #[test]
+    fn an_unanswered_call_to_us_gets_480_after_the_inbound_ring_timeout() {
+        let t0 = Instant::now();
+        let mut p = Softphone::new(Policy {
+            inbound_ring_timeout: Duration::from_secs(20),
+            ..Policy::default()
+        });
+        ring(&mut p, t0, 4);
+        assert_eq!(p.poll_timeout(), Some(t0 + Duration::from_secs(20)));
+        p.handle_timeout(t0 + Duration::from_secs(19));
+        assert!(drain(&mut p).is_empty());
+        p.handle_timeout(t0 + Duration::from_secs(20));
+        assert_eq!(
+            drain(&mut p),
+            vec![
+                Effect::Sip(SipAction::Reject {
+                    leg: Leg(4),
+                    code: 480
+                }),
+                // Not `Rejected`: the history lists it as missed.
+                Effect::Emit(Event::Ended(EndReason::NoAnswer))
+            ]
+        );
+        assert!(!p.has_calls());
+        // Answering in time clears the ring deadline.
+        ring(&mut p, t0, 5);
+        cmd(&mut p, t0, Command::Accept);
+        sip(&mut p, t0, SipInput::Confirmed { leg: Leg(5) });
+        assert_eq!(p.poll_timeout(), None);
+    }
+
+    /// RFC 3261 §13.3.1.4: no ACK for our 200 within 64*T1 ends the call.
+    #[test]
+    fn a_200_never_acked_is_byed_after_64_t1() {
+        let t0 = Instant::now();
+        let mut p = Softphone::new(Policy::default());
+        ring(&mut p, t0, 6);
+        let t1 = t0 + Duration::from_secs(3);
+        cmd(&mut p, t1, Command::Accept);
+        assert_eq!(p.poll_timeout(), Some(t1 + 64 * T1));
+        p.handle_timeout(t1 + 64 * T1);
+        assert_eq!(
+            drain(&mut p),
+            vec![
+                Effect::Sip(SipAction::Bye { leg: Leg(6) }),
+                Effect::Emit(Event::Ended(EndReason::TransportLost))
+            ]
+        );
+        assert!(!p.has_calls());
+    }
+
+    #[test]
+    fn injected_targets_never_reach_the_ua() {
+        let t0 = Instant::now();
+        let mut p = Softphone::new(Policy::default());
+        for bad in [
+            "sip:evil@host\r\nX-Injected: yes",
+            "sip:a@b c",
+            "sip:a@b?Via=x",
+            "sip:a@b>;tag=1",
+        ] {
+            let fx = cmd(&mut p, t0, Command::CallOut(bad.into()));
+            assert!(
+                matches!(fx[..], [Effect::Emit(Event::Notice(Notice::BadNumber(_)))]),
+                "{bad:?}: {fx:?}"
+            );
+        }
+        cmd(&mut p, t0, Command::CallOut("1002".into()));
+        sip(&mut p, t0, SipInput::Answered { leg: Leg(1) });
+        let fx = cmd(
+            &mut p,
+            t0,
+            Command::Transfer(TransferTarget::Number("sip:x@y\nVia: z".into())),
+        );
+        assert!(
+            matches!(fx[..], [Effect::Emit(Event::Notice(Notice::BadNumber(_)))]),
+            "{fx:?}"
+        );
     }
 
     #[test]
@@ -1071,7 +1313,7 @@ mod tests {
             vec![
                 Effect::Emit(Event::TransferResult {
                     ok: true,
-                    detail: "SIP 200".into()
+                    detail: TransferDetail::Sip { code: 200 }
                 }),
                 Effect::Sip(SipAction::Bye { leg: Leg(1) }),
                 Effect::Emit(Event::Ended(EndReason::Transferred {

@@ -43,8 +43,8 @@ use crate::backends::vcc::object_id::{
     AgentEntry, CalloutStatusMsg, ClientMsg, HangupKind, RingMsg, ServerMsg,
 };
 use crate::engine::{
-    AgentInfo, Availability, Command, Device, Direction, EndReason, Event, Notice, RegState,
-    RingInfo, TransferTarget,
+    AgentInfo, Availability, Command, Device, Direction, EndReason, Event, Info, InitFailure,
+    InitStep, NotNow, Notice, RegState, RingInfo, TransferDetail, TransferTarget,
 };
 
 /// One SIP call of the device-1 voice leg. Ids of legs the voice leg
@@ -122,7 +122,7 @@ pub enum Input {
         extension: String,
         role: u8,
     },
-    BootstrapFailed(String),
+    BootstrapFailed(InitFailure),
     PushOpened,
     PushClosed {
         reason: String,
@@ -331,9 +331,11 @@ impl Call {
     }
 
     fn ring_info(&self, agent_leg: bool) -> RingInfo {
-        let opt = |s: &str| (!s.trim().is_empty()).then(|| s.to_string());
+        // Push-frame text reaches the screen and the history: no terminal controls.
+        let opt =
+            |s: &str| (!s.trim().is_empty()).then(|| crate::sanitize::one_line(s).into_owned());
         RingInfo {
-            phone: self.phone.clone(),
+            phone: crate::sanitize::one_line(&self.phone).into_owned(),
             display_name: None,
             line: opt(&self.line),
             queue: opt(&self.queue),
@@ -477,7 +479,7 @@ impl VccPolicy {
             });
             self.emit(Event::TransferResult {
                 ok: false,
-                detail: "the transfer offer was not answered in time and was refused".into(),
+                detail: TransferDetail::OfferTimedOut,
             });
         }
         if self.link == Link::Up
@@ -547,12 +549,12 @@ impl VccPolicy {
         self.effects.push_back(Effect::Voice(a));
     }
 
-    fn not_now(&mut self, why: &str) {
-        self.emit(Event::Notice(Notice::NotNow(why.to_string())));
+    fn not_now(&mut self, why: NotNow) {
+        self.emit(Event::Notice(Notice::NotNow(why)));
     }
 
-    fn info(&mut self, text: impl Into<String>) {
-        self.emit(Event::Notice(Notice::Info(text.into())));
+    fn info(&mut self, info: Info) {
+        self.emit(Event::Notice(Notice::Info(info)));
     }
 
     fn device_event(&self) -> Event {
@@ -647,19 +649,19 @@ impl VccPolicy {
             },
             Command::ClaimVoice => {
                 if !self.up() {
-                    self.not_now("not connected to the platform");
+                    self.not_now(NotNow::NotConnected);
                 } else if self.voice_here {
-                    self.not_now("the voice channel is already on this console");
+                    self.not_now(NotNow::VoiceAlreadyHere);
                 } else {
                     self.send(ClientMsg::EnableVoice);
                 }
             }
             Command::ToggleAvailability => {
                 if !self.up() {
-                    return self.not_now("not connected to the platform");
+                    return self.not_now(NotNow::NotConnected);
                 }
                 if self.pending_availability.is_some() {
-                    return self.not_now("waiting for the platform to confirm On/Off");
+                    return self.not_now(NotNow::AvailabilityPending);
                 }
                 let want = if self.availability == Availability::On {
                     Availability::Off
@@ -675,7 +677,7 @@ impl VccPolicy {
             Command::Accept => self.accept(),
             Command::Reject { decline } => {
                 let Some(c) = self.call.as_ref().filter(|c| c.phase == Phase::Ringing) else {
-                    return self.not_now("no call is ringing");
+                    return self.not_now(NotNow::NoRinging);
                 };
                 match c.leg {
                     Some(leg) => {
@@ -694,7 +696,7 @@ impl VccPolicy {
             Command::ChangeDevice(d) => self.change_device(d),
             Command::ListTransferAgents => {
                 if !self.up() {
-                    return self.not_now("not connected to the platform");
+                    return self.not_now(NotNow::NotConnected);
                 }
                 self.send(ClientMsg::AgentSearch);
             }
@@ -710,13 +712,13 @@ impl VccPolicy {
                     self.emit(Event::TransferResult {
                         ok,
                         detail: if ok {
-                            "transfer accepted".into()
+                            TransferDetail::YouAccepted
                         } else {
-                            "transfer refused".into()
+                            TransferDetail::YouRefused
                         },
                     });
                 }
-                None => self.not_now("no transfer is offered"),
+                None => self.not_now(NotNow::NoOffer),
             },
             Command::SendDtmf(digit) => match self.call.as_ref() {
                 Some(Call {
@@ -727,9 +729,9 @@ impl VccPolicy {
                     let leg = *leg;
                     self.voice_action(VoiceAction::Dtmf { leg, digit });
                 }
-                Some(Call { leg: Some(_), .. }) => self.not_now("DTMF digits are 0-9, *, #, A-D"),
-                Some(_) => self.not_now("on this device, send DTMF from the phone itself"),
-                None => self.not_now("not in a call"),
+                Some(Call { leg: Some(_), .. }) => self.not_now(NotNow::DtmfDigits),
+                Some(_) => self.not_now(NotNow::DtmfOnPhone),
+                None => self.not_now(NotNow::NotInCall),
             },
             Command::Shutdown => self.shutdown(),
         }
@@ -737,14 +739,13 @@ impl VccPolicy {
 
     fn call_out(&mut self, number: &str) {
         if !self.up() {
-            return self.not_now("not connected to the platform");
+            return self.not_now(NotNow::NotConnected);
         }
         if !self.voice_here {
-            return self
-                .not_now("the voice channel is on another console or tab: take it back first");
+            return self.not_now(NotNow::VoiceElsewhere);
         }
         if self.call.is_some() {
-            return self.not_now("already in a call");
+            return self.not_now(NotNow::AlreadyInCall);
         }
         match classify_number(number) {
             Some(DialTarget::Customer(n)) => {
@@ -756,9 +757,7 @@ impl VccPolicy {
             }
             Some(DialTarget::Internal(n)) => {
                 if self.device != 1 {
-                    return self.not_now(
-                        "internal numbers are dialled from your phone on this device (the console dials them only on device 1)",
-                    );
+                    return self.not_now(NotNow::InternalFromPhone);
                 }
                 let leg = LegId(self.next_leg);
                 self.next_leg += 1;
@@ -778,21 +777,19 @@ impl VccPolicy {
 
     fn accept(&mut self) {
         let Some(c) = self.call.as_ref().filter(|c| c.phase == Phase::Ringing) else {
-            return self.not_now("no call is ringing");
+            return self.not_now(NotNow::NoRinging);
         };
         match c.leg {
             Some(leg) => self.voice_action(VoiceAction::Answer { leg }),
-            None if self.device == 1 => self.not_now(
-                "this call rings on the console's own audio, which is not available yet: answer it by changing device",
-            ),
-            None => self.not_now("answer on your phone: calls ring there on this device"),
+            None if self.device == 1 => self.not_now(NotNow::ConsoleAudioUnavailable),
+            None => self.not_now(NotNow::AnswerOnPhone),
         }
     }
 
     fn end(&mut self) {
         let own = self.extension.clone();
         let Some(c) = self.call.as_mut() else {
-            return self.not_now("not in a call");
+            return self.not_now(NotNow::NotInCall);
         };
         if let Some(leg) = c.leg {
             c.end_requested = true;
@@ -803,12 +800,12 @@ impl VccPolicy {
             return self.end_call(EndReason::Cancelled);
         }
         if c.held {
-            return self.not_now("resume the call before ending it");
+            return self.not_now(NotNow::ResumeBeforeEnd);
         }
         c.end_requested = true;
         if c.call_id.is_empty() {
             // 2032 sent, STARTING not yet in: hang up as soon as it names the call.
-            return self.info("ending the call as soon as the platform names it");
+            return self.info(Info::EndingWhenNamed);
         }
         let kind = match c.direction {
             Direction::Inbound => HangupKind::Inbound,
@@ -829,14 +826,14 @@ impl VccPolicy {
 
     fn toggle_hold(&mut self) {
         let Some(c) = self.call.as_mut() else {
-            return self.not_now("not in a call");
+            return self.not_now(NotNow::NotInCall);
         };
         if c.pending.is_some() {
-            return self.not_now("waiting for the platform to answer the last request");
+            return self.not_now(NotNow::RequestPending);
         }
         let answered = c.phase == Phase::Active || c.customer_answered;
         if !answered || c.call_id.is_empty() {
-            return self.not_now("a ringing call cannot be held");
+            return self.not_now(NotNow::RingingNoHold);
         }
         let hold = !c.held;
         c.pending = Some(Pending::Hold(hold));
@@ -851,19 +848,19 @@ impl VccPolicy {
 
     fn toggle_mute(&mut self) {
         let Some(c) = self.call.as_mut() else {
-            return self.not_now("not in a call");
+            return self.not_now(NotNow::NotInCall);
         };
         if c.direction != Direction::Inbound {
-            return self.not_now("the platform mutes inbound calls only");
+            return self.not_now(NotNow::MuteInboundOnly);
         }
         if c.pending.is_some() {
-            return self.not_now("waiting for the platform to answer the last request");
+            return self.not_now(NotNow::RequestPending);
         }
         if c.phase != Phase::Active {
-            return self.not_now("a ringing call cannot be muted");
+            return self.not_now(NotNow::RingingNoMute);
         }
         if c.held {
-            return self.not_now("resume the call before muting it");
+            return self.not_now(NotNow::ResumeBeforeMute);
         }
         let mute = !c.muted;
         c.pending = Some(Pending::Mute(mute));
@@ -877,13 +874,13 @@ impl VccPolicy {
 
     fn change_device(&mut self, d: Device) {
         if !self.up() {
-            return self.not_now("not connected to the platform");
+            return self.not_now(NotNow::NotConnected);
         }
         if self.pending_device.is_some() {
-            return self.not_now("waiting for the platform to confirm the last device change");
+            return self.not_now(NotNow::DevicePending);
         }
         if self.call.is_some() {
-            return self.not_now("the device cannot change during a call");
+            return self.not_now(NotNow::DeviceDuringCall);
         }
         let (code, phone) = match &d {
             Device::Mobile { number } => match normalise_mobile(number) {
@@ -907,11 +904,11 @@ impl VccPolicy {
 
     fn transfer(&mut self, t: TransferTarget) {
         let Some(c) = self.call.as_ref() else {
-            return self.not_now("not in a call");
+            return self.not_now(NotNow::NotInCall);
         };
         let answered = c.phase == Phase::Active || c.customer_answered;
         if !answered || c.call_id.is_empty() {
-            return self.not_now("only an answered call can be transferred");
+            return self.not_now(NotNow::TransferNeedsAnswer);
         }
         let target = match &t {
             TransferTarget::Agent(id) | TransferTarget::Queue(id) | TransferTarget::Number(id) => {
@@ -933,7 +930,7 @@ impl VccPolicy {
                 acd_id: q,
             },
             TransferTarget::Number(_) => {
-                return self.not_now("the platform transfers to an agent or a queue");
+                return self.not_now(NotNow::TransferAgentOrQueue);
             }
         };
         if let Some(c) = self.call.as_mut() {
@@ -984,8 +981,9 @@ impl VccPolicy {
         self.pending_device = None;
         if !self.ready_once {
             self.link = Link::Down;
-            return self.emit(Event::InitFailed(format!(
-                "the push socket closed before login: {reason}"
+            return self.emit(Event::InitFailed(InitFailure::new(
+                InitStep::PushClosed,
+                reason,
             )));
         }
         if self.attempt < self.cfg.reconnect_max {
@@ -1052,8 +1050,7 @@ impl VccPolicy {
                 device_type,
             } => {
                 if result != 1 {
-                    return self
-                        .info("the platform did not give the voice channel to this console");
+                    return self.info(Info::VoiceNotGiven);
                 }
                 self.voice_here = true;
                 if device_type != 0 {
@@ -1105,7 +1102,13 @@ impl VccPolicy {
                 }
                 if c.phase != Phase::Active {
                     c.phase = Phase::Active;
+                    let rang_here = !c.callout && c.direction != Direction::Outbound;
                     self.emit(Event::Accepted);
+                    // A desk phone (device 2 or 4) picked the ring up on
+                    // its own (the demo's answers after ~3 s): say where.
+                    if rang_here && matches!(self.device, 2 | 4) {
+                        self.info(Info::AnsweredOnDeskPhone);
+                    }
                 }
             }
             ServerMsg::AgentEnd { extension, call_id } => {
@@ -1164,7 +1167,7 @@ impl VccPolicy {
                     && super_agent != self.extension
                     && terminated_agent == self.extension
                 {
-                    self.info(format!("supervisor {super_agent} ended the call"));
+                    self.info(Info::SupervisorEnded { agent: super_agent });
                 }
             }
             ServerMsg::CalloutStatus(s) => self.callout_status(s),
@@ -1228,15 +1231,19 @@ impl VccPolicy {
             } => {
                 let ok = status == "OK";
                 if drop_agent == self.extension {
+                    let done = ok.then(|| new_agent.clone());
                     self.emit(Event::TransferResult {
                         ok,
                         detail: if ok {
-                            format!("transferred to {new_agent}")
+                            TransferDetail::ToAgent { agent: new_agent }
                         } else {
-                            format!("transfer to {new_agent} failed ({status})")
+                            TransferDetail::ToAgentFailed {
+                                agent: new_agent,
+                                status,
+                            }
                         },
                     });
-                    self.transfer_answered(ok.then_some(new_agent));
+                    self.transfer_answered(done);
                 } else if new_agent == self.extension && !ok {
                     self.emit(Event::Notice(Notice::IpccError(status)));
                 }
@@ -1265,9 +1272,9 @@ impl VccPolicy {
                 self.emit(Event::TransferResult {
                     ok,
                     detail: if ok {
-                        "the other agent accepted the transfer".into()
+                        TransferDetail::OtherAccepted
                     } else {
-                        "the other agent refused the transfer".into()
+                        TransferDetail::OtherRefused
                     },
                 });
             }
@@ -1278,9 +1285,9 @@ impl VccPolicy {
                 self.emit(Event::TransferResult {
                     ok,
                     detail: if ok {
-                        "transferred to the queue".into()
+                        TransferDetail::ToQueue
                     } else {
-                        format!("transfer to the queue failed ({status})")
+                        TransferDetail::ToQueueFailed { status }
                     },
                 });
                 if ok && done.is_none() {
@@ -1316,9 +1323,7 @@ impl VccPolicy {
         self.emit(self.device_event());
         if !is_voice {
             if was_here || first {
-                self.info(
-                    "the voice channel is in use on another console or tab: take it here with the claim-voice key",
-                );
+                self.info(Info::VoiceInUseElsewhere);
             }
             if was_here
                 && let Some(c) = self.call.as_ref()
@@ -1353,11 +1358,9 @@ impl VccPolicy {
         self.end_call(EndReason::AnsweredElsewhere);
         self.emit(Event::VoiceChannel(false));
         match self.cfg.generation {
-            Generation::Older => self.info(
-                "the voice channel moved to another console or tab: take it back with the claim-voice key",
-            ),
+            Generation::Older => self.info(Info::VoiceMovedAway),
             Generation::Newer => {
-                self.info("the voice channel moved to another console or tab: this session has ended");
+                self.info(Info::VoiceMovedSessionEnded);
                 self.effects.push_back(Effect::ClosePush);
                 self.lost();
             }
@@ -1401,9 +1404,7 @@ impl VccPolicy {
         if show {
             self.emit(Event::Ringing(info));
             if self.device == 1 {
-                self.info(
-                    "this call rings on the console's own audio, which is not available yet: change device to take calls",
-                );
+                self.info(Info::RingsWithoutAudio);
             }
         }
     }
@@ -1588,7 +1589,7 @@ impl VccPolicy {
             VoiceEvent::Registration(s) => self.emit(Event::Registration(s)),
             VoiceEvent::Unavailable(text) => {
                 self.voice_unavailable = true;
-                self.info(text);
+                self.info(Info::VoiceUnavailable { detail: text });
             }
         }
     }

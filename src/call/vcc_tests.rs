@@ -209,11 +209,9 @@ fn init_logs_in_and_reports_the_platform_state() {
 fn init_failures_are_reported() {
     let mut f = F::new(PolicyConfig::default());
     f.cmd(Command::Connect);
-    let e = f.input(Input::BootstrapFailed("login refused: bad token".into()));
-    assert_eq!(
-        events(&e),
-        vec![Event::InitFailed("login refused: bad token".into())]
-    );
+    let refused = InitFailure::new(InitStep::Refused, "bad token");
+    let e = f.input(Input::BootstrapFailed(refused.clone()));
+    assert_eq!(events(&e), vec![Event::InitFailed(refused)]);
     // Connect again retries from the start.
     assert_eq!(f.cmd(Command::Connect), vec![Effect::Bootstrap]);
     f.input(Input::Bootstrapped {
@@ -223,7 +221,9 @@ fn init_failures_are_reported() {
     let e = f.input(Input::PushClosed {
         reason: "connection refused".into(),
     });
-    assert!(matches!(&events(&e)[..], [Event::InitFailed(r)] if r.contains("connection refused")));
+    assert!(
+        matches!(&events(&e)[..], [Event::InitFailed(r)] if r.step == InitStep::PushClosed && r.detail == "connection refused")
+    );
 }
 
 #[test]
@@ -297,10 +297,7 @@ fn claim_voice_when_it_is_elsewhere() {
     });
     let ev = events(&e);
     assert!(ev.contains(&Event::VoiceChannel(false)));
-    assert!(
-        ev.iter()
-            .any(|e| matches!(e, Event::Notice(Notice::Info(t)) if t.contains("another console")))
-    );
+    assert!(ev.contains(&Event::Notice(Notice::Info(Info::VoiceInUseElsewhere))));
     assert!(sent(&e).is_empty(), "never steals voice on its own");
     // Calls are refused while voice is elsewhere.
     assert!(has_not_now(&f.cmd(Command::CallOut("0912345678".into()))));
@@ -762,7 +759,13 @@ fn inbound_desk_phone_ring_answer_mute_hold_end() {
         extension: EXT.into(),
         call_id: "in-1".into(),
     });
-    assert_eq!(events(&e), vec![Event::Accepted]);
+    assert_eq!(
+        events(&e),
+        vec![
+            Event::Accepted,
+            Event::Notice(Notice::Info(Info::AnsweredOnDeskPhone))
+        ]
+    );
 
     let e = f.cmd(Command::ToggleMute);
     assert_eq!(
@@ -933,7 +936,9 @@ fn supervisor_hangup_notice_and_refused_hangup() {
         super_agent: "9000".into(),
         terminated_agent: EXT.into(),
     });
-    assert!(matches!(&events(&e)[..], [Event::Notice(Notice::Info(t))] if t.contains("9000")));
+    assert!(
+        matches!(&events(&e)[..], [Event::Notice(Notice::Info(Info::SupervisorEnded { agent }))] if agent == "9000")
+    );
     f.cmd(Command::End);
     let e = f.push(ServerMsg::HangupResult {
         call_id: "in-1".into(),
@@ -1493,7 +1498,7 @@ fn device_1_without_a_voice_leg_says_so_and_still_shows_the_ring() {
         "console audio is not available yet".into(),
     ));
     assert!(
-        matches!(&events(&e)[..], [Event::Notice(Notice::Info(t))] if t.contains("not available"))
+        matches!(&events(&e)[..], [Event::Notice(Notice::Info(Info::VoiceUnavailable { detail }))] if detail.contains("not available"))
     );
     let e = f.push(ring("in-3"));
     let ev = events(&e);
@@ -1550,6 +1555,23 @@ fn role_override_from_config_wins() {
             device_type: 3,
             phone: String::new()
         }]
+    );
+}
+
+#[test]
+fn a_desk_phone_answering_by_itself_is_said_on_screen() {
+    let mut f = F::older(4);
+    f.push(ring("in-9"));
+    let e = f.push(ServerMsg::AgentAnswer {
+        extension: EXT.into(),
+        call_id: "in-9".into(),
+    });
+    assert_eq!(
+        events(&e),
+        vec![
+            Event::Accepted,
+            Event::Notice(Notice::Info(Info::AnsweredOnDeskPhone))
+        ]
     );
 }
 

@@ -26,6 +26,35 @@ pub enum ConfigError {
         "unknown theme `{name}`{suggestion} Built-in themes: dark, light, high-contrast; or give the path of a .toml file"
     )]
     UnknownTheme { name: String, suggestion: String },
+    /// Several errors of one file, in file order (one per line).
+    #[error("{}", many(.0))]
+    Many(Vec<ConfigError>),
+}
+
+fn many(errs: &[ConfigError]) -> String {
+    errs.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl ConfigError {
+    /// One error as is; several as [`ConfigError::Many`].
+    pub fn from_list(mut errs: Vec<ConfigError>) -> ConfigError {
+        if errs.len() == 1 {
+            errs.remove(0)
+        } else {
+            ConfigError::Many(errs)
+        }
+    }
+
+    /// Where in the file, for sorting: (line, column); unplaced errors last.
+    pub fn position(&self) -> (usize, usize) {
+        match self {
+            ConfigError::Parse { line, column, .. } => (*line, *column),
+            _ => (usize::MAX, 0),
+        }
+    }
 }
 
 /// Levenshtein distance, for "did you mean".

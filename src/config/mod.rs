@@ -3,6 +3,7 @@
 //! what was expected; unknown keys get a "did you mean". Secrets are never
 //! read from here (see [`crate::secret`]).
 
+pub mod collect;
 pub mod error;
 
 use std::path::{Path, PathBuf};
@@ -320,6 +321,130 @@ fn with_overrides(table: toml::Table, mut ovs: Vec<Override>) -> Result<Config, 
     })
 }
 
+/// Where the secret files are written in the file, for the mode check.
+#[derive(Deserialize, Default)]
+struct SecretSpans {
+    #[serde(default)]
+    sip: Option<SecretKeys>,
+    #[serde(default)]
+    vcc: Option<SecretKeys>,
+    #[serde(default)]
+    crm: Option<SecretKeys>,
+}
+
+#[derive(Deserialize, Default)]
+struct SecretKeys {
+    #[serde(default)]
+    password_file: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    access_key_file: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    token_file: Option<toml::Spanned<String>>,
+}
+
+/// A secret file that others can read is refused when the config is
+/// loaded (`tongdai config` says so, with the line and the fix), not at
+/// the first call: the secret may already have leaked. A missing file is
+/// left to the backend, which says which variable or file to set.
+fn check_secret_files(
+    cfg: &Config,
+    path: &Path,
+    text: &str,
+    ovs: &[Override],
+) -> Result<(), ConfigError> {
+    use std::os::unix::fs::PermissionsExt;
+    let spans: SecretSpans = toml::from_str(text).unwrap_or_default();
+    let files = [
+        (
+            "sip",
+            "password_file",
+            cfg.sip.as_ref().and_then(|s| s.password_file.clone()),
+            spans.sip.and_then(|k| k.password_file),
+        ),
+        (
+            "vcc",
+            "access_key_file",
+            cfg.vcc.as_ref().and_then(|v| v.access_key_file.clone()),
+            spans.vcc.and_then(|k| k.access_key_file),
+        ),
+        (
+            "crm",
+            "token_file",
+            cfg.crm.as_ref().and_then(|c| c.token_file.clone()),
+            spans.crm.and_then(|k| k.token_file),
+        ),
+    ];
+    for (section, key, file, span) in files {
+        let Some(file) = file else { continue };
+        let Ok(meta) = std::fs::metadata(&file) else {
+            continue;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 == 0 {
+            continue;
+        }
+        let message = format!(
+            "field `{section}.{key}`: {} can be read by other users (mode {mode:o}); run `chmod 600 {}`",
+            file.display(),
+            file.display()
+        );
+        let from_env = ovs
+            .iter()
+            .find(|o| o.path == [section.to_string(), key.to_string()]);
+        return Err(match (from_env, span) {
+            (Some(o), _) => ConfigError::Env {
+                var: o.var.clone(),
+                message,
+            },
+            (None, Some(span)) => {
+                let (line, column) = error::line_col(text, span.span().start);
+                ConfigError::Parse {
+                    path: path.to_path_buf(),
+                    line,
+                    column,
+                    message,
+                }
+            }
+            (None, None) => ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message,
+            },
+        });
+    }
+    Ok(())
+}
+
+/// `[audio] record_dir`: created (0700) when missing, and it must take
+/// files; otherwise ringtones and recordings would fail call after call
+/// with nothing on screen. Called when the console starts.
+pub fn prepare_record_dir(cfg: &Config) -> Result<(), ConfigError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let Some(dir) = &cfg.audio.record_dir else {
+        return Ok(());
+    };
+    let fail = |reason: String| ConfigError::Invalid {
+        path: cfg
+            .source
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("the configuration")),
+        message: format!(
+            "audio.record_dir = {:?}: {reason}; create it or point record_dir at a folder you can write",
+            dir.display().to_string()
+        ),
+    };
+    crate::private_fs::create_dir_all(dir)
+        .map_err(|e| fail(format!("cannot create the folder ({e})")))?;
+    let probe = dir.join(format!(".tongdai-probe-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(crate::private_fs::FILE_MODE)
+        .open(&probe)
+        .map_err(|e| fail(format!("cannot write there ({e})")))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 /// Checks the types cannot express.
 fn validate(cfg: &Config, path: &Path) -> Result<(), ConfigError> {
     let invalid = |message: String| ConfigError::Invalid {
@@ -354,17 +479,146 @@ fn validate(cfg: &Config, path: &Path) -> Result<(), ConfigError> {
 }
 
 /// Load from `text` (the contents of `path`) and the given environment.
+/// Every error of the file is reported, in file order, with its line and
+/// column (`ConfigError::Many` when there are several).
 pub fn parse(path: &Path, text: &str, env: &[(String, String)]) -> Result<Config, ConfigError> {
     // The file alone first, so its errors carry line numbers.
-    let mut cfg: Config = error::parse_toml(path, text)?;
+    let mut cfg: Config = match collect::parse_all(path, text) {
+        Ok(c) => c,
+        Err((rest, mut errs)) => {
+            // The rest of the file is checked too: one run, every error.
+            if let Some(rest) = rest {
+                errs.extend(checks(&rest, path, text));
+            }
+            errs.sort_by_key(ConfigError::position);
+            return Err(ConfigError::from_list(errs));
+        }
+    };
     let ovs = overrides(env);
     if !ovs.is_empty() {
         let table: toml::Table = text.parse().map_err(|e| error::from_toml(path, text, &e))?;
-        cfg = with_overrides(table, ovs)?;
+        cfg = with_overrides(table, ovs.clone())?;
     }
-    validate(&cfg, path)?;
+    let mut errs = checks(&cfg, path, text);
+    if let Err(e) = validate(&cfg, path) {
+        errs.push(placed(e, text));
+    }
+    if let Err(e) = check_secret_files(&cfg, path, text, &ovs) {
+        errs.push(placed(e, text));
+    }
+    if !errs.is_empty() {
+        errs.sort_by_key(ConfigError::position);
+        return Err(ConfigError::from_list(errs));
+    }
     cfg.source = Some(path.to_path_buf());
     Ok(cfg)
+}
+
+/// An error about `field` at the place the file sets it (or the file alone).
+fn at_field(path: &Path, text: &str, field: &str, message: String) -> ConfigError {
+    match collect::position_of(text, field) {
+        Some((line, column)) => ConfigError::Parse {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        },
+        None => ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        },
+    }
+}
+
+/// A [`validate`] error, placed at the first `section.key` it names that
+/// the file sets (`sip.server is empty` → the line of `server`).
+fn placed(e: ConfigError, text: &str) -> ConfigError {
+    let ConfigError::Invalid { path, message } = e else {
+        return e;
+    };
+    let field = message
+        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+        .filter(|w| w.contains('.') && SECTIONS.iter().any(|s| w.starts_with(&format!("{s}."))))
+        .find(|w| collect::position_of(text, w).is_some())
+        .map(str::to_string);
+    match field {
+        Some(f) => at_field(&path, text, &f, message),
+        None => ConfigError::Invalid { path, message },
+    }
+}
+
+/// Levels a bare `log.level` word may be (anything else needs `target=level`).
+const LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error", "off"];
+
+/// The checks the console would otherwise fail on at start, each placed on
+/// its line: the theme exists, the log level is a level, the demo agent
+/// is one of the demo switchboard's agents.
+fn checks(cfg: &Config, path: &Path, text: &str) -> Vec<ConfigError> {
+    let mut errs = Vec::new();
+    match crate::app::theme::Theme::load(
+        &cfg.ui.theme,
+        ColorDepth::TrueColor,
+        config_dir().as_deref(),
+    ) {
+        Err(e @ ConfigError::UnknownTheme { .. }) => {
+            errs.push(at_field(
+                path,
+                text,
+                "ui.theme",
+                format!("field `ui.theme`: {e}"),
+            ));
+        }
+        Err(ConfigError::Read { path: p, reason }) => errs.push(at_field(
+            path,
+            text,
+            "ui.theme",
+            format!(
+                "field `ui.theme`: cannot read the theme {}: {reason}",
+                p.display()
+            ),
+        )),
+        // A theme file with its own errors names that file and line.
+        Err(e) => errs.push(e),
+        Ok(_) => {}
+    }
+    for word in cfg.log.level.split(',').map(str::trim) {
+        let bare = !word.contains(['=', '[', ':']) && !word.is_empty();
+        if bare && !LEVELS.contains(&word.to_ascii_lowercase().as_str()) {
+            errs.push(at_field(
+                path,
+                text,
+                "log.level",
+                format!(
+                    "field `log.level`: `{word}` is not a level{} (expected one of {}, or target=level such as \"tongdai=debug\")",
+                    error::did_you_mean(word, LEVELS.iter().copied()).trim_end_matches('.'),
+                    LEVELS.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", "),
+                ),
+            ));
+        }
+    }
+    let agents: Vec<String> = crate::switchboard::Scenario::demo()
+        .agents
+        .iter()
+        .filter(|a| a.bot.is_none())
+        .map(|a| a.ipphone.clone())
+        .collect();
+    if !agents.contains(&cfg.demo.agent) {
+        errs.push(at_field(
+            path,
+            text,
+            "demo.agent",
+            format!(
+                "field `demo.agent`: the demo switchboard has no agent `{}` (expected one of {})",
+                cfg.demo.agent,
+                agents
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    errs
 }
 
 /// Load the config: `explicit` (`--config`, must exist) or the default

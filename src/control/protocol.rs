@@ -21,10 +21,13 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::call::errors::{CalloutError, Lang, ipcc_error_text};
+use crate::app::i18n;
+use crate::call::errors::{CalloutError, Lang};
 use crate::engine::{
-    Availability, Command, Device, Direction, EndReason, Event, Notice, TransferTarget,
+    Availability, Command, Device, Direction, EndReason, Event, HistoryNotice, Notice,
+    TransferTarget,
 };
+use crate::sip::target::{self, Target};
 
 /// The version sent in the hello line. Bumped only for incompatible changes;
 /// new commands, events and fields do not bump it.
@@ -68,6 +71,8 @@ pub enum ErrorCode {
     Unauthorized,
     /// TCP: this listener only serves `status` and `subscribe`.
     ReadOnly,
+    /// `answer`, `reject`, `decline` or `end` with no call to act on.
+    NoCall,
 }
 
 impl ErrorCode {
@@ -84,6 +89,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::ReadOnly => "read_only",
+            ErrorCode::NoCall => "no_call",
         }
     }
 }
@@ -370,56 +376,50 @@ fn is_dtmf(c: char) -> bool {
 
 /// Accept a number as a desktop or CRM hands it over.
 ///
-/// - `tel:` URIs (RFC 3966): parameters after `;` dropped, visual
-///   separators (`-`, `.`, `(`, `)`, spaces) removed.
+/// Every text goes through the shared check of `sip::target` first (no
+/// control characters, no whitespace or URI headers in a `sip:` address,
+/// the RFC 3261 §25.1 grammar): the socket lets through exactly what the
+/// dial line does, and the refusal says why.
+/// - `tel:` URIs (RFC 3966): percent-escapes decoded, parameters after `;`
+///   dropped, visual separators (`-`, `.`, `(`, `)`, spaces) removed.
 /// - `sip:` / `sips:` URIs whose user part is a telephone number become that
 ///   number (dialled through the console's own account: the host is not
 ///   used); other SIP URIs are passed on unchanged (a plain SIP account dials
 ///   them; VCC says it cannot).
-/// - anything else is passed on trimmed; the engine has the last word
-///   (a `notice` event with `bad_number`).
+/// - anything else must be a number (digits, `*`, `#`, a leading `+`).
 pub fn normalize_number(input: &str) -> Result<String, ProtoError> {
-    let t = input.trim();
-    let lower = t.to_ascii_lowercase();
-    let bad_number = || {
+    let lower = input.trim_start().get(..4).map(str::to_ascii_lowercase);
+    // A `tel:` number is decoded before the check, so `%0D%0A` is refused
+    // as the CR LF it stands for.
+    let text = if lower.as_deref() == Some("tel:") {
+        percent_decode(input)
+    } else {
+        input.to_string()
+    };
+    let target = target::parse(&text).map_err(|e| {
         ProtoError::new(
             ErrorCode::BadNumber,
-            format!("{input:?} is not a number or a tel:/sip: URI"),
+            format!(
+                "{input:?} cannot be dialled: {}",
+                i18n::target_error(Lang::En, &e)
+            ),
         )
-    };
-    let strip = |s: &str| -> String {
-        s.chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
-            .collect()
-    };
-    let out = if let Some(rest) = lower.strip_prefix("tel:").map(|_| &t[4..]) {
-        let rest = percent_decode(rest.split(';').next().unwrap_or(""));
-        strip(&rest)
-    } else if lower.starts_with("sip:") || lower.starts_with("sips:") {
-        let after = &t[t.find(':').map(|i| i + 1).unwrap_or(0)..];
-        let user = after
-            .split('@')
-            .next()
-            .unwrap_or("")
-            .split(';')
-            .next()
-            .unwrap_or("");
-        let user = strip(&percent_decode(user));
-        if after.is_empty() {
-            return Err(bad_number());
+    })?;
+    Ok(match target {
+        Target::Number(n) => n,
+        Target::Uri(uri) => {
+            let after = &uri[uri.find(':').map(|i| i + 1).unwrap_or(0)..];
+            let user = match after.rsplit_once('@') {
+                Some((user, _)) => user.split(';').next().unwrap_or(""),
+                None => "",
+            };
+            let user: String = percent_decode(user)
+                .chars()
+                .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+                .collect();
+            if looks_like_phone(&user) { user } else { uri }
         }
-        if looks_like_phone(&user) {
-            user
-        } else {
-            t.to_string()
-        }
-    } else {
-        t.to_string()
-    };
-    if out.is_empty() {
-        return Err(bad_number());
-    }
-    Ok(out)
+    })
 }
 
 fn looks_like_phone(s: &str) -> bool {
@@ -533,25 +533,42 @@ pub fn callout_text(error_code: Option<&str>, sip_code: Option<u16>) -> Value {
 
 fn notice_json(n: &Notice) -> Map<String, Value> {
     let mut m = Map::new();
-    let (kind, detail) = match n {
-        Notice::IpccError(code) => {
-            m.insert(
-                "text".into(),
-                json!({"en": ipcc_error_text(code, Lang::En), "vi": ipcc_error_text(code, Lang::Vi)}),
-            );
-            ("ipcc_error", Some(code.as_str()))
-        }
+    // Every notice carries its words in both languages (the console's
+    // catalogue); `detail` stays the English text for older scripts.
+    m.insert(
+        "text".into(),
+        json!({"en": i18n::notice(Lang::En, n), "vi": i18n::notice(Lang::Vi, n)}),
+    );
+    let english = |l: Lang| i18n::notice(l, n);
+    let (kind, detail): (&str, Option<String>) = match n {
+        Notice::IpccError(code) => ("ipcc_error", Some(code.clone())),
         Notice::AvailabilityRefused => ("availability_refused", None),
         Notice::DeviceChangeRefused => ("device_change_refused", None),
-        Notice::NotNow(t) => ("not_now", Some(t.as_str())),
-        Notice::BadNumber(t) => ("bad_number", Some(t.as_str())),
+        Notice::NotNow(why) => {
+            if let Ok(v) = serde_json::to_value(why) {
+                m.insert("why".into(), v);
+            }
+            ("not_now", Some(i18n::not_now(Lang::En, *why).to_string()))
+        }
+        Notice::BadNumber(t) => ("bad_number", Some(t.clone())),
         Notice::InsecureTls => ("insecure_tls", None),
-        Notice::Server(t) => ("server", Some(t.as_str())),
-        Notice::Info(t) => ("info", Some(t.as_str())),
+        Notice::Server(t) => ("server", Some(t.clone())),
+        Notice::Info(i) => {
+            if let Ok(Value::Object(im)) = serde_json::to_value(i) {
+                m.extend(im);
+            }
+            ("info", Some(english(Lang::En)))
+        }
+        Notice::History(h) => match h {
+            HistoryNotice::Recovered { moved_to } => ("history_recovered", Some(moved_to.clone())),
+            HistoryNotice::Locked => ("history_locked", None),
+            HistoryNotice::Unlocked => ("history_unlocked", None),
+            HistoryNotice::Off { reason } => ("history_off", Some(reason.clone())),
+        },
     };
     m.insert("notice".into(), Value::String(kind.into()));
     if let Some(d) = detail {
-        m.insert("detail".into(), Value::String(d.into()));
+        m.insert("detail".into(), Value::String(d));
     }
     m
 }
@@ -570,7 +587,11 @@ pub fn event_json(e: &Event) -> Value {
         | Event::Reconnected
         | Event::Disconnected
         | Event::ShutdownComplete => {}
-        Event::InitFailed(reason) => put("reason", json!(reason)),
+        Event::InitFailed(f) => {
+            put("reason", json!(i18n::init_failed(Lang::En, f)));
+            put("step", json!(f.step));
+            put("detail", json!(f.detail));
+        }
         Event::VoiceChannel(b) => put("enabled", json!(b)),
         Event::Availability(a) => put("status", json!(availability_str(*a))),
         Event::CalloutStarted(n) | Event::Dialing(n) => put("number", json!(n)),
@@ -618,7 +639,16 @@ pub fn event_json(e: &Event) -> Value {
         }
         Event::TransferResult { ok, detail } => {
             put("ok", json!(ok));
-            put("detail", json!(detail));
+            put(
+                "detail",
+                json!(i18n::transfer_result(Lang::En, *ok, detail)),
+            );
+            put(
+                "text",
+                json!({"en": i18n::transfer_result(Lang::En, *ok, detail),
+                       "vi": i18n::transfer_result(Lang::Vi, *ok, detail)}),
+            );
+            put("result", json!(detail));
         }
         Event::CallId(id) => put("call_id", json!(id)),
         Event::Registration(state) => {
@@ -697,7 +727,7 @@ mod tests {
         assert_eq!(
             op(r#"{"cmd":"device","type":3,"phone":"+84 912 000 111"}"#),
             Op::Engine(Command::ChangeDevice(Device::Mobile {
-                number: "+84 912 000 111".into()
+                number: "+84912000111".into()
             }))
         );
         assert_eq!(
@@ -760,9 +790,46 @@ mod tests {
         assert_eq!(n("sip:0912345678@pbx.example.com;user=phone"), "0912345678");
         assert_eq!(n("sips:+84912345678@pbx.example.com"), "+84912345678");
         assert_eq!(n("sip:alice@example.com"), "sip:alice@example.com");
-        assert_eq!(n(" 0912 345 678 "), "0912 345 678");
+        assert_eq!(n(" 0912 345 678 "), "0912345678");
         assert!(normalize_number("sip:").is_err());
         assert!(normalize_number("  ").is_err());
+    }
+
+    #[test]
+    fn header_injection_through_call_and_transfer_is_refused_with_a_reason() {
+        for (line, why) in [
+            (
+                r#"{"id":1,"cmd":"call","number":"sip:evil@host\r\nX-Injected: yes"}"#,
+                "U+000D",
+            ),
+            (
+                r#"{"id":1,"cmd":"call","number":"sip:a@b>;tag=1\r\nVia: SIP/2.0/UDP x"}"#,
+                "U+000D",
+            ),
+            (
+                r#"{"id":1,"cmd":"call","number":"sip:a@b\r\n\r\n"}"#,
+                "U+000D",
+            ),
+            (r#"{"id":1,"cmd":"call","number":"sip:a@b c"}"#, "space"),
+            (
+                r#"{"id":1,"cmd":"call","number":"sip:a@b?X-Injected=yes"}"#,
+                "URI headers",
+            ),
+            (
+                r#"{"id":1,"cmd":"call","number":"tel:0912%0D%0AVia:x"}"#,
+                "U+000D",
+            ),
+            (
+                r#"{"id":1,"cmd":"transfer","number":"sip:a@b\nVia: x"}"#,
+                "U+000A",
+            ),
+            (r#"{"id":1,"cmd":"call","number":"alice"}"#, "'a'"),
+        ] {
+            let (id, e) = parse_request(line).expect_err(line);
+            assert_eq!(id, json!(1));
+            assert_eq!(e.code, ErrorCode::BadNumber, "{line}");
+            assert!(e.message.contains(why), "{line}: {}", e.message);
+        }
     }
 
     #[test]

@@ -682,7 +682,10 @@ async fn handle_line(
                 Value::Bool(false),
             )]))
         }
-        Op::Engine(c) => send(ctx, c).await.map(|_| none()),
+        Op::Engine(c) => match nothing_to_act_on(&c, &ctx.hub) {
+            Some(e) => Err(e),
+            None => send(ctx, c).await.map(|_| none()),
+        },
         Op::Toggle { what, want } => {
             let (current, cmd) = {
                 let st = ctx.hub.lock();
@@ -705,6 +708,26 @@ async fn handle_line(
         Ok(extra) => (protocol::ok(&id, extra), Then::Continue),
         Err(e) => (protocol::error(&id, &e), Then::Continue),
     }
+}
+
+/// `answer`, `reject`, `decline` and `end` with no call (as the status has
+/// it, updated before any client sees an event) are refused, not answered
+/// `ok` for a command the engine would drop.
+fn nothing_to_act_on(c: &Command, hub: &EventHub) -> Option<ProtoError> {
+    let what = match c {
+        Command::Accept => "answer",
+        Command::End => "end",
+        Command::Reject { decline: false } => "reject",
+        Command::Reject { decline: true } => "decline",
+        _ => return None,
+    };
+    if hub.lock().in_call() {
+        return None;
+    }
+    Some(ProtoError::new(
+        ErrorCode::NoCall,
+        format!("no call to {what}"),
+    ))
 }
 
 async fn send(ctx: &Ctx, c: Command) -> Result<(), ProtoError> {

@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::protocol::{availability_str, device_json, direction_str, end_reason_json, round3};
-use crate::engine::{Availability, Device, Direction, Event, RegState};
+use crate::engine::{Availability, Device, Direction, Event, Notice, RegState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -104,6 +104,9 @@ pub struct StatusTracker {
     last_from_failure: bool,
     quality: Option<Quality>,
     transfer_offer: Option<Value>,
+    /// The last call-history notice: a client that connects after the
+    /// start still learns that the database was repaired or is locked.
+    history: Option<Value>,
 }
 
 impl Default for StatusTracker {
@@ -127,6 +130,7 @@ impl StatusTracker {
             last_from_failure: false,
             quality: None,
             transfer_offer: None,
+            history: None,
         }
     }
 
@@ -294,6 +298,14 @@ impl StatusTracker {
             | Event::DtmfReceived(_)
             | Event::Notice(_) => {}
         }
+        if let Event::Notice(n @ Notice::History(h)) = event {
+            let mut v = serde_json::to_value(h).unwrap_or_default();
+            v["text"] = json!({
+                "en": crate::app::i18n::notice(crate::call::errors::Lang::En, n),
+                "vi": crate::app::i18n::notice(crate::call::errors::Lang::Vi, n),
+            });
+            self.history = Some(v);
+        }
     }
 
     pub fn snapshot(&self, now: Instant) -> Value {
@@ -314,6 +326,7 @@ impl StatusTracker {
                 "seconds_ago": now.saturating_duration_since(q.at).as_secs(),
             })),
             "transfer_offer": self.transfer_offer,
+            "history": self.history,
         })
     }
 }

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::command::Device;
+use super::notice::{Info, InitFailure, NotNow, TransferDetail};
 
 /// `csShowCallStatus(status)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,15 +107,31 @@ pub enum Notice {
     /// The server refused a device change; the old device is kept.
     DeviceChangeRefused,
     /// A request the current state does not allow ("not in a call", …).
-    NotNow(String),
+    NotNow(NotNow),
     /// The dialled text is not a number we can call.
     BadNumber(String),
     /// Certificates are not verified for this account (lab PBXs only).
     InsecureTls,
     /// A message from the platform or PBX, shown as is.
     Server(String),
-    /// Anything else worth a line, already in plain words.
-    Info(String),
+    /// Anything else worth a line (typed: the console words it).
+    Info(Info),
+    /// The call history database needed a repair or is waiting on a lock.
+    History(HistoryNotice),
+}
+
+/// What happened to the call history database (`history.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "history", rename_all = "snake_case")]
+pub enum HistoryNotice {
+    /// It was damaged: moved aside to `moved_to`; a fresh one records.
+    Recovered { moved_to: String },
+    /// Another program holds it locked: writes wait and are retried.
+    Locked,
+    /// The lock is gone and the waiting writes are done.
+    Unlocked,
+    /// It cannot be used at all; calls are not recorded.
+    Off { reason: String },
 }
 
 /// Where a ring comes from.
@@ -140,7 +157,7 @@ pub enum Event {
     /// `csInitComplete()`.
     Ready,
     /// `csInitError(code)`.
-    InitFailed(String),
+    InitFailed(InitFailure),
     /// `csShowEnableVoice(bool)`: does this console own the voice channel?
     VoiceChannel(bool),
     /// `csShowCallStatus(status)`.
@@ -187,7 +204,7 @@ pub enum Event {
     /// How a transfer we started (or were offered) turned out.
     TransferResult {
         ok: bool,
-        detail: String,
+        detail: TransferDetail,
     },
     /// `csCurrentCallId(id)`.
     CallId(String),

@@ -12,13 +12,17 @@
 
 pub mod command;
 pub mod event;
+pub mod notice;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
 pub use command::{Command, Device, TransferTarget};
-pub use event::{AgentInfo, Availability, Direction, EndReason, Event, Notice, RegState, RingInfo};
+pub use event::{
+    AgentInfo, Availability, Direction, EndReason, Event, HistoryNotice, Notice, RegState, RingInfo,
+};
+pub use notice::{Info, InitFailure, InitStep, NotNow, TransferDetail};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 

@@ -21,11 +21,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::alert::{Alert, AlertEffect, AlertPolicy};
+use super::alert::{Alert, AlertEffect, AlertPolicy, Sink};
 use super::config::{AudioConfig, DeviceKind};
 use super::device::AudioDevice;
 use super::tone::ToneGen;
-use crate::engine::{Event, Notice};
+use crate::engine::{Event, Info, Notice};
 
 /// Tones are synthesized at 16 kHz: clean up to the ringtone's 480 Hz
 /// harmonics-free sines, and a small resampling step to a 48 kHz card.
@@ -63,9 +63,9 @@ pub fn spawn(
     });
     if let Err(e) = tee {
         tracing::error!(error = %e, "cannot start the alert tee thread");
-        let _ = tx.send(Event::Notice(Notice::Info(format!(
-            "no call sounds and no events: cannot start a thread ({e})"
-        ))));
+        let _ = tx.send(Event::Notice(Notice::Info(Info::SoundsOff {
+            detail: e.to_string(),
+        })));
     }
     rx
 }
@@ -113,14 +113,14 @@ fn player_loop(
     let mut policy = AlertPolicy::new();
     let mut current: Option<Playing> = None;
     let mut n = 0u64;
-    let mut last_error: Option<String> = None;
+    let mut last_error: Option<Info> = None;
     let mut frame = vec![0i16; FRAME_SAMPLES];
-    let notice = |text: String, last: &mut Option<String>| {
+    let notice = |info: Info, last: &mut Option<Info>| {
         // Once per distinct problem, not once per ring.
-        if last.as_deref() != Some(text.as_str()) {
-            tracing::warn!(%text, "call sounds");
-            let _ = notices.send(Event::Notice(Notice::Info(text.clone())));
-            *last = Some(text);
+        if last.as_ref() != Some(&info) {
+            tracing::warn!(?info, "call sounds");
+            let _ = notices.send(Event::Notice(Notice::Info(info.clone())));
+            *last = Some(info);
         }
     };
     loop {
@@ -177,11 +177,10 @@ fn player_loop(
                             });
                         }
                         Err(e) => notice(
-                            format!(
-                                "{} device: {e}; no {} sound",
-                                alert.sink().label(),
-                                alert.stem()
-                            ),
+                            Info::SoundDeviceFailed {
+                                ring: alert.sink() == Sink::Ring,
+                                detail: e.to_string(),
+                            },
                             &mut last_error,
                         ),
                     }
@@ -211,10 +210,10 @@ fn player_loop(
         {
             // The device went away mid-ring: say so, keep the console going.
             notice(
-                format!(
-                    "the {} device went away ({e}); calls show on screen only",
-                    p.alert.sink().label()
-                ),
+                Info::SoundDeviceLost {
+                    ring: p.alert.sink() == Sink::Ring,
+                    detail: e.to_string(),
+                },
                 &mut last_error,
             );
             close(p);

@@ -24,9 +24,15 @@
 //!   (1 s) stayed above `margin + frame` is one frame dropped, and the
 //!   margin decays towards `2·J` with a time constant of seconds.
 //!
-//! On a clean link that keeps the added delay between `min_margin` and
-//! `min_margin + frame` (6–26 ms); the reported target, `margin + frame`,
-//! starts at 40 ms. Reordering within the slack costs nothing; duplicates
+//! Priming waits the same margin the band keeps on a clean link
+//! (`initial_margin = min_margin`, 10 ms), so the slack it sets up, anywhere
+//! in `margin .. margin + frame` by the phase of arrivals against pops,
+//! stays inside the band: a clean link never drops or stretches (the added
+//! delay stays 10–30 ms and the target at 30 ms). A larger initial margin
+//! that then decayed moved the band under that slack within seconds, and
+//! the shrink rule dropped a frame; that was the cut heard 1–3 s into
+//! calls. J counts from playout on (a burst queued before it is not
+//! jitter), and such a burst is skipped before the first frame is heard. Reordering within the slack costs nothing; duplicates
 //! are dropped; a missing packet is concealed in its slot when its time
 //! comes (the caller does the PLC, see [`super::codec::Plc`]); a packet
 //! arriving after its slot is dropped as late and grows the buffer; clock
@@ -62,8 +68,14 @@ impl Default for JitterConfig {
         JitterConfig {
             clock_rate: 8000,
             frame_samples: 160,
-            initial_margin: Duration::from_millis(20),
-            min_margin: Duration::from_millis(6),
+            // Priming waits the margin the buffer keeps on a clean link:
+            // a larger start that then decays moves the band under the
+            // slack priming set, and the shrink rule drops a frame.
+            initial_margin: Duration::from_millis(10),
+            // Twice the slack noise of a clean loopback (±2 ms transit,
+            // ±2 ms of our own tick): the near-miss rule (slack < margin/2)
+            // must not fire on it at any arrival/pop phase.
+            min_margin: Duration::from_millis(10),
             max_delay: Duration::from_millis(500),
             shrink_window: 50,
             resync: Duration::from_secs(2),
@@ -116,6 +128,9 @@ pub struct JitterStats {
     pub underruns: u64,
     /// Frames dropped to shrink the buffer (or on overflow).
     pub dropped: u64,
+    /// Stale packets skipped before playout began (a burst queued at the
+    /// start of a talk spurt; never heard, so no cut).
+    pub skipped: u64,
     pub restarts: u64,
     pub played: u64,
     /// RFC 3550 §A.8 interarrival jitter.
@@ -163,6 +178,8 @@ pub struct JitterBuffer {
     stats: JitterStats,
     /// The last pop concealed a lost packet (not a stretch or underrun).
     lost_slot: bool,
+    /// Nothing played yet from this source (see `skip_stale`).
+    fresh: bool,
 }
 
 impl JitterBuffer {
@@ -189,6 +206,7 @@ impl JitterBuffer {
             delay_sum_ms: 0.0,
             stats: JitterStats::default(),
             lost_slot: false,
+            fresh: true,
         };
         jb.stats.target_ms = jb.target_ms();
         jb
@@ -233,6 +251,7 @@ impl JitterBuffer {
         self.pending_stretch = 0;
         self.conceal_run = 0;
         self.underrun_at_cursor = 0;
+        self.fresh = true;
         self.reset_window();
     }
 
@@ -305,9 +324,14 @@ impl JitterBuffer {
             return Pushed::Duplicate;
         }
         self.stats.received += 1;
-        self.jitter
-            .update(arrival_units(now, epoch, self.cfg.clock_rate), h.timestamp);
-        self.grow_margin();
+        // Packets queued before playout began (the peer started sending
+        // before we read the socket) arrive as a burst that says nothing
+        // about the network: J counts from playout on.
+        if self.phase == Some(Phase::Playing) {
+            self.jitter
+                .update(arrival_units(now, epoch, self.cfg.clock_rate), h.timestamp);
+            self.grow_margin();
+        }
         if samples > 0 {
             self.nominal = samples;
         }
@@ -376,6 +400,10 @@ impl JitterBuffer {
             Some(Phase::Priming { since }) => {
                 if ms(now.saturating_duration_since(since)) + 1e-9 < self.margin_ms {
                     return Pop::Empty;
+                }
+                if self.fresh {
+                    self.fresh = false;
+                    self.skip_stale(now, frame_ms);
                 }
                 if let Some((&first, _)) = self.packets.first_key_value() {
                     self.cursor = first;
@@ -463,6 +491,31 @@ impl JitterBuffer {
         Pop::Frame(entry.frame)
     }
 
+    /// Before the first frame of a source is played: a burst queued before playout
+    /// (the peer sent before we read the socket) would hold far more than
+    /// the band. Start at the packet that leaves the newest one the slack
+    /// the band wants; what is skipped was never heard, unlike a shrink.
+    fn skip_stale(&mut self, now: Instant, frame_ms: f64) {
+        let Some((&last, newest)) = self.packets.last_key_value() else {
+            return;
+        };
+        let waited = ms(now.saturating_duration_since(newest.arrival));
+        // Played `ahead` pops from now, the newest packet waits
+        // `waited + ahead·frame`: keep that under the band's top.
+        let ahead = ((self.margin_ms + frame_ms - waited) / frame_ms)
+            .ceil()
+            .max(1.0) as i64
+            - 1;
+        let keep_from = last - ahead * i64::from(self.nominal);
+        while let Some((&first, _)) = self.packets.first_key_value() {
+            if first >= keep_from {
+                break;
+            }
+            self.packets.remove(&first);
+            self.stats.skipped += 1;
+        }
+    }
+
     /// After a pop that concealed a lost packet: the payload of the packet
     /// right after it, when it is already here (Opus rebuilds the lost
     /// frame from that packet's in-band FEC, RFC 6716 §2.1.7).
@@ -533,7 +586,16 @@ mod tests {
 
     /// Replays `arrivals` against pops every 20 ms (at `phase_us` offset)
     /// until `end_ms`. Arrivals at the same instant as a pop come first.
-    fn run(cfg: JitterConfig, mut arrivals: Vec<Arrival>, phase_us: u64, end_ms: u64) -> Run {
+    fn run(cfg: JitterConfig, arrivals: Vec<Arrival>, phase_us: u64, end_ms: u64) -> Run {
+        let pops: Vec<u64> = (0..)
+            .map(|k| phase_us + k * 20_000)
+            .take_while(|&t| t <= end_ms * 1000)
+            .collect();
+        run_at(cfg, arrivals, &pops)
+    }
+
+    /// Replays `arrivals` against pops at the given times (ascending).
+    fn run_at(cfg: JitterConfig, mut arrivals: Vec<Arrival>, pops: &[u64]) -> Run {
         let t0 = Instant::now();
         let at = |us: u64| t0 + Duration::from_micros(us);
         arrivals.sort_by_key(|a| a.at_us);
@@ -541,8 +603,7 @@ mod tests {
         let mut heard = Vec::new();
         let mut targets = Vec::new();
         let mut next = 0;
-        let mut pop_us = phase_us;
-        while pop_us <= end_ms * 1000 {
+        for &pop_us in pops {
             while next < arrivals.len() && arrivals[next].at_us <= pop_us {
                 let a = arrivals[next];
                 let payload = a.index.to_be_bytes();
@@ -567,7 +628,6 @@ mod tests {
                 Pop::Empty => Heard::Empty,
             });
             targets.push((pop_us / 1000, jb.target_ms()));
-            pop_us += 20_000;
         }
         Run {
             heard,
@@ -636,28 +696,23 @@ mod tests {
     }
 
     #[test]
-    fn clean_link_starts_at_40ms_and_settles_low() {
+    fn clean_link_starts_at_the_target_it_keeps() {
         let r = run(
             JitterConfig::default(),
             stream(500, |_| 3_000),
             7_000,
             10_100,
         );
-        assert!(
-            r.targets[0].1 <= 40.0 + 1e-9,
-            "initial target {}",
-            r.targets[0].1
-        );
+        // min margin + frame, from the first pop to the last: the band
+        // priming placed the slack in never moves, so nothing is dropped.
+        for (t, target) in &r.targets {
+            assert!((target - 30.0).abs() < 1e-6, "target {target} at {t} ms");
+        }
         check_played(&r, 0..500);
-        assert!(r.stats.dropped <= 1, "{:?}", r.stats);
+        assert_eq!(r.stats.dropped, 0, "{:?}", r.stats);
         assert_eq!(concealed(&r.heard), 0, "{:?}", r.stats);
         assert_eq!(r.stats.lost + r.stats.late + r.stats.duplicates, 0);
         assert!(r.stats.mean_delay_ms <= 30.0, "{:?}", r.stats);
-        let last_target = r.targets[400].1;
-        assert!(
-            last_target <= 27.0,
-            "target settles near min margin + frame: {last_target}"
-        );
     }
 
     #[test]
@@ -665,7 +720,7 @@ mod tests {
         // Worst phase: each packet lands 0.5 ms before it is needed.
         let r = run(JitterConfig::default(), stream(300, |_| 19_500), 0, 6_100);
         check_played(&r, 0..300);
-        assert!(r.stats.dropped <= 1, "{:?}", r.stats);
+        assert_eq!(r.stats.dropped, 0, "{:?}", r.stats);
         assert_eq!(concealed(&r.heard), 0, "{:?}", r.stats);
     }
 
@@ -736,12 +791,12 @@ mod tests {
         let arr = stream(1000, |i| delays[i as usize]);
         let r = run(JitterConfig::default(), arr, 10_000, 20_500);
         let target_at = |s: u64| r.targets.iter().find(|(t, _)| *t >= s * 1000).unwrap().1;
-        assert!(target_at(3) < 30.0, "clean: {}", target_at(3));
+        assert!(target_at(3) <= 30.0 + 1e-6, "clean: {}", target_at(3));
         assert!(target_at(8) >= 50.0, "jittery: {}", target_at(8));
         // Shrinks slowly: still well above the clean figure shortly after.
         let after = target_at(12) + 0.0;
         assert!(target_at(12) > 35.0 && after <= target_at(8) + 30.0);
-        assert!(target_at(20) < 30.0, "shrunk back: {}", target_at(20));
+        assert!(target_at(20) < 32.0, "shrunk back: {}", target_at(20));
         // Under jitter, concealment stays rare after the first second of it.
         let jittery: Vec<Heard> = r.heard[260..600].to_vec();
         let c = concealed(&jittery);
@@ -781,6 +836,160 @@ mod tests {
         let tail = &r.heard[r.heard.len() - 100..];
         assert_eq!(concealed(tail), 0);
         check_played(&r, 0..600);
+    }
+
+    /// A uniform offset in `-max_us..=max_us` from a pseudo-random source.
+    fn jitter_us(rand: &mut impl FnMut() -> u64, max_us: u64) -> i64 {
+        (rand() % (2 * max_us + 1)) as i64 - max_us as i64
+    }
+
+    /// Discontinuities: a frame dropped or a frame concealed in between.
+    fn events(h: &[Heard]) -> usize {
+        let f = frames(h);
+        f.windows(2).filter(|w| w[1] != w[0] + 1).count() + concealed(h)
+    }
+
+    /// After the first `warm_up` pops: every packet played once, in order,
+    /// with nothing dropped and nothing concealed in between.
+    fn assert_seamless(r: &Run, warm_up: usize, what: &str) {
+        let tail = &r.heard[warm_up..];
+        let f = frames(tail);
+        assert!(
+            f.windows(2).all(|w| w[1] == w[0] + 1),
+            "{what}: a frame was dropped after warm-up: {:?}",
+            r.stats
+        );
+        assert_eq!(
+            concealed(tail),
+            0,
+            "{what}: a frame was concealed after warm-up: {:?}",
+            r.stats
+        );
+    }
+
+    /// The loopback as measured: packets every 20 ms with ±2 ms of transit
+    /// jitter, pops every 20 ms with ±2 ms of their own, at every relative
+    /// phase. After half a second nothing may be dropped or repeated: the
+    /// issue heard two 20 ms cuts at about 2 s and 3 s into every call
+    /// (the margin decaying from its initial value made the shrink rule
+    /// drop a frame, then the grow rule stretch one).
+    #[test]
+    fn clean_link_with_small_jitter_never_drops_or_conceals_after_warm_up() {
+        for seed in 1..=4u64 {
+            for phase_ms in 0..20u64 {
+                let mut rand = rng(0xA5A5_5A5A_1234_5678 ^ (seed << 32) ^ phase_ms);
+                let n = 1000u32; // 20 s
+                let arrivals: Vec<Arrival> = (0..n)
+                    .map(|i| Arrival {
+                        index: i,
+                        at_us: (i64::from(i) * 20_000 + 3_000 + jitter_us(&mut rand, 2_000)) as u64,
+                        ssrc: 7,
+                    })
+                    .collect();
+                let pops: Vec<u64> = (0..1000u64)
+                    .map(|k| {
+                        (k as i64 * 20_000
+                            + 3_000
+                            + phase_ms as i64 * 1000
+                            + jitter_us(&mut rand, 2_000)) as u64
+                    })
+                    .collect();
+                let r = run_at(JitterConfig::default(), arrivals, &pops);
+                if std::env::var("JB_DIAG").is_ok() {
+                    let ev: Vec<String> = r
+                        .heard
+                        .windows(2)
+                        .enumerate()
+                        .filter_map(|(k, w)| match w {
+                            [Heard::Frame(a), Heard::Frame(b)] if *b != a + 1 => {
+                                Some(format!("drop@{}ms", k * 20))
+                            }
+                            [_, Heard::Concealed] => Some(format!("conc@{}ms", k * 20)),
+                            _ => None,
+                        })
+                        .collect();
+                    eprintln!(
+                        "seed {seed} phase {phase_ms}: {ev:?} mean {:.1}",
+                        r.stats.mean_delay_ms
+                    );
+                    continue;
+                }
+                assert_seamless(&r, 25, &format!("seed {seed}, phase {phase_ms} ms"));
+                assert!(r.stats.mean_delay_ms < 45.0, "{:?}", r.stats);
+            }
+        }
+    }
+
+    /// The peer starts sending before we read the socket: the first
+    /// 200 ms of packets are read in one burst. That says nothing about
+    /// the network and must not inflate the margin (a stretch now, a drop
+    /// when it decays).
+    #[test]
+    fn a_burst_queued_before_playout_costs_no_frame() {
+        for phase_ms in 0..20u64 {
+            let arr = stream(500, |i| {
+                if i < 10 {
+                    203_000 - u64::from(i) * 20_000
+                } else {
+                    3_000
+                }
+            });
+            let r = run(JitterConfig::default(), arr, phase_ms * 1000, 10_000);
+            assert_seamless(&r, 25, &format!("phase {phase_ms} ms"));
+            assert_eq!(r.stats.stretched + r.stats.dropped, 0, "{:?}", r.stats);
+        }
+    }
+
+    /// A slow (debug) build: every 200 ms our task is held up for
+    /// `stall` ms. The pop that fell due in the stall runs at its end, and
+    /// the packets that came in meanwhile are read just before it (the
+    /// session drains its socket before popping), stamped at the stall's
+    /// end, so they look closer to their deadline than they were. The
+    /// buffer may grow once for that (a stretch: with a stall of 15 ms
+    /// every 200 ms the slack really does touch half the margin), but it
+    /// must settle: at most one event after warm-up, none in the last 10 s.
+    #[test]
+    fn our_own_stalls_settle_after_at_most_one_event() {
+        for stall_ms in [3u64, 8, 15, 30, 45] {
+            for phase_ms in (0..20u64).step_by(3) {
+                let mut rand = rng(0x5EED ^ (stall_ms << 8) ^ phase_ms);
+                let dues: Vec<u64> = (0..750u64)
+                    .map(|k| k * 20_000 + 3_000 + phase_ms * 1000)
+                    .collect();
+                let pops: Vec<u64> = (0..750u64)
+                    .map(|k| {
+                        let due = k * 20_000 + 3_000 + phase_ms * 1000;
+                        // The stall starts 4 ms before every 10th pop.
+                        let start = (k / 10) * 200_000 + 3_000 + phase_ms * 1000;
+                        let end = start + stall_ms * 1000;
+                        let begun = start.saturating_sub(4_000);
+                        if due >= begun && due < end { end } else { due }
+                    })
+                    .collect();
+                let stalled = |t: u64| {
+                    dues.iter()
+                        .step_by(10)
+                        .map(|&due| (due.saturating_sub(4_000), due + stall_ms * 1000))
+                        .find(|&(b, e)| t >= b && t < e)
+                        .map(|(_, e)| e)
+                };
+                let arrivals: Vec<Arrival> = (0..750u32)
+                    .map(|i| {
+                        let t =
+                            (i64::from(i) * 20_000 + 3_000 + jitter_us(&mut rand, 2_000)) as u64;
+                        Arrival {
+                            index: i,
+                            at_us: stalled(t).unwrap_or(t),
+                            ssrc: 7,
+                        }
+                    })
+                    .collect();
+                let r = run_at(JitterConfig::default(), arrivals, &pops);
+                let what = format!("stall {stall_ms} ms, phase {phase_ms} ms");
+                assert!(events(&r.heard[25..]) <= 1, "{what}: {:?}", r.stats);
+                assert_seamless(&r, 250, &what);
+            }
+        }
     }
 
     fn drift(ppm: i64) -> Run {

@@ -17,6 +17,7 @@ pub mod dtmf;
 pub mod g722;
 pub mod jitter;
 pub mod opus_codec;
+pub mod phase;
 pub mod quiet;
 pub mod resample;
 pub mod rtcp;

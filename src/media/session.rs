@@ -329,6 +329,8 @@ impl MediaSession {
             report: MediaReport::default(),
             pcm: Vec::with_capacity(480),
             out: Vec::with_capacity(256),
+            lateness: TickLateness::default(),
+            last_wake: Instant::now(),
         };
         let handle = tokio::spawn(task.run(sock, rtcp_sock, ctl_rx));
         Ok(MediaHandle {
@@ -387,6 +389,27 @@ struct Task {
     /// Decoded audio waiting to be played.
     pcm: Vec<i16>,
     out: Vec<u8>,
+    lateness: TickLateness,
+    /// When the task last finished handling anything.
+    last_wake: Instant,
+}
+
+/// How late our 20 ms ticks ran against their schedule.
+#[derive(Debug, Default)]
+struct TickLateness {
+    /// Ticks more than 5 ms late.
+    late: u64,
+    max_ms: f64,
+}
+
+impl TickLateness {
+    fn record(&mut self, late: Duration) {
+        let ms = late.as_secs_f64() * 1000.0;
+        if ms > 5.0 {
+            self.late += 1;
+        }
+        self.max_ms = self.max_ms.max(ms);
+    }
 }
 
 impl Task {
@@ -457,8 +480,21 @@ impl Task {
         let mut mic = vec![0i16; self.frame_samples()];
         loop {
             tokio::select! {
-                _ = tick.tick() => {
+                due = tick.tick() => {
+                    // What the socket already holds is read before the pop:
+                    // after our task was held up, select! may take the tick
+                    // first, and the pop would miss a packet that is here
+                    // (an underrun, a stretch, later a shrink: two cuts).
+                    // When this tick ran late, those packets came in while we
+                    // were held up, not now: stamped at the tick's due time,
+                    // they do not read as near misses to the buffer.
+                    let due = due.into_std();
+                    while let Ok((n, from)) = sock.try_recv_from(&mut buf) {
+                        let at = Instant::now().min(due.max(self.last_wake));
+                        self.on_datagram(at, &buf[..n], from, &sock).await;
+                    }
                     let now = Instant::now();
+                    self.lateness.record(now.saturating_duration_since(due));
                     self.on_tick(now, &sock, &mut mic).await;
                     if now >= next_levels {
                         next_levels = now + self.params.level_interval;
@@ -494,6 +530,7 @@ impl Task {
                     }
                 }
             }
+            self.last_wake = Instant::now();
         }
         if self.params.rtcp != RtcpMode::Off {
             let pkt = self.rtcp_report(Instant::now(), true);
@@ -503,6 +540,25 @@ impl Task {
             let _ = self.events.try_send(MediaEvent::DeviceLost(e.0));
         }
         self.report.jitter = self.jitter.stats();
+        // One line a call tells the buffer's own decisions (dropped,
+        // stretched) from our task being late (a loaded machine, a debug
+        // build): tests that hunt for cuts read it.
+        let j = &self.report.jitter;
+        tracing::debug!(
+            codec = %self.codec,
+            played = j.played,
+            dropped = j.dropped,
+            stretched = j.stretched,
+            lost = j.lost,
+            late = j.late,
+            skipped = j.skipped,
+            mean_delay_ms = format!("{:.1}", j.mean_delay_ms),
+            late_ticks = self.lateness.late,
+            max_tick_late_ms = format!("{:.1}", self.lateness.max_ms),
+            jitter_ms = format!("{:.1}", j.jitter_ms),
+            target_ms = format!("{:.1}", j.target_ms),
+            "jitter buffer at the end of the call"
+        );
         self.report.rtt_ms = self.rtt_ms;
         self.report.remote = Some(self.remote);
         self.report.codec = Some(self.codec);

@@ -58,6 +58,7 @@ pub struct SipConfig {
     /// Our address of record user part, e.g. `alice`.
     pub user: String,
     /// The registrar/proxy host[:port], e.g. `pbx.example.com:5060`.
+    #[serde(deserialize_with = "server_address")]
     pub server: String,
     #[serde(default)]
     pub transport: Transport,
@@ -82,7 +83,7 @@ pub struct SipConfig {
     #[serde(default = "default_true")]
     pub register: bool,
     /// Local address (optionally `addr:port`) to bind SIP and RTP to.
-    #[serde(default = "default_bind")]
+    #[serde(default = "default_bind", deserialize_with = "bind_address")]
     pub bind: String,
     /// Skip TLS certificate checks. Lab PBXs only: warned on screen.
     #[serde(default)]
@@ -96,6 +97,11 @@ pub struct SipConfig {
     /// No answer to an outbound INVITE within this many seconds ends it.
     #[serde(default = "default_ring_timeout")]
     pub ring_timeout_s: u32,
+    /// A call to us nobody answers within this many seconds gets 480
+    /// Temporarily Unavailable and is recorded as missed (a caller that
+    /// vanished without CANCEL must not ring forever).
+    #[serde(default = "default_ring_timeout")]
+    pub inbound_ring_timeout_s: u32,
     /// STUN servers for WebRTC calls (`stun:host:port`); host candidates
     /// are always offered. Gathering is bounded, so a dead server costs at
     /// most ~1.5 s of call setup.
@@ -147,6 +153,81 @@ impl<'de> Deserialize<'de> for CodecPrefs {
         }
         Ok(CodecPrefs(list))
     }
+}
+
+/// `server`: a port, when given, is a number from 1 to 65535 (a bad one
+/// used to reach the stack and fail later as a network error).
+fn server_address<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    check_server(&s).map_err(serde::de::Error::custom)?;
+    Ok(s)
+}
+
+/// `bind`: an IP address with an optional port (an invalid one used to be
+/// replaced by a random port without a word).
+fn bind_address<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    check_bind(&s).map_err(serde::de::Error::custom)?;
+    Ok(s)
+}
+
+fn port_problem(port: &str, whole: &str) -> Option<String> {
+    match port.parse::<u32>() {
+        Ok(p) if (1..=65535).contains(&p) => None,
+        Ok(p) => Some(format!(
+            "port {p} in {whole:?} is out of range: a port is 1 to 65535"
+        )),
+        Err(_) => Some(format!(
+            "{whole:?}: the port after `:` must be a number from 1 to 65535"
+        )),
+    }
+}
+
+/// `host`, `host:port`, `[v6]`, `[v6]:port` (a bare IPv6 address has no port).
+pub fn check_server(server: &str) -> Result<(), String> {
+    let s = server.trim();
+    let port = if let Some(rest) = s.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((_, "")) => None,
+            Some((_, tail)) => match tail.strip_prefix(':') {
+                Some(p) => Some(p),
+                None => return Err(format!("{server:?}: write an IPv6 server as [addr]:port")),
+            },
+            None => {
+                return Err(format!(
+                    "{server:?}: the `[` of an IPv6 address is not closed"
+                ));
+            }
+        }
+    } else if s.matches(':').count() == 1 {
+        s.split_once(':').map(|(_, p)| p)
+    } else {
+        None
+    };
+    match port.and_then(|p| port_problem(p, server)) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// An IP address, or an IP address and port (`0` lets the system choose).
+pub fn check_bind(bind: &str) -> Result<(), String> {
+    use std::net::{IpAddr, SocketAddr};
+    if bind.parse::<IpAddr>().is_ok() || bind.parse::<SocketAddr>().is_ok() {
+        return Ok(());
+    }
+    if let Some((ip, port)) = bind.rsplit_once(':')
+        && ip.trim_matches(['[', ']']).parse::<IpAddr>().is_ok()
+        && !port.is_empty()
+        && port.chars().all(|c| c.is_ascii_digit())
+    {
+        return Err(format!(
+            "port {port} in {bind:?} is out of range: a port is 0 to 65535"
+        ));
+    }
+    Err(format!(
+        "{bind:?} is not a local IP address: write one such as \"0.0.0.0\", \"192.168.1.20\" or \"192.168.1.20:5062\" (host names are not looked up)"
+    ))
 }
 
 fn default_expires() -> u32 {

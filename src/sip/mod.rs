@@ -1,8 +1,11 @@
 //! Our wrapper over rsipstack. No rsipstack type leaves this module.
 
+pub mod admission;
 pub mod config;
+mod gate;
 
 pub use config::{MediaMode, SecondCall, SipConfig, Transport};
 pub mod sdp;
+pub mod target;
 pub mod tls_probe;
 pub mod ua;

@@ -26,6 +26,7 @@ use rsipstack::sip::prelude::*;
 use rsipstack::sip::{Header, Method, StatusCode};
 use rsipstack::transaction::TransactionReceiver;
 use rsipstack::transaction::endpoint::EndpointOption;
+use rsipstack::transport::tcp_listener::TcpListenerConnection;
 use rsipstack::transport::udp::UdpConnection;
 use rsipstack::transport::{SipAddr, TransportLayer};
 use tokio::sync::mpsc;
@@ -110,6 +111,9 @@ struct Inner {
     tls_ca: Option<Vec<u8>>,
     /// WebRTC media per leg (the WebRTC branch, `webrtc_*` below).
     webrtc: Mutex<HashMap<Leg, WebRtcLeg>>,
+    /// Our INVITE client transactions still waiting for a final response,
+    /// so a CANCEL the PBX ignores can be abandoned (`SipAction::Abandon`).
+    invites: Mutex<HashMap<Leg, tokio::task::AbortHandle>>,
 }
 
 /// The running UA. Cloning shares it.
@@ -218,28 +222,67 @@ impl SipUa {
         // UDP is always bound: it is our SIP listener for UDP accounts and
         // the stack's default transport otherwise.
         // `bind` is an address, optionally with a port (`127.0.0.1:5062`).
+        // The config check refuses anything else (sip::config::check_bind):
+        // no silent fallback to a random port.
         let bind: SocketAddr = cfg
             .bind
             .parse()
-            .or_else(|_| format!("{}:0", cfg.bind).parse())
-            .or_else(|_| format!("{local_ip}:0").parse())
+            .or_else(|_| cfg.bind.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 0)))
             .map_err(|e: std::net::AddrParseError| UaError::Bind {
                 addr: cfg.bind.clone(),
                 reason: e.to_string(),
             })?;
         let bind = if bind.ip().is_unspecified() {
-            SocketAddr::new(local_ip, 0)
+            SocketAddr::new(local_ip, bind.port())
         } else {
             bind
         };
-        let udp = UdpConnection::create_connection(bind, None, Some(cancel.child_token()))
-            .await
-            .map_err(|e| UaError::Bind {
-                addr: bind.to_string(),
-                reason: e.to_string(),
-            })?;
+        // TCP accounts also listen on TCP, on the same address and port as
+        // UDP (RFC 3261 §18: a UA takes requests on the transports it uses).
+        // Without it a trunk with `register = false` has no way to reach us
+        // over TCP: no registration flow exists for it to reuse.
+        let listen_tcp = cfg.transport == Transport::Tcp;
+        let mut attempts = 0;
+        let (udp, tcp) = loop {
+            attempts += 1;
+            let udp = UdpConnection::create_connection(bind, None, Some(cancel.child_token()))
+                .await
+                .map_err(|e| UaError::Bind {
+                    addr: bind.to_string(),
+                    reason: e.to_string(),
+                })?;
+            if !listen_tcp {
+                break (udp, None);
+            }
+            let addr = udp
+                .get_addr()
+                .get_socketaddr()
+                .map_err(|e| UaError::Stack(e.to_string()))?;
+            // rsipstack binds the listener later and only logs a failure:
+            // try the port here, so a taken one is an error at start.
+            match std::net::TcpListener::bind(addr) {
+                Ok(probe) => {
+                    drop(probe);
+                    let tcp = TcpListenerConnection::new(addr, None)
+                        .await
+                        .map_err(|e| UaError::Stack(e.to_string()))?;
+                    break (udp, Some(tcp));
+                }
+                // An OS-chosen UDP port whose TCP twin is taken: another port.
+                Err(_) if bind.port() == 0 && attempts < 8 => continue,
+                Err(e) => {
+                    return Err(UaError::Bind {
+                        addr: format!("tcp {addr}"),
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        };
         let udp_addr = udp.get_addr().clone();
         transport_layer.add_transport(udp.into());
+        if let Some(tcp) = tcp {
+            transport_layer.add_transport(tcp.into());
+        }
 
         let option = EndpointOption {
             callid_suffix: Some("tongdai".to_string()),
@@ -250,6 +293,13 @@ impl SipUa {
             .with_transport_layer(transport_layer)
             .with_user_agent(concat!("tongdai/", env!("CARGO_PKG_VERSION")))
             .with_option(option)
+            // Malformed requests and INVITEs over the rate limit are answered
+            // here, before a transaction exists (see `gate`).
+            .with_transport_inspector(Box::new(super::gate::Gate::new(
+                super::admission::Limits::default(),
+                concat!("tongdai/", env!("CARGO_PKG_VERSION")),
+                std::time::Instant::now(),
+            )))
             .build();
 
         let server_uri: rsipstack::sip::Uri = format!("sip:{server_hostport}")
@@ -304,6 +354,7 @@ impl SipUa {
             reg_task: Mutex::new(None),
             tls_ca,
             webrtc: Mutex::new(HashMap::new()),
+            invites: Mutex::new(HashMap::new()),
             audio: Mutex::new(crate::media::AudioConfig::default()),
             media: Mutex::new(HashMap::new()),
         });
@@ -491,6 +542,12 @@ impl SipUa {
     }
 
     async fn new_inbound(&self, mut tx: rsipstack::transaction::transaction::Transaction) {
+        if self.ringing_inbound() >= super::admission::MAX_RINGING_INBOUND {
+            // Busy Here at once (RFC 3261 §21.4.24): no dialog, no RTP port,
+            // no event for the call logic.
+            let _ = tx.reply(StatusCode::BusyHere).await;
+            return;
+        }
         let req = tx.original.clone();
         let remote = sdp::parse(&String::from_utf8_lossy(&req.body));
         let (number, display_name) = caller_identity(&req);
@@ -540,8 +597,14 @@ impl SipUa {
         let dialog = match created {
             Ok(d) => d,
             Err(e) => {
-                tracing::warn!(error = %e, "cannot create a dialog for an INVITE");
-                let _ = tx.reply(StatusCode::ServerInternalError).await;
+                // The request's fault, not ours: 481 for a To tag that names
+                // no dialog (RFC 3261 §12.2.2), 400 otherwise (§21.4.1).
+                tracing::debug!(error = %e, "cannot create a dialog for an INVITE");
+                let status = match e {
+                    rsipstack::Error::DialogError(_, _, code) if code.code() < 500 => code,
+                    _ => StatusCode::BadRequest,
+                };
+                let _ = tx.reply(status).await;
                 return;
             }
         };
@@ -581,6 +644,12 @@ impl SipUa {
             number,
             display_name,
         });
+    }
+
+    /// Inbound legs not yet answered and ACKed.
+    fn ringing_inbound(&self) -> usize {
+        let legs = self.inner.legs.lock().expect("legs lock");
+        legs.values().filter(|s| s.inbound && !s.confirmed).count()
     }
 
     fn new_leg(&self) -> Leg {
@@ -669,7 +738,26 @@ impl SipUa {
     fn forget(&self, leg: Leg) {
         self.webrtc_forget(leg);
         self.stop_rtp_media(leg);
-        self.inner.legs.lock().expect("legs lock").remove(&leg);
+        let idle = {
+            let mut legs = self.inner.legs.lock().expect("legs lock");
+            legs.remove(&leg);
+            legs.is_empty()
+        };
+        if idle {
+            // The last call is gone: give the heap that a burst of calls
+            // (or an INVITE flood) took back to the system. glibc keeps freed
+            // memory in its arenas otherwise; this costs a heap walk, once
+            // per idle moment, never during a call.
+            // SAFETY: malloc_trim only walks and shrinks glibc's own heaps.
+            unsafe {
+                libc::malloc_trim(0);
+            }
+        }
+        self.inner
+            .invites
+            .lock()
+            .expect("invites lock")
+            .remove(&leg);
         self.inner
             .by_call_id
             .lock()
@@ -761,10 +849,38 @@ impl SipUa {
                 ua.webrtc_set_mute(leg, mute);
                 ua.rtp_set_mute(leg, mute);
             }
+            SipAction::Abandon { leg } => ua.abandon(leg),
         }
     }
 
+    /// A CANCELled INVITE that got no final response in 64*T1 (RFC 3261
+    /// §9.1): the dialog leaves the dialog layer, the INVITE task is
+    /// stopped (rsipstack's guard then ends its transaction), and the leg's
+    /// RTP socket and state are freed.
+    fn abandon(&self, leg: Leg) {
+        self.mark_local_end(leg);
+        if let Some(d) = self.dialog_of(leg) {
+            self.inner.dialogs.remove_dialog(&d.id());
+        }
+        let task = self
+            .inner
+            .invites
+            .lock()
+            .expect("invites lock")
+            .remove(&leg);
+        if let Some(t) = task {
+            t.abort();
+        }
+        self.forget(leg);
+    }
+
     fn target_uri(&self, target: &str) -> Result<rsipstack::sip::Uri, String> {
+        // Defence in depth: the call logic checks every target
+        // (`sip::target`), but nothing that could end or split a header
+        // line reaches the Request-Line, To or Refer-To whatever the caller.
+        if !super::target::wire_safe(target) || target.contains('?') {
+            return Err(format!("{target:?} is not a SIP address we send"));
+        }
         let text = if target.starts_with("sip:") || target.starts_with("sips:") {
             target.to_string()
         } else {
@@ -830,7 +946,8 @@ impl SipUa {
             content_type: Some("application/sdp".to_string()),
             offer: offer.map(String::into_bytes),
             contact: self.inner.contact.clone(),
-            credential: Some(self.inner.cred.clone()),
+            // No password (`register = false` trunk): nothing to answer a challenge with.
+            credential: (!self.inner.cred.password.is_empty()).then(|| self.inner.cred.clone()),
             ..Default::default()
         };
         let started = self
@@ -856,7 +973,7 @@ impl SipUa {
             .expect("call-id lock")
             .insert(call_id, leg);
         let ua = self.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let outcome = match handle.await {
                 Ok(Ok((_, Some(resp)))) => Ok(resp),
                 Ok(Ok((_, None))) => Err(None),
@@ -869,7 +986,20 @@ impl SipUa {
             match outcome {
                 Ok(resp) => {
                     let code = u16::from(resp.status_code.clone());
-                    if code / 100 == 2 {
+                    let cancelled = ua
+                        .inner
+                        .legs
+                        .lock()
+                        .expect("legs lock")
+                        .get(&leg)
+                        .is_some_and(|s| s.ended_locally);
+                    if code / 100 == 2 && cancelled {
+                        // The 200 crossed our CANCEL (RFC 3261 §9.1): no
+                        // media for it; the call logic sends the BYE.
+                        ua.inner.invites.lock().expect("invites lock").remove(&leg);
+                        ua.call_event(SipInput::Answered { leg });
+                    } else if code / 100 == 2 {
+                        ua.inner.invites.lock().expect("invites lock").remove(&leg);
                         let webrtc = ua.webrtc_apply_answer(leg, &resp.body).await;
                         let remote = sdp::parse(&String::from_utf8_lossy(&resp.body)).ok();
                         let mut bad_codec = None;
@@ -903,6 +1033,18 @@ impl SipUa {
                 }
             }
         });
+        // Kept until a final response (`forget` drops it after the leg's
+        // state, so checking the leg under this lock never leaves a stale one).
+        let mut invites = self.inner.invites.lock().expect("invites lock");
+        if self
+            .inner
+            .legs
+            .lock()
+            .expect("legs lock")
+            .contains_key(&leg)
+        {
+            invites.insert(leg, task.abort_handle());
+        }
     }
 
     async fn hold(&self, leg: Leg, hold: bool) {
@@ -1433,8 +1575,10 @@ fn redact(text: &str) -> String {
 }
 
 /// The caller's number and name: P-Asserted-Identity first (RFC 3325),
-/// then From.
-fn caller_identity(req: &rsipstack::sip::Request) -> (String, Option<String>) {
+/// then From. `pub` only for the fuzz targets (fuzz/), which parse raw
+/// datagrams with the same rsipstack parser; not an API.
+#[doc(hidden)]
+pub fn caller_identity(req: &rsipstack::sip::Request) -> (String, Option<String>) {
     for h in req.headers.iter() {
         if let Header::Other(name, value) = h
             && name.eq_ignore_ascii_case("P-Asserted-Identity")
@@ -1469,11 +1613,12 @@ pub fn parse_name_addr(value: &str) -> Option<(String, Option<String>)> {
         .or_else(|| uri.strip_prefix("sips:"))
         .or_else(|| uri.strip_prefix("tel:"))
         .unwrap_or(uri);
-    let user = uri.split(['@', ';']).next().unwrap_or(uri).to_string();
+    // Header text reaches the screen and the history: no terminal controls.
+    let user = crate::sanitize::one_line(uri.split(['@', ';']).next().unwrap_or(uri)).into_owned();
     if user.is_empty() {
         return None;
     }
-    let name = (!name.is_empty()).then(|| name.to_string());
+    let name = (!name.is_empty()).then(|| crate::sanitize::one_line(name).into_owned());
     Some((user, name))
 }
 
@@ -1516,6 +1661,14 @@ mod tests {
         assert_eq!(
             parse_name_addr("<tel:+84912345678>"),
             Some(("+84912345678".into(), None))
+        );
+        // Terminal controls from the wire never leave the parser raw.
+        assert_eq!(
+            parse_name_addr("\"Evil\x1b]0;x\x07\" <sip:0912555002\x1b[31m@pbx>;tag=1"),
+            Some((
+                "0912555002\u{fffd}[31m".into(),
+                Some("Evil\u{fffd}]0;x\u{fffd}".into())
+            ))
         );
     }
 

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::{Store, StoreError, from_ms, phone_key, to_ms};
 use crate::engine::{Device, Direction, EndReason};
+use crate::sanitize::{multi_line, one_line};
 
 /// What a new row starts with.
 #[derive(Debug, Clone, PartialEq)]
@@ -204,6 +205,12 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<CallRecord> {
     })
 }
 
+/// Every text column is written through [`crate::sanitize`]: numbers and
+/// names come from the network, and `tongdai history` prints them.
+fn opt_line(text: Option<&str>) -> Option<String> {
+    text.map(|t| one_line(t).into_owned())
+}
+
 fn json<T: Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::BadValue(e.to_string()))
 }
@@ -212,17 +219,18 @@ impl Store {
     /// Insert the row for a call that just started; returns its id.
     pub fn start_call(&self, call: &NewCall) -> Result<i64, StoreError> {
         let device = call.device.as_ref().map(json).transpose()?;
+        let number = one_line(&call.number);
         self.conn.execute(
             "INSERT INTO calls (direction, number, number_norm, display_name, vcc_call_id, line, queue, device, started_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 direction_text(call.direction),
-                call.number,
-                phone_key(&call.number),
-                call.display_name,
-                call.vcc_call_id,
-                call.line,
-                call.queue,
+                number,
+                phone_key(&number),
+                opt_line(call.display_name.as_deref()),
+                opt_line(call.vcc_call_id.as_deref()),
+                opt_line(call.line.as_deref()),
+                opt_line(call.queue.as_deref()),
                 device,
                 to_ms(call.started_at),
             ],
@@ -233,15 +241,16 @@ impl Store {
     pub fn set_call_id(&self, id: i64, vcc_call_id: &str) -> Result<(), StoreError> {
         self.conn.execute(
             "UPDATE calls SET vcc_call_id = ?2 WHERE id = ?1",
-            params![id, vcc_call_id],
+            params![id, one_line(vcc_call_id)],
         )?;
         Ok(())
     }
 
     pub fn set_number(&self, id: i64, number: &str) -> Result<(), StoreError> {
+        let number = one_line(number);
         self.conn.execute(
             "UPDATE calls SET number = ?2, number_norm = ?3 WHERE id = ?1",
-            params![id, number, phone_key(number)],
+            params![id, number, phone_key(&number)],
         )?;
         Ok(())
     }
@@ -259,7 +268,7 @@ impl Store {
         self.conn.execute(
             "UPDATE calls SET display_name = COALESCE(?2, display_name), line = COALESCE(?3, line),
                               queue = COALESCE(?4, queue) WHERE id = ?1",
-            params![id, display_name, line, queue],
+            params![id, opt_line(display_name), opt_line(line), opt_line(queue)],
         )?;
         Ok(())
     }
@@ -308,7 +317,8 @@ impl Store {
 
     /// The agent's wrap-up note (empty clears it). Editable any time.
     pub fn set_note(&self, id: i64, note: &str) -> Result<bool, StoreError> {
-        let note = note.trim();
+        let note = multi_line(note.trim());
+        let note = note.as_ref();
         let n = self.conn.execute(
             "UPDATE calls SET note = ?2 WHERE id = ?1",
             params![id, (!note.is_empty()).then_some(note)],

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::{CallQuery, CallRecord, ImportError, ImportReport, Store, StoreError, rfc3339_utc};
 use crate::engine::{Device, Direction, EndReason};
+use crate::sanitize::one_line;
 
 /// One history row as `--json` prints it (times in UTC, RFC 3339).
 #[derive(Debug, Serialize)]
@@ -102,21 +103,24 @@ pub fn write_calls(
             .talk_time()
             .map(|d| format!("{}:{:02}", d.as_secs() / 60, d.as_secs() % 60))
             .unwrap_or_else(|| "-".into());
+        // A database written before the input checks may still hold
+        // terminal controls: nothing raw reaches the terminal.
         let line = [c.line.as_deref(), c.queue.as_deref()]
             .into_iter()
             .flatten()
             .collect::<Vec<_>>()
             .join(" / ");
+        let line = one_line(&line);
         writeln!(
             out,
             "{}  {dir}  {:<14}  {:<22}  {talk:>6}  {line}{}{}",
             store.local_time_text(c.started_at)?,
-            c.number,
-            outcome_text(c),
+            one_line(&c.number),
+            one_line(&outcome_text(c)),
             if line.is_empty() { "" } else { "  " },
             c.note
                 .as_deref()
-                .map(|n| format!("“{n}”"))
+                .map(|n| format!("“{}”", one_line(n)))
                 .unwrap_or_default(),
         )
         .map_err(StoreError::Output)?;

@@ -5,6 +5,16 @@
 //! any order, any number of phone columns); a bad row is reported with its
 //! line number and skipped; the whole file goes in as one transaction, so a
 //! file that cannot be read or parsed leaves the store as it was.
+//!
+//! An unbalanced `"` opens a quoted field that swallows the lines after it
+//! (RFC 4180 §2.6 lets a quoted field hold line breaks). A record that
+//! spans several lines *and* is not a valid row is taken for that: it is
+//! reported with its line range, only its first line is skipped, and
+//! reading starts again on the next line, so the rows it swallowed are
+//! imported. A valid multi-line record (a note over two lines) is kept.
+//!
+//! Text goes in through [`crate::sanitize`] (no terminal controls), and
+//! the export guards cells a spreadsheet would run as formulas.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -15,6 +25,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 
 use super::{Store, StoreError, normalize_phone, phone_key, to_ms};
+use crate::sanitize::{csv_cell, multi_line, one_line};
 
 /// A contact as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -39,16 +50,36 @@ pub struct ContactInput {
     pub notes: String,
 }
 
-/// A row that was skipped, with the file's line number.
+/// A row that was skipped, with the file's line number (and the last line
+/// of the record, when a quoted field ran over several lines).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RowProblem {
     pub line: u64,
+    pub last_line: u64,
     pub message: String,
+}
+
+impl RowProblem {
+    fn at(line: u64, message: String) -> RowProblem {
+        RowProblem {
+            line,
+            last_line: line,
+            message,
+        }
+    }
 }
 
 impl std::fmt::Display for RowProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
+        if self.last_line > self.line {
+            write!(
+                f,
+                "lines {}–{}: {}",
+                self.line, self.last_line, self.message
+            )
+        } else {
+            write!(f, "line {}: {}", self.line, self.message)
+        }
     }
 }
 
@@ -257,9 +288,21 @@ impl Store {
             path: path.to_path_buf(),
             source,
         })?;
+        self.import_csv_bytes(path, &bytes, now)
+    }
+
+    /// [`Store::import_csv`] on a file already read; `path` only names it in
+    /// errors. Public for the fuzz target (fuzz/), which has no file.
+    #[doc(hidden)]
+    pub fn import_csv_bytes(
+        &mut self,
+        path: &Path,
+        bytes: &[u8],
+        now: SystemTime,
+    ) -> Result<ImportReport, ImportError> {
         let text_start = bytes
             .strip_prefix(b"\xef\xbb\xbf".as_slice())
-            .unwrap_or(&bytes);
+            .unwrap_or(bytes);
         if text_start.iter().all(u8::is_ascii_whitespace) {
             return Err(ImportError::Empty {
                 path: path.to_path_buf(),
@@ -277,11 +320,14 @@ impl Store {
         } else {
             b','
         };
-        let mut reader = csv::ReaderBuilder::new()
-            .delimiter(delimiter)
-            .flexible(true)
-            .has_headers(true)
-            .from_reader(text_start);
+        let builder = |has_headers: bool| {
+            let mut b = csv::ReaderBuilder::new();
+            b.delimiter(delimiter)
+                .flexible(true)
+                .has_headers(has_headers);
+            b
+        };
+        let mut reader = builder(true).from_reader(text_start);
         let malformed = |line: u64, reason: String| ImportError::Malformed {
             path: path.to_path_buf(),
             line,
@@ -308,49 +354,86 @@ impl Store {
         }
 
         let tx = self.conn.transaction()?;
-        for result in reader.records() {
-            let record = match result {
-                Ok(r) => r,
-                Err(e) => {
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
-                    // A row we cannot decode is skipped; anything else
-                    // means we cannot trust the file (the transaction
-                    // rolls back when `tx` drops).
-                    if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
-                        report.skipped.push(RowProblem {
-                            line,
-                            message: "not valid UTF-8 text (save the file as CSV UTF-8)".into(),
-                        });
-                        continue;
+        // Where the current reader starts in the file: its byte offset and
+        // the line number of its first line. A new reader starts after a
+        // broken record (see the module doc).
+        let mut offset = reader.position().byte() as usize;
+        let mut first_line = reader.position().line();
+        'restart: loop {
+            let rest = text_start.get(offset..).unwrap_or_default();
+            let mut reader = builder(false).from_reader(rest);
+            let mut record = csv::StringRecord::new();
+            loop {
+                let read = reader.read_record(&mut record);
+                let line_of = |p: &csv::Position| first_line + p.line() - 1;
+                match read {
+                    Ok(true) => {}
+                    Ok(false) => break 'restart,
+                    Err(e) => {
+                        let line = e.position().map(line_of).unwrap_or(0);
+                        // A row we cannot decode is skipped; anything else
+                        // means we cannot trust the file (the transaction
+                        // rolls back when `tx` drops).
+                        if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
+                            report.skipped.push(RowProblem::at(
+                                line,
+                                "not valid UTF-8 text (save the file as CSV UTF-8)".into(),
+                            ));
+                            continue;
+                        }
+                        return Err(malformed(line, csv_reason(&e)));
                     }
-                    return Err(malformed(line, csv_reason(&e)));
                 }
-            };
-            let line = record.position().map(|p| p.line()).unwrap_or(0);
-            if record.iter().all(|c| c.trim().is_empty()) {
-                continue;
-            }
-            if record.len() > headers.len() {
-                report.skipped.push(RowProblem {
-                    line,
-                    message: format!(
+                let (line, start) = match record.position() {
+                    Some(p) => (line_of(p), p.byte() as usize),
+                    None => (0, 0),
+                };
+                let end = (reader.position().byte() as usize).min(rest.len());
+                let last_line = line + record_breaks(rest.get(start..end).unwrap_or_default());
+                if record.iter().all(|c| c.trim().is_empty()) {
+                    continue;
+                }
+                let problem = if record.len() > headers.len() {
+                    Err(format!(
                         "{} fields, but the header names {}",
                         record.len(),
                         headers.len()
-                    ),
-                });
-                continue;
-            }
-            match row_input(&fields, &record) {
-                Ok((input, numbers)) => {
-                    let (_, added) = upsert(&tx, &input, &numbers, now)?;
-                    if added {
-                        report.added += 1;
-                    } else {
-                        report.updated += 1;
+                    ))
+                } else {
+                    row_input(&fields, &record)
+                };
+                match problem {
+                    Ok((input, numbers)) => {
+                        let (_, added) = upsert(&tx, &input, &numbers, now)?;
+                        if added {
+                            report.added += 1;
+                        } else {
+                            report.updated += 1;
+                        }
                     }
+                    Err(why) if last_line > line => {
+                        // An unbalanced quote: skip its line, read on from the next.
+                        report.skipped.push(RowProblem {
+                            line,
+                            last_line,
+                            message: format!(
+                                "a quoted field runs over {} lines and the row is not valid ({why}): \
+                                 an unbalanced `\"`? Only line {line} was skipped; reading went on at line {}",
+                                last_line - line + 1,
+                                line + 1
+                            ),
+                        });
+                        let next = rest[start..]
+                            .iter()
+                            .position(|b| *b == b'\n')
+                            .map(|i| start + i + 1)
+                            .unwrap_or(rest.len());
+                        offset += next;
+                        first_line = line + 1;
+                        continue 'restart;
+                    }
+                    Err(message) => report.skipped.push(RowProblem::at(line, message)),
                 }
-                Err(message) => report.skipped.push(RowProblem { line, message }),
             }
         }
         tx.commit()?;
@@ -366,18 +449,38 @@ impl Store {
         w.write_record(["name", "company", "phones", "tags", "notes"])
             .map_err(io)?;
         for c in &contacts {
-            w.write_record([
-                c.name.as_str(),
-                c.company.as_str(),
-                &c.numbers.join("; "),
-                &c.tags.join("; "),
-                c.notes.as_str(),
-            ])
-            .map_err(io)?;
+            let numbers = c.numbers.join("; ");
+            let tags = c.tags.join("; ");
+            let cells = [
+                csv_cell(&c.name),
+                csv_cell(&c.company),
+                // Stored numbers are normalised (`+` and digits): no formula
+                // can hide there, and a `'` would break every other tool
+                // that reads the file. Anything else is guarded.
+                if numbers
+                    .chars()
+                    .all(|ch| ch.is_ascii_digit() || "+; ".contains(ch))
+                {
+                    std::borrow::Cow::Borrowed(numbers.as_str())
+                } else {
+                    csv_cell(&numbers)
+                },
+                csv_cell(&tags),
+                csv_cell(&c.notes),
+            ];
+            w.write_record(cells.iter().map(|c| c.as_bytes()))
+                .map_err(io)?;
         }
         w.flush().map_err(StoreError::Output)?;
         Ok(contacts.len())
     }
+}
+
+/// How many line breaks a record's bytes hold, not counting its terminator.
+fn record_breaks(bytes: &[u8]) -> u64 {
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let body = body.strip_suffix(b"\r").unwrap_or(body);
+    body.iter().filter(|b| **b == b'\n').count() as u64
 }
 
 fn csv_reason(e: &csv::Error) -> String {
@@ -398,7 +501,8 @@ fn row_input(
     let mut input = ContactInput::default();
     let mut numbers = Vec::new();
     for (field, cell) in fields.iter().zip(record.iter()) {
-        let cell = cell.trim();
+        // An exported cell may carry the formula guard (`'=…`): drop it.
+        let cell = crate::sanitize::csv_unguard(cell.trim());
         match field {
             Some(Field::Name) if input.name.is_empty() => input.name = cell.to_string(),
             Some(Field::Company) if input.company.is_empty() => input.company = cell.to_string(),
@@ -450,7 +554,10 @@ fn upsert(
         }
     }
     let now_ms = to_ms(now);
-    let tags = dedup(&input.tags);
+    let clean = |s: &str| one_line(s.trim()).into_owned();
+    let tags = dedup(&input.tags.iter().map(|t| clean(t)).collect::<Vec<_>>());
+    let (name, company) = (clean(&input.name), clean(&input.company));
+    let notes = multi_line(input.notes.trim()).into_owned();
     let (id, added) = match existing {
         Some(id) => {
             let old = load_contact(tx, id)?;
@@ -471,27 +578,14 @@ fn upsert(
                     notes = CASE WHEN ?5 = '' THEN notes ELSE ?5 END,
                     updated_at = ?6
                  WHERE id = ?1",
-                params![
-                    id,
-                    input.name.trim(),
-                    input.company.trim(),
-                    tags_json(&all_tags)?,
-                    input.notes.trim(),
-                    now_ms
-                ],
+                params![id, name, company, tags_json(&all_tags)?, notes, now_ms],
             )?;
             (id, false)
         }
         None => {
             tx.execute(
                 "INSERT INTO contacts (name, company, tags, notes, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    input.name.trim(),
-                    input.company.trim(),
-                    tags_json(&tags)?,
-                    input.notes.trim(),
-                    now_ms
-                ],
+                params![name, company, tags_json(&tags)?, notes, now_ms],
             )?;
             (tx.last_insert_rowid(), true)
         }

@@ -20,6 +20,11 @@
 //!  Ended(reason)     ──▶ UPDATE ended_at, reason    ┘
 //!  (process killed)  ──▶ next open: interrupted = 1
 //! ```
+//!
+//! The file, its `-wal`, `-shm` and `.lock` are 0600 and the folder 0700
+//! (they hold customer numbers and notes). A damaged file is not fatal:
+//! [`Store::open_recovering`] (the console's recorder) moves it aside as
+//! `history.sqlite3.corrupt-<UTC time>` and starts a fresh one.
 
 mod calls;
 mod cli;
@@ -81,6 +86,9 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX contact_numbers_number ON contact_numbers(number);",
 ];
 
+/// How long a statement waits for another connection's lock.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -108,6 +116,8 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("history database: a stored value is not valid: {0}")]
     BadValue(String),
+    #[error("{path}: the history database is damaged: {detail}")]
+    Corrupt { path: PathBuf, detail: String },
     #[error(
         "--since {0:?}: expected a date (2025-01-31), a date and time (2025-01-31 08:00), `today`, `yesterday` or an age (30m, 4h, 7d, 2w)"
     )]
@@ -136,13 +146,28 @@ impl Store {
     /// Open (creating the file and its folder when missing), migrate, and
     /// mark calls that a dead process left open as interrupted.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        use std::os::unix::fs::OpenOptionsExt;
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            crate::private_fs::own_dir(dir).map_err(|source| StoreError::Io {
                 path: dir.to_path_buf(),
                 source,
             })?;
+        }
+        // SQLite creates the file 0644 and gives `-wal` / `-shm` the mode
+        // of the database file: make that 0600 first.
+        for p in [
+            path.to_path_buf(),
+            sibling(path, "-wal"),
+            sibling(path, "-shm"),
+        ] {
+            let made = if p == path {
+                crate::private_fs::touch(&p)
+            } else {
+                crate::private_fs::restrict(&p, crate::private_fs::FILE_MODE)
+            };
+            made.map_err(|source| StoreError::Io { path: p, source })?;
         }
         let lock_path = lock_path(path);
         let lock = OpenOptions::new()
@@ -150,18 +175,24 @@ impl Store {
             .write(true)
             .create(true)
             .truncate(false)
+            .mode(crate::private_fs::FILE_MODE)
             .open(&lock_path)
             .map_err(|source| StoreError::Io {
                 path: lock_path.clone(),
                 source,
             })?;
+        crate::private_fs::restrict(&lock_path, crate::private_fs::FILE_MODE).map_err(
+            |source| StoreError::Io {
+                path: lock_path.clone(),
+                source,
+            },
+        )?;
         let open_err = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(5))
-            .map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
@@ -202,6 +233,52 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// [`Store::open`] for the recorder: a file SQLite calls damaged (or
+    /// not a database at all, e.g. truncated) is renamed
+    /// `<file>.corrupt-<UTC time>` with its `-wal` and `-shm`, and a fresh
+    /// one is opened. Returns where the old one went. A file from a newer
+    /// tongdai is not damaged: that error stands.
+    pub fn open_recovering(
+        path: &Path,
+        now: SystemTime,
+    ) -> Result<(Store, Option<PathBuf>), StoreError> {
+        let opened = Store::open(path).and_then(|s| {
+            s.quick_check()?;
+            Ok(s)
+        });
+        match opened {
+            Ok(s) => Ok((s, None)),
+            Err(e) if e.is_corrupt() => {
+                tracing::error!(error = %e, "the history database is damaged; moving it aside");
+                let aside = move_aside(path, now)?;
+                Ok((Store::open(path)?, Some(aside)))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// SQLite's `quick_check`: the file's structure, without the slow
+    /// index cross-checks.
+    pub fn quick_check(&self) -> Result<(), StoreError> {
+        let first: String = self
+            .conn
+            .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
+        if first == "ok" {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt {
+                path: self.path.clone(),
+                detail: first,
+            })
+        }
+    }
+
+    /// How long a write waits for another program's lock before it fails
+    /// with [`StoreError::is_busy`].
+    pub fn set_busy_timeout(&self, wait: Duration) -> Result<(), StoreError> {
+        Ok(self.conn.busy_timeout(wait)?)
     }
 
     /// The schema version of the open file.
@@ -291,9 +368,71 @@ impl Store {
 }
 
 fn lock_path(path: &Path) -> PathBuf {
+    sibling(path, ".lock")
+}
+
+/// `path` with `suffix` appended to its name (`x.sqlite3` → `x.sqlite3-wal`).
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
-    s.push(".lock");
+    s.push(suffix);
     PathBuf::from(s)
+}
+
+/// Rename a damaged database (and its `-wal` / `-shm`, which belong to it
+/// and must not be replayed into the fresh file) to
+/// `<file>.corrupt-YYYYMMDDTHHMMSSZ[-n]`.
+fn move_aside(path: &Path, now: SystemTime) -> Result<PathBuf, StoreError> {
+    let stamp: String = rfc3339_utc(now)
+        .chars()
+        .take(19)
+        .filter(|c| !matches!(c, '-' | ':'))
+        .collect();
+    let mut aside = sibling(path, &format!(".corrupt-{stamp}Z"));
+    let mut n = 1;
+    while aside.exists() {
+        n += 1;
+        aside = sibling(path, &format!(".corrupt-{stamp}Z-{n}"));
+    }
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| StoreError::Io { path: p, source }
+    };
+    std::fs::rename(path, &aside).map_err(io(path))?;
+    for suffix in ["-wal", "-shm"] {
+        let from = sibling(path, suffix);
+        if from.exists() {
+            std::fs::rename(&from, sibling(&aside, suffix)).map_err(io(&from))?;
+        }
+    }
+    Ok(aside)
+}
+
+impl StoreError {
+    fn sqlite_code(&self) -> Option<rusqlite::ErrorCode> {
+        match self {
+            StoreError::Open { source, .. } | StoreError::Sqlite(source) => {
+                source.sqlite_error_code()
+            }
+            _ => None,
+        }
+    }
+
+    /// The file is damaged or not a database at all.
+    pub fn is_corrupt(&self) -> bool {
+        matches!(self, StoreError::Corrupt { .. })
+            || matches!(
+                self.sqlite_code(),
+                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+            )
+    }
+
+    /// Another connection holds a lock longer than the busy timeout.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self.sqlite_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    }
 }
 
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {

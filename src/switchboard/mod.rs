@@ -293,6 +293,15 @@ impl Switchboard {
         c.generation = generation;
         c.web_base = self.api_base();
         c.push_scheme = "ws".into();
+        c.queues = self
+            .scenario
+            .queues
+            .iter()
+            .map(|q| crate::backends::vcc::config::QueueConfig {
+                id: q.id.clone(),
+                name: q.name.clone(),
+            })
+            .collect();
         c
     }
 

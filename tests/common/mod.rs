@@ -3,7 +3,10 @@
 //! headless console engine whose events a test can wait for.
 #![allow(dead_code)]
 
+pub mod bin;
+pub mod flood;
 pub mod jack;
+pub mod raw_sip;
 pub mod tmux;
 
 use std::net::UdpSocket;
@@ -391,9 +394,32 @@ pub fn sip_account(
         insecure_tls: false,
         second_call: Default::default(),
         ring_timeout_s: 30,
+        inbound_ring_timeout_s: 60,
         ca_file: None,
         stun_servers: Vec::new(),
         media: Default::default(),
         codecs: Default::default(),
+    }
+}
+
+/// make_config.sh settings for a baresip that speaks only `codec`: baresip
+/// 1.0's aufile wants its source at the codec's rate and channel count.
+pub fn baresip_codec_env(
+    codec: tongdai::media::audio_codec::AudioCodec,
+) -> Vec<(&'static str, &'static str)> {
+    use tongdai::media::audio_codec::AudioCodec;
+    match codec {
+        AudioCodec::Opus => vec![
+            ("BARESIP_CODECS", "opus"),
+            ("BARESIP_SRATE", "48000"),
+            ("BARESIP_CHANNELS", "2"),
+        ],
+        // baresip reads a bare name as name/8000/1; its G.722 is 16000.
+        AudioCodec::G722 => vec![
+            ("BARESIP_CODECS", "g722/16000/1"),
+            ("BARESIP_SRATE", "16000"),
+        ],
+        AudioCodec::Pcmu => vec![("BARESIP_CODECS", "pcmu")],
+        AudioCodec::Pcma => vec![("BARESIP_CODECS", "pcma")],
     }
 }

@@ -50,7 +50,7 @@ pub(super) fn header(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         Span::styled(format!(" · {}", i18n::t(l, T::AppTagline)), hs),
     ];
     if let Some(b) = &s.banner {
-        left.push(Span::styled(format!("  [{b}]"), hs));
+        left.push(Span::styled(format!("  [{}]", i18n::banner(l, b)), hs));
     }
     let mut right: Vec<Span> = Vec::new();
     let sep = || Span::styled(" │ ", hs);
@@ -189,7 +189,7 @@ pub(super) fn notice(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     let style = theme.style(level_role(n.level));
     f.render_widget(
         Paragraph::new(Line::from(Span::styled(
-            format!(" {mark} {}", n.text),
+            format!(" {mark} {}", i18n::notice_text(s.lang, &n.text)),
             style,
         ))),
         area,
@@ -413,6 +413,14 @@ pub(super) fn hint_lines(s: &AppState, theme: &Theme, width: u16) -> Vec<Line<'s
     // Make room for help and quit at the end of the last line.
     if s.modal.is_none() && !s.dial_edit && !help_key.is_empty() {
         let hw: usize = pinned.iter().map(item_w).sum();
+        let last_w = lines
+            .last()
+            .map(|l| 1 + l.iter().map(item_w).sum::<usize>())
+            .unwrap_or(1);
+        if last_w + hw > width && lines.len() < max_lines {
+            // A second line rather than dropping keys from the first.
+            lines.push(Vec::new());
+        }
         while let Some(last) = lines.last_mut() {
             let w: usize = 1 + last.iter().map(item_w).sum::<usize>();
             if w + hw <= width || last.is_empty() {

@@ -208,13 +208,13 @@ fn mobile(s: &AppState, theme: &Theme, f: &mut Frame, body: Rect, input: &str, i
 
 fn transfer(s: &AppState, theme: &Theme, f: &mut Frame, body: Rect, p: &TransferPrompt) {
     let l = s.lang;
-    let tabs = [
-        (TransferTab::Agent, T::TransferAgentTab),
-        (TransferTab::Queue, T::TransferQueueTab),
-        (TransferTab::Number, T::TransferNumberTab),
-    ];
     let mut tab_spans = Vec::new();
-    for (tab, name) in tabs {
+    for tab in s.caps.transfer_tabs() {
+        let name = match tab {
+            TransferTab::Agent => T::TransferAgentTab,
+            TransferTab::Queue => T::TransferQueueTab,
+            TransferTab::Number => T::TransferNumberTab,
+        };
         let role = if tab == p.tab {
             Role::Selected
         } else {
@@ -248,23 +248,41 @@ fn transfer(s: &AppState, theme: &Theme, f: &mut Frame, body: Rect, p: &Transfer
                         Role::Base
                     };
                     lines.push(Line::from(Span::styled(
-                        format!(" {:<6} {}  ({})", a.id, a.name, a.status),
+                        format!(
+                            " {:<6} {}  ({})",
+                            a.id,
+                            a.name,
+                            i18n::agent_status(l, &a.status)
+                        ),
                         theme.style(role),
                     )));
                 }
             }
         },
-        TransferTab::Queue | TransferTab::Number => {
-            let hint = if p.tab == TransferTab::Queue {
-                i18n::t(l, T::TransferQueueHint)
-            } else {
-                i18n::t(l, T::DialPlaceholder)
-            };
+        TransferTab::Queue => {
+            let list = &s.caps.queues;
+            let start = p.selected.saturating_sub(room.saturating_sub(1));
+            for (i, q) in list.iter().enumerate().skip(start).take(room) {
+                let role = if i == p.selected {
+                    Role::Selected
+                } else {
+                    Role::Base
+                };
+                lines.push(Line::from(Span::styled(
+                    format!(" {}  ({})", q.name, q.id),
+                    theme.style(role),
+                )));
+            }
+        }
+        TransferTab::Number => {
             lines.push(Line::from(vec![
                 Span::styled(" › ", theme.style(Role::Label)),
                 Span::styled(p.input.clone(), theme.style(Role::Input)),
                 cursor(theme),
-                Span::styled(format!("  {hint}"), theme.style(Role::Dim)),
+                Span::styled(
+                    format!("  {}", i18n::t(l, T::DialPlaceholder)),
+                    theme.style(Role::Dim),
+                ),
             ]));
             if let Some(e) = &p.error {
                 lines.push(Line::from(Span::styled(

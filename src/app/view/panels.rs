@@ -159,9 +159,12 @@ fn call_panel(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
                     )
                 };
                 lines.push(Line::from(vec![
-                    Span::styled("mic ", theme.style(Role::Label)),
+                    Span::styled(format!("{} ", i18n::t(l, T::Mic)), theme.style(Role::Label)),
                     Span::styled(bar(mic), theme.style(Role::Ok)),
-                    Span::styled("  spk ", theme.style(Role::Label)),
+                    Span::styled(
+                        format!("  {} ", i18n::t(l, T::Speaker)),
+                        theme.style(Role::Label),
+                    ),
                     Span::styled(bar(spk), theme.style(Role::Ok)),
                 ]));
             }
@@ -533,7 +536,7 @@ fn activity_panel(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         .iter()
         .map(|n| {
             Line::from(Span::styled(
-                n.text.clone(),
+                i18n::notice_text(s.lang, &n.text),
                 theme.style(level_role(n.level)),
             ))
         })

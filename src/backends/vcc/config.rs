@@ -102,6 +102,18 @@ pub struct VccConfig {
     pub http_timeout_s: u64,
     #[serde(default)]
     pub object_ids: ObjectIds,
+    /// The queues a call can be transferred to (the platform gives no
+    /// list): `queues = [{ id = "q-sales", name = "Sales" }]`.
+    #[serde(default)]
+    pub queues: Vec<QueueConfig>,
+}
+
+/// One transfer queue: the platform's `acdId` and the name agents read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueConfig {
+    pub id: String,
+    pub name: String,
 }
 
 fn default_web_base() -> String {
@@ -147,6 +159,10 @@ pub enum VccConfigError {
     PushScheme(String),
     #[error("vcc.{field} is empty")]
     Empty { field: &'static str },
+    #[error("vcc.queues: queue {0:?} has an empty id or name")]
+    QueueEmpty(String),
+    #[error("vcc.queues: queue id {0:?} is listed twice")]
+    QueueTwice(String),
 }
 
 impl VccConfig {
@@ -175,6 +191,7 @@ impl VccConfig {
             exit_wait_ms: default_exit_wait(),
             http_timeout_s: default_http_timeout(),
             object_ids: ObjectIds::default(),
+            queues: Vec::new(),
         }
     }
 
@@ -189,6 +206,14 @@ impl VccConfig {
         self.utc_offset_minutes()?;
         if !matches!(self.push_scheme.as_str(), "ws" | "wss") {
             return Err(VccConfigError::PushScheme(self.push_scheme.clone()));
+        }
+        for (i, q) in self.queues.iter().enumerate() {
+            if q.id.trim().is_empty() || q.name.trim().is_empty() {
+                return Err(VccConfigError::QueueEmpty(format!("{}{}", q.id, q.name)));
+            }
+            if self.queues[..i].iter().any(|o| o.id == q.id) {
+                return Err(VccConfigError::QueueTwice(q.id.clone()));
+            }
         }
         Ok(())
     }

@@ -31,7 +31,7 @@ pub use sip_voice::SipVoiceLeg;
 pub use voice::{UnavailableVoiceLeg, VoiceAccount, VoiceLeg};
 
 use crate::call::vcc::{Effect, Input, PolicyConfig, VccPolicy, VoiceEvent};
-use crate::engine::{Backend, Command, Event, EventSink};
+use crate::engine::{Backend, Command, Event, EventSink, InitFailure, InitStep};
 use crate::secret::Secret;
 
 /// Log directives the program must add after any user filter (even
@@ -100,7 +100,7 @@ impl Backend for VccBackend {
 
 /// Reports from the helper tasks to the backend's loop.
 enum Internal {
-    Boot(Result<Session, String>),
+    Boot(Result<Session, InitFailure>),
     Opened(u64, PushLink),
     OpenFailed(u64, String),
 }
@@ -181,7 +181,10 @@ impl Shell {
         let key = match &self.key {
             Ok(k) => k.clone(),
             Err(e) => {
-                return policy.handle(Instant::now(), Input::BootstrapFailed(e.clone()));
+                return policy.handle(
+                    Instant::now(),
+                    Input::BootstrapFailed(InitFailure::new(InitStep::Credentials, e.clone())),
+                );
             }
         };
         let client = match &self.client {
@@ -196,7 +199,7 @@ impl Shell {
                         c
                     }
                     Err(e) => {
-                        let reason = format!("cannot start the HTTP client: {}", e.without_url());
+                        let reason = InitFailure::new(InitStep::Start, e.without_url().to_string());
                         return policy.handle(Instant::now(), Input::BootstrapFailed(reason));
                     }
                 }
@@ -218,7 +221,7 @@ impl Shell {
             };
             let r = rest::bootstrap(&client, &cfg, &mint)
                 .await
-                .map_err(|e| e.to_string());
+                .map_err(|e| e.init_failure());
             let _ = tx.send(Internal::Boot(r));
         });
     }
@@ -258,7 +261,10 @@ impl Shell {
 async fn run(backend: VccBackend, mut commands: mpsc::Receiver<Command>, events: EventSink) {
     install_crypto_provider();
     if let Err(e) = backend.cfg.validate() {
-        events.emit(Event::InitFailed(e.to_string()));
+        events.emit(Event::InitFailed(InitFailure::new(
+            InitStep::Config,
+            e.to_string(),
+        )));
         // Nothing to run; wait for the console to quit.
         while let Some(c) = commands.recv().await {
             if c == Command::Shutdown {

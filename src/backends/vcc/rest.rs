@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::config::{Generation, LoginBody, VccConfig};
 use super::jwt::JwtError;
 use super::object_id::{field_i64, field_str};
+use crate::engine::{InitFailure, InitStep};
 use crate::secret::Secret;
 
 /// What discovery tells us (the SDK's `csUser` and `account`).
@@ -56,6 +57,28 @@ pub enum RestError {
     BadReply { step: &'static str, reason: String },
     #[error(transparent)]
     Token(#[from] JwtError),
+}
+
+impl RestError {
+    /// The console's typed view: which step failed, in the platform's (or
+    /// the system's) own words, without our English around them.
+    pub fn init_failure(&self) -> InitFailure {
+        match self {
+            RestError::Unreachable { reason, .. } => {
+                InitFailure::new(InitStep::Unreachable, reason.clone())
+            }
+            RestError::Status {
+                status, message, ..
+            } => InitFailure::new(InitStep::HttpStatus { status: *status }, message.clone()),
+            RestError::Refused { message, .. } => {
+                InitFailure::new(InitStep::Refused, message.clone())
+            }
+            RestError::BadReply { reason, .. } => {
+                InitFailure::new(InitStep::BadReply, reason.clone())
+            }
+            RestError::Token(e) => InitFailure::new(InitStep::Credentials, e.to_string()),
+        }
+    }
 }
 
 fn message_suffix(m: &str) -> String {

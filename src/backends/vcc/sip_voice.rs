@@ -122,6 +122,7 @@ pub fn sip_config(account: &VoiceAccount) -> SipConfig {
         stun_servers: Vec::new(),
         second_call: SecondCall::Reject,
         ring_timeout_s: 60,
+        inbound_ring_timeout_s: 60,
         media: MediaMode::Webrtc,
         codecs: Default::default(),
     }

@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use crate::engine::{Event, Notice};
+use crate::engine::{Event, Info, Notice};
 use crate::media::{MediaEvent, MediaParams, MediaSession};
 use crate::sip::sdp::{Codec, RemoteAudio};
 
@@ -128,9 +128,9 @@ fn media_event(ev: MediaEvent) -> Option<Event> {
             mos,
         },
         MediaEvent::Dtmf(d) => Event::DtmfReceived(d),
-        MediaEvent::DeviceLost(why) => Event::Notice(Notice::Server(format!(
-            "the audio device went away ({why}); the call goes on without it"
-        ))),
+        MediaEvent::DeviceLost(why) => Event::Notice(Notice::Info(Info::AudioDeviceLost {
+            detail: why.to_string(),
+        })),
         MediaEvent::Latched(addr) => {
             tracing::debug!(%addr, "RTP source latched");
             return None;
