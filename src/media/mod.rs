@@ -16,6 +16,7 @@ pub mod devices;
 pub mod dtmf;
 pub mod g722;
 pub mod jitter;
+pub mod mixer;
 pub mod opus_codec;
 pub mod phase;
 pub mod quiet;
