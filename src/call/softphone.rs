@@ -157,6 +157,16 @@ pub enum SipAction {
     Abandon {
         leg: Leg,
     },
+    /// Three-way call: mix these legs' audio with the agent's (issue 16).
+    Conference {
+        legs: Vec<Leg>,
+    },
+    /// Leave the three-way call: each leg goes back to its own audio.
+    EndConference,
+    /// Call waiting: a short beep in this (live) leg's audio for the agent, not the ring device.
+    WaitingBeep {
+        leg: Leg,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

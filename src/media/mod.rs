@@ -8,6 +8,7 @@
 pub mod alert;
 pub mod alert_player;
 pub mod audio_codec;
+pub mod bridge;
 pub mod codec;
 pub mod config;
 pub mod cpal_device;

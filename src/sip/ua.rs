@@ -81,6 +81,7 @@ struct LegState {
     confirmed: bool,
 }
 
+mod conference;
 mod rtp_media;
 
 struct Inner {
@@ -89,6 +90,8 @@ struct Inner {
     audio: Mutex<crate::media::AudioConfig>,
     /// Running RTP audio per leg, and whether RFC 4733 was negotiated.
     media: Mutex<HashMap<Leg, (crate::media::MediaHandle, bool)>>,
+    /// Where each RTP leg's audio goes (its device or the three-way mix).
+    mixing: Mutex<conference::Mixing>,
     cred: Credential,
     dialogs: Arc<DialogLayer>,
     state_tx: DialogStateSender,
@@ -357,6 +360,7 @@ impl SipUa {
             invites: Mutex::new(HashMap::new()),
             audio: Mutex::new(crate::media::AudioConfig::default()),
             media: Mutex::new(HashMap::new()),
+            mixing: Mutex::new(conference::Mixing::default()),
         });
         let ua = SipUa { inner };
 
@@ -850,6 +854,9 @@ impl SipUa {
                 ua.rtp_set_mute(leg, mute);
             }
             SipAction::Abandon { leg } => ua.abandon(leg),
+            SipAction::Conference { legs } => ua.conference(&legs),
+            SipAction::EndConference => ua.end_conference(),
+            SipAction::WaitingBeep { leg } => ua.waiting_beep(leg),
         }
     }
 
