@@ -143,6 +143,13 @@ pub enum SipAction {
         leg: Leg,
         target: String,
     },
+    /// Attended transfer (RFC 5589 §7.1): REFER `leg` to `target` with
+    /// `Replaces` naming the dialog of the `replaces` leg (RFC 3891).
+    AttendedRefer {
+        leg: Leg,
+        target: String,
+        replaces: Leg,
+    },
     Dtmf {
         leg: Leg,
         digit: char,
@@ -157,23 +164,16 @@ pub enum SipAction {
     Abandon {
         leg: Leg,
     },
-    /// Attended transfer (RFC 5589 §7.1): REFER `leg` to `target` with
-    /// `Replaces` naming the dialog of the `replaces` leg (RFC 3891).
-    AttendedRefer {
-        leg: Leg,
-        target: String,
-        replaces: Leg,
-    },
-    /// A second call waits: a short beep in the live call's audio
-    /// (not the ring device, which is the agent's headset).
-    WaitingBeep {
-        leg: Leg,
-    },
-    /// Mix these legs into one three-way call here.
+    /// Three-way call: mix these legs' audio with the agent's (issue 16).
     Conference {
         legs: Vec<Leg>,
     },
+    /// Leave the three-way call: each leg goes back to its own audio.
     EndConference,
+    /// Call waiting: a short beep in this (live) leg's audio for the agent, not the ring device.
+    WaitingBeep {
+        leg: Leg,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

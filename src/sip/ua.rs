@@ -844,15 +844,6 @@ impl SipUa {
             } => {
                 tokio::spawn(async move { ua.refer(leg, target, Some(replaces)).await });
             }
-            // The call-waiting beep and the mixer are the media mixer's
-            // (issue 16, branch `mixer`); this build says so for a merge.
-            SipAction::WaitingBeep { leg } => {
-                tracing::debug!(leg = leg.0, "call waiting: no in-call beep in this build");
-            }
-            SipAction::Conference { .. } => ua.emit(UaEvent::Media(Event::Notice(Notice::Info(
-                Info::ConferenceUnavailable,
-            )))),
-            SipAction::EndConference => {}
             // RFC 4733 in the audio when the peer took telephone-event,
             // SIP INFO (application/dtmf-relay) otherwise.
             SipAction::Dtmf { leg, digit } => {
@@ -866,6 +857,15 @@ impl SipUa {
                 ua.rtp_set_mute(leg, mute);
             }
             SipAction::Abandon { leg } => ua.abandon(leg),
+            // The mixer and the call-waiting beep are the media mixer's
+            // (issue 16, branch `mixer`): this build says so for a merge.
+            SipAction::Conference { .. } => ua.emit(UaEvent::Media(Event::Notice(Notice::Info(
+                Info::ConferenceUnavailable,
+            )))),
+            SipAction::EndConference => {}
+            SipAction::WaitingBeep { leg } => {
+                tracing::debug!(leg = leg.0, "call waiting: no in-call beep in this build");
+            }
         }
     }
 
