@@ -1931,6 +1931,11 @@ fn every_not_now() -> Vec<NotNow> {
         TransferAgentOrQueue,
         NoControlPlane,
         NumbersOnly,
+        PlatformLacks,
+        NothingToSwap,
+        NoConsult,
+        TwoCallsUp,
+        NeedTwoCalls,
     ];
     for n in &all {
         match n {
@@ -1959,7 +1964,12 @@ fn every_not_now() -> Vec<NotNow> {
             | TransferNeedsAnswer
             | TransferAgentOrQueue
             | NoControlPlane
-            | NumbersOnly => {}
+            | NumbersOnly
+            | PlatformLacks
+            | NothingToSwap
+            | NoConsult
+            | TwoCallsUp
+            | NeedTwoCalls => {}
         }
     }
     all
@@ -1981,6 +1991,12 @@ fn every_info() -> Vec<Info> {
         Info::BusySecondCall {
             number: "0903123456".into(),
         },
+        Info::BusyThirdCall {
+            number: "0903123456".into(),
+        },
+        Info::TransferRefused { code: 403 },
+        Info::ReplacesFallback { code: 481 },
+        Info::ConferenceUnavailable,
         Info::RemoteHold { held: true },
         Info::RemoteHold { held: false },
         Info::HoldRefused { held: true },
@@ -2020,6 +2036,10 @@ fn every_info() -> Vec<Info> {
             | Info::RingsWithoutAudio
             | Info::VoiceUnavailable { .. }
             | Info::BusySecondCall { .. }
+            | Info::BusyThirdCall { .. }
+            | Info::TransferRefused { .. }
+            | Info::ReplacesFallback { .. }
+            | Info::ConferenceUnavailable
             | Info::RemoteHold { .. }
             | Info::HoldRefused { .. }
             | Info::TransferProgress { .. }

@@ -911,7 +911,8 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
             | CallEvent::Muted(_)
             | CallEvent::PlatformId(_)
             | CallEvent::Quality(_)
-            | CallEvent::DtmfReceived(_) => {}
+            | CallEvent::DtmfReceived(_)
+            | CallEvent::ConsultFor(_) => {}
         },
         Event::DeviceType(d) => s.device = Some(d),
         Event::Reconnecting { attempt, max } => s.conn = Conn::Reconnecting { attempt, max },

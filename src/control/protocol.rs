@@ -207,6 +207,10 @@ pub const COMMANDS: &[&str] = &[
     "transfer",
     "transfer_agents",
     "transfer_answer",
+    "swap",
+    "consult",
+    "complete_transfer",
+    "merge",
     "shutdown",
     "status",
     "subscribe",
@@ -373,6 +377,13 @@ fn parse_op(obj: &Map<String, Value>) -> Result<Op, ProtoError> {
             Some(b) => engine(Command::AnswerTransferOffer(b)),
             None => Err(bad("`transfer_answer` needs \"accept\": true or false")),
         },
+        "swap" => engine(Command::Swap { call }),
+        "consult" => {
+            let n = str_field(obj, cmd, "number")?;
+            engine(Command::Consult(normalize_number(n)?))
+        }
+        "complete_transfer" => engine(Command::CompleteTransfer),
+        "merge" => engine(Command::Merge),
         "shutdown" => engine(Command::Shutdown),
         "status" => Ok(Op::Status),
         "subscribe" => {
@@ -523,6 +534,7 @@ fn call_event_name(e: &CallEvent) -> &'static str {
         CallEvent::TransferResult { .. } => "transfer_result",
         CallEvent::Quality(_) => "call_quality",
         CallEvent::DtmfReceived(_) => "dtmf_received",
+        CallEvent::ConsultFor(_) => "consult",
     }
 }
 
@@ -730,6 +742,7 @@ fn call_event_fields(e: &CallEvent, put: &mut impl FnMut(&str, Value)) {
             put("mos", json!(round3(q.mos)));
         }
         CallEvent::DtmfReceived(c) => put("digit", json!(c.to_string())),
+        CallEvent::ConsultFor(parent) => put("for_call", json!(parent.to_string())),
     }
 }
 

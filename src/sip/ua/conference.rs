@@ -18,7 +18,8 @@ use std::collections::HashMap;
 use crate::media::bridge::{Conference, LegSwitch};
 use crate::media::mixer::PortId;
 
-use super::{Leg, SipUa};
+use super::{Leg, SipUa, UaEvent};
+use crate::engine::{Event, Info, Notice};
 
 #[derive(Default)]
 pub(super) struct Mixing {
@@ -61,14 +62,25 @@ impl SipUa {
             .iter()
             .filter_map(|l| m.switches.get(l).map(|s| (PortId(l.0), s.clone())))
             .collect();
-        if members.len() < legs.len() {
-            // A WebRTC leg or one whose audio is not up: nothing to mix it
-            // with; the call core's state says what the agent sees.
-            tracing::warn!(?legs, "three-way call: not every leg has RTP audio");
-        }
-        m.conference = Conference::start(members);
-        if let Some(c) = &m.conference {
-            tracing::debug!(legs = ?c.legs().map(|p| p.0).collect::<Vec<_>>(), "three-way call mixes");
+        let complete = members.len() == legs.len();
+        m.conference = if complete {
+            Conference::start(members)
+        } else {
+            None
+        };
+        match &m.conference {
+            Some(c) => {
+                tracing::debug!(legs = ?c.legs().map(|p| p.0).collect::<Vec<_>>(), "three-way call mixes")
+            }
+            None => {
+                // A WebRTC leg, or one whose audio did not start: the agent
+                // is told; each call keeps its own audio.
+                drop(m);
+                tracing::warn!(?legs, "three-way call: not every leg has RTP audio");
+                self.emit(UaEvent::Media(Event::Notice(Notice::Info(
+                    Info::ConferenceUnavailable,
+                ))));
+            }
         }
     }
 
