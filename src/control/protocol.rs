@@ -963,4 +963,48 @@ mod tests {
         assert_eq!(e["notice"], "ipcc_error");
         assert_eq!(e["text"]["en"], "not in a call (IPCCERR0014)");
     }
+
+    /// Issue 16: the two-call commands and what they print.
+    #[test]
+    fn swap_consult_complete_and_merge() {
+        assert_eq!(
+            op(r#"{"cmd":"swap","call":"c1"}"#),
+            Op::Engine(Command::Swap {
+                call: Some(CallId(1))
+            })
+        );
+        assert_eq!(
+            op(r#"{"cmd":"swap"}"#),
+            Op::Engine(Command::Swap { call: None })
+        );
+        assert_eq!(
+            op(r#"{"cmd":"consult","number":"tel:1003"}"#),
+            Op::Engine(Command::Consult("1003".into()))
+        );
+        assert_eq!(err(r#"{"id":2,"cmd":"consult"}"#).1, ErrorCode::BadRequest);
+        assert_eq!(
+            err(r#"{"cmd":"consult","number":"sip:a@b\r\nVia: x"}"#).1,
+            ErrorCode::BadNumber
+        );
+        assert_eq!(
+            op(r#"{"cmd":"complete_transfer"}"#),
+            Op::Engine(Command::CompleteTransfer)
+        );
+        assert_eq!(op(r#"{"cmd":"merge"}"#), Op::Engine(Command::Merge));
+        let e = event_json(&Event::call(CallId(2), CallEvent::ConsultFor(CallId(1))));
+        assert_eq!(
+            e,
+            json!({"event": "consult", "call": "c2", "for_call": "c1"})
+        );
+        let n = event_json(&Event::Notice(Notice::Info(
+            crate::engine::Info::BusyThirdCall {
+                number: "0911".into(),
+            },
+        )));
+        assert_eq!(
+            (&n["notice"], &n["info"], &n["number"]),
+            (&json!("info"), &json!("busy_third_call"), &json!("0911")),
+            "{n}"
+        );
+    }
 }
