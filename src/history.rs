@@ -98,6 +98,8 @@ struct Row {
     platform_id: Option<String>,
     details: (Option<String>, Option<String>, Option<String>),
     answered: bool,
+    /// The consult link is written.
+    consult: bool,
 }
 
 /// Writes history rows from the engine's events, in order.
@@ -235,6 +237,7 @@ impl Recorder {
                 platform_id,
                 details: (c.name.clone(), c.line.clone(), c.queue.clone()),
                 answered: false,
+                consult: false,
             },
         );
         if let Some(at) = c.connected {
@@ -277,6 +280,14 @@ impl Recorder {
         {
             self.store.mark_answered(row.id, at)?;
             row.answered = true;
+        }
+        // A consult call: link it to the row of the call it served.
+        let served = c.consult_for.and_then(|p| self.rows.get(&p)).map(|r| r.id);
+        if let (Some(served), Some(row)) = (served, self.rows.get_mut(&id))
+            && !row.consult
+        {
+            self.store.set_consult_for(row.id, served)?;
+            row.consult = true;
         }
         Ok(())
     }

@@ -217,19 +217,7 @@ async fn audio_flows_both_ways_and_after_unhold() {
 
 /// A file device playing a 1000 Hz tone at -6 dBFS, recording into `dir`.
 fn tone_device(dir: &std::path::Path) -> tongdai::media::AudioConfig {
-    let mic = dir.join("mic-1000.wav");
-    tongdai::media::device::write_wav(
-        &mic,
-        8000,
-        &tongdai::media::tone::sine(1000.0, 0.5, 8000, 2000),
-    )
-    .expect("mic wav");
-    tongdai::media::AudioConfig {
-        device: tongdai::media::DeviceKind::File,
-        mic_wav: Some(mic),
-        record_dir: Some(dir.to_path_buf()),
-        ..Default::default()
-    }
+    tone_audio(dir, 1000.0)
 }
 
 /// The tone in a recording (read at 8 kHz) at its frequency and at about
@@ -252,18 +240,6 @@ fn tone_at_level(what: &str, samples: &[i16], freq: f64) {
         (level + 6.0).abs() < 4.0,
         "{what}: {freq} Hz at {level:.1} dBFS, sent at -6"
     );
-}
-
-/// baresip's recordings of what it heard, oldest first.
-fn baresip_heard(bob: &Baresip) -> Vec<std::path::PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(&bob.dir)
-        .expect("baresip dir")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.to_string_lossy().ends_with("-dec.wav"))
-        .collect();
-    v.sort();
-    v
 }
 
 /// One call each way with a baresip that speaks only `codec` (we offer

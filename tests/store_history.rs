@@ -705,3 +705,51 @@ fn two_calls_at_once_are_two_whole_rows() {
     assert!(!b.interrupted);
     assert_eq!(r.current_call(), None);
 }
+
+/// Issue 16: a consult call is a row of its own, linked to the call it
+/// served; `tongdai history --json` shows the link.
+#[test]
+fn a_consult_call_is_linked_to_the_call_it_served() {
+    let path = temp_store("consult");
+    let mut r = Recorder::new(Store::open(&path).unwrap());
+    let on = |id: u64, event: CallEvent| Event::Call {
+        call: CallId(id),
+        event,
+    };
+    feed(
+        &mut r,
+        &[
+            (0, ring("0911111111")),
+            (2, on(1, CallEvent::Accepted)),
+            (10, on(1, CallEvent::Held(true))),
+            (10, on(2, CallEvent::Dialing("1003".into()))),
+            (10, on(2, CallEvent::ConsultFor(CallId(1)))),
+            (12, on(2, CallEvent::CustomerAnswered)),
+        ],
+    );
+    let customer = r.row_of(CallId(1)).expect("customer row");
+    let consult = r.row_of(CallId(2)).expect("consult row");
+    feed(
+        &mut r,
+        &[
+            (30, on(1, CallEvent::Ended(EndReason::LocalHangup))),
+            (30, on(2, CallEvent::Ended(EndReason::LocalHangup))),
+        ],
+    );
+    let a = r.store().call(customer).unwrap().unwrap();
+    let b = r.store().call(consult).unwrap().unwrap();
+    assert_eq!((a.consult_for, b.consult_for), (None, Some(customer)));
+    assert_eq!(b.number, "1003");
+    let mut out = Vec::new();
+    let calls = r.store().calls(&CallQuery::default()).unwrap();
+    tongdai::store::write_calls(r.store(), &calls, true, &mut out).unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let linked: Vec<&serde_json::Value> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["consult_for"] == customer)
+        .collect();
+    assert_eq!(linked.len(), 1, "{rows:#}");
+    assert_eq!(linked[0]["number"], "1003");
+}

@@ -87,7 +87,7 @@ fn from_an_empty_file() {
     std::fs::write(&path, b"").unwrap();
     let store = Store::open(&path).unwrap();
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 2);
+    assert_eq!(SCHEMA_VERSION, 3);
     assert_eq!(
         tables(store.connection()),
         vec!["calls", "contact_numbers", "contacts"]
@@ -131,7 +131,7 @@ fn from_version_1_keeps_the_calls_and_adds_contacts() {
         .unwrap();
     }
     let mut store = Store::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     let calls = store.calls(&Default::default()).unwrap();
     assert_eq!(calls.len(), 2);
     let old = calls.iter().find(|c| c.number == "0987654321").unwrap();
@@ -190,7 +190,7 @@ fn a_file_from_a_newer_tongdai_is_refused_untouched() {
     );
     assert!(
         err.to_string()
-            .ends_with("the history database has schema version 99, newer than this tongdai knows (2); upgrade tongdai"),
+            .ends_with("the history database has schema version 99, newer than this tongdai knows (3); upgrade tongdai"),
         "{err}"
     );
     let conn = Connection::open(&path).unwrap();
@@ -204,4 +204,27 @@ fn a_file_that_is_not_a_database_is_reported() {
     let err = Store::open(&path).unwrap_err().to_string();
     assert!(err.contains("history.sqlite3: "), "{err}");
     assert!(err.contains("not a database"), "{err}");
+}
+
+/// Version 3 adds `calls.consult_for`; rows of version 2 keep everything.
+#[test]
+fn from_version_2_adds_the_consult_link_and_keeps_the_rows() {
+    let path = temp_store("v2");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.execute_batch(MIGRATIONS[1]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO calls (direction, number, number_norm, started_at, note)
+             VALUES ('inbound', '0911111111', '+84911111111', 1000, 'kept');
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 3);
+    let c = store.call(1).unwrap().expect("the old row");
+    assert_eq!((c.note.as_deref(), c.consult_for), (Some("kept"), None));
+    store.set_consult_for(1, 1).unwrap();
+    assert_eq!(store.call(1).unwrap().unwrap().consult_for, Some(1));
 }

@@ -2066,6 +2066,11 @@ fn every_not_now() -> Vec<NotNow> {
         TransferAgentOrQueue,
         NoControlPlane,
         NumbersOnly,
+        PlatformLacks,
+        NothingToSwap,
+        NoConsult,
+        TwoCallsUp,
+        NeedTwoCalls,
     ];
     for n in &all {
         match n {
@@ -2094,7 +2099,12 @@ fn every_not_now() -> Vec<NotNow> {
             | TransferNeedsAnswer
             | TransferAgentOrQueue
             | NoControlPlane
-            | NumbersOnly => {}
+            | NumbersOnly
+            | PlatformLacks
+            | NothingToSwap
+            | NoConsult
+            | TwoCallsUp
+            | NeedTwoCalls => {}
         }
     }
     all
@@ -2116,6 +2126,12 @@ fn every_info() -> Vec<Info> {
         Info::BusySecondCall {
             number: "0903123456".into(),
         },
+        Info::BusyThirdCall {
+            number: "0903123456".into(),
+        },
+        Info::TransferRefused { code: 403 },
+        Info::ReplacesFallback { code: 481 },
+        Info::ConferenceUnavailable,
         Info::RemoteHold { held: true },
         Info::RemoteHold { held: false },
         Info::HoldRefused { held: true },
@@ -2155,6 +2171,10 @@ fn every_info() -> Vec<Info> {
             | Info::RingsWithoutAudio
             | Info::VoiceUnavailable { .. }
             | Info::BusySecondCall { .. }
+            | Info::BusyThirdCall { .. }
+            | Info::TransferRefused { .. }
+            | Info::ReplacesFallback { .. }
+            | Info::ConferenceUnavailable
             | Info::RemoteHold { .. }
             | Info::HoldRefused { .. }
             | Info::TransferProgress { .. }
@@ -2768,4 +2788,122 @@ fn the_idle_hint_bar_drops_no_key() {
             assert!(t.contains(key), "{key} missing:\n{t}");
         }
     }
+}
+
+/// Issue 16 on a plain SIP account: a waiting call is a second row with its
+/// caller (both fit at 80×24), answering it holds the first, swap follows
+/// the live call, consult opens a number prompt, and the two-call keys are
+/// in the hint bar only when they work.
+#[test]
+fn two_calls_are_two_rows_and_the_two_call_keys_show_only_when_they_work() {
+    use tongdai::app::state::Caps;
+    let on = |id: u64, event: CallEvent| Event::Call {
+        call: CallId(id),
+        event,
+    };
+    let hints = |h: &H| {
+        // The hint bar: the bottom lines, below the dial line.
+        let t = h.text(120, 40);
+        let lines: Vec<&str> = t.lines().collect();
+        lines[lines.len().saturating_sub(2)..].join(" ")
+    };
+    let mut h = harness(Lang::En);
+    h.app.state.caps = Caps::sip();
+    h.ev(Event::Ready)
+        .ev(Event::VoiceChannel(true))
+        .ev(Event::Registration(RegState::Registered { expires: 600 }));
+    h.ring().ev(on(1, CallEvent::Accepted));
+    // One live call: consult is offered, swap, complete and merge are not.
+    let bar = hints(&h);
+    assert!(bar.contains("consult"), "{bar}");
+    for gone in ["swap", "complete", "three-way", "cancel consult"] {
+        assert!(!bar.contains(gone), "{gone} offered with one call: {bar}");
+    }
+    h.key("s");
+    assert_eq!(h.take(), Vec::<Command>::new(), "no swap with one call");
+    assert!(h.text(80, 24).contains("no call on hold to swap to"));
+    h.key("<Esc>");
+
+    // A second call waits: its own row, with its caller, the first still in call.
+    second_ring(&mut h);
+    let t = h.text(80, 24);
+    assert!(t.contains("c1") && t.contains("0987654321"), "{t}");
+    assert!(t.contains("▸c2") && t.contains("0911222333"), "{t}");
+    h.snap("call_waiting");
+    h.key("a");
+    assert_eq!(
+        h.take(),
+        vec![Command::Accept {
+            call: Some(CallId(2))
+        }]
+    );
+    h.ev(on(1, CallEvent::Held(true)))
+        .ev(on(2, CallEvent::Accepted));
+    h.snap("two_calls_one_held");
+    let bar = hints(&h);
+    for shown in ["swap calls", "three-way"] {
+        assert!(bar.contains(shown), "{shown} missing: {bar}");
+    }
+    assert!(!bar.contains("consult"), "consult with two calls: {bar}");
+    // Swap: the held call is named.
+    h.key("s");
+    assert_eq!(
+        h.take(),
+        vec![Command::Swap {
+            call: Some(CallId(1))
+        }]
+    );
+    h.ev(on(2, CallEvent::Held(true)))
+        .ev(on(1, CallEvent::Held(false)));
+    let t = h.text(80, 24);
+    assert!(t.contains("▸c1"), "{t}");
+    h.key("j");
+    assert_eq!(h.take(), vec![Command::Merge]);
+
+    // Back to one call; consult asks for the number.
+    h.ev(on(2, CallEvent::Ended(EndReason::RemoteHangup)));
+    h.key("k");
+    assert!(h.text(80, 24).contains("Consult a colleague"));
+    h.keys("1003").key("<Enter>");
+    assert_eq!(h.take(), vec![Command::Consult("1003".into())]);
+    h.ev(on(1, CallEvent::Held(true)))
+        .ev(on(3, CallEvent::Dialing("1003".into())))
+        .ev(on(3, CallEvent::ConsultFor(CallId(1))))
+        .ev(on(3, CallEvent::CustomerAnswered));
+    h.snap("consulting");
+    let bar = hints(&h);
+    for shown in ["complete transfer", "cancel consult"] {
+        assert!(bar.contains(shown), "{shown} missing: {bar}");
+    }
+    h.key("x");
+    assert_eq!(h.take(), vec![Command::CompleteTransfer]);
+    h.key("z");
+    assert_eq!(
+        h.take(),
+        vec![Command::End {
+            call: Some(CallId(3))
+        }]
+    );
+}
+
+/// The VCC platform has no consult or swap: the keys are never offered,
+/// and pressing one says why.
+#[test]
+fn vcc_offers_no_two_call_keys() {
+    use tongdai::app::state::Caps;
+    let mut h = harness(Lang::Vi);
+    h.app.state.caps = Caps::vcc(Vec::new());
+    h.ready().ring().ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Accepted,
+    });
+    let t = h.text(120, 40);
+    assert!(!t.contains("tham vấn"), "{t}");
+    h.key("k");
+    assert_eq!(h.take(), Vec::<Command>::new());
+    assert!(
+        h.text(120, 40).contains("tổng đài không hỗ trợ"),
+        "{}",
+        h.text(120, 40)
+    );
 }

@@ -42,6 +42,16 @@ pub enum Action {
     Device,
     /// Opens the transfer prompt (agent, queue or number).
     Transfer,
+    /// Make the held call the live one (the live one is held).
+    Swap,
+    /// Hold the call and call a colleague (opens a number prompt).
+    Consult,
+    /// Hand the held customer to the consulted colleague and leave both.
+    CompleteTransfer,
+    /// End the consult call and go back to the customer.
+    CancelConsult,
+    /// Join the two calls into a three-way call.
+    Merge,
     /// `responseTransferAgent(true)`.
     AcceptTransfer,
     /// `responseTransferAgent(false)`.
@@ -64,7 +74,7 @@ pub enum Action {
 
 impl Action {
     /// Every bindable action, in the order help and the hint bar list them.
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 25] = [
         Action::Answer,
         Action::Reject,
         Action::AcceptTransfer,
@@ -74,6 +84,11 @@ impl Action {
         Action::Hold,
         Action::Mute,
         Action::Transfer,
+        Action::Swap,
+        Action::Consult,
+        Action::CompleteTransfer,
+        Action::CancelConsult,
+        Action::Merge,
         Action::Availability,
         Action::ClaimVoice,
         Action::Device,
@@ -85,6 +100,15 @@ impl Action {
         Action::Language,
         Action::Help,
         Action::Quit,
+    ];
+
+    /// The two-call actions (plain SIP): shown only when they can work.
+    pub const MULTI_CALL: [Action; 5] = [
+        Action::Swap,
+        Action::Consult,
+        Action::CompleteTransfer,
+        Action::CancelConsult,
+        Action::Merge,
     ];
 
     /// The keymap name.
@@ -102,6 +126,11 @@ impl Action {
             Action::ClaimVoice => "claim_voice",
             Action::Device => "device",
             Action::Transfer => "transfer",
+            Action::Swap => "swap",
+            Action::Consult => "consult",
+            Action::CompleteTransfer => "complete_transfer",
+            Action::CancelConsult => "cancel_consult",
+            Action::Merge => "merge",
             Action::AcceptTransfer => "accept_transfer",
             Action::RefuseTransfer => "refuse_transfer",
             Action::Connect => "connect",

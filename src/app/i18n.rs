@@ -63,6 +63,7 @@ pub enum T {
     DevicePrompt,
     MobilePrompt,
     Transfer,
+    Consult,
     TransferAgentTab,
     TransferQueueTab,
     TransferNumberTab,
@@ -179,6 +180,7 @@ pub fn t(lang: Lang, key: T) -> &'static str {
             "Số di động (Enter để xác nhận, Esc để huỷ)",
         ),
         T::Transfer => ("Transfer", "Chuyển cuộc gọi"),
+        T::Consult => ("Consult a colleague", "Tham vấn đồng nghiệp"),
         T::TransferAgentTab => ("Agent", "Điện thoại viên"),
         T::TransferQueueTab => ("Queue", "Hàng đợi"),
         T::TransferNumberTab => ("Number", "Số"),
@@ -277,6 +279,11 @@ pub fn action(lang: Lang, a: Action) -> &'static str {
         Action::ClaimVoice => ("take voice here", "nhận thoại về đây"),
         Action::Device => ("device", "thiết bị"),
         Action::Transfer => ("transfer", "chuyển"),
+        Action::Swap => ("swap calls", "đổi cuộc gọi"),
+        Action::Consult => ("consult", "tham vấn"),
+        Action::CompleteTransfer => ("complete transfer", "hoàn tất chuyển"),
+        Action::CancelConsult => ("cancel consult", "huỷ tham vấn"),
+        Action::Merge => ("three-way", "gọi ba bên"),
         Action::AcceptTransfer => ("accept transfer", "nhận cuộc chuyển"),
         Action::RefuseTransfer => ("refuse transfer", "từ chối cuộc chuyển"),
         Action::Connect => ("reconnect", "kết nối lại"),
@@ -988,6 +995,26 @@ pub fn not_now(lang: Lang, why: NotNow) -> &'static str {
             "the platform calls phone numbers and extensions, not sip: addresses",
             "tổng đài chỉ gọi số điện thoại và số nội bộ, không gọi địa chỉ sip:",
         ),
+        PlatformLacks => (
+            "the call-center platform does not offer this",
+            "tổng đài không hỗ trợ chức năng này",
+        ),
+        NothingToSwap => (
+            "no call on hold to swap to",
+            "không có cuộc gọi đang giữ để chuyển qua",
+        ),
+        NoConsult => (
+            "no consult call: consult a colleague first",
+            "chưa có cuộc gọi tham vấn: hãy gọi đồng nghiệp trước",
+        ),
+        TwoCallsUp => (
+            "two calls are up already: end one first",
+            "đã có hai cuộc gọi: hãy kết thúc một cuộc trước",
+        ),
+        NeedTwoCalls => (
+            "a three-way call needs two answered calls",
+            "gọi ba bên cần hai cuộc gọi đã trả lời",
+        ),
     };
     if lang == Lang::Vi { vi } else { en }
 }
@@ -1043,6 +1070,35 @@ pub fn info(lang: Lang, i: &Info) -> String {
                 format!("busy: rejected a second call from {number}")
             }
         }
+        Info::BusyThirdCall { number } => {
+            if vi {
+                format!("đang có hai cuộc gọi: đã từ chối cuộc gọi thứ ba từ {number}")
+            } else {
+                format!("two calls up: rejected a third call from {number}")
+            }
+        }
+        Info::TransferRefused { code } => {
+            if vi {
+                format!("chuyển cuộc gọi bị từ chối (SIP {code}): hai cuộc gọi vẫn giữ nguyên")
+            } else {
+                format!("the transfer was refused (SIP {code}): both calls stay as they were")
+            }
+        }
+        Info::ReplacesFallback { code } => {
+            if vi {
+                format!(
+                    "máy khách không nhận Replaces (SIP {code}): đã kết thúc cuộc tham vấn, chuyển khách thẳng tới đồng nghiệp"
+                )
+            } else {
+                format!(
+                    "Replaces not honoured (SIP {code}): ended the consult call, sending the customer to the colleague directly"
+                )
+            }
+        }
+        Info::ConferenceUnavailable => pick(
+            "these calls cannot be joined: one of them has no audio here",
+            "không thể ghép các cuộc gọi này: một cuộc chưa có âm thanh ở đây",
+        ),
         Info::RemoteHold { held: true } => {
             pick("the other party put the call on hold", "bên kia đã giữ máy")
         }

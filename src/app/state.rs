@@ -290,6 +290,8 @@ pub enum TransferTab {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferPrompt {
+    /// A consult call's number, not a transfer (issue 16).
+    pub consult: bool,
     pub tab: TransferTab,
     pub selected: usize,
     pub input: String,
@@ -433,6 +435,8 @@ pub struct Caps {
     /// Digits typed on the console reach the call only on device 1 (VCC:
     /// on devices 2–4 the call is on the phone).
     pub dtmf_needs_console: bool,
+    /// Two calls at once: swap, consult transfer, three-way (plain SIP).
+    pub multi_call: bool,
 }
 
 impl Caps {
@@ -445,6 +449,7 @@ impl Caps {
             transfer_number: true,
             queues: Vec::new(),
             dtmf_needs_console: false,
+            multi_call: true,
         }
     }
 
@@ -457,6 +462,7 @@ impl Caps {
             transfer_number: false,
             queues,
             dtmf_needs_console: true,
+            multi_call: false,
         }
     }
 
@@ -486,6 +492,7 @@ impl Default for Caps {
             transfer_number: true,
             queues: Vec::new(),
             dtmf_needs_console: false,
+            multi_call: false,
         }
     }
 }
@@ -632,11 +639,49 @@ impl AppState {
         if caps.transfer_tabs().is_empty() {
             unavailable = unavailable.with(Action::Transfer);
         }
+        for a in Action::MULTI_CALL {
+            if !self.multi_call_works(a) {
+                unavailable = unavailable.with(a);
+            }
+        }
         Context {
             call,
             offer: self.offer.is_some(),
             unavailable,
         }
+    }
+
+    /// Whether a two-call action can work now (the hint bar and help show
+    /// it only then): swap needs a held call beside the live one, consult
+    /// one live call alone, complete / cancel a consult call and the call
+    /// it serves, merge two answered calls.
+    pub fn multi_call_works(&self, a: Action) -> bool {
+        if !self.caps.multi_call {
+            return false;
+        }
+        let calls = self.book.calls();
+        let talking = calls.iter().filter(|c| c.is_talking()).count();
+        let consult = calls.iter().any(|c| {
+            c.consult_for
+                .is_some_and(|p| self.book.get(p).is_some_and(|p| p.is_talking()))
+        });
+        match a {
+            Action::Swap => talking == 2 && calls.iter().any(|c| c.is_talking() && c.held),
+            Action::Consult => calls.len() == 1 && talking == 1 && calls.iter().all(|c| !c.held),
+            Action::CompleteTransfer => consult && talking == 2,
+            Action::CancelConsult => consult,
+            Action::Merge => talking == 2,
+            _ => true,
+        }
+    }
+
+    /// The consult call, when there is one.
+    pub fn consult_call(&self) -> Option<CallId> {
+        self.book
+            .calls()
+            .iter()
+            .find(|c| c.consult_for.is_some())
+            .map(|c| c.id)
     }
 
     /// Seconds on the call timer, if one runs.

@@ -590,7 +590,7 @@ fn on_modal_key(s: &mut AppState, key: Key) -> Vec<Command> {
         },
         Modal::Transfer(mut p) => match key.code {
             KeyCode::Esc => None,
-            KeyCode::Tab | KeyCode::Right | KeyCode::BackTab | KeyCode::Left => {
+            KeyCode::Tab | KeyCode::Right | KeyCode::BackTab | KeyCode::Left if !p.consult => {
                 // Only the tabs this backend can use (VCC: no number).
                 let tabs = s.caps.transfer_tabs();
                 let n = tabs.len().max(1);
@@ -640,6 +640,10 @@ fn on_modal_key(s: &mut AppState, key: Key) -> Vec<Command> {
                     },
                 };
                 match target {
+                    Some(TransferTarget::Number(n)) if p.consult => {
+                        cmds = engine(s, Command::Consult(n));
+                        None
+                    }
                     Some(t) => {
                         let call = s.book.selected_id();
                         cmds = engine(s, Command::Transfer { call, target: t });
@@ -754,6 +758,7 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
             };
             s.transfer_agents = None;
             s.modal = Some(Modal::Transfer(TransferPrompt {
+                consult: false,
                 tab,
                 selected: 0,
                 input: String::new(),
@@ -765,6 +770,52 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
                 Vec::new()
             }
         }
+        Action::Swap
+        | Action::Consult
+        | Action::CompleteTransfer
+        | Action::CancelConsult
+        | Action::Merge
+            if !s.multi_call_works(a) =>
+        {
+            let why = if !s.caps.multi_call {
+                NotNow::PlatformLacks
+            } else {
+                match a {
+                    Action::Swap => NotNow::NothingToSwap,
+                    Action::Consult => NotNow::NotInCall,
+                    Action::Merge => NotNow::NeedTwoCalls,
+                    _ => NotNow::NoConsult,
+                }
+            };
+            s.set_notice(Level::Warning, NoticeText::Engine(Notice::NotNow(why)));
+            Vec::new()
+        }
+        Action::Swap => {
+            // The other (held) call becomes the live one.
+            let other = s
+                .book
+                .calls()
+                .iter()
+                .find(|c| c.is_talking() && c.held)
+                .map(|c| c.id);
+            engine(s, Command::Swap { call: other })
+        }
+        Action::Consult => {
+            s.modal = Some(Modal::Transfer(TransferPrompt {
+                consult: true,
+                tab: TransferTab::Number,
+                selected: 0,
+                input: String::new(),
+                error: None,
+            }));
+            Vec::new()
+        }
+        Action::CompleteTransfer => engine(s, Command::CompleteTransfer),
+        Action::CancelConsult => {
+            let call = s.consult_call();
+            engine(s, Command::End { call })
+        }
+        Action::Merge => engine(s, Command::Merge),
         Action::AcceptTransfer | Action::RefuseTransfer => {
             if s.offer.take().is_none() {
                 return Vec::new();
@@ -931,7 +982,8 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
             | CallEvent::Muted(_)
             | CallEvent::PlatformId(_)
             | CallEvent::Quality(_)
-            | CallEvent::DtmfReceived(_) => {}
+            | CallEvent::DtmfReceived(_)
+            | CallEvent::ConsultFor(_) => {}
         },
         Event::DeviceType(d) => s.device = Some(d),
         Event::Reconnecting { attempt, max } => s.conn = Conn::Reconnecting { attempt, max },

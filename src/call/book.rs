@@ -69,6 +69,8 @@ pub struct Call<T> {
     /// DTMF digits we sent / received.
     pub dtmf_sent: String,
     pub dtmf_received: String,
+    /// A consult call: the call it was made for (attended transfer).
+    pub consult_for: Option<CallId>,
 }
 
 impl<T: Copy> Call<T> {
@@ -93,6 +95,7 @@ impl<T: Copy> Call<T> {
             quality: None,
             dtmf_sent: String::new(),
             dtmf_received: String::new(),
+            consult_for: None,
         }
     }
 
@@ -344,12 +347,23 @@ impl<T: Copy> CallBook<T> {
                 }
             }
             CallEvent::Ended(reason) => return self.end(now, id, reason.clone()),
-            CallEvent::Held(b) => c.held = *b,
+            CallEvent::Held(b) => {
+                c.held = *b;
+                // Resumed (a swap's second half): the keys follow the live call.
+                if !*b {
+                    self.selected = Some(id);
+                }
+            }
             CallEvent::Muted(b) => c.muted = *b,
             CallEvent::PlatformId(p) => c.platform_id = Some(p.clone()),
             CallEvent::CalloutFailed { .. } => c.failed = true,
             CallEvent::Quality(q) => c.quality = Some(*q),
             CallEvent::DtmfReceived(d) => c.dtmf_received.push(*d),
+            CallEvent::ConsultFor(parent) => {
+                // The agent's consult call: the keys act on it.
+                c.consult_for = Some(*parent);
+                self.selected = Some(id);
+            }
             CallEvent::TransferResult { .. } => return Applied::Nothing,
         }
         Applied::Changed(id)
@@ -701,5 +715,39 @@ mod tests {
         assert_eq!(c.quality, Some(q));
         b.clear();
         assert!(b.is_empty() && b.selected_id().is_none());
+    }
+
+    #[test]
+    fn waiting_swap_and_consult_move_the_selection_with_the_live_call() {
+        let mut b: CallBook<Secs> = CallBook::new();
+        b.apply(0, &ev(1, ring("0912345678")));
+        b.apply(1, &ev(1, CallEvent::Accepted));
+        // A second call waits: it is selected (a key answers it), both listed.
+        b.apply(2, &ev(2, ring("0987654321")));
+        assert_eq!(b.len(), 2);
+        assert_eq!(b.selected_id(), Some(CallId(2)));
+        // It is answered, the first held.
+        b.apply(3, &ev(1, CallEvent::Held(true)));
+        b.apply(3, &ev(2, CallEvent::Accepted));
+        assert_eq!(b.selected_id(), Some(CallId(2)));
+        // Swap: 2 held, then 1 resumed: the keys follow call 1.
+        b.apply(4, &ev(2, CallEvent::Held(true)));
+        b.apply(4, &ev(1, CallEvent::Held(false)));
+        assert_eq!(b.selected_id(), Some(CallId(1)));
+        // The far end of the held call hangs up: call 1 stays selected.
+        b.apply(5, &ev(2, CallEvent::Ended(EndReason::RemoteHangup)));
+        assert_eq!(b.selected_id(), Some(CallId(1)));
+        // A consult call is selected and knows whom it serves.
+        b.apply(6, &ev(1, CallEvent::Held(true)));
+        b.apply(6, &ev(3, CallEvent::Dialing("1003".into())));
+        b.apply(6, &ev(3, CallEvent::ConsultFor(CallId(1))));
+        assert_eq!(b.selected_id(), Some(CallId(3)));
+        assert_eq!(
+            b.get(CallId(3)).and_then(|c| c.consult_for),
+            Some(CallId(1))
+        );
+        // Cancelled: the customer is selected again.
+        b.apply(7, &ev(3, CallEvent::Ended(EndReason::LocalHangup)));
+        assert_eq!(b.selected_id(), Some(CallId(1)));
     }
 }

@@ -143,6 +143,13 @@ pub enum SipAction {
         leg: Leg,
         target: String,
     },
+    /// Attended transfer (RFC 5589 §7.1): REFER `leg` to `target` with
+    /// `Replaces` naming the dialog of the `replaces` leg (RFC 3891).
+    AttendedRefer {
+        leg: Leg,
+        target: String,
+        replaces: Leg,
+    },
     Dtmf {
         leg: Leg,
         digit: char,
@@ -155,6 +162,16 @@ pub enum SipAction {
     /// A CANCELled INVITE got no final response within 64*T1 (RFC 3261
     /// §9.1): drop its transaction and everything the leg holds.
     Abandon {
+        leg: Leg,
+    },
+    /// Three-way call: mix these legs' audio with the agent's (issue 16).
+    Conference {
+        legs: Vec<Leg>,
+    },
+    /// Leave the three-way call: each leg goes back to its own audio.
+    EndConference,
+    /// Call waiting: a short beep in this (live) leg's audio for the agent, not the ring device.
+    WaitingBeep {
         leg: Leg,
     },
 }
@@ -191,6 +208,22 @@ struct Call {
     ring_deadline: Option<Instant>,
     /// Where our REFER sends the call (the end is then a transfer).
     transfer_to: Option<String>,
+    /// A consult call: the call (held meanwhile) it was made for.
+    consult_for: Option<CallId>,
+}
+
+/// An attended transfer on its way (RFC 5589 §7).
+#[derive(Debug, Clone)]
+struct Completing {
+    /// The held customer's leg, which gets the REFER.
+    customer: Leg,
+    consult: Leg,
+    /// The colleague's number (the consult call's target).
+    colleague: String,
+    /// The REFER with Replaces is out (false: the plain REFER of the fallback).
+    replaces: bool,
+    /// The REFER got its 2xx: a failure now is the referred INVITE's.
+    accepted: bool,
 }
 
 /// Settings the machine needs (from `[sip]`).
@@ -225,6 +258,11 @@ pub struct Softphone {
     next_call: u64,
     effects: VecDeque<Effect>,
     shutting_down: bool,
+    /// Swap: the held leg to resume once the live one's hold is taken.
+    swap_to: Option<Leg>,
+    completing: Option<Completing>,
+    /// Consult calls that ended: their customers come off hold.
+    resume: Vec<CallId>,
 }
 
 /// Check a dial string with the shared `sip::target` rules (no control
@@ -259,6 +297,9 @@ impl Softphone {
             next_call: 1,
             effects: VecDeque::new(),
             shutting_down: false,
+            swap_to: None,
+            completing: None,
+            resume: Vec::new(),
         }
     }
 
@@ -397,6 +438,7 @@ impl Softphone {
             Input::Command(cmd) => self.command(now, cmd),
             Input::Sip(ev) => self.sip_input(now, ev),
         }
+        self.settle();
     }
 
     fn emit(&mut self, e: Event) {
@@ -417,7 +459,39 @@ impl Softphone {
 
     fn remove(&mut self, leg: Leg) -> Option<Call> {
         let i = self.calls.iter().position(|c| c.leg == leg)?;
-        Some(self.calls.remove(i))
+        let c = self.calls.remove(i);
+        if self.swap_to == Some(leg) {
+            self.swap_to = None;
+        }
+        // A consult call that ends (hung up, failed, cancelled) gives the
+        // agent back to the customer, unless it ends by the transfer.
+        if let Some(parent) = c.consult_for
+            && self.completing.is_none()
+        {
+            self.resume.push(parent);
+        }
+        Some(c)
+    }
+
+    /// Take customers whose consult call ended off hold (a held call never
+    /// drops and never stays in silence by itself).
+    fn settle(&mut self) {
+        for id in std::mem::take(&mut self.resume) {
+            let live = self
+                .calls
+                .iter()
+                .any(|c| c.phase == Phase::Active && !c.held);
+            if let Some(c) = self.calls.iter_mut().find(|c| c.id == id)
+                && c.phase == Phase::Active
+                && c.held
+                && !c.hold_pending
+                && !live
+            {
+                c.hold_pending = true;
+                let leg = c.leg;
+                self.sip(SipAction::Hold { leg, hold: false });
+            }
+        }
     }
 
     /// The call the keys act on when none is named: a ringing call first
@@ -495,6 +569,30 @@ impl Softphone {
                     Err(n) => self.emit(Event::Notice(n)),
                 }
             }
+            Command::Swap { call } => self.swap(call),
+            Command::Consult(number) => self.consult(now, &number),
+            Command::CompleteTransfer => self.complete_transfer(),
+            Command::Merge => {
+                let legs: Vec<Leg> = self
+                    .calls
+                    .iter()
+                    .filter(|c| c.phase == Phase::Active)
+                    .map(|c| c.leg)
+                    .collect();
+                if legs.len() == 2 {
+                    // A held call joins unheld (re-INVITE sendrecv, RFC
+                    // 3264 §8.4): the mixer only mixes what flows.
+                    for c in self.calls.iter_mut().filter(|c| c.held && !c.hold_pending) {
+                        c.hold_pending = true;
+                        let leg = c.leg;
+                        self.effects
+                            .push_back(Effect::Sip(SipAction::Hold { leg, hold: false }));
+                    }
+                    self.sip(SipAction::Conference { legs });
+                } else {
+                    self.not_now(NotNow::NeedTwoCalls);
+                }
+            }
             Command::Shutdown => {
                 self.shutting_down = true;
                 let legs: Vec<(CallId, Leg, Phase)> =
@@ -531,10 +629,18 @@ impl Softphone {
         if self.calls.iter().any(|c| !c.held) {
             return self.not_now(NotNow::HoldOrEndFirst);
         }
+        if self.calls.len() >= 2 {
+            return self.not_now(NotNow::TwoCallsUp);
+        }
         let target = match normalise_target(number) {
             Ok(t) => t,
             Err(n) => return self.emit(Event::Notice(n)),
         };
+        self.dial(now, target, None);
+    }
+
+    /// Send our INVITE for a new call (`consult_for`: a consult call).
+    fn dial(&mut self, now: Instant, target: String, consult_for: Option<CallId>) {
         let leg = Leg(self.next_leg);
         self.next_leg += 1;
         let id = self.new_call_id();
@@ -549,9 +655,182 @@ impl Softphone {
             muted: false,
             ring_deadline: Some(now + self.policy.ring_timeout),
             transfer_to: None,
+            consult_for,
         });
         self.emit_call(id, CallEvent::Dialing(target.clone()));
+        if let Some(parent) = consult_for {
+            self.emit_call(id, CallEvent::ConsultFor(parent));
+        }
         self.sip(SipAction::Invite { leg, target });
+    }
+
+    /// Swap (issue 16): make `call` (default: the held call) the live one.
+    /// The live call is held first and the other resumed only once that
+    /// hold is taken (RFC 6337 §5.3), so both far ends never hear us at once.
+    fn swap(&mut self, call: Option<CallId>) {
+        let pick = |c: &Call| c.phase == Phase::Active && c.held && !c.hold_pending;
+        let target = match self.resolve(call, pick) {
+            Ok(Some(i)) => self.calls[i].leg,
+            Ok(None) => return self.not_now(NotNow::NothingToSwap),
+            Err(()) => return,
+        };
+        if self.swap_to.is_some() || self.calls.iter().any(|c| c.hold_pending) {
+            return self.not_now(NotNow::RequestPending);
+        }
+        let live = self
+            .calls
+            .iter_mut()
+            .find(|c| c.leg != target && c.phase == Phase::Active && !c.held);
+        let (leg, hold) = match live {
+            Some(c) => {
+                c.hold_pending = true;
+                self.swap_to = Some(target);
+                (c.leg, true)
+            }
+            None => {
+                if let Some(c) = self.find_mut(target) {
+                    c.hold_pending = true;
+                }
+                (target, false)
+            }
+        };
+        self.sip(SipAction::Hold { leg, hold });
+    }
+
+    /// Consult (attended transfer, RFC 5589 §7): hold the live call and
+    /// call the colleague; the new call remembers whom it serves.
+    fn consult(&mut self, now: Instant, number: &str) {
+        if self.shutting_down {
+            return;
+        }
+        if self.calls.len() >= 2 {
+            return self.not_now(NotNow::TwoCallsUp);
+        }
+        let Some(i) = self
+            .calls
+            .iter()
+            .position(|c| c.phase == Phase::Active && !c.held && !c.hold_pending)
+        else {
+            return self.not_now(NotNow::NotInCall);
+        };
+        let target = match normalise_target(number) {
+            Ok(t) => t,
+            Err(n) => return self.emit(Event::Notice(n)),
+        };
+        let c = &mut self.calls[i];
+        c.hold_pending = true;
+        let (leg, id) = (c.leg, c.id);
+        self.sip(SipAction::Hold { leg, hold: true });
+        self.dial(now, target, Some(id));
+    }
+
+    /// Complete the attended transfer: REFER the held customer to the
+    /// colleague with Replaces naming our consult dialog (RFC 5589 §7.1).
+    fn complete_transfer(&mut self) {
+        let pair = self.calls.iter().find_map(|c| {
+            let parent = c.consult_for?;
+            let customer = self
+                .calls
+                .iter()
+                .find(|p| p.id == parent && p.phase == Phase::Active)?;
+            (c.phase == Phase::Active).then(|| (customer.leg, c.leg, c.number.clone()))
+        });
+        let Some((customer, consult, colleague)) = pair else {
+            return self.not_now(NotNow::NoConsult);
+        };
+        if self.completing.is_some() {
+            return self.not_now(NotNow::RequestPending);
+        }
+        self.completing = Some(Completing {
+            customer,
+            consult,
+            colleague: colleague.clone(),
+            replaces: true,
+            accepted: false,
+        });
+        self.sip(SipAction::AttendedRefer {
+            leg: customer,
+            target: colleague,
+            replaces: consult,
+        });
+    }
+
+    /// Progress of the attended transfer's REFER on the customer's leg.
+    fn completing_progress(&mut self, code: u16, done: bool) {
+        let Some(mut t) = self.completing.take() else {
+            return;
+        };
+        let Some(id) = self.call_of(t.customer) else {
+            // The customer hung up meanwhile: nothing left to transfer.
+            return;
+        };
+        if code < 300 && !done {
+            t.accepted |= code >= 200;
+            self.completing = Some(t);
+            return self.emit(Event::Notice(Notice::Info(Info::TransferProgress { code })));
+        }
+        if (200..300).contains(&code) {
+            // RFC 5589 §7.1: the transfer is done; we leave both calls.
+            self.emit_call(
+                id,
+                CallEvent::TransferResult {
+                    ok: true,
+                    detail: TransferDetail::Sip { code },
+                },
+            );
+            self.completing = Some(t.clone());
+            for leg in [t.customer, t.consult] {
+                if let Some(c) = self.remove(leg) {
+                    self.sip(SipAction::Bye { leg });
+                    // The customer's call is recorded as transferred to the
+                    // colleague; the consult call simply ends.
+                    let reason = if leg == t.customer {
+                        EndReason::Transferred {
+                            target: t.colleague.clone(),
+                        }
+                    } else {
+                        EndReason::LocalHangup
+                    };
+                    self.emit_call(c.id, CallEvent::Ended(reason));
+                }
+            }
+            self.completing = None;
+            return;
+        }
+        if t.replaces && t.accepted && self.call_of(t.consult).is_some() {
+            // The REFER was taken but the INVITE with Replaces failed: the
+            // colleague's phone does not honour Replaces. RFC 5589 §7.3: end
+            // the consult call, then transfer the customer without Replaces.
+            self.emit(Event::Notice(Notice::Info(Info::ReplacesFallback { code })));
+            self.completing = Some(Completing {
+                replaces: false,
+                accepted: false,
+                ..t.clone()
+            });
+            if let Some(c) = self.remove(t.consult) {
+                self.sip(SipAction::Bye { leg: t.consult });
+                self.emit_call(c.id, CallEvent::Ended(EndReason::LocalHangup));
+            }
+            self.sip(SipAction::Refer {
+                leg: t.customer,
+                target: t.colleague,
+            });
+            return;
+        }
+        // Refused: both calls stay as they were (the customer held, the
+        // consult call live), and the agent is told why.
+        self.emit_call(
+            id,
+            CallEvent::TransferResult {
+                ok: false,
+                detail: TransferDetail::Sip { code },
+            },
+        );
+        self.emit(Event::Notice(Notice::Info(Info::TransferRefused { code })));
+        if self.call_of(t.consult).is_none() {
+            // The fallback's consult call is gone: back to the customer.
+            self.resume.push(id);
+        }
     }
 
     fn accept(&mut self, now: Instant, call: Option<CallId>) {
@@ -644,7 +923,20 @@ impl Softphone {
                     })));
                     return;
                 }
+                if self.calls.len() >= 2 {
+                    // Two calls is what one agent handles: Busy Here.
+                    self.sip(SipAction::Reject { leg, code: 486 });
+                    self.emit(Event::Notice(Notice::Info(Info::BusyThirdCall {
+                        number: number.clone(),
+                    })));
+                    return;
+                }
                 let id = self.new_call_id();
+                let live = self
+                    .calls
+                    .iter()
+                    .find(|c| c.phase == Phase::Active && !c.held)
+                    .map(|c| c.leg);
                 self.calls.push(Call {
                     id,
                     leg,
@@ -656,8 +948,14 @@ impl Softphone {
                     muted: false,
                     ring_deadline: Some(now + self.policy.inbound_ring_timeout),
                     transfer_to: None,
+                    consult_for: None,
                 });
                 self.sip(SipAction::Ringing { leg });
+                // Call waiting: announced in the live call's audio, never
+                // on the ring device (the alert policy keeps it quiet).
+                if let Some(live) = live {
+                    self.sip(SipAction::WaitingBeep { leg: live });
+                }
                 self.emit_call(
                     id,
                     CallEvent::Ringing(RingInfo {
@@ -750,6 +1048,24 @@ impl Softphone {
                 } else {
                     self.emit(Event::Notice(Notice::Info(Info::HoldRefused { held })));
                 }
+                // Swap, second half: the live call is held, resume the other.
+                // (`take` first: a refused hold ends the swap too.)
+                if held
+                    && let Some(to) = self.swap_to.take()
+                    && ok
+                    && let Some(c) = self.find_mut(to)
+                {
+                    c.hold_pending = true;
+                    self.sip(SipAction::Hold {
+                        leg: to,
+                        hold: false,
+                    });
+                }
+            }
+            SipInput::TransferProgress { leg, code, done }
+                if self.completing.as_ref().is_some_and(|t| t.customer == leg) =>
+            {
+                self.completing_progress(code, done)
             }
             SipInput::TransferProgress { leg, code, done } => {
                 let ok = (200..300).contains(&code);
@@ -1581,6 +1897,500 @@ mod tests {
                 leg: Leg(9),
                 code: 486
             })
+        );
+    }
+
+    /// Two calls up: leg 1 (c1) talking, leg 2 (c2) waiting, all with `offer`.
+    fn waiting(t0: Instant) -> Softphone {
+        let mut p = Softphone::new(Policy {
+            second_call: SecondCall::Offer,
+            ..Policy::default()
+        });
+        ring(&mut p, t0, 1);
+        cmd(&mut p, t0, Command::Accept { call: None });
+        sip(&mut p, t0, SipInput::Confirmed { leg: Leg(1) });
+        p
+    }
+
+    fn held(p: &mut Softphone, t: Instant, leg: u64, held: bool) -> Vec<Effect> {
+        sip(
+            p,
+            t,
+            SipInput::HoldResult {
+                leg: Leg(leg),
+                held,
+                ok: true,
+            },
+        )
+    }
+
+    fn notices(fx: &[Effect]) -> Vec<Notice> {
+        fx.iter()
+            .filter_map(|e| match e {
+                Effect::Emit(Event::Notice(n)) => Some(n.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn wire(fx: &[Effect]) -> Vec<SipAction> {
+        fx.iter()
+            .filter_map(|e| match e {
+                Effect::Sip(a) => Some(a.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_waiting_call_beeps_in_the_live_call_and_a_third_gets_486_and_a_notice() {
+        let t0 = Instant::now();
+        let mut p = waiting(t0);
+        let fx = ring(&mut p, t0, 2);
+        assert_eq!(
+            wire(&fx),
+            vec![
+                SipAction::Ringing { leg: Leg(2) },
+                SipAction::WaitingBeep { leg: Leg(1) }
+            ]
+        );
+        // A third call while two are up: Busy Here, and the agent is told.
+        let fx = sip(
+            &mut p,
+            t0,
+            SipInput::Incoming {
+                leg: Leg(3),
+                number: "0987654321".into(),
+                display_name: None,
+            },
+        );
+        assert_eq!(
+            fx,
+            vec![
+                Effect::Sip(SipAction::Reject {
+                    leg: Leg(3),
+                    code: 486
+                }),
+                Effect::Emit(Event::Notice(Notice::Info(Info::BusyThirdCall {
+                    number: "0987654321".into()
+                })))
+            ]
+        );
+        assert_eq!(p.call_of(Leg(3)), None);
+        // A first ring with no live call does not beep.
+        let mut q = Softphone::new(Policy::default());
+        assert_eq!(
+            wire(&ring(&mut q, t0, 5)),
+            vec![SipAction::Ringing { leg: Leg(5) }]
+        );
+    }
+
+    #[test]
+    fn the_waiting_caller_cancels_and_the_live_call_goes_on() {
+        let t0 = Instant::now();
+        let mut p = waiting(t0);
+        ring(&mut p, t0, 2);
+        let fx = sip(&mut p, t0, SipInput::RemoteCancel { leg: Leg(2) });
+        assert_eq!(
+            fx,
+            vec![Effect::Emit(Event::Call {
+                call: CallId(2),
+                event: CallEvent::Ended(EndReason::Cancelled)
+            })]
+        );
+        // The first call is untouched: still live, hold still works.
+        assert_eq!(
+            wire(&cmd(&mut p, t0, Command::ToggleHold { call: None })),
+            vec![SipAction::Hold {
+                leg: Leg(1),
+                hold: true
+            }]
+        );
+    }
+
+    #[test]
+    fn the_far_end_of_the_held_call_hangs_up_and_the_other_call_stays() {
+        let t0 = Instant::now();
+        let mut p = waiting(t0);
+        ring(&mut p, t0, 2);
+        cmd(&mut p, t0, Command::Accept { call: None });
+        held(&mut p, t0, 1, true);
+        sip(&mut p, t0, SipInput::Confirmed { leg: Leg(2) });
+        let fx = sip(&mut p, t0, SipInput::RemoteBye { leg: Leg(1) });
+        assert_eq!(
+            fx,
+            vec![Effect::Emit(Event::Call {
+                call: CallId(1),
+                event: CallEvent::Ended(EndReason::RemoteHangup)
+            })]
+        );
+        assert_eq!(p.call_of(Leg(2)), Some(CallId(2)));
+        // Nothing to swap to any more.
+        assert!(matches!(
+            notices(&cmd(&mut p, t0, Command::Swap { call: None }))[..],
+            [Notice::NotNow(NotNow::NothingToSwap)]
+        ));
+    }
+
+    #[test]
+    fn swap_holds_the_live_call_first_then_resumes_the_other() {
+        let t0 = Instant::now();
+        let mut p = waiting(t0);
+        ring(&mut p, t0, 2);
+        cmd(&mut p, t0, Command::Accept { call: None });
+        held(&mut p, t0, 1, true);
+        sip(&mut p, t0, SipInput::Confirmed { leg: Leg(2) });
+        // Naming the live call: nothing to swap to.
+        assert!(matches!(
+            notices(&cmd(
+                &mut p,
+                t0,
+                Command::Swap {
+                    call: Some(CallId(2))
+                }
+            ))[..],
+            [Notice::NotNow(NotNow::NothingToSwap)]
+        ));
+        // An unknown name is refused.
+        assert!(matches!(
+            notices(&cmd(
+                &mut p,
+                t0,
+                Command::Swap {
+                    call: Some(CallId(9))
+                }
+            ))[..],
+            [Notice::UnknownCall(CallId(9))]
+        ));
+        let fx = cmd(
+            &mut p,
+            t0,
+            Command::Swap {
+                call: Some(CallId(1)),
+            },
+        );
+        assert_eq!(
+            wire(&fx),
+            vec![SipAction::Hold {
+                leg: Leg(2),
+                hold: true
+            }]
+        );
+        // A second press while the swap runs: refused, nothing on the wire.
+        assert!(wire(&cmd(&mut p, t0, Command::Swap { call: None })).is_empty());
+        // Call 2 is held: now call 1 is resumed.
+        let fx = held(&mut p, t0, 2, true);
+        assert_eq!(
+            fx,
+            vec![
+                Effect::Emit(Event::Call {
+                    call: CallId(2),
+                    event: CallEvent::Held(true)
+                }),
+                Effect::Sip(SipAction::Hold {
+                    leg: Leg(1),
+                    hold: false
+                })
+            ]
+        );
+        held(&mut p, t0, 1, false);
+        // And back (the default is the held call).
+        assert_eq!(
+            wire(&cmd(&mut p, t0, Command::Swap { call: None })),
+            vec![SipAction::Hold {
+                leg: Leg(1),
+                hold: true
+            }]
+        );
+        // The PBX refuses that hold: no resume of the other, both as they were.
+        let fx = sip(
+            &mut p,
+            t0,
+            SipInput::HoldResult {
+                leg: Leg(1),
+                held: true,
+                ok: false,
+            },
+        );
+        assert!(wire(&fx).is_empty(), "{fx:?}");
+        // Either call can be ended; the held one stays.
+        let fx = cmd(
+            &mut p,
+            t0,
+            Command::End {
+                call: Some(CallId(1)),
+            },
+        );
+        assert_eq!(wire(&fx), vec![SipAction::Bye { leg: Leg(1) }]);
+        assert_eq!(p.call_of(Leg(2)), Some(CallId(2)));
+    }
+
+    /// c1 (leg 1) talking, consult c2 (leg 2) to 1003 answered, c1 held.
+    fn consulting(t0: Instant) -> Softphone {
+        let mut p = waiting(t0);
+        let fx = cmd(&mut p, t0, Command::Consult("1003".into()));
+        assert_eq!(
+            fx,
+            vec![
+                Effect::Sip(SipAction::Hold {
+                    leg: Leg(1),
+                    hold: true
+                }),
+                Effect::Emit(Event::Call {
+                    call: CallId(2),
+                    event: CallEvent::Dialing("1003".into())
+                }),
+                Effect::Emit(Event::Call {
+                    call: CallId(2),
+                    event: CallEvent::ConsultFor(CallId(1))
+                }),
+                Effect::Sip(SipAction::Invite {
+                    leg: Leg(2),
+                    target: "1003".into()
+                })
+            ]
+        );
+        held(&mut p, t0, 1, true);
+        sip(&mut p, t0, SipInput::Answered { leg: Leg(2) });
+        p
+    }
+
+    #[test]
+    fn consult_then_complete_refers_with_replaces_and_leaves_both_calls() {
+        let t0 = Instant::now();
+        // Nothing to complete without a consult call.
+        let mut p = waiting(t0);
+        assert!(matches!(
+            notices(&cmd(&mut p, t0, Command::CompleteTransfer))[..],
+            [Notice::NotNow(NotNow::NoConsult)]
+        ));
+        let mut p = consulting(t0);
+        assert_eq!(
+            wire(&cmd(&mut p, t0, Command::CompleteTransfer)),
+            vec![SipAction::AttendedRefer {
+                leg: Leg(1),
+                target: "1003".into(),
+                replaces: Leg(2)
+            }]
+        );
+        let progress = |p: &mut Softphone, code, done| {
+            sip(
+                p,
+                t0,
+                SipInput::TransferProgress {
+                    leg: Leg(1),
+                    code,
+                    done,
+                },
+            )
+        };
+        progress(&mut p, 202, false);
+        // The colleague's phone replaced our consult dialog: it BYEs us.
+        // That does not take the customer off hold.
+        let fx = sip(&mut p, t0, SipInput::RemoteBye { leg: Leg(2) });
+        assert!(wire(&fx).is_empty(), "{fx:?}");
+        let fx = progress(&mut p, 200, true);
+        assert_eq!(
+            fx,
+            vec![
+                Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::TransferResult {
+                        ok: true,
+                        detail: TransferDetail::Sip { code: 200 }
+                    }
+                }),
+                Effect::Sip(SipAction::Bye { leg: Leg(1) }),
+                Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::LocalHangup)
+                })
+            ]
+        );
+        assert!(!p.has_calls());
+    }
+
+    #[test]
+    fn a_refused_refer_leaves_both_calls_as_they_were() {
+        let t0 = Instant::now();
+        let mut p = consulting(t0);
+        cmd(&mut p, t0, Command::CompleteTransfer);
+        let fx = sip(
+            &mut p,
+            t0,
+            SipInput::TransferProgress {
+                leg: Leg(1),
+                code: 403,
+                done: true,
+            },
+        );
+        assert!(wire(&fx).is_empty(), "{fx:?}");
+        assert_eq!(
+            notices(&fx),
+            vec![Notice::Info(Info::TransferRefused { code: 403 })]
+        );
+        assert_eq!(p.call_of(Leg(1)), Some(CallId(1)));
+        assert_eq!(p.call_of(Leg(2)), Some(CallId(2)));
+        // Complete can be tried again.
+        assert_eq!(wire(&cmd(&mut p, t0, Command::CompleteTransfer)).len(), 1);
+    }
+
+    #[test]
+    fn replaces_not_honoured_falls_back_to_a_plain_refer_after_ending_the_consult() {
+        let t0 = Instant::now();
+        let mut p = consulting(t0);
+        cmd(&mut p, t0, Command::CompleteTransfer);
+        sip(
+            &mut p,
+            t0,
+            SipInput::TransferProgress {
+                leg: Leg(1),
+                code: 202,
+                done: false,
+            },
+        );
+        // The customer's INVITE with Replaces failed (NOTIFY 481).
+        let fx = sip(
+            &mut p,
+            t0,
+            SipInput::TransferProgress {
+                leg: Leg(1),
+                code: 481,
+                done: true,
+            },
+        );
+        assert_eq!(
+            wire(&fx),
+            vec![
+                SipAction::Bye { leg: Leg(2) },
+                SipAction::Refer {
+                    leg: Leg(1),
+                    target: "1003".into()
+                }
+            ]
+        );
+        assert_eq!(
+            notices(&fx),
+            vec![Notice::Info(Info::ReplacesFallback { code: 481 })]
+        );
+        // The plain REFER works: the console leaves the customer too.
+        let fx = sip(
+            &mut p,
+            t0,
+            SipInput::TransferProgress {
+                leg: Leg(1),
+                code: 200,
+                done: true,
+            },
+        );
+        assert_eq!(wire(&fx), vec![SipAction::Bye { leg: Leg(1) }]);
+        assert!(!p.has_calls());
+
+        // The same, but the plain REFER fails too: back to the customer.
+        let mut p = consulting(t0);
+        cmd(&mut p, t0, Command::CompleteTransfer);
+        for (code, done) in [(202, false), (420, true), (202, false)] {
+            sip(
+                &mut p,
+                t0,
+                SipInput::TransferProgress {
+                    leg: Leg(1),
+                    code,
+                    done,
+                },
+            );
+        }
+        let fx = sip(
+            &mut p,
+            t0,
+            SipInput::TransferProgress {
+                leg: Leg(1),
+                code: 486,
+                done: true,
+            },
+        );
+        assert_eq!(
+            wire(&fx),
+            vec![SipAction::Hold {
+                leg: Leg(1),
+                hold: false
+            }]
+        );
+        assert_eq!(
+            notices(&fx),
+            vec![Notice::Info(Info::TransferRefused { code: 486 })]
+        );
+    }
+
+    #[test]
+    fn cancelling_the_consult_resumes_the_customer() {
+        let t0 = Instant::now();
+        let mut p = consulting(t0);
+        let fx = cmd(
+            &mut p,
+            t0,
+            Command::End {
+                call: Some(CallId(2)),
+            },
+        );
+        assert_eq!(
+            wire(&fx),
+            vec![
+                SipAction::Bye { leg: Leg(2) },
+                SipAction::Hold {
+                    leg: Leg(1),
+                    hold: false
+                }
+            ]
+        );
+        // A colleague who does not answer: the same.
+        let mut p = waiting(t0);
+        cmd(&mut p, t0, Command::Consult("1003".into()));
+        held(&mut p, t0, 1, true);
+        let fx = sip(
+            &mut p,
+            t0,
+            SipInput::Failed {
+                leg: Leg(2),
+                code: Some(486),
+            },
+        );
+        assert_eq!(
+            wire(&fx),
+            vec![SipAction::Hold {
+                leg: Leg(1),
+                hold: false
+            }]
+        );
+        // A consult needs a live call, and one call only.
+        let mut q = Softphone::new(Policy::default());
+        assert!(matches!(
+            notices(&cmd(&mut q, t0, Command::Consult("1003".into())))[..],
+            [Notice::NotNow(NotNow::NotInCall)]
+        ));
+    }
+
+    #[test]
+    fn merge_asks_the_mixer_for_both_legs() {
+        let t0 = Instant::now();
+        let mut p = waiting(t0);
+        assert!(matches!(
+            notices(&cmd(&mut p, t0, Command::Merge))[..],
+            [Notice::NotNow(NotNow::NeedTwoCalls)]
+        ));
+        // The held customer is resumed first, then both are mixed.
+        let mut p = consulting(t0);
+        assert_eq!(
+            wire(&cmd(&mut p, t0, Command::Merge)),
+            vec![
+                SipAction::Hold {
+                    leg: Leg(1),
+                    hold: false
+                },
+                SipAction::Conference {
+                    legs: vec![Leg(1), Leg(2)]
+                }
+            ]
         );
     }
 }

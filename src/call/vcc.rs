@@ -770,6 +770,12 @@ impl VccPolicy {
                 None => self.not_now(NotNow::NotInCall),
             },
             Command::Shutdown => self.shutdown(),
+            // The platform has no consult, swap or local three-way call
+            // (issue 16): say so rather than pretend.
+            Command::Swap { .. }
+            | Command::Consult(_)
+            | Command::CompleteTransfer
+            | Command::Merge => self.not_now(NotNow::PlatformLacks),
         }
     }
 

@@ -207,6 +207,10 @@ pub const COMMANDS: &[&str] = &[
     "transfer",
     "transfer_agents",
     "transfer_answer",
+    "swap",
+    "consult",
+    "complete_transfer",
+    "merge",
     "shutdown",
     "status",
     "subscribe",
@@ -373,6 +377,13 @@ fn parse_op(obj: &Map<String, Value>) -> Result<Op, ProtoError> {
             Some(b) => engine(Command::AnswerTransferOffer(b)),
             None => Err(bad("`transfer_answer` needs \"accept\": true or false")),
         },
+        "swap" => engine(Command::Swap { call }),
+        "consult" => {
+            let n = str_field(obj, cmd, "number")?;
+            engine(Command::Consult(normalize_number(n)?))
+        }
+        "complete_transfer" => engine(Command::CompleteTransfer),
+        "merge" => engine(Command::Merge),
         "shutdown" => engine(Command::Shutdown),
         "status" => Ok(Op::Status),
         "subscribe" => {
@@ -523,6 +534,7 @@ fn call_event_name(e: &CallEvent) -> &'static str {
         CallEvent::TransferResult { .. } => "transfer_result",
         CallEvent::Quality(_) => "call_quality",
         CallEvent::DtmfReceived(_) => "dtmf_received",
+        CallEvent::ConsultFor(_) => "consult",
     }
 }
 
@@ -730,6 +742,7 @@ fn call_event_fields(e: &CallEvent, put: &mut impl FnMut(&str, Value)) {
             put("mos", json!(round3(q.mos)));
         }
         CallEvent::DtmfReceived(c) => put("digit", json!(c.to_string())),
+        CallEvent::ConsultFor(parent) => put("for_call", json!(parent.to_string())),
     }
 }
 
@@ -949,5 +962,49 @@ mod tests {
         let e = event_json(&Event::Notice(Notice::IpccError("IPCCERR0014".into())));
         assert_eq!(e["notice"], "ipcc_error");
         assert_eq!(e["text"]["en"], "not in a call (IPCCERR0014)");
+    }
+
+    /// Issue 16: the two-call commands and what they print.
+    #[test]
+    fn swap_consult_complete_and_merge() {
+        assert_eq!(
+            op(r#"{"cmd":"swap","call":"c1"}"#),
+            Op::Engine(Command::Swap {
+                call: Some(CallId(1))
+            })
+        );
+        assert_eq!(
+            op(r#"{"cmd":"swap"}"#),
+            Op::Engine(Command::Swap { call: None })
+        );
+        assert_eq!(
+            op(r#"{"cmd":"consult","number":"tel:1003"}"#),
+            Op::Engine(Command::Consult("1003".into()))
+        );
+        assert_eq!(err(r#"{"id":2,"cmd":"consult"}"#).1, ErrorCode::BadRequest);
+        assert_eq!(
+            err(r#"{"cmd":"consult","number":"sip:a@b\r\nVia: x"}"#).1,
+            ErrorCode::BadNumber
+        );
+        assert_eq!(
+            op(r#"{"cmd":"complete_transfer"}"#),
+            Op::Engine(Command::CompleteTransfer)
+        );
+        assert_eq!(op(r#"{"cmd":"merge"}"#), Op::Engine(Command::Merge));
+        let e = event_json(&Event::call(CallId(2), CallEvent::ConsultFor(CallId(1))));
+        assert_eq!(
+            e,
+            json!({"event": "consult", "call": "c2", "for_call": "c1"})
+        );
+        let n = event_json(&Event::Notice(Notice::Info(
+            crate::engine::Info::BusyThirdCall {
+                number: "0911".into(),
+            },
+        )));
+        assert_eq!(
+            (&n["notice"], &n["info"], &n["number"]),
+            (&json!("info"), &json!("busy_third_call"), &json!("0911")),
+            "{n}"
+        );
     }
 }

@@ -34,6 +34,7 @@ fn call_json(c: &Call<Instant>, now: Instant) -> Value {
         "phase": phase_str(c.phase),
         "held": c.held,
         "muted": c.muted,
+        "consult_for": c.consult_for,
         "call_id": c.platform_id,
         "seconds_since_start": now.saturating_duration_since(c.started).as_secs(),
         "seconds": c.answered.map(|a| now.saturating_duration_since(a).as_secs()),

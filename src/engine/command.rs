@@ -95,6 +95,17 @@ pub enum Command {
     AnswerTransferOffer(bool),
     /// One DTMF digit in the call.
     SendDtmf { call: Option<CallId>, digit: char },
+    /// Make this call the live one (`None`: the held one); the other is
+    /// held first (plain SIP).
+    Swap { call: Option<CallId> },
+    /// Hold the live call and call this number to consult before a
+    /// transfer (plain SIP, attended transfer).
+    Consult(String),
+    /// Connect the held call with its consult call (REFER with Replaces,
+    /// RFC 5589 §7) and leave both.
+    CompleteTransfer,
+    /// Join the two calls into a three-way call mixed here.
+    Merge,
     /// `csUnregister()` + `reConfigDeviceType()`: orderly exit.
     Shutdown,
 }
@@ -110,6 +121,7 @@ impl Command {
             | Command::ToggleHold { call }
             | Command::ToggleMute { call }
             | Command::SendDtmf { call, .. }
+            | Command::Swap { call }
             | Command::Transfer { call, .. } => *call,
             _ => None,
         }

@@ -236,6 +236,8 @@ pub enum CallEvent {
     Quality(Quality),
     /// A DTMF digit received from the far end.
     DtmfReceived(char),
+    /// This call is a consult call made for that call (attended transfer).
+    ConsultFor(CallId),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -48,6 +48,16 @@ pub enum NotNow {
     NoControlPlane,
     /// The VCC platform calls numbers and extensions, not `sip:` addresses.
     NumbersOnly,
+    /// Swap, consult, merge: the call-center platform does not offer them.
+    PlatformLacks,
+    /// Swap needs a held call to go back to.
+    NothingToSwap,
+    /// Complete or cancel needs a consult call and the call it serves.
+    NoConsult,
+    /// Two calls are up: end one first.
+    TwoCallsUp,
+    /// Merge needs two answered calls.
+    NeedTwoCalls,
 }
 
 /// Something worth a line on the notice bar.
@@ -72,6 +82,16 @@ pub enum Info {
     VoiceUnavailable { detail: String },
     /// A second call was refused with 486.
     BusySecondCall { number: String },
+    /// A third call was refused with 486: two calls are up already.
+    BusyThirdCall { number: String },
+    /// The REFER of a transfer was refused (`code`): both calls stay as they were.
+    TransferRefused { code: u16 },
+    /// The far end did not honour Replaces (`code`): the consult call is
+    /// ended and the customer is sent to the colleague's number instead.
+    ReplacesFallback { code: u16 },
+    /// A three-way call could not mix: a leg has no RTP audio here (a
+    /// WebRTC leg, or its audio did not start).
+    ConferenceUnavailable,
     /// The other party put the call on hold / resumed it.
     RemoteHold { held: bool },
     /// The PBX refused our hold / resume.

@@ -8,6 +8,7 @@
 pub mod alert;
 pub mod alert_player;
 pub mod audio_codec;
+pub mod bridge;
 pub mod codec;
 pub mod config;
 pub mod cpal_device;
@@ -16,6 +17,7 @@ pub mod devices;
 pub mod dtmf;
 pub mod g722;
 pub mod jitter;
+pub mod mixer;
 pub mod opus_codec;
 pub mod phase;
 pub mod quiet;

@@ -3,7 +3,10 @@
 //! Tones follow Vietnam's plan, which is ITU-T E.180's 425 Hz family:
 //! ringback 425 Hz 1 s on / 4 s off, busy 425 Hz 0.5 s on / 0.5 s off.
 //! The local ringtone (an incoming call, played on the ring device) is a
-//! softer two-tone 440 + 480 Hz, 1 s on / 2 s off. No asset files.
+//! softer two-tone 440 + 480 Hz, 1 s on / 2 s off. The call-waiting beep
+//! (a second call rings during a call, heard in the call's audio) is E.180's
+//! call-waiting tone in the same family: 425 Hz, one 300 ms burst, softer
+//! than the call itself. No asset files.
 
 use std::f64::consts::TAU;
 
@@ -35,6 +38,25 @@ pub const RINGTONE: Cadence = Cadence {
     off_ms: 2000,
     level: 0.3,
 };
+
+/// The call-waiting beep's frequency, length and level.
+pub const WAITING_BEEP_HZ: f64 = 425.0;
+pub const WAITING_BEEP_MS: u32 = 300;
+pub const WAITING_BEEP_LEVEL: f64 = 0.2;
+
+/// One call-waiting beep at `rate`, with 10 ms ramps so it starts and
+/// stops without a click.
+pub fn waiting_beep(rate: u32) -> Vec<i16> {
+    let mut x = sine(WAITING_BEEP_HZ, WAITING_BEEP_LEVEL, rate, WAITING_BEEP_MS);
+    let ramp = (rate / 100).max(1) as usize;
+    let n = x.len();
+    for i in 0..ramp.min(n) {
+        let g = i as f64 / ramp as f64;
+        x[i] = (f64::from(x[i]) * g).round() as i16;
+        x[n - 1 - i] = (f64::from(x[n - 1 - i]) * g).round() as i16;
+    }
+    x
+}
 
 /// A phase-continuous generator for a cadence (or a steady tone).
 #[derive(Debug, Clone)]
@@ -251,6 +273,18 @@ mod tests {
         g.fill(&mut b);
         let joined: Vec<i16> = a.into_iter().chain(b).collect();
         assert_eq!(joined, sine(425.0, 0.25, 8000, 40));
+    }
+
+    #[test]
+    fn the_waiting_beep_is_a_short_soft_425_hz_burst() {
+        for rate in [8000, 16000] {
+            let b = waiting_beep(rate);
+            assert_eq!(b.len(), (rate * 3 / 10) as usize);
+            assert_eq!((b[0], b[b.len() - 1]), (0, 0), "ramps: no click");
+            let d = detect_tone(&b, rate, 200.0, 2000.0);
+            assert!((d.freq - 425.0).abs() <= 2.0 && d.purity > 0.9, "{d:?}");
+            assert!(d.level_dbfs < -12.0 && d.level_dbfs > -16.0, "{d:?}");
+        }
     }
 
     #[test]

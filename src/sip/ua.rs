@@ -81,6 +81,7 @@ struct LegState {
     confirmed: bool,
 }
 
+mod conference;
 mod rtp_media;
 mod webrtc_audio;
 
@@ -90,6 +91,8 @@ struct Inner {
     audio: Mutex<crate::media::AudioConfig>,
     /// Running RTP audio per leg, and whether RFC 4733 was negotiated.
     media: Mutex<HashMap<Leg, (crate::media::MediaHandle, bool)>>,
+    /// Where each RTP leg's audio goes (its device or the three-way mix).
+    mixing: Mutex<conference::Mixing>,
     cred: Credential,
     dialogs: Arc<DialogLayer>,
     state_tx: DialogStateSender,
@@ -361,6 +364,7 @@ impl SipUa {
             invites: Mutex::new(HashMap::new()),
             audio: Mutex::new(crate::media::AudioConfig::default()),
             media: Mutex::new(HashMap::new()),
+            mixing: Mutex::new(conference::Mixing::default()),
         });
         let ua = SipUa { inner };
 
@@ -839,7 +843,14 @@ impl SipUa {
                 tokio::spawn(async move { ua.hold(leg, hold).await });
             }
             SipAction::Refer { leg, target } => {
-                tokio::spawn(async move { ua.refer(leg, target).await });
+                tokio::spawn(async move { ua.refer(leg, target, None).await });
+            }
+            SipAction::AttendedRefer {
+                leg,
+                target,
+                replaces,
+            } => {
+                tokio::spawn(async move { ua.refer(leg, target, Some(replaces)).await });
             }
             // RFC 4733 in the audio when the peer took telephone-event,
             // SIP INFO (application/dtmf-relay) otherwise.
@@ -854,6 +865,9 @@ impl SipUa {
                 ua.rtp_set_mute(leg, mute);
             }
             SipAction::Abandon { leg } => ua.abandon(leg),
+            SipAction::Conference { legs } => ua.conference(&legs),
+            SipAction::EndConference => ua.end_conference(),
+            SipAction::WaitingBeep { leg } => ua.waiting_beep(leg),
         }
     }
 
@@ -1094,7 +1108,7 @@ impl SipUa {
         });
     }
 
-    async fn refer(&self, leg: Leg, target: String) {
+    async fn refer(&self, leg: Leg, target: String, replaces: Option<Leg>) {
         let Some(d) = self.dialog_of(leg) else { return };
         let uri = match self.target_uri(&target) {
             Ok(u) => u,
@@ -1103,7 +1117,19 @@ impl SipUa {
                 return;
             }
         };
-        match d.refer(uri, None, None).await {
+        let refer_to = match replaces.map(|r| self.replaces_of(r)) {
+            None => rsipstack::sip::ReferTo::from(uri),
+            Some(Some(r)) => rsipstack::sip::ReferTo::new(format!("<{uri}?Replaces={r}>")),
+            // The consult dialog is gone: nothing to replace.
+            Some(None) => {
+                return self.call_event(SipInput::TransferProgress {
+                    leg,
+                    code: 481,
+                    done: true,
+                });
+            }
+        };
+        match d.refer(refer_to, None, None).await {
             Ok(Some(r)) => {
                 let code = u16::from(r.status_code.clone());
                 // 202 Accepted: progress follows in NOTIFY (RFC 3515 §2.4.4).
@@ -1119,6 +1145,18 @@ impl SipUa {
                 done: true,
             }),
         }
+    }
+
+    /// The escaped `Replaces` value (RFC 3891 §6.1) naming `leg`'s dialog
+    /// as its other end sees it: to-tag is that end's tag (our remote
+    /// tag), from-tag ours (RFC 5589 §7.1).
+    fn replaces_of(&self, leg: Leg) -> Option<String> {
+        let id = self.dialog_of(leg)?.id();
+        let raw = format!(
+            "{};to-tag={};from-tag={}",
+            id.call_id, id.remote_tag, id.local_tag
+        );
+        Some(escape_uri_header(&raw))
     }
 
     async fn dtmf_info(&self, leg: Leg, digit: char) {
@@ -1643,6 +1681,20 @@ pub fn parse_dtmf_relay(body: &str) -> Option<char> {
             None
         }
     })
+}
+
+/// Percent-escape a URI header value (RFC 3261 §25.1 `hvalue`): only
+/// unreserved characters stay as they are.
+pub fn escape_uri_header(v: &str) -> String {
+    let mut out = String::with_capacity(v.len() * 2);
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// `SIP/2.0 200 OK` in a `message/sipfrag` NOTIFY body (RFC 3515 §2.4.5).

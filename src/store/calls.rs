@@ -45,6 +45,8 @@ pub struct CallRecord {
     /// The process recording it died before the call ended.
     pub interrupted: bool,
     pub note: Option<String>,
+    /// A consult call: the history row of the call it served.
+    pub consult_for: Option<i64>,
 }
 
 /// How a call turned out, coarse enough for a column; `end_reason` has the
@@ -138,7 +140,7 @@ pub struct CallQuery {
 }
 
 const COLUMNS: &str = "id, direction, number, number_norm, display_name, vcc_call_id, line, queue, \
-     device, started_at, answered_at, ended_at, end_reason, interrupted, note";
+     device, started_at, answered_at, ended_at, end_reason, interrupted, note, consult_for";
 
 fn direction_text(d: Direction) -> &'static str {
     match d {
@@ -202,6 +204,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<CallRecord> {
         end_reason,
         interrupted: r.get::<_, i64>(13)? != 0,
         note: r.get(14)?,
+        consult_for: r.get(15)?,
     })
 }
 
@@ -236,6 +239,15 @@ impl Store {
             ],
         )?;
         Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Link consult call `id` to the call `served` (both history rows).
+    pub fn set_consult_for(&self, id: i64, served: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE calls SET consult_for = ?2 WHERE id = ?1",
+            params![id, served],
+        )?;
+        Ok(())
     }
 
     pub fn set_call_id(&self, id: i64, vcc_call_id: &str) -> Result<(), StoreError> {

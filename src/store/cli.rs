@@ -31,6 +31,7 @@ struct CallJson<'a> {
     end_reason: Option<&'a EndReason>,
     interrupted: bool,
     note: Option<&'a str>,
+    consult_for: Option<i64>,
 }
 
 impl<'a> From<&'a CallRecord> for CallJson<'a> {
@@ -53,6 +54,7 @@ impl<'a> From<&'a CallRecord> for CallJson<'a> {
             end_reason: c.end_reason.as_ref(),
             interrupted: c.interrupted,
             note: c.note.as_deref(),
+            consult_for: c.consult_for,
         }
     }
 }

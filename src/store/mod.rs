@@ -84,6 +84,8 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (contact_id, number)
     );
     CREATE INDEX contact_numbers_number ON contact_numbers(number);",
+    // 3: a consult call names the call it served (attended transfer, issue 16).
+    "ALTER TABLE calls ADD COLUMN consult_for INTEGER REFERENCES calls(id);",
 ];
 
 /// How long a statement waits for another connection's lock.

@@ -424,3 +424,45 @@ pub fn baresip_codec_env(
         AudioCodec::Pcma => vec![("BARESIP_CODECS", "pcma")],
     }
 }
+
+/// `[audio] device = "file"`: the agent's microphone is a steady `freq` Hz
+/// tone at -6 dBFS, and each call's audio is recorded into `dir`
+/// (`call-<n>-heard.wav`).
+pub fn tone_audio(dir: &Path, freq: f64) -> tongdai::media::AudioConfig {
+    let mic = dir.join(format!("mic-{freq}.wav"));
+    tongdai::media::device::write_wav(
+        &mic,
+        8000,
+        &tongdai::media::tone::sine(freq, 0.5, 8000, 2000),
+    )
+    .expect("mic wav");
+    tongdai::media::AudioConfig {
+        device: tongdai::media::DeviceKind::File,
+        mic_wav: Some(mic),
+        record_dir: Some(dir.to_path_buf()),
+        ..Default::default()
+    }
+}
+
+/// baresip's recordings of what it heard (`dump-*-dec.wav`), oldest first.
+pub fn baresip_heard(b: &Baresip) -> Vec<PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(&b.dir)
+        .expect("baresip dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with("-dec.wav"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The level (dBFS, a full-scale sine is 0) of `freq` Hz in each `ms`
+/// window of `x` (at `rate`).
+pub fn tone_levels(x: &[i16], rate: u32, freq: f64, ms: u32) -> Vec<f64> {
+    let n = (u64::from(rate) * u64::from(ms) / 1000) as usize;
+    x.chunks_exact(n.max(1))
+        .map(|w| {
+            tongdai::media::tone::dbfs(tongdai::media::tone::goertzel_amplitude(w, rate, freq))
+        })
+        .collect()
+}

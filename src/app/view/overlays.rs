@@ -107,7 +107,13 @@ fn offer(s: &AppState, theme: &Theme, f: &mut Frame, body: Rect, from: &str) {
 
 fn help(s: &AppState, theme: &Theme, f: &mut Frame, screen: Rect, scroll: u16) {
     let l = s.lang;
-    let rows = s.keymap.help_rows();
+    // The two-call keys only where the account has them (plain SIP).
+    let rows: Vec<_> = s
+        .keymap
+        .help_rows()
+        .into_iter()
+        .filter(|(a, ..)| s.caps.multi_call || !Action::MULTI_CALL.contains(a))
+        .collect();
     let key_w = rows
         .iter()
         .map(|(_, _, _, k)| key_label(k, 4).width())
@@ -209,7 +215,12 @@ fn mobile(s: &AppState, theme: &Theme, f: &mut Frame, body: Rect, input: &str, i
 fn transfer(s: &AppState, theme: &Theme, f: &mut Frame, body: Rect, p: &TransferPrompt) {
     let l = s.lang;
     let mut tab_spans = Vec::new();
-    for tab in s.caps.transfer_tabs() {
+    let tabs = if p.consult {
+        vec![TransferTab::Number]
+    } else {
+        s.caps.transfer_tabs()
+    };
+    for tab in tabs {
         let name = match tab {
             TransferTab::Agent => T::TransferAgentTab,
             TransferTab::Queue => T::TransferQueueTab,
@@ -292,7 +303,8 @@ fn transfer(s: &AppState, theme: &Theme, f: &mut Frame, body: Rect, p: &Transfer
             }
         }
     }
-    draw(f, area, theme, i18n::t(l, T::Transfer), lines);
+    let title = if p.consult { T::Consult } else { T::Transfer };
+    draw(f, area, theme, i18n::t(l, title), lines);
 }
 
 fn wrapup(s: &AppState, theme: &Theme, f: &mut Frame, body: Rect, w: &WrapUp) {

@@ -104,6 +104,43 @@ fn call_panel(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     let l = s.lang;
     let lw = width_of(l, &[T::Number, T::CallId, T::Time, T::Name, T::Quality]).max(7);
     let mut lines: Vec<Line> = Vec::new();
+    if s.book.len() > 1 {
+        // Every call, one row each (the keys act on the marked one); the
+        // marked call's details follow.
+        for c in s.book.calls() {
+            let mark = if s.book.selected_id() == Some(c.id) {
+                "▸"
+            } else {
+                " "
+            };
+            let (badge, role) = phase_badge(l, c);
+            let id = format!("{mark}{} ", c.id);
+            // One line per call, whatever the width: the name gives way.
+            let room = usize::from(area.width.saturating_sub(4))
+                .saturating_sub(id.width() + badge.width() + 1 + c.number.width());
+            let mut row = vec![
+                Span::styled(id, theme.style(Role::Label)),
+                Span::styled(badge, theme.style(role)),
+                Span::raw(" "),
+                Span::styled(c.number.clone(), theme.style(Role::Input)),
+            ];
+            if let Some(n) = c.name.as_ref().filter(|n| !is_number(n, &c.number))
+                && room > 3
+            {
+                row.push(Span::styled(
+                    format!(" {}", super::fit(n, room - 1)),
+                    theme.style(Role::Dim),
+                ));
+            }
+            if c.muted {
+                row.push(Span::styled(
+                    format!(" {} ", i18n::t(l, T::Muted)),
+                    theme.style(Role::Muted),
+                ));
+            }
+            lines.push(Line::from(row));
+        }
+    }
     match s.call() {
         Some(c) => {
             let (badge, role) = phase_badge(l, c);
@@ -119,8 +156,13 @@ fn call_panel(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
                 i18n::direction(l, c.direction),
                 theme.style(Role::Dim),
             ));
-            lines.push(Line::from(first));
-            lines.push(Line::raw(""));
+            if s.book.len() > 1 {
+                // The badge is in the list above: the details start at once.
+                lines.push(Line::raw(""));
+            } else {
+                lines.push(Line::from(first));
+                lines.push(Line::raw(""));
+            }
             lines.push(kv(
                 theme,
                 i18n::t(l, T::Number),

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 
 use crate::call::softphone::SipInput;
 use crate::engine::{Event, Info, Notice, Quality};
+use crate::media::bridge::LegDevice;
 use crate::media::{MediaEvent, MediaParams, MediaSession};
 use crate::sip::sdp::{Codec, RemoteAudio};
 
@@ -40,12 +41,15 @@ impl SipUa {
                 return;
             }
         };
+        // Its own device until a three-way call mixes it (`conference`).
+        let (device, switch) = LegDevice::wrap(device);
         let te = remote.telephone_event_for(codec.kind).map(|t| t.pt);
         let params = MediaParams::with_codec(codec.kind, codec.pt, te);
         tracing::debug!(codec = %codec.kind, pt = codec.pt, "RTP audio starts");
         let dest = SocketAddr::new(ip, remote.port);
-        match MediaSession::start(socket, dest, params, device) {
+        match MediaSession::start(socket, dest, params, Box::new(device)) {
             Ok(mut handle) => {
+                self.mixing_add(leg, switch);
                 if let Some(mut rx) = handle.take_events() {
                     let ua = self.clone();
                     tokio::spawn(async move {
@@ -104,6 +108,7 @@ impl SipUa {
     }
 
     pub(super) fn stop_rtp_media(&self, leg: Leg) {
+        self.mixing_remove(leg);
         let entry = self.inner.media.lock().expect("media lock").remove(&leg);
         if let Some((h, _)) = entry {
             tokio::spawn(async move {

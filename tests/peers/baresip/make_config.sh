@@ -14,7 +14,8 @@
 #    aufile refuses any other rate/channel count: 8 kHz mono s16 for G.711,
 #    set BARESIP_SRATE=16000 for g722, BARESIP_SRATE=48000
 #    BARESIP_CHANNELS=2 for opus) and looped to
-#    $BARESIP_AUDIO_SECONDS (default 120), or a 440 Hz tone without a WAV;
+#    $BARESIP_AUDIO_SECONDS (default 120), or without a WAV a steady tone
+#    of $BARESIP_TONE_HZ (default 440) Hz;
 #    the speaker is aubridge (no ALSA, no busy loop: with no
 #    matching source nothing pulls it). sndfile records what the phone hears
 #    (dump-*-dec.wav) and sends (dump-*-enc.wav) into <dir>;
@@ -50,8 +51,11 @@ if [ -n "$wav" ]; then
     reps=$(awk -v s="$secs" -v d="$dur" 'BEGIN { n = (d > 0) ? int(s / d) : 0; print (n < 1) ? 0 : n }')
     sox "$wav" -r "$srate" -c "$channels" -b 16 -e signed-integer "$dir/source.wav" repeat "$reps"
 else
-    # no WAV: a steady 440 Hz tone at -6 dBFS, easy to detect in recordings
-    sox -n -r "$srate" -c "$channels" -b 16 -e signed-integer "$dir/source.wav" synth "$secs" sine 440 vol 0.5
+    # no WAV: a steady tone (440 Hz unless BARESIP_TONE_HZ) at -6 dBFS,
+    # easy to detect in recordings
+    tone=${BARESIP_TONE_HZ:-440}
+    case $tone in ''|*[!0-9]*) echo "BARESIP_TONE_HZ must be a whole number of Hz" >&2; exit 2;; esac
+    sox -n -r "$srate" -c "$channels" -b 16 -e signed-integer "$dir/source.wav" synth "$secs" sine "$tone" vol 0.5
 fi
 
 cat > "$dir/config" <<CFG

@@ -1,0 +1,373 @@
+//! The three-way call's audio against real far ends, through Kamailio:
+//! baresip bob says 440 Hz over PCMU (8 kHz), baresip carol says 880 Hz
+//! over G.722 (16 kHz), and the agent's file microphone says 1000 Hz.
+//!
+//! - through the `tongdai` binary (`--headless`, a config file, the
+//!   control socket): `call` bob, `consult` carol (bob is held), `merge`
+//!   (bob is resumed and mixed), then `end` carol's call: bob and the agent
+//!   go on alone;
+//! - through the UA as the engine builds it, driven with the `SipAction`s
+//!   the call core emits, with a PCMU and a G.722 far end (mixed rates),
+//!   checking that the second call's own device is parked in the mix and
+//!   takes over again after `EndConference`.
+//!
+//! Each side's recording is cut into 250 ms windows and checked by
+//! frequency. The two tests take turns (four baresips at once on a
+//! loaded two-core machine would test the machine).
+
+mod common;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use common::bin::BinConsole;
+use common::*;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tongdai::call::softphone::{Leg, SipAction, SipInput};
+use tongdai::engine::RegState;
+use tongdai::media::audio_codec::AudioCodec;
+use tongdai::media::device::read_wav;
+use tongdai::secret::Secret;
+use tongdai::sip::Transport;
+use tongdai::sip::ua::{SipUa, UaEvent};
+
+const T: Duration = Duration::from_secs(10);
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+/// Present: a -6 dBFS tone after G.711/G.722 and the mix is well above this.
+const ON: f64 = -16.0;
+/// Absent: leakage and codec noise stay well below this.
+const OFF: f64 = -32.0;
+
+async fn until(
+    rx: &mut mpsc::UnboundedReceiver<UaEvent>,
+    what: &str,
+    f: impl Fn(&UaEvent) -> bool,
+) {
+    let end = tokio::time::Instant::now() + T;
+    loop {
+        match tokio::time::timeout_at(end, rx.recv()).await {
+            Ok(Some(e)) if f(&e) => return,
+            Ok(Some(e)) => eprintln!("ua: {e:?}"),
+            _ => panic!("timed out waiting for {what}"),
+        }
+    }
+}
+
+fn answered(leg: Leg) -> impl Fn(&UaEvent) -> bool {
+    move |e| matches!(e, UaEvent::Call(SipInput::Answered { leg: l }) if *l == leg)
+}
+
+/// 250 ms windows of `x` (8 kHz): for each, whether each of `freqs` is
+/// there (Some(true)), clearly not (Some(false)), or in between (None).
+fn windows(x: &[i16], freqs: &[f64]) -> Vec<Vec<Option<bool>>> {
+    let per: Vec<Vec<f64>> = freqs
+        .iter()
+        .map(|&f| tone_levels(x, 8000, f, 250))
+        .collect();
+    (0..per[0].len())
+        .map(|i| {
+            per.iter()
+                .map(|l| {
+                    if l[i] > ON {
+                        Some(true)
+                    } else if l[i] < OFF {
+                        Some(false)
+                    } else {
+                        None
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// One line per recording: `+` there, `-` absent, `?` in between.
+fn show(w: &[Vec<Option<bool>>]) -> String {
+    w.iter()
+        .map(|v| {
+            v.iter()
+                .map(|x| match x {
+                    Some(true) => '+',
+                    Some(false) => '-',
+                    None => '?',
+                })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn count(w: &[Vec<Option<bool>>], want: &[Option<bool>]) -> usize {
+    w.iter().filter(|v| v.as_slice() == want).count()
+}
+
+fn dump(b: &Baresip) -> Vec<i16> {
+    let d = baresip_heard(b);
+    let p = d.last().expect("baresip recorded what it heard");
+    read_wav(p, 8000).expect("baresip recording")
+}
+
+#[test]
+fn each_far_end_hears_the_other_and_the_agent_and_the_agent_hears_both() {
+    if !need("kamailio") || !need("baresip") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(three_way_on_the_ua());
+}
+
+async fn three_way_on_the_ua() {
+    let k = Kamailio::start();
+    let registrar = format!("127.0.0.1:{}", k.udp);
+    let bob = Baresip::start_with_env(
+        "bob",
+        "secret",
+        &registrar,
+        &baresip_codec_env(AudioCodec::Pcmu),
+    );
+    let mut carol_env = baresip_codec_env(AudioCodec::G722);
+    carol_env.push(("BARESIP_TONE_HZ", "880"));
+    let carol = Baresip::start_with_env("carol", "secret", &registrar, &carol_env);
+
+    let dir = tempdir("conference");
+    let cfg = tongdai::sip::SipConfig {
+        domain: Some("127.0.0.1".into()),
+        ..sip_account("alice", registrar.clone(), Transport::Udp, "secret", true)
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let ua = SipUa::start(cfg, Secret::new("secret"), tx)
+        .await
+        .expect("UA");
+    ua.set_audio(tone_audio(&dir, 1000.0));
+    until(&mut rx, "registered", |e| {
+        matches!(e, UaEvent::Registration(RegState::Registered { .. }))
+    })
+    .await;
+
+    let (one, two) = (Leg(1), Leg(2));
+    ua.execute(SipAction::Invite {
+        leg: one,
+        target: "sip:bob@127.0.0.1".into(),
+    });
+    until(&mut rx, "bob answers", answered(one)).await;
+    ua.execute(SipAction::Invite {
+        leg: two,
+        target: "sip:carol@127.0.0.1".into(),
+    });
+    until(&mut rx, "carol answers", answered(two)).await;
+    // Two separate calls first, then the merge, then back apart.
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    ua.execute(SipAction::Conference {
+        legs: vec![one, two],
+    });
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    ua.execute(SipAction::EndConference);
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    ua.execute(SipAction::Bye { leg: one });
+    ua.execute(SipAction::Bye { leg: two });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    ua.stop(Duration::from_secs(2)).await;
+
+    // The agent: leg 1's device is the agent's one device in the mix.
+    let agent = read_wav(&dir.join("call-1-heard.wav"), 8000).expect("our recording");
+    let w = windows(&agent, &[440.0, 880.0, 1000.0]);
+    eprintln!("agent (440, 880, 1000): {}", show(&w));
+    let (t, f) = (Some(true), Some(false));
+    assert!(
+        count(&w, &[t, t, f]) >= 8,
+        "the agent hears bob and carol in the three-way call"
+    );
+    assert!(
+        count(&w[..4], &[t, f, f]) >= 2,
+        "before: the agent hears bob alone on call 1"
+    );
+    assert!(
+        count(&w[w.len() - 4..], &[t, f, f]) >= 2,
+        "after: call 1 is bob alone again"
+    );
+    assert_eq!(
+        count(&w, &[t, t, t]) + count(&w, &[f, f, t]),
+        0,
+        "never the agent's own voice"
+    );
+    // Call 2's own device is parked in the mix: never bob's tone in it.
+    let two_heard = read_wav(&dir.join("call-2-heard.wav"), 8000).expect("call 2 recording");
+    let w2 = windows(&two_heard, &[440.0, 880.0]);
+    eprintln!("call 2's device (440, 880): {}", show(&w2));
+    assert!(
+        w2.iter().all(|v| v[0] == f),
+        "call 2's own device never played bob"
+    );
+    assert!(
+        count(&w2[w2.len() - 4..], &[f, t]) >= 2,
+        "after the merge ends, call 2 plays carol on its own device again"
+    );
+
+    // Bob hears the agent and carol in the conference, only the agent after.
+    let b = dump(&bob);
+    let wb = windows(&b, &[440.0, 880.0, 1000.0]);
+    eprintln!("bob (440, 880, 1000): {}", show(&wb));
+    assert!(count(&wb, &[f, t, t]) >= 8, "bob hears carol and the agent");
+    assert!(count(&wb[..4], &[f, f, t]) >= 2, "before: the agent alone");
+    assert!(
+        count(&wb[wb.len() - 4..], &[f, f, t]) >= 2,
+        "after: the agent alone"
+    );
+    // Carol (G.722) hears the agent and bob.
+    let c = dump(&carol);
+    let wc = windows(&c, &[440.0, 880.0, 1000.0]);
+    eprintln!("carol (440, 880, 1000): {}", show(&wc));
+    assert!(count(&wc, &[t, f, t]) >= 8, "carol hears bob and the agent");
+    assert!(
+        count(&wc[wc.len() - 4..], &[f, f, t]) >= 2,
+        "after: the agent alone"
+    );
+}
+
+fn call<'a>(s: &'a Value, id: &str) -> &'a Value {
+    s["calls"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["call"] == id))
+        .unwrap_or(&Value::Null)
+}
+
+fn ok(c: &BinConsole, req: Value) {
+    let r = c.request(req.clone());
+    assert_eq!(r["ok"], true, "{req} -> {r}\nlog:\n{}", c.log());
+}
+
+/// A headless `tongdai` for `user` on `registrar`: the agent's file
+/// device says `freq` Hz, its calls' audio is recorded in `dir`.
+fn console(tag: &str, user: &str, registrar: &str, dir: &std::path::Path, freq: f64) -> BinConsole {
+    let audio = tone_audio(dir, freq);
+    let mic = audio.mic_wav.clone().expect("mic");
+    let config = format!(
+        "backend = \"sip\"\n\
+         [audio]\ndevice = \"file\"\nmic_wav = \"{}\"\nrecord_dir = \"{}\"\n\
+         [sip]\nuser = \"{user}\"\nserver = \"{registrar}\"\ndomain = \"127.0.0.1\"\n\
+         register = true\nbind = \"127.0.0.1\"\nsecond_call = \"offer\"\n",
+        mic.display(),
+        dir.display()
+    );
+    let c = BinConsole::start(tag, &config, &[("TONGDAI_SIP_PASSWORD", "secret")]);
+    c.wait_status("registered", T, |s| {
+        s["registration"]["state"] == "registered"
+    });
+    c
+}
+
+/// The `n`th call recording (`call-<n>-heard.wav` in name order) in `dir`.
+fn recording(dir: &std::path::Path) -> (std::path::PathBuf, Vec<i16>) {
+    let mut heard: Vec<_> = std::fs::read_dir(dir)
+        .expect("record dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with("-heard.wav"))
+        .collect();
+    heard.sort();
+    let first = heard.first().expect("a recording").clone();
+    let x = read_wav(&first, 8000).expect("recording");
+    (first, x)
+}
+
+#[test]
+fn merge_through_the_binary_mixes_both_calls_and_ending_one_leaves_the_other() {
+    if !need("kamailio") || !need("baresip") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let k = Kamailio::start();
+    let registrar = format!("127.0.0.1:{}", k.udp);
+    // Bob, the customer, is another tongdai (its recording goes on across
+    // the hold; baresip 1.0 stops recording at a hold re-INVITE). Carol,
+    // the colleague, is baresip.
+    let bob_dir = tempdir("conference-bob");
+    let bob = console("conference-bob", "bob", &registrar, &bob_dir, 440.0);
+    let carol =
+        Baresip::start_with_env("carol", "secret", &registrar, &[("BARESIP_TONE_HZ", "880")]);
+    let rec = tempdir("conference-agent");
+    let c = console("conference-agent", "alice", &registrar, &rec, 1000.0);
+
+    ok(&c, json!({"cmd": "call", "number": "sip:bob@127.0.0.1"}));
+    bob.wait_status("ringing", T, |s| call(s, "c1")["phase"] == "ringing");
+    ok(&bob, json!({"cmd": "answer"}));
+    c.wait_status("bob answered", T, |s| call(s, "c1")["phase"] == "connected");
+    std::thread::sleep(Duration::from_millis(1500));
+    ok(
+        &c,
+        json!({"cmd": "consult", "number": "sip:carol@127.0.0.1"}),
+    );
+    c.wait_status("bob held, carol answered", T, |s| {
+        call(s, "c1")["held"] == true && call(s, "c2")["phase"] == "connected"
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    ok(&c, json!({"cmd": "merge"}));
+    c.wait_status("bob resumed for the merge", T, |s| {
+        call(s, "c1")["held"] == false && call(s, "c2")["phase"] == "connected"
+    });
+    std::thread::sleep(Duration::from_millis(3000));
+    // Carol leaves: bob and the agent go on, on the agent's own device.
+    ok(&c, json!({"cmd": "end", "call": "c2"}));
+    c.wait_status("carol's call ended", T, |s| call(s, "c2").is_null());
+    std::thread::sleep(Duration::from_millis(2000));
+    ok(&c, json!({"cmd": "end", "call": "c1"}));
+    c.wait_status("idle", T, |s| {
+        s["calls"].as_array().is_some_and(Vec::is_empty)
+    });
+    bob.wait_status("idle", T, |s| {
+        s["calls"].as_array().is_some_and(Vec::is_empty)
+    });
+    drop(c);
+    drop(bob);
+    std::thread::sleep(Duration::from_millis(500));
+
+    let (t, f) = (Some(true), Some(false));
+    // What the agent heard: bob's call's recording (the first leg's
+    // device is the agent's one device in the mix).
+    let (first, agent) = recording(&rec);
+    let w = windows(&agent, &[440.0, 880.0, 1000.0]);
+    eprintln!(
+        "agent on {} (440, 880, 1000): {}",
+        first.display(),
+        show(&w)
+    );
+    assert!(count(&w, &[t, t, f]) >= 6, "the agent hears bob and carol");
+    assert!(count(&w[..4], &[t, f, f]) >= 2, "first: bob alone");
+    assert!(
+        count(&w, &[f, f, f]) >= 3,
+        "bob on hold while the agent consults carol"
+    );
+    assert!(
+        count(&w[w.len() - 4..], &[t, f, f]) >= 2,
+        "last: bob alone again"
+    );
+    assert_eq!(
+        count(&w, &[t, t, t]) + count(&w, &[f, f, t]),
+        0,
+        "never the agent's own voice"
+    );
+
+    let (_, b) = recording(&bob_dir);
+    let wb = windows(&b, &[440.0, 880.0, 1000.0]);
+    eprintln!("bob (440, 880, 1000): {}", show(&wb));
+    assert!(count(&wb[..4], &[f, f, t]) >= 2, "first: the agent alone");
+    assert!(count(&wb, &[f, f, f]) >= 3, "on hold: nothing");
+    assert!(count(&wb, &[f, t, t]) >= 6, "bob hears carol and the agent");
+    assert!(
+        count(&wb[wb.len() - 4..], &[f, f, t]) >= 2,
+        "after carol left: the agent alone"
+    );
+    let wc = windows(&dump(&carol), &[440.0, 880.0, 1000.0]);
+    eprintln!("carol (440, 880, 1000): {}", show(&wc));
+    assert!(
+        count(&wc[..4], &[f, f, t]) >= 2,
+        "consulting: carol hears the agent, not bob"
+    );
+    assert!(count(&wc, &[t, f, t]) >= 6, "carol hears bob and the agent");
+}
