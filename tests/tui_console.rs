@@ -1975,6 +1975,7 @@ fn every_info() -> Vec<Info> {
         },
         Info::VoiceInUseElsewhere,
         Info::VoiceMovedAway,
+        Info::VoiceRetaken,
         Info::VoiceMovedSessionEnded,
         Info::RingsWithoutAudio,
         Info::VoiceUnavailable { detail: d() },
@@ -2016,6 +2017,7 @@ fn every_info() -> Vec<Info> {
             | Info::SupervisorEnded { .. }
             | Info::VoiceInUseElsewhere
             | Info::VoiceMovedAway
+            | Info::VoiceRetaken
             | Info::VoiceMovedSessionEnded
             | Info::RingsWithoutAudio
             | Info::VoiceUnavailable { .. }

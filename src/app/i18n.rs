@@ -1010,6 +1010,10 @@ pub fn info(lang: Lang, i: &Info) -> String {
             "the voice channel moved to another console or tab: take it back with the take-voice key",
             "kênh thoại đã chuyển sang console hoặc tab khác: dùng phím nhận thoại để nhận lại",
         ),
+        Info::VoiceRetaken => pick(
+            "reconnected: taking back the voice channel this console held",
+            "đã kết nối lại: đang nhận lại kênh thoại của console này",
+        ),
         Info::VoiceMovedSessionEnded => pick(
             "the voice channel moved to another console or tab: this session has ended",
             "kênh thoại đã chuyển sang console hoặc tab khác: phiên này đã kết thúc",
