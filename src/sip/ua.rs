@@ -279,6 +279,10 @@ impl SipUa {
             }
         };
         let udp_addr = udp.get_addr().clone();
+        let listeners: Vec<SocketAddr> = tcp
+            .iter()
+            .filter_map(|t| t.get_addr().get_socketaddr().ok())
+            .collect();
         transport_layer.add_transport(udp.into());
         if let Some(tcp) = tcp {
             transport_layer.add_transport(tcp.into());
@@ -295,11 +299,14 @@ impl SipUa {
             .with_option(option)
             // Malformed requests and INVITEs over the rate limit are answered
             // here, before a transaction exists (see `gate`).
-            .with_transport_inspector(Box::new(super::gate::Gate::new(
-                super::admission::Limits::default(),
-                concat!("tongdai/", env!("CARGO_PKG_VERSION")),
-                std::time::Instant::now(),
-            )))
+            .with_transport_inspector(Box::new(
+                super::gate::Gate::new(
+                    super::admission::Limits::default(),
+                    concat!("tongdai/", env!("CARGO_PKG_VERSION")),
+                    std::time::Instant::now(),
+                )
+                .with_listeners(listeners),
+            ))
             .build();
 
         let server_uri: rsipstack::sip::Uri = format!("sip:{server_hostport}")
