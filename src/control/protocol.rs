@@ -861,6 +861,22 @@ mod tests {
     }
 
     #[test]
+    fn a_percent_escape_at_the_very_end_is_decoded_and_a_cut_one_refused() {
+        let n = |s: &str| normalize_number(s).expect("number");
+        // The last two characters of the text are the escape's digits.
+        assert_eq!(n("tel:0912345%37%38"), "091234578");
+        assert_eq!(n("sip:0912345%37%38@pbx.example.com"), "091234578");
+        assert_eq!(percent_decode("%41"), "A");
+        assert_eq!(percent_decode("a%41"), "aA");
+        // An escape cut short by the end stays as it was, and is refused.
+        assert_eq!(percent_decode("0912%3"), "0912%3");
+        assert_eq!(percent_decode("0912%"), "0912%");
+        assert!(normalize_number("tel:0912345678%3").is_err());
+        assert!(normalize_number("tel:0912345678%").is_err());
+        assert!(normalize_number("sip:0912%3@pbx.example.com").is_err());
+    }
+
+    #[test]
     fn header_injection_through_call_and_transfer_is_refused_with_a_reason() {
         for (line, why) in [
             (
