@@ -44,6 +44,9 @@ pub struct Gate {
     /// Our stream listeners (TCP): a connection whose local address is one
     /// of these was accepted from outside, and is rate-limited as UDP is.
     listeners: Vec<SocketAddr>,
+    /// Told when a stream we dialled (the registrar's TCP, TLS or
+    /// WebSocket connection) closes: the registration went with it.
+    dialled_closed: Option<std::sync::Arc<tokio::sync::Notify>>,
 }
 
 struct State {
@@ -64,7 +67,20 @@ impl Gate {
             }),
             server: server.to_string(),
             listeners: Vec::new(),
+            dialled_closed: None,
         }
+    }
+
+    /// Notify `n` when a stream connection we dialled closes.
+    pub fn on_dialled_stream_closed(mut self, n: std::sync::Arc<tokio::sync::Notify>) -> Gate {
+        self.dialled_closed = Some(n);
+        self
+    }
+
+    fn accepted_here(&self, conn: &SipConnection) -> bool {
+        conn.get_addr()
+            .get_socketaddr()
+            .is_ok_and(|local| self.listeners.contains(&local))
     }
 
     /// Stream connections accepted on these listening addresses are
@@ -82,12 +98,7 @@ impl Gate {
     /// registrar's connection carry an agent leg per call-out, as fast as
     /// the agent calls out (see commit 7a035a0).
     fn rate_limited(&self, conn: &SipConnection) -> bool {
-        if matches!(conn, SipConnection::Udp(_)) {
-            return true;
-        }
-        conn.get_addr()
-            .get_socketaddr()
-            .is_ok_and(|local| self.listeners.contains(&local))
+        matches!(conn, SipConnection::Udp(_)) || self.accepted_here(conn)
     }
 
     /// Look at one request from `source`.
@@ -261,6 +272,13 @@ fn stateless_tag(req: &Request) -> String {
 #[async_trait::async_trait]
 impl TransportEventInspector for Gate {
     async fn handle(&self, event: TransportEvent) -> Option<TransportEvent> {
+        if let TransportEvent::Closed(conn) = &event
+            && conn.is_reliable()
+            && !self.accepted_here(conn)
+            && let Some(n) = &self.dialled_closed
+        {
+            n.notify_one();
+        }
         let TransportEvent::Incoming(SipMessage::Request(req), conn, from) = &event else {
             return Some(event);
         };

@@ -109,6 +109,8 @@ struct Inner {
     reg_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The CA bundle for TLS accounts, for the pre-registration probe.
     tls_ca: Option<Vec<u8>>,
+    /// Woken when the stream to the registrar closes (see `gate`).
+    transport_lost: Arc<tokio::sync::Notify>,
     /// WebRTC media per leg (the WebRTC branch, `webrtc_*` below).
     webrtc: Mutex<HashMap<Leg, WebRtcLeg>>,
     /// Our INVITE client transactions still waiting for a final response,
@@ -288,6 +290,7 @@ impl SipUa {
             transport_layer.add_transport(tcp.into());
         }
 
+        let transport_lost = Arc::new(tokio::sync::Notify::new());
         let option = EndpointOption {
             callid_suffix: Some("tongdai".to_string()),
             ..EndpointOption::default()
@@ -305,7 +308,8 @@ impl SipUa {
                     concat!("tongdai/", env!("CARGO_PKG_VERSION")),
                     std::time::Instant::now(),
                 )
-                .with_listeners(listeners),
+                .with_listeners(listeners)
+                .on_dialled_stream_closed(transport_lost.clone()),
             ))
             .build();
 
@@ -360,6 +364,7 @@ impl SipUa {
             reg_cancel: CancellationToken::new(),
             reg_task: Mutex::new(None),
             tls_ca,
+            transport_lost,
             webrtc: Mutex::new(HashMap::new()),
             invites: Mutex::new(HashMap::new()),
             audio: Mutex::new(crate::media::AudioConfig::default()),
@@ -489,6 +494,22 @@ impl SipUa {
             }
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
+                _ = self.inner.transport_lost.notified(), if registered && failures == 0 => {
+                    // The TCP/TLS/WebSocket connection the binding lives on
+                    // closed (the registrar restarted, the network dropped):
+                    // the binding is dead with it (RFC 5626 §4.4.1), so
+                    // register again now on a new connection, not at the
+                    // refresh minutes later. A second after, so a
+                    // restarting server has a moment to listen.
+                    self.emit(UaEvent::Registration(RegState::Retrying {
+                        attempt: 1,
+                        retry_in_s: 1,
+                    }));
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = self.inner.reg_cancel.cancelled() => break,
+                    }
+                }
                 _ = self.inner.reg_cancel.cancelled() => break,
             }
         }
