@@ -866,6 +866,12 @@ fn history_notice(vi: bool, h: &HistoryNotice) -> String {
             "The call history is locked by another program; calls are kept and written when it is free"
         }
         .into(),
+        HistoryNotice::Full => if vi {
+            "Ổ đĩa đã đầy, không ghi thêm được lịch sử cuộc gọi; cuộc gọi được giữ lại và sẽ ghi khi có chỗ trống"
+        } else {
+            "The disk is full and the call history cannot grow; calls are kept and written when there is room"
+        }
+        .into(),
         HistoryNotice::Unlocked => if vi {
             "Lịch sử cuộc gọi đã hết bị khóa; các cuộc gọi đang chờ đã được ghi"
         } else {

@@ -604,6 +604,7 @@ fn notice_json(n: &Notice) -> Map<String, Value> {
         Notice::History(h) => match h {
             HistoryNotice::Recovered { moved_to } => ("history_recovered", Some(moved_to.clone())),
             HistoryNotice::Locked => ("history_locked", None),
+            HistoryNotice::Full => ("history_full", None),
             HistoryNotice::Unlocked => ("history_unlocked", None),
             HistoryNotice::Off { reason } => ("history_off", Some(reason.clone())),
         },
