@@ -374,6 +374,13 @@ fn tee_loop(
                         waiting.hold(r, now, event.clone());
                         notice(HistoryNotice::Locked);
                     }
+                    Err(e) if e.is_full() => {
+                        // A full disk is waited out as a lock is: the rows
+                        // stay in memory, in order, until there is room.
+                        tracing::warn!(error = %e, "disk full: call history writes wait; retrying");
+                        waiting.hold(r, now, event.clone());
+                        notice(HistoryNotice::Full);
+                    }
                     Err(e) => {
                         // Log once per run of failures, not per audio level.
                         if !failing {
@@ -399,14 +406,15 @@ fn tee_loop(
     {
         tracing::error!(
             lost = waiting.queue.len(),
-            "call history stayed locked until the end; these updates are not written"
+            "call history stayed locked (or the disk full) until the end; these updates are not written"
         );
     }
 }
 
 /// Events whose write met another program's lock (SQLITE_BUSY after the
-/// store's busy timeout), kept in order and written before any newer one,
-/// so a locked database delays rows instead of losing them.
+/// store's busy timeout) or a full disk (SQLITE_FULL), kept in order and
+/// written before any newer one, so a locked database or a full disk
+/// delays rows instead of losing them.
 #[derive(Default)]
 struct Waiting {
     queue: std::collections::VecDeque<(SystemTime, Event)>,
@@ -457,13 +465,13 @@ impl Waiting {
         while let Some((at, event)) = self.queue.front() {
             match r.record(*at, event) {
                 Ok(()) => {}
-                Err(e) if e.is_busy() => return false,
+                Err(e) if e.is_busy() || e.is_full() => return false,
                 Err(e) => tracing::warn!(error = %e, "cannot write call history"),
             }
             self.queue.pop_front();
         }
         let _ = r.store().set_busy_timeout(crate::store::BUSY_TIMEOUT);
-        tracing::info!("call history unlocked; waiting updates written");
+        tracing::info!("call history free again; waiting updates written");
         true
     }
 }

@@ -228,6 +228,108 @@ fn a_locked_history_delays_the_rows_and_loses_none() {
     assert!(!row["ended_at"].is_null(), "{row}");
 }
 
+/// Whether this machine lets us make a user and mount namespace (for a
+/// file system of our own size without root).
+fn unshare_works() -> bool {
+    std::process::Command::new("unshare")
+        .args(["-Urm", "true"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Write to `path` until the file system says it is full.
+fn fill(path: &Path) -> u64 {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path).unwrap();
+    let chunk = vec![0u8; 16 * 1024];
+    let mut n = 0;
+    while let Ok(w) = f.write(&chunk) {
+        if w == 0 {
+            break;
+        }
+        n += w as u64;
+    }
+    let _ = f.sync_all();
+    n
+}
+
+/// The disk under the history database fills up mid-shift (a 512 KiB
+/// tmpfs in a private mount namespace, `unshare -Urm`, under the data
+/// directory only): the console goes on taking calls, says so on screen,
+/// keeps the rows in memory and writes them when there is room again.
+#[test]
+fn a_full_disk_delays_the_history_rows_and_loses_none() {
+    if !unshare_works() {
+        eprintln!("skipped: unshare -Urm (user and mount namespaces) is not available here");
+        return;
+    }
+    let dir = common::tempdir("faults-full");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let script = "mount -t tmpfs -o size=512k,mode=0700 tmpfs \"$0\" && exec \"$@\"";
+    let data_arg = data.to_str().unwrap().to_string();
+    let c = BinConsole::start_wrapped(
+        dir.clone(),
+        DEMO,
+        &["unshare", "-Urm", "sh", "-c", script, &data_arg],
+    );
+    c.wait_status("ready", WAIT, |v| v["connection"] == "ready");
+    // The console's view of its data directory (its own mount namespace).
+    let inside =
+        PathBuf::from(format!("/proc/{}/root", c.pid())).join(data.strip_prefix("/").unwrap());
+    // `tongdai history` run inside the console's namespaces.
+    let pid = c.pid().to_string();
+    let history = || -> Vec<Value> {
+        let plain = tongdai(&dir);
+        let mut cmd = std::process::Command::new("nsenter");
+        cmd.args(["-t", &pid, "-U", "-m", "--preserve-credentials"])
+            .arg(common::bin::BIN)
+            .args(["history", "--json"]);
+        for (k, v) in plain.get_envs() {
+            if let Some(v) = v {
+                cmd.env(k, v);
+            }
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    demo_call(&c, "0912345670");
+    assert_eq!(history().len(), 1);
+
+    let filler = inside.join("filler");
+    let filled = fill(&filler);
+    eprintln!("filled the 512 KiB file system with {filled} bytes");
+    ok(&c, json!({"cmd": "call", "number": "0912345678"}));
+    let v = c.wait_status("the full-disk notice", WAIT, |v| {
+        v["history"]["history"] == "full"
+    });
+    assert_eq!(
+        v["history"]["text"]["en"],
+        "The disk is full and the call history cannot grow; calls are kept and written when there is room"
+    );
+    c.wait_status("talking", WAIT, |v| v["call"]["phase"] == "connected");
+    std::fs::remove_file(&filler).unwrap();
+    // The retry runs on the next events, at most once a second.
+    std::thread::sleep(Duration::from_millis(1100));
+    ok(&c, json!({"cmd": "end"}));
+    c.wait_status("written", WAIT, |v| {
+        v["call"].is_null() && v["history"]["history"] == "unlocked"
+    });
+    let rows = history();
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    let row = &rows[0];
+    assert_eq!(row["number"], "0912345678");
+    assert!(!row["answered_at"].is_null(), "{row}");
+    assert!(!row["ended_at"].is_null(), "{row}");
+}
+
 /// The log and the history hold customer numbers and notes: 0600 files in
 /// 0700 folders, also when an older version left them 0644 / 0755.
 #[test]

@@ -155,3 +155,32 @@ fn an_invite_missing_contact_or_to_gets_400_naming_it() {
     let p = probe_call(to, Duration::from_secs(5));
     assert!(p.ringing.is_some(), "a good INVITE rings: {p:?}");
 }
+
+#[test]
+fn a_tcp_invite_flood_on_our_listener_is_refused_with_503_too() {
+    // `transport = "tcp"`, `register = false`: the console listens on TCP,
+    // and a connection someone opens to it is as hostile as a datagram.
+    let console = SipConsole::start_on(free_port(), "tcp");
+    let answers = tcp_flood(console.addr(), 2000, 1000, Duration::from_millis(500));
+    eprintln!(
+        "tcp flood: sent {}, answers {:?}",
+        answers.sent, answers.by_code
+    );
+    assert!(
+        answers.count(503) > answers.sent / 2,
+        "most of a TCP flood is refused with 503: {answers:?}\n{}",
+        console.log()
+    );
+    assert_eq!(answers.no_retry_after, 0, "every 503 carries Retry-After");
+    // What got in is bounded by the admission budget, not by the flood.
+    assert!(answers.count(180) <= 20, "{answers:?}");
+    // The console still answers a call on a new connection, after the
+    // Retry-After the flood was given (180, or 486 while the flood's
+    // admitted calls still ring).
+    std::thread::sleep(Duration::from_secs(2));
+    let code = tcp_probe(console.addr(), Duration::from_secs(2));
+    assert!(
+        matches!(code, Some(180 | 486)),
+        "a call after the flood is answered at once: {code:?}"
+    );
+}

@@ -2120,6 +2120,7 @@ fn every_info() -> Vec<Info> {
         },
         Info::VoiceInUseElsewhere,
         Info::VoiceMovedAway,
+        Info::VoiceRetaken,
         Info::VoiceMovedSessionEnded,
         Info::RingsWithoutAudio,
         Info::VoiceUnavailable { detail: d() },
@@ -2167,6 +2168,7 @@ fn every_info() -> Vec<Info> {
             | Info::SupervisorEnded { .. }
             | Info::VoiceInUseElsewhere
             | Info::VoiceMovedAway
+            | Info::VoiceRetaken
             | Info::VoiceMovedSessionEnded
             | Info::RingsWithoutAudio
             | Info::VoiceUnavailable { .. }

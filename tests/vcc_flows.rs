@@ -780,14 +780,205 @@ async fn reconnect_after_a_drop_logs_in_again() {
 }
 
 #[tokio::test]
-async fn newer_generation_does_not_reconnect() {
+async fn newer_generation_reconnects_as_the_older() {
+    // The newer web SDK's page reloads on a drop; a terminal console has no
+    // page to reload, so it reconnects with the same visible backoff.
     let sb = switchboard().await;
-    let mut c = Console::ready(&sb, "1005", NEWER).await;
+    let mut c = Console::start_cfg(&sb, "1005", NEWER, |c| c.reconnect_interval_s = 1).await;
+    c.expect("ready", |e| *e == Event::Ready).await;
     sb.control(Control::DropConnections {
         agent: "1005".into(),
     });
-    c.expect("disconnected", |e| *e == Event::Disconnected)
+    c.expect("reconnecting", |e| {
+        *e == Event::Reconnecting {
+            attempt: 1,
+            max: 20,
+        }
+    })
+    .await;
+    c.expect("reconnected", |e| *e == Event::Reconnected).await;
+    c.expect("voice kept", |e| *e == Event::VoiceChannel(true))
         .await;
+    let logins: Vec<_> = sb
+        .log()
+        .entries()
+        .into_iter()
+        .filter(|e| e.is_note("login") && e.agent.as_deref() == Some("1005"))
+        .collect();
+    assert_eq!(logins.len(), 2, "{logins:?}");
+    assert!(logins.iter().all(|e| detail(e, "newer") == true));
+}
+
+/// Drop the push socket of 1003 so that the platform has not noticed yet
+/// (the dead socket still holds voice); wait until the console is back.
+async fn unnoticed_drop(sb: &tongdai::switchboard::Switchboard, c: &mut Console) {
+    sb.control(Control::DropConnectionsUnnoticed {
+        agent: "1003".into(),
+    });
+    c.expect("reconnecting", |e| {
+        *e == Event::Reconnecting {
+            attempt: 1,
+            max: 20,
+        }
+    })
+    .await;
+    c.expect("reconnected", |e| *e == Event::Reconnected).await;
+}
+
+#[tokio::test]
+async fn a_reconnect_takes_back_the_voice_channel_it_held() {
+    let sb = switchboard().await;
+    let mut c = Console::start_cfg(&sb, "1003", OLDER, |c| c.reconnect_interval_s = 1).await;
+    c.expect("ready", |e| *e == Event::Ready).await;
+    c.expect("voice here", |e| *e == Event::VoiceChannel(true))
+        .await;
+    // A call up on the desk phone while the socket drops.
+    sb.ring("1003", "0903123456", "19001234", "Q");
+    c.expect("ringing", |e| {
+        matches!(e.call_event(), Some(CallEvent::Ringing(_)))
+    })
+    .await;
+    sb.control(Control::AnswerOnPhone {
+        agent: "1003".into(),
+    });
+    c.expect("accepted", |e| e.call_event() == Some(&CallEvent::Accepted))
+        .await;
+    let seen_before = c.seen.len();
+    unnoticed_drop(&sb, &mut c).await;
+    // The login said voice is elsewhere (the dead socket); the console
+    // takes it back by itself and says so.
+    log_wait(&sb, "re-login told no voice", |e| {
+        e.is_note("login") && detail(e, "voice") == false
+    })
+    .await;
+    c.expect("said", |e| {
+        *e == Event::Notice(Notice::Info(Info::VoiceRetaken))
+    })
+    .await;
+    log_wait(&sb, "1511232003 in", |e| sent_frame(e, 1511232003)).await;
+    c.expect("voice confirmed", |e| *e == Event::VoiceChannel(true))
+        .await;
+    let after = &c.seen[seen_before..];
+    assert!(
+        !after.iter().any(|e| *e == Event::VoiceChannel(false)
+            || matches!(e.call_event(), Some(CallEvent::Ended(_)))
+            || *e == Event::Notice(Notice::Info(Info::VoiceInUseElsewhere))),
+        "the call and the voice channel are kept: {after:#?}"
+    );
+    // The call goes on: the customer's hang-up reaches this console.
+    sb.control(Control::CustomerHangup {
+        agent: "1003".into(),
+    });
+    c.expect("remote end", |e| {
+        e.call_event() == Some(&CallEvent::Ended(EndReason::RemoteHangup))
+    })
+    .await;
+    // And a call-out is not refused with "voice elsewhere".
+    c.send(Command::CallOut("0912345678".into()));
+    c.expect("dialing", |e| {
+        e.call_event() == Some(&CallEvent::Dialing("0912345678".into()))
+    })
+    .await;
+    c.expect("customer ringing", |e| {
+        matches!(e.call_event(), Some(CallEvent::CalloutStarted(_)))
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_voice_channel_that_moved_is_not_taken_back_by_a_reconnect() {
+    let sb = switchboard().await;
+    let mut a = Console::start_cfg(&sb, "1003", OLDER, |c| c.reconnect_interval_s = 1).await;
+    a.expect("ready", |e| *e == Event::Ready).await;
+    a.expect("voice here", |e| *e == Event::VoiceChannel(true))
+        .await;
+    let mut b = Console::start_cfg(&sb, "1003", OLDER, |c| c.reconnect_interval_s = 1).await;
+    b.expect("ready", |e| *e == Event::Ready).await;
+    b.send(Command::ClaimVoice);
+    b.expect("B has voice", |e| *e == Event::VoiceChannel(true))
+        .await;
+    a.expect("A told it moved", |e| {
+        *e == Event::Notice(Notice::Info(Info::VoiceMovedAway))
+    })
+    .await;
+    // Unnoticed: B's dead socket still holds voice, so neither login is
+    // granted it.
+    sb.control(Control::DropConnectionsUnnoticed {
+        agent: "1003".into(),
+    });
+    a.expect("A back", |e| *e == Event::Reconnected).await;
+    b.expect("B back", |e| *e == Event::Reconnected).await;
+    // B held voice at the drop and takes it back; A, told it moved, does not.
+    b.expect("B voice", |e| *e == Event::VoiceChannel(true))
+        .await;
+    a.expect_none(Duration::from_millis(500), "A taking voice", |e| {
+        *e == Event::VoiceChannel(true)
+    })
+    .await;
+    let claims = sb
+        .log()
+        .entries()
+        .iter()
+        .filter(|e| sent_frame(e, 1511232003))
+        .count();
+    assert_eq!(claims, 2, "B's claim and B's take-back, none from A");
+}
+
+#[tokio::test]
+async fn twenty_push_drops_keep_the_call_and_the_voice_channel() {
+    // Issue 15's fault: the push socket dropped 20 times with a call up,
+    // half of them unnoticed by the platform. Each time the reconnect is
+    // visible, state is refreshed, the call and the voice channel kept.
+    let sb = switchboard().await;
+    let mut c = Console::start_cfg(&sb, "1003", OLDER, |c| c.reconnect_interval_s = 1).await;
+    c.expect("ready", |e| *e == Event::Ready).await;
+    sb.ring("1003", "0903123456", "19001234", "Q");
+    c.expect("ringing", |e| {
+        matches!(e.call_event(), Some(CallEvent::Ringing(_)))
+    })
+    .await;
+    sb.control(Control::AnswerOnPhone {
+        agent: "1003".into(),
+    });
+    c.expect("accepted", |e| e.call_event() == Some(&CallEvent::Accepted))
+        .await;
+    let start = c.seen.len();
+    for i in 0..20 {
+        if i % 2 == 0 {
+            unnoticed_drop(&sb, &mut c).await;
+        } else {
+            sb.control(Control::DropConnections {
+                agent: "1003".into(),
+            });
+            c.expect("reconnected", |e| *e == Event::Reconnected).await;
+        }
+        c.expect("voice", |e| *e == Event::VoiceChannel(true)).await;
+        c.expect("device", |e| matches!(e, Event::DeviceType(_)))
+            .await;
+    }
+    c.send(Command::ToggleHold { call: None });
+    c.expect("held", |e| e.call_event() == Some(&CallEvent::Held(true)))
+        .await;
+    sb.control(Control::CustomerHangup {
+        agent: "1003".into(),
+    });
+    c.expect("remote end", |e| {
+        e.call_event() == Some(&CallEvent::Ended(EndReason::RemoteHangup))
+    })
+    .await;
+    let during = &c.seen[start..];
+    let reconnects = during.iter().filter(|e| **e == Event::Reconnected).count();
+    assert_eq!(reconnects, 20);
+    let ended = during
+        .iter()
+        .filter(|e| matches!(e.call_event(), Some(CallEvent::Ended(_))))
+        .count();
+    assert_eq!(
+        ended, 1,
+        "only the customer's hang-up ended it: {during:#?}"
+    );
+    assert!(!during.contains(&Event::VoiceChannel(false)));
+    assert!(!during.contains(&Event::Disconnected));
 }
 
 #[tokio::test]

@@ -883,6 +883,12 @@ fn history_notice(vi: bool, h: &HistoryNotice) -> String {
             "The call history is locked by another program; calls are kept and written when it is free"
         }
         .into(),
+        HistoryNotice::Full => if vi {
+            "Ổ đĩa đã đầy, không ghi thêm được lịch sử cuộc gọi; cuộc gọi được giữ lại và sẽ ghi khi có chỗ trống"
+        } else {
+            "The disk is full and the call history cannot grow; calls are kept and written when there is room"
+        }
+        .into(),
         HistoryNotice::Unlocked => if vi {
             "Lịch sử cuộc gọi đã hết bị khóa; các cuộc gọi đang chờ đã được ghi"
         } else {
@@ -1046,6 +1052,10 @@ pub fn info(lang: Lang, i: &Info) -> String {
         Info::VoiceMovedAway => pick(
             "the voice channel moved to another console or tab: take it back with the take-voice key",
             "kênh thoại đã chuyển sang console hoặc tab khác: dùng phím nhận thoại để nhận lại",
+        ),
+        Info::VoiceRetaken => pick(
+            "reconnected: taking back the voice channel this console held",
+            "đã kết nối lại: đang nhận lại kênh thoại của console này",
         ),
         Info::VoiceMovedSessionEnded => pick(
             "the voice channel moved to another console or tab: this session has ended",

@@ -370,6 +370,8 @@ pub struct VccPolicy {
     last_sent: Instant,
     reconnect_at: Option<Instant>,
     voice_here: bool,
+    /// A take-back after a reconnect is in flight (1511231001 asked).
+    voice_retaking: bool,
     voice_running: bool,
     voice_unavailable: bool,
     device: u8,
@@ -400,6 +402,7 @@ impl VccPolicy {
             last_sent: now,
             reconnect_at: None,
             voice_here: false,
+            voice_retaking: false,
             voice_running: false,
             voice_unavailable: false,
             device: 0,
@@ -1035,6 +1038,7 @@ impl VccPolicy {
         }
         self.pending_availability = None;
         self.pending_device = None;
+        self.voice_retaking = false;
         if !self.ready_once {
             self.link = Link::Down;
             return self.emit(Event::InitFailed(InitFailure::new(
@@ -1105,7 +1109,13 @@ impl VccPolicy {
                 result,
                 device_type,
             } => {
+                let retaking = std::mem::take(&mut self.voice_retaking);
                 if result != 1 {
+                    if retaking {
+                        // The take-back after a reconnect was refused: as
+                        // if the refresh had said so.
+                        return self.voice_not_held();
+                    }
                     return self.info(Info::VoiceNotGiven);
                 }
                 self.voice_here = true;
@@ -1372,7 +1382,18 @@ impl VccPolicy {
         self.ready_once = true;
         self.availability = availability_of(agent_status);
         let was_here = self.voice_here;
-        self.voice_here = is_voice;
+        // The platform can count the dropped socket as the voice holder
+        // for a while after we reconnect (it has not noticed the drop):
+        // the channel is still ours unless it said it moved (1511231002
+        // cleared `voice_here`), so take it back, before anything else on
+        // this socket, and keep the call and the device-1 leg meanwhile
+        // (issue 15).
+        let retake = !is_voice && was_here && !first;
+        if retake {
+            self.voice_retaking = true;
+            self.send(ClientMsg::EnableVoice);
+        }
+        self.voice_here = is_voice || retake;
         if device_type != 0 {
             self.device = device_type;
         }
@@ -1382,9 +1403,11 @@ impl VccPolicy {
             Event::Reconnected
         });
         self.emit(Event::Availability(self.availability));
-        self.emit(Event::VoiceChannel(is_voice));
+        self.emit(Event::VoiceChannel(self.voice_here));
         self.emit(self.device_event());
-        if !is_voice {
+        if retake {
+            self.info(Info::VoiceRetaken);
+        } else if !is_voice {
             if was_here || first {
                 self.info(Info::VoiceInUseElsewhere);
             }
@@ -1396,6 +1419,19 @@ impl VccPolicy {
             }
         } else {
             self.force_console_device();
+        }
+        self.sync_voice();
+    }
+
+    /// A take-back after a reconnect was refused: the channel is elsewhere.
+    fn voice_not_held(&mut self) {
+        self.voice_here = false;
+        self.emit(Event::VoiceChannel(false));
+        self.info(Info::VoiceInUseElsewhere);
+        if let Some(c) = self.call.as_ref()
+            && c.leg.is_none()
+        {
+            self.end_call(EndReason::AnsweredElsewhere);
         }
         self.sync_voice();
     }
@@ -1413,6 +1449,7 @@ impl VccPolicy {
 
     fn voice_moved_away(&mut self) {
         self.voice_here = false;
+        self.voice_retaking = false;
         self.offer = None;
         if let Some(leg) = self.call.as_ref().and_then(|c| c.leg) {
             self.voice_action(VoiceAction::Hangup { leg });

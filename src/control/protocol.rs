@@ -616,6 +616,7 @@ fn notice_json(n: &Notice) -> Map<String, Value> {
         Notice::History(h) => match h {
             HistoryNotice::Recovered { moved_to } => ("history_recovered", Some(moved_to.clone())),
             HistoryNotice::Locked => ("history_locked", None),
+            HistoryNotice::Full => ("history_full", None),
             HistoryNotice::Unlocked => ("history_unlocked", None),
             HistoryNotice::Off { reason } => ("history_off", Some(reason.clone())),
         },
@@ -871,6 +872,22 @@ mod tests {
         assert_eq!(n(" 0912 345 678 "), "0912345678");
         assert!(normalize_number("sip:").is_err());
         assert!(normalize_number("  ").is_err());
+    }
+
+    #[test]
+    fn a_percent_escape_at_the_very_end_is_decoded_and_a_cut_one_refused() {
+        let n = |s: &str| normalize_number(s).expect("number");
+        // The last two characters of the text are the escape's digits.
+        assert_eq!(n("tel:0912345%37%38"), "091234578");
+        assert_eq!(n("sip:0912345%37%38@pbx.example.com"), "091234578");
+        assert_eq!(percent_decode("%41"), "A");
+        assert_eq!(percent_decode("a%41"), "aA");
+        // An escape cut short by the end stays as it was, and is refused.
+        assert_eq!(percent_decode("0912%3"), "0912%3");
+        assert_eq!(percent_decode("0912%"), "0912%");
+        assert!(normalize_number("tel:0912345678%3").is_err());
+        assert!(normalize_number("tel:0912345678%").is_err());
+        assert!(normalize_number("sip:0912%3@pbx.example.com").is_err());
     }
 
     #[test]

@@ -130,7 +130,9 @@ pub enum HistoryNotice {
     Recovered { moved_to: String },
     /// Another program holds it locked: writes wait and are retried.
     Locked,
-    /// The lock is gone and the waiting writes are done.
+    /// The disk is full: writes wait in memory and are retried.
+    Full,
+    /// The lock (or the full disk) is gone and the waiting writes are done.
     Unlocked,
     /// It cannot be used at all; calls are not recorded.
     Off { reason: String },

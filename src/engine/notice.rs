@@ -74,6 +74,9 @@ pub enum Info {
     VoiceInUseElsewhere,
     /// The voice channel moved away; it can be taken back.
     VoiceMovedAway,
+    /// After a reconnect the platform no longer gave this console the voice
+    /// channel it held (the old socket still counted): taking it back.
+    VoiceRetaken,
     /// The voice channel moved away and this (newer SDK) session ended.
     VoiceMovedSessionEnded,
     /// A ring on device 1 while the console's audio is not available.

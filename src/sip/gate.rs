@@ -12,7 +12,7 @@
 //! nothing kept, and they go back to the packet's source address only (no
 //! reflection towards a Via someone wrote).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -41,6 +41,12 @@ const REPORT_EVERY: Duration = Duration::from_secs(10);
 pub struct Gate {
     state: Mutex<State>,
     server: String,
+    /// Our stream listeners (TCP): a connection whose local address is one
+    /// of these was accepted from outside, and is rate-limited as UDP is.
+    listeners: Vec<SocketAddr>,
+    /// Told when a stream we dialled (the registrar's TCP, TLS or
+    /// WebSocket connection) closes: the registration went with it.
+    dialled_closed: Option<std::sync::Arc<tokio::sync::Notify>>,
 }
 
 struct State {
@@ -60,7 +66,39 @@ impl Gate {
                 reported: None,
             }),
             server: server.to_string(),
+            listeners: Vec::new(),
+            dialled_closed: None,
         }
+    }
+
+    /// Notify `n` when a stream connection we dialled closes.
+    pub fn on_dialled_stream_closed(mut self, n: std::sync::Arc<tokio::sync::Notify>) -> Gate {
+        self.dialled_closed = Some(n);
+        self
+    }
+
+    fn accepted_here(&self, conn: &SipConnection) -> bool {
+        conn.get_addr()
+            .get_socketaddr()
+            .is_ok_and(|local| self.listeners.contains(&local))
+    }
+
+    /// Stream connections accepted on these listening addresses are
+    /// rate-limited too (see [`Gate::decide_on`]).
+    pub fn with_listeners(mut self, listeners: Vec<SocketAddr>) -> Gate {
+        self.listeners = listeners;
+        self
+    }
+
+    /// Whether new dialogs arriving on `conn` pass the rate limit: every
+    /// datagram, and a stream connection someone else opened to our
+    /// listener (a TCP flood is the same attack as a UDP one; its source
+    /// address at least cannot be spoofed, so the per-source bucket is
+    /// exact). Not a stream we dialled: the VCC voice WebSocket and our
+    /// registrar's connection carry an agent leg per call-out, as fast as
+    /// the agent calls out (see commit 7a035a0).
+    fn rate_limited(&self, conn: &SipConnection) -> bool {
+        matches!(conn, SipConnection::Udp(_)) || self.accepted_here(conn)
     }
 
     /// Look at one request from `source`.
@@ -70,11 +108,8 @@ impl Gate {
     }
 
     /// [`Gate::decide`], with the rate limit only when `rate_limit`: it is
-    /// for datagrams, which anyone can send and spoof. A stream connection
-    /// is one we dialled (the VCC platform's voice WebSocket, our
-    /// registrar) or one that had to complete a handshake, and the
-    /// platform legitimately sends an agent leg per call-out, as fast as the
-    /// agent calls out.
+    /// for what anyone can send us (datagrams, and streams accepted on our
+    /// listener), not for a stream we dialled ([`Gate::rate_limited`]).
     pub fn decide_on(
         &self,
         req: &Request,
@@ -237,6 +272,13 @@ fn stateless_tag(req: &Request) -> String {
 #[async_trait::async_trait]
 impl TransportEventInspector for Gate {
     async fn handle(&self, event: TransportEvent) -> Option<TransportEvent> {
+        if let TransportEvent::Closed(conn) = &event
+            && conn.is_reliable()
+            && !self.accepted_here(conn)
+            && let Some(n) = &self.dialled_closed
+        {
+            n.notify_one();
+        }
         let TransportEvent::Incoming(SipMessage::Request(req), conn, from) = &event else {
             return Some(event);
         };
@@ -244,8 +286,8 @@ impl TransportEventInspector for Gate {
             .get_socketaddr()
             .map(|a| a.ip())
             .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        let datagram = matches!(conn, SipConnection::Udp(_));
-        match self.decide_on(req, source, Instant::now(), datagram) {
+        let rate_limit = self.rate_limited(conn);
+        match self.decide_on(req, source, Instant::now(), rate_limit) {
             Decision::Pass => Some(event),
             Decision::Drop => None,
             Decision::Reply(resp) => {

@@ -113,6 +113,8 @@ struct Inner {
     reg_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The CA bundle for TLS accounts, for the pre-registration probe.
     tls_ca: Option<Vec<u8>>,
+    /// Woken when the stream to the registrar closes (see `gate`).
+    transport_lost: Arc<tokio::sync::Notify>,
     /// WebRTC media per leg (the WebRTC branch, `webrtc_*` below).
     webrtc: Mutex<HashMap<Leg, WebRtcLeg>>,
     /// How WebRTC legs' audio reaches the device (`webrtc_audio`).
@@ -285,11 +287,16 @@ impl SipUa {
             }
         };
         let udp_addr = udp.get_addr().clone();
+        let listeners: Vec<SocketAddr> = tcp
+            .iter()
+            .filter_map(|t| t.get_addr().get_socketaddr().ok())
+            .collect();
         transport_layer.add_transport(udp.into());
         if let Some(tcp) = tcp {
             transport_layer.add_transport(tcp.into());
         }
 
+        let transport_lost = Arc::new(tokio::sync::Notify::new());
         let option = EndpointOption {
             callid_suffix: Some("tongdai".to_string()),
             ..EndpointOption::default()
@@ -301,11 +308,15 @@ impl SipUa {
             .with_option(option)
             // Malformed requests and INVITEs over the rate limit are answered
             // here, before a transaction exists (see `gate`).
-            .with_transport_inspector(Box::new(super::gate::Gate::new(
-                super::admission::Limits::default(),
-                concat!("tongdai/", env!("CARGO_PKG_VERSION")),
-                std::time::Instant::now(),
-            )))
+            .with_transport_inspector(Box::new(
+                super::gate::Gate::new(
+                    super::admission::Limits::default(),
+                    concat!("tongdai/", env!("CARGO_PKG_VERSION")),
+                    std::time::Instant::now(),
+                )
+                .with_listeners(listeners)
+                .on_dialled_stream_closed(transport_lost.clone()),
+            ))
             .build();
 
         let server_uri: rsipstack::sip::Uri = format!("sip:{server_hostport}")
@@ -359,6 +370,7 @@ impl SipUa {
             reg_cancel: CancellationToken::new(),
             reg_task: Mutex::new(None),
             tls_ca,
+            transport_lost,
             webrtc: Mutex::new(HashMap::new()),
             webrtc_audio: Default::default(),
             invites: Mutex::new(HashMap::new()),
@@ -490,6 +502,22 @@ impl SipUa {
             }
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
+                _ = self.inner.transport_lost.notified(), if registered && failures == 0 => {
+                    // The TCP/TLS/WebSocket connection the binding lives on
+                    // closed (the registrar restarted, the network dropped):
+                    // the binding is dead with it (RFC 5626 §4.4.1), so
+                    // register again now on a new connection, not at the
+                    // refresh minutes later. A second after, so a
+                    // restarting server has a moment to listen.
+                    self.emit(UaEvent::Registration(RegState::Retrying {
+                        attempt: 1,
+                        retry_in_s: 1,
+                    }));
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = self.inner.reg_cancel.cancelled() => break,
+                    }
+                }
                 _ = self.inner.reg_cancel.cancelled() => break,
             }
         }

@@ -428,6 +428,11 @@ impl StoreError {
             )
     }
 
+    /// The disk (or the file-size limit) has no room for the write.
+    pub fn is_full(&self) -> bool {
+        matches!(self.sqlite_code(), Some(rusqlite::ErrorCode::DiskFull))
+    }
+
     /// Another connection holds a lock longer than the busy timeout.
     pub fn is_busy(&self) -> bool {
         matches!(

@@ -68,6 +68,10 @@ pub enum Control {
     TransferFromColleague { from: String, to: String },
     /// Close every push connection of `agent` (a network drop).
     DropConnections { agent: String },
+    /// As `DropConnections`, but the platform does not notice at once: the
+    /// dropped connection still counts as the voice holder, so the agent's
+    /// next login is told it does not hold voice (until it claims it).
+    DropConnectionsUnnoticed { agent: String },
     /// Send `11111111` to every connection now.
     Ping,
 }
@@ -178,6 +182,9 @@ pub(crate) struct World {
     sip: mpsc::UnboundedSender<SipMsg>,
     /// Agents with a device-1 SIP registration.
     sip_registered: std::collections::HashSet<String>,
+    /// Dropped connections whose going the platform has not noticed: they
+    /// keep the voice channel they held.
+    unnoticed: std::collections::HashSet<ConnId>,
 }
 
 fn status_word(available: bool) -> String {
@@ -225,6 +232,7 @@ impl World {
             turn: 0,
             sip,
             sip_registered: Default::default(),
+            unnoticed: Default::default(),
         }
     }
 
@@ -327,6 +335,10 @@ impl World {
                 let agent = c.agent.clone();
                 self.log()
                     .note("disconnect", agent.as_deref(), json!({"conn": conn}));
+                if self.unnoticed.remove(&conn) {
+                    // Still the voice holder as far as the platform knows.
+                    return;
+                }
                 if let Some(a) = agent.as_ref().and_then(|a| self.agents.get_mut(a))
                     && a.voice == Some(conn)
                 {
@@ -1274,17 +1286,23 @@ impl World {
                 let d = self.timing.offer_timeout;
                 self.after(d, Timer::OfferExpired(id));
             }
-            Control::DropConnections { agent } => {
-                for c in self.conns.values() {
-                    if c.agent.as_deref() == Some(agent.as_str()) {
-                        let _ = c.tx.send(WsOut::Close("dropped by the switchboard".into()));
-                    }
-                }
-            }
+            Control::DropConnections { agent } => self.drop_connections(&agent, false),
+            Control::DropConnectionsUnnoticed { agent } => self.drop_connections(&agent, true),
             Control::Ping => {
                 for &id in self.conns.keys() {
                     self.out(id, ServerMsg::Keepalive);
                 }
+            }
+        }
+    }
+
+    fn drop_connections(&mut self, agent: &str, unnoticed: bool) {
+        for (&id, c) in &self.conns {
+            if c.agent.as_deref() == Some(agent) {
+                if unnoticed {
+                    self.unnoticed.insert(id);
+                }
+                let _ = c.tx.send(WsOut::Close("dropped by the switchboard".into()));
             }
         }
     }

@@ -59,9 +59,34 @@ impl BinConsole {
     /// [`BinConsole::start`] in a directory the test prepared (files the
     /// console finds at start: a damaged history, an old log).
     pub fn start_in(dir: PathBuf, config: &str, env: &[(&str, &str)]) -> BinConsole {
+        let cmd = tongdai(&dir);
+        BinConsole::start_cmd(cmd, dir, config, env)
+    }
+
+    /// [`BinConsole::start_in`], the binary run by `wrapper` (a program
+    /// and its arguments, then the binary and its own): e.g. in a mount
+    /// namespace with a tiny file system. The console's PID is the
+    /// wrapper's, so it must `exec` the binary.
+    pub fn start_wrapped(dir: PathBuf, config: &str, wrapper: &[&str]) -> BinConsole {
+        let plain = tongdai(&dir);
+        let mut cmd = Command::new(wrapper[0]);
+        cmd.args(&wrapper[1..]).arg(BIN);
+        for (k, v) in plain.get_envs() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        BinConsole::start_cmd(cmd, dir, config, &[])
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn start_cmd(mut cmd: Command, dir: PathBuf, config: &str, env: &[(&str, &str)]) -> BinConsole {
         let cfg = dir.join("config.toml");
         std::fs::write(&cfg, config).expect("write config");
-        let mut cmd = tongdai(&dir);
         cmd.arg("--config")
             .arg(&cfg)
             .args(["--headless", "--socket-name", "t", "run"])

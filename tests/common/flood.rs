@@ -40,6 +40,12 @@ pub struct SipConsole {
 
 impl SipConsole {
     pub fn start(port: u16) -> SipConsole {
+        SipConsole::start_on(port, "udp")
+    }
+
+    /// As [`SipConsole::start`] with `transport` (`"tcp"`: it also listens
+    /// on TCP, on the same port).
+    pub fn start_on(port: u16, transport: &str) -> SipConsole {
         let dir = super::tempdir("flood");
         let pw = super::write_secret(&dir, "secret");
         let cfg = dir.join("tongdai.toml");
@@ -48,7 +54,7 @@ impl SipConsole {
             &cfg,
             format!(
                 "backend = \"sip\"\n\n[sip]\nuser = \"alice\"\nserver = \"127.0.0.1:9\"\n\
-                 transport = \"udp\"\nregister = false\nbind = \"127.0.0.1:{port}\"\n\
+                 transport = \"{transport}\"\nregister = false\nbind = \"127.0.0.1:{port}\"\n\
                  password_file = \"{}\"\n",
                 pw.display()
             ),
@@ -369,4 +375,127 @@ pub fn cpu_time(pid: u32) -> Duration {
 
 pub fn mb(kb: u64) -> f64 {
     kb as f64 / 1024.0
+}
+
+/// `invite` for a TCP connection (the Via names TCP, RFC 3261 §18.2.1).
+pub fn invite_tcp(from: SocketAddr, to: SocketAddr, tag: &str) -> String {
+    invite(from, to, tag).replacen("SIP/2.0/UDP", "SIP/2.0/TCP", 1)
+}
+
+/// Split whole SIP messages off the front of a TCP byte stream (each ends
+/// after its `Content-Length` body, RFC 3261 §18.3).
+pub fn take_stream_messages(buf: &mut Vec<u8>) -> Vec<String> {
+    let mut out = Vec::new();
+    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+        let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+        let body = header(&format!("{head}\r\n"), "Content-Length")
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0);
+        let total = end + 4 + body;
+        if buf.len() < total {
+            break;
+        }
+        out.push(String::from_utf8_lossy(&buf[..total]).into_owned());
+        buf.drain(..total);
+    }
+    out
+}
+
+/// Send `count` INVITEs at `rate` a second down one TCP connection to
+/// `target`, each with its own Call-ID, never ACKed; read what comes back
+/// for `linger` after the last.
+pub fn tcp_flood(target: SocketAddr, count: u64, rate: u32, linger: Duration) -> Answers {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(target).expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let from = stream.local_addr().expect("addr");
+    let answers = Arc::new(Mutex::new(Answers::default()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let mut r = stream.try_clone().expect("clone");
+        r.set_read_timeout(Some(Duration::from_millis(50)))
+            .expect("timeout");
+        let (answers, stop) = (answers.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let mut chunk = vec![0u8; 65536];
+            let mut finals: std::collections::HashSet<String> = Default::default();
+            while !stop.load(Ordering::Relaxed) {
+                match r.read(&mut chunk) {
+                    Ok(0) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    Err(_) => continue,
+                }
+                for msg in take_stream_messages(&mut buf) {
+                    let Some(code) = status(&msg) else { continue };
+                    let tag = header(&msg, "Call-ID").unwrap_or_default().to_string();
+                    let mut a = answers.lock().expect("answers");
+                    if code >= 200 && !finals.insert(format!("{tag}/{code}")) {
+                        continue;
+                    }
+                    *a.by_code.entry(code).or_default() += 1;
+                    if code == 503 {
+                        match header(&msg, "Retry-After").and_then(|v| v.parse().ok()) {
+                            Some(secs) => a.retry_after.push(secs),
+                            None => a.no_retry_after += 1,
+                        }
+                    }
+                }
+            }
+        })
+    };
+    let start = Instant::now();
+    let run = format!("tcp{:x}", std::process::id());
+    let mut sent = 0;
+    while sent < count {
+        let due = ((start.elapsed().as_secs_f64() * f64::from(rate)) as u64).min(count);
+        while sent < due {
+            let msg = invite_tcp(from, target, &format!("{run}-{sent}"));
+            if stream.write_all(msg.as_bytes()).is_err() {
+                sent = count;
+                break;
+            }
+            sent += 1;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    std::thread::sleep(linger);
+    stop.store(true, Ordering::Relaxed);
+    let _ = reader.join();
+    let mut a = answers.lock().expect("answers").clone();
+    a.sent = sent;
+    a
+}
+
+/// One well-formed call over a fresh TCP connection: the first status
+/// other than 100 within `timeout`.
+pub fn tcp_probe(target: SocketAddr, timeout: Duration) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(target).expect("connect");
+    let from = stream.local_addr().expect("addr");
+    stream
+        .write_all(
+            invite_tcp(from, target, &format!("tcp-probe-{}", std::process::id())).as_bytes(),
+        )
+        .expect("send");
+    stream
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .expect("timeout");
+    let start = Instant::now();
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 65536];
+    while start.elapsed() < timeout {
+        match stream.read(&mut chunk) {
+            Ok(0) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(_) => continue,
+        }
+        for msg in take_stream_messages(&mut buf) {
+            match status(&msg) {
+                Some(100) | None => {}
+                Some(c) => return Some(c),
+            }
+        }
+    }
+    None
 }

@@ -269,6 +269,23 @@ impl Kamailio {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("kamailio.log")).unwrap_or_default()
     }
+
+    /// Stop and start again on the same ports (start.sh stops the instance
+    /// of this run dir first): every connection closes and every
+    /// registration is forgotten, as when a PBX restarts.
+    pub fn restart(&self) {
+        let out = Proc::new(repo().join("tests/peers/kamailio/start.sh"))
+            .arg(&self.dir)
+            .arg(self.udp.to_string())
+            .arg(self.ws.to_string())
+            .output()
+            .expect("run tests/peers/kamailio/start.sh");
+        assert!(
+            out.status.success(),
+            "kamailio did not start again: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 impl Drop for Kamailio {

@@ -23,7 +23,8 @@ pub enum Generation {
     #[default]
     Older,
     /// The reseller copy: `Authorization` discovery, `token3C`, no
-    /// client pings, no reconnect, device 1 forced when voice is enabled.
+    /// client pings, device 1 forced when voice is enabled. Its web page
+    /// reloads on a drop; a terminal console reconnects as for the older.
     Newer,
 }
 
@@ -85,7 +86,7 @@ pub struct VccConfig {
     /// Seconds between reconnect attempts.
     #[serde(default = "default_reconnect_interval")]
     pub reconnect_interval_s: u64,
-    /// Attempts before giving up; default 20 (older) or 0 (newer).
+    /// Attempts before giving up; default 20 (both generations).
     #[serde(default)]
     pub reconnect_max: Option<u32>,
     /// The older SDK pings after this many idle seconds.
@@ -278,10 +279,10 @@ impl VccConfig {
     }
 
     pub fn reconnect_max(&self) -> u32 {
-        self.reconnect_max.unwrap_or(match self.generation {
-            Generation::Older => 20,
-            Generation::Newer => 0,
-        })
+        // The newer SDK never retries (its page reloads instead); a
+        // terminal has no page to reload, so both generations reconnect
+        // with the same visible backoff (issue 15).
+        self.reconnect_max.unwrap_or(20)
     }
 }
 
@@ -341,7 +342,7 @@ mod tests {
             c.check_partner_url()
                 .ends_with("/v1/api/calls/check-partner")
         );
-        assert_eq!(c.reconnect_max(), 0);
+        assert_eq!(c.reconnect_max(), 20);
     }
 
     #[test]
