@@ -24,6 +24,7 @@ pub mod rtcp;
 pub mod rtp;
 pub mod session;
 pub mod tone;
+pub mod tsm;
 
 pub use config::{AudioConfig, DeviceKind};
 pub use device::{AudioDevice, DeviceError, FileDevice, NullDevice, Playback};
