@@ -18,6 +18,7 @@ pub mod g722;
 pub mod jitter;
 pub mod opus_codec;
 pub mod phase;
+pub mod playout;
 pub mod quiet;
 pub mod resample;
 pub mod rtcp;

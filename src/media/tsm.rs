@@ -74,20 +74,26 @@ fn correlation(a: &[i16], b: &[i16]) -> f64 {
     ab / (aa * bb).sqrt()
 }
 
+/// How much worse than the best match a lag nearer the caller's
+/// preference may be (a tone: under 4° more phase error).
+const NEAR_ENOUGH: f64 = 0.002;
+
 /// The lag in `lags` where `x[s..s+l]` best matches `x[s+d..s+d+l]`;
-/// among equal matches, the one nearest `prefer`.
+/// among matches within [`NEAR_ENOUGH`] of the best, the one nearest
+/// `prefer` (less delay left over).
 fn best_lag(x: &[i16], s: usize, l: usize, lags: RangeInclusive<usize>, prefer: usize) -> usize {
-    let mut best = (f64::NEG_INFINITY, usize::MAX, *lags.start());
-    for d in lags {
-        let c = correlation(&x[s..s + l], &x[s + d..s + d + l]);
-        let dist = d.abs_diff(prefer);
-        // Quantize so that rounding noise does not beat nearness.
-        let key = (c * 1e6).round() / 1e6;
-        if key > best.0 || (key == best.0 && dist < best.1) {
-            best = (key, dist, d);
-        }
-    }
-    best.2
+    let scored: Vec<(usize, f64)> = lags
+        .map(|d| (d, correlation(&x[s..s + l], &x[s + d..s + d + l])))
+        .collect();
+    let best = scored
+        .iter()
+        .map(|&(_, c)| c)
+        .fold(f64::NEG_INFINITY, f64::max);
+    scored
+        .iter()
+        .filter(|&&(_, c)| c >= best - NEAR_ENOUGH)
+        .min_by_key(|&&(d, _)| d.abs_diff(prefer))
+        .map_or(s, |&(d, _)| d)
 }
 
 /// A raised-cosine cross-fade from `from` to `to` into `out`.
@@ -161,6 +167,7 @@ pub fn expand(pcm: &mut Vec<i16>, rate: u32, add: RangeInclusive<usize>) -> Spli
         };
     }
     let min_period = (rate as usize * MIN_PERIOD_MS_X10 as usize / 10_000).max(1);
+    let period = samples(rate, MAX_PERIOD_MS);
     let mut added = 0;
     while added < lo {
         // Repeat the segment x[0..d]: the seam needs x[d..d+l].
@@ -168,18 +175,18 @@ pub fn expand(pcm: &mut Vec<i16>, rate: u32, add: RangeInclusive<usize>) -> Spli
         let need_lo = lo - added;
         let need_hi = hi - added;
         let top = need_hi.min(room);
-        let bottom = if need_lo <= room {
-            need_lo.max(min_period.min(top))
+        let (bottom, prefer) = if top >= need_lo && top - need_lo >= period.min(need_hi - need_lo) {
+            // The rest in one step, with a period's choice of lengths.
+            (need_lo, need_lo)
         } else {
-            // Not enough audio for the rest in one step: repeat as much
-            // as a period-long match allows, then go on from the longer
-            // result.
-            min_period.min(top)
+            // Too little audio to choose the rest well in one step:
+            // repeat as much as a good match allows, then go on from the
+            // longer result.
+            (min_period.min(top), top)
         };
         if bottom == 0 || bottom > top {
             break;
         }
-        let prefer = if need_lo <= room { bottom } else { top };
         let d = best_lag(pcm, 0, l, bottom..=top, prefer);
         let mut out = Vec::with_capacity(pcm.len() + d);
         out.extend_from_slice(&pcm[..d]);
