@@ -17,12 +17,22 @@
 //! interarrival jitter `J` (`margin = max(min_margin, 2·J)`), sets the band
 //! the slack is kept in:
 //!
-//! - **grow fast**: a slack under `margin/2`, an underrun, or a late packet
-//!   stretches playout by whole frames (a concealed frame is played and the
-//!   cursor stays), and the margin rises at once with `J`;
+//! - **grow fast**: a slack under `margin/2` or a late packet stretches
+//!   playout by whole frames, and the margin rises at once with `J`: the
+//!   frame at hand is handed out as [`Pop::Expand`], to be played over two
+//!   frames' time by repeating pitch periods ([`super::tsm`]); only when
+//!   there is no frame to stretch (an underrun) is a concealed frame played
+//!   while the cursor stays;
 //! - **shrink slowly**: only when the smallest slack over a whole window
-//!   (1 s) stayed above `margin + frame` is one frame dropped, and the
-//!   margin decays towards `2·J` with a time constant of seconds.
+//!   (1 s) stayed above `margin + frame` does the buffer give up a frame's
+//!   time: two frames are handed out as [`Pop::Accelerate`], to be played
+//!   in about one frame's time by removing pitch periods (or silence).
+//!   The margin decays towards `2·J` with a time constant of seconds.
+//!
+//! Neither is heard as a cut: a dropped or repeated 20 ms frame shifts the
+//! phase of voiced sound (a tone: 72° at 440 Hz); a removed or repeated
+//! pitch period does not (`tsm` tests, and the replay in
+//! [`super::playout`]).
 //!
 //! Priming waits the same margin the band keeps on a clean link
 //! (`initial_margin = min_margin`, 10 ms), so the slack it sets up, anywhere
@@ -102,6 +112,12 @@ pub struct Frame {
 pub enum Pop {
     /// The next frame of the stream.
     Frame(Frame),
+    /// Shrink: the next two frames, to be played in about one frame's
+    /// time (time-scale compression, [`super::tsm::accelerate`]).
+    Accelerate(Frame, Frame),
+    /// Grow: the next frame, to be played over about two frames' time
+    /// ([`super::tsm::expand`]); the next pop is due a frame later.
+    Expand(Frame),
     /// Play `samples` of concealment: a lost packet, or a stretch while
     /// the buffer grows.
     Concealed { samples: u32 },
@@ -128,8 +144,12 @@ pub struct JitterStats {
     pub lost: u64,
     /// Concealed frames played to grow the buffer (underruns included).
     pub stretched: u64,
+    /// Frames handed out to be stretched over two frames' time.
+    pub expanded: u64,
+    /// Pairs of frames handed out to be played in one frame's time.
+    pub accelerated: u64,
     pub underruns: u64,
-    /// Frames dropped to shrink the buffer (or on overflow).
+    /// Frames dropped unheard: on overflow (over `max_delay` held).
     pub dropped: u64,
     /// Stale packets skipped before playout began (a burst queued at the
     /// start of a talk spurt; never heard, so no cut).
@@ -422,8 +442,16 @@ impl JitterBuffer {
         }
         if self.pending_stretch > 0 {
             self.pending_stretch -= 1;
-            self.stats.stretched += 1;
             self.window_grew = true;
+            if let Some(entry) = self.packets.remove(&self.cursor) {
+                // The frame at the cursor is here: stretch it.
+                self.stats.expanded += 1;
+                self.underrun_at_cursor = 0;
+                self.cursor += i64::from(entry.frame.samples);
+                self.played(now, &entry);
+                return Pop::Expand(entry.frame);
+            }
+            self.stats.stretched += 1;
             return self.conceal();
         }
         // Shrink, slowly: one frame per window in which every slack stayed
@@ -463,20 +491,36 @@ impl JitterBuffer {
                 return self.conceal();
             }
         }
-        let Some(mut entry) = self.packets.remove(&first) else {
+        let Some(entry) = self.packets.remove(&first) else {
             return self.underrun();
         };
-        let mut key = first;
-        if drop_one {
-            let next = first + i64::from(entry.frame.samples);
-            if let Some(e) = self.packets.remove(&next) {
-                self.stats.dropped += 1;
-                entry = e;
-                key = next;
-            }
-        }
-        self.cursor = key + i64::from(entry.frame.samples);
+        self.cursor = first + i64::from(entry.frame.samples);
         self.underrun_at_cursor = 0;
+        self.played(now, &entry);
+        if drop_one && let Some(next) = self.packets.remove(&self.cursor) {
+            // Shrink: this frame and the next in one frame's time.
+            self.stats.accelerated += 1;
+            self.cursor += i64::from(next.frame.samples);
+            self.played(now, &next);
+            return Pop::Accelerate(entry.frame, next.frame);
+        }
+        // Grow fast: this frame came too close to its deadline. (The played
+        // frame's own slack, not the newest packet's: a lost packet at the
+        // head of the stream must not read as a delay.) It is stretched
+        // itself; further frames of growth come from the next pops.
+        let slack = ms(now.saturating_duration_since(entry.arrival));
+        if slack + 1e-9 < self.margin_ms / 2.0 && self.pending_stretch == 0 {
+            let frames = ((self.margin_ms - slack) / frame_ms).ceil().max(1.0) as u32;
+            self.pending_stretch = frames - 1;
+            self.stats.expanded += 1;
+            self.window_grew = true;
+            return Pop::Expand(entry.frame);
+        }
+        Pop::Frame(entry.frame)
+    }
+
+    /// Book-keeping for a frame handed out at `now`: its wait (slack).
+    fn played(&mut self, now: Instant, entry: &Entry) {
         let slack = ms(now.saturating_duration_since(entry.arrival));
         self.window_min_slack = self.window_min_slack.min(slack);
         self.delay_sum_ms += slack;
@@ -485,13 +529,6 @@ impl JitterBuffer {
         }
         self.stats.played += 1;
         self.conceal_run = 0;
-        // Grow fast: this frame came too close to its deadline. (The played
-        // frame's own slack, not the newest packet's: a lost packet at the
-        // head of the stream must not read as a delay.)
-        if slack + 1e-9 < self.margin_ms / 2.0 && self.pending_stretch == 0 {
-            self.pending_stretch = ((self.margin_ms - slack) / frame_ms).ceil().max(1.0) as u32;
-        }
-        Pop::Frame(entry.frame)
     }
 
     /// Before the first frame of a source is played: a burst queued before playout
@@ -576,6 +613,12 @@ mod tests {
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     enum Heard {
         Frame(u32),
+        /// Two frames in one frame's time (a shrink).
+        Accelerated(u32, u32),
+        /// One frame over two frames' time (a grow).
+        Expanded(u32),
+        /// No pop: the frame expanded at the pop before still plays.
+        Held,
         Concealed,
         Empty,
     }
@@ -608,6 +651,7 @@ mod tests {
         let mut heard = Vec::new();
         let mut targets = Vec::new();
         let mut next = 0;
+        let mut held = false;
         for &pop_us in pops {
             while next < arrivals.len() && arrivals[next].at_us <= pop_us {
                 let a = arrivals[next];
@@ -625,14 +669,22 @@ mod tests {
                 jb.push(at(a.at_us), &p, 160);
                 next += 1;
             }
-            heard.push(match jb.pop(at(pop_us)) {
-                Pop::Frame(f) => {
-                    Heard::Frame(u32::from_be_bytes(f.payload[..4].try_into().unwrap()))
-                }
+            targets.push((pop_us / 1000, jb.target_ms()));
+            if std::mem::take(&mut held) {
+                // The session plays the second half of an expanded frame.
+                heard.push(Heard::Held);
+                continue;
+            }
+            let index = |f: &Frame| u32::from_be_bytes(f.payload[..4].try_into().unwrap());
+            let pop = jb.pop(at(pop_us));
+            held = matches!(pop, Pop::Expand(_));
+            heard.push(match pop {
+                Pop::Frame(f) => Heard::Frame(index(&f)),
+                Pop::Accelerate(a, b) => Heard::Accelerated(index(&a), index(&b)),
+                Pop::Expand(f) => Heard::Expanded(index(&f)),
                 Pop::Concealed { .. } => Heard::Concealed,
                 Pop::Empty => Heard::Empty,
             });
-            targets.push((pop_us / 1000, jb.target_ms()));
         }
         Run {
             heard,
@@ -652,16 +704,22 @@ mod tests {
             .collect()
     }
 
+    /// Every frame handed out, in order.
     fn frames(h: &[Heard]) -> Vec<u32> {
         h.iter()
-            .filter_map(|x| {
-                if let Heard::Frame(i) = x {
-                    Some(*i)
-                } else {
-                    None
-                }
+            .flat_map(|x| match *x {
+                Heard::Frame(i) | Heard::Expanded(i) => vec![i],
+                Heard::Accelerated(a, b) => vec![a, b],
+                Heard::Concealed | Heard::Empty | Heard::Held => vec![],
             })
             .collect()
+    }
+
+    /// Time-scale changes (shrinks and grows by a frame's time).
+    fn adjusted(h: &[Heard]) -> usize {
+        h.iter()
+            .filter(|x| matches!(x, Heard::Accelerated(..) | Heard::Expanded(_)))
+            .count()
     }
 
     /// Concealed frames while the stream played (the tail after the last
@@ -669,7 +727,7 @@ mod tests {
     fn concealed(h: &[Heard]) -> usize {
         let end = h
             .iter()
-            .rposition(|x| matches!(x, Heard::Frame(_)))
+            .rposition(|x| !matches!(x, Heard::Concealed | Heard::Empty | Heard::Held))
             .unwrap_or(0);
         h[..end].iter().filter(|x| **x == Heard::Concealed).count()
     }
@@ -738,8 +796,8 @@ mod tests {
         assert_eq!(r.stats.late + r.stats.lost, 0, "{:?}", r.stats);
         // At most one early stretch, when the first overtaken packet came
         // too close to its deadline; none after that.
-        assert!(concealed(&r.heard) <= 1, "{:?}", r.stats);
-        assert_eq!(concealed(&r.heard[100..]), 0, "{:?}", r.stats);
+        assert!(events(&r.heard) <= 1, "{:?}", r.stats);
+        assert_eq!(events(&r.heard[100..]), 0, "{:?}", r.stats);
     }
 
     #[test]
@@ -777,7 +835,7 @@ mod tests {
         assert_eq!(r.stats.lost, 1);
         check_played(&r, (0..300).filter(|i| *i != 100));
         // The buffer grew right after the late arrival (a stretch).
-        assert!(r.stats.stretched >= 1, "{:?}", r.stats);
+        assert!(r.stats.stretched + r.stats.expanded >= 1, "{:?}", r.stats);
     }
 
     #[test]
@@ -836,8 +894,10 @@ mod tests {
             "{:?}",
             r.stats
         );
-        // The extra delay drains within a few seconds.
-        assert!(r.stats.dropped >= 3, "{:?}", r.stats);
+        // The extra delay drains within a few seconds, by time-scale
+        // compression: every frame is handed out.
+        assert!(r.stats.accelerated >= 3, "{:?}", r.stats);
+        assert_eq!(r.stats.dropped, 0, "{:?}", r.stats);
         let tail = &r.heard[r.heard.len() - 100..];
         assert_eq!(concealed(tail), 0);
         check_played(&r, 0..600);
@@ -848,10 +908,12 @@ mod tests {
         (rand() % (2 * max_us + 1)) as i64 - max_us as i64
     }
 
-    /// Discontinuities: a frame dropped or a frame concealed in between.
+    /// Discontinuities and adjustments: a frame dropped, a frame concealed
+    /// in between, or a time-scale change (inaudible, but on a clean link
+    /// there should be none either).
     fn events(h: &[Heard]) -> usize {
         let f = frames(h);
-        f.windows(2).filter(|w| w[1] != w[0] + 1).count() + concealed(h)
+        f.windows(2).filter(|w| w[1] != w[0] + 1).count() + concealed(h) + adjusted(h)
     }
 
     /// After the first `warm_up` pops: every packet played once, in order,
@@ -868,6 +930,12 @@ mod tests {
             concealed(tail),
             0,
             "{what}: a frame was concealed after warm-up: {:?}",
+            r.stats
+        );
+        assert_eq!(
+            adjusted(tail),
+            0,
+            "{what}: the delay changed after warm-up: {:?}",
             r.stats
         );
     }
@@ -910,6 +978,8 @@ mod tests {
                                 Some(format!("drop@{}ms", k * 20))
                             }
                             [_, Heard::Concealed] => Some(format!("conc@{}ms", k * 20)),
+                            [_, Heard::Accelerated(..)] => Some(format!("accel@{}ms", k * 20)),
+                            [_, Heard::Expanded(_)] => Some(format!("expand@{}ms", k * 20)),
                             _ => None,
                         })
                         .collect();
@@ -941,7 +1011,12 @@ mod tests {
             });
             let r = run(JitterConfig::default(), arr, phase_ms * 1000, 10_000);
             assert_seamless(&r, 25, &format!("phase {phase_ms} ms"));
-            assert_eq!(r.stats.stretched + r.stats.dropped, 0, "{:?}", r.stats);
+            assert_eq!(
+                r.stats.stretched + r.stats.dropped + r.stats.accelerated + r.stats.expanded,
+                0,
+                "{:?}",
+                r.stats
+            );
         }
     }
 
@@ -1012,31 +1087,30 @@ mod tests {
     }
 
     #[test]
-    fn clock_drift_fast_sender_is_absorbed_by_dropping() {
+    fn clock_drift_fast_sender_is_absorbed_by_accelerating() {
         let r = drift(10_000); // 1 % fast: a frame gained every 2 s
-        assert!(r.stats.dropped >= 20, "{:?}", r.stats);
+        assert!(r.stats.accelerated >= 20, "{:?}", r.stats);
+        assert_eq!(r.stats.dropped, 0, "{:?}", r.stats);
+        let f = frames(&r.heard);
+        assert!(f.windows(2).all(|w| w[1] == w[0] + 1), "{:?}", r.stats);
         assert!(r.stats.max_delay_ms < 80.0, "{:?}", r.stats);
         assert!(r.stats.mean_delay_ms < 40.0, "{:?}", r.stats);
         assert_eq!(r.stats.lost, 0);
     }
 
     #[test]
-    fn clock_drift_slow_sender_is_absorbed_by_stretching() {
+    fn clock_drift_slow_sender_is_absorbed_by_expanding() {
         let r = drift(-10_000);
-        assert!(
-            r.stats.stretched >= 20 && r.stats.stretched <= 40,
-            "{:?}",
-            r.stats
-        );
+        let grown = r.stats.stretched + r.stats.expanded;
+        assert!((20..=40).contains(&grown), "{:?}", r.stats);
+        // Grown by stretching frames that were there, not by concealment.
+        assert_eq!(r.stats.stretched, 0, "{:?}", r.stats);
         assert!(r.stats.mean_delay_ms < 40.0, "{:?}", r.stats);
         let f = frames(&r.heard);
         assert!(f.len() > 2900);
-        assert!(
-            f.iter()
-                .enumerate()
-                .all(|(k, &i)| k as u32 + r.stats.dropped as u32 >= i)
-        );
-        assert!(r.stats.dropped <= 1, "{:?}", r.stats);
+        assert!(f.iter().enumerate().all(|(k, &i)| k as u32 == i));
+        assert!(r.stats.accelerated <= 1, "{:?}", r.stats);
+        assert_eq!(r.stats.dropped, 0, "{:?}", r.stats);
     }
 
     #[test]
@@ -1088,6 +1162,7 @@ mod tests {
         let mut heard = Vec::new();
         let mut fec = Vec::new();
         let ts0: u32 = 0xFFFF_0000;
+        let mut held = false;
         for i in 0u32..60 {
             let now = t0 + Duration::from_millis(u64::from(i) * 20);
             // Packet 30 is lost; every third packet arrives 8 ms late.
@@ -1106,11 +1181,21 @@ mod tests {
                 };
                 jb.push(now + Duration::from_millis(late), &p, 960);
             }
+            if std::mem::take(&mut held) {
+                // The expanded frame still plays: no pop this tick.
+                continue;
+            }
             let pop = jb.pop(now + Duration::from_millis(10));
+            held = matches!(pop, Pop::Expand(_));
             match pop {
-                Pop::Frame(f) => {
+                Pop::Frame(f) | Pop::Expand(f) => {
                     assert_eq!(f.samples, 960);
                     heard.push(u32::from_be_bytes(f.payload[..4].try_into().unwrap()));
+                }
+                Pop::Accelerate(a, b) => {
+                    for f in [a, b] {
+                        heard.push(u32::from_be_bytes(f.payload[..4].try_into().unwrap()));
+                    }
                 }
                 Pop::Concealed { samples } => {
                     assert_eq!(samples, 960);

@@ -20,12 +20,14 @@ pub mod jitter;
 pub mod mixer;
 pub mod opus_codec;
 pub mod phase;
+pub mod playout;
 pub mod quiet;
 pub mod resample;
 pub mod rtcp;
 pub mod rtp;
 pub mod session;
 pub mod tone;
+pub mod tsm;
 
 pub use config::{AudioConfig, DeviceKind};
 pub use device::{AudioDevice, DeviceError, FileDevice, NullDevice, Playback};

@@ -5,7 +5,7 @@
 //!   every 20 ms (tokio interval, the device's pace):
 //!     device.read ─▶ [resample] ─▶ [mute? silence] ─▶ encode ─▶ RTP ─▶ socket ─▶ remote (latched)
 //!                     DTMF queued? the tick sends an RFC 4733 packet instead
-//!     jitter.pop ─▶ decode / PLC (Opus: FEC) ─▶ [resample] ─▶ device.write
+//!     jitter.pop ─▶ decode / PLC (Opus: FEC) / time-scale (playout) ─▶ [resample] ─▶ device.write
 //!   on each datagram:
 //!     RTCP (mux or port+1) ─▶ LSR/DLSR → RTT
 //!     RTP: telephone-event ─▶ Dtmf(digit) once; audio ─▶ jitter.push
@@ -45,7 +45,8 @@ use tokio::time::MissedTickBehavior;
 use super::audio_codec::{AudioCodec, Decoder, Encoder, OPUS_PT};
 use super::device::{AudioDevice, NullDevice};
 use super::dtmf::{DtmfReceiver, DtmfSender, NotADigit, event_code};
-use super::jitter::{JitterBuffer, JitterConfig, JitterStats, Pop};
+use super::jitter::{JitterBuffer, JitterConfig, JitterStats};
+use super::playout::{Playout, PlayoutStats};
 use super::resample::Linear;
 use super::rtcp::{self, ReportBlock, RtcpPacket, SenderInfo};
 use super::rtp::{self, ReceiverStats, RtpHeader, RtpPacket, RtpSender};
@@ -145,6 +146,8 @@ pub struct MediaReport {
     pub packets_received: u64,
     pub dtmf_received: String,
     pub jitter: JitterStats,
+    /// The time-scale changes carried out on what we heard.
+    pub playout: PlayoutStats,
     pub rtt_ms: Option<f32>,
     pub remote: Option<SocketAddr>,
     /// The codec at the end (after any re-INVITE).
@@ -327,7 +330,7 @@ impl MediaSession {
             sent_since_report: false,
             quality_prior: (0, 0, 0),
             report: MediaReport::default(),
-            pcm: Vec::with_capacity(480),
+            playout: Playout::new(pcm_rate, codec.clock_rate()),
             out: Vec::with_capacity(256),
             lateness: TickLateness::default(),
             last_wake: Instant::now(),
@@ -387,7 +390,7 @@ struct Task {
     quality_prior: (u32, u32, u64),
     report: MediaReport,
     /// Decoded audio waiting to be played.
-    pcm: Vec<i16>,
+    playout: Playout,
     out: Vec<u8>,
     lateness: TickLateness,
     /// When the task last finished handling anything.
@@ -458,7 +461,7 @@ impl Task {
         self.speaker_out = Linear::new(pcm_rate, self.device_rate);
         self.jitter = JitterBuffer::new(jitter_config(&self.params, codec));
         self.rx_stats = None;
-        self.pcm.clear();
+        self.playout = Playout::new(pcm_rate, codec.clock_rate());
         self.rtp.mark_talkspurt();
     }
 
@@ -540,6 +543,7 @@ impl Task {
             let _ = self.events.try_send(MediaEvent::DeviceLost(e.0));
         }
         self.report.jitter = self.jitter.stats();
+        self.report.playout = self.playout.stats();
         // One line a call tells the buffer's own decisions (dropped,
         // stretched) from our task being late (a loaded machine, a debug
         // build): tests that hunt for cuts read it.
@@ -549,6 +553,8 @@ impl Task {
             played = j.played,
             dropped = j.dropped,
             stretched = j.stretched,
+            accelerated = j.accelerated,
+            expanded = j.expanded,
             lost = j.lost,
             late = j.late,
             skipped = j.skipped,
@@ -576,7 +582,7 @@ impl Task {
                     // Start clean either way: no stale audio after unhold.
                     self.jitter.reset();
                     self.dec.reset();
-                    self.pcm.clear();
+                    self.playout.clear();
                 }
                 self.send = send;
                 self.recv = recv;
@@ -673,55 +679,31 @@ impl Task {
         self.rtp.tick(ticks);
         // Speaker.
         if self.recv {
-            let mut guard = 0;
-            while self.pcm.len() < want && guard < 8 {
-                guard += 1;
-                match self.jitter.pop(now) {
-                    Pop::Frame(f) if f.payload.is_empty() => {
-                        // A slot a telephone-event covered: silence.
-                        let n = self.pcm_samples(f.samples);
-                        self.pcm.resize(self.pcm.len() + n, 0);
-                    }
-                    Pop::Frame(f) => self.dec.decode(f.payload_type, &f.payload, &mut self.pcm),
-                    Pop::Concealed { samples } => {
-                        let n = self.pcm_samples(samples);
-                        let next = self.jitter.next_payload();
-                        self.dec.conceal(n, next, &mut self.pcm);
-                    }
-                    Pop::Empty => {
-                        self.dec.reset();
-                        self.pcm.resize(want, 0);
-                    }
-                }
-            }
+            self.playout
+                .fill(&mut self.jitter, now, want, &mut self.dec);
         } else {
-            self.pcm.resize(want.max(self.pcm.len()), 0);
+            self.playout.pad(want);
         }
-        let n = want.min(self.pcm.len());
+        let pcm = self.playout.pcm();
+        let n = want.min(pcm.len());
         let speaker = if self.recv {
-            tone::meter(&self.pcm[..n])
+            tone::meter(&pcm[..n])
         } else {
             0.0
         };
         self.speaker_peak = self.speaker_peak.max(speaker);
         let written = if self.speaker_out.is_identity() {
-            self.device.write(&self.pcm[..n])
+            self.device.write(&pcm[..n])
         } else {
             self.scratch.clear();
             let frame = mic.len();
-            self.speaker_out
-                .frame(&self.pcm[..n], frame, &mut self.scratch);
+            self.speaker_out.frame(&pcm[..n], frame, &mut self.scratch);
             self.device.write(&self.scratch)
         };
-        self.pcm.drain(..n);
+        self.playout.consume(n);
         if let Err(e) = written {
             self.device_lost(e.0);
         }
-    }
-
-    /// PCM samples for `ticks` of the RTP clock.
-    fn pcm_samples(&self, ticks: u32) -> usize {
-        (u64::from(ticks) * u64::from(self.pcm_rate) / u64::from(self.codec.clock_rate())) as usize
     }
 
     fn device_lost(&mut self, why: String) {
