@@ -84,11 +84,17 @@ pub enum SipInput {
         held: bool,
         ok: bool,
     },
-    /// REFER accepted (202) or refused, and NOTIFY sipfrag progress.
+    /// NOTIFY sipfrag progress of our REFER (RFC 3515 §2.4.5).
     TransferProgress {
         leg: Leg,
         code: u16,
         done: bool,
+    },
+    /// The answer to our REFER itself (202, or a refusal; 408: none). It
+    /// may cross the first NOTIFY, so it is told apart from it.
+    ReferAnswered {
+        leg: Leg,
+        code: u16,
     },
     Dtmf {
         leg: Leg,
@@ -747,8 +753,10 @@ impl Softphone {
         });
     }
 
-    /// Progress of the attended transfer's REFER on the customer's leg.
-    fn completing_progress(&mut self, code: u16, done: bool) {
+    /// Progress of the attended transfer's REFER on the customer's leg:
+    /// the REFER's own answer (`notify` false) or a NOTIFY about the
+    /// INVITE it caused (only sent once the REFER was accepted).
+    fn completing_progress(&mut self, code: u16, done: bool, notify: bool) {
         let Some(mut t) = self.completing.take() else {
             return;
         };
@@ -757,7 +765,7 @@ impl Softphone {
             return;
         };
         if code < 300 && !done {
-            t.accepted |= code >= 200;
+            t.accepted |= code >= 200 || notify;
             self.completing = Some(t);
             return self.emit(Event::Notice(Notice::Info(Info::TransferProgress { code })));
         }
@@ -787,7 +795,7 @@ impl Softphone {
             self.completing = None;
             return;
         }
-        if t.replaces && t.accepted && self.call_of(t.consult).is_some() {
+        if t.replaces && (t.accepted || notify) && self.call_of(t.consult).is_some() {
             // The REFER was taken but the INVITE with Replaces failed: the
             // colleague's phone does not honour Replaces. RFC 5589 §7.3: end
             // the consult call, then transfer the customer without Replaces.
@@ -1055,8 +1063,22 @@ impl Softphone {
             SipInput::TransferProgress { leg, code, done }
                 if self.completing.as_ref().is_some_and(|t| t.customer == leg) =>
             {
-                self.completing_progress(code, done)
+                self.completing_progress(code, done, true)
             }
+            SipInput::ReferAnswered { leg, code }
+                if self.completing.as_ref().is_some_and(|t| t.customer == leg) =>
+            {
+                self.completing_progress(code, code >= 300, false)
+            }
+            // A blind transfer: the answer is read as the first progress.
+            SipInput::ReferAnswered { leg, code } => self.sip_input(
+                now,
+                SipInput::TransferProgress {
+                    leg,
+                    code,
+                    done: code >= 300,
+                },
+            ),
             SipInput::TransferProgress { leg, code, done } => {
                 let ok = (200..300).contains(&code);
                 let Some(id) = self.call_of(leg) else { return };
@@ -2174,7 +2196,14 @@ mod tests {
                 },
             )
         };
-        progress(&mut p, 202, false);
+        sip(
+            &mut p,
+            t0,
+            SipInput::ReferAnswered {
+                leg: Leg(1),
+                code: 202,
+            },
+        );
         // The colleague's phone replaced our consult dialog: it BYEs us.
         // That does not take the customer off hold.
         let fx = sip(&mut p, t0, SipInput::RemoteBye { leg: Leg(2) });
@@ -2210,10 +2239,9 @@ mod tests {
         let fx = sip(
             &mut p,
             t0,
-            SipInput::TransferProgress {
+            SipInput::ReferAnswered {
                 leg: Leg(1),
                 code: 403,
-                done: true,
             },
         );
         assert!(wire(&fx).is_empty(), "{fx:?}");
@@ -2235,10 +2263,9 @@ mod tests {
         sip(
             &mut p,
             t0,
-            SipInput::TransferProgress {
+            SipInput::ReferAnswered {
                 leg: Leg(1),
                 code: 202,
-                done: false,
             },
         );
         // The customer's INVITE with Replaces failed (NOTIFY 481).
@@ -2281,26 +2308,21 @@ mod tests {
         // The same, but the plain REFER fails too: back to the customer.
         let mut p = consulting(t0);
         cmd(&mut p, t0, Command::CompleteTransfer);
-        for (code, done) in [(202, false), (420, true), (202, false)] {
-            sip(
-                &mut p,
-                t0,
-                SipInput::TransferProgress {
-                    leg: Leg(1),
-                    code,
-                    done,
-                },
-            );
-        }
-        let fx = sip(
-            &mut p,
-            t0,
-            SipInput::TransferProgress {
-                leg: Leg(1),
-                code: 486,
-                done: true,
-            },
+        // The NOTIFY crosses the REFER's 202: still the INVITE's failure.
+        let notify = |code| SipInput::TransferProgress {
+            leg: Leg(1),
+            code,
+            done: true,
+        };
+        let answer = |code| SipInput::ReferAnswered { leg: Leg(1), code };
+        let fx = sip(&mut p, t0, notify(420));
+        assert_eq!(
+            notices(&fx),
+            vec![Notice::Info(Info::ReplacesFallback { code: 420 })]
         );
+        sip(&mut p, t0, answer(202));
+        sip(&mut p, t0, answer(202));
+        let fx = sip(&mut p, t0, notify(486));
         assert_eq!(
             wire(&fx),
             vec![SipAction::Hold {
