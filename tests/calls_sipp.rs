@@ -198,7 +198,12 @@ async fn consult_then_complete_refers_the_customer_with_replaces_of_the_consult_
     let r = c.expect("transfer_result", |e| e["call"] == "c1").await;
     assert_eq!(r["ok"], true, "{r}");
     // The console leaves both calls (RFC 5589 §7.1).
-    c.expect("cs_end_call", |e| e["call"] == "c1").await;
+    let e = c.expect("cs_end_call", |e| e["call"] == "c1").await;
+    assert_eq!(
+        (&e["reason"], &e["target"]),
+        (&json!("transferred"), &json!("1003")),
+        "{e}"
+    );
     c.expect("cs_end_call", |e| e["call"] == "c2").await;
     c.wait_status("idle", |s| s["calls"] == json!([])).await;
     assert!(
@@ -264,5 +269,48 @@ async fn a_refused_refer_leaves_both_calls_and_cancel_returns_to_the_customer() 
         "the customer's scenario (hold, REFER 403, resume, BYE)"
     );
     assert!(colleague.wait(T), "the colleague gets our BYE");
+    c.shutdown().await;
+}
+
+/// RFC 5589 §7.3: the REFER with Replaces was taken but the customer's
+/// INVITE with Replaces failed (NOTIFY 481): the console ends the consult
+/// call and REFERs the customer to the colleague without Replaces, and
+/// leaves the customer when that succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaces_not_honoured_falls_back_to_a_plain_refer_after_ending_the_consult() {
+    if !need("sipp") {
+        return;
+    }
+    let local = free_port();
+    let mut colleague = Sipp::start(&["-sn", "uas"], &[]);
+    let mut c = Ctl::ready("fallback", backend(colleague.port, local)).await;
+    let mut customer = caller("uac_customer_replaces_fails.xml", local);
+    c.expect("cs_call_ringing", |e| e["call"] == "c1").await;
+    c.ok(json!({"cmd": "answer"})).await;
+    c.expect("cs_accept_call", |e| e["call"] == "c1").await;
+    c.ok(json!({"cmd": "consult", "number": "1003"})).await;
+    c.wait_status("customer held, colleague answered", |s| {
+        call(s, "c1")["held"] == true && call(s, "c2")["phase"] == "connected"
+    })
+    .await;
+    c.ok(json!({"cmd": "complete_transfer"})).await;
+    let n = c
+        .expect("notice", |e| e["info"] == "replaces_fallback")
+        .await;
+    assert_eq!(n["code"], 481, "{n}");
+    c.expect("cs_end_call", |e| e["call"] == "c2").await;
+    assert!(
+        colleague.wait(T),
+        "the colleague's consult call gets our BYE"
+    );
+    let r = c.expect("transfer_result", |e| e["call"] == "c1").await;
+    assert_eq!(r["ok"], true, "{r}");
+    let e = c.expect("cs_end_call", |e| e["call"] == "c1").await;
+    assert_eq!(e["reason"], "transferred", "{e}");
+    c.wait_status("idle", |s| s["calls"] == json!([])).await;
+    assert!(
+        customer.wait(T),
+        "the customer's scenario (REFER with Replaces, NOTIFY 481, plain REFER, NOTIFY 200, BYE)"
+    );
     c.shutdown().await;
 }

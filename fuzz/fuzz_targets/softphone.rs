@@ -69,6 +69,10 @@ fuzz_target!(|data: &[u8]| {
                 target: TransferTarget::Number(arg.clone()),
             })),
             's' => Some(Input::Command(Command::Shutdown)),
+            'w' => Some(Input::Command(Command::Swap { call: named(arg) })),
+            'k' => Some(Input::Command(Command::Consult(arg.clone()))),
+            'x' => Some(Input::Command(Command::CompleteTransfer)),
+            'j' => Some(Input::Command(Command::Merge)),
             '+' => {
                 // Fire every timer on the way, as the UA's loop does.
                 let end = {
@@ -134,6 +138,8 @@ fuzz_target!(|data: &[u8]| {
                     done: code >= 200,
                 })
             }),
+            'Q' => ua::parse_sipfrag(rest)
+                .map(|code| Input::Sip(SipInput::ReferAnswered { leg, code })),
             'D' => {
                 ua::parse_dtmf_relay(rest).map(|digit| Input::Sip(SipInput::Dtmf { leg, digit }))
             }

@@ -84,11 +84,17 @@ pub enum SipInput {
         held: bool,
         ok: bool,
     },
-    /// REFER accepted (202) or refused, and NOTIFY sipfrag progress.
+    /// NOTIFY sipfrag progress of our REFER (RFC 3515 §2.4.5).
     TransferProgress {
         leg: Leg,
         code: u16,
         done: bool,
+    },
+    /// The answer to our REFER itself (202, or a refusal; 408: none). It
+    /// may cross the first NOTIFY, so it is told apart from it.
+    ReferAnswered {
+        leg: Leg,
+        code: u16,
     },
     Dtmf {
         leg: Leg,
@@ -206,10 +212,10 @@ struct Call {
     /// inbound ringing, nobody answered (480); inbound answering, no ACK
     /// for our 200 (BYE, RFC 3261 §13.3.1.4).
     ring_deadline: Option<Instant>,
-    /// Where our REFER sends the call (the end is then a transfer).
-    transfer_to: Option<String>,
     /// A consult call: the call (held meanwhile) it was made for.
     consult_for: Option<CallId>,
+    /// Where our REFER sends the call (the end is then a transfer).
+    transfer_to: Option<String>,
 }
 
 /// An attended transfer on its way (RFC 5589 §7).
@@ -580,14 +586,6 @@ impl Softphone {
                     .map(|c| c.leg)
                     .collect();
                 if legs.len() == 2 {
-                    // A held call joins unheld (re-INVITE sendrecv, RFC
-                    // 3264 §8.4): the mixer only mixes what flows.
-                    for c in self.calls.iter_mut().filter(|c| c.held && !c.hold_pending) {
-                        c.hold_pending = true;
-                        let leg = c.leg;
-                        self.effects
-                            .push_back(Effect::Sip(SipAction::Hold { leg, hold: false }));
-                    }
                     self.sip(SipAction::Conference { legs });
                 } else {
                     self.not_now(NotNow::NeedTwoCalls);
@@ -654,8 +652,8 @@ impl Softphone {
             hold_pending: false,
             muted: false,
             ring_deadline: Some(now + self.policy.ring_timeout),
-            transfer_to: None,
             consult_for,
+            transfer_to: None,
         });
         self.emit_call(id, CallEvent::Dialing(target.clone()));
         if let Some(parent) = consult_for {
@@ -755,8 +753,10 @@ impl Softphone {
         });
     }
 
-    /// Progress of the attended transfer's REFER on the customer's leg.
-    fn completing_progress(&mut self, code: u16, done: bool) {
+    /// Progress of the attended transfer's REFER on the customer's leg:
+    /// the REFER's own answer (`notify` false) or a NOTIFY about the
+    /// INVITE it caused (only sent once the REFER was accepted).
+    fn completing_progress(&mut self, code: u16, done: bool, notify: bool) {
         let Some(mut t) = self.completing.take() else {
             return;
         };
@@ -765,7 +765,7 @@ impl Softphone {
             return;
         };
         if code < 300 && !done {
-            t.accepted |= code >= 200;
+            t.accepted |= code >= 200 || notify;
             self.completing = Some(t);
             return self.emit(Event::Notice(Notice::Info(Info::TransferProgress { code })));
         }
@@ -782,8 +782,6 @@ impl Softphone {
             for leg in [t.customer, t.consult] {
                 if let Some(c) = self.remove(leg) {
                     self.sip(SipAction::Bye { leg });
-                    // The customer's call is recorded as transferred to the
-                    // colleague; the consult call simply ends.
                     let reason = if leg == t.customer {
                         EndReason::Transferred {
                             target: t.colleague.clone(),
@@ -797,7 +795,7 @@ impl Softphone {
             self.completing = None;
             return;
         }
-        if t.replaces && t.accepted && self.call_of(t.consult).is_some() {
+        if t.replaces && (t.accepted || notify) && self.call_of(t.consult).is_some() {
             // The REFER was taken but the INVITE with Replaces failed: the
             // colleague's phone does not honour Replaces. RFC 5589 §7.3: end
             // the consult call, then transfer the customer without Replaces.
@@ -947,8 +945,8 @@ impl Softphone {
                     hold_pending: false,
                     muted: false,
                     ring_deadline: Some(now + self.policy.inbound_ring_timeout),
-                    transfer_to: None,
                     consult_for: None,
+                    transfer_to: None,
                 });
                 self.sip(SipAction::Ringing { leg });
                 // Call waiting: announced in the live call's audio, never
@@ -1065,8 +1063,22 @@ impl Softphone {
             SipInput::TransferProgress { leg, code, done }
                 if self.completing.as_ref().is_some_and(|t| t.customer == leg) =>
             {
-                self.completing_progress(code, done)
+                self.completing_progress(code, done, true)
             }
+            SipInput::ReferAnswered { leg, code }
+                if self.completing.as_ref().is_some_and(|t| t.customer == leg) =>
+            {
+                self.completing_progress(code, code >= 300, false)
+            }
+            // A blind transfer: the answer is read as the first progress.
+            SipInput::ReferAnswered { leg, code } => self.sip_input(
+                now,
+                SipInput::TransferProgress {
+                    leg,
+                    code,
+                    done: code >= 300,
+                },
+            ),
             SipInput::TransferProgress { leg, code, done } => {
                 let ok = (200..300).contains(&code);
                 let Some(id) = self.call_of(leg) else { return };
@@ -2184,7 +2196,14 @@ mod tests {
                 },
             )
         };
-        progress(&mut p, 202, false);
+        sip(
+            &mut p,
+            t0,
+            SipInput::ReferAnswered {
+                leg: Leg(1),
+                code: 202,
+            },
+        );
         // The colleague's phone replaced our consult dialog: it BYEs us.
         // That does not take the customer off hold.
         let fx = sip(&mut p, t0, SipInput::RemoteBye { leg: Leg(2) });
@@ -2203,7 +2222,9 @@ mod tests {
                 Effect::Sip(SipAction::Bye { leg: Leg(1) }),
                 Effect::Emit(Event::Call {
                     call: CallId(1),
-                    event: CallEvent::Ended(EndReason::LocalHangup)
+                    event: CallEvent::Ended(EndReason::Transferred {
+                        target: "1003".into()
+                    })
                 })
             ]
         );
@@ -2218,10 +2239,9 @@ mod tests {
         let fx = sip(
             &mut p,
             t0,
-            SipInput::TransferProgress {
+            SipInput::ReferAnswered {
                 leg: Leg(1),
                 code: 403,
-                done: true,
             },
         );
         assert!(wire(&fx).is_empty(), "{fx:?}");
@@ -2243,10 +2263,9 @@ mod tests {
         sip(
             &mut p,
             t0,
-            SipInput::TransferProgress {
+            SipInput::ReferAnswered {
                 leg: Leg(1),
                 code: 202,
-                done: false,
             },
         );
         // The customer's INVITE with Replaces failed (NOTIFY 481).
@@ -2289,26 +2308,21 @@ mod tests {
         // The same, but the plain REFER fails too: back to the customer.
         let mut p = consulting(t0);
         cmd(&mut p, t0, Command::CompleteTransfer);
-        for (code, done) in [(202, false), (420, true), (202, false)] {
-            sip(
-                &mut p,
-                t0,
-                SipInput::TransferProgress {
-                    leg: Leg(1),
-                    code,
-                    done,
-                },
-            );
-        }
-        let fx = sip(
-            &mut p,
-            t0,
-            SipInput::TransferProgress {
-                leg: Leg(1),
-                code: 486,
-                done: true,
-            },
+        // The NOTIFY crosses the REFER's 202: still the INVITE's failure.
+        let notify = |code| SipInput::TransferProgress {
+            leg: Leg(1),
+            code,
+            done: true,
+        };
+        let answer = |code| SipInput::ReferAnswered { leg: Leg(1), code };
+        let fx = sip(&mut p, t0, notify(420));
+        assert_eq!(
+            notices(&fx),
+            vec![Notice::Info(Info::ReplacesFallback { code: 420 })]
         );
+        sip(&mut p, t0, answer(202));
+        sip(&mut p, t0, answer(202));
+        let fx = sip(&mut p, t0, notify(486));
         assert_eq!(
             wire(&fx),
             vec![SipAction::Hold {
@@ -2378,19 +2392,12 @@ mod tests {
             notices(&cmd(&mut p, t0, Command::Merge))[..],
             [Notice::NotNow(NotNow::NeedTwoCalls)]
         ));
-        // The held customer is resumed first, then both are mixed.
         let mut p = consulting(t0);
         assert_eq!(
             wire(&cmd(&mut p, t0, Command::Merge)),
-            vec![
-                SipAction::Hold {
-                    leg: Leg(1),
-                    hold: false
-                },
-                SipAction::Conference {
-                    legs: vec![Leg(1), Leg(2)]
-                }
-            ]
+            vec![SipAction::Conference {
+                legs: vec![Leg(1), Leg(2)]
+            }]
         );
     }
 }

@@ -62,6 +62,9 @@ pub enum UaError {
     Tls { path: String, reason: String },
 }
 
+/// How long a NOTIFY's progress waits for our 200 to leave (see `on_state`).
+const NOTIFY_SETTLE: std::time::Duration = std::time::Duration::from_millis(30);
+
 /// Debian's bundle of the system's trusted CAs.
 const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
@@ -1150,28 +1153,16 @@ impl SipUa {
             Some(Some(r)) => rsipstack::sip::ReferTo::new(format!("<{uri}?Replaces={r}>")),
             // The consult dialog is gone: nothing to replace.
             Some(None) => {
-                return self.call_event(SipInput::TransferProgress {
-                    leg,
-                    code: 481,
-                    done: true,
-                });
+                return self.call_event(SipInput::ReferAnswered { leg, code: 481 });
             }
         };
         match d.refer(refer_to, None, None).await {
             Ok(Some(r)) => {
                 let code = u16::from(r.status_code.clone());
                 // 202 Accepted: progress follows in NOTIFY (RFC 3515 §2.4.4).
-                self.call_event(SipInput::TransferProgress {
-                    leg,
-                    code,
-                    done: code >= 300,
-                });
+                self.call_event(SipInput::ReferAnswered { leg, code });
             }
-            _ => self.call_event(SipInput::TransferProgress {
-                leg,
-                code: 408,
-                done: true,
-            }),
+            _ => self.call_event(SipInput::ReferAnswered { leg, code: 408 }),
         }
     }
 
@@ -1268,6 +1259,10 @@ impl SipUa {
                 if let Some(leg) = self.leg_for(&id)
                     && let Some(code) = parse_sipfrag(&String::from_utf8_lossy(&req.body))
                 {
+                    // The stack sends our 200 from its own task: let it
+                    // leave before the BYE or REFER this NOTIFY leads to,
+                    // so a strict peer sees them in order.
+                    tokio::time::sleep(NOTIFY_SETTLE).await;
                     let done = code >= 200;
                     self.call_event(SipInput::TransferProgress { leg, code, done });
                 }

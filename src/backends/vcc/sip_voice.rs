@@ -460,7 +460,8 @@ impl Work {
             SipInput::RemoteHold { .. }
             | SipInput::HoldResult { .. }
             | SipInput::Quality { .. }
-            | SipInput::TransferProgress { .. } => {}
+            | SipInput::TransferProgress { .. }
+            | SipInput::ReferAnswered { .. } => {}
         }
     }
 }
