@@ -83,6 +83,7 @@ struct LegState {
 
 mod rtp_media;
 mod webrtc_audio;
+mod wss;
 
 struct Inner {
     cfg: SipConfig,
@@ -110,6 +111,12 @@ struct Inner {
     reg_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The CA bundle for TLS accounts, for the pre-registration probe.
     tls_ca: Option<Vec<u8>>,
+    /// The stack's endpoint (its transport layer takes our WSS streams).
+    endpoint: rsipstack::transaction::endpoint::EndpointInnerRef,
+    /// The WebSocket URL's path (`ws_url`), if any.
+    ws_path: Option<String>,
+    /// WSS accounts: the verified connection we dialled (`wss`).
+    wss: wss::WssLink,
     /// WebRTC media per leg (the WebRTC branch, `webrtc_*` below).
     webrtc: Mutex<HashMap<Leg, WebRtcLeg>>,
     /// How WebRTC legs' audio reaches the device (`webrtc_audio`).
@@ -188,7 +195,7 @@ impl SipUa {
             }
             _ => (cfg.server.clone(), None),
         };
-        if let Some(path) = ws_path {
+        if let Some(path) = ws_path.clone() {
             transport_layer.set_ws_path(path);
         }
         let mut tls_ca = None;
@@ -356,6 +363,9 @@ impl SipUa {
             reg_cancel: CancellationToken::new(),
             reg_task: Mutex::new(None),
             tls_ca,
+            endpoint: endpoint.inner.clone(),
+            ws_path,
+            wss: Default::default(),
             webrtc: Mutex::new(HashMap::new()),
             webrtc_audio: Default::default(),
             invites: Mutex::new(HashMap::new()),
@@ -431,10 +441,21 @@ impl SipUa {
         let expires = self.inner.cfg.expires.max(60);
         let mut failures: u32 = 0;
         let mut registered = false;
+        let mut last_problem: Option<String> = None;
         loop {
             self.emit(UaEvent::Registration(RegState::Registering));
-            if let Some(reason) = self.tls_problem().await {
+            let problem = match self.wss_ensure().await {
+                Ok(()) => self.tls_problem().await,
+                Err(reason) => Some(reason),
+            };
+            if let Some(reason) = problem {
                 failures += 1;
+                // Say it once on screen (a notice stays; the SIP line moves
+                // on to "retry in …"), again only when the reason changes.
+                if last_problem.as_ref() != Some(&reason) {
+                    self.emit(UaEvent::Problem(reason.clone()));
+                    last_problem = Some(reason.clone());
+                }
                 self.emit(UaEvent::Registration(RegState::Failed {
                     code: None,
                     reason,
@@ -452,6 +473,7 @@ impl SipUa {
             let wait = match reg.register(server.clone(), Some(expires)).await {
                 Ok(resp) if u16::from(resp.status_code.clone()) / 100 == 2 => {
                     failures = 0;
+                    last_problem = None;
                     registered = true;
                     let granted = reg.expires().max(1);
                     self.emit(UaEvent::Registration(RegState::Registered {
