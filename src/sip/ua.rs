@@ -60,6 +60,8 @@ pub enum UaError {
     Stack(String),
     #[error("cannot read the TLS CA bundle {path}: {reason} (set sip.ca_file)")]
     Tls { path: String, reason: String },
+    #[error("TURN: {0}")]
+    Turn(String),
 }
 
 /// Debian's bundle of the system's trusted CAs.
@@ -117,6 +119,8 @@ struct Inner {
     ws_path: Option<String>,
     /// WSS accounts: the verified connection we dialled (`wss`).
     wss: wss::WssLink,
+    /// TURN servers and credentials for WebRTC calls (`[sip] turn_*`).
+    turn: Option<crate::sip::TurnServers>,
     /// WebRTC media per leg (the WebRTC branch, `webrtc_*` below).
     webrtc: Mutex<HashMap<Leg, WebRtcLeg>>,
     /// How WebRTC legs' audio reaches the device (`webrtc_audio`).
@@ -178,6 +182,7 @@ impl SipUa {
         password: Secret,
         events: mpsc::UnboundedSender<UaEvent>,
     ) -> Result<SipUa, UaError> {
+        let turn = cfg.turn().map_err(UaError::Turn)?;
         let cancel = CancellationToken::new();
         let transport_layer = TransportLayer::new(cancel.clone());
 
@@ -366,6 +371,7 @@ impl SipUa {
             endpoint: endpoint.inner.clone(),
             ws_path,
             wss: Default::default(),
+            turn,
             webrtc: Mutex::new(HashMap::new()),
             webrtc_audio: Default::default(),
             invites: Mutex::new(HashMap::new()),
@@ -1389,8 +1395,35 @@ impl SipUa {
             // loopback candidates, or no pair exists.
             include_loopback: self.inner.local_ip.is_loopback(),
             stun_servers: self.inner.cfg.stun_servers.clone(),
+            turn: self.inner.turn.clone(),
+            relay_only: self.inner.cfg.ice_policy == crate::sip::IcePolicy::Relay,
             ..WebRtcOptions::default()
         }
+    }
+
+    /// TURN is configured but our SDP has no relay candidate: the server
+    /// did not answer within the gathering bound, or refused our
+    /// credentials. `Err` when the call cannot go on without one (relay
+    /// only); a notice either way (it would otherwise fail silently at ICE).
+    fn check_relay(&self, sdp: &str) -> Result<(), ()> {
+        let Some(t) = &self.inner.turn else {
+            return Ok(());
+        };
+        if sdp.contains(" typ relay") {
+            return Ok(());
+        }
+        let relay_only = self.inner.cfg.ice_policy == crate::sip::IcePolicy::Relay;
+        self.emit(UaEvent::Problem(format!(
+            "TURN {} gave no relay address within {:?} (unreachable, or the credentials were refused){}",
+            t.urls.join(", "),
+            WebRtcOptions::default().gather_timeout,
+            if relay_only {
+                "; ice_policy = \"relay\": the call cannot be set up"
+            } else {
+                "; the call goes on without a relay"
+            }
+        )));
+        if relay_only { Err(()) } else { Ok(()) }
     }
 
     fn webrtc_legs(&self) -> std::sync::MutexGuard<'_, HashMap<Leg, WebRtcLeg>> {
@@ -1462,6 +1495,9 @@ impl SipUa {
     /// We call with WebRTC: make the offer (ICE gathered), then INVITE.
     async fn webrtc_invite(self, leg: Leg, target: String) {
         match WebRtcSession::offer(self.webrtc_opts()).await {
+            Ok((_, sdp)) if self.check_relay(&sdp).is_err() => {
+                self.call_event(SipInput::Failed { leg, code: None });
+            }
             Ok((session, sdp)) => {
                 self.webrtc_store(leg, session, sdp);
                 self.invite(leg, target);
@@ -1501,7 +1537,15 @@ impl SipUa {
         let Some(offer) = offer else { return false };
         let ua = self.clone();
         tokio::spawn(async move {
-            match WebRtcSession::answer(ua.webrtc_opts(), &offer).await {
+            let answer = WebRtcSession::answer(ua.webrtc_opts(), &offer)
+                .await
+                .and_then(|(session, sdp)| match ua.check_relay(&sdp) {
+                    Ok(()) => Ok((session, sdp)),
+                    Err(()) => Err(crate::webrtc_media::WebRtcError::Stack(
+                        "no TURN relay address".into(),
+                    )),
+                });
+            match answer {
                 Ok((session, sdp)) => {
                     ua.webrtc_store(leg, session, sdp.clone());
                     if let Some(d) = ua.dialog_of(leg)

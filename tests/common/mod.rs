@@ -399,6 +399,10 @@ pub fn sip_account(
         inbound_ring_timeout_s: 60,
         ca_file: None,
         stun_servers: Vec::new(),
+        turn_servers: Vec::new(),
+        turn_user: None,
+        turn_password_file: None,
+        ice_policy: Default::default(),
         media: Default::default(),
         codecs: Default::default(),
     }
