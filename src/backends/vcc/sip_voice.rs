@@ -458,6 +458,17 @@ impl Work {
                     self.ended(leg, EndReason::TransportLost);
                 }
             }
+            SipInput::MediaLost { leg } => {
+                // The agent leg's WebRTC path died: hang it up (the
+                // platform then ends the customer side).
+                if self.legs.remove(&leg).is_some() {
+                    self.ua.execute(SipAction::Bye { leg });
+                    self.emit(VoiceEvent::Ended {
+                        leg: vcc_leg(leg),
+                        reason: EndReason::TransportLost,
+                    });
+                }
+            }
             SipInput::Dtmf { leg, digit } => {
                 tracing::debug!(?leg, %digit, "vcc voice: DTMF received");
             }
