@@ -44,6 +44,10 @@ fn account(server: String, register: bool, bind: String) -> SipConfig {
         inbound_ring_timeout_s: 60,
         ca_file: None,
         stun_servers: Vec::new(),
+        turn_servers: Vec::new(),
+        turn_user: None,
+        turn_password_file: None,
+        ice_policy: Default::default(),
         media: Default::default(),
         codecs: Default::default(),
     }

@@ -39,8 +39,9 @@ use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
-    RTCConfigurationBuilder, RTCIceGatheringState, RTCIceServer, RTCPeerConnectionState,
-    RTCSessionDescription, Registry, SettingEngineBuilder, register_default_interceptors,
+    RTCConfigurationBuilder, RTCIceGatheringState, RTCIceServer, RTCIceTransportPolicy,
+    RTCPeerConnectionState, RTCSessionDescription, Registry, SettingEngineBuilder,
+    register_default_interceptors,
 };
 
 /// The PCM rate at the seam, both ways.
@@ -67,6 +68,10 @@ pub struct WebRtcOptions {
     pub gather_timeout: Duration,
     /// Offer loopback candidates too (tests on one host without a netns).
     pub include_loopback: bool,
+    /// TURN servers and credentials (relay candidates).
+    pub turn: Option<crate::sip::TurnServers>,
+    /// Gather and use relay candidates only.
+    pub relay_only: bool,
 }
 
 impl Default for WebRtcOptions {
@@ -76,6 +81,8 @@ impl Default for WebRtcOptions {
             stun_servers: Vec::new(),
             gather_timeout: Duration::from_millis(1500),
             include_loopback: false,
+            turn: None,
+            relay_only: false,
         }
     }
 }
@@ -482,16 +489,28 @@ impl WebRtcSession {
             .with_multicast_dns_mode(MulticastDnsMode::Disabled)
             .with_include_loopback_candidate(opts.include_loopback)
             .build();
-        let ice_servers = if opts.stun_servers.is_empty() {
-            vec![]
-        } else {
-            vec![RTCIceServer {
+        let mut ice_servers = Vec::new();
+        if !opts.stun_servers.is_empty() {
+            ice_servers.push(RTCIceServer {
                 urls: opts.stun_servers.clone(),
                 ..Default::default()
-            }]
+            });
+        }
+        if let Some(t) = &opts.turn {
+            ice_servers.push(RTCIceServer {
+                urls: t.urls.clone(),
+                username: t.user.clone(),
+                credential: t.password.expose().to_string(),
+            });
+        }
+        let policy = if opts.relay_only {
+            RTCIceTransportPolicy::Relay
+        } else {
+            RTCIceTransportPolicy::All
         };
         let config = RTCConfigurationBuilder::new()
             .with_ice_servers(ice_servers)
+            .with_ice_transport_policy(policy)
             .build();
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let (from_tx, from_rx) = mpsc::channel(50);

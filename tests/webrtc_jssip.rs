@@ -287,6 +287,10 @@ async fn child_side() {
         inbound_ring_timeout_s: 60,
         ca_file: None,
         stun_servers: Vec::new(),
+        turn_servers: Vec::new(),
+        turn_user: None,
+        turn_password_file: None,
+        ice_policy: Default::default(),
         media: MediaMode::Webrtc,
         codecs: Default::default(),
     };

@@ -16,89 +16,20 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::bin::BinConsole;
-use common::browser::{CHILD_ENV, Phone, T, kamailio, run_child_in_netns, sox_tone};
+use common::browser::{
+    CHILD_ENV, Phone, T, check_we_hear, kamailio, new_recording, recordings, run_child_in_netns,
+    sox_tone,
+};
 use serde_json::{Value, json};
-use tongdai::media::device::read_wav;
-use tongdai::media::tone::detect_tone;
 
 const RATE: u32 = 48_000;
 
 #[test]
 fn plain_sip_webrtc_calls_carry_audio_both_ways() {
     run_child_in_netns("child_plain_sip");
-}
-
-/// The call-<n>-heard.wav files in `dir`.
-fn recordings(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with("call-") && n.ends_with("-heard.wav"))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
-/// The one new recording since `before`, once its WAV is closed and holds
-/// at least `secs` of audio.
-fn new_recording(dir: &Path, before: &[PathBuf], secs: f64) -> Vec<i16> {
-    let end = Instant::now() + T;
-    let mut last = String::new();
-    while Instant::now() < end {
-        let new: Vec<PathBuf> = recordings(dir)
-            .into_iter()
-            .filter(|p| !before.contains(p))
-            .collect();
-        if let [p] = &new[..] {
-            match read_wav(p, RATE) {
-                Ok(x) if x.len() as f64 >= secs * f64::from(RATE) => return x,
-                Ok(x) => last = format!("{}: {} samples", p.display(), x.len()),
-                Err(e) => last = e.to_string(),
-            }
-        } else {
-            last = format!("new recordings: {new:?}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("no recording of {secs} s in {}: {last}", dir.display());
-}
-
-/// We heard the browser's 440 Hz: the best 500 ms window of the
-/// recording's last 2 s is that tone, and pure (a loaded machine may cut
-/// the audio now and then, so no single window is demanded).
-fn check_we_hear(x: &[i16], what: &str) {
-    let tail = &x[x.len().saturating_sub(2 * RATE as usize)..];
-    let win = RATE as usize / 2;
-    let best = tail
-        .chunks(win / 2)
-        .enumerate()
-        .filter_map(|(i, _)| tail.get(i * win / 2..i * win / 2 + win))
-        .map(|w| detect_tone(w, RATE, 200.0, 2000.0))
-        .max_by(|a, b| a.purity.total_cmp(&b.purity));
-    let Some(d) = best else {
-        panic!("{what}: recording too short ({} samples)", x.len());
-    };
-    eprintln!(
-        "tongdai hears {:.0} Hz, purity {:.2} ({what})",
-        d.freq, d.purity
-    );
-    assert!(
-        (d.freq - 440.0).abs() < 15.0 && d.purity > 0.5,
-        "{what}: strongest tone {} Hz (purity {:.2}), expected 440 Hz",
-        d.freq,
-        d.purity
-    );
 }
 
 fn call_phase(s: &Value) -> Option<&str> {
@@ -159,7 +90,12 @@ fn child_plain_sip() {
     assert_eq!(r["ok"], true, "{r}");
     phone.expect("ended", T);
     td.wait_status("idle", T, |s| s["call"].is_null());
-    check_we_hear(&new_recording(&rec, &before, 2.0), "tongdai called");
+    check_we_hear(
+        &new_recording(&rec, &before, 2.0, RATE),
+        RATE,
+        440.0,
+        "tongdai called",
+    );
     eprintln!("ok: tongdai → browser: audio both ways");
 
     // 2. The browser calls tongdai.
@@ -178,7 +114,12 @@ fn child_plain_sip() {
     phone.check_hears(1000.0, "the browser called");
     phone.send(json!({"cmd": "hangup"}));
     td.wait_status("idle after the browser's BYE", T, |s| s["call"].is_null());
-    check_we_hear(&new_recording(&rec, &before, 2.0), "the browser called");
+    check_we_hear(
+        &new_recording(&rec, &before, 2.0, RATE),
+        RATE,
+        440.0,
+        "the browser called",
+    );
     eprintln!("ok: browser → tongdai: audio both ways");
 
     phone.quit();

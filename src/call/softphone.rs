@@ -107,6 +107,11 @@ pub enum SipInput {
     },
     /// The signalling transport died: every call is gone.
     TransportLost,
+    /// The leg's media path died (WebRTC: ICE disconnected and not back):
+    /// hang up rather than sit in a silent call.
+    MediaLost {
+        leg: Leg,
+    },
 }
 
 /// RFC 3261 §17.1.1.1 T1 (500 ms): 64*T1 bounds any transaction.
@@ -1120,6 +1125,12 @@ impl Softphone {
                     self.emit_call(c.id, CallEvent::Ended(EndReason::TransportLost));
                 }
             }
+            SipInput::MediaLost { leg } => {
+                if let Some(c) = self.remove(leg) {
+                    self.sip(SipAction::Bye { leg });
+                    self.emit_call(c.id, CallEvent::Ended(EndReason::TransportLost));
+                }
+            }
         }
     }
 }
@@ -1637,6 +1648,30 @@ mod tests {
             ]
         );
         assert!(!p.has_calls());
+    }
+
+    /// Issue 18: a WebRTC call whose media path died is hung up (BYE), not
+    /// left silent; a second report for the same leg changes nothing.
+    #[test]
+    fn a_call_whose_media_path_died_is_byed() {
+        let t0 = Instant::now();
+        let mut p = Softphone::new(Policy::default());
+        ring(&mut p, t0, 7);
+        cmd(&mut p, t0, Command::Accept { call: None });
+        sip(&mut p, t0, SipInput::Confirmed { leg: Leg(7) });
+        drain(&mut p);
+        assert_eq!(
+            sip(&mut p, t0, SipInput::MediaLost { leg: Leg(7) }),
+            vec![
+                Effect::Sip(SipAction::Bye { leg: Leg(7) }),
+                Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::Ended(EndReason::TransportLost)
+                })
+            ]
+        );
+        assert!(!p.has_calls());
+        assert!(sip(&mut p, t0, SipInput::MediaLost { leg: Leg(7) }).is_empty());
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub struct StatusTracker {
     connection: &'static str,
     connection_detail: Option<Value>,
     registration: Option<RegState>,
+    /// The reason of the last failed registration, until one succeeds.
+    registration_failure: Option<String>,
     availability: Option<Availability>,
     voice: Option<bool>,
     device: Option<Device>,
@@ -71,6 +73,7 @@ impl StatusTracker {
             connection: "connecting",
             connection_detail: None,
             registration: None,
+            registration_failure: None,
             availability: None,
             voice: None,
             device: None,
@@ -138,7 +141,18 @@ impl StatusTracker {
                 self.connection = "stopped";
                 self.connection_detail = None;
             }
-            Event::Registration(r) => self.registration = Some(r.clone()),
+            Event::Registration(r) => {
+                match r {
+                    RegState::Failed { reason, .. } => {
+                        self.registration_failure = Some(reason.clone())
+                    }
+                    RegState::Registered { .. } | RegState::None => {
+                        self.registration_failure = None
+                    }
+                    RegState::Registering | RegState::Retrying { .. } => {}
+                }
+                self.registration = Some(r.clone())
+            }
             Event::Availability(a) => self.availability = Some(*a),
             Event::VoiceChannel(b) => self.voice = Some(*b),
             Event::DeviceType(d) => self.device = Some(d.clone()),
@@ -181,6 +195,8 @@ impl StatusTracker {
             "connection": self.connection,
             "connection_detail": self.connection_detail,
             "registration": self.registration.as_ref().and_then(|r| serde_json::to_value(r).ok()),
+            // Why the last registration attempt failed, kept while retrying.
+            "registration_failure": self.registration_failure,
             "availability": self.availability.map(availability_str),
             "voice": self.voice,
             "device": self.device.as_ref().map(device_json),

@@ -41,6 +41,26 @@ pub enum MediaMode {
     Webrtc,
 }
 
+/// Which ICE candidates WebRTC calls use (RFC 8445; W3C `iceTransportPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum IcePolicy {
+    /// Host, server-reflexive (STUN) and relay (TURN) candidates.
+    #[default]
+    All,
+    /// TURN relay candidates only.
+    Relay,
+}
+
+/// TURN servers with their long-term credentials (RFC 8656 §9.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnServers {
+    pub urls: Vec<String>,
+    pub user: String,
+    /// `Debug` prints a placeholder.
+    pub password: crate::secret::Secret,
+}
+
 /// What to do with a second inbound call while one is up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -107,6 +127,21 @@ pub struct SipConfig {
     /// most ~1.5 s of call setup.
     #[serde(default)]
     pub stun_servers: Vec<String>,
+    /// TURN servers for WebRTC calls (`turn:host:port[?transport=udp|tcp]`,
+    /// `turns:host:port`): relay candidates for agents behind strict NATs
+    /// and firewalls. Long-term credentials: `turn_user`, and the password
+    /// from `TONGDAI_TURN_PASSWORD` or `turn_password_file` (mode 600);
+    /// never logged. A dead server costs at most the gathering bound.
+    #[serde(default)]
+    pub turn_servers: Vec<String>,
+    #[serde(default)]
+    pub turn_user: Option<String>,
+    #[serde(default)]
+    pub turn_password_file: Option<PathBuf>,
+    /// `all` (default) or `relay`: offer and use only TURN relay
+    /// candidates (our address never reaches the peer; needs a TURN server).
+    #[serde(default)]
+    pub ice_policy: IcePolicy,
     /// `rtp` (default) or `webrtc`: the media of the calls we place.
     #[serde(default)]
     pub media: MediaMode,
@@ -257,6 +292,42 @@ impl SipConfig {
         self.auth_user.as_deref().unwrap_or(&self.user)
     }
 
+    /// The TURN servers and their credentials; `None` without
+    /// `turn_servers`. `Err` says what is wrong with the settings.
+    pub fn turn(&self) -> Result<Option<TurnServers>, String> {
+        if self.turn_servers.is_empty() {
+            return match self.ice_policy {
+                IcePolicy::Relay => Err(
+                    "sip.ice_policy = \"relay\" needs sip.turn_servers (relay candidates come from TURN)"
+                        .into(),
+                ),
+                IcePolicy::All => Ok(None),
+            };
+        }
+        for u in &self.turn_servers {
+            if !(u.starts_with("turn:") || u.starts_with("turns:")) {
+                return Err(format!(
+                    "sip.turn_servers: {u:?} is not a turn: or turns: URL (STUN servers go in sip.stun_servers)"
+                ));
+            }
+        }
+        let Some(user) = self.turn_user.clone().filter(|u| !u.is_empty()) else {
+            return Err("sip.turn_servers needs sip.turn_user (TURN long-term credentials)".into());
+        };
+        let password = crate::secret::resolve(
+            "the TURN password",
+            "TONGDAI_TURN_PASSWORD",
+            "sip.turn_password_file",
+            self.turn_password_file.as_deref(),
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(Some(TurnServers {
+            urls: self.turn_servers.clone(),
+            user,
+            password,
+        }))
+    }
+
     /// Password from `TONGDAI_SIP_PASSWORD` or `password_file`.
     pub fn password(&self) -> Result<crate::secret::Secret, crate::secret::SecretError> {
         crate::secret::resolve(
@@ -265,5 +336,54 @@ impl SipConfig {
             "sip.password_file",
             self.password_file.as_deref(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sip(extra: &str) -> SipConfig {
+        toml::from_str(&format!("user = \"bob\"\nserver = \"pbx:5060\"\n{extra}"))
+            .expect("a valid [sip]")
+    }
+
+    #[test]
+    fn turn_settings_are_checked_and_the_password_never_printed() {
+        assert_eq!(sip("").turn(), Ok(None));
+        let e = sip("ice_policy = \"relay\"").turn().unwrap_err();
+        assert!(e.contains("needs sip.turn_servers"), "{e}");
+        let e = sip("turn_servers = [\"stun:s:3478\"]\nturn_user = \"a\"")
+            .turn()
+            .unwrap_err();
+        assert!(e.contains("sip.stun_servers"), "{e}");
+        let e = sip("turn_servers = [\"turn:s:3478\"]").turn().unwrap_err();
+        assert!(e.contains("turn_user"), "{e}");
+
+        let dir = std::env::temp_dir().join(format!("tongdai-turn-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let pw = dir.join("turn");
+        std::fs::write(&pw, "s3cret-turn").expect("write");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let t = sip(&format!(
+            "turn_servers = [\"turn:s:3478?transport=udp\"]\nturn_user = \"a\"\nturn_password_file = \"{}\"\nice_policy = \"relay\"",
+            pw.display()
+        ))
+        .turn()
+        .expect("valid")
+        .expect("some");
+        assert_eq!(t.password.expose(), "s3cret-turn");
+        assert!(!format!("{t:?}").contains("s3cret"));
+        // Readable by others: refused.
+        std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let e = sip(&format!(
+            "turn_servers = [\"turn:s:3478\"]\nturn_user = \"a\"\nturn_password_file = \"{}\"",
+            pw.display()
+        ))
+        .turn()
+        .unwrap_err();
+        assert!(e.contains("chmod 600"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -4,7 +4,7 @@ pub mod admission;
 pub mod config;
 mod gate;
 
-pub use config::{MediaMode, SecondCall, SipConfig, Transport};
+pub use config::{IcePolicy, MediaMode, SecondCall, SipConfig, Transport, TurnServers};
 pub mod sdp;
 pub mod target;
 pub mod tls_probe;

@@ -60,6 +60,8 @@ pub enum UaError {
     Stack(String),
     #[error("cannot read the TLS CA bundle {path}: {reason} (set sip.ca_file)")]
     Tls { path: String, reason: String },
+    #[error("TURN: {0}")]
+    Turn(String),
 }
 
 /// How long a NOTIFY's progress waits for our 200 to leave (see `on_state`).
@@ -87,6 +89,7 @@ struct LegState {
 mod conference;
 mod rtp_media;
 mod webrtc_audio;
+mod wss;
 
 struct Inner {
     cfg: SipConfig,
@@ -118,6 +121,14 @@ struct Inner {
     tls_ca: Option<Vec<u8>>,
     /// Woken when the stream to the registrar closes (see `gate`).
     transport_lost: Arc<tokio::sync::Notify>,
+    /// The stack's endpoint (its transport layer takes our WSS streams).
+    endpoint: rsipstack::transaction::endpoint::EndpointInnerRef,
+    /// The WebSocket URL's path (`ws_url`), if any.
+    ws_path: Option<String>,
+    /// WSS accounts: the verified connection we dialled (`wss`).
+    wss: wss::WssLink,
+    /// TURN servers and credentials for WebRTC calls (`[sip] turn_*`).
+    turn: Option<crate::sip::TurnServers>,
     /// WebRTC media per leg (the WebRTC branch, `webrtc_*` below).
     webrtc: Mutex<HashMap<Leg, WebRtcLeg>>,
     /// How WebRTC legs' audio reaches the device (`webrtc_audio`).
@@ -179,6 +190,7 @@ impl SipUa {
         password: Secret,
         events: mpsc::UnboundedSender<UaEvent>,
     ) -> Result<SipUa, UaError> {
+        let turn = cfg.turn().map_err(UaError::Turn)?;
         let cancel = CancellationToken::new();
         let transport_layer = TransportLayer::new(cancel.clone());
 
@@ -196,7 +208,7 @@ impl SipUa {
             }
             _ => (cfg.server.clone(), None),
         };
-        if let Some(path) = ws_path {
+        if let Some(path) = ws_path.clone() {
             transport_layer.set_ws_path(path);
         }
         let mut tls_ca = None;
@@ -374,6 +386,10 @@ impl SipUa {
             reg_task: Mutex::new(None),
             tls_ca,
             transport_lost,
+            endpoint: endpoint.inner.clone(),
+            ws_path,
+            wss: Default::default(),
+            turn,
             webrtc: Mutex::new(HashMap::new()),
             webrtc_audio: Default::default(),
             invites: Mutex::new(HashMap::new()),
@@ -450,10 +466,21 @@ impl SipUa {
         let expires = self.inner.cfg.expires.max(60);
         let mut failures: u32 = 0;
         let mut registered = false;
+        let mut last_problem: Option<String> = None;
         loop {
             self.emit(UaEvent::Registration(RegState::Registering));
-            if let Some(reason) = self.tls_problem().await {
+            let problem = match self.wss_ensure().await {
+                Ok(()) => self.tls_problem().await,
+                Err(reason) => Some(reason),
+            };
+            if let Some(reason) = problem {
                 failures += 1;
+                // Say it once on screen (a notice stays; the SIP line moves
+                // on to "retry in …"), again only when the reason changes.
+                if last_problem.as_ref() != Some(&reason) {
+                    self.emit(UaEvent::Problem(reason.clone()));
+                    last_problem = Some(reason.clone());
+                }
                 self.emit(UaEvent::Registration(RegState::Failed {
                     code: None,
                     reason,
@@ -471,6 +498,7 @@ impl SipUa {
             let wait = match reg.register(server.clone(), Some(expires)).await {
                 Ok(resp) if u16::from(resp.status_code.clone()) / 100 == 2 => {
                     failures = 0;
+                    last_problem = None;
                     registered = true;
                     let granted = reg.expires().max(1);
                     self.emit(UaEvent::Registration(RegState::Registered {
@@ -1428,8 +1456,35 @@ impl SipUa {
             // loopback candidates, or no pair exists.
             include_loopback: self.inner.local_ip.is_loopback(),
             stun_servers: self.inner.cfg.stun_servers.clone(),
+            turn: self.inner.turn.clone(),
+            relay_only: self.inner.cfg.ice_policy == crate::sip::IcePolicy::Relay,
             ..WebRtcOptions::default()
         }
+    }
+
+    /// TURN is configured but our SDP has no relay candidate: the server
+    /// did not answer within the gathering bound, or refused our
+    /// credentials. `Err` when the call cannot go on without one (relay
+    /// only); a notice either way (it would otherwise fail silently at ICE).
+    fn check_relay(&self, sdp: &str) -> Result<(), ()> {
+        let Some(t) = &self.inner.turn else {
+            return Ok(());
+        };
+        if sdp.contains(" typ relay") {
+            return Ok(());
+        }
+        let relay_only = self.inner.cfg.ice_policy == crate::sip::IcePolicy::Relay;
+        self.emit(UaEvent::Problem(format!(
+            "TURN {} gave no relay address within {:?} (unreachable, or the credentials were refused){}",
+            t.urls.join(", "),
+            WebRtcOptions::default().gather_timeout,
+            if relay_only {
+                "; ice_policy = \"relay\": the call cannot be set up"
+            } else {
+                "; the call goes on without a relay"
+            }
+        )));
+        if relay_only { Err(()) } else { Ok(()) }
     }
 
     fn webrtc_legs(&self) -> std::sync::MutexGuard<'_, HashMap<Leg, WebRtcLeg>> {
@@ -1501,6 +1556,9 @@ impl SipUa {
     /// We call with WebRTC: make the offer (ICE gathered), then INVITE.
     async fn webrtc_invite(self, leg: Leg, target: String) {
         match WebRtcSession::offer(self.webrtc_opts()).await {
+            Ok((_, sdp)) if self.check_relay(&sdp).is_err() => {
+                self.call_event(SipInput::Failed { leg, code: None });
+            }
             Ok((session, sdp)) => {
                 self.webrtc_store(leg, session, sdp);
                 self.invite(leg, target);
@@ -1540,7 +1598,15 @@ impl SipUa {
         let Some(offer) = offer else { return false };
         let ua = self.clone();
         tokio::spawn(async move {
-            match WebRtcSession::answer(ua.webrtc_opts(), &offer).await {
+            let answer = WebRtcSession::answer(ua.webrtc_opts(), &offer)
+                .await
+                .and_then(|(session, sdp)| match ua.check_relay(&sdp) {
+                    Ok(()) => Ok((session, sdp)),
+                    Err(()) => Err(crate::webrtc_media::WebRtcError::Stack(
+                        "no TURN relay address".into(),
+                    )),
+                });
+            match answer {
                 Ok((session, sdp)) => {
                     ua.webrtc_store(leg, session, sdp.clone());
                     if let Some(d) = ua.dialog_of(leg)

@@ -185,11 +185,17 @@
     return { audio: { echoCancellation: p, noiseSuppression: p, autoGainControl: p }, video: false };
   }
 
+  // The RTCPeerConnection settings: none by default; `--pc-config` (JSON)
+  // gives TURN servers and e.g. iceTransportPolicy "relay".
+  function pcConfig() {
+    return (opts && opts.pcConfig) || { iceServers: [] };
+  }
+
   function answer() {
     if (!session) return emit('error', { where: 'answer', message: 'no session' });
     session.answer({
       mediaConstraints: media(),
-      pcConfig: { iceServers: [] },
+      pcConfig: pcConfig(),
     });
   }
 
@@ -201,7 +207,7 @@
         if (session) return emit('error', { where: 'call', message: 'busy' });
         ua.call(c.target, {
           mediaConstraints: media(),
-          pcConfig: { iceServers: [] },
+          pcConfig: pcConfig(),
           extraHeaders: c.headers || [],
         });
         return;

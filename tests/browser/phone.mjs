@@ -34,6 +34,8 @@ const { values: a } = parseArgs({
     chromium: { type: 'string', default: process.env.CHROMIUM || '/usr/bin/chromium' },
     debug: { type: 'boolean', default: false },  // JsSIP debug log + browser console to stderr
     'emit-sdp': { type: 'boolean', default: false },
+    'pc-config': { type: 'string' },       // RTCPeerConnection config as JSON (TURN, iceTransportPolicy)
+    'chromium-arg': { type: 'string', multiple: true, default: [] }, // extra Chromium switches
   },
 });
 if (!a.ws || !a.uri) {
@@ -81,6 +83,7 @@ const args = [
   '--use-fake-device-for-media-stream', // a fake microphone...
   '--autoplay-policy=no-user-gesture-required', // ...and play remote audio without a click
 ];
+args.push(...a['chromium-arg']);
 if (a.wav) args.push(`--use-file-for-fake-audio-capture=${path.resolve(a.wav)}`); // ...that plays this file
 let context;
 try {
@@ -109,6 +112,7 @@ await page.evaluate((o) => window.phone.cmd({ cmd: 'start', opts: o }), {
   register: !a['no-register'], expires: Number(a.expires),
   sessionTimers: a['session-timers'], autoAnswer: a['auto-answer'],
   debug: a.debug, emitSdp: a['emit-sdp'],
+  pcConfig: a['pc-config'] ? JSON.parse(a['pc-config']) : null,
 });
 
 // --- commands ---------------------------------------------------------------

@@ -14,7 +14,7 @@
 //! Drop guard, even on failure.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc as smpsc;
 use std::time::{Duration, Instant};
@@ -120,6 +120,19 @@ pub struct Proc(pub Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
+        // SIGTERM first: Kamailio's main process then stops its workers
+        // (SIGKILL would leave them holding the ports).
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(self.0.id() as i32, libc::SIGTERM);
+        }
+        let end = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -168,6 +181,27 @@ impl Phone {
     /// `user` at Kamailio `kam_ip` (port 8080), its fake microphone playing
     /// `wav` (looped by Chromium); returns once registered.
     pub fn registered(kam_ip: &str, user: &str, password: &str, wav: &Path) -> Phone {
+        Phone::registered_at(
+            &format!("ws://{kam_ip}:8080"),
+            kam_ip,
+            user,
+            password,
+            wav,
+            &[],
+        )
+    }
+
+    /// `user@domain` registered through the WebSocket URL `ws` (`ws://` or
+    /// `wss://`); `extra`: more phone.mjs arguments (`--pc-config`,
+    /// `--chromium-arg`).
+    pub fn registered_at(
+        ws: &str,
+        domain: &str,
+        user: &str,
+        password: &str,
+        wav: &Path,
+        extra: &[String],
+    ) -> Phone {
         let debug: &[String] = if std::env::var_os("PHONE_DEBUG").is_some() {
             &["--emit-sdp".to_string()]
         } else {
@@ -177,15 +211,16 @@ impl Phone {
             &[
                 &[
                     "--ws".into(),
-                    format!("ws://{kam_ip}:8080"),
+                    ws.to_string(),
                     "--uri".into(),
-                    format!("sip:{user}@{kam_ip}"),
+                    format!("sip:{user}@{domain}"),
                     "--password".into(),
                     password.into(),
                     "--wav".into(),
                     wav.display().to_string(),
                 ][..],
                 debug,
+                extra,
             ]
             .concat(),
         );
@@ -276,24 +311,110 @@ pub fn sox_tone(path: &Path, hz: u32) {
 /// with digest auth for `alice:alicepw` and `bob:bobpw`; its files and log
 /// in `dir`. Returns once the WebSocket port listens.
 pub fn kamailio(kam_ip: &str, dir: &Path) -> Proc {
+    kamailio_with(kam_ip, dir, None)
+}
+
+/// The port of [`kamailio_with`]'s wss:// listener.
+pub const WSS_PORT: u16 = 8443;
+
+/// [`kamailio`], plus wss:// on [`WSS_PORT`] when `tls_cfg` names the tls
+/// module's file (certificate and key; see [`super::pki`]).
+pub fn kamailio_with(kam_ip: &str, dir: &Path, tls_cfg: Option<&Path>) -> Proc {
+    let mut cmd = Command::new("kamailio");
+    cmd.arg("-f")
+        .arg(repo().join("tests/browser/kamailio-ws.cfg"))
+        .args(["-DD", "-E", "-A", "WITH_AUTH", "-Y"])
+        .arg(dir)
+        .arg("-P")
+        .arg(dir.join("kam.pid"))
+        .env("KAM_IP", kam_ip)
+        .env("KAM_WS", "8080")
+        .env("KAM_UDP", "5060")
+        .env("KAM_CTL", format!("unix:{}", dir.join("ctl").display()))
+        .env("KAM_USERS", "alice:alicepw,bob:bobpw");
+    if let Some(cfg) = tls_cfg {
+        cmd.args(["-A", "WITH_TLS"])
+            .env("KAM_WSS", WSS_PORT.to_string())
+            .env("KAM_TLS_CFG", cfg);
+    }
     let kam = Proc(
-        Command::new("kamailio")
-            .arg("-f")
-            .arg(repo().join("tests/browser/kamailio-ws.cfg"))
-            .args(["-DD", "-E", "-A", "WITH_AUTH", "-Y"])
-            .arg(dir)
-            .arg("-P")
-            .arg(dir.join("kam.pid"))
-            .env("KAM_IP", kam_ip)
-            .env("KAM_WS", "8080")
-            .env("KAM_UDP", "5060")
-            .env("KAM_CTL", format!("unix:{}", dir.join("ctl").display()))
-            .env("KAM_USERS", "alice:alicepw,bob:bobpw")
-            .stdout(Stdio::null())
+        cmd.stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.join("kamailio.log")).expect("log"))
             .spawn()
             .expect("kamailio"),
     );
     wait_tcp(&format!("{kam_ip}:8080"), Duration::from_secs(10));
+    if tls_cfg.is_some() {
+        wait_tcp(&format!("{kam_ip}:{WSS_PORT}"), Duration::from_secs(10));
+    }
     kam
+}
+
+/// The call-<n>-heard.wav files in `dir`.
+pub fn recordings(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("call-") && n.ends_with("-heard.wav"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// The one new recording since `before`, once its WAV is closed and holds
+/// at least `secs` of audio at `rate`.
+pub fn new_recording(dir: &Path, before: &[PathBuf], secs: f64, rate: u32) -> Vec<i16> {
+    let end = Instant::now() + T;
+    let mut last = String::new();
+    while Instant::now() < end {
+        let new: Vec<PathBuf> = recordings(dir)
+            .into_iter()
+            .filter(|p| !before.contains(p))
+            .collect();
+        if let [p] = &new[..] {
+            match tongdai::media::device::read_wav(p, rate) {
+                Ok(x) if x.len() as f64 >= secs * f64::from(rate) => return x,
+                Ok(x) => last = format!("{}: {} samples", p.display(), x.len()),
+                Err(e) => last = e.to_string(),
+            }
+        } else {
+            last = format!("new recordings: {new:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("no recording of {secs} s in {}: {last}", dir.display());
+}
+
+/// We heard the browser's `hz` tone: the best 500 ms window of the
+/// recording's last 2 s is that tone, and pure (a loaded machine may cut
+/// the audio now and then, so no single window is demanded).
+pub fn check_we_hear(x: &[i16], rate: u32, hz: f64, what: &str) {
+    let tail = &x[x.len().saturating_sub(2 * rate as usize)..];
+    let win = rate as usize / 2;
+    let best = tail
+        .chunks(win / 2)
+        .enumerate()
+        .filter_map(|(i, _)| tail.get(i * win / 2..i * win / 2 + win))
+        .map(|w| tongdai::media::tone::detect_tone(w, rate, 200.0, 2000.0))
+        .max_by(|a, b| a.purity.total_cmp(&b.purity));
+    let Some(d) = best else {
+        panic!("{what}: recording too short ({} samples)", x.len());
+    };
+    eprintln!(
+        "tongdai hears {:.0} Hz, purity {:.2} ({what})",
+        d.freq, d.purity
+    );
+    assert!(
+        (d.freq - hz).abs() < 15.0 && d.purity > 0.5,
+        "{what}: strongest tone {} Hz (purity {:.2}), expected {hz} Hz",
+        d.freq,
+        d.purity
+    );
 }

@@ -7,6 +7,7 @@ pub mod bin;
 pub mod browser;
 pub mod flood;
 pub mod jack;
+pub mod pki;
 pub mod raw_sip;
 pub mod tmux;
 
@@ -415,6 +416,10 @@ pub fn sip_account(
         inbound_ring_timeout_s: 60,
         ca_file: None,
         stun_servers: Vec::new(),
+        turn_servers: Vec::new(),
+        turn_user: None,
+        turn_password_file: None,
+        ice_policy: Default::default(),
         media: Default::default(),
         codecs: Default::default(),
     }

@@ -119,6 +119,10 @@ pub fn sip_config(account: &VoiceAccount) -> SipConfig {
         insecure_tls: false,
         ca_file: None,
         stun_servers: Vec::new(),
+        turn_servers: Vec::new(),
+        turn_user: None,
+        turn_password_file: None,
+        ice_policy: Default::default(),
         second_call: SecondCall::Reject,
         ring_timeout_s: 60,
         inbound_ring_timeout_s: 60,
@@ -452,6 +456,17 @@ impl Work {
                 let legs: Vec<Leg> = self.legs.keys().copied().collect();
                 for leg in legs {
                     self.ended(leg, EndReason::TransportLost);
+                }
+            }
+            SipInput::MediaLost { leg } => {
+                // The agent leg's WebRTC path died: hang it up (the
+                // platform then ends the customer side).
+                if self.legs.remove(&leg).is_some() {
+                    self.ua.execute(SipAction::Bye { leg });
+                    self.emit(VoiceEvent::Ended {
+                        leg: vcc_leg(leg),
+                        reason: EndReason::TransportLost,
+                    });
                 }
             }
             SipInput::Dtmf { leg, digit } => {

@@ -25,6 +25,7 @@ use crate::media::{AudioDevice, NullDevice};
 use crate::webrtc_media::{AudioIo, FRAME_SAMPLES, MediaEvent, SAMPLE_RATE};
 
 use super::{Leg, SipUa, UaEvent};
+use crate::call::softphone::SipInput;
 
 /// How the UA treats WebRTC audio; one per UA.
 #[derive(Default)]
@@ -98,13 +99,32 @@ impl SipUa {
                 }
             };
             tracing::debug!(?leg, n, "WebRTC audio starts");
-            pump(io, device, cancel).await;
+            if pump(io, device, cancel).await == Ended::PathLost {
+                ua.emit(UaEvent::Problem(format!(
+                    "the call's media path died (no ICE connectivity for {}+ s); hung up",
+                    DISCONNECTED_GRACE.as_secs() + 5
+                )));
+                ua.call_event(SipInput::MediaLost { leg });
+            }
         });
     }
 }
 
+/// How long a disconnected ICE transport (no answer to consent checks for
+/// 5 s already, RFC 7675) may take to come back before the call is hung up:
+/// a path that died must not leave the agent in a silent call.
+const DISCONNECTED_GRACE: Duration = Duration::from_secs(3);
+
+#[derive(Debug, PartialEq, Eq)]
+enum Ended {
+    /// Cancelled, or the session closed its channels.
+    Normally,
+    /// ICE failed, or stayed disconnected past [`DISCONNECTED_GRACE`].
+    PathLost,
+}
+
 /// Device → peer one 20 ms frame per tick; peer → device as frames arrive.
-async fn pump(io: AudioIo, mut device: Box<dyn AudioDevice>, cancel: CancellationToken) {
+async fn pump(io: AudioIo, mut device: Box<dyn AudioDevice>, cancel: CancellationToken) -> Ended {
     let AudioIo {
         to_peer,
         mut from_peer,
@@ -115,9 +135,21 @@ async fn pump(io: AudioIo, mut device: Box<dyn AudioDevice>, cancel: Cancellatio
     let mut frame = vec![0i16; FRAME_SAMPLES];
     let mut device_ok = true;
     let mut events_open = true;
+    let mut lost_at: Option<tokio::time::Instant> = None;
+    let mut ended = Ended::Normally;
     loop {
+        let grace_over = async {
+            match lost_at {
+                Some(at) => tokio::time::sleep_until(at + DISCONNECTED_GRACE).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = cancel.cancelled() => break,
+            _ = grace_over => {
+                ended = Ended::PathLost;
+                break;
+            }
             _ = tick.tick() => {
                 if device_ok && let Err(e) = device.read(&mut frame) {
                     tracing::warn!("WebRTC audio: microphone: {e}");
@@ -144,6 +176,19 @@ async fn pump(io: AudioIo, mut device: Box<dyn AudioDevice>, cancel: Cancellatio
                 Some(MediaEvent::FirstAudio { codec, .. }) => {
                     tracing::debug!(codec = codec.name(), "WebRTC audio: first frame from the peer");
                 }
+                Some(MediaEvent::Failed { state, .. }) => {
+                    tracing::info!(%state, "WebRTC audio: the media path is down");
+                    if state == "failed" {
+                        ended = Ended::PathLost;
+                        break;
+                    }
+                    lost_at.get_or_insert_with(tokio::time::Instant::now);
+                }
+                Some(MediaEvent::Connected { .. }) => {
+                    if lost_at.take().is_some() {
+                        tracing::info!("WebRTC audio: the media path is back");
+                    }
+                }
                 Some(e) => tracing::debug!(?e, "WebRTC audio: media"),
                 None => events_open = false,
             },
@@ -152,4 +197,5 @@ async fn pump(io: AudioIo, mut device: Box<dyn AudioDevice>, cancel: Cancellatio
     if let Err(e) = device.close() {
         tracing::warn!("WebRTC audio: closing the audio device: {e}");
     }
+    ended
 }

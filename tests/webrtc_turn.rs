@@ -1,0 +1,278 @@
+//! Issue 18, "TURN": WebRTC calls through a real coturn relay, through the
+//! real `tongdai --headless` binary and a config file.
+//!
+//! coturn (Debian `coturn`) runs inside the test's private namespace with
+//! long-term credentials. Both ends are relay-only: the browser by
+//! `iceTransportPolicy: "relay"`, tongdai by `[sip] ice_policy = "relay"`,
+//! so the audio can only flow if both TURN allocations work; it is checked
+//! by tone both ways (the browser plays 440 Hz, we play 1000 Hz), for a call
+//! we place and one we answer. Our TURN password comes from a 0600 file and
+//! must not appear in our log.
+//!
+//! A dead TURN server (a UDP socket that never answers) costs at most 2 s:
+//! the call we place ends by then, with a notice naming the server.
+//!
+//! The namespace and peers: tests/common/browser.rs.
+//! Run: `sudo -E cargo test --test webrtc_turn -- --nocapture`.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::bin::BinConsole;
+use common::browser::{
+    CHILD_ENV, Phone, Proc, T, check_we_hear, kamailio, new_recording, recordings,
+    run_child_in_netns, sox_tone,
+};
+use serde_json::{Value, json};
+
+const RATE: u32 = 48_000;
+const TURN_PORT: u16 = 3478;
+const TURN_USER: &str = "agent7";
+const TURN_PW: &str = "turn-Secret-93c1";
+
+#[test]
+fn webrtc_calls_through_turn_relay_only_and_a_dead_turn_costs_at_most_2_s() {
+    run_child_in_netns("child_turn");
+}
+
+/// coturn on `ip`, long-term credentials, relay ports on the same address.
+fn coturn(ip: &str, dir: &Path) -> Proc {
+    let log = dir.join("turnserver.log");
+    let p = Proc(
+        Command::new("turnserver")
+            .args(["-n", "--no-tls", "--no-dtls", "--no-cli", "--lt-cred-mech"])
+            .args(["--realm", "tongdai.test", "--fingerprint"])
+            .arg(format!("--listening-ip={ip}"))
+            .arg(format!("--relay-ip={ip}"))
+            .arg(format!("--listening-port={TURN_PORT}"))
+            .args(["--min-port", "49160", "--max-port", "49260"])
+            .arg(format!("--user={TURN_USER}:{TURN_PW}"))
+            .arg("--log-file")
+            .arg(&log)
+            .args(["--simple-log", "--no-stdout-log", "--verbose"])
+            .arg("--pidfile")
+            .arg(dir.join("turnserver.pid"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("turnserver (Debian coturn; tests/peers/install.sh)"),
+    );
+    // Listening: a STUN binding request gets an answer.
+    let s = std::net::UdpSocket::bind(format!("{ip}:0")).expect("bind");
+    s.set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let mut req = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42];
+    req.extend_from_slice(&[7u8; 12]);
+    let end = Instant::now() + Duration::from_secs(10);
+    let mut buf = [0u8; 512];
+    loop {
+        let _ = s.send_to(&req, format!("{ip}:{TURN_PORT}"));
+        if s.recv_from(&mut buf).is_ok() {
+            return p;
+        }
+        assert!(Instant::now() < end, "coturn does not answer on {ip}");
+    }
+}
+
+fn config(
+    prefix: &str,
+    kam_ip: &str,
+    turn: &str,
+    pw_file: &Path,
+    mic: &Path,
+    rec: &Path,
+) -> String {
+    format!(
+        "backend = \"sip\"\n\
+         [audio]\ndevice = \"file\"\nmic_wav = \"{}\"\nrecord_dir = \"{}\"\n\
+         [sip]\nuser = \"bob\"\nserver = \"{kam_ip}:8080\"\ntransport = \"ws\"\n\
+         ws_url = \"ws://{kam_ip}:8080\"\ndomain = \"{kam_ip}\"\nbind = \"{prefix}.2\"\n\
+         media = \"webrtc\"\nturn_servers = [\"{turn}\"]\nturn_user = \"{TURN_USER}\"\n\
+         turn_password_file = \"{}\"\nice_policy = \"relay\"\n",
+        mic.display(),
+        rec.display(),
+        pw_file.display()
+    )
+}
+
+fn call_phase(s: &Value) -> Option<&str> {
+    s["call"]["phase"].as_str()
+}
+
+/// The control socket's event stream (`subscribe`), one JSON per line.
+fn subscribe(td: &BinConsole) -> std::sync::mpsc::Receiver<Value> {
+    let mut sock = UnixStream::connect(&td.socket).expect("control socket");
+    writeln!(sock, "{}", json!({"id": 1, "cmd": "subscribe"})).expect("subscribe");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(sock).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<Value>(&line)
+                && tx.send(v).is_err()
+            {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+#[test]
+fn child_turn() {
+    let Ok(prefix) = std::env::var(CHILD_ENV) else {
+        return; // only inside the namespace, started by the test above
+    };
+    let kam_ip = format!("{prefix}.1");
+    let dir = common::tempdir("webrtc-turn");
+    let _kam = kamailio(&kam_ip, &dir);
+    let _turn = coturn(&kam_ip, &dir);
+    let turn_url = format!("turn:{kam_ip}:{TURN_PORT}?transport=udp");
+
+    // The browser: alice, relay-only through coturn, speaking 440 Hz.
+    let wav440 = dir.join("440.wav");
+    sox_tone(&wav440, 440);
+    let pc = json!({
+        "iceServers": [{"urls": turn_url, "username": TURN_USER, "credential": TURN_PW}],
+        "iceTransportPolicy": "relay",
+    });
+    let mut phone = Phone::registered_at(
+        &format!("ws://{kam_ip}:8080"),
+        &kam_ip,
+        "alice",
+        "alicepw",
+        &wav440,
+        &[format!("--pc-config={pc}")],
+    );
+
+    // tongdai: bob, relay-only, the TURN password in a 0600 file.
+    let pw_file = common::write_secret(&dir, TURN_PW);
+    let wav1000 = dir.join("1000.wav");
+    sox_tone(&wav1000, 1000);
+    let rec = dir.join("rec");
+    std::fs::create_dir_all(&rec).expect("record dir");
+    let td = BinConsole::start(
+        "webrtc-turn-bin",
+        &config(&prefix, &kam_ip, &turn_url, &pw_file, &wav1000, &rec),
+        &[("TONGDAI_SIP_PASSWORD", "bobpw")],
+    );
+    td.wait_status("registered", T, |s| {
+        s["registration"]["state"] == "registered"
+    });
+
+    // 1. tongdai calls the browser.
+    let before = recordings(&rec);
+    let t0 = Instant::now();
+    let r = td.request(json!({"cmd": "call", "number": format!("sip:alice@{kam_ip}")}));
+    assert_eq!(r["ok"], true, "{r}");
+    phone.expect("incoming", T);
+    eprintln!("call → the browser rings: {:?}", t0.elapsed());
+    phone.send(json!({"cmd": "answer"}));
+    phone.expect("confirmed", T);
+    td.wait_status("connected (we called)", T, |s| {
+        call_phase(s) == Some("connected")
+    });
+    std::thread::sleep(Duration::from_secs(5));
+    phone.check_hears(1000.0, "tongdai called, relay only");
+    let r = td.request(json!({"cmd": "end"}));
+    assert_eq!(r["ok"], true, "{r}");
+    phone.expect("ended", T);
+    td.wait_status("idle", T, |s| s["call"].is_null());
+    check_we_hear(
+        &new_recording(&rec, &before, 2.0, RATE),
+        RATE,
+        440.0,
+        "tongdai called, relay only",
+    );
+
+    // 2. The browser calls tongdai.
+    let before = recordings(&rec);
+    phone.send(json!({"cmd": "call", "target": format!("sip:bob@{kam_ip}")}));
+    td.wait_status("ringing (the browser calls)", T, |s| {
+        call_phase(s) == Some("ringing") && s["call"]["direction"] == "inbound"
+    });
+    let r = td.request(json!({"cmd": "answer"}));
+    assert_eq!(r["ok"], true, "{r}");
+    phone.expect("confirmed", T);
+    td.wait_status("connected (the browser called)", T, |s| {
+        call_phase(s) == Some("connected")
+    });
+    std::thread::sleep(Duration::from_secs(5));
+    phone.check_hears(1000.0, "the browser called, relay only");
+    phone.send(json!({"cmd": "hangup"}));
+    td.wait_status("idle after the browser's BYE", T, |s| s["call"].is_null());
+    check_we_hear(
+        &new_recording(&rec, &before, 2.0, RATE),
+        RATE,
+        440.0,
+        "the browser called, relay only",
+    );
+    // coturn relayed for both ends (two allocations per call).
+    let turn_log = std::fs::read_to_string(dir.join("turnserver.log")).unwrap_or_default();
+    let allocations = turn_log.matches("ALLOCATE processed, success").count();
+    eprintln!("coturn: {allocations} successful allocations");
+    assert!(
+        allocations >= 4,
+        "coturn should have allocated for both ends of both calls:\n{turn_log}"
+    );
+    assert!(
+        !td.log().contains(TURN_PW),
+        "the TURN password is in our log"
+    );
+    drop(td);
+
+    // 3. A dead TURN server: a socket that never answers.
+    let dead = std::net::UdpSocket::bind(format!("{kam_ip}:0")).expect("bind");
+    let dead_url = format!(
+        "turn:{}?transport=udp",
+        dead.local_addr().expect("dead addr")
+    );
+    let td = BinConsole::start(
+        "webrtc-turn-dead",
+        &config(&prefix, &kam_ip, &dead_url, &pw_file, &wav1000, &rec)
+            .replace("[sip]\n", "[sip]\nregister = false\n"),
+        &[("TONGDAI_SIP_PASSWORD", "bobpw")],
+    );
+    let events = subscribe(&td);
+    std::thread::sleep(Duration::from_millis(200));
+    let t0 = Instant::now();
+    let r = td.request(json!({"cmd": "call", "number": format!("sip:alice@{kam_ip}")}));
+    assert_eq!(r["ok"], true, "{r}");
+    let mut notice = None;
+    let mut ended = None;
+    while (notice.is_none() || ended.is_none()) && t0.elapsed() < T {
+        let Ok(e) = events.recv_timeout(Duration::from_millis(100)) else {
+            continue;
+        };
+        if e["event"] == "notice" && notice.is_none() {
+            notice = Some((t0.elapsed(), e.clone()));
+        }
+        if e["event"] == "cs_end_call" && ended.is_none() {
+            ended = Some((t0.elapsed(), e.clone()));
+        }
+    }
+    let (at, notice) = notice.expect("a notice about the dead TURN server");
+    let (ended_at, end) = ended.expect("the call ends");
+    eprintln!("dead TURN: notice after {at:?}: {notice}");
+    eprintln!("dead TURN: call ended after {ended_at:?}: {end}");
+    let text = notice["text"]["en"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("TURN") && text.contains(&dead_url),
+        "the notice names the TURN server: {notice}"
+    );
+    assert!(
+        ended_at <= Duration::from_secs(2),
+        "a dead TURN server cost {ended_at:?} of call setup (at most 2 s)"
+    );
+    assert!(
+        !td.log().contains(TURN_PW),
+        "the TURN password is in our log"
+    );
+    drop(td);
+
+    phone.quit();
+    let _ = std::fs::remove_dir_all(&dir);
+}
