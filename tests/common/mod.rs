@@ -6,6 +6,7 @@
 pub mod bin;
 pub mod flood;
 pub mod jack;
+pub mod pcap;
 pub mod raw_sip;
 pub mod tmux;
 
