@@ -189,6 +189,8 @@ struct Call {
     /// inbound ringing, nobody answered (480); inbound answering, no ACK
     /// for our 200 (BYE, RFC 3261 §13.3.1.4).
     ring_deadline: Option<Instant>,
+    /// Where our REFER sends the call (the end is then a transfer).
+    transfer_to: Option<String>,
 }
 
 /// Settings the machine needs (from `[sip]`).
@@ -484,7 +486,12 @@ impl Softphone {
                     Err(()) => return,
                 };
                 match normalise_target(&target) {
-                    Ok(t) => self.sip(SipAction::Refer { leg, target: t }),
+                    Ok(t) => {
+                        if let Some(c) = self.find_mut(leg) {
+                            c.transfer_to = Some(t.clone());
+                        }
+                        self.sip(SipAction::Refer { leg, target: t })
+                    }
                     Err(n) => self.emit(Event::Notice(n)),
                 }
             }
@@ -541,6 +548,7 @@ impl Softphone {
             hold_pending: false,
             muted: false,
             ring_deadline: Some(now + self.policy.ring_timeout),
+            transfer_to: None,
         });
         self.emit_call(id, CallEvent::Dialing(target.clone()));
         self.sip(SipAction::Invite { leg, target });
@@ -647,6 +655,7 @@ impl Softphone {
                     hold_pending: false,
                     muted: false,
                     ring_deadline: Some(now + self.policy.inbound_ring_timeout),
+                    transfer_to: None,
                 });
                 self.sip(SipAction::Ringing { leg });
                 self.emit_call(
@@ -754,9 +763,15 @@ impl Softphone {
                         },
                     );
                     // RFC 5589 §6: the transferor hangs up once the transfer succeeded.
-                    if ok && self.remove(leg).is_some() {
+                    if ok && let Some(c) = self.remove(leg) {
                         self.sip(SipAction::Bye { leg });
-                        self.emit_call(id, CallEvent::Ended(EndReason::LocalHangup));
+                        self.emit_call(
+                            id,
+                            CallEvent::Ended(match c.transfer_to {
+                                Some(target) => EndReason::Transferred { target },
+                                None => EndReason::LocalHangup,
+                            }),
+                        );
                     }
                 } else {
                     self.emit(Event::Notice(Notice::Info(Info::TransferProgress { code })));
@@ -1527,7 +1542,9 @@ mod tests {
                 Effect::Sip(SipAction::Bye { leg: Leg(1) }),
                 Effect::Emit(Event::Call {
                     call: CallId(1),
-                    event: CallEvent::Ended(EndReason::LocalHangup)
+                    event: CallEvent::Ended(EndReason::Transferred {
+                        target: "1003".into()
+                    })
                 })
             ]
         );
