@@ -272,7 +272,7 @@ async fn skewed_sender(speed: f64) -> f64 {
         .collect();
     let pcap = dir.join("skewed.pcap");
     common::pcap::write_pcap_us(&pcap, &packets);
-    let sf = common::pcap::uas_play_pcap(&dir, &pcap, 8, "PCMA");
+    let sf = common::pcap::uas_play_pcap(&dir, &pcap, 8, "PCMA", 3000);
     let media_port = (free_port() & !1).to_string();
     let mut sipp = Sipp::start(
         &["-sf", &sf.to_string_lossy()],
@@ -314,24 +314,27 @@ async fn skewed_sender(speed: f64) -> f64 {
     })
     .await;
     assert!(c.shutdown().await);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(sipp.wait(T), "SIPp's scenario: {}", sipp.messages());
 
     // The tone runs until the pcap ends; the recording goes on a little.
-    // The media task of a call straight to SIPp outlives the hang-up (see
-    // the report of issue 17's helper), so its WAV header is not final
-    // yet: read the samples streamed after the header as they are.
+    // SIPp answers our BYE 3 s late, but the session ended when we sent it
+    // (RFC 3261 §15.1.1): the device is closed and the WAV complete well
+    // before that answer.
     let end = ((tone_s - 0.2) * 8000.0) as usize;
-    let bytes = std::fs::read(dir.join("call-1-heard.wav")).expect("ours");
-    let data = bytes
-        .windows(4)
-        .position(|w| w == b"data")
-        .map_or(bytes.len(), |at| at + 8);
-    let heard: Vec<i16> = bytes[data..]
-        .chunks_exact(2)
-        .map(|b| i16::from_le_bytes([b[0], b[1]]))
-        .collect();
-    assert!(heard.len() > end, "recorded {} samples", heard.len());
+    let rec = dir.join("call-1-heard.wav");
+    let mut heard = Vec::new();
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        heard = tongdai::media::device::read_wav(&rec, 8000).unwrap_or_default();
+        if heard.len() > end {
+            break;
+        }
+    }
+    assert!(sipp.wait(T), "SIPp's scenario: {}", sipp.messages());
+    assert!(
+        heard.len() > end,
+        "2 s after the hang-up our recording holds {} samples: media outlived the BYE",
+        heard.len()
+    );
     let cuts = phase::cuts(&heard[..end], 8000, OUR_TONE, 20.0, 0.5, 0.0, 20.0);
     let per_min = cuts.len() as f64 * 60.0 / (tone_s - 0.7);
     let report = format!(

@@ -63,7 +63,7 @@ fn scenario(dir: &Path, pcap: &Path, law: G711) -> PathBuf {
         G711::Alaw => (8, "PCMA"),
         G711::Ulaw => (0, "PCMU"),
     };
-    common::pcap::uas_play_pcap(dir, pcap, pt, name)
+    common::pcap::uas_play_pcap(dir, pcap, pt, name, 0)
 }
 
 struct Sipp(Child);

@@ -64,8 +64,8 @@ pub fn write_pcap(path: &Path, packets: &[(u32, Vec<u8>)]) {
 
 /// SIPp as the answering phone: 200 OK offering payload type `pt`
 /// (`name`/8000), then plays `pcap` to our SDP's address, then waits for
-/// our BYE.
-pub fn uas_play_pcap(dir: &Path, pcap: &Path, pt: u8, name: &str) -> PathBuf {
+/// our BYE and answers it `bye_pause_ms` later.
+pub fn uas_play_pcap(dir: &Path, pcap: &Path, pt: u8, name: &str, bye_pause_ms: u32) -> PathBuf {
     let xml = format!(
         r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="answer and play a pcap">
@@ -95,6 +95,7 @@ a=rtpmap:101 telephone-event/8000
   <recv request="ACK" crlf="true"/>
   <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>
   <recv request="BYE"/>
+  <pause milliseconds="{bye_pause_ms}"/>
   <send>
     <![CDATA[
 SIP/2.0 200 OK
