@@ -12,6 +12,8 @@
 
 mod common;
 
+use common::pcap::write_pcap;
+
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -61,54 +63,7 @@ fn scenario(dir: &Path, pcap: &Path, law: G711) -> PathBuf {
         G711::Alaw => (8, "PCMA"),
         G711::Ulaw => (0, "PCMU"),
     };
-    let xml = format!(
-        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="answer and play a pcap">
-  <recv request="INVITE" crlf="true"/>
-  <send retrans="500">
-    <![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=sipp 1 1 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP {pt} 101
-a=rtpmap:{pt} {name}/8000
-a=rtpmap:101 telephone-event/8000
-]]>
-  </send>
-  <recv request="ACK" crlf="true"/>
-  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>
-  <recv request="BYE"/>
-  <send>
-    <![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]>
-  </send>
-</scenario>
-"#,
-        pcap = pcap.display(),
-    );
-    let p = dir.join("uas_play_pcap.xml");
-    std::fs::write(&p, xml).expect("scenario");
-    p
+    common::pcap::uas_play_pcap(dir, pcap, pt, name, 0)
 }
 
 struct Sipp(Child);
@@ -272,55 +227,6 @@ async fn call_sipp_playing(name: &str, pcap: &Path, ms: u64, law: G711) -> (Vec<
         .await
         .unwrap();
     (read_wav(&rec, 8000).unwrap(), report)
-}
-
-/// A pcap (Ethernet / IPv4 / UDP / RTP) of PCMA packets.
-fn write_pcap(path: &Path, packets: &[(u32, Vec<u8>)]) {
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&4u16.to_le_bytes());
-    out.extend_from_slice(&[0; 8]);
-    out.extend_from_slice(&65535u32.to_le_bytes());
-    out.extend_from_slice(&1u32.to_le_bytes());
-    for (at_ms, rtp) in packets {
-        let udp_len = 8 + rtp.len();
-        let ip_len = 20 + udp_len;
-        let mut frame = vec![0u8; 12];
-        frame.extend_from_slice(&[0x08, 0x00]);
-        frame.extend_from_slice(&[
-            0x45,
-            0,
-            (ip_len >> 8) as u8,
-            ip_len as u8,
-            0,
-            0,
-            0x40,
-            0,
-            64,
-            17,
-            0,
-            0,
-        ]);
-        frame.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
-        frame.extend_from_slice(&[
-            0x13,
-            0x88,
-            0x07,
-            0xd6,
-            (udp_len >> 8) as u8,
-            udp_len as u8,
-            0,
-            0,
-        ]);
-        frame.extend_from_slice(rtp);
-        out.extend_from_slice(&(at_ms / 1000).to_le_bytes());
-        out.extend_from_slice(&((at_ms % 1000) * 1000).to_le_bytes());
-        out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-        out.extend_from_slice(&frame);
-    }
-    std::fs::write(path, out).expect("pcap");
 }
 
 /// The RTP payloads of a pcap, decoded as PCMA, in order (PCMU skipped).

@@ -889,6 +889,10 @@ impl SipUa {
             }
             SipAction::Bye { leg } => {
                 ua.mark_local_end(leg);
+                // RFC 3261 §15.1.1: the session is over (no media sent or
+                // listened to) once the BYE is passed to its transaction,
+                // not when (or if) the far end answers it.
+                ua.stop_rtp_media(leg);
                 if let Some(d) = ua.dialog_of(leg) {
                     tokio::spawn(async move {
                         if let Err(e) = d.bye().await {
