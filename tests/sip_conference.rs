@@ -9,7 +9,8 @@
 //! - through the UA as the engine builds it, driven with the `SipAction`s
 //!   the call core emits, with a PCMU and a G.722 far end (mixed rates),
 //!   checking that the second call's own device is parked in the mix and
-//!   takes over again after `EndConference`.
+//!   takes over again after `EndConference`, and that mute in the mix
+//!   silences the agent only.
 //!
 //! Each side's recording is cut into 250 ms windows and checked by
 //! frequency. The two tests take turns (four baresips at once on a
@@ -167,6 +168,18 @@ async fn three_way_on_the_ua() {
         legs: vec![one, two],
     });
     tokio::time::sleep(Duration::from_millis(3000)).await;
+    // Mute in the three-way call: the agent leaves the mix, bob and carol
+    // still hear each other.
+    ua.execute(SipAction::Mute {
+        leg: one,
+        mute: true,
+    });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    ua.execute(SipAction::Mute {
+        leg: one,
+        mute: false,
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
     ua.execute(SipAction::EndConference);
     tokio::time::sleep(Duration::from_millis(2000)).await;
     ua.execute(SipAction::Bye { leg: one });
@@ -214,6 +227,10 @@ async fn three_way_on_the_ua() {
     let wb = windows(&b, &[440.0, 880.0, 1000.0]);
     eprintln!("bob (440, 880, 1000): {}", show(&wb));
     assert!(count(&wb, &[f, t, t]) >= 8, "bob hears carol and the agent");
+    assert!(
+        count(&wb, &[f, t, f]) >= 3,
+        "the agent muted: bob still hears carol"
+    );
     assert!(count(&wb[..4], &[f, f, t]) >= 2, "before: the agent alone");
     assert!(
         count(&wb[wb.len() - 4..], &[f, f, t]) >= 2,
@@ -224,6 +241,10 @@ async fn three_way_on_the_ua() {
     let wc = windows(&c, &[440.0, 880.0, 1000.0]);
     eprintln!("carol (440, 880, 1000): {}", show(&wc));
     assert!(count(&wc, &[t, f, t]) >= 8, "carol hears bob and the agent");
+    assert!(
+        count(&wc, &[t, f, f]) >= 3,
+        "the agent muted: carol still hears bob"
+    );
     assert!(
         count(&wc[wc.len() - 4..], &[f, f, t]) >= 2,
         "after: the agent alone"
