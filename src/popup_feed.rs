@@ -187,6 +187,7 @@ pub fn call_row(store: &Store, c: &CallRecord, today: bool) -> CallRow {
         direction: c.direction,
         talk_secs: c.talk_time().map(|d| d.as_secs()),
         outcome: c.outcome(),
+        reason: c.end_reason.clone(),
         missed: c.is_missed(),
         note: c.note.clone(),
     }

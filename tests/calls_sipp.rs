@@ -198,7 +198,12 @@ async fn consult_then_complete_refers_the_customer_with_replaces_of_the_consult_
     let r = c.expect("transfer_result", |e| e["call"] == "c1").await;
     assert_eq!(r["ok"], true, "{r}");
     // The console leaves both calls (RFC 5589 §7.1).
-    c.expect("cs_end_call", |e| e["call"] == "c1").await;
+    let e = c.expect("cs_end_call", |e| e["call"] == "c1").await;
+    assert_eq!(
+        (&e["reason"], &e["target"]),
+        (&json!("transferred"), &json!("1003")),
+        "{e}"
+    );
     c.expect("cs_end_call", |e| e["call"] == "c2").await;
     c.wait_status("idle", |s| s["calls"] == json!([])).await;
     assert!(

@@ -405,7 +405,10 @@ async fn dtmf_by_info_and_blind_transfer_by_refer() {
         }
     );
     c.expect("hung up after the transfer", T, |e| {
-        e.call_event() == Some(&CallEvent::Ended(EndReason::LocalHangup))
+        e.call_event()
+            == Some(&CallEvent::Ended(EndReason::Transferred {
+                target: "1003".into(),
+            }))
     })
     .await;
     assert!(sipp.wait(T), "{}", sipp.messages());

@@ -10,7 +10,9 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tongdai::backends::vcc::{Generation, UnavailableVoiceLeg, VccBackend};
 use tongdai::engine::CallEvent;
-use tongdai::engine::{self, Command, Device, Direction, EndReason, EngineHandle, Event};
+use tongdai::engine::{
+    self, Command, Device, Direction, EndReason, EngineHandle, Event, TransferTarget,
+};
 use tongdai::history::{popup_info, spawn_tee};
 use tongdai::store::{CallQuery, Outcome, Store};
 use tongdai::switchboard::{Control, Switchboard};
@@ -103,10 +105,40 @@ async fn calls_through_the_real_engine_land_in_the_history() {
     })
     .await;
 
+    // 4. A call-out answered, then transferred to a colleague (who accepts).
+    c.handle
+        .send(Command::CallOut("0912345679".into()))
+        .unwrap();
+    c.expect("answered", |e| {
+        e.call_event() == Some(&CallEvent::CustomerAnswered)
+    })
+    .await;
+    c.handle
+        .send(Command::Transfer {
+            call: None,
+            target: TransferTarget::Agent("1101".into()),
+        })
+        .unwrap();
+    c.expect("transferred", |e| {
+        e.call_event()
+            == Some(&CallEvent::Ended(EndReason::Transferred {
+                target: "1101".into(),
+            }))
+    })
+    .await;
+
     let store = Store::open(&path).unwrap();
     let calls = store.calls(&CallQuery::default()).unwrap();
-    assert_eq!(calls.len(), 3, "{calls:#?}");
-    let (out, missed, answered) = (&calls[0], &calls[1], &calls[2]);
+    assert_eq!(calls.len(), 4, "{calls:#?}");
+    let (moved, out, missed, answered) = (&calls[0], &calls[1], &calls[2], &calls[3]);
+    assert_eq!(moved.outcome(), Outcome::Transferred);
+    assert_eq!(
+        moved.end_reason,
+        Some(EndReason::Transferred {
+            target: "1101".into()
+        })
+    );
+    assert_eq!(tongdai::store::outcome_text(moved), "transferred (to 1101)");
 
     assert_eq!(answered.direction, Direction::Inbound);
     assert_eq!(answered.number_norm, "+84987654321");

@@ -446,6 +446,46 @@ fn voice_elsewhere_and_no_answer() {
     assert_eq!(h.take(), vec![Command::ToggleAvailability]);
 }
 
+/// Issue 13 item 7: a missed ring sets No Answer; the screen says that no
+/// more calls come, and which key brings the agent back.
+#[test]
+fn a_missed_ring_says_no_answer_and_the_key_back() {
+    let mut h = harness(Lang::En);
+    h.ready().ring();
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::Cancelled),
+    })
+    .ev(Event::Availability(Availability::NoAnswer));
+    let t = h.text(80, 24);
+    assert!(
+        t.contains("Missed call: you are now No Answer and get no calls; press o/F6 to go On"),
+        "{t}"
+    );
+    assert!(t.contains("● No Answer o: On"), "{t}");
+    // `L` words the notice again in the other language.
+    h.key("L");
+    assert!(h.text(80, 24).contains("Lỡ cuộc gọi"));
+    h.key("L");
+    h.key("o");
+    assert_eq!(h.take(), vec![Command::ToggleAvailability]);
+    h.ev(Event::Availability(Availability::On));
+    assert!(!h.text(80, 24).contains("o: On"));
+
+    let mut h = harness(Lang::Vi);
+    h.ready().ev(Event::Availability(Availability::NoAnswer));
+    let t = h.text(80, 24);
+    assert!(
+        t.contains("Lỡ cuộc gọi: bạn đang Không nghe máy, không nhận cuộc gọi; nhấn o/F6 để Bật"),
+        "{t}"
+    );
+    assert!(t.contains("o: Bật"), "{t}");
+    // Said once, not again for the same state.
+    h.app.state.notice = None;
+    h.ev(Event::Availability(Availability::NoAnswer));
+    assert!(h.app.state.notice.is_none());
+}
+
 #[test]
 fn reconnecting_and_disconnected() {
     let mut h = harness(Lang::En);
@@ -973,6 +1013,7 @@ fn call_row(row: i64, when: &str, number: &str, outcome: Outcome, note: Option<&
         direction: Direction::Inbound,
         talk_secs: answered.then_some(185),
         outcome,
+        reason: None,
         missed: outcome == Outcome::Missed,
         note: note.map(str::to_string),
     }
@@ -1725,6 +1766,100 @@ fn crm_not_found_says_so_only_when_nothing_names_the_caller() {
     let t = h.wide();
     assert!(t.contains("not in the CRM"), "{t}");
     assert!(!t.contains("looking up in CRM"), "{t}");
+}
+
+/// Issue 13 item 6: today's failed call-outs say why, a transfer says to whom.
+#[test]
+fn history_says_why_call_outs_failed_and_where_calls_went() {
+    let failed = |row, when: &str, number: &str, code: &str, sip: Option<u16>| {
+        let mut r = call_row(row, when, number, Outcome::NotAnswered, None);
+        r.direction = Direction::Outbound;
+        r.reason = Some(EndReason::Failed {
+            error_code: Some(code.into()),
+            sip_code: sip,
+        });
+        r
+    };
+    let mut moved = call_row(40, "11:30", "0987654321", Outcome::Transferred, Some("VIP"));
+    moved.talk_secs = Some(62);
+    moved.reason = Some(EndReason::Transferred {
+        target: "1101".into(),
+    });
+    let mut busy_sip = call_row(35, "11:00", "1002", Outcome::NotAnswered, None);
+    busy_sip.direction = Direction::Outbound;
+    busy_sip.reason = Some(EndReason::Busy);
+    let rows = vec![
+        moved,
+        failed(
+            39,
+            "11:25",
+            "0912345486",
+            "IPCC_NOT_CONNECT_CUSTOMER",
+            Some(486),
+        ),
+        failed(
+            38,
+            "11:20",
+            "0912345404",
+            "IPCC_NOT_CONNECT_CUSTOMER",
+            Some(404),
+        ),
+        failed(37, "11:15", "0912345786", "CALLOUT_AGENT_BUSY", Some(786)),
+        failed(36, "11:10", "0912345901", "CALLOUT_PERMISSION_DENY", None),
+        busy_sip,
+    ];
+    let mut h = harness(Lang::En);
+    h.app.state.notes_enabled = true;
+    h.ready().key("h");
+    h.msg(Msg::History(Ok(rows.clone())));
+    h.snap("history_reasons");
+    let t = h.text(80, 24);
+    for want in [
+        "transferred → 1101",
+        "busy",
+        "unreachable",
+        "agent busy",
+        "no permission",
+    ] {
+        assert!(t.contains(want), "{want:?} missing:\n{t}");
+    }
+    assert!(!t.contains("not answered"), "{t}");
+    // The note still fits at 80 columns.
+    assert!(t.contains("VIP"), "{t}");
+
+    let mut h = harness(Lang::Vi);
+    h.app.state.notes_enabled = true;
+    h.ready().key("h");
+    h.msg(Msg::History(Ok(rows)));
+    let t = h.text(80, 24);
+    for want in [
+        "đã chuyển → 1101",
+        "máy bận",
+        "không liên lạc",
+        "bạn đang bận",
+        "không có quyền",
+    ] {
+        assert!(t.contains(want), "{want:?} missing:\n{t}");
+    }
+
+    // The call that just ended: transferred, not "the other side hung up".
+    let mut h = harness(Lang::En);
+    h.ready()
+        .ring()
+        .ev(Event::Call {
+            call: CallId(1),
+            event: CallEvent::Accepted,
+        })
+        .wait(20);
+    h.ev(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::Transferred {
+            target: "1101".into(),
+        }),
+    });
+    let t = h.text(120, 40);
+    assert!(t.contains("transferred to 1101"), "{t}");
+    assert!(!t.contains("hung up"), "{t}");
 }
 
 // ---- no English in the Vietnamese console --------------------------------

@@ -626,10 +626,17 @@ async fn transfers_to_agents_and_queues() {
         )
     })
     .await;
+    // Recorded as transferred, with the target (not "the other side hung up").
     a.expect("A's call ended", |e| {
         matches!(e.call_event(), Some(CallEvent::Ended(_)))
     })
     .await;
+    assert_eq!(
+        a.seen.last().and_then(|e| e.call_event()),
+        Some(&CallEvent::Ended(EndReason::Transferred {
+            target: "1003".into()
+        }))
+    );
     b.expect("B rings", |e| {
         matches!(e.call_event(), Some(CallEvent::Ringing(_)))
     })
@@ -666,6 +673,12 @@ async fn transfers_to_agents_and_queues() {
         matches!(e.call_event(), Some(CallEvent::Ended(_)))
     })
     .await;
+    assert_eq!(
+        b.seen.last().and_then(|e| e.call_event()),
+        Some(&CallEvent::Ended(EndReason::Transferred {
+            target: "1101".into()
+        }))
+    );
 
     // To a queue, and to a queue that does not exist.
     sb.ring("1003", "0987654321", "19001234", "Sales");
@@ -704,6 +717,12 @@ async fn transfers_to_agents_and_queues() {
         matches!(e.call_event(), Some(CallEvent::Ended(_)))
     })
     .await;
+    assert_eq!(
+        b.seen.last().and_then(|e| e.call_event()),
+        Some(&CallEvent::Ended(EndReason::Transferred {
+            target: "q-sales".into()
+        }))
+    );
     let acd = log_wait(&sb, "2052", |e| {
         sent_frame(e, 2052) && detail(e, "acdId") == "q-sales"
     })

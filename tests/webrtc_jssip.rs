@@ -2,28 +2,25 @@
 //! Chromium (tests/browser/phone.mjs), through Kamailio over WebSocket, in a
 //! private network namespace (Chromium offers no loopback ICE candidates).
 //!
-//! How the Rust side gets into the namespace: the test re-executes its own
-//! binary (`std::env::current_exe()`) under `ip netns exec <ns>` with
-//! `TONGDAI_WEBRTC_CHILD` set, which selects the `child_side` test. A
-//! separate process is simpler and more robust than `setns` on a thread (every
-//! tokio worker, the blocking pool and every child process is in the namespace
-//! with no care about which thread spawned what), and `getrusage(RUSAGE_SELF)`
-//! in that process measures the tongdai side alone. The child starts Kamailio
-//! and the browser phone itself (they are already inside), drives both, and
-//! prints `FIGURE` lines. The parent makes the namespace and tears it down
-//! (killing whatever still runs inside) in a Drop guard, even on failure.
+//! It drives [`SipUa`] as a library and pumps the raw frames itself, to
+//! measure the media (tests/webrtc_plain_sip.rs is the same peer against
+//! the `tongdai` binary and its audio device).
+//!
+//! The namespace and the peers come from `tests/common/browser.rs`: the
+//! child process (`child_side`) runs inside it, so `getrusage(RUSAGE_SELF)`
+//! measures the tongdai side alone; it drives both peers and prints
+//! `FIGURE` lines.
 //!
 //! Run: `sudo -E cargo test --test webrtc_jssip -- --nocapture` (root; skips
 //! with a reason otherwise, fails under `CI=true` when a tool is missing).
 //! `CALL_SECS` (default 30) sets the measured call's length.
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc as smpsc;
+mod common;
+
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use common::browser::{CHILD_ENV, Phone, T, kamailio, run_child_in_netns, sox_tone};
+use serde_json::json;
 use tokio::sync::mpsc;
 use tongdai::call::softphone::{Leg, SipAction, SipInput};
 use tongdai::engine::RegState;
@@ -32,177 +29,12 @@ use tongdai::sip::ua::{SipUa, UaEvent};
 use tongdai::sip::{MediaMode, SipConfig, Transport};
 use tongdai::webrtc_media::{AudioIo, FRAME_SAMPLES, MediaEvent, SAMPLE_RATE};
 
-const CHILD_ENV: &str = "TONGDAI_WEBRTC_CHILD";
-const T: Duration = Duration::from_secs(15);
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn have(program: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {program}"))
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
-/// Why this machine cannot run the test, if it cannot.
-fn missing() -> Option<String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("not root (network namespaces need root)".into());
-    }
-    for p in ["ip", "chromium", "node", "kamailio", "sox"] {
-        if !have(p) {
-            return Some(format!("`{p}` is not installed (tests/browser/install.sh)"));
-        }
-    }
-    let b = repo().join("tests/browser");
-    if !b.join("node_modules").exists() || !b.join("jssip.bundle.js").exists() {
-        let ok = Command::new(b.join("install.sh"))
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if !ok {
-            return Some("tests/browser/install.sh failed".into());
-        }
-    }
-    None
-}
-
-/// The namespace; `netns.sh down` (kills everything inside) on drop.
-struct Netns(String);
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new(repo().join("tests/browser/netns.sh"))
-            .args(["down", &self.0])
-            .status();
-    }
-}
-
 #[test]
 fn webrtc_calls_with_jssip_in_chromium() {
-    if std::env::var_os(CHILD_ENV).is_some() {
-        return; // we are the child: only `child_side` runs
-    }
-    if let Some(why) = missing() {
-        if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false") {
-            panic!("cannot run the WebRTC test under CI: {why}");
-        }
-        eprintln!("SKIP webrtc_jssip: {why}");
-        return;
-    }
-    let n = std::process::id() % 200 + 20;
-    let ns = format!("tdw{n}");
-    let prefix = format!("10.78.{n}");
-    let guard = Netns(ns.clone());
-    let up = Command::new(repo().join("tests/browser/netns.sh"))
-        .args(["up", &ns, &prefix])
-        .status()
-        .expect("netns.sh");
-    assert!(up.success(), "netns.sh up failed");
-    let exe = std::env::current_exe().expect("current_exe");
-    let status = Command::new("ip")
-        .args(["netns", "exec", &ns])
-        .arg(exe)
-        .args(["--exact", "child_side", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, &prefix)
-        .status()
-        .expect("run the child under ip netns exec");
-    drop(guard);
-    assert!(
-        status.success(),
-        "the tongdai side inside the namespace failed"
-    );
+    run_child_in_netns("child_side");
 }
 
 // ---- the child, inside the namespace ----------------------------------------
-
-/// A child process killed on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The browser phone: JSON lines in, JSON lines out.
-struct Phone {
-    /// Held so the phone is killed when the test ends (Drop).
-    _proc: Proc,
-    stdin: ChildStdin,
-    events: smpsc::Receiver<Value>,
-    pid: u32,
-}
-
-impl Phone {
-    fn start(args: &[String]) -> Phone {
-        let mut child = Command::new("node")
-            .arg(repo().join("tests/browser/phone.mjs"))
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn phone.mjs");
-        let stdin = child.stdin.take().expect("stdin");
-        let stdout = child.stdout.take().expect("stdout");
-        let pid = child.id();
-        let (tx, rx) = smpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<Value>(&line)
-                    && tx.send(v).is_err()
-                {
-                    break;
-                }
-            }
-        });
-        Phone {
-            _proc: Proc(child),
-            stdin,
-            events: rx,
-            pid,
-        }
-    }
-
-    fn send(&mut self, cmd: Value) {
-        writeln!(self.stdin, "{cmd}").expect("write to phone");
-    }
-
-    /// Wait for an event by name (others are logged and skipped).
-    fn expect(&mut self, name: &str, timeout: Duration) -> Value {
-        let end = Instant::now() + timeout;
-        loop {
-            let left = end.saturating_duration_since(Instant::now());
-            match self.events.recv_timeout(left) {
-                Ok(v) if v["event"] == name => return v,
-                Ok(v) => eprintln!("phone: {v}"),
-                Err(_) => panic!("phone: no `{name}` within {timeout:?}"),
-            }
-        }
-    }
-
-    fn stats(&mut self) -> Value {
-        self.send(json!({"cmd": "stats"}));
-        self.expect("stats", T)
-    }
-}
-
-impl Drop for Phone {
-    fn drop(&mut self) {
-        // What the phone said last, for a failure's diagnosis.
-        while let Ok(v) = self.events.try_recv() {
-            eprintln!("phone (unread): {v}");
-        }
-    }
-}
 
 /// tongdai's UA and its events.
 struct Td {
@@ -352,23 +184,6 @@ impl Media {
     }
 }
 
-/// The browser hears tongdai's 1000 Hz tone, packets flowing.
-fn check_browser_hears(phone: &mut Phone, what: &str) -> Value {
-    let s = phone.stats();
-    eprintln!("browser stats ({what}): {s}");
-    let hz = s["toneHz"].as_f64().unwrap_or(0.0);
-    let db = s["toneDb"].as_f64().unwrap_or(-200.0);
-    assert!(
-        (hz - 1000.0).abs() <= 30.0 && db > -60.0,
-        "{what}: the browser hears {hz} Hz at {db} dB"
-    );
-    assert!(
-        s["packetsReceived"].as_u64().unwrap_or(0) >= 40,
-        "{what}: {s}"
-    );
-    s
-}
-
 fn check_tongdai_hears(m: &Media, what: &str) {
     let share = m.share_440();
     eprintln!("tongdai hears 440 Hz: {:.2} of the energy ({what})", share);
@@ -431,28 +246,6 @@ fn tree_cpu(root: u32) -> f64 {
         .sum()
 }
 
-fn wait_tcp(addr: &str, timeout: Duration) {
-    let end = Instant::now() + timeout;
-    while Instant::now() < end {
-        if std::net::TcpStream::connect(addr).is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("nothing listens on {addr}");
-}
-
-fn sox_tone(path: &Path, hz: u32) {
-    let ok = Command::new("sox")
-        .args(["-n", "-r", "48000", "-c", "1", "-b", "16"])
-        .arg(path)
-        .args(["synth", "10", "sine", &hz.to_string(), "vol", "0.5"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(ok, "sox could not make the tone");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn child_side() {
     let Ok(prefix) = std::env::var(CHILD_ENV) else {
@@ -463,58 +256,16 @@ async fn child_side() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(30);
     let kam_ip = format!("{prefix}.1");
-    let dir = std::env::temp_dir().join(format!("tongdai-webrtc-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("tempdir");
+    let dir = common::tempdir("webrtc");
 
     // Kamailio: registrar + proxy, WS, digest auth.
-    let _kam = Proc(
-        Command::new("kamailio")
-            .arg("-f")
-            .arg(repo().join("tests/browser/kamailio-ws.cfg"))
-            .args(["-DD", "-E", "-A", "WITH_AUTH", "-Y"])
-            .arg(&dir)
-            .arg("-P")
-            .arg(dir.join("kam.pid"))
-            .env("KAM_IP", &kam_ip)
-            .env("KAM_WS", "8080")
-            .env("KAM_UDP", "5060")
-            .env("KAM_CTL", format!("unix:{}", dir.join("ctl").display()))
-            .env("KAM_USERS", "alice:alicepw,bob:bobpw")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("kamailio.log")).expect("log"))
-            .spawn()
-            .expect("kamailio"),
-    );
-    wait_tcp(&format!("{kam_ip}:8080"), Duration::from_secs(10));
+    let _kam = kamailio(&kam_ip, &dir);
     let ws = format!("ws://{kam_ip}:8080");
 
     // The browser: alice, speaking a 440 Hz tone.
     let wav = dir.join("440.wav");
     sox_tone(&wav, 440);
-    let debug: &[String] = if std::env::var_os("PHONE_DEBUG").is_some() {
-        &["--emit-sdp".to_string()]
-    } else {
-        &[]
-    };
-    let mut phone = Phone::start(
-        &[
-            &[
-                "--ws".into(),
-                ws.clone(),
-                "--uri".into(),
-                format!("sip:alice@{kam_ip}"),
-                "--password".into(),
-                "alicepw".into(),
-                "--wav".into(),
-                wav.display().to_string(),
-            ][..],
-            debug,
-        ]
-        .concat(),
-    );
-    let ready = phone.expect("ready", Duration::from_secs(30));
-    eprintln!("phone ready: {ready}");
-    phone.expect("registered", T);
+    let mut phone = Phone::registered(&kam_ip, "alice", "alicepw", &wav);
 
     // tongdai: bob over WS, WebRTC media, on the other veth address.
     let (tx, rx) = mpsc::unbounded_channel();
@@ -542,6 +293,8 @@ async fn child_side() {
     let ua = SipUa::start(cfg, Secret::new("bobpw"), tx)
         .await
         .expect("start the UA");
+    // This test measures the raw media: it pumps the frames itself.
+    ua.pump_webrtc_audio_externally(true);
     let mut td = Td { ua, events: rx };
     let end = tokio::time::Instant::now() + T;
     loop {
@@ -568,7 +321,7 @@ async fn child_side() {
     let out_first_ms = t_first.duration_since(t_invite).as_millis();
     phone.expect("confirmed", T);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    check_browser_hears(&mut phone, "tongdai called");
+    phone.check_hears(1000.0, "tongdai called");
     check_tongdai_hears(&media, "tongdai called");
     let s = td.ua.webrtc_stats(leg).await.expect("stats");
     eprintln!("tongdai stats: {s:?}");
@@ -597,7 +350,7 @@ async fn child_side() {
         after.packets_in >= before.packets_in + 50,
         "after unhold: {before:?} -> {after:?}"
     );
-    let s = check_browser_hears(&mut phone, "after unhold");
+    let s = phone.check_hears(1000.0, "after unhold");
     assert!(
         s["packetsReceived"].as_u64().unwrap_or(0) >= b_before + 50,
         "{s}"
@@ -629,13 +382,13 @@ async fn child_side() {
     let chrome0 = tree_cpu(phone.pid);
     let t0 = Instant::now();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    check_browser_hears(&mut phone, "browser called");
+    phone.check_hears(1000.0, "browser called");
     check_tongdai_hears(&media, "browser called");
     tokio::time::sleep(Duration::from_secs(call_secs.saturating_sub(2))).await;
     let (cpu1, rss) = rusage();
     let chrome1 = tree_cpu(phone.pid);
     let secs = t0.elapsed().as_secs_f64();
-    check_browser_hears(&mut phone, "end of the measured call");
+    phone.check_hears(1000.0, "end of the measured call");
     check_tongdai_hears(&media, "end of the measured call");
     let s = td.ua.webrtc_stats(leg).await.expect("stats");
     eprintln!("tongdai stats: {s:?}");
@@ -661,8 +414,6 @@ async fn child_side() {
         "FIGURE webrtc: packets in/out {}/{}, bytes in/out {}/{}",
         s.packets_in, s.packets_out, s.bytes_in, s.bytes_out
     );
-    phone.send(json!({"cmd": "quit"}));
-    let _ = phone.events.recv_timeout(Duration::from_secs(3));
-    drop(phone);
+    phone.quit();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -323,6 +323,7 @@ pub fn outcome(lang: Lang, o: crate::store::Outcome) -> &'static str {
         Outcome::Rejected => ("rejected", "đã từ chối"),
         Outcome::AnsweredElsewhere => ("answered elsewhere", "đã nghe ở nơi khác"),
         Outcome::NotAnswered => ("not answered", "không nghe máy"),
+        Outcome::Transferred => ("transferred", "đã chuyển"),
     };
     if lang == Lang::Vi { vi } else { en }
 }
@@ -427,6 +428,8 @@ pub fn notice_text(lang: Lang, n: &crate::app::state::NoticeText) -> String {
         N::NoteNotSaved(why) => note_not_saved(lang, why),
         N::Crm(e) => crm_unavailable(lang, e),
         N::MissingAccount(kind) => missing_account(lang, *kind),
+        N::RingBehindFocus { keys } => ring_behind_focus(lang, keys.as_deref()),
+        N::NoAnswerSet { keys } => no_answer_set(lang, keys),
         N::Plain(text) => text.clone(),
     }
 }
@@ -795,6 +798,13 @@ pub fn end_reason(lang: Lang, r: &EndReason) -> String {
             "answered elsewhere"
         }
         .into(),
+        EndReason::Transferred { target } => {
+            if vi {
+                format!("đã chuyển cho {target}")
+            } else {
+                format!("transferred to {target}")
+            }
+        }
     }
 }
 
@@ -1451,4 +1461,66 @@ pub fn ring_behind_focus(lang: Lang, keys: Option<&str>) -> String {
             "Có cuộc gọi đến: nhập xong (Enter) hoặc thoát ô nhập (Esc) để trả lời".into()
         }
     }
+}
+
+/// A history row's outcome with its reason, short enough for a column:
+/// a call-out that failed says why (busy, unreachable, agent busy, no
+/// permission: the call-out error table), a transfer says to whom.
+pub fn outcome_with_reason(
+    lang: Lang,
+    o: crate::store::Outcome,
+    reason: Option<&EndReason>,
+) -> String {
+    use crate::call::errors::CalloutError as E;
+    use crate::store::Outcome;
+    let vi = lang == Lang::Vi;
+    let pick = |en: &str, v: &str| if vi { v.to_string() } else { en.to_string() };
+    match (o, reason) {
+        (Outcome::Transferred, Some(EndReason::Transferred { target })) => {
+            format!("{} → {target}", outcome(lang, o))
+        }
+        (Outcome::NotAnswered, Some(r)) => match r {
+            EndReason::Busy => pick("busy", "máy bận"),
+            EndReason::NoAnswer => pick("no answer", "không nghe máy"),
+            EndReason::Cancelled | EndReason::LocalHangup => pick("cancelled", "đã huỷ"),
+            EndReason::Timeout => pick("timed out", "hết thời gian chờ"),
+            EndReason::TransportLost => pick("connection lost", "mất kết nối"),
+            EndReason::Rejected { .. } => pick("refused", "bị từ chối"),
+            EndReason::Failed {
+                error_code,
+                sip_code,
+            } => match E::classify(error_code.as_deref(), *sip_code) {
+                E::Unreachable => pick("unreachable", "không liên lạc"),
+                E::CustomerBusy => pick("busy", "máy bận"),
+                E::NoAnswerOrError | E::CustomerDidNotAnswer => pick("no answer", "không nghe máy"),
+                E::LineNotPaid => pick("line not paid", "chưa trả cước"),
+                E::TemporarilyUnavailable => pick("unavailable", "tạm không liên lạc"),
+                E::CustomerOther => pick("failed", "lỗi"),
+                E::AgentPhoneUnreachable => pick("your phone offline", "lỗi máy của bạn"),
+                E::AgentBusy => pick("agent busy", "bạn đang bận"),
+                E::PermissionDenied => pick("no permission", "không có quyền"),
+                E::ConnectError => pick("connect error", "lỗi kết nối"),
+            },
+            _ => outcome(lang, o).to_string(),
+        },
+        _ => outcome(lang, o).to_string(),
+    }
+}
+
+/// A missed ring set the agent to No Answer: no calls come until `keys`
+/// (the On/Off key) is pressed.
+pub fn no_answer_set(lang: Lang, keys: &str) -> String {
+    match lang {
+        Lang::En => {
+            format!("Missed call: you are now No Answer and get no calls; press {keys} to go On")
+        }
+        Lang::Vi => {
+            format!("Lỡ cuộc gọi: bạn đang Không nghe máy, không nhận cuộc gọi; nhấn {keys} để Bật")
+        }
+    }
+}
+
+/// Beside "● No Answer" in the agent panel: the key back to On.
+pub fn no_answer_key(lang: Lang, keys: &str) -> String {
+    format!("{keys}: {}", availability(lang, Availability::On))
 }

@@ -64,6 +64,8 @@ pub struct CallRow {
     pub direction: Direction,
     pub talk_secs: Option<u64>,
     pub outcome: Outcome,
+    /// Why it ended (a failed call-out's codes, a transfer's target).
+    pub reason: Option<EndReason>,
     /// A ring to us nobody answered (highlighted in the history view).
     pub missed: bool,
     pub note: Option<String>,
@@ -240,6 +242,15 @@ pub enum NoticeText {
     Crm(CrmError),
     /// An account named in the config has no section.
     MissingAccount(crate::config::BackendKind),
+    /// A call rings while the keyboard is in a text field or a view:
+    /// the command keys that answer it (`None`: no such key is bound).
+    RingBehindFocus {
+        keys: Option<String>,
+    },
+    /// A missed ring set the agent to No Answer: the key back to On.
+    NoAnswerSet {
+        keys: String,
+    },
     /// Already worded (kept for callers that word their own text).
     Plain(String),
 }

@@ -11,11 +11,12 @@ use std::time::Instant;
 use crate::call::book::{Applied, EndedCall};
 use crate::call::errors::Lang;
 use crate::engine::{
-    CallEvent, Command, Device, EndReason, Event, HistoryNotice, NotNow, Notice, TransferTarget,
+    Availability, CallEvent, Command, Device, EndReason, Event, HistoryNotice, NotNow, Notice,
+    TransferTarget,
 };
 
 use super::action::{Action, Msg};
-use super::i18n::{self, T};
+use super::i18n::T;
 use super::keymap::{CallCtx, Key};
 use super::state::{
     AppState, Conn, CrmState, DialTarget, Effect, HistoryView, LastCall, Level, Modal, NoticeText,
@@ -454,24 +455,35 @@ fn on_dial_line_while_ringing(s: &mut AppState, key: Key) -> Option<Vec<Command>
     Some(Vec::new())
 }
 
+/// The keys that run `action` in the current context.
+fn live_keys(s: &AppState, action: Action) -> Vec<Key> {
+    s.keymap
+        .live(s.context())
+        .into_iter()
+        .filter(|(a, ..)| *a == action)
+        .flat_map(|(_, _, k)| k)
+        .collect()
+}
+
+/// `o/F6`: at most `max` keys as the hint bar names them.
+fn key_names(keys: &[Key], max: usize) -> String {
+    keys.iter()
+        .take(max)
+        .map(Key::to_string)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// The notice for a ring the agent cannot answer from where the keyboard
 /// is: which command key answers.
 fn say_ring_behind_focus(s: &mut AppState) {
-    let keys: Vec<Key> = s
-        .keymap
-        .live(s.context())
+    let keys: Vec<Key> = live_keys(s, Action::Answer)
         .into_iter()
-        .filter(|(a, ..)| *a == Action::Answer)
-        .flat_map(|(_, _, k)| k)
         .filter(Key::is_command_key)
         .collect();
-    let label = keys
-        .iter()
-        .map(Key::to_string)
-        .collect::<Vec<_>>()
-        .join("/");
-    let text = i18n::ring_behind_focus(s.lang, (!label.is_empty()).then_some(label.as_str()));
-    s.set_notice(Level::Warning, text);
+    let label = key_names(&keys, 3);
+    let keys = (!label.is_empty()).then_some(label);
+    s.set_notice(Level::Warning, NoticeText::RingBehindFocus { keys });
 }
 
 fn on_dial_edit_key(s: &mut AppState, key: Key) -> Vec<Command> {
@@ -923,7 +935,15 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
             s.conn = Conn::Failed(reason);
         }
         Event::VoiceChannel(here) => s.voice_here = Some(here),
-        Event::Availability(a) => s.availability = Some(a),
+        Event::Availability(a) => {
+            if a == Availability::NoAnswer && s.availability != Some(a) {
+                // The platform stops sending calls until the agent acts:
+                // say so, with the key (issue 13 item 7).
+                let keys = key_names(&live_keys(s, Action::Availability), 2);
+                s.set_notice(Level::Warning, NoticeText::NoAnswerSet { keys });
+            }
+            s.availability = Some(a);
+        }
         Event::Call { event, .. } => match event {
             CallEvent::Ended(_) => {
                 if let Applied::Ended(e) = applied {

@@ -208,6 +208,8 @@ struct Call {
     ring_deadline: Option<Instant>,
     /// A consult call: the call (held meanwhile) it was made for.
     consult_for: Option<CallId>,
+    /// Where our REFER sends the call (the end is then a transfer).
+    transfer_to: Option<String>,
 }
 
 /// An attended transfer on its way (RFC 5589 §7).
@@ -558,7 +560,12 @@ impl Softphone {
                     Err(()) => return,
                 };
                 match normalise_target(&target) {
-                    Ok(t) => self.sip(SipAction::Refer { leg, target: t }),
+                    Ok(t) => {
+                        if let Some(c) = self.find_mut(leg) {
+                            c.transfer_to = Some(t.clone());
+                        }
+                        self.sip(SipAction::Refer { leg, target: t })
+                    }
                     Err(n) => self.emit(Event::Notice(n)),
                 }
             }
@@ -648,6 +655,7 @@ impl Softphone {
             muted: false,
             ring_deadline: Some(now + self.policy.ring_timeout),
             consult_for,
+            transfer_to: None,
         });
         self.emit_call(id, CallEvent::Dialing(target.clone()));
         if let Some(parent) = consult_for {
@@ -774,7 +782,14 @@ impl Softphone {
             for leg in [t.customer, t.consult] {
                 if let Some(c) = self.remove(leg) {
                     self.sip(SipAction::Bye { leg });
-                    self.emit_call(c.id, CallEvent::Ended(EndReason::LocalHangup));
+                    let reason = if leg == t.customer {
+                        EndReason::Transferred {
+                            target: t.colleague.clone(),
+                        }
+                    } else {
+                        EndReason::LocalHangup
+                    };
+                    self.emit_call(c.id, CallEvent::Ended(reason));
                 }
             }
             self.completing = None;
@@ -931,6 +946,7 @@ impl Softphone {
                     muted: false,
                     ring_deadline: Some(now + self.policy.inbound_ring_timeout),
                     consult_for: None,
+                    transfer_to: None,
                 });
                 self.sip(SipAction::Ringing { leg });
                 // Call waiting: announced in the live call's audio, never
@@ -1061,9 +1077,15 @@ impl Softphone {
                         },
                     );
                     // RFC 5589 §6: the transferor hangs up once the transfer succeeded.
-                    if ok && self.remove(leg).is_some() {
+                    if ok && let Some(c) = self.remove(leg) {
                         self.sip(SipAction::Bye { leg });
-                        self.emit_call(id, CallEvent::Ended(EndReason::LocalHangup));
+                        self.emit_call(
+                            id,
+                            CallEvent::Ended(match c.transfer_to {
+                                Some(target) => EndReason::Transferred { target },
+                                None => EndReason::LocalHangup,
+                            }),
+                        );
                     }
                 } else {
                     self.emit(Event::Notice(Notice::Info(Info::TransferProgress { code })));
@@ -1834,7 +1856,9 @@ mod tests {
                 Effect::Sip(SipAction::Bye { leg: Leg(1) }),
                 Effect::Emit(Event::Call {
                     call: CallId(1),
-                    event: CallEvent::Ended(EndReason::LocalHangup)
+                    event: CallEvent::Ended(EndReason::Transferred {
+                        target: "1003".into()
+                    })
                 })
             ]
         );
@@ -2177,7 +2201,9 @@ mod tests {
                 Effect::Sip(SipAction::Bye { leg: Leg(1) }),
                 Effect::Emit(Event::Call {
                     call: CallId(1),
-                    event: CallEvent::Ended(EndReason::LocalHangup)
+                    event: CallEvent::Ended(EndReason::Transferred {
+                        target: "1003".into()
+                    })
                 })
             ]
         );

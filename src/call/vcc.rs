@@ -294,6 +294,12 @@ struct Call {
     /// answered: how to end it if no 1055 `ERROR` says why by the deadline
     /// ([`CALLOUT_SETTLE`]).
     settling: Option<(EndReason, Instant)>,
+    /// The agent or queue we asked to transfer this call to, until the
+    /// platform says how it went.
+    transfer_asked: Option<String>,
+    /// The platform confirmed our transfer: however the call then leaves
+    /// us, it ended as transferred.
+    transferred_to: Option<String>,
 }
 
 impl Call {
@@ -316,6 +322,8 @@ impl Call {
             leg: None,
             ring_shown: false,
             settling: None,
+            transfer_asked: None,
+            transferred_to: None,
         }
     }
 
@@ -578,7 +586,24 @@ impl VccPolicy {
 
     fn end_call(&mut self, reason: EndReason) {
         if let Some(c) = self.call.take() {
+            let reason = match c.transferred_to {
+                Some(target) => EndReason::Transferred { target },
+                None => reason,
+            };
             self.emit(Event::call(c.id, CallEvent::Ended(reason)));
+        }
+    }
+
+    /// The platform answered our transfer: `Some(target)` done, `None`
+    /// refused. A call whose leg already went (device 1) ends now.
+    fn transfer_answered(&mut self, done: Option<String>) {
+        let Some(c) = self.call.as_mut() else { return };
+        let asked = c.transfer_asked.take().is_some();
+        if done.is_some() {
+            c.transferred_to = done;
+        }
+        if asked && let Some((reason, _)) = c.settling.clone() {
+            self.end_call(reason);
         }
     }
 
@@ -941,6 +966,11 @@ impl VccPolicy {
         if !answered || c.call_id.is_empty() {
             return self.not_now(NotNow::TransferNeedsAnswer);
         }
+        let target = match &t {
+            TransferTarget::Agent(id) | TransferTarget::Queue(id) | TransferTarget::Number(id) => {
+                id.clone()
+            }
+        };
         let msg = match t {
             TransferTarget::Agent(id) => ClientMsg::TransferAgent {
                 call_id: c.call_id.clone(),
@@ -959,6 +989,9 @@ impl VccPolicy {
                 return self.not_now(NotNow::TransferAgentOrQueue);
             }
         };
+        if let Some(c) = self.call.as_mut() {
+            c.transfer_asked = Some(target);
+        }
         self.send(msg);
     }
 
@@ -1141,7 +1174,11 @@ impl VccPolicy {
                     return;
                 }
                 let Some(c) = self.call.as_ref() else { return };
-                if c.leg.is_some() || c.callout || !(c.call_id == call_id || call_id.is_empty()) {
+                if c.leg.is_some()
+                    || c.callout
+                    || c.settling.is_some()
+                    || !(c.call_id == call_id || call_id.is_empty())
+                {
                     return;
                 }
                 let reason = Self::end_reason(c);
@@ -1239,7 +1276,7 @@ impl VccPolicy {
             }
             ServerMsg::InternalEnd { call_id } => {
                 let Some(c) = self.call.as_ref() else { return };
-                if c.leg.is_none() && c.call_id == call_id {
+                if c.leg.is_none() && c.settling.is_none() && c.call_id == call_id {
                     let reason = Self::end_reason(c);
                     self.end_call(reason);
                 }
@@ -1257,6 +1294,7 @@ impl VccPolicy {
             } => {
                 let ok = status == "OK";
                 if drop_agent == self.extension {
+                    let done = ok.then(|| new_agent.clone());
                     self.transfer_result(
                         ok,
                         if ok {
@@ -1268,6 +1306,7 @@ impl VccPolicy {
                             }
                         },
                     );
+                    self.transfer_answered(done);
                 } else if new_agent == self.extension && !ok {
                     self.emit(Event::Notice(Notice::IpccError(status)));
                 }
@@ -1304,6 +1343,8 @@ impl VccPolicy {
             }
             ServerMsg::TransferAcdResult { status } => {
                 let ok = status == "OK";
+                let queue = self.call.as_ref().and_then(|c| c.transfer_asked.clone());
+                let done = if ok { queue } else { None };
                 self.transfer_result(
                     ok,
                     if ok {
@@ -1312,6 +1353,11 @@ impl VccPolicy {
                         TransferDetail::ToQueueFailed { status }
                     },
                 );
+                if ok && done.is_none() {
+                    // Not a transfer of ours (no call, or none asked).
+                    return;
+                }
+                self.transfer_answered(done);
             }
         }
     }
@@ -1592,13 +1638,18 @@ impl VccPolicy {
                 let Some(c) = self.call.as_mut().filter(|c| c.leg == Some(leg)) else {
                     return;
                 };
-                if c.callout && !c.end_requested && !c.customer_answered {
-                    // The platform dropped the agent leg of a call-out the
-                    // customer never answered: the 1055 `ERROR` that says
-                    // why (errorCode, sipCode) races this BYE. Wait for it.
+                let unanswered_callout = c.callout && !c.customer_answered;
+                if !c.end_requested && (unanswered_callout || c.transfer_asked.is_some()) {
+                    // The platform dropped the leg, and the push message
+                    // that says why races this BYE: for a call-out the
+                    // customer never answered, the 1055 `ERROR` (errorCode,
+                    // sipCode); for a transfer we asked for, its result.
+                    // Wait for it.
                     c.leg = None;
                     let fallback = match reason {
-                        EndReason::RemoteHangup | EndReason::Cancelled => EndReason::NoAnswer,
+                        EndReason::RemoteHangup | EndReason::Cancelled if unanswered_callout => {
+                            EndReason::NoAnswer
+                        }
                         other => other,
                     };
                     c.settling = Some((fallback, now + CALLOUT_SETTLE));

@@ -2061,3 +2061,125 @@ fn a_sip_address_is_refused_with_the_reason() {
     );
     assert!(sent(&e).is_empty());
 }
+
+/// Our one call (the first) ended so.
+fn ended(reason: EndReason) -> Event {
+    Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(reason),
+    }
+}
+
+fn transfer_result(status: &str, new_agent: &str) -> ServerMsg {
+    ServerMsg::TransferAgentResult {
+        call_id: "in-1".into(),
+        drop_agent: EXT.into(),
+        new_agent: new_agent.into(),
+        super_agent: String::new(),
+        status: status.into(),
+    }
+}
+
+fn agent_end() -> ServerMsg {
+    ServerMsg::AgentEnd {
+        extension: EXT.into(),
+        call_id: "in-1".into(),
+    }
+}
+
+#[test]
+fn a_transferred_call_ends_as_transferred_with_its_target() {
+    // To an agent: the result, then the platform takes the call away.
+    let mut f = inbound_active();
+    f.cmd(Command::Transfer {
+        call: None,
+        target: TransferTarget::Agent("1002".into()),
+    });
+    f.push(transfer_result("OK", "1002"));
+    assert_eq!(
+        events(&f.push(agent_end())),
+        vec![ended(EndReason::Transferred {
+            target: "1002".into()
+        })]
+    );
+    // To a queue.
+    let mut f = inbound_active();
+    f.cmd(Command::Transfer {
+        call: None,
+        target: TransferTarget::Queue("q-sales".into()),
+    });
+    f.push(ServerMsg::TransferAcdResult {
+        status: "OK".into(),
+    });
+    assert_eq!(
+        events(&f.push(agent_end())),
+        vec![ended(EndReason::Transferred {
+            target: "q-sales".into()
+        })]
+    );
+    // Refused: the call stays ours, and its end is an ordinary one.
+    let mut f = inbound_active();
+    f.cmd(Command::Transfer {
+        call: None,
+        target: TransferTarget::Agent("1102".into()),
+    });
+    f.push(transfer_result("NOK", "1102"));
+    assert_eq!(
+        events(&f.push(agent_end())),
+        vec![ended(EndReason::RemoteHangup)]
+    );
+}
+
+#[test]
+fn device_1_transfer_result_and_bye_in_either_order() {
+    let start = || {
+        let mut f = F::older(1);
+        f.voice(VoiceEvent::Incoming {
+            leg: LegId(3),
+            number: "0987654321".into(),
+            display_name: None,
+        });
+        f.push(ring("in-1"));
+        f.cmd(Command::Accept { call: None });
+        f.voice(VoiceEvent::Answered { leg: LegId(3) });
+        f.cmd(Command::Transfer {
+            call: None,
+            target: TransferTarget::Agent("1002".into()),
+        });
+        f
+    };
+    let bye = VoiceEvent::Ended {
+        leg: LegId(3),
+        reason: EndReason::RemoteHangup,
+    };
+    let transferred = vec![ended(EndReason::Transferred {
+        target: "1002".into(),
+    })];
+    // The result first, then the BYE.
+    let mut f = start();
+    f.push(transfer_result("OK", "1002"));
+    assert_eq!(events(&f.voice(bye.clone())), transferred);
+    // The BYE first: the call waits for the result.
+    let mut f = start();
+    assert!(events(&f.voice(bye.clone())).is_empty());
+    let e = f.push(transfer_result("OK", "1002"));
+    assert_eq!(
+        events(&e)
+            .into_iter()
+            .filter(|e| matches!(e.call_event(), Some(CallEvent::Ended(_))))
+            .collect::<Vec<_>>(),
+        transferred
+    );
+    // The BYE, then a refusal: the other side hung up.
+    let mut f = start();
+    f.voice(bye.clone());
+    let e = f.push(transfer_result("NOK", "1002"));
+    assert!(events(&e).contains(&ended(EndReason::RemoteHangup)));
+    // The BYE and no result at all: the settle time ends it as it was.
+    let mut f = start();
+    f.voice(bye);
+    assert_eq!(
+        events(&f.advance(CALLOUT_SETTLE)),
+        vec![ended(EndReason::RemoteHangup)]
+    );
+}

@@ -62,6 +62,8 @@ pub enum EndReason {
     TransportLost,
     /// The call was answered on another device or by another agent.
     AnsweredElsewhere,
+    /// We transferred the call: to this agent, queue or number.
+    Transferred { target: String },
 }
 
 /// SIP registration state for the voice leg.

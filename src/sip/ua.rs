@@ -83,6 +83,7 @@ struct LegState {
 
 mod conference;
 mod rtp_media;
+mod webrtc_audio;
 
 struct Inner {
     cfg: SipConfig,
@@ -114,6 +115,8 @@ struct Inner {
     tls_ca: Option<Vec<u8>>,
     /// WebRTC media per leg (the WebRTC branch, `webrtc_*` below).
     webrtc: Mutex<HashMap<Leg, WebRtcLeg>>,
+    /// How WebRTC legs' audio reaches the device (`webrtc_audio`).
+    webrtc_audio: webrtc_audio::WebRtcAudio,
     /// Our INVITE client transactions still waiting for a final response,
     /// so a CANCEL the PBX ignores can be abandoned (`SipAction::Abandon`).
     invites: Mutex<HashMap<Leg, tokio::task::AbortHandle>>,
@@ -357,6 +360,7 @@ impl SipUa {
             reg_task: Mutex::new(None),
             tls_ca,
             webrtc: Mutex::new(HashMap::new()),
+            webrtc_audio: Default::default(),
             invites: Mutex::new(HashMap::new()),
             audio: Mutex::new(crate::media::AudioConfig::default()),
             media: Mutex::new(HashMap::new()),
@@ -1031,6 +1035,8 @@ impl SipUa {
                             ua.emit(UaEvent::Problem(msg));
                         } else if let Some(r) = remote.as_ref().filter(|_| !webrtc) {
                             ua.start_rtp_media(leg, r);
+                        } else if webrtc {
+                            ua.start_webrtc_audio(leg);
                         }
                         ua.call_event(SipInput::Answered { leg });
                     } else {
@@ -1387,6 +1393,8 @@ struct WebRtcLeg {
     local_sdp: Option<String>,
     /// The audio channels, until the audio path takes them.
     io: Option<AudioIo>,
+    /// Stops the leg's audio pump when the leg is forgotten.
+    audio: Option<tokio_util::sync::DropGuard>,
 }
 
 impl SipUa {
@@ -1410,7 +1418,10 @@ impl SipUa {
         self.webrtc_legs().contains_key(&leg)
     }
 
-    /// The leg's audio channels (once): PCM frames both ways and media events.
+    /// The leg's audio channels (once): PCM frames both ways and media
+    /// events. Only for an embedder that pumps them itself
+    /// ([`SipUa::pump_webrtc_audio_externally`]); otherwise the UA pumps
+    /// them to the audio device when the call is up.
     pub fn take_webrtc_audio(&self, leg: Leg) -> Option<AudioIo> {
         self.webrtc_legs().get_mut(&leg).and_then(|w| w.io.take())
     }

@@ -69,6 +69,8 @@ pub enum Outcome {
     /// Our call-out that the customer never answered (busy, no answer,
     /// failed, cancelled: see `end_reason`).
     NotAnswered,
+    /// Answered, then transferred by us (the target is in `end_reason`).
+    Transferred,
 }
 
 impl Outcome {
@@ -81,6 +83,7 @@ impl Outcome {
             Outcome::Rejected => "rejected",
             Outcome::AnsweredElsewhere => "answered elsewhere",
             Outcome::NotAnswered => "not answered",
+            Outcome::Transferred => "transferred",
         }
     }
 }
@@ -95,7 +98,10 @@ impl CallRecord {
             };
         }
         if self.answered_at.is_some() {
-            return Outcome::Answered;
+            return match self.end_reason {
+                Some(EndReason::Transferred { .. }) => Outcome::Transferred,
+                _ => Outcome::Answered,
+            };
         }
         match (self.direction, &self.end_reason) {
             (Direction::Outbound, _) => Outcome::NotAnswered,
@@ -156,6 +162,7 @@ fn end_kind(r: &EndReason) -> &'static str {
         EndReason::Timeout => "timeout",
         EndReason::TransportLost => "transport_lost",
         EndReason::AnsweredElsewhere => "answered_elsewhere",
+        EndReason::Transferred { .. } => "transferred",
     }
 }
 

@@ -144,6 +144,7 @@ pub fn outcome_text(c: &CallRecord) -> String {
         Some(EndReason::Timeout) => "timeout".to_string(),
         Some(EndReason::TransportLost) => "connection lost".to_string(),
         Some(EndReason::Rejected { code }) => format!("SIP {code}"),
+        Some(EndReason::Transferred { target }) => format!("to {target}"),
         Some(EndReason::Failed {
             error_code,
             sip_code,

@@ -13,23 +13,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The real binary with every XDG place in `dir`, so nothing of the user's is touched.
+/// The real binary (`super::bin::tongdai`: every XDG place in `dir`), or
+/// the one `TONGDAI_BIN` names, to measure another build the same way.
 pub fn tongdai_in(dir: &Path) -> Command {
-    let bin = std::env::var("TONGDAI_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_tongdai").into());
-    let mut c = Command::new(bin);
-    for (var, sub) in [
-        ("XDG_CONFIG_HOME", "config"),
-        ("XDG_STATE_HOME", "state"),
-        ("XDG_DATA_HOME", "data"),
-        ("XDG_RUNTIME_DIR", "run"),
-        ("HOME", "home"),
-    ] {
-        let p = dir.join(sub);
-        std::fs::create_dir_all(&p).expect("xdg dir");
-        c.env(var, p);
+    let c = super::bin::tongdai(dir);
+    let Ok(other) = std::env::var("TONGDAI_BIN") else {
+        return c;
+    };
+    let mut o = Command::new(other);
+    for (k, v) in c.get_envs() {
+        match v {
+            Some(v) => o.env(k, v),
+            None => o.env_remove(k),
+        };
     }
-    c.env("LANG", "C.UTF-8").env_remove("TONGDAI_BACKEND");
-    c
+    o
 }
 
 /// `tongdai --headless` on a plain-SIP account (UDP, no registration)

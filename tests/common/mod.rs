@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod bin;
+pub mod browser;
 pub mod flood;
 pub mod jack;
 pub mod raw_sip;

@@ -13,7 +13,8 @@ use super::centered;
 use crate::app::action::Action;
 use crate::app::i18n::{self, T};
 use crate::app::state::{
-    AppState, DialTarget, HistoryView, Modal, TransferPrompt, TransferTab, WrapUp, classify_dial,
+    AppState, CallRow, DialTarget, HistoryView, Modal, TransferPrompt, TransferTab, WrapUp,
+    classify_dial,
 };
 use crate::app::theme::{Role, Theme};
 
@@ -374,7 +375,24 @@ fn history(s: &AppState, theme: &Theme, f: &mut Frame, body: Rect, h: &HistoryVi
         Some(_) => {}
     }
     let start = h.selected.saturating_sub(room.saturating_sub(1));
-    for (i, r) in visible.iter().enumerate().skip(start).take(room) {
+    let shown: Vec<(&&CallRow, String)> = visible
+        .iter()
+        .skip(start)
+        .take(room)
+        .map(|r| {
+            let why = i18n::outcome_with_reason(l, r.outcome, r.reason.as_ref());
+            (r, truncate(&why, OUTCOME_MAX))
+        })
+        .collect();
+    // As wide as the longest outcome on screen: notes keep their room at 80 columns.
+    let outcome_w = shown
+        .iter()
+        .map(|(_, o)| o.width())
+        .max()
+        .unwrap_or(0)
+        .clamp(12, OUTCOME_MAX);
+    for (i, (r, outcome)) in shown.into_iter().enumerate() {
+        let i = i + start;
         let talk = r.talk_secs.map(super::clock).unwrap_or_else(|| "–".into());
         let name = r.name.clone().unwrap_or_default();
         // Columns padded by display width (Vietnamese names, wide glyphs).
@@ -385,7 +403,7 @@ fn history(s: &AppState, theme: &Theme, f: &mut Frame, body: Rect, h: &HistoryVi
             pad(&r.number, 13),
             pad(&truncate(&name, 18), 18),
             talk,
-            pad(i18n::outcome(l, r.outcome), 12),
+            pad(&outcome, outcome_w),
         );
         if let Some(n) = &r.note {
             text.push_str(&format!(" {n}"));
@@ -427,6 +445,10 @@ fn history(s: &AppState, theme: &Theme, f: &mut Frame, body: Rect, h: &HistoryVi
     f.render_widget(Paragraph::new(lines), list);
     f.render_widget(Paragraph::new(keys), bottom);
 }
+
+/// The widest outcome column in the history view (a failed call-out's
+/// reason, a transfer's target).
+const OUTCOME_MAX: usize = 18;
 
 /// `text` padded with spaces to `width` display columns.
 fn pad(text: &str, width: usize) -> String {

@@ -14,7 +14,7 @@ use crate::app::action::Action;
 use crate::app::i18n::{self, Lang, T};
 use crate::app::state::{AppState, Call, CrmState, Phase, Setup};
 use crate::app::theme::{Role, Theme};
-use crate::engine::RegState;
+use crate::engine::{Availability, RegState};
 
 fn block<'a>(title: &str, theme: &Theme, role: Role) -> Block<'a> {
     Block::bordered()
@@ -280,13 +280,24 @@ fn agent_panel(s: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         theme,
         i18n::t(l, T::Status),
         lw,
-        vec![match s.availability {
-            Some(a) => Span::styled(
-                format!("● {}", i18n::availability(l, a)),
-                theme.style(availability_role(a)),
-            ),
-            None => unknown(),
-        }],
+        match s.availability {
+            Some(a) => {
+                let mut spans = vec![Span::styled(
+                    format!("● {}", i18n::availability(l, a)),
+                    theme.style(availability_role(a)),
+                )];
+                if a == Availability::NoAnswer {
+                    // No calls come until the agent goes On again.
+                    let key = key_label(&keys_for(s, Action::Availability), 1);
+                    spans.push(Span::styled(
+                        format!(" {}", i18n::no_answer_key(l, &key)),
+                        theme.style(Role::Hint),
+                    ));
+                }
+                spans
+            }
+            None => vec![unknown()],
+        },
     ));
     let voice = match s.voice_here {
         Some(true) => Span::styled(i18n::t(l, T::VoiceHere), theme.style(Role::Ok)),
@@ -513,7 +524,7 @@ fn customer_popup(s: &AppState, c: &Call, theme: &Theme, f: &mut Frame, area: Re
                         "{} {}{talk} · {}",
                         r.when,
                         arrow(r.direction),
-                        i18n::outcome(l, r.outcome)
+                        i18n::outcome_with_reason(l, r.outcome, r.reason.as_ref())
                     ),
                     theme.style(role),
                 )));

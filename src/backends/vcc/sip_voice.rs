@@ -6,11 +6,12 @@
 //! [`VoiceAction`]s on a [`SipUa`] and reports [`VoiceEvent`]s back.
 //!
 //! ```text
-//!  Start ─▶ worker task: SipUa::start (REGISTER over WS) ─┬─ Incoming / Dial legs
-//!  Stop  ─▶ worker: hang up its legs, un-REGISTER, close  │   audio pump per answered leg:
-//!                                                          │   device ─20 ms─▶ to_peer
-//!                                                          └─  from_peer ─▶ device
+//!  Start ─▶ worker task: SipUa::start (REGISTER over WS) ── Incoming / Dial legs
+//!  Stop  ─▶ worker: hang up its legs, un-REGISTER, close
 //! ```
+//!
+//! Each answered leg's audio is pumped to and from `[audio]` by the UA
+//! itself (`sip::ua::webrtc_audio`), as for a plain SIP account.
 //!
 //! One worker per Start: a Stop followed at once by a Start (the SDK's
 //! re-register after `IPCC_NOT_CONNECT_AGENT_ID`) lets the old worker
@@ -23,21 +24,19 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 use super::voice::{VoiceAccount, VoiceLeg};
 use crate::call::softphone::{Leg, SipAction, SipInput};
 use crate::call::vcc::{LegId, VoiceAction, VoiceEvent};
 use crate::engine::{EndReason, RegState};
-use crate::media::{AudioConfig, AudioDevice};
+use crate::media::AudioConfig;
 use crate::sip::ua::{SipUa, UaEvent};
 use crate::sip::{MediaMode, SecondCall, SipConfig, Transport};
-use crate::webrtc_media::{AudioIo, FRAME_SAMPLES, SAMPLE_RATE};
 
 /// How long a stopping worker waits for the un-REGISTER.
 const UNREGISTER_WAIT: Duration = Duration::from_secs(2);
@@ -208,7 +207,6 @@ struct LegInfo {
     /// We sent the 200 (inbound): a hang-up is then a BYE, not a 486.
     accepted: bool,
     answered: bool,
-    audio: Option<CancellationToken>,
 }
 
 fn ua_leg(leg: LegId) -> Leg {
@@ -235,11 +233,9 @@ fn failure_reason(code: Option<u16>) -> EndReason {
 
 struct Work {
     ua: SipUa,
-    audio: AudioConfig,
     events: mpsc::UnboundedSender<VoiceEvent>,
     legs: HashMap<Leg, LegInfo>,
     domain: String,
-    calls: Arc<AtomicU64>,
 }
 
 async fn work(
@@ -273,13 +269,14 @@ async fn work(
             return;
         }
     };
+    // The UA pumps each answered leg's audio to and from `[audio]`.
+    ua.set_audio(audio);
+    ua.number_calls_with(calls);
     let mut w = Work {
         ua,
-        audio,
         events,
         legs: HashMap::new(),
         domain: account.domain.clone(),
-        calls,
     };
     loop {
         tokio::select! {
@@ -339,8 +336,7 @@ impl Work {
             }
             VoiceAction::Reject { leg, code } => {
                 let l = ua_leg(leg);
-                if let Some(info) = self.legs.remove(&l) {
-                    stop_audio(&info);
+                if self.legs.remove(&l).is_some() {
                     self.ua.execute(SipAction::Reject { leg: l, code });
                 }
                 self.emit(VoiceEvent::Ended {
@@ -356,7 +352,6 @@ impl Work {
                         inbound: false,
                         accepted: false,
                         answered: false,
-                        audio: None,
                     },
                 );
                 let target = format!("sip:{number}@{}", self.domain);
@@ -377,7 +372,6 @@ impl Work {
         let Some(info) = self.legs.remove(&leg) else {
             return;
         };
-        stop_audio(&info);
         let action = match (info.inbound, info.answered || info.accepted) {
             (_, true) => SipAction::Bye { leg },
             (true, false) => SipAction::Reject { leg, code: 486 },
@@ -391,8 +385,7 @@ impl Work {
     }
 
     fn ended(&mut self, leg: Leg, reason: EndReason) {
-        if let Some(info) = self.legs.remove(&leg) {
-            stop_audio(&info);
+        if self.legs.remove(&leg).is_some() {
             self.emit(VoiceEvent::Ended {
                 leg: vcc_leg(leg),
                 reason,
@@ -408,16 +401,6 @@ impl Work {
             return;
         }
         info.answered = true;
-        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
-        let cancel = CancellationToken::new();
-        info.audio = Some(cancel.clone());
-        tokio::spawn(pump_call(
-            self.ua.clone(),
-            leg,
-            self.audio.clone(),
-            n,
-            cancel,
-        ));
         self.emit(VoiceEvent::Answered { leg: vcc_leg(leg) });
     }
 
@@ -443,7 +426,6 @@ impl Work {
                         inbound: true,
                         accepted: false,
                         answered: false,
-                        audio: None,
                     },
                 );
                 self.ua.execute(SipAction::Ringing { leg });
@@ -480,86 +462,5 @@ impl Work {
             | SipInput::Quality { .. }
             | SipInput::TransferProgress { .. } => {}
         }
-    }
-}
-
-fn stop_audio(info: &LegInfo) {
-    if let Some(c) = &info.audio {
-        c.cancel();
-    }
-}
-
-/// Wait for the leg's WebRTC audio, then pump it to and from the device.
-async fn pump_call(ua: SipUa, leg: Leg, audio: AudioConfig, n: u64, cancel: CancellationToken) {
-    let mut io = None;
-    for _ in 0..200 {
-        if let Some(x) = ua.take_webrtc_audio(leg) {
-            io = Some(x);
-            break;
-        }
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_millis(10)) => {}
-        }
-    }
-    let Some(io) = io else {
-        tracing::warn!(?leg, "vcc voice: the call has no WebRTC audio");
-        return;
-    };
-    let device = match audio.open(n, SAMPLE_RATE) {
-        Ok(d) => d,
-        Err(e) => {
-            tracing::warn!("vcc voice: audio device: {e}; the call goes on without it");
-            Box::new(crate::media::NullDevice::new(SAMPLE_RATE))
-        }
-    };
-    pump(io, device, cancel).await;
-}
-
-/// Device → peer one 20 ms frame per tick; peer → device as frames arrive.
-pub async fn pump(io: AudioIo, mut device: Box<dyn AudioDevice>, cancel: CancellationToken) {
-    let AudioIo {
-        to_peer,
-        mut from_peer,
-        mut events,
-    } = io;
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut frame = vec![0i16; FRAME_SAMPLES];
-    let mut device_ok = true;
-    let mut events_open = true;
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => break,
-            _ = tick.tick() => {
-                if device_ok && let Err(e) = device.read(&mut frame) {
-                    tracing::warn!("vcc voice: microphone: {e}");
-                    device_ok = false;
-                }
-                if !device_ok {
-                    frame.fill(0);
-                }
-                match to_peer.try_send(frame.clone()) {
-                    Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => {}
-                    Err(mpsc::error::TrySendError::Closed(_)) => break,
-                }
-            }
-            f = from_peer.recv() => match f {
-                Some(f) => {
-                    if device_ok && let Err(e) = device.write(&f) {
-                        tracing::warn!("vcc voice: speaker: {e}");
-                        device_ok = false;
-                    }
-                }
-                None => break,
-            },
-            e = events.recv(), if events_open => match e {
-                Some(e) => tracing::debug!(?e, "vcc voice: media"),
-                None => events_open = false,
-            },
-        }
-    }
-    if let Err(e) = device.close() {
-        tracing::warn!("vcc voice: closing the audio device: {e}");
     }
 }

@@ -1,7 +1,8 @@
 //! The plain RTP audio of a call leg: starts a [`MediaSession`] on the leg's
 //! bound RTP socket once the call is up, follows hold, mute and re-INVITEs,
 //! sends DTMF as RFC 4733 events when negotiated, and stops it at the end.
-//! WebRTC legs have their own media (`webrtc_media`); this skips them.
+//! WebRTC legs have their own media (`webrtc_media`), pumped to the same
+//! devices by `webrtc_audio`.
 
 use std::net::SocketAddr;
 
@@ -17,7 +18,7 @@ impl SipUa {
     /// Start audio for `leg` towards `remote` (the peer's SDP).
     pub(super) fn start_rtp_media(&self, leg: Leg, remote: &RemoteAudio) {
         if self.is_webrtc(leg) {
-            return;
+            return self.start_webrtc_audio(leg);
         }
         let Some(ip) = remote.addr else { return };
         let (socket, codec) = {
@@ -158,7 +159,7 @@ fn media_event(leg: Leg, ev: MediaEvent) -> Option<UaEvent> {
 /// again a few times (at most ~200 ms, on this failure path only); files,
 /// the null device and JACK (shared by design, and a refused JACK client
 /// must not be reopened at once) never wait.
-fn open_device(
+pub(super) fn open_device(
     audio: &crate::media::AudioConfig,
     n: u64,
     rate: u32,

@@ -1,0 +1,155 @@
+//! The sound of a WebRTC leg: once the call is up (our 2xx ACKed, or the
+//! peer's 2xx to our INVITE: the same seam where `rtp_media` starts a plain
+//! RTP leg), the UA itself pumps the leg's PCM frames between the session's
+//! [`AudioIo`] and the call's audio device (`[audio]`). So every user of the
+//! UA (a plain SIP account, the VCC voice leg) has sound without having to
+//! remember it.
+//!
+//! ```text
+//!  device ─read, one 20 ms frame per tick─▶ to_peer   (encoded by webrtc_media)
+//!  device ◀─write, as frames arrive──────── from_peer (decoded by webrtc_media)
+//! ```
+//!
+//! The pump stops when the leg is forgotten (its guard lives in the leg's
+//! WebRTC state) or when the session closes its channels; the device is then
+//! closed, so a file device's WAV gets its final header.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::media::{AudioDevice, NullDevice};
+use crate::webrtc_media::{AudioIo, FRAME_SAMPLES, MediaEvent, SAMPLE_RATE};
+
+use super::{Leg, SipUa, UaEvent};
+
+/// How the UA treats WebRTC audio; one per UA.
+#[derive(Default)]
+pub(super) struct WebRtcAudio {
+    /// Numbers the calls' devices (`call-<n>-heard.wav`); `None`: the leg's
+    /// number, as plain RTP legs do.
+    numbers: Mutex<Option<Arc<AtomicU64>>>,
+    /// The embedder pumps the frames itself (`take_webrtc_audio`).
+    external: AtomicBool,
+}
+
+impl SipUa {
+    /// Number the calls' audio devices from `counter` (incremented per
+    /// call) instead of by leg: the VCC voice leg keeps its numbering
+    /// across the UAs of successive registrations.
+    pub fn number_calls_with(&self, counter: Arc<AtomicU64>) {
+        *self
+            .inner
+            .webrtc_audio
+            .numbers
+            .lock()
+            .expect("numbers lock") = Some(counter);
+    }
+
+    /// The embedder takes each WebRTC leg's frames with
+    /// [`SipUa::take_webrtc_audio`] and pumps them itself (measurements of
+    /// the raw media); the UA then leaves the audio device alone.
+    pub fn pump_webrtc_audio_externally(&self, external: bool) {
+        self.inner
+            .webrtc_audio
+            .external
+            .store(external, Ordering::Relaxed);
+    }
+
+    /// The WebRTC leg is up: pump its audio to and from the call's device.
+    /// Idempotent (the channels are taken once).
+    pub(super) fn start_webrtc_audio(&self, leg: Leg) {
+        if self.inner.webrtc_audio.external.load(Ordering::Relaxed) {
+            return;
+        }
+        let cancel = CancellationToken::new();
+        let io = {
+            let mut legs = self.webrtc_legs();
+            let Some(w) = legs.get_mut(&leg) else { return };
+            let Some(io) = w.io.take() else { return };
+            // Forgetting the leg drops the guard, which stops the pump.
+            w.audio = Some(cancel.clone().drop_guard());
+            io
+        };
+        let n = match &*self
+            .inner
+            .webrtc_audio
+            .numbers
+            .lock()
+            .expect("numbers lock")
+        {
+            Some(c) => c.fetch_add(1, Ordering::SeqCst) + 1,
+            None => leg.0,
+        };
+        let audio = self.inner.audio.lock().expect("audio lock").clone();
+        let ua = self.clone();
+        tokio::spawn(async move {
+            let device = match super::rtp_media::open_device(&audio, n, SAMPLE_RATE) {
+                Ok(d) => d,
+                Err(e) => {
+                    // Silence still goes out, so the peer's media stays up.
+                    ua.emit(UaEvent::Problem(format!(
+                        "audio device: {e}; the call has no sound"
+                    )));
+                    Box::new(NullDevice::new(SAMPLE_RATE))
+                }
+            };
+            tracing::debug!(?leg, n, "WebRTC audio starts");
+            pump(io, device, cancel).await;
+        });
+    }
+}
+
+/// Device → peer one 20 ms frame per tick; peer → device as frames arrive.
+async fn pump(io: AudioIo, mut device: Box<dyn AudioDevice>, cancel: CancellationToken) {
+    let AudioIo {
+        to_peer,
+        mut from_peer,
+        mut events,
+    } = io;
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut frame = vec![0i16; FRAME_SAMPLES];
+    let mut device_ok = true;
+    let mut events_open = true;
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tick.tick() => {
+                if device_ok && let Err(e) = device.read(&mut frame) {
+                    tracing::warn!("WebRTC audio: microphone: {e}");
+                    device_ok = false;
+                }
+                if !device_ok {
+                    frame.fill(0);
+                }
+                match to_peer.try_send(frame.clone()) {
+                    Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => {}
+                    Err(mpsc::error::TrySendError::Closed(_)) => break,
+                }
+            }
+            f = from_peer.recv() => match f {
+                Some(f) => {
+                    if device_ok && let Err(e) = device.write(&f) {
+                        tracing::warn!("WebRTC audio: speaker: {e}");
+                        device_ok = false;
+                    }
+                }
+                None => break,
+            },
+            e = events.recv(), if events_open => match e {
+                Some(MediaEvent::FirstAudio { codec, .. }) => {
+                    tracing::debug!(codec = codec.name(), "WebRTC audio: first frame from the peer");
+                }
+                Some(e) => tracing::debug!(?e, "WebRTC audio: media"),
+                None => events_open = false,
+            },
+        }
+    }
+    if let Err(e) = device.close() {
+        tracing::warn!("WebRTC audio: closing the audio device: {e}");
+    }
+}
