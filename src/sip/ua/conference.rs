@@ -14,7 +14,8 @@
 //!   mix (muting that leg's stream would cut its far end off from the other
 //!   one too); a leg leaving the mix gets its own mute state back.
 //!
-//! WebRTC legs have their own media and are not mixed.
+//! WebRTC legs whose audio the UA pumps (`webrtc_audio`) join the same
+//! way; a leg whose frames the embedder pumps itself is not mixed.
 
 use std::collections::{HashMap, HashSet};
 
