@@ -9,7 +9,8 @@
 //! - through the UA as the engine builds it, driven with the `SipAction`s
 //!   the call core emits, with a PCMU and a G.722 far end (mixed rates),
 //!   checking that the second call's own device is parked in the mix and
-//!   takes over again after `EndConference`.
+//!   takes over again after `EndConference`, and that mute in the mix
+//!   silences the agent only.
 //!
 //! Each side's recording is cut into 250 ms windows and checked by
 //! frequency. The two tests take turns (four baresips at once on a
@@ -167,6 +168,18 @@ async fn three_way_on_the_ua() {
         legs: vec![one, two],
     });
     tokio::time::sleep(Duration::from_millis(3000)).await;
+    // Mute in the three-way call: the agent leaves the mix, bob and carol
+    // still hear each other.
+    ua.execute(SipAction::Mute {
+        leg: one,
+        mute: true,
+    });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    ua.execute(SipAction::Mute {
+        leg: one,
+        mute: false,
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
     ua.execute(SipAction::EndConference);
     tokio::time::sleep(Duration::from_millis(2000)).await;
     ua.execute(SipAction::Bye { leg: one });
@@ -214,6 +227,10 @@ async fn three_way_on_the_ua() {
     let wb = windows(&b, &[440.0, 880.0, 1000.0]);
     eprintln!("bob (440, 880, 1000): {}", show(&wb));
     assert!(count(&wb, &[f, t, t]) >= 8, "bob hears carol and the agent");
+    assert!(
+        count(&wb, &[f, t, f]) >= 3,
+        "the agent muted: bob still hears carol"
+    );
     assert!(count(&wb[..4], &[f, f, t]) >= 2, "before: the agent alone");
     assert!(
         count(&wb[wb.len() - 4..], &[f, f, t]) >= 2,
@@ -224,6 +241,10 @@ async fn three_way_on_the_ua() {
     let wc = windows(&c, &[440.0, 880.0, 1000.0]);
     eprintln!("carol (440, 880, 1000): {}", show(&wc));
     assert!(count(&wc, &[t, f, t]) >= 8, "carol hears bob and the agent");
+    assert!(
+        count(&wc, &[t, f, f]) >= 3,
+        "the agent muted: carol still hears bob"
+    );
     assert!(
         count(&wc[wc.len() - 4..], &[f, f, t]) >= 2,
         "after: the agent alone"
@@ -370,4 +391,78 @@ fn merge_through_the_binary_mixes_both_calls_and_ending_one_leaves_the_other() {
         "consulting: carol hears the agent, not bob"
     );
     assert!(count(&wc, &[t, f, t]) >= 6, "carol hears bob and the agent");
+}
+
+/// Call waiting: a second call during a call is a short beep in the call's
+/// audio for the agent only: not in what the customer hears, and not on
+/// the ring device.
+#[test]
+fn a_waiting_call_beeps_in_the_agents_call_audio_only() {
+    if !need("kamailio") || !need("baresip") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let k = Kamailio::start();
+    let registrar = format!("127.0.0.1:{}", k.udp);
+    let carol =
+        Baresip::start_with_env("carol", "secret", &registrar, &[("BARESIP_TONE_HZ", "880")]);
+    let dave = Baresip::start("dave", "secret", &registrar);
+    let rec = tempdir("waiting-agent");
+    let c = console("waiting-agent", "alice", &registrar, &rec, 1000.0);
+
+    ok(&c, json!({"cmd": "call", "number": "sip:carol@127.0.0.1"}));
+    c.wait_status("carol answered", T, |s| {
+        call(s, "c1")["phase"] == "connected"
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        dave.ctl(&["dial", &format!("sip:alice@127.0.0.1:{}", k.udp)]),
+        "dave dials"
+    );
+    c.wait_status("dave waits", T, |s| call(s, "c2")["phase"] == "ringing");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(dave.ctl(&["hangup"]), "dave gives up");
+    c.wait_status("dave gone", T, |s| call(s, "c2").is_null());
+    std::thread::sleep(Duration::from_millis(500));
+    ok(&c, json!({"cmd": "end", "call": "c1"}));
+    c.wait_status("idle", T, |s| {
+        s["calls"].as_array().is_some_and(Vec::is_empty)
+    });
+    drop(c);
+    std::thread::sleep(Duration::from_millis(500));
+
+    let (_, agent) = recording(&rec);
+    let beep = tone_levels(&agent, 8000, 425.0, 100);
+    let loudest = beep.iter().copied().fold(f64::MIN, f64::max);
+    eprintln!("agent: 425 Hz per 100 ms: {beep:.0?}");
+    assert!(
+        loudest > -18.0,
+        "the agent hears the beep: {loudest:.1} dBFS"
+    );
+    assert!(
+        beep[..10].iter().all(|&l| l < OFF),
+        "no beep before the second call"
+    );
+    let on = beep.iter().filter(|&&l| l > -20.0).count();
+    assert!((2..=4).contains(&on), "one short beep: {on} × 100 ms");
+    assert!(
+        tone_levels(&agent, 8000, 880.0, 250)[4..]
+            .iter()
+            .all(|&l| l > ON),
+        "carol's audio goes on under the beep"
+    );
+    let theirs = tone_levels(&dump(&carol), 8000, 425.0, 100);
+    assert!(
+        theirs.iter().all(|&l| l < OFF),
+        "carol never hears it: {theirs:.0?}"
+    );
+    let rings: Vec<_> = std::fs::read_dir(&rec)
+        .expect("record dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("ring-"))
+        .collect();
+    assert!(
+        rings.is_empty(),
+        "the ring device stays quiet during a call"
+    );
 }

@@ -200,6 +200,9 @@ struct ConfState {
     agent_rate: u32,
     /// The call-waiting beep over what the agent hears.
     beep: Overlay,
+    /// The agent's microphone is left out of the mix (the far ends still
+    /// hear each other).
+    agent_muted: bool,
     mic: Vec<i16>,
     heard: Vec<i16>,
 }
@@ -214,6 +217,9 @@ impl ConfState {
         self.mic.resize(n, 0);
         if let Err(e) = agent.own.read(&mut self.mic) {
             agent.own_failed(e);
+            self.mic.fill(0);
+        }
+        if self.agent_muted {
             self.mic.fill(0);
         }
         let ports: Vec<PortId> = self.mixer.ports().collect();
@@ -244,6 +250,7 @@ impl ConfState {
 /// A running three-way call: which legs are in it.
 pub struct Conference {
     legs: Vec<(PortId, LegSwitch)>,
+    state: Arc<Mutex<ConfState>>,
 }
 
 impl Conference {
@@ -267,6 +274,7 @@ impl Conference {
                 .collect(),
             agent_rate,
             beep: Overlay::default(),
+            agent_muted: false,
             mic: Vec::new(),
             heard: Vec::new(),
         }));
@@ -277,7 +285,14 @@ impl Conference {
             leg.beep = Overlay::default();
             leg.conf = Some((state.clone(), *id, i == 0));
         }
-        Some(Conference { legs })
+        Some(Conference { legs, state })
+    }
+
+    /// Mute in a three-way call is the agent's microphone, for every far
+    /// end (muting one leg's session would cut that far end off from the
+    /// other one too).
+    pub fn set_agent_mute(&self, mute: bool) {
+        lock(&self.state).agent_muted = mute;
     }
 
     /// The legs in the call, the agent's device's first.
@@ -497,6 +512,49 @@ mod tests {
         assert!(Conference::start(vec![(PortId(1), sw1.clone())]).is_none());
         assert!(Conference::start(vec![(PortId(1), sw1.clone()), (PortId(1), sw2)]).is_none());
         assert!(Conference::start(vec![(PortId(1), sw1.clone()), (PortId(2), sw1)]).is_none());
+    }
+
+    #[test]
+    fn muting_the_agent_in_the_mix_keeps_the_far_ends_talking() {
+        let (d1, played1) = probe(8000, &[1000.0]);
+        let (d2, _) = probe(8000, &[1500.0]);
+        let (dev1, sw1) = LegDevice::wrap(d1);
+        let (dev2, sw2) = LegDevice::wrap(d2);
+        let mut l1 = Leg {
+            dev: dev1,
+            far: ToneGen::sine(&[700.0], 0.25, 8000),
+            sent: Vec::new(),
+        };
+        let mut l2 = Leg {
+            dev: dev2,
+            far: ToneGen::sine(&[880.0], 0.25, 8000),
+            sent: Vec::new(),
+        };
+        let conf = Conference::start(vec![(PortId(1), sw1), (PortId(2), sw2)]).expect("two legs");
+        conf.set_agent_mute(true);
+        for _ in 0..50 {
+            l1.tick();
+            l2.tick();
+        }
+        let (to1, to2) = (&l1.sent[800..], &l2.sent[800..]);
+        assert!(
+            level(to1, 8000, 1000.0) < -40.0,
+            "far end 1 no longer hears the agent"
+        );
+        assert!(level(to2, 8000, 1000.0) < -40.0, "far end 2 neither");
+        assert!(level(to1, 8000, 880.0) > -14.0, "but hears far end 2");
+        assert!(level(to2, 8000, 700.0) > -14.0, "and 2 hears 1");
+        assert!(
+            level(&lock(&played1)[800..], 8000, 880.0) > -14.0,
+            "the agent hears"
+        );
+        conf.set_agent_mute(false);
+        let s1 = l1.sent.len();
+        for _ in 0..25 {
+            l1.tick();
+            l2.tick();
+        }
+        assert!(level(&l1.sent[s1 + 160..], 8000, 1000.0) > -14.0, "unmuted");
     }
 
     #[test]

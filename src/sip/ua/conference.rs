@@ -9,11 +9,15 @@
 //!   first leg's device is the agent's one device;
 //! - `EndConference`, or a leg of it ending: each remaining leg goes back
 //!   to its own device (three or more legs go on without the one that left);
-//! - `WaitingBeep { leg }`: a beep for the agent over that leg's audio.
+//! - `WaitingBeep { leg }`: a beep for the agent over that leg's audio;
+//! - `Mute { leg }` on a leg in the mix mutes the agent's microphone in the
+//!   mix (muting that leg's stream would cut its far end off from the other
+//!   one too); a leg leaving the mix gets its own mute state back.
 //!
-//! WebRTC legs have their own media and are not mixed.
+//! WebRTC legs whose audio the UA pumps (`webrtc_audio`) join the same
+//! way; a leg whose frames the embedder pumps itself is not mixed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::media::bridge::{Conference, LegSwitch};
 use crate::media::mixer::PortId;
@@ -25,11 +29,42 @@ use crate::engine::{Event, Info, Notice};
 pub(super) struct Mixing {
     switches: HashMap<Leg, LegSwitch>,
     conference: Option<Conference>,
+    /// The legs the call core asked to mute.
+    muted: HashSet<Leg>,
 }
 
 impl SipUa {
     fn mixing(&self) -> std::sync::MutexGuard<'_, Mixing> {
         self.inner.mixing.lock().expect("mixing lock")
+    }
+
+    /// Mute as the call core asked, wherever each leg's audio goes now:
+    /// a leg in the mix never mutes its own stream; the agent's voice
+    /// leaves the mix while any leg in it is muted.
+    fn apply_mutes(&self, m: &Mixing) {
+        let media = self.inner.media.lock().expect("media lock");
+        for leg in m.switches.keys() {
+            let mixed = m
+                .conference
+                .as_ref()
+                .is_some_and(|c| c.contains(PortId(leg.0)));
+            if let Some((h, _)) = media.get(leg) {
+                h.set_mute(!mixed && m.muted.contains(leg));
+            }
+        }
+        if let Some(c) = &m.conference {
+            c.set_agent_mute(c.legs().any(|p| m.muted.contains(&Leg(p.0))));
+        }
+    }
+
+    pub(super) fn mixing_set_mute(&self, leg: Leg, mute: bool) {
+        let mut m = self.mixing();
+        if mute {
+            m.muted.insert(leg);
+        } else {
+            m.muted.remove(&leg);
+        }
+        self.apply_mutes(&m);
     }
 
     /// A leg's audio started on `switch`'s device.
@@ -42,6 +77,7 @@ impl SipUa {
     pub(super) fn mixing_remove(&self, leg: Leg) {
         let mut m = self.mixing();
         m.switches.remove(&leg);
+        m.muted.remove(&leg);
         if let Some(c) = m.conference.take() {
             m.conference = if c.contains(PortId(leg.0)) {
                 tracing::debug!(leg = leg.0, "a leg left the three-way call");
@@ -50,6 +86,7 @@ impl SipUa {
                 Some(c)
             };
         }
+        self.apply_mutes(&m);
     }
 
     pub(super) fn conference(&self, legs: &[Leg]) {
@@ -68,6 +105,7 @@ impl SipUa {
         } else {
             None
         };
+        self.apply_mutes(&m);
         match &m.conference {
             Some(c) => {
                 tracing::debug!(legs = ?c.legs().map(|p| p.0).collect::<Vec<_>>(), "three-way call mixes")
@@ -85,10 +123,12 @@ impl SipUa {
     }
 
     pub(super) fn end_conference(&self) {
-        if let Some(c) = self.mixing().conference.take() {
+        let mut m = self.mixing();
+        if let Some(c) = m.conference.take() {
             tracing::debug!("three-way call ends: each leg back to its own audio");
             c.end();
         }
+        self.apply_mutes(&m);
     }
 
     pub(super) fn waiting_beep(&self, leg: Leg) {

@@ -70,10 +70,10 @@ impl SipUa {
         }
     }
 
+    /// Through the mixing state: a leg in a three-way call mutes the
+    /// agent in the mix, not its own stream (`conference`).
     pub(super) fn rtp_set_mute(&self, leg: Leg, mute: bool) {
-        if let Some((h, _)) = self.inner.media.lock().expect("media lock").get(&leg) {
-            h.set_mute(mute);
-        }
+        self.mixing_set_mute(leg, mute);
     }
 
     pub(super) fn rtp_set_hold(&self, leg: Leg, hold: bool) {

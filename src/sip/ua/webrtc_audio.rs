@@ -21,6 +21,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::media::bridge::LegDevice;
 use crate::media::{AudioDevice, NullDevice};
 use crate::webrtc_media::{AudioIo, FRAME_SAMPLES, MediaEvent, SAMPLE_RATE};
 
@@ -98,8 +99,14 @@ impl SipUa {
                     Box::new(NullDevice::new(SAMPLE_RATE))
                 }
             };
+            // Its own device until a three-way call mixes it (`conference`).
+            let (device, switch) = LegDevice::wrap(device);
+            ua.mixing_add(leg, switch);
             tracing::debug!(?leg, n, "WebRTC audio starts");
-            if pump(io, device, cancel).await == Ended::PathLost {
+            let ended = pump(io, Box::new(device), cancel).await;
+            // Also when the leg was forgotten before the pump started.
+            ua.mixing_remove(leg);
+            if ended == Ended::PathLost {
                 ua.emit(UaEvent::Problem(format!(
                     "the call's media path died (no ICE connectivity for {}+ s); hung up",
                     DISCONNECTED_GRACE.as_secs() + 5
