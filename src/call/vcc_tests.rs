@@ -2183,3 +2183,56 @@ fn device_1_transfer_result_and_bye_in_either_order() {
         vec![ended(EndReason::RemoteHangup)]
     );
 }
+
+// ---- take the voice channel back after a reconnect (issue 15) -------------
+
+/// Drop the push socket and log in again; the refresh says voice is not here.
+fn reconnect_without_voice(f: &mut F) -> Vec<Effect> {
+    f.input(Input::PushClosed {
+        reason: "dropped".into(),
+    });
+    f.advance(Duration::from_secs(60));
+    f.input(Input::PushOpened);
+    f.push(ServerMsg::Refresh {
+        agent_status: "NOT AVAILABLE".into(),
+        is_voice_channel: false,
+        device_type: 1,
+    })
+}
+
+#[test]
+fn a_reconnect_told_no_voice_takes_it_back_and_keeps_the_device_1_leg() {
+    let mut f = F::older(1);
+    assert_eq!(voice_actions(&f.drain()), vec![]);
+    let e = reconnect_without_voice(&mut f);
+    assert_eq!(sent(&e), vec![ClientMsg::EnableVoice]);
+    let ev = events(&e);
+    assert!(ev.contains(&Event::Reconnected));
+    assert!(ev.contains(&Event::VoiceChannel(true)));
+    assert!(ev.contains(&Event::Notice(Notice::Info(Info::VoiceRetaken))));
+    assert!(!ev.contains(&Event::Notice(Notice::Info(Info::VoiceInUseElsewhere))));
+    // The console's own audio leg is not stopped meanwhile.
+    assert_eq!(voice_actions(&e), vec![]);
+    assert!(f.p.owns_voice());
+}
+
+#[test]
+fn a_refused_take_back_says_voice_is_elsewhere_and_stops_the_leg() {
+    let mut f = F::older(1);
+    reconnect_without_voice(&mut f);
+    let e = f.push(ServerMsg::VoiceEnabled {
+        result: 0,
+        device_type: 1,
+    });
+    let ev = events(&e);
+    assert!(ev.contains(&Event::VoiceChannel(false)));
+    assert!(ev.contains(&Event::Notice(Notice::Info(Info::VoiceInUseElsewhere))));
+    assert_eq!(voice_actions(&e), vec![VoiceAction::Stop]);
+    assert!(!f.p.owns_voice());
+    // A call-out now says why it cannot go.
+    let e = f.cmd(Command::CallOut("0912345678".into()));
+    assert_eq!(
+        events(&e),
+        vec![Event::Notice(Notice::NotNow(NotNow::VoiceElsewhere))]
+    );
+}
