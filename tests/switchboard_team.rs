@@ -75,11 +75,11 @@ fn backend(base: &str, ipphone: &str) -> Box<dyn tongdai::engine::Backend> {
     cfg.generation = Generation::Older;
     cfg.web_base = base.to_string();
     cfg.push_scheme = "ws".into();
-    Box::new(VccBackend::with_parts(
+    VccBackend::with_parts(
         cfg,
         Some(Secret::new(DEMO_ACCESS_KEY)),
         Box::new(UnavailableVoiceLeg::default()),
-    ))
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
