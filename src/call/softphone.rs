@@ -591,6 +591,14 @@ impl Softphone {
                     .map(|c| c.leg)
                     .collect();
                 if legs.len() == 2 {
+                    // A held call joins unheld (re-INVITE sendrecv, RFC
+                    // 3264 §8.4): the mixer only mixes what flows.
+                    for c in self.calls.iter_mut().filter(|c| c.held && !c.hold_pending) {
+                        c.hold_pending = true;
+                        let leg = c.leg;
+                        self.effects
+                            .push_back(Effect::Sip(SipAction::Hold { leg, hold: false }));
+                    }
                     self.sip(SipAction::Conference { legs });
                 } else {
                     self.not_now(NotNow::NeedTwoCalls);
@@ -2427,12 +2435,19 @@ mod tests {
             notices(&cmd(&mut p, t0, Command::Merge))[..],
             [Notice::NotNow(NotNow::NeedTwoCalls)]
         ));
+        // The held customer is resumed first, then both are mixed.
         let mut p = consulting(t0);
         assert_eq!(
             wire(&cmd(&mut p, t0, Command::Merge)),
-            vec![SipAction::Conference {
-                legs: vec![Leg(1), Leg(2)]
-            }]
+            vec![
+                SipAction::Hold {
+                    leg: Leg(1),
+                    hold: false
+                },
+                SipAction::Conference {
+                    legs: vec![Leg(1), Leg(2)]
+                }
+            ]
         );
     }
 }
