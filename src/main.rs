@@ -75,6 +75,10 @@ enum Cmd {
         /// or the demo's well-known key.
         #[arg(long)]
         access_key_file: Option<PathBuf>,
+        /// Also N generated desk-phone agents, extensions 20001… (load runs:
+        /// benches/consoles.sh); SIGUSR1 switches every agent On / Off.
+        #[arg(long, default_value_t = 0, value_name = "N")]
+        agents: u32,
     },
     /// Print a VCC login token (JWT) for the configured [vcc] agent, as the
     /// SDK's login.php does.
@@ -266,11 +270,13 @@ fn tool_command(cli: &Cli) -> anyhow::Result<Option<ExitCode>> {
         Some(Cmd::Switchboard {
             listen,
             access_key_file,
+            agents,
         }) => {
-            let opts = tongdai::switchboard::SwitchboardOptions::from_env_or_demo(
+            let mut opts = tongdai::switchboard::SwitchboardOptions::from_env_or_demo(
                 *listen,
                 access_key_file.clone(),
             )?;
+            opts.scenario.add_team(*agents);
             let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             rt.block_on(tongdai::switchboard::run(opts))?;
             Ok(Some(ExitCode::SUCCESS))

@@ -215,11 +215,33 @@ pub async fn start(opts: SwitchboardOptions) -> Result<Switchboard, SwitchboardE
 }
 
 /// `tongdai switchboard`: start, print where it listens and how to point a
-/// client at it, run until Ctrl-C, SIGTERM or SIGHUP.
+/// client at it, run until Ctrl-C, SIGTERM or SIGHUP. Each SIGUSR1 switches
+/// every agent On, then Off, then On, … ([`Control::StatusAll`]): a load
+/// run's one status change that reaches every console.
 pub async fn run(opts: SwitchboardOptions) -> Result<(), SwitchboardError> {
+    use tokio::signal::unix::{SignalKind, signal};
     let sb = start(opts).await?;
     println!("{}", sb.banner());
-    wait_for_signal().await;
+    let mut usr1 = signal(SignalKind::user_defined1()).ok();
+    let mut on = false;
+    let stop = wait_for_signal();
+    tokio::pin!(stop);
+    loop {
+        let next_usr1 = async {
+            match usr1.as_mut() {
+                Some(s) => s.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = &mut stop => break,
+            Some(()) = next_usr1 => {
+                on = !on;
+                let status = if on { "AVAILABLE" } else { "NOT AVAILABLE" };
+                sb.control(Control::StatusAll { status: status.into() });
+            }
+        }
+    }
     sb.shutdown().await;
     Ok(())
 }
@@ -394,7 +416,8 @@ impl Switchboard {
             }
         }
         line("  agents (ipphone, name, role, device):".into());
-        for a in &self.scenario.agents {
+        let team = |a: &&AgentSpec| a.username.starts_with("team.");
+        for a in self.scenario.agents.iter().filter(|a| !team(a)) {
             line(format!(
                 "    {}  {:<40} role {}  device {}{}",
                 a.ipphone,
@@ -406,6 +429,14 @@ impl Switchboard {
                 } else {
                     String::new()
                 }
+            ));
+        }
+        let n_team = self.scenario.agents.iter().filter(team).count();
+        if n_team > 0 {
+            line(format!(
+                "    {}…{}  team.1…team.{n_team}: {n_team} generated agents, device 4 only",
+                scenario::TEAM_FIRST_IPPHONE,
+                u64::from(scenario::TEAM_FIRST_IPPHONE) + n_team as u64 - 1,
             ));
         }
         line(format!(

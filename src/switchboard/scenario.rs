@@ -128,6 +128,29 @@ impl Scenario {
     }
 }
 
+/// The first extension of a generated team ([`Scenario::add_team`]).
+pub const TEAM_FIRST_IPPHONE: u32 = 20001;
+
+impl Scenario {
+    /// Add `n` generated agents for load runs (`tongdai switchboard
+    /// --agents N`): extensions 20001, 20002, …, usernames `team.1`, …,
+    /// calls on a desk phone (device 4, the only one allowed), starting Off
+    /// so that no simulated caller rings them until they say so.
+    pub fn add_team(&mut self, n: u32) {
+        for i in 1..=n {
+            let mut a = AgentSpec::new(
+                &(TEAM_FIRST_IPPHONE + i - 1).to_string(),
+                &format!("team.{i}"),
+                &format!("Team agent {i} (desk phone)"),
+                6,
+                4,
+            );
+            a.allowed_devices = vec![4];
+            self.agents.push(a);
+        }
+    }
+}
+
 /// How simulated people take their time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timing {

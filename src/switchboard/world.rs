@@ -70,6 +70,10 @@ pub enum Control {
     DropConnections { agent: String },
     /// Send `11111111` to every connection now.
     Ping,
+    /// Set every agent's status (`AVAILABLE`, `NOT AVAILABLE`, …) and tell
+    /// every logged-in console at once with 1020: the whole team switched
+    /// by a supervisor, and the fan-out figure of `benches/consoles.sh`.
+    StatusAll { status: String },
 }
 
 /// What the HTTP side and the world share.
@@ -1284,6 +1288,21 @@ impl World {
             Control::Ping => {
                 for &id in self.conns.keys() {
                     self.out(id, ServerMsg::Keepalive);
+                }
+            }
+            Control::StatusAll { status } => {
+                for a in self.agents.values_mut() {
+                    a.status = status.clone();
+                }
+                for (&id, c) in &self.conns {
+                    if c.agent.is_some() {
+                        self.out(
+                            id,
+                            ServerMsg::AgentStatusReload {
+                                agent_status: status.clone(),
+                            },
+                        );
+                    }
                 }
             }
         }
