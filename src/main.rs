@@ -286,6 +286,7 @@ fn tool_command(cli: &Cli) -> anyhow::Result<Option<ExitCode>> {
 }
 
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     // ring and aws-lc-rs are both linked: pick one before any TLS.
     tongdai::backends::vcc::install_crypto_provider();
     let cli = Cli::parse();
@@ -377,11 +378,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         "tongdai starting"
     );
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = runtime_for(&cfg.audio)?;
     let log_file = &log.stderr;
     let exit = runtime.block_on(async move {
         let mut state = AppState::new(lang, keymap, Instant::now());
@@ -605,10 +602,42 @@ async fn start_demo(
     Ok(backend)
 }
 
+/// The console's runtime, sized to its work. With no sound card
+/// (`[audio] device = "null"`: calls ring on a desk phone or a mobile, or
+/// carry silence) the work is a few sockets and timers: one thread does
+/// it, and a team of such consoles on one box costs no idle threads.
+/// With a sound card, two workers keep media off the thread that draws.
+fn runtime_for(audio: &tongdai::media::AudioConfig) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut b = if audio.device == tongdai::media::DeviceKind::Null {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(2);
+        b
+    };
+    b.enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// glibc gives every thread that allocates its own arena (up to 8 per
+/// core), each keeping freed memory of its own; the console allocates
+/// little and rarely, so two arenas are enough and hold less memory
+/// idle. An explicit `MALLOC_ARENA_MAX` still wins.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: called first thing in main, before any other thread
+        // exists; mallopt only sets a malloc parameter.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+}
+
 struct Logging {
     /// The log file again, for fd 2.
     stderr: std::fs::File,
-    _guard: tracing_appender::non_blocking::WorkerGuard,
 }
 
 fn init_logging(cfg: &Config) -> anyhow::Result<Logging> {
@@ -629,7 +658,9 @@ fn init_logging(cfg: &Config) -> anyhow::Result<Logging> {
     let file = tongdai::private_fs::open_append(&path)
         .with_context(|| format!("cannot open the log file {}", path.display()))?;
     let stderr = file.try_clone()?;
-    let (writer, guard) = tracing_appender::non_blocking(file);
+    // Written in place, not through a background writer thread: the log
+    // gets a few lines a minute, and an idle console keeps no thread for it.
+    let writer = std::sync::Mutex::new(file);
     let mut filter = cfg.log.level.clone();
     if !filter.contains("rsipstack") {
         // rsipstack logs digest headers at info.
@@ -647,10 +678,7 @@ fn init_logging(cfg: &Config) -> anyhow::Result<Logging> {
         .with_ansi(false)
         .try_init()
         .map_err(|e| anyhow::anyhow!("cannot start logging: {e}"))?;
-    Ok(Logging {
-        stderr,
-        _guard: guard,
-    })
+    Ok(Logging { stderr })
 }
 
 /// `tongdai demo --screen …`: a scripted engine with no network, for the

@@ -34,21 +34,20 @@ impl Board {
         let out = child.stdout.take().expect("stdout");
         let mut banner = String::new();
         let mut base = None;
-        for line in BufReader::new(out).lines() {
+        let mut lines = BufReader::new(out).lines();
+        for line in lines.by_ref() {
             let line = line.expect("banner line");
             banner.push_str(&line);
             banner.push('\n');
             if let Some(b) = line.split("(web_base / api_base): ").nth(1) {
                 base = Some(b.trim().to_string());
             }
-            if line.contains("agents (ipphone") {
-                // The banner names the team in one line, not one per agent.
-                continue;
-            }
             if line.contains("a tongdai client needs") {
                 break;
             }
         }
+        // Keep reading: a closed pipe would fail the switchboard's next print.
+        std::thread::spawn(move || lines.for_each(drop));
         let base = base.unwrap_or_else(|| panic!("no API base in the banner:\n{banner}"));
         assert!(
             banner.contains(&format!("20001…{}  team.1…team.{agents}", 20000 + agents)),
