@@ -13,8 +13,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::bin::BinConsole;
-use common::browser::{CHILD_ENV, Phone, T, kamailio, run_child_in_netns, sox_tone};
-use serde_json::{Value, json};
+use common::browser::{CHILD_ENV, Phone, T, call_phase, kamailio, run_child_in_netns, sox_tone};
+use serde_json::json;
 
 #[test]
 fn a_dying_path_recovers_or_ends_with_a_notice_within_10_s() {
@@ -46,10 +46,6 @@ fn cut(prefix: &str, on: bool) {
         ip(&["rule", "add", "pref", "0", "table", "local"]);
         ip(&["rule", "del", "pref", "100", "table", "local"]);
     }
-}
-
-fn call_phase(s: &Value) -> Option<&str> {
-    s["call"]["phase"].as_str()
 }
 
 #[test]

@@ -24,12 +24,8 @@ use std::time::{Duration, Instant};
 
 use common::bin::BinConsole;
 use common::browser::{
-    CHILD_ENV, Phone, T, WSS_PORT, check_we_hear, kamailio_with, new_recording, recordings,
-    run_child_in_netns, sox_tone,
+    CHILD_ENV, Phone, T, WSS_PORT, calls_both_ways, kamailio_with, run_child_in_netns, sox_tone,
 };
-use serde_json::{Value, json};
-
-const RATE: u32 = 48_000;
 
 #[test]
 fn wss_verifies_the_certificate_registers_and_calls_both_ways() {
@@ -61,10 +57,6 @@ fn refused(td: &BinConsole, what: &str, needle: &str) {
         "{what}: the reason should name the certificate ({needle}): {reason}"
     );
     assert_ne!(s["registration"]["state"], "registered", "{s}");
-}
-
-fn call_phase(s: &Value) -> Option<&str> {
-    s["call"]["phase"].as_str()
 }
 
 #[test]
@@ -135,50 +127,13 @@ fn child_wss() {
         )],
     );
 
-    // tongdai calls the browser.
-    let before = recordings(&rec);
-    let r = td.request(json!({"cmd": "call", "number": format!("sip:alice@{kam_ip}")}));
-    assert_eq!(r["ok"], true, "{r}");
-    phone.expect("incoming", T);
-    phone.send(json!({"cmd": "answer"}));
-    phone.expect("confirmed", T);
-    td.wait_status("connected (we called)", T, |s| {
-        call_phase(s) == Some("connected")
-    });
-    std::thread::sleep(Duration::from_secs(3));
-    phone.check_hears(1000.0, "tongdai called over wss");
-    let r = td.request(json!({"cmd": "end"}));
-    assert_eq!(r["ok"], true, "{r}");
-    phone.expect("ended", T);
-    td.wait_status("idle", T, |s| s["call"].is_null());
-    check_we_hear(
-        &new_recording(&rec, &before, 2.0, RATE),
-        RATE,
-        440.0,
-        "tongdai called over wss",
-    );
-
-    // The browser calls tongdai.
-    let before = recordings(&rec);
-    phone.send(json!({"cmd": "call", "target": format!("sip:bob@{kam_ip}")}));
-    td.wait_status("ringing (the browser calls)", T, |s| {
-        call_phase(s) == Some("ringing") && s["call"]["direction"] == "inbound"
-    });
-    let r = td.request(json!({"cmd": "answer"}));
-    assert_eq!(r["ok"], true, "{r}");
-    phone.expect("confirmed", T);
-    td.wait_status("connected (the browser called)", T, |s| {
-        call_phase(s) == Some("connected")
-    });
-    std::thread::sleep(Duration::from_secs(3));
-    phone.check_hears(1000.0, "the browser called over wss");
-    phone.send(json!({"cmd": "hangup"}));
-    td.wait_status("idle after the browser's BYE", T, |s| s["call"].is_null());
-    check_we_hear(
-        &new_recording(&rec, &before, 2.0, RATE),
-        RATE,
-        440.0,
-        "the browser called over wss",
+    calls_both_ways(
+        &td,
+        &mut phone,
+        &kam_ip,
+        &rec,
+        Duration::from_secs(3),
+        " over wss",
     );
 
     phone.quit();

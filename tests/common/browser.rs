@@ -418,3 +418,65 @@ pub fn check_we_hear(x: &[i16], rate: u32, hz: f64, what: &str) {
         d.purity
     );
 }
+
+/// The console's call phase in a `status` answer.
+pub fn call_phase(s: &Value) -> Option<&str> {
+    s["call"]["phase"].as_str()
+}
+
+/// Two calls between the console `td` (SIP user `bob`, its file microphone
+/// at 1000 Hz, what it hears recorded in `rec`) and the browser `phone`
+/// (`alice`, speaking 440 Hz), both registered at `kam_ip`: first the console
+/// calls, then the browser does. Each call carries audio both ways, checked
+/// by tone after `listen` of talk; `how` names the path in the messages.
+pub fn calls_both_ways(
+    td: &super::bin::BinConsole,
+    phone: &mut Phone,
+    kam_ip: &str,
+    rec: &Path,
+    listen: Duration,
+    how: &str,
+) {
+    const RATE: u32 = 48_000;
+    // 1. The console calls the browser.
+    let what = format!("tongdai called{how}");
+    let before = recordings(rec);
+    let t0 = Instant::now();
+    let r = td.request(json!({"cmd": "call", "number": format!("sip:alice@{kam_ip}")}));
+    assert_eq!(r["ok"], true, "{r}");
+    phone.expect("incoming", T);
+    eprintln!("call → the browser rings: {:?}", t0.elapsed());
+    phone.send(json!({"cmd": "answer"}));
+    phone.expect("confirmed", T);
+    td.wait_status("connected (we called)", T, |s| {
+        call_phase(s) == Some("connected")
+    });
+    std::thread::sleep(listen);
+    phone.check_hears(1000.0, &what);
+    let r = td.request(json!({"cmd": "end"}));
+    assert_eq!(r["ok"], true, "{r}");
+    phone.expect("ended", T);
+    td.wait_status("idle", T, |s| s["call"].is_null());
+    check_we_hear(&new_recording(rec, &before, 2.0, RATE), RATE, 440.0, &what);
+    eprintln!("ok: {what}: audio both ways");
+
+    // 2. The browser calls the console.
+    let what = format!("the browser called{how}");
+    let before = recordings(rec);
+    phone.send(json!({"cmd": "call", "target": format!("sip:bob@{kam_ip}")}));
+    td.wait_status("ringing (the browser calls)", T, |s| {
+        call_phase(s) == Some("ringing") && s["call"]["direction"] == "inbound"
+    });
+    let r = td.request(json!({"cmd": "answer"}));
+    assert_eq!(r["ok"], true, "{r}");
+    phone.expect("confirmed", T);
+    td.wait_status("connected (the browser called)", T, |s| {
+        call_phase(s) == Some("connected")
+    });
+    std::thread::sleep(listen);
+    phone.check_hears(1000.0, &what);
+    phone.send(json!({"cmd": "hangup"}));
+    td.wait_status("idle after the browser's BYE", T, |s| s["call"].is_null());
+    check_we_hear(&new_recording(rec, &before, 2.0, RATE), RATE, 440.0, &what);
+    eprintln!("ok: {what}: audio both ways");
+}
