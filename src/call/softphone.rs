@@ -235,6 +235,9 @@ struct Completing {
     replaces: bool,
     /// The REFER got its 2xx: a failure now is the referred INVITE's.
     accepted: bool,
+    /// Give up waiting for the REFER's outcome (no final NOTIFY ever came,
+    /// RFC 3515 §2.4.5): the customer must not stay held for good.
+    deadline: Instant,
 }
 
 /// Settings the machine needs (from `[sip]`).
@@ -359,10 +362,35 @@ impl Softphone {
     /// CANCELled leg's 64*T1), if any.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let calls = self.calls.iter().filter_map(|c| c.ring_deadline);
-        calls.chain(self.cancelled.iter().map(|&(_, d)| d)).min()
+        let transfer = self.completing.as_ref().map(|t| t.deadline);
+        calls
+            .chain(self.cancelled.iter().map(|&(_, d)| d))
+            .chain(transfer)
+            .min()
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(t) = self.completing.take_if(|t| t.deadline <= now) {
+            // No final NOTIFY came: the transfer is as good as refused (408
+            // Request Timeout). Both calls stay as they were (no fallback: a
+            // silent peer may have done anything), and the agent is told.
+            if let Some(id) = self.call_of(t.customer) {
+                self.emit_call(
+                    id,
+                    CallEvent::TransferResult {
+                        ok: false,
+                        detail: TransferDetail::Sip { code: 408 },
+                    },
+                );
+                self.emit(Event::Notice(Notice::Info(Info::TransferRefused {
+                    code: 408,
+                })));
+                if self.call_of(t.consult).is_none() {
+                    self.resume.push(id);
+                }
+            }
+            self.settle();
+        }
         let expired: Vec<(Leg, Phase)> = self
             .calls
             .iter()
@@ -582,7 +610,7 @@ impl Softphone {
             }
             Command::Swap { call } => self.swap(call),
             Command::Consult(number) => self.consult(now, &number),
-            Command::CompleteTransfer => self.complete_transfer(),
+            Command::CompleteTransfer => self.complete_transfer(now),
             Command::Merge => {
                 let legs: Vec<Leg> = self
                     .calls
@@ -737,7 +765,7 @@ impl Softphone {
 
     /// Complete the attended transfer: REFER the held customer to the
     /// colleague with Replaces naming our consult dialog (RFC 5589 §7.1).
-    fn complete_transfer(&mut self) {
+    fn complete_transfer(&mut self, now: Instant) {
         let pair = self.calls.iter().find_map(|c| {
             let parent = c.consult_for?;
             let customer = self
@@ -758,6 +786,9 @@ impl Softphone {
             colleague: colleague.clone(),
             replaces: true,
             accepted: false,
+            // The INVITE with Replaces is answered at once (it takes over
+            // a dialog that is up): one INVITE transaction's time.
+            deadline: now + 64 * T1,
         });
         self.sip(SipAction::AttendedRefer {
             leg: customer,
@@ -769,7 +800,7 @@ impl Softphone {
     /// Progress of the attended transfer's REFER on the customer's leg:
     /// the REFER's own answer (`notify` false) or a NOTIFY about the
     /// INVITE it caused (only sent once the REFER was accepted).
-    fn completing_progress(&mut self, code: u16, done: bool, notify: bool) {
+    fn completing_progress(&mut self, now: Instant, code: u16, done: bool, notify: bool) {
         let Some(mut t) = self.completing.take() else {
             return;
         };
@@ -816,6 +847,8 @@ impl Softphone {
             self.completing = Some(Completing {
                 replaces: false,
                 accepted: false,
+                // The plain REFER's INVITE rings the colleague's phone.
+                deadline: now + self.policy.ring_timeout + 64 * T1,
                 ..t.clone()
             });
             if let Some(c) = self.remove(t.consult) {
@@ -1076,12 +1109,12 @@ impl Softphone {
             SipInput::TransferProgress { leg, code, done }
                 if self.completing.as_ref().is_some_and(|t| t.customer == leg) =>
             {
-                self.completing_progress(code, done, true)
+                self.completing_progress(now, code, done, true)
             }
             SipInput::ReferAnswered { leg, code }
                 if self.completing.as_ref().is_some_and(|t| t.customer == leg) =>
             {
-                self.completing_progress(code, code >= 300, false)
+                self.completing_progress(now, code, code >= 300, false)
             }
             // A blind transfer: the answer is read as the first progress.
             SipInput::ReferAnswered { leg, code } => self.sip_input(
@@ -2295,6 +2328,45 @@ mod tests {
         assert_eq!(p.call_of(Leg(1)), Some(CallId(1)));
         assert_eq!(p.call_of(Leg(2)), Some(CallId(2)));
         // Complete can be tried again.
+        assert_eq!(wire(&cmd(&mut p, t0, Command::CompleteTransfer)).len(), 1);
+    }
+
+    #[test]
+    fn a_transfer_whose_final_notify_never_comes_gives_up_and_keeps_both_calls() {
+        let t0 = Instant::now();
+        let mut p = consulting(t0);
+        cmd(&mut p, t0, Command::CompleteTransfer);
+        // The REFER is accepted, then the peer falls silent.
+        sip(
+            &mut p,
+            t0,
+            SipInput::ReferAnswered {
+                leg: Leg(1),
+                code: 202,
+            },
+        );
+        let deadline = p.poll_timeout().expect("a deadline on the transfer");
+        assert_eq!(deadline, t0 + 64 * T1);
+        p.handle_timeout(deadline - Duration::from_millis(1));
+        assert!(drain(&mut p).is_empty());
+        p.handle_timeout(deadline);
+        let fx = drain(&mut p);
+        assert!(wire(&fx).is_empty(), "no fallback on silence: {fx:?}");
+        assert_eq!(
+            notices(&fx),
+            vec![Notice::Info(Info::TransferRefused { code: 408 })]
+        );
+        assert!(fx.contains(&Effect::Emit(Event::Call {
+            call: CallId(1),
+            event: CallEvent::TransferResult {
+                ok: false,
+                detail: TransferDetail::Sip { code: 408 }
+            }
+        })));
+        // Both calls are still there, and the transfer can be tried again.
+        assert_eq!(p.call_of(Leg(1)), Some(CallId(1)));
+        assert_eq!(p.call_of(Leg(2)), Some(CallId(2)));
+        assert_eq!(p.poll_timeout(), None);
         assert_eq!(wire(&cmd(&mut p, t0, Command::CompleteTransfer)).len(), 1);
     }
 
