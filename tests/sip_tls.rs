@@ -6,7 +6,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command as Proc;
 use std::time::Duration;
 
 use common::*;
@@ -16,91 +15,6 @@ use tongdai::engine::{Command, EndReason, Event, RegState};
 use tongdai::sip::{SipConfig, Transport};
 
 const T: Duration = Duration::from_secs(10);
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Proc::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A CA and a server certificate for IP 127.0.0.1, plus Kamailio's tls.cfg.
-fn pki(dir: &Path) -> std::path::PathBuf {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=tongdai test CA",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=127.0.0.1",
-        ],
-    );
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-    )
-    .expect("ext");
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "ext.cnf",
-        ],
-    );
-    let cfg = dir.join("tls.cfg");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[server:default]\nmethod = TLSv1.2+\ncertificate = {d}/server.pem\nprivate_key = {d}/server.key\nverify_certificate = no\nrequire_certificate = no\n\n[client:default]\nverify_certificate = no\nrequire_certificate = no\n",
-            d = dir.display()
-        ),
-    )
-    .expect("tls.cfg");
-    cfg
-}
 
 fn account(tls_port: u16, user: &str, ca: Option<std::path::PathBuf>) -> SipConfig {
     SipConfig {
@@ -129,14 +43,13 @@ fn start_kamailio_tls() -> Option<(Kamailio, u16, std::path::PathBuf)> {
         eprintln!("SKIP: kamailio-tls-modules is not installed");
         return None;
     }
-    let dir = tempdir("pki");
-    let cfg = pki(&dir);
+    let pki = common::pki::make(&tempdir("pki"), "127.0.0.1");
     let tls_port = free_port();
     let k = Kamailio::start_with_env(&[
         ("TLS_PORT", tls_port.to_string()),
-        ("TLS_CFG", cfg.display().to_string()),
+        ("TLS_CFG", pki.signed_cfg.display().to_string()),
     ]);
-    Some((k, tls_port, dir.join("ca.pem")))
+    Some((k, tls_port, pki.ca))
 }
 
 #[tokio::test]
