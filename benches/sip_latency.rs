@@ -42,6 +42,7 @@ fn account(server: String, register: bool, bind: String) -> SipConfig {
         second_call: Default::default(),
         ring_timeout_s: 30,
         inbound_ring_timeout_s: 60,
+        keepalive_s: 0,
         ca_file: None,
         stun_servers: Vec::new(),
         turn_servers: Vec::new(),

@@ -60,7 +60,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "sip_unknown_key.toml",
-        "tests/config/bad/sip_unknown_key.toml:5:1: unknown key `sever` in [sip]; did you mean `server`? (expected one of `user`, `server`, `transport`, `ws_url`, `domain`, `auth_user`, `password_file`, `display_name`, `expires`, `register`, `bind`, `insecure_tls`, `ca_file`, `second_call`, `ring_timeout_s`, `inbound_ring_timeout_s`, `stun_servers`, `turn_servers`, `turn_user`, `turn_password_file`, `ice_policy`, `media`, `codecs`)",
+        "tests/config/bad/sip_unknown_key.toml:5:1: unknown key `sever` in [sip]; did you mean `server`? (expected one of `user`, `server`, `transport`, `ws_url`, `domain`, `auth_user`, `password_file`, `display_name`, `expires`, `register`, `keepalive_s`, `bind`, `insecure_tls`, `ca_file`, `second_call`, `ring_timeout_s`, `inbound_ring_timeout_s`, `stun_servers`, `turn_servers`, `turn_user`, `turn_password_file`, `ice_policy`, `media`, `codecs`)",
     ),
     (
         "sip_wrong_type.toml",

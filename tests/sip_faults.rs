@@ -143,3 +143,111 @@ async fn restart_mid_call(transport: Transport) {
     assert!(alice.shutdown().await);
     assert!(bob.shutdown().await);
 }
+
+/// A UDP account through the real binary: `keepalive_s = 2`.
+fn udp_console(tag: &str, k: &Kamailio, extra: &str) -> common::bin::BinConsole {
+    let dir = tempdir(tag);
+    let pw = write_secret(&dir, "secret");
+    common::bin::BinConsole::start_in(
+        dir,
+        &format!(
+            "backend = \"sip\"\n[audio]\ndevice = \"null\"\n\
+             [sip]\nuser = \"alice\"\nserver = \"127.0.0.1:{}\"\ndomain = \"127.0.0.1\"\n\
+             password_file = \"{}\"\nexpires = 120\nbind = \"127.0.0.1\"\n{extra}\n",
+            k.udp,
+            pw.display()
+        ),
+        &[],
+    )
+}
+
+fn registered_status(s: &serde_json::Value) -> bool {
+    s["registration"]["state"] == "registered"
+}
+
+/// A caller outside Kamailio's user list (a trunk: not challenged) sends
+/// an INVITE for alice through Kamailio. `Some(180)` when it rang at the
+/// console (the console then rejects it, and the caller ACKs the 486),
+/// else Kamailio's final answer.
+fn ring_alice_through(
+    k: &Kamailio,
+    c: &common::bin::BinConsole,
+    caller: &common::raw_sip::RawUdp,
+    n: u32,
+) -> Option<u16> {
+    use common::raw_sip::{ack_for, invite};
+    let kam: std::net::SocketAddr = format!("127.0.0.1:{}", k.udp).parse().unwrap();
+    let inv = invite(
+        kam,
+        caller.port(),
+        &format!("restart-{n}"),
+        "0912000111",
+        "UDP",
+    );
+    caller.send(kam, &inv);
+    let first = caller.expect("a final answer or 180", Duration::from_secs(5), |m| {
+        m.code().is_some_and(|c| c >= 180)
+    });
+    let code = first.code();
+    let last = if code == Some(180) {
+        c.wait_status("ringing", T, |s| s["call"]["phase"] == "ringing");
+        let r = c.request(serde_json::json!({"cmd": "reject"}));
+        assert_eq!(r["ok"], true, "{r}");
+        c.wait_status("idle", T, |s| s["call"].is_null());
+        caller.expect("the 486", Duration::from_secs(5), |m| m.code() == Some(486))
+    } else {
+        first
+    };
+    caller.send(kam, &ack_for(&inv, &last));
+    code
+}
+
+/// Issue 15: a UDP account has no connection to lose when Kamailio (usrloc
+/// in memory) restarts and forgets it. Its binding check (OPTIONS to its
+/// own address through the registrar every `keepalive_s`) gets 404 and it
+/// registers again: inbound calls reach it again within keepalive_s + the
+/// UDP retransmission interval (T2, 4 s) of Kamailio listening again,
+/// instead of at the refresh 90 s later.
+#[test]
+fn a_udp_account_notices_a_kamailio_restart_and_takes_calls_again_within_6_s() {
+    if !need("kamailio") {
+        return;
+    }
+    let k = Kamailio::start();
+    let c = udp_console("udp-restart", &k, "keepalive_s = 2");
+    c.wait_status("registered", T, registered_status);
+    let caller = common::raw_sip::RawUdp::new();
+    assert_eq!(ring_alice_through(&k, &c, &caller, 0), Some(180));
+
+    let restarted = Instant::now();
+    k.restart();
+    let back = Instant::now();
+    let mut answers = Vec::new();
+    let took = loop {
+        let code = ring_alice_through(&k, &c, &caller, answers.len() as u32 + 1);
+        answers.push(code);
+        if code == Some(180) {
+            break back.elapsed();
+        }
+        assert!(
+            back.elapsed() < Duration::from_secs(20),
+            "calls still fail 20 s after the restart: {answers:?}\nlog:\n{}",
+            c.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    eprintln!(
+        "a call reached the UDP console {took:?} after Kamailio listened again ({:?} after \
+         the restart began); answers: {answers:?}",
+        restarted.elapsed()
+    );
+    assert!(
+        took <= Duration::from_secs(6),
+        "inbound calls came back after {took:?}: {answers:?}"
+    );
+    assert!(
+        c.log().contains("registering again"),
+        "the log says why: {}",
+        c.log()
+    );
+}

@@ -285,6 +285,7 @@ async fn child_side() {
         second_call: Default::default(),
         ring_timeout_s: 30,
         inbound_ring_timeout_s: 60,
+        keepalive_s: 30,
         ca_file: None,
         stun_servers: Vec::new(),
         turn_servers: Vec::new(),

@@ -102,6 +102,12 @@ pub struct SipConfig {
     /// Register at all (some trunks take calls without).
     #[serde(default = "default_true")]
     pub register: bool,
+    /// UDP accounts: every this many seconds, OPTIONS to our own address
+    /// through the registrar checks that it still knows us; a registrar
+    /// that restarted and forgot us is noticed within this time and we
+    /// register again (`sip::binding_check`). 0: off.
+    #[serde(default = "default_keepalive")]
+    pub keepalive_s: u32,
     /// Local address (optionally `addr:port`) to bind SIP and RTP to.
     #[serde(default = "default_bind", deserialize_with = "bind_address")]
     pub bind: String,
@@ -267,6 +273,9 @@ pub fn check_bind(bind: &str) -> Result<(), String> {
 
 fn default_expires() -> u32 {
     600
+}
+fn default_keepalive() -> u32 {
+    30
 }
 fn default_true() -> bool {
     true

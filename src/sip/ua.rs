@@ -87,6 +87,7 @@ struct LegState {
 }
 
 mod conference;
+mod probe;
 mod rtp_media;
 mod webrtc_audio;
 mod wss;
@@ -532,7 +533,10 @@ impl SipUa {
                 }));
             }
             tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
+                // Registered: a UDP account also checks the registrar still
+                // knows us (`probe`), and registers again at once if not.
+                _ = self.sleep_watching_binding(wait), if failures == 0 => {}
+                _ = tokio::time::sleep(wait), if failures > 0 => {}
                 _ = self.inner.transport_lost.notified(), if registered && failures == 0 => {
                     // The TCP/TLS/WebSocket connection the binding lives on
                     // closed (the registrar restarted, the network dropped):

@@ -415,6 +415,9 @@ pub fn sip_account(
         second_call: Default::default(),
         ring_timeout_s: 30,
         inbound_ring_timeout_s: 60,
+        // Tests that check the binding opt in (SIPp registrar scenarios
+        // would take the probe for an unexpected message).
+        keepalive_s: 0,
         ca_file: None,
         stun_servers: Vec::new(),
         turn_servers: Vec::new(),

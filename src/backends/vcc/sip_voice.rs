@@ -126,6 +126,7 @@ pub fn sip_config(account: &VoiceAccount) -> SipConfig {
         second_call: SecondCall::Reject,
         ring_timeout_s: 60,
         inbound_ring_timeout_s: 60,
+        keepalive_s: 30,
         media: MediaMode::Webrtc,
         codecs: Default::default(),
     }
