@@ -144,8 +144,8 @@ async fn restart_mid_call(transport: Transport) {
     assert!(bob.shutdown().await);
 }
 
-/// A UDP account through the real binary: `keepalive_s = 2`.
-fn udp_console(tag: &str, k: &Kamailio, extra: &str) -> common::bin::BinConsole {
+/// An account of alice's at 127.0.0.1:`port` through the real binary.
+fn console_at(tag: &str, port: u16, extra: &str) -> common::bin::BinConsole {
     let dir = tempdir(tag);
     let pw = write_secret(&dir, "secret");
     common::bin::BinConsole::start_in(
@@ -154,7 +154,7 @@ fn udp_console(tag: &str, k: &Kamailio, extra: &str) -> common::bin::BinConsole 
             "backend = \"sip\"\n[audio]\ndevice = \"null\"\n\
              [sip]\nuser = \"alice\"\nserver = \"127.0.0.1:{}\"\ndomain = \"127.0.0.1\"\n\
              password_file = \"{}\"\nexpires = 120\nbind = \"127.0.0.1\"\n{extra}\n",
-            k.udp,
+            port,
             pw.display()
         ),
         &[],
@@ -214,7 +214,7 @@ fn a_udp_account_notices_a_kamailio_restart_and_takes_calls_again_within_6_s() {
         return;
     }
     let k = Kamailio::start();
-    let c = udp_console("udp-restart", &k, "keepalive_s = 2");
+    let c = console_at("udp-restart", k.udp, "keepalive_s = 2");
     c.wait_status("registered", T, registered_status);
     let caller = common::raw_sip::RawUdp::new();
     assert_eq!(ring_alice_through(&k, &c, &caller, 0), Some(180));
@@ -250,4 +250,92 @@ fn a_udp_account_notices_a_kamailio_restart_and_takes_calls_again_within_6_s() {
         "the log says why: {}",
         c.log()
     );
+}
+
+/// Issue 15: the registrar vanishes while our REGISTER is in flight (a
+/// stand-in takes it and goes away without an answer; over TCP it closes
+/// the connection), then Kamailio comes up on the same port. The console
+/// shows it is still trying, and registers without anyone's help.
+#[test]
+fn a_registrar_that_vanishes_during_a_udp_register_is_registered_with_when_back() {
+    if !need("kamailio") {
+        return;
+    }
+    vanish_during_register("udp");
+}
+
+#[test]
+fn a_registrar_that_vanishes_during_a_tcp_register_is_registered_with_when_back() {
+    if !need("kamailio") {
+        return;
+    }
+    vanish_during_register("tcp");
+}
+
+fn vanish_during_register(transport: &str) {
+    use std::io::Read;
+    let port = free_port();
+    let c;
+    if transport == "udp" {
+        let standin = std::net::UdpSocket::bind(("127.0.0.1", port)).unwrap();
+        standin
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        c = console_at("vanish-udp", port, "");
+        let mut buf = [0u8; 4096];
+        let (n, _) = standin.recv_from(&mut buf).expect("a REGISTER");
+        assert!(buf[..n].starts_with(b"REGISTER "), "{:?}", &buf[..n]);
+    } else {
+        let standin = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        c = console_at("vanish-tcp", port, "transport = \"tcp\"");
+        let (mut conn, _) = standin.accept().expect("a connection");
+        conn.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = conn.read(&mut buf).expect("the REGISTER");
+            assert!(n > 0, "closed before a REGISTER");
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert!(got.starts_with(b"REGISTER "), "{got:?}");
+        // The connection and the listener go: a registrar that crashed.
+    }
+    // Gone, mid-REGISTER. The console says what it is doing: over UDP it
+    // is still retransmitting the REGISTER (RFC 3261 §17.1.2.2); over TCP
+    // the attempt failed with the connection and it waits to retry.
+    let s = if transport == "udp" {
+        c.wait_status("registering", T, |s| {
+            s["registration"]["state"] == "registering"
+        })
+    } else {
+        let s = c.wait_status("retrying", T, |s| s["registration"]["state"] == "retrying");
+        assert!(
+            s["registration_failure"]
+                .as_str()
+                .is_some_and(|r| r.contains("closed")),
+            "{s}"
+        );
+        s
+    };
+    eprintln!(
+        "{transport}: while the registrar is away: {}",
+        s["registration"]
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let s = c.status();
+    assert_ne!(s["registration"]["state"], "registered", "{s}");
+    let k = Kamailio::start_on(port, free_port(), &[]);
+    let back = Instant::now();
+    c.wait_status(
+        "registered again",
+        Duration::from_secs(20),
+        registered_status,
+    );
+    let took = back.elapsed();
+    eprintln!("{transport}: registered {took:?} after Kamailio listened");
+    assert!(took <= Duration::from_secs(8), "{took:?}");
+    // And it is registered for real: a call through Kamailio rings.
+    let caller = common::raw_sip::RawUdp::new();
+    assert_eq!(ring_alice_through(&k, &c, &caller, 0), Some(180));
 }

@@ -86,6 +86,7 @@ struct LegState {
     confirmed: bool,
 }
 
+mod attempt;
 mod conference;
 mod probe;
 mod rtp_media;
@@ -496,7 +497,7 @@ impl SipUa {
                     _ = self.inner.reg_cancel.cancelled() => break,
                 }
             }
-            let wait = match reg.register(server.clone(), Some(expires)).await {
+            let wait = match self.register_once(&mut reg, server.clone(), expires).await {
                 Ok(resp) if u16::from(resp.status_code.clone()) / 100 == 2 => {
                     failures = 0;
                     last_problem = None;
@@ -517,11 +518,11 @@ impl SipUa {
                     }));
                     backoff(failures)
                 }
-                Err(e) => {
+                Err(reason) => {
                     failures += 1;
                     self.emit(UaEvent::Registration(RegState::Failed {
                         code: None,
-                        reason: redact(&e.to_string()),
+                        reason,
                     }));
                     backoff(failures)
                 }

@@ -251,8 +251,13 @@ impl Kamailio {
 
     /// Start with extra environment for start.sh (e.g. TLS_PORT, TLS_CFG).
     pub fn start_with_env(env: &[(&str, String)]) -> Kamailio {
+        Kamailio::start_on(free_port(), free_port(), env)
+    }
+
+    /// Start on given ports (UDP and TCP `udp`, WebSocket `ws`): e.g. where
+    /// a test's stand-in registrar just vanished.
+    pub fn start_on(udp: u16, ws: u16, env: &[(&str, String)]) -> Kamailio {
         let dir = tempdir("kamailio");
-        let (udp, ws) = (free_port(), free_port());
         let out = Proc::new(repo().join("tests/peers/kamailio/start.sh"))
             .arg(&dir)
             .arg(udp.to_string())
