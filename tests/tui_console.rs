@@ -2139,6 +2139,14 @@ fn every_info() -> Vec<Info> {
         Info::HoldRefused { held: false },
         Info::TransferProgress { code: 100 },
         Info::AudioDeviceLost { detail: d() },
+        Info::RecordingStopped {
+            file: "/srv/ghi-am/1.wav".into(),
+            disk_full: true,
+        },
+        Info::RecordingStopped {
+            file: "/srv/ghi-am/1.wav".into(),
+            disk_full: false,
+        },
         Info::HistoryOff { detail: d() },
         Info::SoundsOff { detail: d() },
         Info::SoundDeviceFailed {
@@ -2181,6 +2189,7 @@ fn every_info() -> Vec<Info> {
             | Info::HoldRefused { .. }
             | Info::TransferProgress { .. }
             | Info::AudioDeviceLost { .. }
+            | Info::RecordingStopped { .. }
             | Info::HistoryOff { .. }
             | Info::SoundsOff { .. }
             | Info::SoundDeviceFailed { .. }

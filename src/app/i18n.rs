@@ -1139,6 +1139,18 @@ pub fn info(lang: Lang, i: &Info) -> String {
             ),
             quoted(lang, Source::System, detail)
         ),
+        Info::RecordingStopped { file, disk_full } => match (disk_full, vi) {
+            (true, false) => {
+                format!("the disk is full: recording to {file} stopped; the call goes on")
+            }
+            (true, true) => format!("ổ đĩa đầy: đã dừng ghi âm vào {file}; cuộc gọi vẫn tiếp tục"),
+            (false, false) => {
+                format!("recording to {file} stopped, the file cannot grow; the call goes on")
+            }
+            (false, true) => format!(
+                "đã dừng ghi âm vào {file}, không ghi thêm được vào tệp; cuộc gọi vẫn tiếp tục"
+            ),
+        },
         Info::HistoryOff { detail } => format!(
             "{}{}",
             pick("call history is off", "lịch sử cuộc gọi đang tắt"),

@@ -112,6 +112,9 @@ pub enum VoiceEvent {
     Registration(RegState),
     /// The voice leg cannot run here (shown as a notice, never pretended).
     Unavailable(String),
+    /// Something about the leg's audio the agent should read (its
+    /// recording stopped on a full disk, its device went away).
+    AudioInfo(Info),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -1704,6 +1707,7 @@ impl VccPolicy {
                 self.voice_unavailable = true;
                 self.info(Info::VoiceUnavailable { detail: text });
             }
+            VoiceEvent::AudioInfo(i) => self.info(i),
         }
     }
 }

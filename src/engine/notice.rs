@@ -103,6 +103,9 @@ pub enum Info {
     TransferProgress { code: u16 },
     /// The audio device went away mid-call.
     AudioDeviceLost { detail: String },
+    /// A call's recording (or a call sound's, `[audio] device = "file"`)
+    /// stopped: the disk is full or the file cannot grow. The call goes on.
+    RecordingStopped { file: String, disk_full: bool },
     /// The call history cannot be recorded.
     HistoryOff { detail: String },
     /// Ringtone / ringback cannot be played.

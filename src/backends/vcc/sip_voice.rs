@@ -413,6 +413,11 @@ impl Work {
         match e {
             UaEvent::Registration(s) => self.emit(VoiceEvent::Registration(s)),
             UaEvent::Problem(t) => tracing::warn!("vcc voice: {t}"),
+            // Levels and call quality are the plain softphone's; the
+            // agent still reads what went wrong with the audio.
+            UaEvent::Media(crate::engine::Event::Notice(crate::engine::Notice::Info(i))) => {
+                self.emit(VoiceEvent::AudioInfo(i))
+            }
             UaEvent::Media(_) => {}
             UaEvent::Call(i) => self.call_input(i),
         }
