@@ -44,6 +44,8 @@ fn account(server: String, register: bool, bind: String) -> SipConfig {
         inbound_ring_timeout_s: 60,
         keepalive_s: 0,
         ca_file: None,
+        tls_cert_file: None,
+        tls_key_file: None,
         stun_servers: Vec::new(),
         turn_servers: Vec::new(),
         turn_user: None,

@@ -287,6 +287,8 @@ async fn child_side() {
         inbound_ring_timeout_s: 60,
         keepalive_s: 30,
         ca_file: None,
+        tls_cert_file: None,
+        tls_key_file: None,
         stun_servers: Vec::new(),
         turn_servers: Vec::new(),
         turn_user: None,

@@ -118,6 +118,14 @@ pub struct SipConfig {
     /// the system bundle. Certificates are always verified.
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
+    /// `transport = "tls"`: our server certificate (PEM, the chain after
+    /// it), so a trunk can call us over TLS (with `register = false` it
+    /// has no connection of ours to reuse). With `tls_key_file`.
+    #[serde(default)]
+    pub tls_cert_file: Option<PathBuf>,
+    /// Its private key (PEM, PKCS#8 or RSA); mode 600 like the other secrets.
+    #[serde(default)]
+    pub tls_key_file: Option<PathBuf>,
     #[serde(default)]
     pub second_call: SecondCall,
     /// No answer to an outbound INVITE within this many seconds ends it.

@@ -45,6 +45,8 @@ pub enum UaError {
     Stack(String),
     #[error("cannot read the TLS CA bundle {path}: {reason} (set sip.ca_file)")]
     Tls { path: String, reason: String },
+    #[error("cannot use {path} for our TLS listener: {reason}")]
+    TlsServer { path: String, reason: String },
     #[error("TURN: {0}")]
     Turn(String),
 }
@@ -78,6 +80,7 @@ mod probe;
 mod register;
 mod rtp_media;
 mod start;
+mod tls_listen;
 mod webrtc;
 mod webrtc_audio;
 mod wss;

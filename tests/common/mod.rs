@@ -424,6 +424,8 @@ pub fn sip_account(
         // would take the probe for an unexpected message).
         keepalive_s: 0,
         ca_file: None,
+        tls_cert_file: None,
+        tls_key_file: None,
         stun_servers: Vec::new(),
         turn_servers: Vec::new(),
         turn_user: None,

@@ -118,6 +118,8 @@ pub fn sip_config(account: &VoiceAccount) -> SipConfig {
         bind: "0.0.0.0".into(),
         insecure_tls: false,
         ca_file: None,
+        tls_cert_file: None,
+        tls_key_file: None,
         stun_servers: Vec::new(),
         turn_servers: Vec::new(),
         turn_user: None,
