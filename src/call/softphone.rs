@@ -1160,42 +1160,13 @@ mod tests {
     }
 
     #[test]
+    /// Each final answer reaches the agent as the call-out error (the code
+    /// kept for the error table) and as the leg core's end reason (its
+    /// table is tested in `call::leg`).
     fn each_failure_code_maps_to_the_error_table_and_an_end_reason() {
         let t0 = Instant::now();
-        for (code, reason) in [
-            (
-                404,
-                EndReason::Failed {
-                    error_code: None,
-                    sip_code: Some(404),
-                },
-            ),
-            (486, EndReason::Busy),
-            (408, EndReason::NoAnswer),
-            (
-                403,
-                EndReason::Failed {
-                    error_code: None,
-                    sip_code: Some(403),
-                },
-            ),
-            (487, EndReason::NoAnswer),
-            (480, EndReason::NoAnswer),
-            (
-                500,
-                EndReason::Failed {
-                    error_code: None,
-                    sip_code: Some(500),
-                },
-            ),
-            (
-                603,
-                EndReason::Failed {
-                    error_code: None,
-                    sip_code: Some(603),
-                },
-            ),
-        ] {
+        for code in [404, 486, 408, 403, 487, 480, 500, 603] {
+            let reason = crate::call::leg::Ending::Refused(Some(code)).reason();
             let mut p = Softphone::new(Policy::default());
             cmd(&mut p, t0, Command::CallOut("0912345678".into()));
             let fx = sip(
