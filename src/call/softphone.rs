@@ -17,6 +17,11 @@
 //!                            is told to abandon the transaction (RFC 3261 §9.1)
 //! ```
 //!
+//! Each call's dialog (its states, deadlines and end reasons, the diagram
+//! above) runs on the SIP-leg core, [`crate::call::leg`], which the VCC
+//! voice leg shares; this file adds what one agent does with several calls:
+//! call waiting, swap, consult and attended transfer, three-way calls.
+//!
 //! Every wait on the network has a deadline here, so a PBX or a caller that
 //! goes silent never holds the agent: the console is free the moment we give
 //! up, whatever the other side does.
