@@ -466,3 +466,112 @@ fn a_waiting_call_beeps_in_the_agents_call_audio_only() {
         "the ring device stays quiet during a call"
     );
 }
+
+/// `call-<leg>-heard.wav` in `dir`, read at 8 kHz.
+fn heard(dir: &std::path::Path, leg: u64) -> Vec<i16> {
+    let p = dir.join(format!("call-{leg}-heard.wav"));
+    read_wav(&p, 8000).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn no_calls(s: &Value) -> bool {
+    s["calls"].as_array().is_some_and(Vec::is_empty)
+}
+
+/// The one call of a console, connected and not held.
+fn one_live_call(s: &Value) -> bool {
+    s["calls"]
+        .as_array()
+        .is_some_and(|a| a.len() == 1 && a[0]["phase"] == "connected" && a[0]["held"] == false)
+}
+
+/// Consult transfer with tones, three `tongdai` binaries through
+/// Kamailio: the agent (1000 Hz) calls bob, the customer (440 Hz),
+/// consults carol, the colleague (880 Hz), and completes the transfer.
+/// Bob acts on the REFER (202, an INVITE with the Refer-To's Replaces,
+/// NOTIFYs), carol takes that INVITE over her consult dialog at once (no
+/// ring) and BYEs the agent's. Afterwards the agent has no call, and bob
+/// and carol hear each other, never the agent.
+#[test]
+fn a_completed_consult_transfer_leaves_customer_and_colleague_talking() {
+    if !need("kamailio") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let k = Kamailio::start();
+    let registrar = format!("127.0.0.1:{}", k.udp);
+    let bob_dir = tempdir("transfer-bob");
+    let bob = console("transfer-bob", "bob", &registrar, &bob_dir, 440.0);
+    let carol_dir = tempdir("transfer-carol");
+    let carol = console("transfer-carol", "carol", &registrar, &carol_dir, 880.0);
+    let rec = tempdir("transfer-agent");
+    let c = console("transfer-agent", "alice", &registrar, &rec, 1000.0);
+
+    ok(&c, json!({"cmd": "call", "number": "sip:bob@127.0.0.1"}));
+    bob.wait_status("ringing", T, |s| call(s, "c1")["phase"] == "ringing");
+    ok(&bob, json!({"cmd": "answer"}));
+    c.wait_status("bob answered", T, |s| call(s, "c1")["phase"] == "connected");
+    std::thread::sleep(Duration::from_millis(1500));
+    ok(
+        &c,
+        json!({"cmd": "consult", "number": "sip:carol@127.0.0.1"}),
+    );
+    carol.wait_status("ringing", T, |s| call(s, "c1")["phase"] == "ringing");
+    ok(&carol, json!({"cmd": "answer"}));
+    c.wait_status("bob held, carol answered", T, |s| {
+        call(s, "c1")["held"] == true && call(s, "c2")["phase"] == "connected"
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    ok(&c, json!({"cmd": "complete_transfer"}));
+    c.wait_status("the agent is out of both calls", T, no_calls);
+    bob.wait_status("bob talks to carol on the referred call", T, |s| {
+        one_live_call(s) && call(s, "c2")["phase"] == "connected"
+    });
+    carol.wait_status("carol's call now has bob on it", T, |s| {
+        one_live_call(s) && call(s, "c1")["phase"] == "connected"
+    });
+    let rows = c.history();
+    let bob_row = rows.iter().find(|r| r["number"] == "sip:bob@127.0.0.1");
+    assert!(
+        bob_row.is_some_and(|r| r["outcome"] == "transferred"),
+        "the agent's history has bob's call transferred: {rows:?}"
+    );
+    std::thread::sleep(Duration::from_millis(3000));
+    ok(&bob, json!({"cmd": "end"}));
+    carol.wait_status("idle", T, no_calls);
+    bob.wait_status("idle", T, no_calls);
+    let (bob_log, carol_log) = (bob.log(), carol.log());
+    drop(c);
+    drop(bob);
+    drop(carol);
+    std::thread::sleep(Duration::from_millis(500));
+
+    let (t, f) = (Some(true), Some(false));
+    // Bob's referred call (his leg 2) and carol's replacing leg (her leg 2).
+    let wb = windows(&heard(&bob_dir, 2), &[440.0, 880.0, 1000.0]);
+    eprintln!("bob after the transfer (440, 880, 1000): {}", show(&wb));
+    assert!(
+        count(&wb, &[f, t, f]) >= 8,
+        "bob hears carol and not the agent\nbob log:\n{bob_log}"
+    );
+    assert_eq!(
+        count(&wb, &[f, f, t]) + count(&wb, &[f, t, t]),
+        0,
+        "never the agent"
+    );
+    let wc = windows(&heard(&carol_dir, 2), &[440.0, 880.0, 1000.0]);
+    eprintln!("carol after the transfer (440, 880, 1000): {}", show(&wc));
+    assert!(
+        count(&wc, &[t, f, f]) >= 8,
+        "carol hears bob and not the agent\ncarol log:\n{carol_log}"
+    );
+    assert_eq!(
+        count(&wc, &[f, f, t]) + count(&wc, &[t, f, t]),
+        0,
+        "never the agent"
+    );
+    // Before: each heard the agent on the first call.
+    let wb1 = windows(&heard(&bob_dir, 1), &[440.0, 880.0, 1000.0]);
+    assert!(count(&wb1, &[f, f, t]) >= 2, "bob heard the agent first");
+    let wc1 = windows(&heard(&carol_dir, 1), &[440.0, 880.0, 1000.0]);
+    assert!(count(&wc1, &[f, f, t]) >= 2, "carol heard the agent first");
+}

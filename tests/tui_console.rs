@@ -2160,6 +2160,12 @@ fn every_info() -> Vec<Info> {
         Info::AnsweredOnDeskPhone,
         Info::AnsweredOnMobile,
         Info::SipProblem { detail: d() },
+        Info::Referred {
+            target: "sip:1003@pbx".into(),
+        },
+        Info::CallReplaced {
+            number: "1003".into(),
+        },
     ];
     for i in &all {
         match i {
@@ -2187,7 +2193,9 @@ fn every_info() -> Vec<Info> {
             | Info::SoundDeviceLost { .. }
             | Info::AnsweredOnDeskPhone
             | Info::AnsweredOnMobile
-            | Info::SipProblem { .. } => {}
+            | Info::SipProblem { .. }
+            | Info::Referred { .. }
+            | Info::CallReplaced { .. } => {}
         }
     }
     all

@@ -1105,6 +1105,20 @@ pub fn info(lang: Lang, i: &Info) -> String {
                 )
             }
         }
+        Info::Referred { target } => {
+            if vi {
+                format!("bên kia chuyển cuộc gọi: đang gọi {target}")
+            } else {
+                format!("the other party transferred the call: calling {target}")
+            }
+        }
+        Info::CallReplaced { number } => {
+            if vi {
+                format!("cuộc gọi được chuyển tới: giờ đang nói chuyện với {number}")
+            } else {
+                format!("call transferred to you: now talking to {number}")
+            }
+        }
         Info::ConferenceUnavailable => pick(
             "these calls cannot be joined: one of them has no audio here",
             "không thể ghép các cuộc gọi này: một cuộc chưa có âm thanh ở đây",

@@ -112,6 +112,24 @@ pub enum SipInput {
     MediaLost {
         leg: Leg,
     },
+    /// A REFER on this call (RFC 3515): the far end asks us to call
+    /// `target`; `replaces` is the decoded Replaces header of the Refer-To
+    /// URI (RFC 3891 §6.1), for an attended transfer. The REFER waits for
+    /// `SipAction::AnswerRefer`.
+    Referred {
+        leg: Leg,
+        target: String,
+        replaces: Option<String>,
+    },
+    /// An INVITE with Replaces naming our confirmed dialog on `replaces`
+    /// (RFC 3891 §3; the UA matched Call-ID and tags, and answered 481 to
+    /// one naming none).
+    Replacing {
+        leg: Leg,
+        replaces: Leg,
+        number: String,
+        display_name: Option<String>,
+    },
 }
 
 /// RFC 3261 §17.1.1.1 T1 (500 ms): 64*T1 bounds any transaction.
@@ -185,6 +203,26 @@ pub enum SipAction {
     WaitingBeep {
         leg: Leg,
     },
+    /// The final answer to a REFER we received on `leg` (202: we carry it
+    /// out and report in NOTIFYs; otherwise refused).
+    AnswerRefer {
+        leg: Leg,
+        code: u16,
+    },
+    /// A NOTIFY to the REFER's sender on `leg`: how our referred INVITE is
+    /// going (RFC 3515 §2.4.5; `done`: the last one).
+    ReferNotify {
+        leg: Leg,
+        code: u16,
+        done: bool,
+    },
+    /// Our INVITE carrying out a REFER whose Refer-To named a dialog to
+    /// replace (RFC 3891, RFC 5589 §7.1).
+    InviteReplacing {
+        leg: Leg,
+        target: String,
+        replaces: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -221,6 +259,9 @@ struct Call {
     consult_for: Option<CallId>,
     /// Where our REFER sends the call (the end is then a transfer).
     transfer_to: Option<String>,
+    /// This call carries out a REFER we received on that leg (we are
+    /// the transferee): its progress goes back there in NOTIFYs.
+    refer_for: Option<Leg>,
 }
 
 /// An attended transfer on its way (RFC 5589 §7).
@@ -442,6 +483,13 @@ impl Softphone {
         };
         self.cancelled.push((leg, now + 64 * T1));
         self.sip(SipAction::Cancel { leg });
+        if let Some(from) = c.refer_for {
+            self.sip(SipAction::ReferNotify {
+                leg: from,
+                code: 487,
+                done: true,
+            });
+        }
         self.emit_call(c.id, CallEvent::Ended(reason));
     }
 
@@ -675,11 +723,19 @@ impl Softphone {
             Ok(t) => t,
             Err(n) => return self.emit(Event::Notice(n)),
         };
-        self.dial(now, target, None);
+        self.dial(now, target, None, None);
     }
 
-    /// Send our INVITE for a new call (`consult_for`: a consult call).
-    fn dial(&mut self, now: Instant, target: String, consult_for: Option<CallId>) {
+    /// Send our INVITE for a new call (`consult_for`: a consult call;
+    /// `referred`: it carries out the REFER received on that leg, with
+    /// that Replaces value if any).
+    fn dial(
+        &mut self,
+        now: Instant,
+        target: String,
+        consult_for: Option<CallId>,
+        referred: Option<(Leg, Option<String>)>,
+    ) {
         let leg = Leg(self.next_leg);
         self.next_leg += 1;
         let id = self.new_call_id();
@@ -695,12 +751,20 @@ impl Softphone {
             ring_deadline: Some(now + self.policy.ring_timeout),
             consult_for,
             transfer_to: None,
+            refer_for: referred.as_ref().map(|r| r.0),
         });
         self.emit_call(id, CallEvent::Dialing(target.clone()));
         if let Some(parent) = consult_for {
             self.emit_call(id, CallEvent::ConsultFor(parent));
         }
-        self.sip(SipAction::Invite { leg, target });
+        self.sip(match referred {
+            Some((_, Some(replaces))) => SipAction::InviteReplacing {
+                leg,
+                target,
+                replaces,
+            },
+            _ => SipAction::Invite { leg, target },
+        });
     }
 
     /// Swap (issue 16): make `call` (default: the held call) the live one.
@@ -760,7 +824,7 @@ impl Softphone {
         c.hold_pending = true;
         let (leg, id) = (c.leg, c.id);
         self.sip(SipAction::Hold { leg, hold: true });
-        self.dial(now, target, Some(id));
+        self.dial(now, target, Some(id), None);
     }
 
     /// Complete the attended transfer: REFER the held customer to the
@@ -993,6 +1057,7 @@ impl Softphone {
                     ring_deadline: Some(now + self.policy.inbound_ring_timeout),
                     consult_for: None,
                     transfer_to: None,
+                    refer_for: None,
                 });
                 self.sip(SipAction::Ringing { leg });
                 // Call waiting: announced in the live call's audio, never
@@ -1018,17 +1083,33 @@ impl Softphone {
                     && (code == 180 || code == 183)
                 {
                     c.phase = Phase::Early;
-                    let (id, n) = (c.id, c.number.clone());
+                    let (id, n, from) = (c.id, c.number.clone(), c.refer_for);
                     self.emit_call(id, CallEvent::CalloutStarted(n));
+                    if let Some(from) = from {
+                        self.sip(SipAction::ReferNotify {
+                            leg: from,
+                            code,
+                            done: false,
+                        });
+                    }
                 }
             }
             SipInput::Answered { leg } => {
                 let Some(c) = self.find_mut(leg) else { return };
                 c.phase = Phase::Active;
                 c.ring_deadline = None;
-                let id = c.id;
+                let (id, from) = (c.id, c.refer_for.take());
                 self.emit_call(id, CallEvent::CustomerAnswered);
                 self.emit_call(id, CallEvent::Accepted);
+                // The transfer we were asked for is done: the REFER's
+                // sender ends its call with us (RFC 5589 §6, §7.1).
+                if let Some(from) = from {
+                    self.sip(SipAction::ReferNotify {
+                        leg: from,
+                        code: 200,
+                        done: true,
+                    });
+                }
             }
             SipInput::Confirmed { leg } => {
                 if let Some(c) = self.find_mut(leg)
@@ -1051,6 +1132,13 @@ impl Softphone {
                         sip_code: Some(code),
                     },
                 };
+                if let Some(from) = c.refer_for {
+                    self.sip(SipAction::ReferNotify {
+                        leg: from,
+                        code: code.unwrap_or(408),
+                        done: true,
+                    });
+                }
                 if c.direction == Direction::Outbound {
                     self.emit_call(
                         c.id,
@@ -1172,9 +1260,94 @@ impl Softphone {
                     self.emit_call(c.id, CallEvent::Ended(EndReason::TransportLost));
                 }
             }
+            SipInput::Referred {
+                leg,
+                target,
+                replaces,
+            } => self.referred(now, leg, &target, replaces),
+            SipInput::Replacing {
+                leg,
+                replaces,
+                number,
+                display_name: _,
+            } => self.replacing(now, leg, replaces, number),
         }
     }
+
+    /// We are the transferee (RFC 3515, RFC 5589): the far end of an
+    /// established call asks us to call `target`, maybe replacing a
+    /// dialog there. We take it when the console can place that call: the
+    /// REFER gets 202 and the new call's progress goes back in NOTIFYs;
+    /// the sender then ends its call with us. Otherwise 603 Decline
+    /// (RFC 3515 §2.4.2 lets the recipient refuse), or 400 for a target we
+    /// would not dial.
+    fn referred(&mut self, now: Instant, leg: Leg, target: &str, replaces: Option<String>) {
+        let up = self
+            .calls
+            .iter()
+            .any(|c| c.leg == leg && c.phase == Phase::Active);
+        let busy = self.calls.len() >= 2 || self.calls.iter().any(|c| c.refer_for.is_some());
+        if self.shutting_down || !up || busy {
+            self.sip(SipAction::AnswerRefer { leg, code: 603 });
+            return;
+        }
+        let target = match normalise_target(target) {
+            Ok(t) => t,
+            Err(n) => {
+                self.sip(SipAction::AnswerRefer { leg, code: 400 });
+                return self.emit(Event::Notice(n));
+            }
+        };
+        self.sip(SipAction::AnswerRefer { leg, code: 202 });
+        self.emit(Event::Notice(Notice::Info(Info::Referred {
+            target: target.clone(),
+        })));
+        self.dial(now, target, None, Some((leg, replaces)));
+    }
+
+    /// We are the transfer target (RFC 3891 §3): a new INVITE takes over
+    /// one of our calls. It is answered at once, without ringing, and the
+    /// replaced dialog is ended with BYE. The call keeps its name and row;
+    /// only its far end changes. A call that is not up: 481.
+    fn replacing(&mut self, now: Instant, leg: Leg, replaces: Leg, number: String) {
+        self.next_leg = self.next_leg.max(leg.0 + 1);
+        let i = self
+            .calls
+            .iter()
+            .position(|c| c.leg == replaces && c.phase == Phase::Active);
+        let Some(i) = i.filter(|_| !self.shutting_down) else {
+            return self.sip(SipAction::Reject { leg, code: 481 });
+        };
+        if self.swap_to == Some(replaces) {
+            self.swap_to = Some(leg);
+        }
+        let c = &mut self.calls[i];
+        c.leg = leg;
+        c.phase = Phase::Answering;
+        // Our 200 is retransmitted until the ACK, for 64*T1 at most.
+        c.ring_deadline = Some(now + 64 * T1);
+        c.number = number.clone();
+        c.transfer_to = None;
+        let (id, held, muted) = (c.id, c.held, c.muted);
+        c.held = false;
+        c.hold_pending = false;
+        self.sip(SipAction::Accept { leg });
+        if muted {
+            self.sip(SipAction::Mute { leg, mute: true });
+        }
+        self.sip(SipAction::Bye { leg: replaces });
+        if held {
+            self.emit_call(id, CallEvent::Held(false));
+        }
+        self.emit(Event::Notice(Notice::Info(Info::CallReplaced { number })));
+    }
 }
+
+#[cfg(test)]
+// Tests take a base instant from the clock; the code under test still gets it as an argument.
+#[allow(clippy::disallowed_methods)]
+#[path = "softphone_transfer_tests.rs"]
+mod transfer_tests;
 
 #[cfg(test)]
 // Tests take a base instant from the clock; the code under test still gets it as an argument.

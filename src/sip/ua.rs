@@ -88,6 +88,7 @@ struct LegState {
 
 mod conference;
 mod rtp_media;
+mod transfer;
 mod webrtc_audio;
 mod wss;
 
@@ -136,6 +137,8 @@ struct Inner {
     /// Our INVITE client transactions still waiting for a final response,
     /// so a CANCEL the PBX ignores can be abandoned (`SipAction::Abandon`).
     invites: Mutex<HashMap<Leg, tokio::task::AbortHandle>>,
+    /// REFERs we received: their answers and NOTIFYs (`transfer`).
+    transferee: Mutex<transfer::Transferee>,
 }
 
 /// The running UA. Cloning shares it.
@@ -393,6 +396,7 @@ impl SipUa {
             webrtc: Mutex::new(HashMap::new()),
             webrtc_audio: Default::default(),
             invites: Mutex::new(HashMap::new()),
+            transferee: Mutex::default(),
             audio: Mutex::new(crate::media::AudioConfig::default()),
             media: Mutex::new(HashMap::new()),
             mixing: Mutex::new(conference::Mixing::default()),
@@ -651,6 +655,15 @@ impl SipUa {
             .headers
             .iter()
             .any(|h| matches!(h, Header::RecordRoute(_)));
+        // RFC 3891 §3: an INVITE with Replaces takes over one of our
+        // confirmed dialogs, or is refused.
+        let replaces = match self.replaced_leg(&req) {
+            Ok(r) => r,
+            Err(code) => {
+                let _ = tx.reply(code).await;
+                return;
+            }
+        };
         let flow = if proxied { tx.connection.take() } else { None };
         let created = self.inner.dialogs.get_or_create_server_invite(
             &tx,
@@ -706,10 +719,18 @@ impl SipUa {
                 tracing::debug!(error = %e, "inbound INVITE transaction ended");
             }
         });
-        self.call_event(SipInput::Incoming {
-            leg,
-            number,
-            display_name,
+        self.call_event(match replaces {
+            Some(replaces) => SipInput::Replacing {
+                leg,
+                replaces,
+                number,
+                display_name,
+            },
+            None => SipInput::Incoming {
+                leg,
+                number,
+                display_name,
+            },
         });
     }
 
@@ -840,7 +861,7 @@ impl SipUa {
     /// loop never blocks on the wire.
     pub fn execute(&self, action: SipAction) {
         let ua = self.clone();
-        if let SipAction::Invite { leg, .. } = &action {
+        if let SipAction::Invite { leg, .. } | SipAction::InviteReplacing { leg, .. } = &action {
             // Outbound legs are numbered by the call logic, inbound ones
             // here: keep the two apart, so a call that arrives while our
             // own call is up (or right after it) never reuses its number
@@ -850,9 +871,16 @@ impl SipUa {
         }
         match action {
             SipAction::Invite { leg, target } if ua.inner.cfg.media == MediaMode::Webrtc => {
-                tokio::spawn(ua.webrtc_invite(leg, target));
+                tokio::spawn(ua.webrtc_invite(leg, target, Vec::new()));
             }
-            SipAction::Invite { leg, target } => ua.invite(leg, target),
+            SipAction::Invite { leg, target } => ua.invite(leg, target, Vec::new()),
+            SipAction::InviteReplacing {
+                leg,
+                target,
+                replaces,
+            } => ua.invite_replacing(leg, target, &replaces),
+            SipAction::AnswerRefer { leg, code } => ua.answer_refer(leg, code),
+            SipAction::ReferNotify { leg, code, done } => ua.refer_notify(leg, code, done),
             SipAction::Ringing { leg } => {
                 if let Some(d) = ua.dialog_of(leg) {
                     let _ = d.ringing(None, None);
@@ -979,7 +1007,7 @@ impl SipUa {
             .map_err(|e: rsipstack::sip::Error| format!("`{target}` is not a SIP address: {e}"))
     }
 
-    fn invite(&self, leg: Leg, target: String) {
+    fn invite(&self, leg: Leg, target: String, extra: Vec<Header>) {
         let callee = match self.target_uri(&target) {
             Ok(u) => u,
             Err(e) => {
@@ -1029,6 +1057,7 @@ impl SipUa {
             contact: self.inner.contact.clone(),
             // No password (`register = false` trunk): nothing to answer a challenge with.
             credential: (!self.inner.cred.password.is_empty()).then(|| self.inner.cred.clone()),
+            headers: (!extra.is_empty()).then_some(extra),
             ..Default::default()
         };
         let started = self
@@ -1302,14 +1331,7 @@ impl SipUa {
             DialogState::Options(_, _, handle) => {
                 let _ = handle.reply(StatusCode::OK).await;
             }
-            DialogState::Refer(_, _, handle) => {
-                // Being transferred away is not something an agent console
-                // does silently (RFC 3515 §2.4.2 allows refusing).
-                let _ = handle.reply(StatusCode::Forbidden).await;
-                self.emit(UaEvent::Problem(
-                    "the other party asked to transfer this call; refused".to_string(),
-                ));
-            }
+            DialogState::Refer(id, req, handle) => self.on_refer(id, req, handle).await,
             DialogState::Message(_, _, handle) | DialogState::Publish(_, _, handle) => {
                 let _ = handle.reply(StatusCode::OK).await;
             }
@@ -1558,14 +1580,14 @@ impl SipUa {
     }
 
     /// We call with WebRTC: make the offer (ICE gathered), then INVITE.
-    async fn webrtc_invite(self, leg: Leg, target: String) {
+    async fn webrtc_invite(self, leg: Leg, target: String, extra: Vec<Header>) {
         match WebRtcSession::offer(self.webrtc_opts()).await {
             Ok((_, sdp)) if self.check_relay(&sdp).is_err() => {
                 self.call_event(SipInput::Failed { leg, code: None });
             }
             Ok((session, sdp)) => {
                 self.webrtc_store(leg, session, sdp);
-                self.invite(leg, target);
+                self.invite(leg, target, extra);
             }
             Err(e) => {
                 self.emit(UaEvent::Problem(format!("cannot start WebRTC media: {e}")));
