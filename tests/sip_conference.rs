@@ -575,3 +575,90 @@ fn a_completed_consult_transfer_leaves_customer_and_colleague_talking() {
     let wc1 = windows(&heard(&carol_dir, 1), &[440.0, 880.0, 1000.0]);
     assert!(count(&wc1, &[f, f, t]) >= 2, "carol heard the agent first");
 }
+
+/// Leaving a three-way call by handing the far ends to each other: the
+/// agent (1000 Hz) calls bob (440 Hz), answers carol's waiting call
+/// (880 Hz), merges, then `complete_transfer`: bob gets the REFER with
+/// Replaces naming the agent's dialog with carol, carol takes bob's
+/// INVITE over it. The agent is out of both calls; bob and carol hear
+/// each other and not the agent.
+#[test]
+fn leaving_a_three_way_call_hands_the_far_ends_to_each_other() {
+    if !need("kamailio") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let k = Kamailio::start();
+    let registrar = format!("127.0.0.1:{}", k.udp);
+    let bob_dir = tempdir("leave-bob");
+    let bob = console("leave-bob", "bob", &registrar, &bob_dir, 440.0);
+    let carol_dir = tempdir("leave-carol");
+    let carol = console("leave-carol", "carol", &registrar, &carol_dir, 880.0);
+    let rec = tempdir("leave-agent");
+    let c = console("leave-agent", "alice", &registrar, &rec, 1000.0);
+
+    ok(&c, json!({"cmd": "call", "number": "sip:bob@127.0.0.1"}));
+    bob.wait_status("ringing", T, |s| call(s, "c1")["phase"] == "ringing");
+    ok(&bob, json!({"cmd": "answer"}));
+    c.wait_status("bob answered", T, |s| call(s, "c1")["phase"] == "connected");
+    ok(
+        &carol,
+        json!({"cmd": "call", "number": "sip:alice@127.0.0.1"}),
+    );
+    c.wait_status("carol waits", T, |s| call(s, "c2")["phase"] == "ringing");
+    ok(&c, json!({"cmd": "answer", "call": "c2"}));
+    c.wait_status("bob held, carol answered", T, |s| {
+        call(s, "c1")["held"] == true && call(s, "c2")["phase"] == "connected"
+    });
+    ok(&c, json!({"cmd": "merge"}));
+    c.wait_status("three-way call", T, |s| {
+        call(s, "c1")["held"] == false && call(s, "c2")["phase"] == "connected"
+    });
+    std::thread::sleep(Duration::from_millis(2500));
+    ok(&c, json!({"cmd": "complete_transfer"}));
+    c.wait_status("the agent left both calls", T, no_calls);
+    bob.wait_status("bob talks to carol", T, |s| {
+        one_live_call(s) && call(s, "c2")["phase"] == "connected"
+    });
+    carol.wait_status("carol talks to bob", T, |s| {
+        one_live_call(s) && call(s, "c1")["phase"] == "connected"
+    });
+    std::thread::sleep(Duration::from_millis(3000));
+    ok(&carol, json!({"cmd": "end"}));
+    bob.wait_status("idle", T, no_calls);
+    carol.wait_status("idle", T, no_calls);
+    let (bob_log, carol_log) = (bob.log(), carol.log());
+    drop(c);
+    drop(bob);
+    drop(carol);
+    std::thread::sleep(Duration::from_millis(500));
+
+    let (t, f) = (Some(true), Some(false));
+    // In the three-way call bob heard carol and the agent.
+    let wb1 = windows(&heard(&bob_dir, 1), &[440.0, 880.0, 1000.0]);
+    eprintln!("bob, first call (440, 880, 1000): {}", show(&wb1));
+    assert!(count(&wb1, &[f, t, t]) >= 6, "the three-way call");
+    let wb = windows(&heard(&bob_dir, 2), &[440.0, 880.0, 1000.0]);
+    eprintln!("bob after (440, 880, 1000): {}", show(&wb));
+    assert!(
+        count(&wb, &[f, t, f]) >= 8,
+        "bob hears carol and not the agent\nbob log:\n{bob_log}"
+    );
+    assert_eq!(
+        count(&wb, &[f, f, t]) + count(&wb, &[f, t, t]),
+        0,
+        "never the agent"
+    );
+    // Carol's call from the agent (her leg 1) is taken over by bob's INVITE (leg 2).
+    let wc = windows(&heard(&carol_dir, 2), &[440.0, 880.0, 1000.0]);
+    eprintln!("carol after (440, 880, 1000): {}", show(&wc));
+    assert!(
+        count(&wc, &[t, f, f]) >= 8,
+        "carol hears bob and not the agent\ncarol log:\n{carol_log}"
+    );
+    assert_eq!(
+        count(&wc, &[f, f, t]) + count(&wc, &[t, f, t]),
+        0,
+        "never the agent"
+    );
+}

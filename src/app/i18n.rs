@@ -284,6 +284,7 @@ pub fn action(lang: Lang, a: Action) -> &'static str {
         Action::CompleteTransfer => ("complete transfer", "hoàn tất chuyển"),
         Action::CancelConsult => ("cancel consult", "huỷ tham vấn"),
         Action::Merge => ("three-way", "gọi ba bên"),
+        Action::EndConference => ("end three-way", "kết thúc gọi ba bên"),
         Action::AcceptTransfer => ("accept transfer", "nhận cuộc chuyển"),
         Action::RefuseTransfer => ("refuse transfer", "từ chối cuộc chuyển"),
         Action::Connect => ("reconnect", "kết nối lại"),

@@ -318,6 +318,8 @@ pub struct Softphone {
     completing: Option<Completing>,
     /// Consult calls that ended: their customers come off hold.
     resume: Vec<CallId>,
+    /// The two calls are mixed here (a three-way call) until one ends.
+    merged: bool,
 }
 
 /// Check a dial string with the shared `sip::target` rules (no control
@@ -355,6 +357,7 @@ impl Softphone {
             swap_to: None,
             completing: None,
             resume: Vec::new(),
+            merged: false,
         }
     }
 
@@ -547,6 +550,8 @@ impl Softphone {
     fn remove(&mut self, leg: Leg) -> Option<Call> {
         let i = self.calls.iter().position(|c| c.leg == leg)?;
         let c = self.calls.remove(i);
+        // The UA leaves the mix when a leg of it ends.
+        self.merged = false;
         if self.swap_to == Some(leg) {
             self.swap_to = None;
         }
@@ -676,10 +681,21 @@ impl Softphone {
                             .push_back(Effect::Sip(SipAction::Hold { leg, hold: false }));
                     }
                     self.sip(SipAction::Conference { legs });
+                    self.merged = true;
                 } else {
                     self.not_now(NotNow::NeedTwoCalls);
                 }
             }
+            // Leave the three-way call by ending it: both calls get BYE.
+            Command::EndConference if self.merged => {
+                let legs: Vec<(CallId, Leg)> = self.calls.iter().map(|c| (c.id, c.leg)).collect();
+                for (id, leg) in legs {
+                    self.remove(leg);
+                    self.sip(SipAction::Bye { leg });
+                    self.emit_call(id, CallEvent::Ended(EndReason::LocalHangup));
+                }
+            }
+            Command::EndConference => self.not_now(NotNow::NeedTwoCalls),
             Command::Shutdown => {
                 self.shutting_down = true;
                 let legs: Vec<(CallId, Leg, Phase)> =
@@ -829,8 +845,12 @@ impl Softphone {
 
     /// Complete the attended transfer: REFER the held customer to the
     /// colleague with Replaces naming our consult dialog (RFC 5589 §7.1).
+    /// In a three-way call the same hands the two far ends to each other
+    /// and the console leaves (issue 16): the first call (the consult's
+    /// customer, if any) is REFERred to the second, replacing our dialog
+    /// with it.
     fn complete_transfer(&mut self, now: Instant) {
-        let pair = self.calls.iter().find_map(|c| {
+        let consult = self.calls.iter().find_map(|c| {
             let parent = c.consult_for?;
             let customer = self
                 .calls
@@ -838,6 +858,13 @@ impl Softphone {
                 .find(|p| p.id == parent && p.phase == Phase::Active)?;
             (c.phase == Phase::Active).then(|| (customer.leg, c.leg, c.number.clone()))
         });
+        let merged = match &self.calls[..] {
+            [a, b] if self.merged && a.phase == Phase::Active && b.phase == Phase::Active => {
+                Some((a.leg, b.leg, b.number.clone()))
+            }
+            _ => None,
+        };
+        let pair = consult.or(merged);
         let Some((customer, consult, colleague)) = pair else {
             return self.not_now(NotNow::NoConsult);
         };

@@ -323,3 +323,127 @@ fn an_invite_replacing_a_call_that_is_not_up_gets_481() {
     // The ringing call is untouched.
     assert_eq!(p.call_of(Leg(1)), Some(CallId(1)));
 }
+
+/// c1 (leg 1) and c2 (leg 2, a waiting call from 1002 answered) in a
+/// three-way call: both up, neither held, mixed here.
+fn merged(t0: Instant) -> Softphone {
+    let mut p = in_call(t0);
+    sip(
+        &mut p,
+        t0,
+        SipInput::Incoming {
+            leg: Leg(2),
+            number: "1002".into(),
+            display_name: None,
+        },
+    );
+    cmd(&mut p, t0, Command::Accept { call: None });
+    let hold = |p: &mut Softphone, held| {
+        sip(
+            p,
+            t0,
+            SipInput::HoldResult {
+                leg: Leg(1),
+                held,
+                ok: true,
+            },
+        )
+    };
+    hold(&mut p, true);
+    sip(&mut p, t0, SipInput::Confirmed { leg: Leg(2) });
+    let fx = cmd(&mut p, t0, Command::Merge);
+    assert_eq!(
+        wire(&fx),
+        vec![
+            SipAction::Hold {
+                leg: Leg(1),
+                hold: false
+            },
+            SipAction::Conference {
+                legs: vec![Leg(1), Leg(2)]
+            }
+        ]
+    );
+    hold(&mut p, false);
+    p
+}
+
+#[test]
+fn leaving_a_three_way_call_hands_the_far_ends_to_each_other() {
+    let t0 = Instant::now();
+    // Not in a three-way call: nothing to hand over, nothing to end.
+    let mut p = in_call(t0);
+    assert!(matches!(
+        notices(&cmd(&mut p, t0, Command::CompleteTransfer))[..],
+        [Notice::NotNow(NotNow::NoConsult)]
+    ));
+    assert!(matches!(
+        notices(&cmd(&mut p, t0, Command::EndConference))[..],
+        [Notice::NotNow(NotNow::NeedTwoCalls)]
+    ));
+    let mut p = merged(t0);
+    assert_eq!(
+        wire(&cmd(&mut p, t0, Command::CompleteTransfer)),
+        vec![SipAction::AttendedRefer {
+            leg: Leg(1),
+            target: "1002".into(),
+            replaces: Leg(2)
+        }]
+    );
+    sip(
+        &mut p,
+        t0,
+        SipInput::ReferAnswered {
+            leg: Leg(1),
+            code: 202,
+        },
+    );
+    // 1002 takes the INVITE with Replaces and BYEs our leg to it; the
+    // final NOTIFY says the far ends talk: we leave the first call too.
+    sip(&mut p, t0, SipInput::RemoteBye { leg: Leg(2) });
+    let fx = sip(
+        &mut p,
+        t0,
+        SipInput::TransferProgress {
+            leg: Leg(1),
+            code: 200,
+            done: true,
+        },
+    );
+    assert_eq!(wire(&fx), vec![SipAction::Bye { leg: Leg(1) }]);
+    assert!(fx.contains(&Effect::Emit(Event::Call {
+        call: CallId(1),
+        event: CallEvent::Ended(EndReason::Transferred {
+            target: "1002".into()
+        })
+    })));
+    assert!(!p.has_calls());
+}
+
+#[test]
+fn ending_a_three_way_call_ends_both_calls() {
+    let t0 = Instant::now();
+    let mut p = merged(t0);
+    let fx = cmd(&mut p, t0, Command::EndConference);
+    assert_eq!(
+        wire(&fx),
+        vec![
+            SipAction::Bye { leg: Leg(1) },
+            SipAction::Bye { leg: Leg(2) }
+        ]
+    );
+    for id in [CallId(1), CallId(2)] {
+        assert!(fx.contains(&Effect::Emit(Event::Call {
+            call: id,
+            event: CallEvent::Ended(EndReason::LocalHangup)
+        })));
+    }
+    assert!(!p.has_calls());
+    // A call of the mix that ended leaves no three-way call behind.
+    let mut p = merged(t0);
+    sip(&mut p, t0, SipInput::RemoteBye { leg: Leg(2) });
+    assert!(matches!(
+        notices(&cmd(&mut p, t0, Command::EndConference))[..],
+        [Notice::NotNow(NotNow::NeedTwoCalls)]
+    ));
+}

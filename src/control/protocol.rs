@@ -384,6 +384,7 @@ fn parse_op(obj: &Map<String, Value>) -> Result<Op, ProtoError> {
         }
         "complete_transfer" => engine(Command::CompleteTransfer),
         "merge" => engine(Command::Merge),
+        "end_conference" => engine(Command::EndConference),
         "shutdown" => engine(Command::Shutdown),
         "status" => Ok(Op::Status),
         "subscribe" => {
@@ -1008,6 +1009,10 @@ mod tests {
             Op::Engine(Command::CompleteTransfer)
         );
         assert_eq!(op(r#"{"cmd":"merge"}"#), Op::Engine(Command::Merge));
+        assert_eq!(
+            op(r#"{"cmd":"end_conference"}"#),
+            Op::Engine(Command::EndConference)
+        );
         let e = event_json(&Event::call(CallId(2), CallEvent::ConsultFor(CallId(1))));
         assert_eq!(
             e,
