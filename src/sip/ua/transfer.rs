@@ -21,7 +21,8 @@ use rsipstack::dialog::dialog::TransactionHandle;
 use rsipstack::sip::{Header, StatusCode};
 use tokio::sync::mpsc;
 
-use super::{Leg, NOTIFY_SETTLE, SipInput, SipUa, UaEvent};
+use super::dialog_state::NOTIFY_SETTLE;
+use super::{Leg, SipInput, SipUa, UaEvent};
 
 /// One step of the REFERs we received, in the order the core asked.
 enum Job {
@@ -226,7 +227,7 @@ impl SipUa {
             Header::Replaces(value.into()),
             Header::Require("replaces".into()),
         ];
-        if self.inner.cfg.media == super::MediaMode::Webrtc {
+        if self.inner.cfg.media == crate::sip::MediaMode::Webrtc {
             tokio::spawn(self.clone().webrtc_invite(leg, target, extra));
         } else {
             self.invite(leg, target, extra);
