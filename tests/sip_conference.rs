@@ -662,3 +662,42 @@ fn leaving_a_three_way_call_hands_the_far_ends_to_each_other() {
         "never the agent"
     );
 }
+
+/// Ending a three-way call: `end_conference` hangs up both far ends.
+#[test]
+fn end_conference_hangs_up_both_far_ends() {
+    if !need("kamailio") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let k = Kamailio::start();
+    let registrar = format!("127.0.0.1:{}", k.udp);
+    let bob_dir = tempdir("endconf-bob");
+    let bob = console("endconf-bob", "bob", &registrar, &bob_dir, 440.0);
+    let carol_dir = tempdir("endconf-carol");
+    let carol = console("endconf-carol", "carol", &registrar, &carol_dir, 880.0);
+    let rec = tempdir("endconf-agent");
+    let c = console("endconf-agent", "alice", &registrar, &rec, 1000.0);
+
+    ok(&c, json!({"cmd": "call", "number": "sip:bob@127.0.0.1"}));
+    bob.wait_status("ringing", T, |s| call(s, "c1")["phase"] == "ringing");
+    ok(&bob, json!({"cmd": "answer"}));
+    c.wait_status("bob answered", T, |s| call(s, "c1")["phase"] == "connected");
+    ok(
+        &c,
+        json!({"cmd": "consult", "number": "sip:carol@127.0.0.1"}),
+    );
+    carol.wait_status("ringing", T, |s| call(s, "c1")["phase"] == "ringing");
+    ok(&carol, json!({"cmd": "answer"}));
+    c.wait_status("carol answered", T, |s| {
+        call(s, "c2")["phase"] == "connected"
+    });
+    ok(&c, json!({"cmd": "merge"}));
+    c.wait_status("three-way call", T, |s| {
+        call(s, "c1")["held"] == false && call(s, "c2")["phase"] == "connected"
+    });
+    ok(&c, json!({"cmd": "end_conference"}));
+    c.wait_status("the agent has no call", T, no_calls);
+    bob.wait_status("bob was hung up", T, no_calls);
+    carol.wait_status("carol was hung up", T, no_calls);
+}

@@ -211,6 +211,7 @@ pub const COMMANDS: &[&str] = &[
     "consult",
     "complete_transfer",
     "merge",
+    "end_conference",
     "shutdown",
     "status",
     "subscribe",
