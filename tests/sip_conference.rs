@@ -701,3 +701,104 @@ fn end_conference_hangs_up_both_far_ends() {
     bob.wait_status("bob was hung up", T, no_calls);
     carol.wait_status("carol was hung up", T, no_calls);
 }
+
+/// Consult transfer with baresip 1.0 as the customer (880 Hz), a tongdai
+/// colleague (440 Hz) and the agent (1000 Hz). baresip takes the REFER
+/// (202) and dials the Refer-To, but its INVITE reaches the colleague
+/// without a Replaces header (baresip 1.0 does not turn the URI's
+/// `?Replaces=` into one), so the colleague's console shows it as a
+/// waiting call (a Replaces it saw would take the call over, or get 400 if
+/// malformed), which she answers.
+/// baresip's NOTIFY 200 then completes the transfer: the agent leaves
+/// both calls and bob and carol hear each other, not the agent.
+#[test]
+fn a_baresip_customer_dials_the_refer_to_and_the_colleague_answers_it() {
+    if !need("kamailio") || !need("baresip") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let k = Kamailio::start();
+    let registrar = format!("127.0.0.1:{}", k.udp);
+    // Through the registrar, so its call to sip:carol@127.0.0.1 arrives.
+    let bob = Baresip::start_with_env(
+        "bob",
+        "secret",
+        &registrar,
+        &[("BARESIP_TONE_HZ", "880"), ("BARESIP_OUTBOUND", "1")],
+    );
+    let carol_dir = tempdir("bt-carol");
+    let carol = console("bt-carol", "carol", &registrar, &carol_dir, 440.0);
+    let rec = tempdir("bt-agent");
+    let c = console("bt-agent", "alice", &registrar, &rec, 1000.0);
+
+    ok(&c, json!({"cmd": "call", "number": "sip:bob@127.0.0.1"}));
+    c.wait_status("bob answered", T, |s| call(s, "c1")["phase"] == "connected");
+    std::thread::sleep(Duration::from_millis(1000));
+    ok(
+        &c,
+        json!({"cmd": "consult", "number": "sip:carol@127.0.0.1"}),
+    );
+    carol.wait_status("ringing", T, |s| call(s, "c1")["phase"] == "ringing");
+    ok(&carol, json!({"cmd": "answer"}));
+    c.wait_status("carol answered", T, |s| {
+        call(s, "c2")["phase"] == "connected"
+    });
+    std::thread::sleep(Duration::from_millis(1000));
+    ok(&c, json!({"cmd": "complete_transfer"}));
+    carol.wait_status("bob's call rings as a waiting call", T, |s| {
+        call(s, "c2")["phase"] == "ringing" && call(s, "c2")["number"] == "bob"
+    });
+    ok(&carol, json!({"cmd": "answer", "call": "c2"}));
+    c.wait_status("the agent is out of both calls", T, no_calls);
+    carol.wait_status("carol talks to bob alone", T, |s| {
+        one_live_call(s) && call(s, "c2")["phase"] == "connected"
+    });
+    let rows = c.history();
+    assert!(
+        rows.iter()
+            .any(|r| r["number"] == "sip:bob@127.0.0.1" && r["outcome"] == "transferred"),
+        "{rows:?}"
+    );
+    std::thread::sleep(Duration::from_millis(3000));
+    ok(&carol, json!({"cmd": "end"}));
+    carol.wait_status("idle", T, no_calls);
+    let carol_log = carol.log();
+    drop(c);
+    drop(carol);
+    std::thread::sleep(Duration::from_millis(500));
+
+    let (t, f) = (Some(true), Some(false));
+    let wc = windows(&heard(&carol_dir, 2), &[440.0, 880.0, 1000.0]);
+    eprintln!("carol after (440, 880, 1000): {}", show(&wc));
+    assert!(
+        count(&wc, &[f, t, f]) >= 8,
+        "carol hears bob and not the agent\n{carol_log}"
+    );
+    assert_eq!(
+        count(&wc, &[f, t, t]) + count(&wc, &[f, f, t]),
+        0,
+        "never the agent"
+    );
+    // baresip's recording of its second call (the one to carol).
+    let dumps = baresip_heard(&bob);
+    let b = read_wav(dumps.last().expect("a recording"), 8000).expect("wav");
+    let wb = windows(&b, &[440.0, 880.0, 1000.0]);
+    eprintln!(
+        "bob after ({} recordings) (440, 880, 1000): {}",
+        dumps.len(),
+        show(&wb)
+    );
+    assert!(
+        dumps.len() >= 2,
+        "bob's second call has its own recording: {dumps:?}"
+    );
+    assert!(
+        count(&wb, &[t, f, f]) >= 8,
+        "bob hears carol and not the agent"
+    );
+    assert_eq!(
+        count(&wb, &[t, f, t]) + count(&wb, &[f, f, t]),
+        0,
+        "never the agent"
+    );
+}

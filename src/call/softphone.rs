@@ -878,8 +878,11 @@ impl Softphone {
             replaces: true,
             accepted: false,
             // The INVITE with Replaces is answered at once (it takes over
-            // a dialog that is up): one INVITE transaction's time.
-            deadline: now + 64 * T1,
+            // a dialog that is up): one INVITE transaction's time (Timer B,
+            // 64*T1), and a little more, so that a customer whose INVITE
+            // timed out can still report it (NOTIFY 408) and start the
+            // fallback, rather than our deadline winning that race.
+            deadline: now + 72 * T1,
         });
         self.sip(SipAction::AttendedRefer {
             leg: customer,
@@ -2546,7 +2549,7 @@ mod tests {
             },
         );
         let deadline = p.poll_timeout().expect("a deadline on the transfer");
-        assert_eq!(deadline, t0 + 64 * T1);
+        assert_eq!(deadline, t0 + 72 * T1);
         p.handle_timeout(deadline - Duration::from_millis(1));
         assert!(drain(&mut p).is_empty());
         p.handle_timeout(deadline);
