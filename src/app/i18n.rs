@@ -284,6 +284,7 @@ pub fn action(lang: Lang, a: Action) -> &'static str {
         Action::CompleteTransfer => ("complete transfer", "hoàn tất chuyển"),
         Action::CancelConsult => ("cancel consult", "huỷ tham vấn"),
         Action::Merge => ("three-way", "gọi ba bên"),
+        Action::EndConference => ("end three-way", "kết thúc gọi ba bên"),
         Action::AcceptTransfer => ("accept transfer", "nhận cuộc chuyển"),
         Action::RefuseTransfer => ("refuse transfer", "từ chối cuộc chuyển"),
         Action::Connect => ("reconnect", "kết nối lại"),
@@ -1103,6 +1104,20 @@ pub fn info(lang: Lang, i: &Info) -> String {
                 format!(
                     "Replaces not honoured (SIP {code}): ended the consult call, sending the customer to the colleague directly"
                 )
+            }
+        }
+        Info::Referred { target } => {
+            if vi {
+                format!("bên kia chuyển cuộc gọi: đang gọi {target}")
+            } else {
+                format!("the other party transferred the call: calling {target}")
+            }
+        }
+        Info::CallReplaced { number } => {
+            if vi {
+                format!("cuộc gọi được chuyển tới: giờ đang nói chuyện với {number}")
+            } else {
+                format!("call transferred to you: now talking to {number}")
             }
         }
         Info::ConferenceUnavailable => pick(

@@ -68,6 +68,9 @@ struct Call {
     consult_for: Option<CallId>,
     /// Where our REFER sends the call (the end is then a transfer).
     transfer_to: Option<String>,
+    /// This call carries out a REFER we received on that leg (we are
+    /// the transferee): its progress goes back there in NOTIFYs.
+    refer_for: Option<Leg>,
 }
 
 impl Call {
@@ -81,6 +84,7 @@ impl Call {
             muted: false,
             consult_for,
             transfer_to: None,
+            refer_for: None,
         }
     }
 
@@ -153,6 +157,8 @@ pub struct Softphone {
     completing: Option<Completing>,
     /// Consult calls that ended: their customers come off hold.
     resume: Vec<CallId>,
+    /// The two calls are mixed here (a three-way call) until one ends.
+    merged: bool,
 }
 
 /// Check a dial string with the shared `sip::target` rules (no control
@@ -190,6 +196,7 @@ impl Softphone {
             swap_to: None,
             completing: None,
             resume: Vec::new(),
+            merged: false,
         }
     }
 
@@ -310,10 +317,35 @@ impl Softphone {
         let Some(c) = self.find_mut(leg) else { return };
         let step = f(&mut c.sip);
         let (id, number, inbound) = (c.id, c.number.clone(), c.sip.inbound());
+        let refer_for = c.refer_for;
         if let Some(a) = step.wire {
             self.sip(a);
         }
         let Some(news) = step.news else { return };
+        // A call we place for a REFER we took: its progress goes back to
+        // the REFER's sender (RFC 3515 §2.4.5); once answered, the sender
+        // ends its call with us (RFC 5589 §6, §7.1).
+        if let Some(from) = refer_for {
+            let code = match &news {
+                News::Early => Some(180),
+                News::Answered => Some(200),
+                News::Failed { code, .. } => Some(code.unwrap_or(408)),
+                News::Ended(_) => Some(487),
+                News::Confirmed => None,
+            };
+            if let Some(code) = code {
+                self.sip(SipAction::ReferNotify {
+                    leg: from,
+                    code,
+                    done: code >= 200,
+                });
+                if code >= 200
+                    && let Some(c) = self.find_mut(leg)
+                {
+                    c.refer_for = None;
+                }
+            }
+        }
         match news {
             News::Early => self.emit_call(id, CallEvent::CalloutStarted(number)),
             News::Answered => {
@@ -368,6 +400,8 @@ impl Softphone {
     fn remove(&mut self, leg: Leg) -> Option<Call> {
         let i = self.calls.iter().position(|c| c.leg() == leg)?;
         let c = self.calls.remove(i);
+        // The UA leaves the mix when a leg of it ends.
+        self.merged = false;
         if !c.sip.is_over() {
             // Our CANCEL is out: the INVITE transaction still runs.
             self.cancelled.push(c.sip.clone());
@@ -496,10 +530,19 @@ impl Softphone {
                             .push_back(Effect::Sip(SipAction::Hold { leg, hold: false }));
                     }
                     self.sip(SipAction::Conference { legs });
+                    self.merged = true;
                 } else {
                     self.not_now(NotNow::NeedTwoCalls);
                 }
             }
+            // Leave the three-way call by ending it: both calls get BYE.
+            Command::EndConference if self.merged => {
+                let legs: Vec<Leg> = self.calls.iter().map(Call::leg).collect();
+                for leg in legs {
+                    self.step(leg, |s| s.hang_up(now));
+                }
+            }
+            Command::EndConference => self.not_now(NotNow::NeedTwoCalls),
             Command::Shutdown => {
                 self.shutting_down = true;
                 // 486 what rings, CANCEL what we dial, BYE what is up.
@@ -533,24 +576,39 @@ impl Softphone {
             Ok(t) => t,
             Err(n) => return self.emit(Event::Notice(n)),
         };
-        self.dial(now, target, None);
+        self.dial(now, target, None, None);
     }
 
-    /// Send our INVITE for a new call (`consult_for`: a consult call).
-    fn dial(&mut self, now: Instant, target: String, consult_for: Option<CallId>) {
+    /// Send our INVITE for a new call (`consult_for`: a consult call;
+    /// `referred`: it carries out the REFER received on that leg, with
+    /// that Replaces value if any).
+    fn dial(
+        &mut self,
+        now: Instant,
+        target: String,
+        consult_for: Option<CallId>,
+        referred: Option<(Leg, Option<String>)>,
+    ) {
         let leg = Leg(self.next_leg);
         self.next_leg += 1;
         let id = self.new_call_id();
         let ring = Some(self.policy.ring_timeout);
         let (sip, step) = SipLeg::dial(leg, target.clone(), now, ring);
-        self.calls
-            .push(Call::new(id, sip, target.clone(), consult_for));
-        self.emit_call(id, CallEvent::Dialing(target));
+        let mut call = Call::new(id, sip, target.clone(), consult_for);
+        call.refer_for = referred.as_ref().map(|r| r.0);
+        self.calls.push(call);
+        self.emit_call(id, CallEvent::Dialing(target.clone()));
         if let Some(parent) = consult_for {
             self.emit_call(id, CallEvent::ConsultFor(parent));
         }
-        if let Some(invite) = step.wire {
-            self.sip(invite);
+        match (step.wire, referred) {
+            (Some(_), Some((_, Some(replaces)))) => self.sip(SipAction::InviteReplacing {
+                leg,
+                target,
+                replaces,
+            }),
+            (Some(invite), _) => self.sip(invite),
+            (None, _) => {}
         }
     }
 
@@ -611,17 +669,26 @@ impl Softphone {
         c.hold_pending = true;
         let (leg, id) = (c.leg(), c.id);
         self.sip(SipAction::Hold { leg, hold: true });
-        self.dial(now, target, Some(id));
+        self.dial(now, target, Some(id), None);
     }
 
     /// Complete the attended transfer: REFER the held customer to the
     /// colleague with Replaces naming our consult dialog (RFC 5589 §7.1).
+    /// In a three-way call the same hands the two far ends to each other
+    /// and the console leaves (issue 16): the first call (the consult's
+    /// customer, if any) is REFERred to the second, replacing our dialog
+    /// with it.
     fn complete_transfer(&mut self, now: Instant) {
-        let pair = self.calls.iter().find_map(|c| {
+        let consult = self.calls.iter().find_map(|c| {
             let parent = c.consult_for?;
             let customer = self.calls.iter().find(|p| p.id == parent && p.up())?;
             (c.up()).then(|| (customer.leg(), c.leg(), c.number.clone()))
         });
+        let merged = match &self.calls[..] {
+            [a, b] if self.merged && a.up() && b.up() => Some((a.leg(), b.leg(), b.number.clone())),
+            _ => None,
+        };
+        let pair = consult.or(merged);
         let Some((customer, consult, colleague)) = pair else {
             return self.not_now(NotNow::NoConsult);
         };
@@ -635,8 +702,11 @@ impl Softphone {
             replaces: true,
             accepted: false,
             // The INVITE with Replaces is answered at once (it takes over
-            // a dialog that is up): one INVITE transaction's time.
-            deadline: now + 64 * T1,
+            // a dialog that is up): one INVITE transaction's time (Timer B,
+            // 64*T1), and a little more, so that a customer whose INVITE
+            // timed out can still report it (NOTIFY 408) and start the
+            // fallback, rather than our deadline winning that race.
+            deadline: now + 72 * T1,
         });
         self.sip(SipAction::AttendedRefer {
             leg: customer,
@@ -922,9 +992,94 @@ impl Softphone {
                     self.step(leg, SipLeg::transport_lost);
                 }
             }
+            SipInput::Referred {
+                leg,
+                target,
+                replaces,
+            } => self.referred(now, leg, &target, replaces),
+            SipInput::Replacing {
+                leg,
+                replaces,
+                number,
+                display_name: _,
+            } => self.replacing(now, leg, replaces, number),
         }
     }
+
+    /// We are the transferee (RFC 3515, RFC 5589): the far end of an
+    /// established call asks us to call `target`, maybe replacing a
+    /// dialog there. We take it when the console can place that call: the
+    /// REFER gets 202 and the new call's progress goes back in NOTIFYs;
+    /// the sender then ends its call with us. Otherwise 603 Decline
+    /// (RFC 3515 §2.4.2 lets the recipient refuse), or 400 for a target we
+    /// would not dial.
+    fn referred(&mut self, now: Instant, leg: Leg, target: &str, replaces: Option<String>) {
+        let up = self.calls.iter().any(|c| c.leg() == leg && c.up());
+        let busy = self.calls.len() >= 2 || self.calls.iter().any(|c| c.refer_for.is_some());
+        if self.shutting_down || !up || busy {
+            self.sip(SipAction::AnswerRefer { leg, code: 603 });
+            return;
+        }
+        let target = match normalise_target(target) {
+            Ok(t) => t,
+            Err(n) => {
+                self.sip(SipAction::AnswerRefer { leg, code: 400 });
+                return self.emit(Event::Notice(n));
+            }
+        };
+        self.sip(SipAction::AnswerRefer { leg, code: 202 });
+        self.emit(Event::Notice(Notice::Info(Info::Referred {
+            target: target.clone(),
+        })));
+        self.dial(now, target, None, Some((leg, replaces)));
+    }
+
+    /// We are the transfer target (RFC 3891 §3): a new INVITE takes over
+    /// one of our calls. It is answered at once, without ringing, and the
+    /// replaced dialog is ended with BYE. The call keeps its name and row;
+    /// only its far end changes. A call that is not up: 481.
+    fn replacing(&mut self, now: Instant, leg: Leg, replaces: Leg, number: String) {
+        self.next_leg = self.next_leg.max(leg.0 + 1);
+        let i = self
+            .calls
+            .iter()
+            .position(|c| c.leg() == replaces && c.up());
+        let Some(i) = i.filter(|_| !self.shutting_down) else {
+            return self.sip(SipAction::Reject { leg, code: 481 });
+        };
+        if self.swap_to == Some(replaces) {
+            self.swap_to = Some(leg);
+        }
+        // The new leg, answered at once: our 200 waits for its ACK for
+        // 64*T1 at most, like any answer.
+        let (mut sip, _) = SipLeg::incoming(leg, now, None);
+        let accept = sip.answer(now);
+        let c = &mut self.calls[i];
+        c.sip = sip;
+        c.number = number.clone();
+        c.transfer_to = None;
+        let (id, held, muted) = (c.id, c.held, c.muted);
+        c.held = false;
+        c.hold_pending = false;
+        if let Some(a) = accept.wire {
+            self.sip(a);
+        }
+        if muted {
+            self.sip(SipAction::Mute { leg, mute: true });
+        }
+        self.sip(SipAction::Bye { leg: replaces });
+        if held {
+            self.emit_call(id, CallEvent::Held(false));
+        }
+        self.emit(Event::Notice(Notice::Info(Info::CallReplaced { number })));
+    }
 }
+
+#[cfg(test)]
+// Tests take a base instant from the clock; the code under test still gets it as an argument.
+#[allow(clippy::disallowed_methods)]
+#[path = "softphone_transfer_tests.rs"]
+mod transfer_tests;
 
 #[cfg(test)]
 // Tests take a base instant from the clock; the code under test still gets it as an argument.
@@ -2067,7 +2222,7 @@ mod tests {
             },
         );
         let deadline = p.poll_timeout().expect("a deadline on the transfer");
-        assert_eq!(deadline, t0 + 64 * T1);
+        assert_eq!(deadline, t0 + 72 * T1);
         p.handle_timeout(deadline - Duration::from_millis(1));
         assert!(drain(&mut p).is_empty());
         p.handle_timeout(deadline);

@@ -92,6 +92,10 @@ pub enum Info {
     /// The far end did not honour Replaces (`code`): the consult call is
     /// ended and the customer is sent to the colleague's number instead.
     ReplacesFallback { code: u16 },
+    /// The far end transferred this call (a REFER we took): calling `target`.
+    Referred { target: String },
+    /// A transfer handed our call to a new far end (INVITE with Replaces).
+    CallReplaced { number: String },
     /// A three-way call could not mix: a leg has no RTP audio here (a
     /// WebRTC leg, or its audio did not start).
     ConferenceUnavailable,

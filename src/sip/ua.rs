@@ -81,6 +81,7 @@ mod register;
 mod rtp_media;
 mod start;
 mod tls_listen;
+mod transfer;
 mod webrtc;
 mod webrtc_audio;
 mod wss;
@@ -136,6 +137,8 @@ struct Inner {
     /// Our INVITE client transactions still waiting for a final response,
     /// so a CANCEL the PBX ignores can be abandoned (`SipAction::Abandon`).
     invites: Mutex<HashMap<Leg, tokio::task::AbortHandle>>,
+    /// REFERs we received: their answers and NOTIFYs (`transfer`).
+    transferee: Mutex<transfer::Transferee>,
 }
 
 /// The running UA. Cloning shares it.

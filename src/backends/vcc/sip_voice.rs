@@ -447,6 +447,14 @@ impl Work {
             SipInput::Dtmf { leg, digit } => {
                 tracing::debug!(?leg, %digit, "vcc voice: DTMF received");
             }
+            // The platform moves calls itself (its own transfer frames): a
+            // REFER or a Replaces on the voice leg is not taken.
+            SipInput::Referred { leg, .. } => {
+                self.ua.execute(SipAction::AnswerRefer { leg, code: 603 });
+            }
+            SipInput::Replacing { leg, .. } => {
+                self.ua.execute(SipAction::Reject { leg, code: 481 });
+            }
             // Hold, mute and transfer are push requests on VCC, never SIP
             // (VCC-PROTOCOL.md §4): nothing of the sort to follow here.
             SipInput::RemoteHold { .. }

@@ -84,6 +84,24 @@ pub enum SipInput {
     MediaLost {
         leg: Leg,
     },
+    /// A REFER on this call (RFC 3515): the far end asks us to call
+    /// `target`; `replaces` is the decoded Replaces header of the Refer-To
+    /// URI (RFC 3891 §6.1), for an attended transfer. The REFER waits for
+    /// `SipAction::AnswerRefer`.
+    Referred {
+        leg: Leg,
+        target: String,
+        replaces: Option<String>,
+    },
+    /// An INVITE with Replaces naming our confirmed dialog on `replaces`
+    /// (RFC 3891 §3; the UA matched Call-ID and tags, and answered 481 to
+    /// one naming none).
+    Replacing {
+        leg: Leg,
+        replaces: Leg,
+        number: String,
+        display_name: Option<String>,
+    },
 }
 
 /// RFC 3261 §17.1.1.1 T1 (500 ms): 64*T1 bounds any transaction.
@@ -151,6 +169,26 @@ pub enum SipAction {
     WaitingBeep {
         leg: Leg,
     },
+    /// The final answer to a REFER we received on `leg` (202: we carry it
+    /// out and report in NOTIFYs; otherwise refused).
+    AnswerRefer {
+        leg: Leg,
+        code: u16,
+    },
+    /// A NOTIFY to the REFER's sender on `leg`: how our referred INVITE is
+    /// going (RFC 3515 §2.4.5; `done`: the last one).
+    ReferNotify {
+        leg: Leg,
+        code: u16,
+        done: bool,
+    },
+    /// Our INVITE carrying out a REFER whose Refer-To named a dialog to
+    /// replace (RFC 3891, RFC 5589 §7.1).
+    InviteReplacing {
+        leg: Leg,
+        target: String,
+        replaces: String,
+    },
 }
 
 impl SipInput {
@@ -170,7 +208,9 @@ impl SipInput {
             | SipInput::ReferAnswered { leg, .. }
             | SipInput::Dtmf { leg, .. }
             | SipInput::Quality { leg, .. }
-            | SipInput::MediaLost { leg } => Some(*leg),
+            | SipInput::MediaLost { leg }
+            | SipInput::Referred { leg, .. }
+            | SipInput::Replacing { leg, .. } => Some(*leg),
             SipInput::TransportLost => None,
         }
     }

@@ -280,6 +280,7 @@ impl SipUa {
             webrtc: Mutex::new(HashMap::new()),
             webrtc_audio: Default::default(),
             invites: Mutex::new(HashMap::new()),
+            transferee: Mutex::default(),
             audio: Mutex::new(crate::media::AudioConfig::default()),
             media: Mutex::new(HashMap::new()),
             mixing: Mutex::new(conference::Mixing::default()),
