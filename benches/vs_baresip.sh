@@ -3,7 +3,9 @@
 # the real sound-card path (JACK's dummy driver is the clocked card):
 #
 #   benches/vs_baresip.sh [seconds=60] [codecs="pcmu opus"]
-#   (CLIENTS="baresip" runs one client only)
+#   (CLIENTS="baresip" runs one client only; PROFILE=measure builds and runs
+#   the thin-LTO `measure` profile instead of `release`; TONGDAI_BIN=<path>
+#   runs a binary built before, e.g. main's, without building)
 #
 # For each client (tongdai, baresip) and codec, two instances of the client
 # call each other through a private Kamailio:
@@ -29,8 +31,13 @@ secs=${1:-60}
 codecs=${2:-"pcmu opus"}
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
-[ "${CLIENTS:-tongdai}" = baresip ] || cargo build --release --quiet --bin tongdai
-bin="$here/target/release/tongdai"
+profile=${PROFILE:-release}
+if [ -n "${TONGDAI_BIN:-}" ]; then
+    bin=$TONGDAI_BIN
+else
+    [ "${CLIENTS:-tongdai}" = baresip ] || cargo build --profile "$profile" --quiet --bin tongdai
+    bin="$here/target/$profile/tongdai"
+fi
 
 work=$(mktemp -d /tmp/tongdai-vs-baresip.XXXXXX)
 sip_port=5391

@@ -1,6 +1,6 @@
 //! A real sound card through `cpal`: the default (or a named) input and
-//! output, opened at the device's own rate and resampled (linearly) to and
-//! from the session's rate.
+//! output, opened at the device's own rate and resampled (the project's
+//! [`Resampler`]) to and from the session's rate.
 //!
 //! cpal calls back on its own threads; the session pulls and pushes 20 ms
 //! frames on its clock. Between them sit two small rings behind mutexes that
@@ -17,6 +17,7 @@ use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
 use super::device::{AudioDevice, DeviceError};
 use super::quiet::quiet_alsa;
+use super::resample::Resampler;
 
 /// Ring capacity in seconds of native audio.
 const RING_SECONDS: f64 = 0.5;
@@ -163,33 +164,6 @@ fn find(host: &cpal::Host, name: Option<&str>, input: bool) -> Result<cpal::Devi
     }
 }
 
-/// A streaming linear resampler.
-struct Linear {
-    step: f64,
-    pos: f64,
-    prev: f32,
-}
-
-impl Linear {
-    fn new(from: u32, to: u32) -> Linear {
-        Linear {
-            step: f64::from(from) / f64::from(to.max(1)),
-            pos: 0.0,
-            prev: 0.0,
-        }
-    }
-    fn push(&mut self, x: f32, out: &mut impl Extend<f32>) {
-        while self.pos < 1.0 {
-            out.extend(std::iter::once(
-                self.prev + (x - self.prev) * self.pos as f32,
-            ));
-            self.pos += self.step;
-        }
-        self.pos -= 1.0;
-        self.prev = x;
-    }
-}
-
 type Ring = Arc<Mutex<VecDeque<f32>>>;
 type Lost = Arc<Mutex<Option<String>>>;
 
@@ -265,8 +239,8 @@ fn build_output<T: cpal::SizedSample + cpal::FromSample<f32>>(
     )
 }
 
-type InputSide = (cpal::Stream, Ring, Linear, VecDeque<f32>);
-type OutputSide = (cpal::Stream, Ring, Linear, usize);
+type InputSide = (cpal::Stream, Ring, Resampler, VecDeque<f32>);
+type OutputSide = (cpal::Stream, Ring, Resampler, usize);
 
 fn err(what: &str, e: cpal::Error) -> DeviceError {
     DeviceError(format!("{what}: {e}"))
@@ -293,7 +267,7 @@ fn open_input(
     }
     .map_err(|e| err("cannot open input", e))?;
     istream.play().map_err(|e| err("cannot start input", e))?;
-    let side = (istream, iring, Linear::new(irate, rate), VecDeque::new());
+    let side = (istream, iring, Resampler::new(irate, rate), VecDeque::new());
     Ok((side, format!("{idev}@{irate}")))
 }
 
@@ -318,7 +292,7 @@ fn open_output(
     }
     .map_err(|e| err("cannot open output", e))?;
     ostream.play().map_err(|e| err("cannot start output", e))?;
-    let side = (ostream, oring, Linear::new(rate, orate), ocap);
+    let side = (ostream, oring, Resampler::new(rate, orate), ocap);
     Ok((side, format!("{odev}@{orate}")))
 }
 
@@ -394,9 +368,9 @@ impl AudioDevice for CpalDevice {
             Ok(mut r) => r.drain(..).collect(),
             Err(_) => Vec::new(),
         };
-        for x in native {
-            lin.push(x, pending);
-        }
+        let mut at_rate = Vec::with_capacity(frame.len() * 2);
+        lin.process_f32(&native, &mut at_rate);
+        pending.extend(at_rate);
         // Clock drift: never let the microphone lag more than 200 ms.
         let max = (self.rate as usize / 5).max(frame.len() * 2);
         while pending.len() > max {
@@ -414,10 +388,9 @@ impl AudioDevice for CpalDevice {
         let Some((_, ring, lin, cap)) = &mut self.output else {
             return Ok(());
         };
+        let pcm: Vec<f32> = frame.iter().map(|&s| f32::from(s) / 32768.0).collect();
         let mut native = Vec::with_capacity(frame.len() * 8);
-        for &s in frame {
-            lin.push(f32::from(s) / 32768.0, &mut native);
-        }
+        lin.process_f32(&pcm, &mut native);
         if let Ok(mut r) = ring.lock() {
             r.extend(native);
             while r.len() > *cap {
