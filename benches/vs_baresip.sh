@@ -3,7 +3,9 @@
 # the real sound-card path (JACK's dummy driver is the clocked card):
 #
 #   benches/vs_baresip.sh [seconds=60] [codecs="pcmu opus"]
-#   (CLIENTS="baresip" runs one client only)
+#   (CLIENTS="baresip" runs one client only; PROFILE=measure builds and runs
+#   the thin-LTO `measure` profile instead of `release`; TONGDAI_BIN=<path>
+#   runs a binary built before, e.g. main's, without building)
 #
 # For each client (tongdai, baresip) and codec, two instances of the client
 # call each other through a private Kamailio:
@@ -29,8 +31,13 @@ secs=${1:-60}
 codecs=${2:-"pcmu opus"}
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
-[ "${CLIENTS:-tongdai}" = baresip ] || cargo build --release --quiet --bin tongdai
-bin="$here/target/release/tongdai"
+profile=${PROFILE:-release}
+if [ -n "${TONGDAI_BIN:-}" ]; then
+    bin=$TONGDAI_BIN
+else
+    [ "${CLIENTS:-tongdai}" = baresip ] || cargo build --profile "$profile" --quiet --bin tongdai
+    bin="$here/target/$profile/tongdai"
+fi
 
 work=$(mktemp -d /tmp/tongdai-vs-baresip.XXXXXX)
 sip_port=5391
@@ -246,8 +253,10 @@ loop_and_measure() { # <client> <codec> <pid a> <pid b>
         wait)
     lat=$(cat "$work/lat")
     echo "$1 $2 $m $lat" >>"$work/results"
-    printf '  %-8s %-5s cpu %s s/min  RSS peak %s MB (private %s MB)  loop %s ms\n' "$1" "$2" \
-        "$(echo "$m" | cut -d' ' -f1)" "$(echo "$m" | cut -d' ' -f2)" "$(echo "$m" | cut -d' ' -f3)" "$lat"
+    # Added mouth-to-ear per direction: the loop less JACK's own floor, halved.
+    added=$(awk -v l="$lat" -v f="$floor" 'BEGIN { if (l + 0 > 0) printf "%.1f", (l - f) / 2; else print "n/a" }')
+    printf '  %-8s %-5s cpu %s s/min  RSS peak %s MB (private %s MB)  loop %s ms  added %s ms/direction\n' "$1" "$2" \
+        "$(echo "$m" | cut -d' ' -f1)" "$(echo "$m" | cut -d' ' -f2)" "$(echo "$m" | cut -d' ' -f3)" "$lat" "$added"
 }
 
 start_jack "$jack_a"
@@ -266,7 +275,8 @@ done
 
 echo
 echo "ratios, tongdai / baresip (lower is better):"
-awk '{ k = $2; if ($1 == "tongdai") { tc[k] = $3; tm[k] = $4; ta[k] = $5; tl[k] = $6 } else { bc[k] = $3; bm[k] = $4; ba[k] = $5; bl[k] = $6 } }
-     END { for (k in tc) printf "  %-5s cpu %.2f  RSS %.2f (private %.2f)  loop latency %s\n", k,
+awk -v f="$floor" '{ k = $2; if ($1 == "tongdai") { tc[k] = $3; tm[k] = $4; ta[k] = $5; tl[k] = $6 } else { bc[k] = $3; bm[k] = $4; ba[k] = $5; bl[k] = $6 } }
+     END { for (k in tc) printf "  %-5s cpu %.2f  RSS %.2f (private %.2f)  loop latency %s  added delay %s\n", k,
                tc[k] / (bc[k] > 0 ? bc[k] : 1), tm[k] / (bm[k] > 0 ? bm[k] : 1), ta[k] / (ba[k] > 0 ? ba[k] : 1),
-               (tl[k] + 0 > 0 && bl[k] + 0 > 0) ? sprintf("%.2f", tl[k] / bl[k]) : "n/a" }' "$work/results"
+               (tl[k] + 0 > 0 && bl[k] + 0 > 0) ? sprintf("%.2f", tl[k] / bl[k]) : "n/a",
+               (tl[k] + 0 > f && bl[k] + 0 > f) ? sprintf("%.2f", (tl[k] - f) / (bl[k] - f)) : "n/a" }' "$work/results"

@@ -10,7 +10,8 @@
 //!
 //! Audio crosses the seam as PCM frames, **always mono i16 at 48 kHz**
 //! ([`SAMPLE_RATE`]), whatever the codec on the wire: 20 ms = 960 samples.
-//! G.711 is resampled to and from 8 kHz inside. Codecs may differ by
+//! G.711 is resampled to and from 8 kHz inside (the project's one
+//! resampler and G.711, `media::resample` and `media::codec`). Codecs may differ by
 //! direction: we send with the first codec of the remote description that
 //! we speak, and decode what arrives by its payload type.
 //!
@@ -24,6 +25,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::media::codec::G711;
+use crate::media::resample::Resampler;
 use bytes::Bytes;
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::media_stream::MediaStreamTrack;
@@ -236,6 +239,8 @@ impl PeerConnectionEventHandler for Handler {
 async fn receive_loop(track: Arc<dyn TrackRemote>, shared: Arc<Shared>) {
     let mut opus_dec: Option<opus::Decoder> = None;
     let mut pcm = vec![0i16; 5760];
+    let mut up = Resampler::new(8000, SAMPLE_RATE);
+    let mut narrow = Vec::with_capacity(160);
     while let Some(ev) = track.poll().await {
         let pkt = match ev {
             TrackRemoteEvent::OnRtpPacket(p) => p,
@@ -275,8 +280,13 @@ async fn receive_loop(track: Arc<dyn TrackRemote>, shared: Arc<Shared>) {
                     }
                 }
             }
-            WireCodec::Pcmu => upsample6(pkt.payload.iter().map(|b| ulaw_decode(*b))),
-            WireCodec::Pcma => upsample6(pkt.payload.iter().map(|b| alaw_decode(*b))),
+            WireCodec::Pcmu | WireCodec::Pcma => {
+                narrow.clear();
+                g711(codec).decode(&pkt.payload, &mut narrow);
+                let mut wide = Vec::with_capacity(narrow.len() * 6);
+                up.process(&narrow, &mut wide);
+                wide
+            }
         };
         if !shared.first_audio.swap(true, Ordering::Relaxed) {
             shared.emit(MediaEvent::FirstAudio {
@@ -301,6 +311,8 @@ async fn send_loop(
     let mut ts: u32 = rand::random();
     let mut first = true;
     let mut out = vec![0u8; 1500];
+    let mut down = Resampler::new(SAMPLE_RATE, 8000);
+    let mut narrow = Vec::with_capacity(160);
     while let Some(mut frame) = rx.recv().await {
         let Some((codec, pt)) = shared.send.lock().ok().and_then(|s| *s) else {
             continue;
@@ -326,8 +338,13 @@ async fn send_loop(
                     Err(_) => continue,
                 }
             }
-            WireCodec::Pcmu => downsample6(&frame).map(ulaw_encode).collect(),
-            WireCodec::Pcma => downsample6(&frame).map(alaw_encode).collect(),
+            WireCodec::Pcmu | WireCodec::Pcma => {
+                narrow.clear();
+                down.process(&frame, &mut narrow);
+                let mut bytes = Vec::with_capacity(narrow.len());
+                g711(codec).encode(&narrow, &mut bytes);
+                Bytes::from(bytes)
+            }
         };
         let samples =
             (frame.len() as u64 * u64::from(codec.clock_rate()) / u64::from(SAMPLE_RATE)) as u32;
@@ -753,107 +770,17 @@ impl Drop for WebRtcSession {
     }
 }
 
-// G.711 (ITU-T G.711) and a plain 6:1 resampler for the 48 kHz seam.
-
-fn upsample6(it: impl Iterator<Item = i16>) -> Vec<i16> {
-    let src: Vec<i16> = it.collect();
-    let mut out = Vec::with_capacity(src.len() * 6);
-    for (i, &a) in src.iter().enumerate() {
-        let b = src.get(i + 1).copied().unwrap_or(a);
-        for k in 0..6 {
-            out.push((i32::from(a) + (i32::from(b) - i32::from(a)) * k / 6) as i16);
-        }
+/// The project's G.711 ([`crate::media::codec`]) for a G.711 wire codec.
+fn g711(codec: WireCodec) -> G711 {
+    match codec {
+        WireCodec::Pcma => G711::Alaw,
+        _ => G711::Ulaw,
     }
-    out
-}
-
-fn downsample6(frame: &[i16]) -> impl Iterator<Item = i16> + '_ {
-    frame
-        .chunks(6)
-        .map(|c| (c.iter().map(|&s| i32::from(s)).sum::<i32>() / c.len() as i32) as i16)
-}
-
-pub fn ulaw_encode(s: i16) -> u8 {
-    const BIAS: i32 = 0x84;
-    let mut v = i32::from(s);
-    let sign = if v < 0 {
-        v = -v;
-        0x80
-    } else {
-        0
-    };
-    v = (v + BIAS).min(32635 + BIAS);
-    let mut exp = 7;
-    let mut mask = 0x4000;
-    while exp > 0 && v & mask == 0 {
-        exp -= 1;
-        mask >>= 1;
-    }
-    let mant = (v >> (exp + 3)) & 0x0f;
-    !((sign | (exp << 4) | mant) as u8)
-}
-
-pub fn ulaw_decode(b: u8) -> i16 {
-    let b = !b;
-    let sign = b & 0x80;
-    let exp = i32::from((b >> 4) & 0x07);
-    let mant = i32::from(b & 0x0f);
-    let v = (((mant << 3) + 0x84) << exp) - 0x84;
-    (if sign != 0 { -v } else { v }) as i16
-}
-
-pub fn alaw_encode(s: i16) -> u8 {
-    let mut v = i32::from(s);
-    let sign = if v >= 0 { 0x80 } else { 0 };
-    if v < 0 {
-        v = -v - 1;
-    }
-    v = v.min(32767);
-    let enc = if v < 256 {
-        v >> 4
-    } else {
-        let mut exp = 7;
-        while exp > 1 && v & (0x80 << exp) == 0 {
-            exp -= 1;
-        }
-        (exp << 4) | ((v >> (exp + 3)) & 0x0f)
-    };
-    ((sign | enc) as u8) ^ 0x55
-}
-
-pub fn alaw_decode(b: u8) -> i16 {
-    let b = b ^ 0x55;
-    let sign = b & 0x80;
-    let exp = i32::from((b >> 4) & 0x07);
-    let mant = i32::from(b & 0x0f);
-    let v = if exp == 0 {
-        (mant << 4) + 8
-    } else {
-        ((mant << 4) + 0x108) << (exp - 1)
-    };
-    (if sign != 0 { v } else { -v }) as i16
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn g711_round_trips_within_quantisation() {
-        for s in [-32000i16, -1000, -100, -5, 0, 5, 100, 1000, 32000] {
-            let u = ulaw_decode(ulaw_encode(s));
-            let a = alaw_decode(alaw_encode(s));
-            let tol = (i32::from(s).abs() / 16).max(16);
-            assert!(
-                (i32::from(u) - i32::from(s)).abs() <= tol,
-                "ulaw {s} -> {u}"
-            );
-            assert!(
-                (i32::from(a) - i32::from(s)).abs() <= tol,
-                "alaw {s} -> {a}"
-            );
-        }
-    }
 
     #[test]
     fn reads_codec_order_from_sdp() {

@@ -1,6 +1,6 @@
 //! A real sound card through `cpal`: the default (or a named) input and
-//! output, opened at the device's own rate and resampled (linearly) to and
-//! from the session's rate.
+//! output, opened at the device's own rate and resampled (the project's
+//! [`Resampler`]) to and from the session's rate.
 //!
 //! cpal calls back on its own threads; the session pulls and pushes 20 ms
 //! frames on its clock. Between them sit two small rings behind mutexes that
@@ -11,12 +11,15 @@
 //! The host is JACK when `JACK_DEFAULT_SERVER` is set, else cpal's default.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
 use super::device::{AudioDevice, DeviceError};
+use super::queue_trim::QueueTrim;
 use super::quiet::quiet_alsa;
+use super::resample::Resampler;
 
 /// Ring capacity in seconds of native audio.
 const RING_SECONDS: f64 = 0.5;
@@ -163,33 +166,6 @@ fn find(host: &cpal::Host, name: Option<&str>, input: bool) -> Result<cpal::Devi
     }
 }
 
-/// A streaming linear resampler.
-struct Linear {
-    step: f64,
-    pos: f64,
-    prev: f32,
-}
-
-impl Linear {
-    fn new(from: u32, to: u32) -> Linear {
-        Linear {
-            step: f64::from(from) / f64::from(to.max(1)),
-            pos: 0.0,
-            prev: 0.0,
-        }
-    }
-    fn push(&mut self, x: f32, out: &mut impl Extend<f32>) {
-        while self.pos < 1.0 {
-            out.extend(std::iter::once(
-                self.prev + (x - self.prev) * self.pos as f32,
-            ));
-            self.pos += self.step;
-        }
-        self.pos -= 1.0;
-        self.prev = x;
-    }
-}
-
 type Ring = Arc<Mutex<VecDeque<f32>>>;
 type Lost = Arc<Mutex<Option<String>>>;
 
@@ -248,6 +224,7 @@ fn build_output<T: cpal::SizedSample + cpal::FromSample<f32>>(
     dev: &cpal::Device,
     cfg: cpal::StreamConfig,
     ring: Ring,
+    low: Arc<AtomicUsize>,
     lost: &Lost,
 ) -> Result<cpal::Stream, cpal::Error> {
     let ch = usize::from(cfg.channels.max(1));
@@ -259,14 +236,29 @@ fn build_output<T: cpal::SizedSample + cpal::FromSample<f32>>(
                 let s = r.as_mut().and_then(|r| r.pop_front()).unwrap_or(0.0);
                 c.fill(<T as cpal::FromSample<f32>>::from_sample_(s));
             }
+            // What stays queued after the card took its period: the
+            // delay `write` trims (see `queue_trim`).
+            if let Some(r) = r {
+                low.fetch_min(r.len(), Ordering::Relaxed);
+            }
         },
         on_error(lost),
         None,
     )
 }
 
-type InputSide = (cpal::Stream, Ring, Linear, VecDeque<f32>);
-type OutputSide = (cpal::Stream, Ring, Linear, usize);
+type InputSide = (cpal::Stream, Ring, Resampler, VecDeque<f32>);
+
+struct OutputSide {
+    _stream: cpal::Stream,
+    ring: Ring,
+    resampler: Resampler,
+    /// Most native samples queued (latency bound).
+    cap: usize,
+    native_rate: u32,
+    /// The ring's lowest level since the last `write` (native samples).
+    low: Arc<AtomicUsize>,
+}
 
 fn err(what: &str, e: cpal::Error) -> DeviceError {
     DeviceError(format!("{what}: {e}"))
@@ -293,7 +285,7 @@ fn open_input(
     }
     .map_err(|e| err("cannot open input", e))?;
     istream.play().map_err(|e| err("cannot start input", e))?;
-    let side = (istream, iring, Linear::new(irate, rate), VecDeque::new());
+    let side = (istream, iring, Resampler::new(irate, rate), VecDeque::new());
     Ok((side, format!("{idev}@{irate}")))
 }
 
@@ -310,15 +302,23 @@ fn open_output(
     let orate = ocfg.sample_rate();
     let ocap = (f64::from(orate) * OUT_MAX_SECONDS) as usize;
     let oring: Ring = Arc::new(Mutex::new(VecDeque::with_capacity(ocap)));
+    let low = Arc::new(AtomicUsize::new(usize::MAX));
     let sc = ocfg.config();
     let ostream = match ocfg.sample_format() {
-        cpal::SampleFormat::F32 => build_output::<f32>(&odev, sc, oring.clone(), lost),
-        cpal::SampleFormat::I16 => build_output::<i16>(&odev, sc, oring.clone(), lost),
+        cpal::SampleFormat::F32 => build_output::<f32>(&odev, sc, oring.clone(), low.clone(), lost),
+        cpal::SampleFormat::I16 => build_output::<i16>(&odev, sc, oring.clone(), low.clone(), lost),
         f => return Err(DeviceError(format!("output sample format {f} unsupported"))),
     }
     .map_err(|e| err("cannot open output", e))?;
     ostream.play().map_err(|e| err("cannot start output", e))?;
-    let side = (ostream, oring, Linear::new(rate, orate), ocap);
+    let side = OutputSide {
+        _stream: ostream,
+        ring: oring,
+        resampler: Resampler::new(rate, orate),
+        cap: ocap,
+        native_rate: orate,
+        low,
+    };
     Ok((side, format!("{odev}@{orate}")))
 }
 
@@ -329,6 +329,9 @@ pub struct CpalDevice {
     lost: Lost,
     input: Option<InputSide>,
     output: Option<OutputSide>,
+    /// Delay nobody needs, taken out of each queue (see `queue_trim`).
+    mic_trim: QueueTrim,
+    speaker_trim: QueueTrim,
 }
 
 impl CpalDevice {
@@ -349,6 +352,8 @@ impl CpalDevice {
             lost,
             input: Some(i),
             output: Some(o),
+            mic_trim: QueueTrim::new(rate),
+            speaker_trim: QueueTrim::new(rate),
         })
     }
 
@@ -364,6 +369,8 @@ impl CpalDevice {
             lost,
             input: None,
             output: Some(o),
+            mic_trim: QueueTrim::new(rate),
+            speaker_trim: QueueTrim::new(rate),
         })
     }
 
@@ -394,33 +401,52 @@ impl AudioDevice for CpalDevice {
             Ok(mut r) => r.drain(..).collect(),
             Err(_) => Vec::new(),
         };
-        for x in native {
-            lin.push(x, pending);
-        }
+        let mut at_rate = Vec::with_capacity(frame.len() * 2);
+        lin.process_f32(&native, &mut at_rate);
+        pending.extend(at_rate);
         // Clock drift: never let the microphone lag more than 200 ms.
         let max = (self.rate as usize / 5).max(frame.len() * 2);
         while pending.len() > max {
             pending.pop_front();
         }
-        for s in frame.iter_mut() {
-            let v = pending.pop_front().unwrap_or(0.0);
-            *s = (v * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
+        let to_i16 = |v: f32| (v * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
+        let extra = self.mic_trim.wanted();
+        if extra > 0 && pending.len() >= frame.len() + extra {
+            // The frame and what it may lose, shortened unheard; what it
+            // did not lose goes back to the head of the backlog.
+            let mut chunk: Vec<i16> = pending.drain(..frame.len() + extra).map(to_i16).collect();
+            self.mic_trim.trim(&mut chunk);
+            for &v in chunk[frame.len()..].iter().rev() {
+                pending.push_front(f32::from(v) / 32768.0);
+            }
+            frame.copy_from_slice(&chunk[..frame.len()]);
+        } else {
+            for s in frame.iter_mut() {
+                *s = to_i16(pending.pop_front().unwrap_or(0.0));
+            }
         }
+        self.mic_trim.observe(pending.len());
         Ok(())
     }
 
     fn write(&mut self, frame: &[i16]) -> Result<(), DeviceError> {
         self.check()?;
-        let Some((_, ring, lin, cap)) = &mut self.output else {
+        let Some(out) = &mut self.output else {
             return Ok(());
         };
-        let mut native = Vec::with_capacity(frame.len() * 8);
-        for &s in frame {
-            lin.push(f32::from(s) / 32768.0, &mut native);
+        let low = out.low.swap(usize::MAX, Ordering::Relaxed);
+        if low != usize::MAX {
+            let at_rate = low as u64 * u64::from(self.rate) / u64::from(out.native_rate);
+            self.speaker_trim.observe(at_rate as usize);
         }
-        if let Ok(mut r) = ring.lock() {
+        let mut frame = frame.to_vec();
+        self.speaker_trim.trim(&mut frame);
+        let pcm: Vec<f32> = frame.iter().map(|&s| f32::from(s) / 32768.0).collect();
+        let mut native = Vec::with_capacity(frame.len() * 8);
+        out.resampler.process_f32(&pcm, &mut native);
+        if let Ok(mut r) = out.ring.lock() {
             r.extend(native);
-            while r.len() > *cap {
+            while r.len() > out.cap {
                 r.pop_front();
             }
         }

@@ -222,7 +222,7 @@ impl Drop for FileDevice {
     }
 }
 
-/// Read a WAV as mono i16 at `rate` (channels averaged, linear resampling).
+/// Read a WAV as mono i16 at `rate` (channels averaged, resampled).
 pub fn read_wav(path: &Path, rate: u32) -> Result<Vec<i16>, DeviceError> {
     let err = |e: hound::Error| DeviceError(format!("cannot read {}: {e}", path.display()));
     let mut r = hound::WavReader::open(path).map_err(err)?;
@@ -242,7 +242,7 @@ pub fn read_wav(path: &Path, rate: u32) -> Result<Vec<i16>, DeviceError> {
         .chunks(ch)
         .map(|c| c.iter().sum::<f32>() / c.len() as f32)
         .collect();
-    let out = resample_linear(&mono, spec.sample_rate, rate);
+    let out = super::resample::resample_all(&mono, spec.sample_rate, rate);
     Ok(out
         .into_iter()
         .map(|v| (v * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
@@ -263,24 +263,6 @@ pub fn write_wav(path: &Path, rate: u32, samples: &[i16]) -> Result<(), DeviceEr
         w.write_sample(s).map_err(err)?;
     }
     w.finalize().map_err(err)
-}
-
-fn resample_linear(x: &[f32], from: u32, to: u32) -> Vec<f32> {
-    if from == to || x.is_empty() || from == 0 {
-        return x.to_vec();
-    }
-    let n = (x.len() as u64 * u64::from(to) / u64::from(from)) as usize;
-    let step = f64::from(from) / f64::from(to);
-    (0..n)
-        .map(|i| {
-            let p = i as f64 * step;
-            let k = p as usize;
-            let f = (p - k as f64) as f32;
-            let a = x[k.min(x.len() - 1)];
-            let b = x[(k + 1).min(x.len() - 1)];
-            a + (b - a) * f
-        })
-        .collect()
 }
 
 #[cfg(test)]

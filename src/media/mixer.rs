@@ -12,7 +12,7 @@
 //!   its own rate (8 kHz for G.711, 16 kHz for G.722 and Opus); the mix
 //!   runs at the widest of them, so a wideband far end still hears the
 //!   other wideband one in full. Conversions use the project's streaming
-//!   [`Linear`] resampler, one per port and direction.
+//!   [`Resampler`], one per port and direction.
 //! - **Clipping**: sums are taken in `i32` and saturated to `i16` at the
 //!   end; two loud talkers clip, they never wrap around into noise.
 //! - **Missing frames**: a far end that gave no frame this tick (its leg's
@@ -23,7 +23,7 @@
 //! [`Mixer::mix`] per 20 ms tick of the session that drives the agent's
 //! device.
 
-use super::resample::Linear;
+use super::resample::Resampler;
 
 /// A far end in the mix (the SIP leg's number).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -40,8 +40,8 @@ fn frame_len(rate: u32) -> usize {
 #[derive(Debug, Clone)]
 struct Port {
     rate: u32,
-    to_mix: Linear,
-    from_mix: Linear,
+    to_mix: Resampler,
+    from_mix: Resampler,
     /// This tick's input at the mix rate (empty: nothing came: silence).
     input: Vec<i16>,
     /// What it hears, at its own rate, after the last [`Mixer::mix`].
@@ -52,8 +52,8 @@ impl Port {
     fn new(rate: u32, mix_rate: u32) -> Port {
         Port {
             rate,
-            to_mix: Linear::new(rate, mix_rate),
-            from_mix: Linear::new(mix_rate, rate),
+            to_mix: Resampler::new(rate, mix_rate),
+            from_mix: Resampler::new(mix_rate, rate),
             input: Vec::with_capacity(frame_len(mix_rate)),
             output: Vec::with_capacity(frame_len(rate)),
         }

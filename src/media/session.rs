@@ -47,7 +47,7 @@ use super::device::{AudioDevice, NullDevice};
 use super::dtmf::{DtmfReceiver, DtmfSender, NotADigit, event_code};
 use super::jitter::{JitterBuffer, JitterConfig, JitterStats};
 use super::playout::{Playout, PlayoutStats};
-use super::resample::Linear;
+use super::resample::Resampler;
 use super::rtcp::{self, ReportBlock, RtcpPacket, SenderInfo};
 use super::rtp::{self, ReceiverStats, RtpHeader, RtpPacket, RtpSender};
 use super::tone;
@@ -308,8 +308,8 @@ impl MediaSession {
             device_rate,
             enc,
             dec,
-            mic_in: Linear::new(device_rate, pcm_rate),
-            speaker_out: Linear::new(pcm_rate, device_rate),
+            mic_in: Resampler::new(device_rate, pcm_rate),
+            speaker_out: Resampler::new(pcm_rate, device_rate),
             scratch: Vec::new(),
             payload: Vec::with_capacity(256),
             params: params.clone(),
@@ -365,8 +365,8 @@ struct Task {
     enc: Encoder,
     dec: Decoder,
     /// Device → codec and codec → device rates (identity normally).
-    mic_in: Linear,
-    speaker_out: Linear,
+    mic_in: Resampler,
+    speaker_out: Resampler,
     scratch: Vec<i16>,
     payload: Vec<u8>,
     params: MediaParams,
@@ -459,8 +459,8 @@ impl Task {
         self.pcm_rate = pcm_rate;
         self.enc = enc;
         self.dec = dec;
-        self.mic_in = Linear::new(self.device_rate, pcm_rate);
-        self.speaker_out = Linear::new(pcm_rate, self.device_rate);
+        self.mic_in = Resampler::new(self.device_rate, pcm_rate);
+        self.speaker_out = Resampler::new(pcm_rate, self.device_rate);
         self.jitter = JitterBuffer::new(jitter_config(&self.params, codec));
         self.rx_stats = None;
         self.playout = Playout::new(pcm_rate, codec.clock_rate());

@@ -51,6 +51,11 @@ fn window(rate: u32) -> usize {
     samples(rate, WINDOW_MS).max(4)
 }
 
+/// Is this stretch silence (what [`accelerate`] cuts as it is)?
+pub fn is_silent(x: &[i16]) -> bool {
+    rms(x) < SILENCE_RMS
+}
+
 fn rms(x: &[i16]) -> f64 {
     if x.is_empty() {
         return 0.0;
