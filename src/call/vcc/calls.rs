@@ -1,24 +1,8 @@
 //! Calls: the call-out (2032 and its 1055 statuses) and inbound rings (1038).
 
-use super::Call;
-use super::DialTarget;
-use super::LegId;
-use super::Phase;
-use super::VccPolicy;
-use super::VoiceAction;
-use super::classify_number;
-use crate::backends::vcc::object_id::CalloutStatusMsg;
-use crate::backends::vcc::object_id::ClientMsg;
-use crate::backends::vcc::object_id::HangupKind;
-use crate::backends::vcc::object_id::RingMsg;
-use crate::engine::CallEvent;
-use crate::engine::Direction;
-use crate::engine::EndReason;
-use crate::engine::Event;
-use crate::engine::Info;
-use crate::engine::NotNow;
-use crate::engine::Notice;
-//IMPORTS
+use super::{Call, DialTarget, LegId, Phase, VccPolicy, VoiceAction, classify_number};
+use crate::backends::vcc::object_id::{CalloutStatusMsg, ClientMsg, HangupKind, RingMsg};
+use crate::engine::{CallEvent, Direction, EndReason, Event, Info, NotNow, Notice};
 
 impl VccPolicy {
     pub(super) fn call_out(&mut self, number: &str) {

@@ -1,29 +1,15 @@
 //! Console commands: answer, end, hold, mute, devices, transfers, and the
 //! exit path that hands the device back.
 
-use super::Call;
-use super::Effect;
-use super::Link;
-use super::Pending;
-use super::Phase;
-use super::VccPolicy;
-use super::VoiceAction;
-use super::default_device_for_role;
-use super::normalise_mobile;
-use crate::backends::vcc::object_id::ClientMsg;
-use crate::backends::vcc::object_id::HangupKind;
-use crate::engine::Availability;
-use crate::engine::Command;
-use crate::engine::Device;
-use crate::engine::Direction;
-use crate::engine::EndReason;
-use crate::engine::Event;
-use crate::engine::Info;
-use crate::engine::NotNow;
-use crate::engine::Notice;
-use crate::engine::TransferDetail;
-use crate::engine::TransferTarget;
-//IMPORTS
+use super::{
+    Call, Effect, Link, Pending, Phase, VccPolicy, VoiceAction, default_device_for_role,
+    normalise_mobile,
+};
+use crate::backends::vcc::object_id::{ClientMsg, HangupKind};
+use crate::engine::{
+    Availability, Command, Device, Direction, EndReason, Event, Info, NotNow, Notice,
+    TransferDetail, TransferTarget,
+};
 
 impl VccPolicy {
     pub(super) fn command(&mut self, c: Command) {

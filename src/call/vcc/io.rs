@@ -1,18 +1,12 @@
 //! What goes in and out of the policy: [`Input`]s, [`Effect`]s, the voice
 //! leg's actions and events, and the policy's settings.
 
-use super::LegId;
-use crate::backends::vcc::config::Generation;
-use crate::backends::vcc::config::VccConfig;
-use crate::backends::vcc::object_id::ClientMsg;
-use crate::backends::vcc::object_id::ServerMsg;
-use crate::engine::Command;
-use crate::engine::EndReason;
-use crate::engine::Event;
-use crate::engine::InitFailure;
-use crate::engine::RegState;
 use std::time::Duration;
-//IMPORTS
+
+use super::LegId;
+use crate::backends::vcc::config::{Generation, VccConfig};
+use crate::backends::vcc::object_id::{ClientMsg, ServerMsg};
+use crate::engine::{Command, EndReason, Event, InitFailure, RegState};
 
 /// What the device-1 voice leg (SIP over WebSocket + WebRTC) must do.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,16 +1,10 @@
 //! The push connection's lifecycle: login done (1027), closed, back-off and
 //! reconnect, lost for good.
 
-use super::Link;
-use super::VccPolicy;
 use super::push::availability_of;
+use super::{Link, VccPolicy};
 use crate::backends::vcc::object_id::ClientMsg;
-use crate::engine::EndReason;
-use crate::engine::Event;
-use crate::engine::Info;
-use crate::engine::InitFailure;
-use crate::engine::InitStep;
-//IMPORTS
+use crate::engine::{EndReason, Event, Info, InitFailure, InitStep};
 
 impl VccPolicy {
     pub(super) fn push_closed(&mut self, reason: String) {

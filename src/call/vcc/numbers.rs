@@ -1,8 +1,6 @@
 //! Dialled strings: mobile numbers as the platform wants them, and what a
 //! dialled string is (VCC-PROTOCOL.md §4).
 
-//IMPORTS
-
 /// A Vietnamese mobile number as the platform wants it (`0` + 9 digits),
 /// from `09x…`, `+84 9x…` or `84 9x…` with spaces, dots or dashes.
 pub fn normalise_mobile(input: &str) -> Option<String> {

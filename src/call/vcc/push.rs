@@ -1,23 +1,10 @@
 //! Push messages from the platform, dispatched to the policy.
 
-use super::Call;
-use super::Offer;
-use super::Phase;
-use super::VccPolicy;
-use super::VoiceAction;
-use crate::backends::vcc::object_id::AgentEntry;
-use crate::backends::vcc::object_id::ClientMsg;
-use crate::backends::vcc::object_id::ServerMsg;
-use crate::engine::AgentInfo;
-use crate::engine::Availability;
-use crate::engine::CallEvent;
-use crate::engine::Direction;
-use crate::engine::EndReason;
-use crate::engine::Event;
-use crate::engine::Info;
-use crate::engine::Notice;
-use crate::engine::TransferDetail;
-//IMPORTS
+use super::{Call, Offer, Phase, VccPolicy, VoiceAction};
+use crate::backends::vcc::object_id::{AgentEntry, ClientMsg, ServerMsg};
+use crate::engine::{
+    AgentInfo, Availability, CallEvent, Direction, EndReason, Event, Info, Notice, TransferDetail,
+};
 
 impl VccPolicy {
     pub(super) fn push(&mut self, m: ServerMsg) {

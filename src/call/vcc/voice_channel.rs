@@ -1,14 +1,9 @@
 //! The voice channel: whether this console holds it, taking it back, and
 //! losing it to another console.
 
-use super::Effect;
-use super::VccPolicy;
-use super::VoiceAction;
+use super::{Effect, VccPolicy, VoiceAction};
 use crate::backends::vcc::config::Generation;
-use crate::engine::EndReason;
-use crate::engine::Event;
-use crate::engine::Info;
-//IMPORTS
+use crate::engine::{EndReason, Event, Info};
 
 impl VccPolicy {
     /// A take-back after a reconnect was refused: the channel is elsewhere.

@@ -1,17 +1,7 @@
 //! The device-1 voice leg's events (SIP over WebSocket + WebRTC).
 
-use super::CALLOUT_SETTLE;
-use super::Call;
-use super::Phase;
-use super::VccPolicy;
-use super::VoiceAction;
-use super::VoiceEvent;
-use crate::engine::CallEvent;
-use crate::engine::Direction;
-use crate::engine::EndReason;
-use crate::engine::Event;
-use crate::engine::Info;
-//IMPORTS
+use super::{CALLOUT_SETTLE, Call, Phase, VccPolicy, VoiceAction, VoiceEvent};
+use crate::engine::{CallEvent, Direction, EndReason, Event, Info};
 
 impl VccPolicy {
     pub(super) fn voice(&mut self, v: VoiceEvent) {
