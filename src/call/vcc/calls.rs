@@ -1,8 +1,8 @@
 //! Calls: the call-out (2032 and its 1055 statuses) and inbound rings (1038).
 
 use super::{Call, DialTarget, LegId, Phase, VccPolicy, VoiceAction, classify_number};
-use crate::backends::vcc::object_id::{CalloutStatusMsg, ClientMsg, HangupKind, RingMsg};
 use crate::engine::{CallEvent, Direction, EndReason, Event, Info, NotNow, Notice};
+use crate::vcc_wire::{CalloutStatusMsg, ClientMsg, HangupKind, RingMsg};
 
 impl VccPolicy {
     pub(super) fn call_out(&mut self, number: &str) {

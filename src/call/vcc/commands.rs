@@ -5,11 +5,11 @@ use super::{
     Call, Effect, Link, Pending, Phase, VccPolicy, VoiceAction, default_device_for_role,
     normalise_mobile,
 };
-use crate::backends::vcc::object_id::{ClientMsg, HangupKind};
 use crate::engine::{
     Availability, Command, Device, Direction, EndReason, Event, Info, NotNow, Notice,
     TransferDetail, TransferTarget,
 };
+use crate::vcc_wire::{ClientMsg, HangupKind};
 
 impl VccPolicy {
     pub(super) fn command(&mut self, c: Command) {

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use super::LegId;
 use crate::backends::vcc::config::{Generation, VccConfig};
-use crate::backends::vcc::object_id::{ClientMsg, ServerMsg};
 use crate::engine::{Command, EndReason, Event, InitFailure, RegState};
+use crate::vcc_wire::{ClientMsg, ServerMsg};
 
 /// What the device-1 voice leg (SIP over WebSocket + WebRTC) must do.
 #[derive(Debug, Clone, PartialEq, Eq)]

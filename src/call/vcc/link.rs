@@ -3,8 +3,8 @@
 
 use super::push::availability_of;
 use super::{Link, VccPolicy};
-use crate::backends::vcc::object_id::ClientMsg;
 use crate::engine::{EndReason, Event, Info, InitFailure, InitStep};
+use crate::vcc_wire::ClientMsg;
 
 impl VccPolicy {
     pub(super) fn push_closed(&mut self, reason: String) {

@@ -46,11 +46,11 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::backends::vcc::config::Generation;
-use crate::backends::vcc::object_id::ClientMsg;
 use crate::engine::{
     Availability, CallEvent, CallId, Device, Direction, EndReason, Event, Info, NotNow, Notice,
     RingInfo, TransferDetail,
 };
+use crate::vcc_wire::ClientMsg;
 
 /// One SIP call of the device-1 voice leg. Ids of legs the voice leg
 /// reports (inbound) are its own; legs we dial get ids from

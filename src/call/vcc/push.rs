@@ -1,10 +1,10 @@
 //! Push messages from the platform, dispatched to the policy.
 
 use super::{Call, Offer, Phase, VccPolicy, VoiceAction};
-use crate::backends::vcc::object_id::{AgentEntry, ClientMsg, ServerMsg};
 use crate::engine::{
     AgentInfo, Availability, CallEvent, Direction, EndReason, Event, Info, Notice, TransferDetail,
 };
+use crate::vcc_wire::{AgentEntry, ClientMsg, ServerMsg};
 
 impl VccPolicy {
     pub(super) fn push(&mut self, m: ServerMsg) {

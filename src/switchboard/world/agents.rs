@@ -3,9 +3,9 @@
 use serde_json::json;
 
 use super::{ConnId, World, WsOut};
-use crate::backends::vcc::object_id::{Sender, ServerMsg};
 use crate::call::vcc::normalise_mobile;
 use crate::secret::Secret;
+use crate::vcc_wire::{Sender, ServerMsg};
 
 impl World {
     pub(super) fn login(

@@ -3,9 +3,9 @@
 use serde_json::json;
 
 use super::{CState, Call, ConnId, Kind, Timer, World};
-use crate::backends::vcc::object_id::{CalloutStatusMsg, HangupKind, RingMsg, ServerMsg};
 use crate::switchboard::scenario::{Outcome, outcome_for};
 use crate::switchboard::sip::SipCmd;
+use crate::vcc_wire::{CalloutStatusMsg, HangupKind, RingMsg, ServerMsg};
 
 impl World {
     pub(super) fn own_call(&self, ip: &str, call_id: &str) -> Option<&Call> {

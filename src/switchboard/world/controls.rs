@@ -4,8 +4,8 @@
 use serde_json::json;
 
 use super::{CState, Call, Control, Kind, Timer, World, WsOut};
-use crate::backends::vcc::object_id::ServerMsg;
 use crate::switchboard::scenario::Outcome;
+use crate::vcc_wire::ServerMsg;
 
 impl World {
     pub(super) fn control(&mut self, c: Control) {

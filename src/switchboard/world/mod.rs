@@ -14,8 +14,8 @@ use super::log::EventLog;
 use super::scenario::{AgentSpec, Outcome, Scenario, Timing};
 use super::sip::{SipMsg, SipNote};
 use crate::backends::vcc::jwt;
-use crate::backends::vcc::object_id::ObjectIds;
 use crate::secret::Secret;
+use crate::vcc_wire::ObjectIds;
 
 mod agents;
 mod calls;

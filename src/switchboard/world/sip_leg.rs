@@ -4,9 +4,9 @@
 use serde_json::json;
 
 use super::{CState, Call, Kind, Timer, World};
-use crate::backends::vcc::object_id::ServerMsg;
 use crate::switchboard::scenario::Outcome;
 use crate::switchboard::sip::{SipCmd, SipMsg, SipNote};
+use crate::vcc_wire::ServerMsg;
 
 impl World {
     pub(super) fn sip_cmd(&self, c: SipCmd) {

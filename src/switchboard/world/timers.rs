@@ -5,8 +5,8 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::{CState, Call, Timer, World};
-use crate::backends::vcc::object_id::{CalloutStatusMsg, ServerMsg};
 use crate::switchboard::scenario::{Bot, Outcome};
+use crate::vcc_wire::{CalloutStatusMsg, ServerMsg};
 
 impl World {
     pub(super) fn fire(&mut self, now: Instant) {

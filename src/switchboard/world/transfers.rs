@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::{CState, ConnId, Kind, Timer, World};
-use crate::backends::vcc::object_id::{CalloutStatusMsg, RingMsg, ServerMsg};
+use crate::vcc_wire::{CalloutStatusMsg, RingMsg, ServerMsg};
 
 impl World {
     pub(super) fn transfer_agent(

@@ -4,9 +4,7 @@
 use serde_json::json;
 
 use super::{CState, Conn, ConnId, World, WorldMsg, WsOut, status_word};
-use crate::backends::vcc::object_id::{
-    AgentEntry, ClientMsg, Decoded, ServerMsg, field_i64, redact,
-};
+use crate::vcc_wire::{AgentEntry, ClientMsg, Decoded, ServerMsg, field_i64, redact};
 
 impl World {
     pub(super) fn out(&self, conn: ConnId, msg: ServerMsg) {

@@ -2,10 +2,8 @@
 //! voice-leg events with a fake clock.
 
 use super::*;
-use crate::backends::vcc::object_id::{
-    AgentEntry, CalloutStatusMsg, HangupKind, RingMsg, ServerMsg,
-};
 use crate::engine::{AgentInfo, Command, InitFailure, InitStep, RegState, TransferTarget};
+use crate::vcc_wire::{AgentEntry, CalloutStatusMsg, HangupKind, RingMsg, ServerMsg};
 
 const EXT: &str = "1001";
 
