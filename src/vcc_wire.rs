@@ -11,6 +11,9 @@
 //! A leaf of the crate: the VCC call core (`call::vcc`), the VCC backend and
 //! the switchboard build on it, and it imports none of them (tests/layers.rs).
 
+// A sans-IO core: no clock reads, no tasks (clippy.toml).
+#![deny(clippy::disallowed_methods)]
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 

@@ -345,6 +345,27 @@ fn the_sans_io_cores_use_no_async_types() {
     assert!(bad.is_empty(), "{bad:#?}");
 }
 
+#[test]
+fn clippy_keeps_clocks_and_tasks_out_of_the_cores() {
+    // clippy.toml's `disallowed-methods` (Instant::now, SystemTime::now,
+    // tokio::spawn) is denied module by module; `call/mod.rs` covers every
+    // file under `call/`, the others deny it themselves.
+    let srcs = sources();
+    let deny = "#![deny(clippy::disallowed_methods)]";
+    let mut missing = Vec::new();
+    for f in CORES
+        .iter()
+        .copied()
+        .chain(["src/call/mod.rs", "src/vcc_wire.rs"])
+    {
+        let s = srcs.iter().find(|s| s.rel == f);
+        if !s.is_some_and(|s| s.code.contains(deny)) {
+            missing.push(f);
+        }
+    }
+    assert!(missing.is_empty(), "no `{deny}` in {missing:?}");
+}
+
 /// The checker itself: each kind of path it must see.
 #[test]
 fn the_checker_resolves_paths_like_rustc() {
