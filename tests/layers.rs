@@ -7,8 +7,8 @@
 //! - `src/call/**` and the other sans-IO cores (jitter buffer, mixer, time
 //!   stretch, playout) use no async types: no `tokio` anywhere in them;
 //! - `src/call/**` does not reach into the backends, the app, the control
-//!   socket or the switchboard, except the VCC settings named in
-//!   `CALL_DEBT` below (it may use `sip::target`, a pure parser);
+//!   socket or the switchboard (it may use `sip::target`, a pure parser,
+//!   and `config/`);
 //! - `src/config/**` imports no feature module, except what `CONFIG_DEBT`
 //!   lists.
 //!
@@ -43,7 +43,6 @@ const FEATURES: &[&str] = &[
 /// Issue 16 wants none: the plain config types move into `config/`.
 const CONFIG_DEBT: &[(&str, &str)] = &[
     ("src/config/mod.rs", "app"),
-    ("src/config/mod.rs", "backends"),
     ("src/config/mod.rs", "call"),
     ("src/config/mod.rs", "crm"),
     ("src/config/mod.rs", "media"),
@@ -51,13 +50,10 @@ const CONFIG_DEBT: &[(&str, &str)] = &[
     ("src/config/mod.rs", "switchboard"),
 ];
 
-/// `src/call/**` imports of `backends` still there today (the VCC
-/// settings' `Generation` and `VccConfig`, which belong in `config/`).
-const CALL_DEBT: &[(&str, &str)] = &[
-    ("src/call/vcc/io.rs", "backends"),
-    ("src/call/vcc/mod.rs", "backends"),
-    ("src/call/vcc/voice_channel.rs", "backends"),
-];
+/// `src/call/**` imports of the backends still there today: none (the VCC
+/// settings moved to `config/vcc.rs`). Kept so a debt, if one must be taken,
+/// is named here rather than hidden.
+const CALL_DEBT: &[(&str, &str)] = &[];
 
 /// Sans-IO cores outside `src/call/`.
 const CORES: &[&str] = &[

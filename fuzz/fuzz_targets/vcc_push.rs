@@ -17,7 +17,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tongdai::backends::vcc::config::Generation;
+use tongdai::config::vcc::Generation;
 use tongdai::call::vcc::{Input, LegId, PolicyConfig, VccPolicy, VoiceEvent};
 use tongdai::engine::{
     Command, Device, EndReason, InitFailure, InitStep, RegState, TransferTarget,

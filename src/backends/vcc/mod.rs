@@ -8,7 +8,6 @@
 //! the JWT, `token3C`) live here only, as [`Secret`]s; frames are logged with
 //! tokens redacted.
 
-pub mod config;
 pub mod jwt;
 pub mod push;
 pub mod rest;
@@ -22,8 +21,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::mpsc;
 
+pub use crate::config::vcc::{Generation, VccConfig};
 use crate::vcc_wire::{ClientMsg, Decoded, ObjectIds, Sender, ServerMsg, redact};
-pub use config::{Generation, VccConfig};
 use push::{PushEvent, PushLink};
 use rest::Session;
 pub use sip_voice::SipVoiceLeg;

@@ -8,8 +8,8 @@
 
 use serde_json::Value;
 
-use super::config::{Generation, LoginBody, VccConfig};
 use super::jwt::JwtError;
+use crate::config::vcc::{Generation, LoginBody, VccConfig};
 use crate::engine::{InitFailure, InitStep};
 use crate::secret::Secret;
 use crate::vcc_wire::{field_i64, field_str};

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::LegId;
-use crate::backends::vcc::config::{Generation, VccConfig};
+use crate::config::vcc::{Generation, VccConfig};
 use crate::engine::{Command, EndReason, Event, InitFailure, RegState};
 use crate::vcc_wire::{ClientMsg, ServerMsg};
 

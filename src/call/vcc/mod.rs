@@ -45,7 +45,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::backends::vcc::config::Generation;
+use crate::config::vcc::Generation;
 use crate::engine::{
     Availability, CallEvent, CallId, Device, Direction, EndReason, Event, Info, NotNow, Notice,
     RingInfo, TransferDetail,

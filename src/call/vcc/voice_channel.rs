@@ -2,7 +2,7 @@
 //! losing it to another console.
 
 use super::{Effect, VccPolicy, VoiceAction};
-use crate::backends::vcc::config::Generation;
+use crate::config::vcc::Generation;
 use crate::engine::{EndReason, Event, Info};
 
 impl VccPolicy {
