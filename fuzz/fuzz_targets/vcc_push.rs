@@ -17,8 +17,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tongdai::config::vcc::Generation;
 use tongdai::call::vcc::{Input, LegId, PolicyConfig, VccPolicy, VoiceEvent};
+use tongdai::config::vcc::Generation;
 use tongdai::engine::{
     Command, Device, EndReason, InitFailure, InitStep, RegState, TransferTarget,
 };
