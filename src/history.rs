@@ -293,15 +293,17 @@ impl Recorder {
     }
 }
 
-/// Wrap the engine's event receiver: a thread records every event in the
-/// store at `store_path` and forwards it unchanged, in order, after the
-/// write. If the store cannot be opened the events still flow (with one
-/// `Notice` first saying history is off), so the console never depends on
-/// the disk.
+/// Wrap the engine's event receiver: every event is recorded in the store
+/// at `store_path` and forwarded unchanged, in order, after the write. If
+/// the store cannot be opened the events still flow (with one `Notice`
+/// first saying history is off), so the console never depends on the disk.
 ///
-/// A dedicated thread (not a tokio task) because SQLite writes block; the
-/// channels are tokio's, so the console side is unchanged. The thread ends
-/// when the engine's sender is dropped or the console's receiver is.
+/// SQLite writes block, so they run on tokio's blocking pool, a batch of
+/// waiting events at a time; between events no thread is kept for them
+/// (the pool lets an idle thread go after its keep-alive, 10 s): a team of
+/// idle consoles on one box costs no history thread each. Needs a tokio
+/// runtime. The task ends when the engine's sender is dropped or the
+/// console's receiver is.
 ///
 /// The store is opened (and a damaged file replaced) before this returns,
 /// so whatever opens the store next (the popup feed) gets the fresh file,
@@ -313,17 +315,7 @@ pub fn spawn_tee(
     let (tx, rx) = mpsc::unbounded_channel();
     let path: PathBuf = store_path.into();
     let recorder = open_recorder(&path, &tx);
-    let spawned = std::thread::Builder::new().name("history".into()).spawn({
-        let tx = tx.clone();
-        move || tee_loop(events, recorder, tx)
-    });
-    if let Err(e) = spawned {
-        // No thread: nothing forwards; say so on the stream we hand back.
-        tracing::error!(error = %e, "cannot start the history thread");
-        let _ = tx.send(Event::Notice(Notice::History(HistoryNotice::Off {
-            reason: format!("cannot start its thread ({e})"),
-        })));
-    }
+    tokio::spawn(tee_loop(events, recorder, tx));
     rx
 }
 
@@ -353,61 +345,127 @@ fn open_recorder(path: &Path, tx: &mpsc::UnboundedSender<Event>) -> Option<Recor
     }
 }
 
-fn tee_loop(
+/// Most events recorded in one trip to the blocking pool.
+const BATCH: usize = 256;
+
+async fn tee_loop(
     mut events: mpsc::UnboundedReceiver<Event>,
-    mut recorder: Option<Recorder>,
+    recorder: Option<Recorder>,
     tx: mpsc::UnboundedSender<Event>,
 ) {
-    let notice = |n: HistoryNotice| {
-        let _ = tx.send(Event::Notice(Notice::History(n)));
-    };
-    let mut waiting = Waiting::default();
-    let mut failing = false;
-    while let Some(event) = events.blocking_recv() {
-        if let Some(r) = recorder.as_mut() {
-            let now = SystemTime::now();
-            if waiting.is_empty() {
-                match r.record(now, &event) {
-                    Ok(()) => failing = false,
-                    Err(e) if e.is_busy() => {
-                        tracing::warn!(error = %e, "call history locked by another program; retrying");
-                        waiting.hold(r, now, event.clone());
-                        notice(HistoryNotice::Locked);
-                    }
-                    Err(e) if e.is_full() => {
-                        // A full disk is waited out as a lock is: the rows
-                        // stay in memory, in order, until there is room.
-                        tracing::warn!(error = %e, "disk full: call history writes wait; retrying");
-                        waiting.hold(r, now, event.clone());
-                        notice(HistoryNotice::Full);
-                    }
-                    Err(e) => {
-                        // Log once per run of failures, not per audio level.
-                        if !failing {
-                            tracing::warn!(error = %e, "cannot write call history");
-                        }
-                        failing = true;
-                    }
-                }
-            } else {
-                waiting.queue.push_back((now, event.clone()));
-                if waiting.retry(r, false) {
-                    notice(HistoryNotice::Unlocked);
-                }
+    let Some(recorder) = recorder else {
+        // History is off: forward only.
+        while let Some(event) = events.recv().await {
+            if tx.send(event).is_err() {
+                break;
             }
         }
-        if tx.send(event).is_err() {
+        return;
+    };
+    let mut writer = Some(Writer {
+        recorder,
+        waiting: Waiting::default(),
+        failing: false,
+        tx: tx.clone(),
+    });
+    let mut batch = Vec::with_capacity(BATCH);
+    while events.recv_many(&mut batch, BATCH).await > 0 {
+        let Some(mut w) = writer.take() else { break };
+        // Each event is written, then forwarded, in order (a notice about
+        // its write goes before it), on the pool's thread.
+        let work = tokio::task::spawn_blocking(move || {
+            let mut open = true;
+            for event in batch.drain(..) {
+                w.record(&event);
+                if open && w.tx.send(event).is_err() {
+                    open = false;
+                }
+            }
+            (w, batch, open)
+        });
+        let Ok((w, empty, open)) = work.await else {
+            tracing::error!("the call history writer panicked; history is off");
             break;
+        };
+        writer = Some(w);
+        batch = empty;
+        if !open {
+            return finish(writer).await;
         }
     }
-    if let Some(r) = recorder.as_mut()
-        && !waiting.is_empty()
-        && !waiting.retry(r, true)
-    {
-        tracing::error!(
-            lost = waiting.queue.len(),
-            "call history stayed locked (or the disk full) until the end; these updates are not written"
-        );
+    // History broke (a panic): the events still reach the console.
+    if writer.is_none() {
+        while let Some(event) = events.recv().await {
+            if tx.send(event).is_err() {
+                break;
+            }
+        }
+    }
+    finish(writer).await;
+}
+
+/// At the end: what still waits for a lock or room gets a last try.
+async fn finish(writer: Option<Writer>) {
+    if let Some(w) = writer {
+        let _ = tokio::task::spawn_blocking(move || w.finish()).await;
+    }
+}
+
+/// The recorder and what its writes are waiting for (moved to the
+/// blocking pool and back for each batch).
+struct Writer {
+    recorder: Recorder,
+    waiting: Waiting,
+    failing: bool,
+    tx: mpsc::UnboundedSender<Event>,
+}
+
+impl Writer {
+    fn notice(&self, n: HistoryNotice) {
+        let _ = self.tx.send(Event::Notice(Notice::History(n)));
+    }
+
+    fn record(&mut self, event: &Event) {
+        let now = SystemTime::now();
+        let r = &mut self.recorder;
+        if self.waiting.is_empty() {
+            match r.record(now, event) {
+                Ok(()) => self.failing = false,
+                Err(e) if e.is_busy() => {
+                    tracing::warn!(error = %e, "call history locked by another program; retrying");
+                    self.waiting.hold(r, now, event.clone());
+                    self.notice(HistoryNotice::Locked);
+                }
+                Err(e) if e.is_full() => {
+                    // A full disk is waited out as a lock is: the rows
+                    // stay in memory, in order, until there is room.
+                    tracing::warn!(error = %e, "disk full: call history writes wait; retrying");
+                    self.waiting.hold(r, now, event.clone());
+                    self.notice(HistoryNotice::Full);
+                }
+                Err(e) => {
+                    // Log once per run of failures, not per audio level.
+                    if !self.failing {
+                        tracing::warn!(error = %e, "cannot write call history");
+                    }
+                    self.failing = true;
+                }
+            }
+        } else {
+            self.waiting.queue.push_back((now, event.clone()));
+            if self.waiting.retry(r, false) {
+                self.notice(HistoryNotice::Unlocked);
+            }
+        }
+    }
+
+    fn finish(mut self) {
+        if !self.waiting.is_empty() && !self.waiting.retry(&mut self.recorder, true) {
+            tracing::error!(
+                lost = self.waiting.queue.len(),
+                "call history stayed locked (or the disk full) until the end; these updates are not written"
+            );
+        }
     }
 }
 

@@ -615,7 +615,11 @@ fn runtime_for(audio: &tongdai::media::AudioConfig) -> anyhow::Result<tokio::run
         b.worker_threads(2);
         b
     };
-    b.enable_all()
+    // The call history's SQLite writes run on the blocking pool
+    // (`history::spawn_tee`); its thread goes a second after the last one,
+    // so an idle console keeps none.
+    b.thread_keep_alive(std::time::Duration::from_secs(1))
+        .enable_all()
         .build()
         .context("cannot start the async runtime")
 }

@@ -60,7 +60,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "sip_unknown_key.toml",
-        "tests/config/bad/sip_unknown_key.toml:5:1: unknown key `sever` in [sip]; did you mean `server`? (expected one of `user`, `server`, `transport`, `ws_url`, `domain`, `auth_user`, `password_file`, `display_name`, `expires`, `register`, `bind`, `insecure_tls`, `ca_file`, `second_call`, `ring_timeout_s`, `inbound_ring_timeout_s`, `stun_servers`, `turn_servers`, `turn_user`, `turn_password_file`, `ice_policy`, `media`, `codecs`)",
+        "tests/config/bad/sip_unknown_key.toml:5:1: unknown key `sever` in [sip]; did you mean `server`? (expected one of `user`, `server`, `transport`, `ws_url`, `domain`, `auth_user`, `password_file`, `display_name`, `expires`, `register`, `keepalive_s`, `bind`, `insecure_tls`, `ca_file`, `tls_cert_file`, `tls_key_file`, `second_call`, `ring_timeout_s`, `inbound_ring_timeout_s`, `stun_servers`, `turn_servers`, `turn_user`, `turn_password_file`, `ice_policy`, `media`, `codecs`)",
     ),
     (
         "sip_wrong_type.toml",
@@ -399,4 +399,40 @@ fn config_check_reports_every_error_the_console_would_meet() {
         "{}",
         String::from_utf8_lossy(&start.stderr)
     );
+}
+
+/// The TLS listener's private key (`[sip] tls_key_file`) is a secret like
+/// the password: readable by others, the config check refuses it with
+/// file:line:column and the fix.
+#[test]
+fn a_tls_key_others_can_read_is_refused_with_the_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("tongdai-cfg-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("server.key");
+    std::fs::write(&key, "-----BEGIN PRIVATE KEY-----\n").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let cfg_path = dir.join("config.toml");
+    std::fs::write(
+        &cfg_path,
+        format!(
+            "backend = \"sip\"\n[sip]\nuser = \"1001\"\nserver = \"pbx\"\ntransport = \"tls\"\n\
+             register = false\ntls_cert_file = \"/etc/ssl/certs/ssl-cert-snakeoil.pem\"\n\
+             tls_key_file = {:?}\n",
+            key
+        ),
+    )
+    .unwrap();
+    let err = config::load_with_env(Some(&cfg_path), None, &[]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}:8:16: field `sip.tls_key_file`: {} can be read by other users (mode 640); run `chmod 600 {}`",
+            cfg_path.display(),
+            key.display(),
+            key.display()
+        )
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(config::load_with_env(Some(&cfg_path), None, &[]).is_ok());
 }

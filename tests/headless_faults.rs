@@ -408,3 +408,107 @@ fn a_missing_record_dir_is_created_or_refused() {
         "{err}"
     );
 }
+
+/// Notices streamed by the console's control socket (`subscribe`), as
+/// their English texts, read on a thread.
+fn notices(c: &BinConsole) -> std::sync::mpsc::Receiver<Value> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(&c.socket).unwrap();
+    s.write_all(b"{\"id\":1,\"cmd\":\"subscribe\",\"events\":[\"notice\"]}\n")
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(s).lines() {
+            let Ok(line) = line else { break };
+            if let Ok(v) = serde_json::from_str::<Value>(&line)
+                && v["event"] == "notice"
+                && tx.send(v).is_err()
+            {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// The disk under `record_dir` is full (a 64 KiB tmpfs in a private mount
+/// namespace, filled before the call): the call connects and goes on, the
+/// agent is told in both languages that the recording stopped and why, the
+/// console does not fall over, and the call's history row is written.
+#[test]
+fn a_full_disk_for_recordings_stops_the_recording_not_the_call() {
+    if !unshare_works() {
+        eprintln!("skipped: unshare -Urm (user and mount namespaces) is not available here");
+        return;
+    }
+    let dir = common::tempdir("faults-rec-full");
+    let rec = dir.join("rec");
+    std::fs::create_dir_all(&rec).unwrap();
+    let script = "mount -t tmpfs -o size=64k,mode=0700 tmpfs \"$0\" && exec \"$@\"";
+    let rec_arg = rec.to_str().unwrap().to_string();
+    let c = BinConsole::start_wrapped(
+        dir.clone(),
+        &format!(
+            "{DEMO}[audio]\ndevice = \"file\"\nrecord_dir = \"{}\"\n",
+            rec.display()
+        ),
+        &["unshare", "-Urm", "sh", "-c", script, &rec_arg],
+    );
+    c.wait_status("ready", WAIT, |v| v["connection"] == "ready");
+    // Device 1: the call's audio is the console's own (the file device).
+    ok(&c, json!({"cmd": "device", "type": 1}));
+    c.wait_status("registered on device 1", WAIT, |v| {
+        v["device"]["type"] == 1 && v["registration"]["state"] == "registered"
+    });
+    let events = notices(&c);
+    let inside =
+        PathBuf::from(format!("/proc/{}/root", c.pid())).join(rec.strip_prefix("/").unwrap());
+    let filled = fill(&inside.join("filler"));
+    eprintln!("filled the 64 KiB record_dir with {filled} bytes");
+
+    ok(&c, json!({"cmd": "call", "number": "0912345678"}));
+    c.wait_status("talking", WAIT, |v| v["call"]["phase"] == "connected");
+    let deadline = Instant::now() + WAIT;
+    let mut seen = Vec::new();
+    let notice = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(n) = events.recv_timeout(left) else {
+            let files: Vec<_> = std::fs::read_dir(&inside)
+                .map(|d| d.filter_map(|e| e.ok().map(|e| e.file_name())).collect())
+                .unwrap_or_default();
+            panic!(
+                "no recording notice; saw {seen:#?}\nfiles: {files:?}\nlog:\n{}",
+                c.log()
+            );
+        };
+        if n["text"]["en"]
+            .as_str()
+            .is_some_and(|t| t.contains("heard.wav"))
+        {
+            break n;
+        }
+        seen.push(n);
+    };
+    let en = notice["text"]["en"].as_str().unwrap();
+    let vi = notice["text"]["vi"].as_str().unwrap();
+    assert!(
+        en.starts_with("the disk is full: recording to ") && en.ends_with("; the call goes on"),
+        "{en}"
+    );
+    assert!(
+        vi.starts_with("ổ đĩa đầy: đã dừng ghi âm vào ") && vi.ends_with("cuộc gọi vẫn tiếp tục"),
+        "{vi}"
+    );
+    // The call goes on, well after the recording stopped.
+    std::thread::sleep(Duration::from_secs(2));
+    let v = c.status();
+    assert_eq!(v["call"]["phase"], "connected", "{v}");
+    ok(&c, json!({"cmd": "end"}));
+    c.wait_status("ended", WAIT, |v| v["call"].is_null());
+    let rows = c.history();
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0]["number"], "0912345678");
+    assert!(!rows[0]["answered_at"].is_null(), "{}", rows[0]);
+    assert!(!rows[0]["ended_at"].is_null(), "{}", rows[0]);
+    assert!(!c.log().contains("panicked"), "{}", c.log());
+}

@@ -466,3 +466,339 @@ fn a_waiting_call_beeps_in_the_agents_call_audio_only() {
         "the ring device stays quiet during a call"
     );
 }
+
+/// `call-<leg>-heard.wav` in `dir`, read at 8 kHz.
+fn heard(dir: &std::path::Path, leg: u64) -> Vec<i16> {
+    let p = dir.join(format!("call-{leg}-heard.wav"));
+    read_wav(&p, 8000).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn no_calls(s: &Value) -> bool {
+    s["calls"].as_array().is_some_and(Vec::is_empty)
+}
+
+/// The one call of a console, connected and not held.
+fn one_live_call(s: &Value) -> bool {
+    s["calls"]
+        .as_array()
+        .is_some_and(|a| a.len() == 1 && a[0]["phase"] == "connected" && a[0]["held"] == false)
+}
+
+/// Consult transfer with tones, three `tongdai` binaries through
+/// Kamailio: the agent (1000 Hz) calls bob, the customer (440 Hz),
+/// consults carol, the colleague (880 Hz), and completes the transfer.
+/// Bob acts on the REFER (202, an INVITE with the Refer-To's Replaces,
+/// NOTIFYs), carol takes that INVITE over her consult dialog at once (no
+/// ring) and BYEs the agent's. Afterwards the agent has no call, and bob
+/// and carol hear each other, never the agent.
+#[test]
+fn a_completed_consult_transfer_leaves_customer_and_colleague_talking() {
+    if !need("kamailio") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let k = Kamailio::start();
+    let registrar = format!("127.0.0.1:{}", k.udp);
+    let bob_dir = tempdir("transfer-bob");
+    let bob = console("transfer-bob", "bob", &registrar, &bob_dir, 440.0);
+    let carol_dir = tempdir("transfer-carol");
+    let carol = console("transfer-carol", "carol", &registrar, &carol_dir, 880.0);
+    let rec = tempdir("transfer-agent");
+    let c = console("transfer-agent", "alice", &registrar, &rec, 1000.0);
+
+    ok(&c, json!({"cmd": "call", "number": "sip:bob@127.0.0.1"}));
+    bob.wait_status("ringing", T, |s| call(s, "c1")["phase"] == "ringing");
+    ok(&bob, json!({"cmd": "answer"}));
+    c.wait_status("bob answered", T, |s| call(s, "c1")["phase"] == "connected");
+    std::thread::sleep(Duration::from_millis(1500));
+    ok(
+        &c,
+        json!({"cmd": "consult", "number": "sip:carol@127.0.0.1"}),
+    );
+    carol.wait_status("ringing", T, |s| call(s, "c1")["phase"] == "ringing");
+    ok(&carol, json!({"cmd": "answer"}));
+    c.wait_status("bob held, carol answered", T, |s| {
+        call(s, "c1")["held"] == true && call(s, "c2")["phase"] == "connected"
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    ok(&c, json!({"cmd": "complete_transfer"}));
+    c.wait_status("the agent is out of both calls", T, no_calls);
+    bob.wait_status("bob talks to carol on the referred call", T, |s| {
+        one_live_call(s) && call(s, "c2")["phase"] == "connected"
+    });
+    carol.wait_status("carol's call now has bob on it", T, |s| {
+        one_live_call(s) && call(s, "c1")["phase"] == "connected"
+    });
+    let rows = c.history();
+    let bob_row = rows.iter().find(|r| r["number"] == "sip:bob@127.0.0.1");
+    assert!(
+        bob_row.is_some_and(|r| r["outcome"] == "transferred"),
+        "the agent's history has bob's call transferred: {rows:?}"
+    );
+    std::thread::sleep(Duration::from_millis(3000));
+    ok(&bob, json!({"cmd": "end"}));
+    carol.wait_status("idle", T, no_calls);
+    bob.wait_status("idle", T, no_calls);
+    let (bob_log, carol_log) = (bob.log(), carol.log());
+    drop(c);
+    drop(bob);
+    drop(carol);
+    std::thread::sleep(Duration::from_millis(500));
+
+    let (t, f) = (Some(true), Some(false));
+    // Bob's referred call (his leg 2) and carol's replacing leg (her leg 2).
+    let wb = windows(&heard(&bob_dir, 2), &[440.0, 880.0, 1000.0]);
+    eprintln!("bob after the transfer (440, 880, 1000): {}", show(&wb));
+    assert!(
+        count(&wb, &[f, t, f]) >= 8,
+        "bob hears carol and not the agent\nbob log:\n{bob_log}"
+    );
+    assert_eq!(
+        count(&wb, &[f, f, t]) + count(&wb, &[f, t, t]),
+        0,
+        "never the agent"
+    );
+    let wc = windows(&heard(&carol_dir, 2), &[440.0, 880.0, 1000.0]);
+    eprintln!("carol after the transfer (440, 880, 1000): {}", show(&wc));
+    assert!(
+        count(&wc, &[t, f, f]) >= 8,
+        "carol hears bob and not the agent\ncarol log:\n{carol_log}"
+    );
+    assert_eq!(
+        count(&wc, &[f, f, t]) + count(&wc, &[t, f, t]),
+        0,
+        "never the agent"
+    );
+    // Before: each heard the agent on the first call.
+    let wb1 = windows(&heard(&bob_dir, 1), &[440.0, 880.0, 1000.0]);
+    assert!(count(&wb1, &[f, f, t]) >= 2, "bob heard the agent first");
+    let wc1 = windows(&heard(&carol_dir, 1), &[440.0, 880.0, 1000.0]);
+    assert!(count(&wc1, &[f, f, t]) >= 2, "carol heard the agent first");
+}
+
+/// Leaving a three-way call by handing the far ends to each other: the
+/// agent (1000 Hz) calls bob (440 Hz), answers carol's waiting call
+/// (880 Hz), merges, then `complete_transfer`: bob gets the REFER with
+/// Replaces naming the agent's dialog with carol, carol takes bob's
+/// INVITE over it. The agent is out of both calls; bob and carol hear
+/// each other and not the agent.
+#[test]
+fn leaving_a_three_way_call_hands_the_far_ends_to_each_other() {
+    if !need("kamailio") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let k = Kamailio::start();
+    let registrar = format!("127.0.0.1:{}", k.udp);
+    let bob_dir = tempdir("leave-bob");
+    let bob = console("leave-bob", "bob", &registrar, &bob_dir, 440.0);
+    let carol_dir = tempdir("leave-carol");
+    let carol = console("leave-carol", "carol", &registrar, &carol_dir, 880.0);
+    let rec = tempdir("leave-agent");
+    let c = console("leave-agent", "alice", &registrar, &rec, 1000.0);
+
+    ok(&c, json!({"cmd": "call", "number": "sip:bob@127.0.0.1"}));
+    bob.wait_status("ringing", T, |s| call(s, "c1")["phase"] == "ringing");
+    ok(&bob, json!({"cmd": "answer"}));
+    c.wait_status("bob answered", T, |s| call(s, "c1")["phase"] == "connected");
+    ok(
+        &carol,
+        json!({"cmd": "call", "number": "sip:alice@127.0.0.1"}),
+    );
+    c.wait_status("carol waits", T, |s| call(s, "c2")["phase"] == "ringing");
+    ok(&c, json!({"cmd": "answer", "call": "c2"}));
+    c.wait_status("bob held, carol answered", T, |s| {
+        call(s, "c1")["held"] == true && call(s, "c2")["phase"] == "connected"
+    });
+    ok(&c, json!({"cmd": "merge"}));
+    c.wait_status("three-way call", T, |s| {
+        call(s, "c1")["held"] == false && call(s, "c2")["phase"] == "connected"
+    });
+    std::thread::sleep(Duration::from_millis(2500));
+    ok(&c, json!({"cmd": "complete_transfer"}));
+    c.wait_status("the agent left both calls", T, no_calls);
+    bob.wait_status("bob talks to carol", T, |s| {
+        one_live_call(s) && call(s, "c2")["phase"] == "connected"
+    });
+    carol.wait_status("carol talks to bob", T, |s| {
+        one_live_call(s) && call(s, "c1")["phase"] == "connected"
+    });
+    std::thread::sleep(Duration::from_millis(3000));
+    ok(&carol, json!({"cmd": "end"}));
+    bob.wait_status("idle", T, no_calls);
+    carol.wait_status("idle", T, no_calls);
+    let (bob_log, carol_log) = (bob.log(), carol.log());
+    drop(c);
+    drop(bob);
+    drop(carol);
+    std::thread::sleep(Duration::from_millis(500));
+
+    let (t, f) = (Some(true), Some(false));
+    // In the three-way call bob heard carol and the agent.
+    let wb1 = windows(&heard(&bob_dir, 1), &[440.0, 880.0, 1000.0]);
+    eprintln!("bob, first call (440, 880, 1000): {}", show(&wb1));
+    assert!(count(&wb1, &[f, t, t]) >= 6, "the three-way call");
+    let wb = windows(&heard(&bob_dir, 2), &[440.0, 880.0, 1000.0]);
+    eprintln!("bob after (440, 880, 1000): {}", show(&wb));
+    assert!(
+        count(&wb, &[f, t, f]) >= 8,
+        "bob hears carol and not the agent\nbob log:\n{bob_log}"
+    );
+    assert_eq!(
+        count(&wb, &[f, f, t]) + count(&wb, &[f, t, t]),
+        0,
+        "never the agent"
+    );
+    // Carol's call from the agent (her leg 1) is taken over by bob's INVITE (leg 2).
+    let wc = windows(&heard(&carol_dir, 2), &[440.0, 880.0, 1000.0]);
+    eprintln!("carol after (440, 880, 1000): {}", show(&wc));
+    assert!(
+        count(&wc, &[t, f, f]) >= 8,
+        "carol hears bob and not the agent\ncarol log:\n{carol_log}"
+    );
+    assert_eq!(
+        count(&wc, &[f, f, t]) + count(&wc, &[t, f, t]),
+        0,
+        "never the agent"
+    );
+}
+
+/// Ending a three-way call: `end_conference` hangs up both far ends.
+#[test]
+fn end_conference_hangs_up_both_far_ends() {
+    if !need("kamailio") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let k = Kamailio::start();
+    let registrar = format!("127.0.0.1:{}", k.udp);
+    let bob_dir = tempdir("endconf-bob");
+    let bob = console("endconf-bob", "bob", &registrar, &bob_dir, 440.0);
+    let carol_dir = tempdir("endconf-carol");
+    let carol = console("endconf-carol", "carol", &registrar, &carol_dir, 880.0);
+    let rec = tempdir("endconf-agent");
+    let c = console("endconf-agent", "alice", &registrar, &rec, 1000.0);
+
+    ok(&c, json!({"cmd": "call", "number": "sip:bob@127.0.0.1"}));
+    bob.wait_status("ringing", T, |s| call(s, "c1")["phase"] == "ringing");
+    ok(&bob, json!({"cmd": "answer"}));
+    c.wait_status("bob answered", T, |s| call(s, "c1")["phase"] == "connected");
+    ok(
+        &c,
+        json!({"cmd": "consult", "number": "sip:carol@127.0.0.1"}),
+    );
+    carol.wait_status("ringing", T, |s| call(s, "c1")["phase"] == "ringing");
+    ok(&carol, json!({"cmd": "answer"}));
+    c.wait_status("carol answered", T, |s| {
+        call(s, "c2")["phase"] == "connected"
+    });
+    ok(&c, json!({"cmd": "merge"}));
+    c.wait_status("three-way call", T, |s| {
+        call(s, "c1")["held"] == false && call(s, "c2")["phase"] == "connected"
+    });
+    ok(&c, json!({"cmd": "end_conference"}));
+    c.wait_status("the agent has no call", T, no_calls);
+    bob.wait_status("bob was hung up", T, no_calls);
+    carol.wait_status("carol was hung up", T, no_calls);
+}
+
+/// Consult transfer with baresip 1.0 as the customer (880 Hz), a tongdai
+/// colleague (440 Hz) and the agent (1000 Hz). baresip takes the REFER
+/// (202) and dials the Refer-To, but its INVITE reaches the colleague
+/// without a Replaces header (baresip 1.0 does not turn the URI's
+/// `?Replaces=` into one), so the colleague's console shows it as a
+/// waiting call (a Replaces it saw would take the call over, or get 400 if
+/// malformed), which she answers.
+/// baresip's NOTIFY 200 then completes the transfer: the agent leaves
+/// both calls and bob and carol hear each other, not the agent.
+#[test]
+fn a_baresip_customer_dials_the_refer_to_and_the_colleague_answers_it() {
+    if !need("kamailio") || !need("baresip") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let k = Kamailio::start();
+    let registrar = format!("127.0.0.1:{}", k.udp);
+    // Through the registrar, so its call to sip:carol@127.0.0.1 arrives.
+    let bob = Baresip::start_with_env(
+        "bob",
+        "secret",
+        &registrar,
+        &[("BARESIP_TONE_HZ", "880"), ("BARESIP_OUTBOUND", "1")],
+    );
+    let carol_dir = tempdir("bt-carol");
+    let carol = console("bt-carol", "carol", &registrar, &carol_dir, 440.0);
+    let rec = tempdir("bt-agent");
+    let c = console("bt-agent", "alice", &registrar, &rec, 1000.0);
+
+    ok(&c, json!({"cmd": "call", "number": "sip:bob@127.0.0.1"}));
+    c.wait_status("bob answered", T, |s| call(s, "c1")["phase"] == "connected");
+    std::thread::sleep(Duration::from_millis(1000));
+    ok(
+        &c,
+        json!({"cmd": "consult", "number": "sip:carol@127.0.0.1"}),
+    );
+    carol.wait_status("ringing", T, |s| call(s, "c1")["phase"] == "ringing");
+    ok(&carol, json!({"cmd": "answer"}));
+    c.wait_status("carol answered", T, |s| {
+        call(s, "c2")["phase"] == "connected"
+    });
+    std::thread::sleep(Duration::from_millis(1000));
+    ok(&c, json!({"cmd": "complete_transfer"}));
+    carol.wait_status("bob's call rings as a waiting call", T, |s| {
+        call(s, "c2")["phase"] == "ringing" && call(s, "c2")["number"] == "bob"
+    });
+    ok(&carol, json!({"cmd": "answer", "call": "c2"}));
+    c.wait_status("the agent is out of both calls", T, no_calls);
+    carol.wait_status("carol talks to bob alone", T, |s| {
+        one_live_call(s) && call(s, "c2")["phase"] == "connected"
+    });
+    let rows = c.history();
+    assert!(
+        rows.iter()
+            .any(|r| r["number"] == "sip:bob@127.0.0.1" && r["outcome"] == "transferred"),
+        "{rows:?}"
+    );
+    std::thread::sleep(Duration::from_millis(3000));
+    ok(&carol, json!({"cmd": "end"}));
+    carol.wait_status("idle", T, no_calls);
+    let carol_log = carol.log();
+    drop(c);
+    drop(carol);
+    std::thread::sleep(Duration::from_millis(500));
+
+    let (t, f) = (Some(true), Some(false));
+    let wc = windows(&heard(&carol_dir, 2), &[440.0, 880.0, 1000.0]);
+    eprintln!("carol after (440, 880, 1000): {}", show(&wc));
+    assert!(
+        count(&wc, &[f, t, f]) >= 8,
+        "carol hears bob and not the agent\n{carol_log}"
+    );
+    assert_eq!(
+        count(&wc, &[f, t, t]) + count(&wc, &[f, f, t]),
+        0,
+        "never the agent"
+    );
+    // baresip's recording of its second call (the one to carol).
+    let dumps = baresip_heard(&bob);
+    let b = read_wav(dumps.last().expect("a recording"), 8000).expect("wav");
+    let wb = windows(&b, &[440.0, 880.0, 1000.0]);
+    eprintln!(
+        "bob after ({} recordings) (440, 880, 1000): {}",
+        dumps.len(),
+        show(&wb)
+    );
+    assert!(
+        dumps.len() >= 2,
+        "bob's second call has its own recording: {dumps:?}"
+    );
+    assert!(
+        count(&wb, &[t, f, f]) >= 8,
+        "bob hears carol and not the agent"
+    );
+    assert_eq!(
+        count(&wb, &[t, f, t]) + count(&wb, &[f, f, t]),
+        0,
+        "never the agent"
+    );
+}

@@ -263,3 +263,33 @@ fn a_tcp_account_without_registration_takes_calls_over_tcp() {
         s["call"]["number"] == "0966000222" && s["call"]["phase"] == "ringing"
     });
 }
+
+/// RFC 3891 §3: an INVITE with Replaces naming no dialog of ours gets 481
+/// and never rings; one whose value is malformed gets 400. (The one that
+/// matches is proven with real peers in tests/sip_conference.rs.)
+#[test]
+fn an_invite_replacing_no_dialog_of_ours_gets_481_and_never_rings() {
+    let pbx = RawUdp::new();
+    let sip_port = free_port();
+    let c = console("replaces-481", pbx.port(), sip_port, "");
+    let console_addr: SocketAddr = format!("127.0.0.1:{sip_port}").parse().expect("addr");
+    let caller = RawUdp::new();
+    for (call_id, replaces, code) in [
+        ("replaces-none", "no-such-call@pbx;to-tag=a;from-tag=b", 481),
+        ("replaces-bad", "no-such-call@pbx;to-tag=a", 400),
+    ] {
+        let text = invite(console_addr, caller.port(), call_id, "0977000222", "UDP").replacen(
+            "Content-Type:",
+            &format!("Replaces: {replaces}\r\nContent-Type:"),
+            1,
+        );
+        caller.send(console_addr, &text);
+        let final_ = caller.expect("a final response", T, |m| {
+            m.code().is_some_and(|c| c >= 200)
+        });
+        assert_eq!(final_.code(), Some(code), "{}", final_.raw);
+        caller.send(console_addr, &ack_for(&text, &final_));
+    }
+    let s = c.status();
+    assert!(idle(&s), "nothing rang: {s:#}");
+}

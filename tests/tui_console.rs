@@ -2139,6 +2139,14 @@ fn every_info() -> Vec<Info> {
         Info::HoldRefused { held: false },
         Info::TransferProgress { code: 100 },
         Info::AudioDeviceLost { detail: d() },
+        Info::RecordingStopped {
+            file: "/srv/ghi-am/1.wav".into(),
+            disk_full: true,
+        },
+        Info::RecordingStopped {
+            file: "/srv/ghi-am/1.wav".into(),
+            disk_full: false,
+        },
         Info::HistoryOff { detail: d() },
         Info::SoundsOff { detail: d() },
         Info::SoundDeviceFailed {
@@ -2160,6 +2168,12 @@ fn every_info() -> Vec<Info> {
         Info::AnsweredOnDeskPhone,
         Info::AnsweredOnMobile,
         Info::SipProblem { detail: d() },
+        Info::Referred {
+            target: "sip:1003@pbx".into(),
+        },
+        Info::CallReplaced {
+            number: "1003".into(),
+        },
     ];
     for i in &all {
         match i {
@@ -2181,13 +2195,16 @@ fn every_info() -> Vec<Info> {
             | Info::HoldRefused { .. }
             | Info::TransferProgress { .. }
             | Info::AudioDeviceLost { .. }
+            | Info::RecordingStopped { .. }
             | Info::HistoryOff { .. }
             | Info::SoundsOff { .. }
             | Info::SoundDeviceFailed { .. }
             | Info::SoundDeviceLost { .. }
             | Info::AnsweredOnDeskPhone
             | Info::AnsweredOnMobile
-            | Info::SipProblem { .. } => {}
+            | Info::SipProblem { .. }
+            | Info::Referred { .. }
+            | Info::CallReplaced { .. } => {}
         }
     }
     all
@@ -2847,6 +2864,12 @@ fn two_calls_are_two_rows_and_the_two_call_keys_show_only_when_they_work() {
         assert!(bar.contains(shown), "{shown} missing: {bar}");
     }
     assert!(!bar.contains("consult"), "consult with two calls: {bar}");
+    for hidden in ["end three-way", "complete transfer"] {
+        assert!(
+            !bar.contains(hidden),
+            "{hidden} outside a three-way call: {bar}"
+        );
+    }
     // Swap: the held call is named.
     h.key("s");
     assert_eq!(
@@ -2861,6 +2884,21 @@ fn two_calls_are_two_rows_and_the_two_call_keys_show_only_when_they_work() {
     assert!(t.contains("▸c1"), "{t}");
     h.key("j");
     assert_eq!(h.take(), vec![Command::Merge]);
+    // In the three-way call (both calls up, neither held): leave it by
+    // handing the far ends to each other, or end it; merge is done.
+    h.ev(on(2, CallEvent::Held(false)));
+    let bar = hints(&h);
+    for shown in ["end three-way", "complete transfer"] {
+        assert!(bar.contains(shown), "{shown} missing: {bar}");
+    }
+    h.key("E");
+    assert_eq!(h.take(), vec![Command::EndConference]);
+    h.key("x");
+    assert_eq!(h.take(), vec![Command::CompleteTransfer]);
+    assert!(
+        !bar.contains("j three-way"),
+        "no merge in a three-way call: {bar}"
+    );
 
     // Back to one call; consult asks for the number.
     h.ev(on(2, CallEvent::Ended(EndReason::RemoteHangup)));

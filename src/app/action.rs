@@ -52,6 +52,8 @@ pub enum Action {
     CancelConsult,
     /// Join the two calls into a three-way call.
     Merge,
+    /// End both calls of the three-way call.
+    EndConference,
     /// `responseTransferAgent(true)`.
     AcceptTransfer,
     /// `responseTransferAgent(false)`.
@@ -74,7 +76,7 @@ pub enum Action {
 
 impl Action {
     /// Every bindable action, in the order help and the hint bar list them.
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 26] = [
         Action::Answer,
         Action::Reject,
         Action::AcceptTransfer,
@@ -89,6 +91,7 @@ impl Action {
         Action::CompleteTransfer,
         Action::CancelConsult,
         Action::Merge,
+        Action::EndConference,
         Action::Availability,
         Action::ClaimVoice,
         Action::Device,
@@ -103,12 +106,13 @@ impl Action {
     ];
 
     /// The two-call actions (plain SIP): shown only when they can work.
-    pub const MULTI_CALL: [Action; 5] = [
+    pub const MULTI_CALL: [Action; 6] = [
         Action::Swap,
         Action::Consult,
         Action::CompleteTransfer,
         Action::CancelConsult,
         Action::Merge,
+        Action::EndConference,
     ];
 
     /// The keymap name.
@@ -131,6 +135,7 @@ impl Action {
             Action::CompleteTransfer => "complete_transfer",
             Action::CancelConsult => "cancel_consult",
             Action::Merge => "merge",
+            Action::EndConference => "end_conference",
             Action::AcceptTransfer => "accept_transfer",
             Action::RefuseTransfer => "refuse_transfer",
             Action::Connect => "connect",

@@ -284,6 +284,7 @@ pub fn action(lang: Lang, a: Action) -> &'static str {
         Action::CompleteTransfer => ("complete transfer", "hoàn tất chuyển"),
         Action::CancelConsult => ("cancel consult", "huỷ tham vấn"),
         Action::Merge => ("three-way", "gọi ba bên"),
+        Action::EndConference => ("end three-way", "kết thúc gọi ba bên"),
         Action::AcceptTransfer => ("accept transfer", "nhận cuộc chuyển"),
         Action::RefuseTransfer => ("refuse transfer", "từ chối cuộc chuyển"),
         Action::Connect => ("reconnect", "kết nối lại"),
@@ -1105,6 +1106,20 @@ pub fn info(lang: Lang, i: &Info) -> String {
                 )
             }
         }
+        Info::Referred { target } => {
+            if vi {
+                format!("bên kia chuyển cuộc gọi: đang gọi {target}")
+            } else {
+                format!("the other party transferred the call: calling {target}")
+            }
+        }
+        Info::CallReplaced { number } => {
+            if vi {
+                format!("cuộc gọi được chuyển tới: giờ đang nói chuyện với {number}")
+            } else {
+                format!("call transferred to you: now talking to {number}")
+            }
+        }
         Info::ConferenceUnavailable => pick(
             "these calls cannot be joined: one of them has no audio here",
             "không thể ghép các cuộc gọi này: một cuộc chưa có âm thanh ở đây",
@@ -1139,6 +1154,18 @@ pub fn info(lang: Lang, i: &Info) -> String {
             ),
             quoted(lang, Source::System, detail)
         ),
+        Info::RecordingStopped { file, disk_full } => match (disk_full, vi) {
+            (true, false) => {
+                format!("the disk is full: recording to {file} stopped; the call goes on")
+            }
+            (true, true) => format!("ổ đĩa đầy: đã dừng ghi âm vào {file}; cuộc gọi vẫn tiếp tục"),
+            (false, false) => {
+                format!("recording to {file} stopped, the file cannot grow; the call goes on")
+            }
+            (false, true) => format!(
+                "đã dừng ghi âm vào {file}, không ghi thêm được vào tệp; cuộc gọi vẫn tiếp tục"
+            ),
+        },
         Info::HistoryOff { detail } => format!(
             "{}{}",
             pick("call history is off", "lịch sử cuộc gọi đang tắt"),

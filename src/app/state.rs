@@ -654,7 +654,10 @@ impl AppState {
     /// Whether a two-call action can work now (the hint bar and help show
     /// it only then): swap needs a held call beside the live one, consult
     /// one live call alone, complete / cancel a consult call and the call
-    /// it serves, merge two answered calls.
+    /// it serves, merge two answered calls; in a three-way call (two
+    /// answered calls, neither held: the console holds all but one call
+    /// otherwise), complete hands the far ends to each other and
+    /// end_conference ends both.
     pub fn multi_call_works(&self, a: Action) -> bool {
         if !self.caps.multi_call {
             return false;
@@ -665,12 +668,14 @@ impl AppState {
             c.consult_for
                 .is_some_and(|p| self.book.get(p).is_some_and(|p| p.is_talking()))
         });
+        let merged = talking == 2 && calls.iter().all(|c| !c.held);
         match a {
             Action::Swap => talking == 2 && calls.iter().any(|c| c.is_talking() && c.held),
             Action::Consult => calls.len() == 1 && talking == 1 && calls.iter().all(|c| !c.held),
-            Action::CompleteTransfer => consult && talking == 2,
+            Action::CompleteTransfer => (consult && talking == 2) || merged,
             Action::CancelConsult => consult,
-            Action::Merge => talking == 2,
+            Action::Merge => talking == 2 && !merged,
+            Action::EndConference => merged,
             _ => true,
         }
     }

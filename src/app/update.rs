@@ -775,6 +775,7 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
         | Action::CompleteTransfer
         | Action::CancelConsult
         | Action::Merge
+        | Action::EndConference
             if !s.multi_call_works(a) =>
         {
             let why = if !s.caps.multi_call {
@@ -783,7 +784,7 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
                 match a {
                     Action::Swap => NotNow::NothingToSwap,
                     Action::Consult => NotNow::NotInCall,
-                    Action::Merge => NotNow::NeedTwoCalls,
+                    Action::Merge | Action::EndConference => NotNow::NeedTwoCalls,
                     _ => NotNow::NoConsult,
                 }
             };
@@ -816,6 +817,7 @@ fn on_action(s: &mut AppState, a: Action) -> Vec<Command> {
             engine(s, Command::End { call })
         }
         Action::Merge => engine(s, Command::Merge),
+        Action::EndConference => engine(s, Command::EndConference),
         Action::AcceptTransfer | Action::RefuseTransfer => {
             if s.offer.take().is_none() {
                 return Vec::new();

@@ -341,6 +341,8 @@ struct SecretKeys {
     access_key_file: Option<toml::Spanned<String>>,
     #[serde(default)]
     token_file: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    tls_key_file: Option<toml::Spanned<String>>,
 }
 
 /// A secret file that others can read is refused when the config is
@@ -355,12 +357,22 @@ fn check_secret_files(
 ) -> Result<(), ConfigError> {
     use std::os::unix::fs::PermissionsExt;
     let spans: SecretSpans = toml::from_str(text).unwrap_or_default();
+    let (sip_password, sip_tls_key) = spans
+        .sip
+        .map(|k| (k.password_file, k.tls_key_file))
+        .unwrap_or_default();
     let files = [
         (
             "sip",
             "password_file",
             cfg.sip.as_ref().and_then(|s| s.password_file.clone()),
-            spans.sip.and_then(|k| k.password_file),
+            sip_password,
+        ),
+        (
+            "sip",
+            "tls_key_file",
+            cfg.sip.as_ref().and_then(|s| s.tls_key_file.clone()),
+            sip_tls_key,
         ),
         (
             "vcc",

@@ -211,6 +211,7 @@ pub const COMMANDS: &[&str] = &[
     "consult",
     "complete_transfer",
     "merge",
+    "end_conference",
     "shutdown",
     "status",
     "subscribe",
@@ -384,6 +385,7 @@ fn parse_op(obj: &Map<String, Value>) -> Result<Op, ProtoError> {
         }
         "complete_transfer" => engine(Command::CompleteTransfer),
         "merge" => engine(Command::Merge),
+        "end_conference" => engine(Command::EndConference),
         "shutdown" => engine(Command::Shutdown),
         "status" => Ok(Op::Status),
         "subscribe" => {
@@ -1008,6 +1010,10 @@ mod tests {
             Op::Engine(Command::CompleteTransfer)
         );
         assert_eq!(op(r#"{"cmd":"merge"}"#), Op::Engine(Command::Merge));
+        assert_eq!(
+            op(r#"{"cmd":"end_conference"}"#),
+            Op::Engine(Command::EndConference)
+        );
         let e = event_json(&Event::call(CallId(2), CallEvent::ConsultFor(CallId(1))));
         assert_eq!(
             e,

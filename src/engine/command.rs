@@ -106,6 +106,8 @@ pub enum Command {
     CompleteTransfer,
     /// Join the two calls into a three-way call mixed here.
     Merge,
+    /// Leave the three-way call by ending both its calls.
+    EndConference,
     /// `csUnregister()` + `reConfigDeviceType()`: orderly exit.
     Shutdown,
 }

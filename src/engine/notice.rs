@@ -92,6 +92,10 @@ pub enum Info {
     /// The far end did not honour Replaces (`code`): the consult call is
     /// ended and the customer is sent to the colleague's number instead.
     ReplacesFallback { code: u16 },
+    /// The far end transferred this call (a REFER we took): calling `target`.
+    Referred { target: String },
+    /// A transfer handed our call to a new far end (INVITE with Replaces).
+    CallReplaced { number: String },
     /// A three-way call could not mix: a leg has no RTP audio here (a
     /// WebRTC leg, or its audio did not start).
     ConferenceUnavailable,
@@ -103,6 +107,9 @@ pub enum Info {
     TransferProgress { code: u16 },
     /// The audio device went away mid-call.
     AudioDeviceLost { detail: String },
+    /// A call's recording (or a call sound's, `[audio] device = "file"`)
+    /// stopped: the disk is full or the file cannot grow. The call goes on.
+    RecordingStopped { file: String, disk_full: bool },
     /// The call history cannot be recorded.
     HistoryOff { detail: String },
     /// Ringtone / ringback cannot be played.

@@ -68,16 +68,31 @@ fn spawn_publish(
 ) -> mpsc::UnboundedReceiver<Event> {
     let (tx, out) = mpsc::unbounded_channel();
     tokio::spawn(async move {
-        let store = contacts.and_then(|p| match Store::open(&p) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                tracing::warn!(error = %e, "no contact names for rings");
-                None
-            }
-        });
+        // Opened at the first ring, not at start: a console whose calls
+        // ring elsewhere (or that never rings) keeps no SQLite connection.
+        let mut store: Option<Option<Store>> = None;
         while let Some(e) = rx.recv().await {
-            let e = match &store {
-                Some(s) => crate::history::with_contact(e, s),
+            let ringing = matches!(
+                &e,
+                Event::Call {
+                    event: crate::engine::CallEvent::Ringing(_),
+                    ..
+                }
+            );
+            let e = match contacts.as_ref().filter(|_| ringing) {
+                Some(path) => {
+                    let s = store.get_or_insert_with(|| match Store::open(path) {
+                        Ok(s) => Some(s),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "no contact names for rings");
+                            None
+                        }
+                    });
+                    match s {
+                        Some(s) => crate::history::with_contact(e, s),
+                        None => e,
+                    }
+                }
                 None => e,
             };
             if let Some(h) = &hub {

@@ -201,6 +201,15 @@ fn player_loop(
                     lost = Some(e);
                     break;
                 }
+                if let Some(r) = p.dev.take_recording_stopped() {
+                    notice(
+                        Info::RecordingStopped {
+                            file: r.file,
+                            disk_full: r.disk_full,
+                        },
+                        &mut last_error,
+                    );
+                }
                 p.next_tick += FRAME;
                 caught += 1;
             }

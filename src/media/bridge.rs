@@ -149,6 +149,10 @@ impl AudioDevice for LegDevice {
     fn close(&mut self) -> Result<(), DeviceError> {
         lock(&self.leg).own.close()
     }
+
+    fn take_recording_stopped(&mut self) -> Option<super::RecordingStopped> {
+        lock(&self.leg).own.take_recording_stopped()
+    }
 }
 
 impl LegSwitch {

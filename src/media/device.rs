@@ -20,6 +20,18 @@ use std::path::{Path, PathBuf};
 #[error("{0}")]
 pub struct DeviceError(pub String);
 
+/// A recording that stopped while its device goes on: the agent is told
+/// once; the call keeps its microphone and speaker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingStopped {
+    /// The file that could not grow.
+    pub file: String,
+    /// The file system is full (ENOSPC, or the user's quota).
+    pub disk_full: bool,
+    /// The OS's words, for the log.
+    pub detail: String,
+}
+
 pub trait AudioDevice: Send {
     /// A short description for notices and logs.
     fn name(&self) -> String;
@@ -32,6 +44,11 @@ pub trait AudioDevice: Send {
     /// Flush and close (a WAV gets its final header). Called once, at the end.
     fn close(&mut self) -> Result<(), DeviceError> {
         Ok(())
+    }
+    /// A recording stopped since the last call (once per stop): its
+    /// writer polls this after `write` and tells the agent.
+    fn take_recording_stopped(&mut self) -> Option<RecordingStopped> {
+        None
     }
 }
 
@@ -78,6 +95,8 @@ pub struct FileDevice {
     playback: Playback,
     output: Option<(PathBuf, hound::WavWriter<BufWriter<File>>)>,
     label: String,
+    /// The recording failed: not yet reported.
+    stopped: Option<RecordingStopped>,
 }
 
 impl FileDevice {
@@ -125,6 +144,7 @@ impl FileDevice {
             playback,
             output,
             label: "file:samples".into(),
+            stopped: None,
         })
     }
 }
@@ -158,14 +178,33 @@ impl AudioDevice for FileDevice {
     }
 
     fn write(&mut self, frame: &[i16]) -> Result<(), DeviceError> {
-        if let Some((p, w)) = &mut self.output {
-            for &s in frame {
-                w.write_sample(s).map_err(|e| {
-                    DeviceError(format!("recording to {} failed: {e}", p.display()))
-                })?;
-            }
-        }
+        let Some((p, w)) = &mut self.output else {
+            return Ok(());
+        };
+        let Err(e) = frame.iter().try_for_each(|&s| w.write_sample(s)) else {
+            return Ok(());
+        };
+        // A full disk (or any write error) ends the recording, not the
+        // device: the microphone file goes on feeding the call.
+        let disk_full = matches!(&e, hound::Error::IoError(io) if matches!(
+            io.kind(),
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        ));
+        let stopped = RecordingStopped {
+            file: p.display().to_string(),
+            disk_full,
+            detail: e.to_string(),
+        };
+        tracing::warn!(file = %stopped.file, error = %stopped.detail, "recording stopped; the call goes on");
+        // Dropping the writer tries its final header once more; what was
+        // written so far stays in the file.
+        self.output = None;
+        self.stopped = Some(stopped);
         Ok(())
+    }
+
+    fn take_recording_stopped(&mut self) -> Option<RecordingStopped> {
+        self.stopped.take()
     }
 
     fn close(&mut self) -> Result<(), DeviceError> {
@@ -253,6 +292,29 @@ mod tests {
         let d = std::env::temp_dir().join(format!("tongdai-dev-{}-{name}", std::process::id()));
         let _ = std::fs::remove_file(&d);
         d
+    }
+
+    /// `/dev/full` answers every write with ENOSPC: the recording stops
+    /// (reported once, as a full disk) and the microphone goes on.
+    #[test]
+    fn a_full_disk_stops_the_recording_not_the_device() {
+        let mic: Vec<i16> = (1..=160).collect();
+        let mut d =
+            FileDevice::from_samples(8000, mic, Playback::Loop, Some(Path::new("/dev/full")))
+                .unwrap();
+        let frame = [100i16; 160];
+        let mut stops = Vec::new();
+        let mut input = [0i16; 160];
+        for _ in 0..100 {
+            assert_eq!(d.write(&frame), Ok(()));
+            stops.extend(d.take_recording_stopped());
+            d.read(&mut input).unwrap();
+        }
+        assert_eq!(stops.len(), 1, "{stops:?}");
+        assert!(stops[0].disk_full, "{stops:?}");
+        assert_eq!(stops[0].file, "/dev/full");
+        assert_eq!(input[0], 1, "the microphone still plays");
+        assert_eq!(d.close(), Ok(()));
     }
 
     #[test]

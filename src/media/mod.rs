@@ -30,7 +30,7 @@ pub mod tone;
 pub mod tsm;
 
 pub use config::{AudioConfig, DeviceKind};
-pub use device::{AudioDevice, DeviceError, FileDevice, NullDevice, Playback};
+pub use device::{AudioDevice, DeviceError, FileDevice, NullDevice, Playback, RecordingStopped};
 pub use session::{
     MediaError, MediaEvent, MediaHandle, MediaParams, MediaReport, MediaSession, RtcpMode,
 };

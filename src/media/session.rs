@@ -125,6 +125,8 @@ pub enum MediaEvent {
     Dtmf(char),
     /// The device failed; the call continues on a null device.
     DeviceLost(String),
+    /// The device's recording stopped (a full disk); the call goes on.
+    RecordingStopped(super::RecordingStopped),
     /// Symmetric RTP: we now send to where the peer sends from.
     Latched(SocketAddr),
 }
@@ -703,6 +705,8 @@ impl Task {
         self.playout.consume(n);
         if let Err(e) = written {
             self.device_lost(e.0);
+        } else if let Some(r) = self.device.take_recording_stopped() {
+            let _ = self.events.try_send(MediaEvent::RecordingStopped(r));
         }
     }
 

@@ -102,6 +102,12 @@ pub struct SipConfig {
     /// Register at all (some trunks take calls without).
     #[serde(default = "default_true")]
     pub register: bool,
+    /// UDP accounts: every this many seconds, OPTIONS to our own address
+    /// through the registrar checks that it still knows us; a registrar
+    /// that restarted and forgot us is noticed within this time and we
+    /// register again (`sip::binding_check`). 0: off.
+    #[serde(default = "default_keepalive")]
+    pub keepalive_s: u32,
     /// Local address (optionally `addr:port`) to bind SIP and RTP to.
     #[serde(default = "default_bind", deserialize_with = "bind_address")]
     pub bind: String,
@@ -112,6 +118,14 @@ pub struct SipConfig {
     /// the system bundle. Certificates are always verified.
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
+    /// `transport = "tls"`: our server certificate (PEM, the chain after
+    /// it), so a trunk can call us over TLS (with `register = false` it
+    /// has no connection of ours to reuse). With `tls_key_file`.
+    #[serde(default)]
+    pub tls_cert_file: Option<PathBuf>,
+    /// Its private key (PEM, PKCS#8 or RSA); mode 600 like the other secrets.
+    #[serde(default)]
+    pub tls_key_file: Option<PathBuf>,
     #[serde(default)]
     pub second_call: SecondCall,
     /// No answer to an outbound INVITE within this many seconds ends it.
@@ -267,6 +281,9 @@ pub fn check_bind(bind: &str) -> Result<(), String> {
 
 fn default_expires() -> u32 {
     600
+}
+fn default_keepalive() -> u32 {
+    30
 }
 fn default_true() -> bool {
     true

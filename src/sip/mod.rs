@@ -1,6 +1,7 @@
 //! Our wrapper over rsipstack. No rsipstack type leaves this module.
 
 pub mod admission;
+pub mod binding_check;
 pub mod config;
 mod gate;
 

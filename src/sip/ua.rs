@@ -45,6 +45,8 @@ pub enum UaError {
     Stack(String),
     #[error("cannot read the TLS CA bundle {path}: {reason} (set sip.ca_file)")]
     Tls { path: String, reason: String },
+    #[error("cannot use {path} for our TLS listener: {reason}")]
+    TlsServer { path: String, reason: String },
     #[error("TURN: {0}")]
     Turn(String),
 }
@@ -66,6 +68,7 @@ struct LegState {
 }
 
 mod actions;
+mod attempt;
 mod conference;
 mod dialog_state;
 mod headers;
@@ -73,9 +76,12 @@ mod in_dialog;
 mod inbound;
 mod legs;
 mod outbound;
+mod probe;
 mod register;
 mod rtp_media;
 mod start;
+mod tls_listen;
+mod transfer;
 mod webrtc;
 mod webrtc_audio;
 mod wss;
@@ -131,6 +137,8 @@ struct Inner {
     /// Our INVITE client transactions still waiting for a final response,
     /// so a CANCEL the PBX ignores can be abandoned (`SipAction::Abandon`).
     invites: Mutex<HashMap<Leg, tokio::task::AbortHandle>>,
+    /// REFERs we received: their answers and NOTIFYs (`transfer`).
+    transferee: Mutex<transfer::Transferee>,
 }
 
 /// The running UA. Cloning shares it.

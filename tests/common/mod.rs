@@ -251,8 +251,13 @@ impl Kamailio {
 
     /// Start with extra environment for start.sh (e.g. TLS_PORT, TLS_CFG).
     pub fn start_with_env(env: &[(&str, String)]) -> Kamailio {
+        Kamailio::start_on(free_port(), free_port(), env)
+    }
+
+    /// Start on given ports (UDP and TCP `udp`, WebSocket `ws`): e.g. where
+    /// a test's stand-in registrar just vanished.
+    pub fn start_on(udp: u16, ws: u16, env: &[(&str, String)]) -> Kamailio {
         let dir = tempdir("kamailio");
-        let (udp, ws) = (free_port(), free_port());
         let out = Proc::new(repo().join("tests/peers/kamailio/start.sh"))
             .arg(&dir)
             .arg(udp.to_string())
@@ -415,7 +420,12 @@ pub fn sip_account(
         second_call: Default::default(),
         ring_timeout_s: 30,
         inbound_ring_timeout_s: 60,
+        // Tests that check the binding opt in (SIPp registrar scenarios
+        // would take the probe for an unexpected message).
+        keepalive_s: 0,
         ca_file: None,
+        tls_cert_file: None,
+        tls_key_file: None,
         stun_servers: Vec::new(),
         turn_servers: Vec::new(),
         turn_user: None,

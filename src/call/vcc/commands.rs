@@ -130,7 +130,8 @@ impl VccPolicy {
             Command::Swap { .. }
             | Command::Consult(_)
             | Command::CompleteTransfer
-            | Command::Merge => self.not_now(NotNow::PlatformLacks),
+            | Command::Merge
+            | Command::EndConference => self.not_now(NotNow::PlatformLacks),
         }
     }
 

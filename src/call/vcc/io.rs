@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::LegId;
 use crate::config::vcc::{Generation, VccConfig};
-use crate::engine::{Command, EndReason, Event, InitFailure, RegState};
+use crate::engine::{Command, EndReason, Event, Info, InitFailure, RegState};
 use crate::vcc_wire::{ClientMsg, ServerMsg};
 
 /// What the device-1 voice leg (SIP over WebSocket + WebRTC) must do.
@@ -56,6 +56,9 @@ pub enum VoiceEvent {
     Registration(RegState),
     /// The voice leg cannot run here (shown as a notice, never pretended).
     Unavailable(String),
+    /// Something about the leg's audio the agent should read (its
+    /// recording stopped on a full disk, its device went away).
+    AudioInfo(Info),
 }
 
 #[derive(Debug, Clone, PartialEq)]

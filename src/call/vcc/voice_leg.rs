@@ -95,6 +95,7 @@ impl VccPolicy {
                 self.voice_unavailable = true;
                 self.info(Info::VoiceUnavailable { detail: text });
             }
+            VoiceEvent::AudioInfo(i) => self.info(i),
         }
     }
 }

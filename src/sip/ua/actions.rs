@@ -12,7 +12,7 @@ impl SipUa {
     /// loop never blocks on the wire.
     pub fn execute(&self, action: SipAction) {
         let ua = self.clone();
-        if let SipAction::Invite { leg, .. } = &action {
+        if let SipAction::Invite { leg, .. } | SipAction::InviteReplacing { leg, .. } = &action {
             // Outbound legs are numbered by the call logic, inbound ones
             // here: keep the two apart, so a call that arrives while our
             // own call is up (or right after it) never reuses its number
@@ -22,9 +22,16 @@ impl SipUa {
         }
         match action {
             SipAction::Invite { leg, target } if ua.inner.cfg.media == MediaMode::Webrtc => {
-                tokio::spawn(ua.webrtc_invite(leg, target));
+                tokio::spawn(ua.webrtc_invite(leg, target, Vec::new()));
             }
-            SipAction::Invite { leg, target } => ua.invite(leg, target),
+            SipAction::Invite { leg, target } => ua.invite(leg, target, Vec::new()),
+            SipAction::InviteReplacing {
+                leg,
+                target,
+                replaces,
+            } => ua.invite_replacing(leg, target, &replaces),
+            SipAction::AnswerRefer { leg, code } => ua.answer_refer(leg, code),
+            SipAction::ReferNotify { leg, code, done } => ua.refer_notify(leg, code, done),
             SipAction::Ringing { leg } => {
                 if let Some(d) = ua.dialog_of(leg) {
                     let _ = d.ringing(None, None);

@@ -12,7 +12,7 @@ use crate::call::softphone::SipInput;
 use crate::sip::sdp;
 
 /// How long a NOTIFY's progress waits for our 200 to leave (see `on_state`).
-const NOTIFY_SETTLE: std::time::Duration = std::time::Duration::from_millis(30);
+pub(super) const NOTIFY_SETTLE: std::time::Duration = std::time::Duration::from_millis(30);
 
 impl SipUa {
     pub(super) async fn state_loop(self, mut rx: DialogStateReceiver) {
@@ -84,14 +84,7 @@ impl SipUa {
             DialogState::Options(_, _, handle) => {
                 let _ = handle.reply(StatusCode::OK).await;
             }
-            DialogState::Refer(_, _, handle) => {
-                // Being transferred away is not something an agent console
-                // does silently (RFC 3515 §2.4.2 allows refusing).
-                let _ = handle.reply(StatusCode::Forbidden).await;
-                self.emit(UaEvent::Problem(
-                    "the other party asked to transfer this call; refused".to_string(),
-                ));
-            }
+            DialogState::Refer(id, req, handle) => self.on_refer(id, req, handle).await,
             DialogState::Message(_, _, handle) | DialogState::Publish(_, _, handle) => {
                 let _ = handle.reply(StatusCode::OK).await;
             }

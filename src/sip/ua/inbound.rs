@@ -91,6 +91,15 @@ impl SipUa {
             .headers
             .iter()
             .any(|h| matches!(h, Header::RecordRoute(_)));
+        // RFC 3891 §3: an INVITE with Replaces takes over one of our
+        // confirmed dialogs, or is refused.
+        let replaces = match self.replaced_leg(&req) {
+            Ok(r) => r,
+            Err(code) => {
+                let _ = tx.reply(code).await;
+                return;
+            }
+        };
         let flow = if proxied { tx.connection.take() } else { None };
         let created = self.inner.dialogs.get_or_create_server_invite(
             &tx,
@@ -146,10 +155,18 @@ impl SipUa {
                 tracing::debug!(error = %e, "inbound INVITE transaction ended");
             }
         });
-        self.call_event(SipInput::Incoming {
-            leg,
-            number,
-            display_name,
+        self.call_event(match replaces {
+            Some(replaces) => SipInput::Replacing {
+                leg,
+                replaces,
+                number,
+                display_name,
+            },
+            None => SipInput::Incoming {
+                leg,
+                number,
+                display_name,
+            },
         });
     }
 

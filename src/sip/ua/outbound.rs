@@ -32,7 +32,7 @@ impl SipUa {
             .map_err(|e: rsipstack::sip::Error| format!("`{target}` is not a SIP address: {e}"))
     }
 
-    pub(super) fn invite(&self, leg: Leg, target: String) {
+    pub(super) fn invite(&self, leg: Leg, target: String, extra: Vec<rsipstack::sip::Header>) {
         let callee = match self.target_uri(&target) {
             Ok(u) => u,
             Err(e) => {
@@ -82,6 +82,7 @@ impl SipUa {
             contact: self.inner.contact.clone(),
             // No password (`register = false` trunk): nothing to answer a challenge with.
             credential: (!self.inner.cred.password.is_empty()).then(|| self.inner.cred.clone()),
+            headers: (!extra.is_empty()).then_some(extra),
             ..Default::default()
         };
         let started = self

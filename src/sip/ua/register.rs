@@ -6,7 +6,7 @@ use std::time::Duration;
 use rsipstack::dialog::registration::Registration;
 
 use super::start::to_stack_transport;
-use super::{SipUa, UaEvent, redact};
+use super::{SipUa, UaEvent};
 use crate::engine::RegState;
 use crate::sip::config::Transport;
 
@@ -66,7 +66,7 @@ impl SipUa {
                     _ = self.inner.reg_cancel.cancelled() => break,
                 }
             }
-            let wait = match reg.register(server.clone(), Some(expires)).await {
+            let wait = match self.register_once(&mut reg, server.clone(), expires).await {
                 Ok(resp) if u16::from(resp.status_code.clone()) / 100 == 2 => {
                     failures = 0;
                     last_problem = None;
@@ -87,11 +87,11 @@ impl SipUa {
                     }));
                     backoff(failures)
                 }
-                Err(e) => {
+                Err(reason) => {
                     failures += 1;
                     self.emit(UaEvent::Registration(RegState::Failed {
                         code: None,
-                        reason: redact(&e.to_string()),
+                        reason,
                     }));
                     backoff(failures)
                 }
@@ -103,7 +103,10 @@ impl SipUa {
                 }));
             }
             tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
+                // Registered: a UDP account also checks the registrar still
+                // knows us (`probe`), and registers again at once if not.
+                _ = self.sleep_watching_binding(wait), if failures == 0 => {}
+                _ = tokio::time::sleep(wait), if failures > 0 => {}
                 _ = self.inner.transport_lost.notified(), if registered && failures == 0 => {
                     // The TCP/TLS/WebSocket connection the binding lives on
                     // closed (the registrar restarted, the network dropped):

@@ -145,6 +145,12 @@ fn media_event(leg: Leg, ev: MediaEvent) -> Option<UaEvent> {
                 detail: why.to_string(),
             })))
         }
+        MediaEvent::RecordingStopped(r) => {
+            UaEvent::Media(Event::Notice(Notice::Info(Info::RecordingStopped {
+                file: r.file,
+                disk_full: r.disk_full,
+            })))
+        }
         MediaEvent::Latched(addr) => {
             tracing::debug!(%addr, "RTP source latched");
             return None;

@@ -144,7 +144,10 @@ impl SipUa {
         // UDP (RFC 3261 §18: a UA takes requests on the transports it uses).
         // Without it a trunk with `register = false` has no way to reach us
         // over TCP: no registration flow exists for it to reuse.
-        let listen_tcp = cfg.transport == Transport::Tcp;
+        // TLS accounts with a server certificate listen for TLS there too
+        // (`tls_listen`): a trunk that calls us over TLS.
+        let tls_server = super::tls_listen::server_config(&cfg, tls_ca.as_deref())?;
+        let listen_tcp = cfg.transport == Transport::Tcp || tls_server.is_some();
         let mut attempts = 0;
         let (udp, tcp) = loop {
             attempts += 1;
@@ -166,10 +169,14 @@ impl SipUa {
             match std::net::TcpListener::bind(addr) {
                 Ok(probe) => {
                     drop(probe);
-                    let tcp = TcpListenerConnection::new(addr, None)
-                        .await
-                        .map_err(|e| UaError::Stack(e.to_string()))?;
-                    break (udp, Some(tcp));
+                    let stream: rsipstack::transport::SipConnection = match tls_server.clone() {
+                        Some(tls) => super::tls_listen::listener(addr, tls).await?.into(),
+                        None => TcpListenerConnection::new(addr, None)
+                            .await
+                            .map_err(|e| UaError::Stack(e.to_string()))?
+                            .into(),
+                    };
+                    break (udp, Some(stream));
                 }
                 // An OS-chosen UDP port whose TCP twin is taken: another port.
                 Err(_) if bind.port() == 0 && attempts < 8 => continue,
@@ -188,7 +195,7 @@ impl SipUa {
             .collect();
         transport_layer.add_transport(udp.into());
         if let Some(tcp) = tcp {
-            transport_layer.add_transport(tcp.into());
+            transport_layer.add_transport(tcp);
         }
 
         let transport_lost = Arc::new(tokio::sync::Notify::new());
@@ -273,6 +280,7 @@ impl SipUa {
             webrtc: Mutex::new(HashMap::new()),
             webrtc_audio: Default::default(),
             invites: Mutex::new(HashMap::new()),
+            transferee: Mutex::default(),
             audio: Mutex::new(crate::media::AudioConfig::default()),
             media: Mutex::new(HashMap::new()),
             mixing: Mutex::new(conference::Mixing::default()),

@@ -139,14 +139,19 @@ impl SipUa {
     }
 
     /// We call with WebRTC: make the offer (ICE gathered), then INVITE.
-    pub(super) async fn webrtc_invite(self, leg: Leg, target: String) {
+    pub(super) async fn webrtc_invite(
+        self,
+        leg: Leg,
+        target: String,
+        extra: Vec<rsipstack::sip::Header>,
+    ) {
         match WebRtcSession::offer(self.webrtc_opts()).await {
             Ok((_, sdp)) if self.check_relay(&sdp).is_err() => {
                 self.call_event(SipInput::Failed { leg, code: None });
             }
             Ok((session, sdp)) => {
                 self.webrtc_store(leg, session, sdp);
-                self.invite(leg, target);
+                self.invite(leg, target, extra);
             }
             Err(e) => {
                 self.emit(UaEvent::Problem(format!("cannot start WebRTC media: {e}")));

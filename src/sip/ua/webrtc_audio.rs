@@ -103,7 +103,16 @@ impl SipUa {
             let (device, switch) = LegDevice::wrap(device);
             ua.mixing_add(leg, switch);
             tracing::debug!(?leg, n, "WebRTC audio starts");
-            let ended = pump(io, Box::new(device), cancel).await;
+            let told = ua.clone();
+            let recording_stopped = move |r: crate::media::RecordingStopped| {
+                told.emit(UaEvent::Media(crate::engine::Event::Notice(
+                    crate::engine::Notice::Info(crate::engine::Info::RecordingStopped {
+                        file: r.file,
+                        disk_full: r.disk_full,
+                    }),
+                )));
+            };
+            let ended = pump(io, Box::new(device), cancel, recording_stopped).await;
             // Also when the leg was forgotten before the pump started.
             ua.mixing_remove(leg);
             if ended == Ended::PathLost {
@@ -131,7 +140,12 @@ enum Ended {
 }
 
 /// Device → peer one 20 ms frame per tick; peer → device as frames arrive.
-async fn pump(io: AudioIo, mut device: Box<dyn AudioDevice>, cancel: CancellationToken) -> Ended {
+async fn pump(
+    io: AudioIo,
+    mut device: Box<dyn AudioDevice>,
+    cancel: CancellationToken,
+    recording_stopped: impl Fn(crate::media::RecordingStopped),
+) -> Ended {
     let AudioIo {
         to_peer,
         mut from_peer,
@@ -175,6 +189,9 @@ async fn pump(io: AudioIo, mut device: Box<dyn AudioDevice>, cancel: Cancellatio
                     if device_ok && let Err(e) = device.write(&f) {
                         tracing::warn!("WebRTC audio: speaker: {e}");
                         device_ok = false;
+                    }
+                    if let Some(r) = device.take_recording_stopped() {
+                        recording_stopped(r);
                     }
                 }
                 None => break,

@@ -19,7 +19,8 @@
 #    the speaker is aubridge (no ALSA, no busy loop: with no
 #    matching source nothing pulls it). sndfile records what the phone hears
 #    (dump-*-dec.wav) and sends (dump-*-enc.wav) into <dir>;
-#  - ctrl_tcp on 127.0.0.1:<ctrl_port> (default 4444), JSON over netstrings.
+#  - ctrl_tcp on 127.0.0.1:<ctrl_port> (default 4444), JSON over netstrings;
+#  - BARESIP_OUTBOUND=1: the registrar is also the outbound proxy.
 # Idempotent: rewrites the files each time.
 set -eu
 
@@ -33,6 +34,10 @@ wav=${5:-}
 ctrl_port=${6:-4444}
 sip_port=${BARESIP_SIP_PORT:-0}
 transport=${BARESIP_TRANSPORT:-udp}
+# BARESIP_OUTBOUND=1: every request goes through the registrar (outbound
+# proxy), so a call to sip:x@127.0.0.1 (a REFER's target) reaches Kamailio.
+outbound=""
+[ -n "${BARESIP_OUTBOUND:-}" ] && outbound=";outbound=\"sip:$registrar;transport=$transport\""
 modpath=${BARESIP_MODULE_PATH:-/usr/lib/baresip/modules}
 
 # baresip 1.0 closes the CALL when the aufile source reaches the end of the
@@ -96,7 +101,7 @@ ctrl_tcp_listen		127.0.0.1:$ctrl_port
 CFG
 
 cat > "$dir/accounts" <<ACC
-<sip:$user@$registrar;transport=$transport>;auth_pass=$pass;answermode=auto;audio_codecs=$codecs;regint=300
+<sip:$user@$registrar;transport=$transport>;auth_pass=$pass;answermode=auto;audio_codecs=$codecs;regint=300$outbound
 ACC
 : > "$dir/contacts"
 echo "$dir"
