@@ -17,4 +17,5 @@ pub mod secret;
 pub mod sip;
 pub mod store;
 pub mod switchboard;
+pub mod vcc_wire;
 pub mod webrtc_media;

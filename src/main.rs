@@ -536,7 +536,7 @@ fn caps_for(cfg: &Config) -> Caps {
     }
 }
 
-fn queue_infos(q: &[tongdai::backends::vcc::config::QueueConfig]) -> Vec<QueueInfo> {
+fn queue_infos(q: &[tongdai::config::vcc::QueueConfig]) -> Vec<QueueInfo> {
     q.iter()
         .map(|q| QueueInfo {
             id: q.id.clone(),

@@ -1,6 +1,6 @@
-//! Push-socket frames (src/backends/vcc/object_id.rs) decoded and fed, with
+//! Push-socket frames (src/vcc_wire.rs) decoded and fed, with
 //! console commands and voice-leg events, into the VCC policy
-//! (src/call/vcc.rs `handle(now, input)`) on a fake clock.
+//! (src/call/vcc/ `handle(now, input)`) on a fake clock.
 //!
 //! Script, one step per line:
 //!   {…}        a push frame from the server (also decoded as a client
@@ -17,13 +17,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tongdai::backends::vcc::config::Generation;
-use tongdai::backends::vcc::object_id::{ClientMsg, Decoded, ObjectIds, ServerMsg};
 use tongdai::call::vcc::{Input, LegId, PolicyConfig, VccPolicy, VoiceEvent};
+use tongdai::config::vcc::Generation;
 use tongdai::engine::{
     Command, Device, EndReason, InitFailure, InitStep, RegState, TransferTarget,
 };
 use tongdai::sip::ua;
+use tongdai::vcc_wire::{ClientMsg, Decoded, ObjectIds, ServerMsg};
 use tongdai_fuzz::{FakeClock, named, number, small_id, steps};
 
 fn end_reason(d: u64) -> EndReason {

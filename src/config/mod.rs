@@ -5,6 +5,7 @@
 
 pub mod collect;
 pub mod error;
+pub mod vcc;
 
 use std::path::{Path, PathBuf};
 
@@ -14,11 +15,11 @@ pub use error::ConfigError;
 
 use crate::app::keymap::{KeySpec, Keymap};
 use crate::app::theme::ColorDepth;
-use crate::backends::vcc::VccConfig;
 use crate::call::errors::Lang;
 use crate::crm::CrmConfig;
 use crate::media::AudioConfig;
 use crate::sip::SipConfig;
+use vcc::VccConfig;
 
 /// The commented default printed by `tongdai config --print-default`.
 pub const DEFAULT_CONFIG: &str = include_str!("default.toml");

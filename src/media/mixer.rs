@@ -23,6 +23,9 @@
 //! [`Mixer::mix`] per 20 ms tick of the session that drives the agent's
 //! device.
 
+// A sans-IO core: no clock reads, no tasks (clippy.toml).
+#![deny(clippy::disallowed_methods)]
+
 use super::resample::Resampler;
 
 /// A far end in the mix (the SIP leg's number).

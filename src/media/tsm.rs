@@ -20,6 +20,9 @@
 //!
 //! Plain arithmetic on samples; no state, no clock.
 
+// A sans-IO core: no clock reads, no tasks (clippy.toml).
+#![deny(clippy::disallowed_methods)]
+
 use std::ops::RangeInclusive;
 
 /// The longest pitch period searched for (67 Hz): a range of lengths this

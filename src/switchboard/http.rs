@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::sip::SipMsg;
 use super::world::{Shared, WorldMsg, WsOut};
-use crate::backends::vcc::object_id::field_str;
+use crate::vcc_wire::field_str;
 
 pub(crate) struct Http {
     pub shared: Arc<Shared>,

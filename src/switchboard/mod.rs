@@ -38,7 +38,7 @@ pub use log::{EventLog, LogEntry};
 pub use scenario::{AgentSpec, Bot, NUMBER_PLAN, QueueSpec, Scenario, Timing};
 pub use world::Control;
 
-use crate::backends::vcc::config::{ACCESS_KEY_ENV, Generation, VccConfig};
+use crate::config::vcc::{ACCESS_KEY_ENV, Generation, VccConfig};
 use crate::secret::{Secret, SecretError};
 
 /// The demo's tenant.
@@ -319,7 +319,7 @@ impl Switchboard {
             .scenario
             .queues
             .iter()
-            .map(|q| crate::backends::vcc::config::QueueConfig {
+            .map(|q| crate::config::vcc::QueueConfig {
                 id: q.id.clone(),
                 name: q.name.clone(),
             })

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::config::{VccConfig, VccConfigError};
+use crate::config::vcc::{VccConfig, VccConfigError};
 use crate::secret::{Secret, SecretError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -228,7 +228,7 @@ mod tests {
         let mut cfg = VccConfig::new("acme", "1001");
         cfg.access_key_file = Some("/nonexistent/tongdai-key".into());
         // The env var may be set by another test process: only check the file path error.
-        if std::env::var(super::super::config::ACCESS_KEY_ENV).is_err() {
+        if std::env::var(crate::config::vcc::ACCESS_KEY_ENV).is_err() {
             let e = token_command(&cfg, SystemTime::now()).unwrap_err();
             assert!(e.to_string().contains("/nonexistent/tongdai-key"), "{e}");
         }

@@ -8,9 +8,7 @@
 //! the JWT, `token3C`) live here only, as [`Secret`]s; frames are logged with
 //! tokens redacted.
 
-pub mod config;
 pub mod jwt;
-pub mod object_id;
 pub mod push;
 pub mod rest;
 pub mod sip_voice;
@@ -23,8 +21,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::mpsc;
 
-pub use config::{Generation, VccConfig};
-use object_id::{ClientMsg, Decoded, ObjectIds, Sender, ServerMsg, redact};
+pub use crate::config::vcc::{Generation, VccConfig};
+use crate::vcc_wire::{ClientMsg, Decoded, ObjectIds, Sender, ServerMsg, redact};
 use push::{PushEvent, PushLink};
 use rest::Session;
 pub use sip_voice::SipVoiceLeg;

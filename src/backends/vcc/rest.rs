@@ -8,11 +8,11 @@
 
 use serde_json::Value;
 
-use super::config::{Generation, LoginBody, VccConfig};
 use super::jwt::JwtError;
-use super::object_id::{field_i64, field_str};
+use crate::config::vcc::{Generation, LoginBody, VccConfig};
 use crate::engine::{InitFailure, InitStep};
 use crate::secret::Secret;
+use crate::vcc_wire::{field_i64, field_str};
 
 /// What discovery tells us (the SDK's `csUser` and `account`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,6 +7,12 @@
 //! not know decodes as [`Decoded::Unknown`] and is logged and ignored by the
 //! caller. Decoding is tolerant (numbers may arrive as strings and the other
 //! way round) because the platform's JavaScript is.
+//!
+//! A leaf of the crate: the VCC call core (`call::vcc`), the VCC backend and
+//! the switchboard build on it, and it imports none of them (tests/layers.rs).
+
+// A sans-IO core: no clock reads, no tasks (clippy.toml).
+#![deny(clippy::disallowed_methods)]
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::object_id::ObjectIds;
 use crate::secret::{Secret, SecretError};
+use crate::vcc_wire::ObjectIds;
 
 /// The environment variable that holds the domain's access key.
 pub const ACCESS_KEY_ENV: &str = "TONGDAI_VCC_ACCESS_KEY";
