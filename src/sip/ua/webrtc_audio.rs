@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::media::bridge::LegDevice;
 use crate::media::{AudioDevice, NullDevice};
-use crate::webrtc_media::{AudioIo, FRAME_SAMPLES, MediaEvent, SAMPLE_RATE};
+use crate::webrtc_media::{AudioIo, FRAME_SAMPLES, MediaEvent, SAMPLE_RATE, Step};
 
 use super::{Leg, SipUa, UaEvent};
 use crate::call::softphone::SipInput;
@@ -136,6 +136,7 @@ async fn pump(io: AudioIo, mut device: Box<dyn AudioDevice>, cancel: Cancellatio
         to_peer,
         mut from_peer,
         mut events,
+        timeline,
     } = io;
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -143,6 +144,7 @@ async fn pump(io: AudioIo, mut device: Box<dyn AudioDevice>, cancel: Cancellatio
     let mut device_ok = true;
     let mut events_open = true;
     let mut lost_at: Option<tokio::time::Instant> = None;
+    let mut played = false;
     let mut ended = Ended::Normally;
     loop {
         let grace_over = async {
@@ -175,6 +177,10 @@ async fn pump(io: AudioIo, mut device: Box<dyn AudioDevice>, cancel: Cancellatio
                     if device_ok && let Err(e) = device.write(&f) {
                         tracing::warn!("WebRTC audio: speaker: {e}");
                         device_ok = false;
+                    }
+                    if !played {
+                        played = true;
+                        timeline.mark(Step::FirstPlayed, std::time::Instant::now());
                     }
                 }
                 None => break,
