@@ -19,7 +19,6 @@
 mod common;
 
 use std::net::IpAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tongdai::secret::Secret;
@@ -143,55 +142,6 @@ async fn bench(name: &str, opts: WebRtcOptions, runs: usize) {
     report("  we answer, ms from our 200", &answerer);
 }
 
-/// coturn on 127.0.0.1 with long-term credentials; killed on drop.
-struct Coturn(Child);
-
-impl Drop for Coturn {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn coturn(port: u16) -> Result<Coturn, String> {
-    let dir = common::tempdir("bench-turn");
-    let child = Command::new("turnserver")
-        .args(["-n", "--no-tls", "--no-dtls", "--no-cli", "--lt-cred-mech"])
-        .args([
-            "--realm",
-            "tongdai.test",
-            "--fingerprint",
-            "--allow-loopback-peers",
-        ])
-        .args(["--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1"])
-        .arg(format!("--listening-port={port}"))
-        .args(["--min-port", "49300", "--max-port", "49400"])
-        .arg(format!("--user={TURN_USER}:{TURN_PW}"))
-        .args(["--no-stdout-log", "--log-file"])
-        .arg(dir.join("turn.log"))
-        .arg("--pidfile")
-        .arg(dir.join("turn.pid"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("turnserver: {e} (tests/peers/install.sh)"))?;
-    let turn = Coturn(child);
-    // Listening: a STUN binding request gets an answer.
-    let s = std::net::UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_millis(200)))
-        .map_err(|e| e.to_string())?;
-    let mut req = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42];
-    req.extend_from_slice(&[7u8; 12]);
-    let mut buf = [0u8; 512];
-    for _ in 0..50 {
-        let _ = s.send_to(&req, ("127.0.0.1", port));
-        if s.recv_from(&mut buf).is_ok() {
-            return Ok(turn);
-        }
-    }
-    Err("coturn did not answer".into())
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     // RUST_LOG=tongdai::webrtc_media=debug,rtc_dtls=debug shows each step.
@@ -213,7 +163,20 @@ async fn main() {
     bench("host candidates, loopback", host.clone(), runs).await;
 
     let port = 34780;
-    match coturn(port) {
+    let dir = common::tempdir("bench-turn");
+    let turn = match common::turn::missing() {
+        Some(why) => Err(why),
+        None => common::turn::coturn(
+            "127.0.0.1",
+            port,
+            (49300, 49400),
+            TURN_USER,
+            TURN_PW,
+            &dir,
+            true,
+        ),
+    };
+    match turn {
         Ok(_turn) => {
             let relay = WebRtcOptions {
                 turn: Some(TurnServers {

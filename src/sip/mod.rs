@@ -4,7 +4,9 @@ pub mod admission;
 pub mod config;
 mod gate;
 
-pub use config::{IcePolicy, MediaMode, SecondCall, SipConfig, Transport, TurnServers};
+pub use config::{
+    IcePolicy, IceSettings, MediaMode, SecondCall, SipConfig, Transport, TurnServers,
+};
 pub mod sdp;
 pub mod target;
 pub mod tls_probe;
