@@ -25,6 +25,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+
+use crate::media::opus_codec::OpusEncoder;
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::transport::RTCDtlsRole;
@@ -347,11 +349,14 @@ async fn send_loop(
     ssrc: u32,
     shared: Arc<Shared>,
 ) {
-    let mut encoder: Option<opus::Encoder> = None;
+    // The project's Opus encoder settings (media/opus_codec.rs: complexity
+    // 5, wideband voice, in-band FEC): libopus' default complexity was most
+    // of a WebRTC call's CPU.
+    let mut encoder: Option<OpusEncoder> = None;
     let mut seq: u16 = rand::random();
     let mut ts: u32 = rand::random();
     let mut first = true;
-    let mut out = vec![0u8; 1500];
+    let mut out: Vec<u8> = Vec::with_capacity(1500);
     while let Some(mut frame) = rx.recv().await {
         let Some((codec, pt)) = shared.send.lock().ok().and_then(|s| *s) else {
             continue;
@@ -362,18 +367,14 @@ async fn send_loop(
         let payload = match codec {
             WireCodec::Opus => {
                 if encoder.is_none() {
-                    encoder = opus::Encoder::new(
-                        SAMPLE_RATE,
-                        opus::Channels::Mono,
-                        opus::Application::Voip,
-                    )
-                    .ok();
+                    encoder = OpusEncoder::new(SAMPLE_RATE).ok();
                 }
                 let Some(enc) = encoder.as_mut() else {
                     continue;
                 };
+                out.clear();
                 match enc.encode(&frame, &mut out) {
-                    Ok(n) => Bytes::copy_from_slice(&out[..n]),
+                    Ok(()) => Bytes::copy_from_slice(&out),
                     Err(_) => continue,
                 }
             }
