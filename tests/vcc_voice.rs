@@ -506,3 +506,48 @@ async fn device_1_failed_callouts_end_failed_with_the_sip_code_every_time() {
     }
     assert_eq!(rows, 100);
 }
+
+/// Issue 16: the device-1 voice leg and a plain SIP account run their legs
+/// on one core, so a final answer reads the same on both. An internal call
+/// (dialled in SIP straight from the console) that the switchboard rings
+/// and then ends with a 487 we never asked for (no CANCEL of ours: a
+/// proxy's timer C, RFC 3261 §16.8) is `NoAnswer`, as plain SIP says
+/// (tests/sip_sipp.rs `every_failure_code_is_reported_with_its_reason`);
+/// the voice leg's own table used to call it `Cancelled`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_1_internal_call_ended_by_a_487_we_did_not_cause_is_no_answer_as_on_plain_sip() {
+    let sb = switchboard().await;
+    let dir = tempdir("487");
+    let mut c = on_device_1(&sb, "1003", &dir).await;
+    // 487 rings first; 486 and 480 (any other internal number) fail at once.
+    for (n, (number, result, reason)) in [
+        ("487", 487, EndReason::NoAnswer),
+        ("486", 486, EndReason::Busy),
+        ("1001", 480, EndReason::NoAnswer),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        c.send(Command::CallOut(number.into()));
+        let ended = c
+            .expect("the internal call's end", |e| {
+                matches!(e.call_event(), Some(CallEvent::Ended(_)))
+            })
+            .await;
+        assert_eq!(
+            ended,
+            Event::Call {
+                call: CallId(n as u64 + 1),
+                event: CallEvent::Ended(reason)
+            },
+            "internal call to {number}"
+        );
+        log_wait(&sb, "the switchboard's final answer", |e| {
+            e.is_note("sip_internal_call")
+                && detail(e, "to") == number
+                && detail(e, "result") == result
+        })
+        .await;
+    }
+    assert!(c.shutdown().await);
+}

@@ -5,5 +5,6 @@
 
 pub mod book;
 pub mod errors;
+pub mod leg;
 pub mod softphone;
 pub mod vcc;

@@ -17,6 +17,11 @@
 //!                            is told to abandon the transaction (RFC 3261 §9.1)
 //! ```
 //!
+//! Each call's dialog (its states, deadlines and end reasons, the diagram
+//! above) runs on the SIP-leg core, [`crate::call::leg`], which the VCC
+//! voice leg shares; this file adds what one agent does with several calls:
+//! call waiting, swap, consult and attended transfer, three-way calls.
+//!
 //! Every wait on the network has a deadline here, so a PBX or a caller that
 //! goes silent never holds the agent: the console is free the moment we give
 //! up, whatever the other side does.
@@ -28,163 +33,19 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+pub use super::leg::{Leg, SipAction, SipInput, T1};
+use super::leg::{News, SipLeg, State, Step};
 use crate::engine::{
-    CallEvent, CallId, Command, Direction, EndReason, Event, Info, NotNow, Notice, Quality,
-    RingInfo, TransferDetail, TransferTarget,
+    CallEvent, CallId, Command, Direction, EndReason, Event, Info, NotNow, Notice, RingInfo,
+    TransferDetail, TransferTarget,
 };
 use crate::sip::SecondCall;
 use crate::sip::target::Target;
-
-/// Our handle for one call leg (one INVITE dialog).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Leg(pub u64);
-
-/// What the SIP layer tells the call logic.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SipInput {
-    /// A new INVITE arrived (already answered 100 Trying by the stack).
-    Incoming {
-        leg: Leg,
-        number: String,
-        display_name: Option<String>,
-    },
-    /// 180 / 183 on our INVITE.
-    Progress {
-        leg: Leg,
-        code: u16,
-    },
-    /// 200 OK on our INVITE (ACK sent by the stack).
-    Answered {
-        leg: Leg,
-    },
-    /// The ACK for our 200 arrived: the inbound call is up.
-    Confirmed {
-        leg: Leg,
-    },
-    /// A final non-2xx on our INVITE; `None` when no response came at all.
-    Failed {
-        leg: Leg,
-        code: Option<u16>,
-    },
-    /// The caller cancelled before we answered.
-    RemoteCancel {
-        leg: Leg,
-    },
-    RemoteBye {
-        leg: Leg,
-    },
-    /// The peer put us on hold (`held`) or took us off it, by re-INVITE.
-    RemoteHold {
-        leg: Leg,
-        held: bool,
-    },
-    /// The answer to our hold / unhold re-INVITE.
-    HoldResult {
-        leg: Leg,
-        held: bool,
-        ok: bool,
-    },
-    /// NOTIFY sipfrag progress of our REFER (RFC 3515 §2.4.5).
-    TransferProgress {
-        leg: Leg,
-        code: u16,
-        done: bool,
-    },
-    /// The answer to our REFER itself (202, or a refusal; 408: none). It
-    /// may cross the first NOTIFY, so it is told apart from it.
-    ReferAnswered {
-        leg: Leg,
-        code: u16,
-    },
-    Dtmf {
-        leg: Leg,
-        digit: char,
-    },
-    /// RTCP figures of the leg's audio.
-    Quality {
-        leg: Leg,
-        quality: Quality,
-    },
-    /// The signalling transport died: every call is gone.
-    TransportLost,
-    /// The leg's media path died (WebRTC: ICE disconnected and not back):
-    /// hang up rather than sit in a silent call.
-    MediaLost {
-        leg: Leg,
-    },
-}
-
-/// RFC 3261 §17.1.1.1 T1 (500 ms): 64*T1 bounds any transaction.
-pub const T1: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     Command(Command),
     Sip(SipInput),
-}
-
-/// What the UA must do on the wire.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SipAction {
-    Invite {
-        leg: Leg,
-        target: String,
-    },
-    Ringing {
-        leg: Leg,
-    },
-    Accept {
-        leg: Leg,
-    },
-    Reject {
-        leg: Leg,
-        code: u16,
-    },
-    Cancel {
-        leg: Leg,
-    },
-    Bye {
-        leg: Leg,
-    },
-    Hold {
-        leg: Leg,
-        hold: bool,
-    },
-    Refer {
-        leg: Leg,
-        target: String,
-    },
-    /// Attended transfer (RFC 5589 §7.1): REFER `leg` to `target` with
-    /// `Replaces` naming the dialog of the `replaces` leg (RFC 3891).
-    AttendedRefer {
-        leg: Leg,
-        target: String,
-        replaces: Leg,
-    },
-    Dtmf {
-        leg: Leg,
-        digit: char,
-    },
-    /// Stop or resume sending the microphone (local, no signalling).
-    Mute {
-        leg: Leg,
-        mute: bool,
-    },
-    /// A CANCELled INVITE got no final response within 64*T1 (RFC 3261
-    /// §9.1): drop its transaction and everything the leg holds.
-    Abandon {
-        leg: Leg,
-    },
-    /// Three-way call: mix these legs' audio with the agent's (issue 16).
-    Conference {
-        legs: Vec<Leg>,
-    },
-    /// Leave the three-way call: each leg goes back to its own audio.
-    EndConference,
-    /// Call waiting: a short beep in this (live) leg's audio for the agent, not the ring device.
-    WaitingBeep {
-        leg: Leg,
-    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -193,34 +54,49 @@ pub enum Effect {
     Emit(Event),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Ringing,
-    Answering,
-    Dialing,
-    Early,
-    Active,
-}
-
 #[derive(Debug, Clone)]
 struct Call {
     /// Our name for the call, in every event about it.
     id: CallId,
-    leg: Leg,
-    direction: Direction,
+    /// The call's SIP dialog: its state, deadlines and end reasons.
+    sip: SipLeg,
     number: String,
-    phase: Phase,
     held: bool,
     hold_pending: bool,
     muted: bool,
-    /// Give up at this instant: outbound, nobody answered (CANCEL);
-    /// inbound ringing, nobody answered (480); inbound answering, no ACK
-    /// for our 200 (BYE, RFC 3261 §13.3.1.4).
-    ring_deadline: Option<Instant>,
     /// A consult call: the call (held meanwhile) it was made for.
     consult_for: Option<CallId>,
     /// Where our REFER sends the call (the end is then a transfer).
     transfer_to: Option<String>,
+}
+
+impl Call {
+    fn new(id: CallId, sip: SipLeg, number: String, consult_for: Option<CallId>) -> Call {
+        Call {
+            id,
+            sip,
+            number,
+            held: false,
+            hold_pending: false,
+            muted: false,
+            consult_for,
+            transfer_to: None,
+        }
+    }
+
+    fn leg(&self) -> Leg {
+        self.sip.leg()
+    }
+
+    /// The dialog is up (200 and ACK).
+    fn up(&self) -> bool {
+        self.sip.state() == State::Confirmed
+    }
+
+    /// A call to us that rings.
+    fn ringing(&self) -> bool {
+        self.sip.state() == State::Ringing
+    }
 }
 
 /// An attended transfer on its way (RFC 5589 §7).
@@ -267,7 +143,7 @@ pub struct Softphone {
     calls: Vec<Call>,
     /// Call-outs we CANCELled: gone for the agent, kept (with their 64*T1
     /// deadline) only to BYE a 200 that crosses the CANCEL.
-    cancelled: Vec<(Leg, Instant)>,
+    cancelled: Vec<SipLeg>,
     next_leg: u64,
     next_call: u64,
     effects: VecDeque<Effect>,
@@ -325,7 +201,7 @@ impl Softphone {
 
     /// The call a leg belongs to (for the media events the UA reports by leg).
     pub fn call_of(&self, leg: Leg) -> Option<CallId> {
-        self.calls.iter().find(|c| c.leg == leg).map(|c| c.id)
+        self.calls.iter().find(|c| c.leg() == leg).map(|c| c.id)
     }
 
     fn new_call_id(&mut self) -> CallId {
@@ -361,12 +237,9 @@ impl Softphone {
     /// The earliest deadline (a ring timeout either way, an ACK wait, or a
     /// CANCELled leg's 64*T1), if any.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let calls = self.calls.iter().filter_map(|c| c.ring_deadline);
+        let legs = self.calls.iter().map(|c| &c.sip).chain(&self.cancelled);
         let transfer = self.completing.as_ref().map(|t| t.deadline);
-        calls
-            .chain(self.cancelled.iter().map(|&(_, d)| d))
-            .chain(transfer)
-            .min()
+        legs.filter_map(SipLeg::deadline).chain(transfer).min()
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
@@ -391,85 +264,81 @@ impl Softphone {
             }
             self.settle();
         }
-        let expired: Vec<(Leg, Phase)> = self
+        // Ring timeouts either way, an ACK that never came: the leg core
+        // knows what each needs (CANCEL, 480, BYE).
+        let expired: Vec<Leg> = self
             .calls
             .iter()
-            .filter(|c| c.ring_deadline.is_some_and(|d| d <= now))
-            .map(|c| (c.leg, c.phase))
+            .filter(|c| c.sip.deadline().is_some_and(|d| d <= now))
+            .map(Call::leg)
             .collect();
-        for (leg, phase) in expired {
-            match phase {
-                // Nobody answered our call-out.
-                Phase::Dialing | Phase::Early => self.cancel_out(now, leg, EndReason::NoAnswer),
-                // Nobody answered here, and the caller never cancelled:
-                // 480 Temporarily Unavailable (RFC 3261 §21.4.18), a missed call.
-                Phase::Ringing => {
-                    if let Some(c) = self.remove(leg) {
-                        self.sip(SipAction::Reject { leg, code: 480 });
-                        self.emit_call(c.id, CallEvent::Ended(EndReason::NoAnswer));
-                    }
-                }
-                // Our 200 was never ACKed within 64*T1: the session is
-                // ended with a BYE (RFC 3261 §13.3.1.4).
-                Phase::Answering => {
-                    if let Some(c) = self.remove(leg) {
-                        self.sip(SipAction::Bye { leg });
-                        self.emit_call(c.id, CallEvent::Ended(EndReason::TransportLost));
-                    }
-                }
-                Phase::Active => {
-                    if let Some(c) = self.find_mut(leg) {
-                        c.ring_deadline = None;
-                    }
-                }
-            }
+        for leg in expired {
+            self.step(leg, |s| s.timeout(now));
         }
         // A CANCEL the PBX never answered: the INVITE transaction is over
         // 64*T1 after it (RFC 3261 §9.1).
-        let (gone, kept) = self.cancelled.iter().partition(|&&(_, d)| d <= now);
-        self.cancelled = kept;
-        for (leg, _) in gone {
-            self.sip(SipAction::Abandon { leg });
+        let mut background = std::mem::take(&mut self.cancelled);
+        for s in &mut background {
+            if let Some(a) = s.timeout(now).wire {
+                self.sip(a);
+            }
         }
+        background.retain(|s| !s.is_over());
+        self.cancelled = background;
     }
 
-    /// Give up our call-out: CANCEL it, end it for the agent now (the
-    /// console is free at once), and keep the leg in the background for
-    /// 64*T1 to clean up whatever the PBX does next.
-    fn cancel_out(&mut self, now: Instant, leg: Leg, reason: EndReason) {
-        let Some(c) = self.remove(leg) else {
-            return;
-        };
-        self.cancelled.push((leg, now + 64 * T1));
-        self.sip(SipAction::Cancel { leg });
-        self.emit_call(c.id, CallEvent::Ended(reason));
-    }
-
-    /// A late answer on a leg we CANCELled: true when it was one (handled).
-    fn background(&mut self, ev: &SipInput) -> bool {
-        let leg = match ev {
-            SipInput::Progress { leg, .. }
-            | SipInput::Answered { leg }
-            | SipInput::Failed { leg, .. }
-            | SipInput::RemoteBye { leg } => *leg,
-            _ => return false,
-        };
-        let Some(i) = self.cancelled.iter().position(|&(l, _)| l == leg) else {
+    /// A late answer on a leg we CANCELled: true when it was one (handled
+    /// by the leg core, never news to the agent).
+    fn background(&mut self, now: Instant, ev: &SipInput) -> bool {
+        let Some(leg) = ev.leg() else { return false };
+        let Some(i) = self.cancelled.iter().position(|s| s.leg() == leg) else {
             return false;
         };
-        match ev {
-            SipInput::Progress { .. } => {}
-            // The 200 crossed our CANCEL (RFC 3261 §9.1): the UA ACKed it,
-            // we end it with BYE; the agent has moved on.
-            SipInput::Answered { .. } => {
-                self.cancelled.remove(i);
-                self.sip(SipAction::Bye { leg });
-            }
-            _ => {
-                self.cancelled.remove(i);
-            }
+        if let Some(a) = self.cancelled[i].input(now, ev).wire {
+            self.sip(a);
+        }
+        if self.cancelled[i].is_over() {
+            self.cancelled.remove(i);
         }
         true
+    }
+
+    /// Run one transition of a call's SIP leg: its wire action goes out,
+    /// its news reaches the agent, and a leg that is over for the agent
+    /// leaves the call list (a CANCELled one waits in the background).
+    fn step(&mut self, leg: Leg, f: impl FnOnce(&mut SipLeg) -> Step) {
+        let Some(c) = self.find_mut(leg) else { return };
+        let step = f(&mut c.sip);
+        let (id, number, inbound) = (c.id, c.number.clone(), c.sip.inbound());
+        if let Some(a) = step.wire {
+            self.sip(a);
+        }
+        let Some(news) = step.news else { return };
+        match news {
+            News::Early => self.emit_call(id, CallEvent::CalloutStarted(number)),
+            News::Answered => {
+                self.emit_call(id, CallEvent::CustomerAnswered);
+                self.emit_call(id, CallEvent::Accepted);
+            }
+            News::Confirmed => self.emit_call(id, CallEvent::Accepted),
+            News::Failed { code, reason } => {
+                self.remove(leg);
+                if !inbound {
+                    self.emit_call(
+                        id,
+                        CallEvent::CalloutFailed {
+                            error_code: None,
+                            sip_code: code,
+                        },
+                    );
+                }
+                self.emit_call(id, CallEvent::Ended(reason));
+            }
+            News::Ended(reason) => {
+                self.remove(leg);
+                self.emit_call(id, CallEvent::Ended(reason));
+            }
+        }
     }
 
     pub fn handle(&mut self, now: Instant, input: Input) {
@@ -493,12 +362,16 @@ impl Softphone {
     }
 
     fn find_mut(&mut self, leg: Leg) -> Option<&mut Call> {
-        self.calls.iter_mut().find(|c| c.leg == leg)
+        self.calls.iter_mut().find(|c| c.leg() == leg)
     }
 
     fn remove(&mut self, leg: Leg) -> Option<Call> {
-        let i = self.calls.iter().position(|c| c.leg == leg)?;
+        let i = self.calls.iter().position(|c| c.leg() == leg)?;
         let c = self.calls.remove(i);
+        if !c.sip.is_over() {
+            // Our CANCEL is out: the INVITE transaction still runs.
+            self.cancelled.push(c.sip.clone());
+        }
         if self.swap_to == Some(leg) {
             self.swap_to = None;
         }
@@ -516,18 +389,15 @@ impl Softphone {
     /// drops and never stays in silence by itself).
     fn settle(&mut self) {
         for id in std::mem::take(&mut self.resume) {
-            let live = self
-                .calls
-                .iter()
-                .any(|c| c.phase == Phase::Active && !c.held);
+            let live = self.calls.iter().any(|c| c.up() && !c.held);
             if let Some(c) = self.calls.iter_mut().find(|c| c.id == id)
-                && c.phase == Phase::Active
+                && c.up()
                 && c.held
                 && !c.hold_pending
                 && !live
             {
                 c.hold_pending = true;
-                let leg = c.leg;
+                let leg = c.leg();
                 self.sip(SipAction::Hold { leg, hold: false });
             }
         }
@@ -539,7 +409,7 @@ impl Softphone {
     fn focus(&self) -> Option<&Call> {
         self.calls
             .iter()
-            .find(|c| c.phase == Phase::Ringing)
+            .find(|c| c.ringing())
             .or_else(|| self.calls.iter().find(|c| !c.held))
             .or_else(|| self.calls.last())
     }
@@ -554,10 +424,10 @@ impl Softphone {
             Command::Accept { call } => self.accept(now, call),
             Command::Reject { call, decline } => {
                 let code = if decline { 603 } else { 486 };
-                match self.resolve(call, |c| c.phase == Phase::Ringing) {
+                match self.resolve(call, |c| c.ringing()) {
                     Ok(Some(i)) => {
-                        let leg = self.calls[i].leg;
-                        self.reject(leg, code)
+                        let leg = self.calls[i].leg();
+                        self.step(leg, |s| s.reject(now, code))
                     }
                     Ok(None) => self.not_now(NotNow::NoRinging),
                     Err(()) => {}
@@ -566,35 +436,33 @@ impl Softphone {
             Command::End { call } => self.end(now, call),
             Command::ToggleHold { call } => self.toggle_hold(call),
             Command::ToggleMute { call } => {
-                let i = match self.resolve(call, |c| c.phase == Phase::Active && !c.held) {
+                let i = match self.resolve(call, |c| c.up() && !c.held) {
                     Ok(Some(i)) => i,
                     Ok(None) => return self.not_now(NotNow::NotInCall),
                     Err(()) => return,
                 };
                 let c = &mut self.calls[i];
                 c.muted = !c.muted;
-                let (id, leg, mute) = (c.id, c.leg, c.muted);
+                let (id, leg, mute) = (c.id, c.leg(), c.muted);
                 self.sip(SipAction::Mute { leg, mute });
                 self.emit_call(id, CallEvent::Muted(mute));
             }
-            Command::SendDtmf { call, digit } => {
-                match self.resolve(call, |c| c.phase == Phase::Active) {
-                    Ok(Some(i)) if matches!(digit, '0'..='9' | '*' | '#' | 'A'..='D') => {
-                        let leg = self.calls[i].leg;
-                        self.sip(SipAction::Dtmf { leg, digit })
-                    }
-                    Ok(Some(_)) => self.not_now(NotNow::DtmfDigits),
-                    Ok(None) => self.not_now(NotNow::NotInCall),
-                    Err(()) => {}
+            Command::SendDtmf { call, digit } => match self.resolve(call, |c| c.up()) {
+                Ok(Some(i)) if matches!(digit, '0'..='9' | '*' | '#' | 'A'..='D') => {
+                    let leg = self.calls[i].leg();
+                    self.sip(SipAction::Dtmf { leg, digit })
                 }
-            }
+                Ok(Some(_)) => self.not_now(NotNow::DtmfDigits),
+                Ok(None) => self.not_now(NotNow::NotInCall),
+                Err(()) => {}
+            },
             Command::Transfer { call, target } => {
                 let target = match target {
                     TransferTarget::Number(n) | TransferTarget::Agent(n) => n,
                     TransferTarget::Queue(q) => q,
                 };
-                let leg = match self.resolve(call, |c| c.phase == Phase::Active) {
-                    Ok(Some(i)) => self.calls[i].leg,
+                let leg = match self.resolve(call, |c| c.up()) {
+                    Ok(Some(i)) => self.calls[i].leg(),
                     Ok(None) => return self.not_now(NotNow::NotInCall),
                     Err(()) => return,
                 };
@@ -615,15 +483,15 @@ impl Softphone {
                 let legs: Vec<Leg> = self
                     .calls
                     .iter()
-                    .filter(|c| c.phase == Phase::Active)
-                    .map(|c| c.leg)
+                    .filter(|c| c.up())
+                    .map(|c| c.leg())
                     .collect();
                 if legs.len() == 2 {
                     // A held call joins unheld (re-INVITE sendrecv, RFC
                     // 3264 §8.4): the mixer only mixes what flows.
                     for c in self.calls.iter_mut().filter(|c| c.held && !c.hold_pending) {
                         c.hold_pending = true;
-                        let leg = c.leg;
+                        let leg = c.leg();
                         self.effects
                             .push_back(Effect::Sip(SipAction::Hold { leg, hold: false }));
                     }
@@ -634,20 +502,10 @@ impl Softphone {
             }
             Command::Shutdown => {
                 self.shutting_down = true;
-                let legs: Vec<(CallId, Leg, Phase)> =
-                    self.calls.iter().map(|c| (c.id, c.leg, c.phase)).collect();
-                for (id, leg, phase) in legs {
-                    match phase {
-                        Phase::Ringing => self.reject(leg, 486),
-                        Phase::Dialing | Phase::Early => {
-                            self.cancel_out(now, leg, EndReason::Cancelled)
-                        }
-                        Phase::Answering | Phase::Active => {
-                            self.sip(SipAction::Bye { leg });
-                            self.remove(leg);
-                            self.emit_call(id, CallEvent::Ended(EndReason::LocalHangup));
-                        }
-                    }
+                // 486 what rings, CANCEL what we dial, BYE what is up.
+                let legs: Vec<Leg> = self.calls.iter().map(Call::leg).collect();
+                for leg in legs {
+                    self.step(leg, |s| s.hang_up(now));
                 }
             }
             // Control-plane commands of the VCC backend have no meaning for a
@@ -683,33 +541,26 @@ impl Softphone {
         let leg = Leg(self.next_leg);
         self.next_leg += 1;
         let id = self.new_call_id();
-        self.calls.push(Call {
-            id,
-            leg,
-            direction: Direction::Outbound,
-            number: target.clone(),
-            phase: Phase::Dialing,
-            held: false,
-            hold_pending: false,
-            muted: false,
-            ring_deadline: Some(now + self.policy.ring_timeout),
-            consult_for,
-            transfer_to: None,
-        });
-        self.emit_call(id, CallEvent::Dialing(target.clone()));
+        let ring = Some(self.policy.ring_timeout);
+        let (sip, step) = SipLeg::dial(leg, target.clone(), now, ring);
+        self.calls
+            .push(Call::new(id, sip, target.clone(), consult_for));
+        self.emit_call(id, CallEvent::Dialing(target));
         if let Some(parent) = consult_for {
             self.emit_call(id, CallEvent::ConsultFor(parent));
         }
-        self.sip(SipAction::Invite { leg, target });
+        if let Some(invite) = step.wire {
+            self.sip(invite);
+        }
     }
 
     /// Swap (issue 16): make `call` (default: the held call) the live one.
     /// The live call is held first and the other resumed only once that
     /// hold is taken (RFC 6337 §5.3), so both far ends never hear us at once.
     fn swap(&mut self, call: Option<CallId>) {
-        let pick = |c: &Call| c.phase == Phase::Active && c.held && !c.hold_pending;
+        let pick = |c: &Call| c.up() && c.held && !c.hold_pending;
         let target = match self.resolve(call, pick) {
-            Ok(Some(i)) => self.calls[i].leg,
+            Ok(Some(i)) => self.calls[i].leg(),
             Ok(None) => return self.not_now(NotNow::NothingToSwap),
             Err(()) => return,
         };
@@ -719,12 +570,12 @@ impl Softphone {
         let live = self
             .calls
             .iter_mut()
-            .find(|c| c.leg != target && c.phase == Phase::Active && !c.held);
+            .find(|c| c.leg() != target && c.up() && !c.held);
         let (leg, hold) = match live {
             Some(c) => {
                 c.hold_pending = true;
                 self.swap_to = Some(target);
-                (c.leg, true)
+                (c.leg(), true)
             }
             None => {
                 if let Some(c) = self.find_mut(target) {
@@ -748,7 +599,7 @@ impl Softphone {
         let Some(i) = self
             .calls
             .iter()
-            .position(|c| c.phase == Phase::Active && !c.held && !c.hold_pending)
+            .position(|c| c.up() && !c.held && !c.hold_pending)
         else {
             return self.not_now(NotNow::NotInCall);
         };
@@ -758,7 +609,7 @@ impl Softphone {
         };
         let c = &mut self.calls[i];
         c.hold_pending = true;
-        let (leg, id) = (c.leg, c.id);
+        let (leg, id) = (c.leg(), c.id);
         self.sip(SipAction::Hold { leg, hold: true });
         self.dial(now, target, Some(id));
     }
@@ -768,11 +619,8 @@ impl Softphone {
     fn complete_transfer(&mut self, now: Instant) {
         let pair = self.calls.iter().find_map(|c| {
             let parent = c.consult_for?;
-            let customer = self
-                .calls
-                .iter()
-                .find(|p| p.id == parent && p.phase == Phase::Active)?;
-            (c.phase == Phase::Active).then(|| (customer.leg, c.leg, c.number.clone()))
+            let customer = self.calls.iter().find(|p| p.id == parent && p.up())?;
+            (c.up()).then(|| (customer.leg(), c.leg(), c.number.clone()))
         });
         let Some((customer, consult, colleague)) = pair else {
             return self.not_now(NotNow::NoConsult);
@@ -824,17 +672,14 @@ impl Softphone {
             );
             self.completing = Some(t.clone());
             for leg in [t.customer, t.consult] {
-                if let Some(c) = self.remove(leg) {
-                    self.sip(SipAction::Bye { leg });
-                    let reason = if leg == t.customer {
-                        EndReason::Transferred {
-                            target: t.colleague.clone(),
-                        }
-                    } else {
-                        EndReason::LocalHangup
-                    };
-                    self.emit_call(c.id, CallEvent::Ended(reason));
-                }
+                let reason = if leg == t.customer {
+                    EndReason::Transferred {
+                        target: t.colleague.clone(),
+                    }
+                } else {
+                    EndReason::LocalHangup
+                };
+                self.step(leg, |s| s.leave(reason));
             }
             self.completing = None;
             return;
@@ -851,10 +696,7 @@ impl Softphone {
                 deadline: now + self.policy.ring_timeout + 64 * T1,
                 ..t.clone()
             });
-            if let Some(c) = self.remove(t.consult) {
-                self.sip(SipAction::Bye { leg: t.consult });
-                self.emit_call(c.id, CallEvent::Ended(EndReason::LocalHangup));
-            }
+            self.step(t.consult, |s| s.leave(EndReason::LocalHangup));
             self.sip(SipAction::Refer {
                 leg: t.customer,
                 target: t.colleague,
@@ -878,8 +720,8 @@ impl Softphone {
     }
 
     fn accept(&mut self, now: Instant, call: Option<CallId>) {
-        let leg = match self.resolve(call, |c| c.phase == Phase::Ringing) {
-            Ok(Some(i)) => self.calls[i].leg,
+        let leg = match self.resolve(call, |c| c.ringing()) {
+            Ok(Some(i)) => self.calls[i].leg(),
             Ok(None) => return self.not_now(NotNow::NoRinging),
             Err(()) => return,
         };
@@ -887,8 +729,8 @@ impl Softphone {
         let live: Vec<Leg> = self
             .calls
             .iter()
-            .filter(|c| c.leg != leg && c.phase == Phase::Active && !c.held && !c.hold_pending)
-            .map(|c| c.leg)
+            .filter(|c| c.leg() != leg && c.up() && !c.held && !c.hold_pending)
+            .map(|c| c.leg())
             .collect();
         for other in live {
             if let Some(c) = self.find_mut(other) {
@@ -899,18 +741,7 @@ impl Softphone {
                 hold: true,
             });
         }
-        if let Some(c) = self.find_mut(leg) {
-            c.phase = Phase::Answering;
-            // Our 200 is retransmitted until the ACK, for 64*T1 at most.
-            c.ring_deadline = Some(now + 64 * T1);
-        }
-        self.sip(SipAction::Accept { leg });
-    }
-
-    fn reject(&mut self, leg: Leg, code: u16) {
-        let Some(c) = self.remove(leg) else { return };
-        self.sip(SipAction::Reject { leg, code });
-        self.emit_call(c.id, CallEvent::Ended(EndReason::Rejected { code }));
+        self.step(leg, |s| s.answer(now));
     }
 
     fn end(&mut self, now: Instant, call: Option<CallId>) {
@@ -924,31 +755,23 @@ impl Softphone {
                 None => return self.not_now(NotNow::NotInCall),
             },
         };
-        match c.phase {
-            Phase::Ringing => self.reject(c.leg, 486),
-            Phase::Dialing | Phase::Early => self.cancel_out(now, c.leg, EndReason::Cancelled),
-            Phase::Answering | Phase::Active => {
-                self.remove(c.leg);
-                self.sip(SipAction::Bye { leg: c.leg });
-                self.emit_call(c.id, CallEvent::Ended(EndReason::LocalHangup));
-            }
-        }
+        self.step(c.leg(), |s| s.hang_up(now));
     }
 
     fn toggle_hold(&mut self, call: Option<CallId>) {
-        let i = match self.resolve(call, |c| c.phase == Phase::Active && !c.hold_pending) {
+        let i = match self.resolve(call, |c| c.up() && !c.hold_pending) {
             Ok(Some(i)) => i,
             Ok(None) => return self.not_now(NotNow::NotInCall),
             Err(()) => return,
         };
         let c = &mut self.calls[i];
         c.hold_pending = true;
-        let (leg, hold) = (c.leg, !c.held);
+        let (leg, hold) = (c.leg(), !c.held);
         self.sip(SipAction::Hold { leg, hold });
     }
 
     fn sip_input(&mut self, now: Instant, ev: SipInput) {
-        if self.background(&ev) {
+        if self.background(now, &ev) {
             return;
         }
         match ev {
@@ -979,22 +802,14 @@ impl Softphone {
                 let live = self
                     .calls
                     .iter()
-                    .find(|c| c.phase == Phase::Active && !c.held)
-                    .map(|c| c.leg);
-                self.calls.push(Call {
-                    id,
-                    leg,
-                    direction: Direction::Inbound,
-                    number: number.clone(),
-                    phase: Phase::Ringing,
-                    held: false,
-                    hold_pending: false,
-                    muted: false,
-                    ring_deadline: Some(now + self.policy.inbound_ring_timeout),
-                    consult_for: None,
-                    transfer_to: None,
-                });
-                self.sip(SipAction::Ringing { leg });
+                    .find(|c| c.up() && !c.held)
+                    .map(|c| c.leg());
+                let ring = Some(self.policy.inbound_ring_timeout);
+                let (sip, step) = SipLeg::incoming(leg, now, ring);
+                self.calls.push(Call::new(id, sip, number.clone(), None));
+                if let Some(ringing) = step.wire {
+                    self.sip(ringing);
+                }
                 // Call waiting: announced in the live call's audio, never
                 // on the ring device (the alert policy keeps it quiet).
                 if let Some(live) = live {
@@ -1012,71 +827,14 @@ impl Softphone {
                     }),
                 );
             }
-            SipInput::Progress { leg, code } => {
-                if let Some(c) = self.find_mut(leg)
-                    && c.phase == Phase::Dialing
-                    && (code == 180 || code == 183)
-                {
-                    c.phase = Phase::Early;
-                    let (id, n) = (c.id, c.number.clone());
-                    self.emit_call(id, CallEvent::CalloutStarted(n));
-                }
-            }
-            SipInput::Answered { leg } => {
-                let Some(c) = self.find_mut(leg) else { return };
-                c.phase = Phase::Active;
-                c.ring_deadline = None;
-                let id = c.id;
-                self.emit_call(id, CallEvent::CustomerAnswered);
-                self.emit_call(id, CallEvent::Accepted);
-            }
-            SipInput::Confirmed { leg } => {
-                if let Some(c) = self.find_mut(leg)
-                    && c.phase == Phase::Answering
-                {
-                    c.phase = Phase::Active;
-                    c.ring_deadline = None;
-                    let id = c.id;
-                    self.emit_call(id, CallEvent::Accepted);
-                }
-            }
-            SipInput::Failed { leg, code } => {
-                let Some(c) = self.remove(leg) else { return };
-                let reason = match code {
-                    None => EndReason::Timeout,
-                    Some(486 | 600) => EndReason::Busy,
-                    Some(408 | 480 | 487) => EndReason::NoAnswer,
-                    Some(code) => EndReason::Failed {
-                        error_code: None,
-                        sip_code: Some(code),
-                    },
-                };
-                if c.direction == Direction::Outbound {
-                    self.emit_call(
-                        c.id,
-                        CallEvent::CalloutFailed {
-                            error_code: None,
-                            sip_code: code,
-                        },
-                    );
-                }
-                if c.direction == Direction::Inbound && code.is_none() {
-                    // No ACK for our 200 (RFC 3261 §13.3.1.4): the call is gone.
-                    self.emit_call(c.id, CallEvent::Ended(EndReason::TransportLost));
-                } else {
-                    self.emit_call(c.id, CallEvent::Ended(reason));
-                }
-            }
-            SipInput::RemoteCancel { leg } => {
-                if let Some(c) = self.remove(leg) {
-                    self.emit_call(c.id, CallEvent::Ended(EndReason::Cancelled));
-                }
-            }
-            SipInput::RemoteBye { leg } => {
-                if let Some(c) = self.remove(leg) {
-                    self.emit_call(c.id, CallEvent::Ended(EndReason::RemoteHangup));
-                }
-            }
+            // The dialog's own events: the leg core decides.
+            SipInput::Progress { leg, .. }
+            | SipInput::Answered { leg }
+            | SipInput::Confirmed { leg }
+            | SipInput::Failed { leg, .. }
+            | SipInput::RemoteCancel { leg }
+            | SipInput::RemoteBye { leg }
+            | SipInput::MediaLost { leg } => self.step(leg, |s| s.input(now, &ev)),
             SipInput::RemoteHold { leg, held } => {
                 if self.find_mut(leg).is_some() {
                     self.emit(Event::Notice(Notice::Info(Info::RemoteHold { held })));
@@ -1137,15 +895,12 @@ impl Softphone {
                         },
                     );
                     // RFC 5589 §6: the transferor hangs up once the transfer succeeded.
-                    if ok && let Some(c) = self.remove(leg) {
-                        self.sip(SipAction::Bye { leg });
-                        self.emit_call(
-                            id,
-                            CallEvent::Ended(match c.transfer_to {
-                                Some(target) => EndReason::Transferred { target },
-                                None => EndReason::LocalHangup,
-                            }),
-                        );
+                    if ok && let Some(c) = self.find_mut(leg) {
+                        let reason = match c.transfer_to.clone() {
+                            Some(target) => EndReason::Transferred { target },
+                            None => EndReason::LocalHangup,
+                        };
+                        self.step(leg, |s| s.leave(reason));
                     }
                 } else {
                     self.emit(Event::Notice(Notice::Info(Info::TransferProgress { code })));
@@ -1162,14 +917,9 @@ impl Softphone {
                 }
             }
             SipInput::TransportLost => {
-                for c in std::mem::take(&mut self.calls) {
-                    self.emit_call(c.id, CallEvent::Ended(EndReason::TransportLost));
-                }
-            }
-            SipInput::MediaLost { leg } => {
-                if let Some(c) = self.remove(leg) {
-                    self.sip(SipAction::Bye { leg });
-                    self.emit_call(c.id, CallEvent::Ended(EndReason::TransportLost));
+                let legs: Vec<Leg> = self.calls.iter().map(Call::leg).collect();
+                for leg in legs {
+                    self.step(leg, SipLeg::transport_lost);
                 }
             }
         }
@@ -1415,42 +1165,13 @@ mod tests {
     }
 
     #[test]
+    /// Each final answer reaches the agent as the call-out error (the code
+    /// kept for the error table) and as the leg core's end reason (its
+    /// table is tested in `call::leg`).
     fn each_failure_code_maps_to_the_error_table_and_an_end_reason() {
         let t0 = Instant::now();
-        for (code, reason) in [
-            (
-                404,
-                EndReason::Failed {
-                    error_code: None,
-                    sip_code: Some(404),
-                },
-            ),
-            (486, EndReason::Busy),
-            (408, EndReason::NoAnswer),
-            (
-                403,
-                EndReason::Failed {
-                    error_code: None,
-                    sip_code: Some(403),
-                },
-            ),
-            (487, EndReason::NoAnswer),
-            (480, EndReason::NoAnswer),
-            (
-                500,
-                EndReason::Failed {
-                    error_code: None,
-                    sip_code: Some(500),
-                },
-            ),
-            (
-                603,
-                EndReason::Failed {
-                    error_code: None,
-                    sip_code: Some(603),
-                },
-            ),
-        ] {
+        for code in [404, 486, 408, 403, 487, 480, 500, 603] {
+            let reason = crate::call::leg::Ending::Refused(Some(code)).reason();
             let mut p = Softphone::new(Policy::default());
             cmd(&mut p, t0, Command::CallOut("0912345678".into()));
             let fx = sip(

@@ -271,4 +271,5 @@ pub fn outcome_for(number: &str) -> Outcome {
 pub const NUMBER_PLAN: &str = "call-out numbers decide by their last three digits: \
 404 / 486 / 403 / 503 fail at once with that SIP code, 408 / 487 / 480 ring then fail, \
 786 agent busy, 900 your phone unreachable, 901 no permission, 902 connect error, \
-999 answers then the customer hangs up; any other 8-13 digit number answers";
+999 answers then the customer hangs up; any other 8-13 digit number answers. \
+Internal numbers dialled in SIP from device 1 fail the same way, with 180 Ringing before 408 / 487 / 480; others get 480";

@@ -33,6 +33,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::log::EventLog;
+use super::scenario::{Outcome, outcome_for};
 use super::world::{WorldMsg, WsOut};
 use crate::media::tone::ToneGen;
 use crate::webrtc_media::{FRAME_SAMPLES, SAMPLE_RATE, WebRtcOptions, WebRtcSession};
@@ -226,11 +227,16 @@ fn token(n: usize) -> String {
 
 fn reason_phrase(code: u16) -> &'static str {
     match code {
+        180 => "Ringing",
         200 => "OK",
+        403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        408 => "Request Timeout",
         480 => "Temporarily Unavailable",
         481 => "Call/Transaction Does Not Exist",
+        486 => "Busy Here",
+        487 => "Request Terminated",
         _ => "Unknown",
     }
 }
@@ -484,16 +490,32 @@ impl Hub {
             "ACK" => {}
             "INVITE" => {
                 // Internal calls from a console (1–7 digits): nobody here
-                // takes them in SIP yet; say so the way a PBX does.
-                let to = req.get("to").map(uri_of).unwrap_or_default();
+                // takes them in SIP yet; say so the way a PBX does (480).
+                // The call-out number plan's failing rows apply, so a test
+                // can make one fail its way: `487` rings, then ends in a 487
+                // the console never asked for, as when a proxy's timer C
+                // CANCELs the ringing branch (RFC 3261 §16.8).
+                let to = user_of(&req.get("to").map(uri_of).unwrap_or_default());
                 let from = req.get("from").map(|f| user_of(&uri_of(f)));
+                let (result, rings) = match outcome_for(&to) {
+                    Outcome::Fails {
+                        sip_code, rings, ..
+                    } => match sip_code.parse::<u16>() {
+                        Ok(c) if (400..700).contains(&c) => (c, rings),
+                        _ => (480, false),
+                    },
+                    _ => (480, false),
+                };
                 self.note(
                     "sip_internal_call",
                     from.as_deref(),
-                    json!({"to": user_of(&to), "result": 480}),
+                    json!({"to": to, "result": result}),
                 );
                 let tag = token(10);
-                self.send(conn, response(&req, 480, Some(&tag), &[]));
+                if rings {
+                    self.send(conn, response(&req, 180, Some(&tag), &[]));
+                }
+                self.send(conn, response(&req, result, Some(&tag), &[]));
             }
             "CANCEL" => self.send(conn, response(&req, 481, None, &[])),
             _ => self.send(

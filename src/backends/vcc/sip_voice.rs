@@ -13,6 +13,11 @@
 //! Each answered leg's audio is pumped to and from `[audio]` by the UA
 //! itself (`sip::ua::webrtc_audio`), as for a plain SIP account.
 //!
+//! Every leg runs on the SIP-leg core ([`crate::call::leg`]), as the plain
+//! SIP account's do: the same dialog states, deadlines and end reasons, so
+//! a 487 or a lost ACK reads the same to the agent on either backend. This
+//! worker only owns the clock (the legs' deadlines) and the UA.
+//!
 //! One worker per Start: a Stop followed at once by a Start (the SDK's
 //! re-register after `IPCC_NOT_CONNECT_AGENT_ID`) lets the old worker
 //! un-REGISTER its own Contact while the new one registers another.
@@ -25,13 +30,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::voice::{VoiceAccount, VoiceLeg};
-use crate::call::softphone::{Leg, SipAction, SipInput};
+use crate::call::leg::{Leg, News, SipAction, SipInput, SipLeg, Step};
 use crate::call::vcc::{LegId, VoiceAction, VoiceEvent};
 use crate::engine::{EndReason, RegState};
 use crate::media::AudioConfig;
@@ -216,14 +221,6 @@ fn leg_of(a: &VoiceAction) -> Option<LegId> {
     }
 }
 
-/// One call of the worker.
-struct LegInfo {
-    inbound: bool,
-    /// We sent the 200 (inbound): a hang-up is then a BYE, not a 486.
-    accepted: bool,
-    answered: bool,
-}
-
 fn ua_leg(leg: LegId) -> Leg {
     Leg(leg.0)
 }
@@ -232,25 +229,17 @@ fn vcc_leg(leg: Leg) -> LegId {
     LegId(leg.0)
 }
 
-/// Why an outbound leg failed, from its final code.
-fn failure_reason(code: Option<u16>) -> EndReason {
-    match code {
-        Some(486) | Some(600) => EndReason::Busy,
-        Some(408) | Some(480) => EndReason::NoAnswer,
-        Some(487) => EndReason::Cancelled,
-        None => EndReason::Timeout,
-        Some(c) => EndReason::Failed {
-            error_code: None,
-            sip_code: Some(c),
-        },
-    }
-}
-
 struct Work {
     ua: SipUa,
     events: mpsc::UnboundedSender<VoiceEvent>,
-    legs: HashMap<Leg, LegInfo>,
+    /// The calls of this registration, on the leg core; a CANCELled one
+    /// stays until its INVITE transaction is over.
+    legs: HashMap<Leg, SipLeg>,
     domain: String,
+    /// Our INVITE is CANCELled after this; a call to us gets 480 after
+    /// `inbound_ring` (`[sip]`'s ring timeouts, as for a plain SIP account).
+    ring: Duration,
+    inbound_ring: Duration,
 }
 
 async fn work(
@@ -263,6 +252,8 @@ async fn work(
 ) {
     let (ua_tx, mut ua_rx) = mpsc::unbounded_channel();
     let cfg = sip_config(&account, &ice);
+    let ring = Duration::from_secs(cfg.ring_timeout_s.into());
+    let inbound_ring = Duration::from_secs(cfg.inbound_ring_timeout_s.into());
     tracing::info!(user = %cfg.user, domain = %account.domain, ws = %account.ws_url,
         "vcc voice: starting the SIP-over-WebSocket leg");
     // TURN settings are checked here first so a mistake names `vcc.` keys.
@@ -300,23 +291,34 @@ async fn work(
         events,
         legs: HashMap::new(),
         domain: account.domain.clone(),
+        ring,
+        inbound_ring,
     };
     loop {
+        let deadline = w.poll_timeout();
+        let timer = async move {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             o = orders.recv() => match o {
-                Some(a) => w.act(a),
+                Some(a) => w.act(Instant::now(), a),
                 None => break,
             },
             e = ua_rx.recv() => match e {
-                Some(e) => w.ua_event(e),
+                Some(e) => w.ua_event(Instant::now(), e),
                 None => break,
             },
+            () = timer => w.handle_timeout(Instant::now()),
         }
     }
     // Stop: hang up what is live, then un-REGISTER and close.
+    let now = Instant::now();
     let live: Vec<Leg> = w.legs.keys().copied().collect();
     for leg in &live {
-        w.hang_up(*leg);
+        w.step(*leg, |s| s.hang_up(now));
     }
     if !live.is_empty() {
         tokio::time::sleep(BYE_WAIT).await;
@@ -330,26 +332,64 @@ impl Work {
         let _ = self.events.send(e);
     }
 
-    fn act(&mut self, a: VoiceAction) {
+    /// The earliest of the legs' deadlines.
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.legs.values().filter_map(SipLeg::deadline).min()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        let due: Vec<Leg> = self
+            .legs
+            .values()
+            .filter(|s| s.deadline().is_some_and(|d| d <= now))
+            .map(SipLeg::leg)
+            .collect();
+        for leg in due {
+            self.step(leg, |s| s.timeout(now));
+        }
+    }
+
+    /// Run one transition of a leg: its wire action goes to the UA, its
+    /// news to the policy, and a leg that is over is forgotten.
+    fn step(&mut self, leg: Leg, f: impl FnOnce(&mut SipLeg) -> Step) {
+        let Some(s) = self.legs.get_mut(&leg) else {
+            return;
+        };
+        let step = f(s);
+        if s.is_over() {
+            self.legs.remove(&leg);
+        }
+        if let Some(a) = step.wire {
+            self.ua.execute(a);
+        }
+        let leg = vcc_leg(leg);
+        match step.news {
+            // The policy hears of the platform's progress on push (1055).
+            None | Some(News::Early) => {}
+            Some(News::Answered | News::Confirmed) => self.emit(VoiceEvent::Answered { leg }),
+            Some(News::Failed { reason, .. } | News::Ended(reason)) => {
+                self.emit(VoiceEvent::Ended { leg, reason })
+            }
+        }
+    }
+
+    fn act(&mut self, now: Instant, a: VoiceAction) {
         match a {
             VoiceAction::Start | VoiceAction::Stop => {}
             VoiceAction::Answer { leg } => {
-                let l = ua_leg(leg);
-                match self.legs.get_mut(&l) {
-                    Some(info) if info.inbound && !info.accepted => {
-                        info.accepted = true;
-                        self.ua.execute(SipAction::Accept { leg: l });
-                    }
-                    Some(_) => {}
-                    None => self.emit(VoiceEvent::Ended {
+                if self.legs.contains_key(&ua_leg(leg)) {
+                    self.step(ua_leg(leg), |s| s.answer(now));
+                } else {
+                    // The caller is gone already.
+                    self.emit(VoiceEvent::Ended {
                         leg,
                         reason: EndReason::Cancelled,
-                    }),
+                    });
                 }
             }
             VoiceAction::Hangup { leg } => {
                 if self.legs.contains_key(&ua_leg(leg)) {
-                    self.hang_up(ua_leg(leg));
+                    self.step(ua_leg(leg), |s| s.hang_up(now));
                 } else {
                     self.emit(VoiceEvent::Ended {
                         leg,
@@ -358,27 +398,21 @@ impl Work {
                 }
             }
             VoiceAction::Reject { leg, code } => {
-                let l = ua_leg(leg);
-                if self.legs.remove(&l).is_some() {
-                    self.ua.execute(SipAction::Reject { leg: l, code });
+                if self.legs.contains_key(&ua_leg(leg)) {
+                    self.step(ua_leg(leg), |s| s.reject(now, code));
+                } else {
+                    self.emit(VoiceEvent::Ended {
+                        leg,
+                        reason: EndReason::Rejected { code },
+                    });
                 }
-                self.emit(VoiceEvent::Ended {
-                    leg,
-                    reason: EndReason::Rejected { code },
-                });
             }
             VoiceAction::Dial { leg, number } => {
                 let l = ua_leg(leg);
-                self.legs.insert(
-                    l,
-                    LegInfo {
-                        inbound: false,
-                        accepted: false,
-                        answered: false,
-                    },
-                );
                 let target = format!("sip:{number}@{}", self.domain);
-                self.ua.execute(SipAction::Invite { leg: l, target });
+                let (s, step) = SipLeg::dial(l, target, now, Some(self.ring));
+                self.legs.insert(l, s);
+                self.step(l, |_| step);
             }
             VoiceAction::Dtmf { leg, digit } => {
                 // WebRTC legs have no RFC 4733 path here: SIP INFO, as JsSIP.
@@ -390,112 +424,55 @@ impl Work {
         }
     }
 
-    /// BYE, CANCEL or 486, whatever the leg's state needs.
-    fn hang_up(&mut self, leg: Leg) {
-        let Some(info) = self.legs.remove(&leg) else {
-            return;
-        };
-        let action = match (info.inbound, info.answered || info.accepted) {
-            (_, true) => SipAction::Bye { leg },
-            (true, false) => SipAction::Reject { leg, code: 486 },
-            (false, false) => SipAction::Cancel { leg },
-        };
-        self.ua.execute(action);
-        self.emit(VoiceEvent::Ended {
-            leg: vcc_leg(leg),
-            reason: EndReason::LocalHangup,
-        });
-    }
-
-    fn ended(&mut self, leg: Leg, reason: EndReason) {
-        if self.legs.remove(&leg).is_some() {
-            self.emit(VoiceEvent::Ended {
-                leg: vcc_leg(leg),
-                reason,
-            });
-        }
-    }
-
-    fn answered(&mut self, leg: Leg) {
-        let Some(info) = self.legs.get_mut(&leg) else {
-            return;
-        };
-        if info.answered {
-            return;
-        }
-        info.answered = true;
-        self.emit(VoiceEvent::Answered { leg: vcc_leg(leg) });
-    }
-
-    fn ua_event(&mut self, e: UaEvent) {
+    fn ua_event(&mut self, now: Instant, e: UaEvent) {
         match e {
             UaEvent::Registration(s) => self.emit(VoiceEvent::Registration(s)),
             UaEvent::Problem(t) => tracing::warn!("vcc voice: {t}"),
             UaEvent::Media(_) => {}
-            UaEvent::Call(i) => self.call_input(i),
+            UaEvent::Call(i) => self.call_input(now, i),
         }
     }
 
-    fn call_input(&mut self, i: SipInput) {
+    fn call_input(&mut self, now: Instant, i: SipInput) {
         match i {
             SipInput::Incoming {
                 leg,
                 number,
                 display_name,
             } => {
-                self.legs.insert(
-                    leg,
-                    LegInfo {
-                        inbound: true,
-                        accepted: false,
-                        answered: false,
-                    },
-                );
-                self.ua.execute(SipAction::Ringing { leg });
+                let (s, step) = SipLeg::incoming(leg, now, Some(self.inbound_ring));
+                self.legs.insert(leg, s);
+                self.step(leg, |_| step);
                 self.emit(VoiceEvent::Incoming {
                     leg: vcc_leg(leg),
                     number,
                     display_name,
                 });
             }
-            SipInput::Progress { .. } => {}
-            SipInput::Answered { leg } | SipInput::Confirmed { leg } => self.answered(leg),
-            SipInput::Failed { leg, code } => {
-                let inbound = self.legs.get(&leg).is_some_and(|l| l.inbound);
-                let reason = if inbound {
-                    EndReason::TransportLost
-                } else {
-                    failure_reason(code)
-                };
-                self.ended(leg, reason);
-            }
-            SipInput::RemoteCancel { leg } => self.ended(leg, EndReason::Cancelled),
-            SipInput::RemoteBye { leg } => self.ended(leg, EndReason::RemoteHangup),
             SipInput::TransportLost => {
                 let legs: Vec<Leg> = self.legs.keys().copied().collect();
                 for leg in legs {
-                    self.ended(leg, EndReason::TransportLost);
-                }
-            }
-            SipInput::MediaLost { leg } => {
-                // The agent leg's WebRTC path died: hang it up (the
-                // platform then ends the customer side).
-                if self.legs.remove(&leg).is_some() {
-                    self.ua.execute(SipAction::Bye { leg });
-                    self.emit(VoiceEvent::Ended {
-                        leg: vcc_leg(leg),
-                        reason: EndReason::TransportLost,
-                    });
+                    self.step(leg, SipLeg::transport_lost);
                 }
             }
             SipInput::Dtmf { leg, digit } => {
                 tracing::debug!(?leg, %digit, "vcc voice: DTMF received");
             }
+            // Hold, mute and transfer are push requests on VCC, never SIP
+            // (VCC-PROTOCOL.md §4): nothing of the sort to follow here.
             SipInput::RemoteHold { .. }
             | SipInput::HoldResult { .. }
             | SipInput::Quality { .. }
             | SipInput::TransferProgress { .. }
             | SipInput::ReferAnswered { .. } => {}
+            // The dialog's own events: the leg core decides.
+            SipInput::Progress { leg, .. }
+            | SipInput::Answered { leg }
+            | SipInput::Confirmed { leg }
+            | SipInput::Failed { leg, .. }
+            | SipInput::RemoteCancel { leg }
+            | SipInput::RemoteBye { leg }
+            | SipInput::MediaLost { leg } => self.step(leg, |s| s.input(now, &i)),
         }
     }
 }
