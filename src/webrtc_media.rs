@@ -28,8 +28,11 @@ use std::time::{Duration, Instant};
 use crate::media::codec::G711;
 use crate::media::resample::Resampler;
 use bytes::Bytes;
+
+use crate::media::opus_codec::OpusEncoder;
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::transport::RTCDtlsRole;
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
@@ -42,10 +45,13 @@ use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
-    RTCConfigurationBuilder, RTCIceGatheringState, RTCIceServer, RTCIceTransportPolicy,
-    RTCPeerConnectionState, RTCSessionDescription, Registry, SettingEngineBuilder,
-    register_default_interceptors,
+    RTCConfigurationBuilder, RTCIceConnectionState, RTCIceGatheringState, RTCIceServer,
+    RTCIceTransportPolicy, RTCPeerConnectionState, RTCSessionDescription, Registry,
+    SettingEngineBuilder, register_default_interceptors,
 };
+
+pub mod timeline;
+pub use timeline::{Step, Timeline};
 
 /// The PCM rate at the seam, both ways.
 pub const SAMPLE_RATE: u32 = 48_000;
@@ -58,6 +64,34 @@ pub const PT_PCMU: u8 = 0;
 pub const PT_PCMA: u8 = 8;
 pub const PT_TE_48K: u8 = 110;
 pub const PT_TE_8K: u8 = 126;
+
+/// How often the ICE agent runs its checks while connecting (the stack's
+/// default is 200 ms). The controlling agent nominates a pair on the tick
+/// after its check succeeded, so this interval is paid once or twice
+/// before first audio; 50 ms is RFC 8445 §14.2's default pacing (Ta).
+const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(50);
+/// Checks per pair before it fails: with [`ICE_CHECK_INTERVAL`], the
+/// stack's default 1.4 s for a pair to answer.
+const ICE_MAX_CHECKS: u16 = 28;
+
+/// How long the controlling agent (we offered) waits before it nominates
+/// a pair through a NAT mapping it learned from the peer's checks (peer
+/// reflexive, e.g. a browser's mDNS-hidden host address): the stack's
+/// default is 1 s; as long as for a STUN-learned (server reflexive) pair.
+const NAT_PAIR_WAIT: Duration = Duration::from_millis(500);
+
+/// How long the controlling agent waits before it nominates a relay pair.
+/// The stack waits 2 s, in case a direct pair answers meanwhile, which was
+/// most of the 2-3.5 s before first audio through TURN. Relay only: there
+/// is nothing better to wait for. Otherwise a direct pair that answers
+/// within half a second still wins.
+fn relay_wait(relay_only: bool) -> Duration {
+    if relay_only {
+        Duration::ZERO
+    } else {
+        NAT_PAIR_WAIT
+    }
+}
 
 /// What a session needs from the account.
 #[derive(Debug, Clone)]
@@ -171,6 +205,9 @@ pub struct AudioIo {
     /// (960 samples for 20 ms packets).
     pub from_peer: mpsc::Receiver<Vec<i16>>,
     pub events: mpsc::UnboundedReceiver<MediaEvent>,
+    /// The session's setup steps; the audio path stamps
+    /// [`Step::FirstPlayed`] on it.
+    pub timeline: Arc<Timeline>,
 }
 
 #[derive(Default)]
@@ -194,6 +231,7 @@ struct Shared {
     events: mpsc::UnboundedSender<MediaEvent>,
     from_peer: mpsc::Sender<Vec<i16>>,
     gathered: watch::Sender<bool>,
+    timeline: Arc<Timeline>,
 }
 
 impl Shared {
@@ -214,11 +252,22 @@ impl PeerConnectionEventHandler for Handler {
         }
     }
 
+    async fn on_ice_connection_state_change(&self, state: RTCIceConnectionState) {
+        let step = match state {
+            RTCIceConnectionState::Checking => Step::IceChecking,
+            RTCIceConnectionState::Connected => Step::IceConnected,
+            _ => return,
+        };
+        self.shared.timeline.mark(step, Instant::now());
+    }
+
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
         match state {
-            RTCPeerConnectionState::Connected => self
-                .shared
-                .emit(MediaEvent::Connected { at: Instant::now() }),
+            RTCPeerConnectionState::Connected => {
+                let at = Instant::now();
+                self.shared.timeline.mark(Step::DtlsConnected, at);
+                self.shared.emit(MediaEvent::Connected { at })
+            }
             RTCPeerConnectionState::Failed | RTCPeerConnectionState::Disconnected => {
                 self.shared.emit(MediaEvent::Failed {
                     at: Instant::now(),
@@ -248,7 +297,9 @@ async fn receive_loop(track: Arc<dyn TrackRemote>, shared: Arc<Shared>) {
             _ => continue,
         };
         let c = &shared.counters;
-        c.packets_in.fetch_add(1, Ordering::Relaxed);
+        if c.packets_in.fetch_add(1, Ordering::Relaxed) == 0 {
+            shared.timeline.mark(Step::FirstRtpIn, Instant::now());
+        }
         c.bytes_in
             .fetch_add(pkt.payload.len() as u64, Ordering::Relaxed);
         let pt = pkt.header.payload_type;
@@ -289,10 +340,12 @@ async fn receive_loop(track: Arc<dyn TrackRemote>, shared: Arc<Shared>) {
             }
         };
         if !shared.first_audio.swap(true, Ordering::Relaxed) {
-            shared.emit(MediaEvent::FirstAudio {
-                at: Instant::now(),
-                codec,
-            });
+            let at = Instant::now();
+            shared.timeline.mark(Step::FirstAudio, at);
+            if let Some(line) = shared.timeline.summary() {
+                tracing::info!("WebRTC {line}");
+            }
+            shared.emit(MediaEvent::FirstAudio { at, codec });
         }
         // A slow consumer loses frames rather than stalling the stack.
         let _ = shared.from_peer.try_send(frame);
@@ -306,11 +359,14 @@ async fn send_loop(
     ssrc: u32,
     shared: Arc<Shared>,
 ) {
-    let mut encoder: Option<opus::Encoder> = None;
+    // The project's Opus encoder settings (media/opus_codec.rs: complexity
+    // 5, wideband voice, in-band FEC): libopus' default complexity was most
+    // of a WebRTC call's CPU.
+    let mut encoder: Option<OpusEncoder> = None;
     let mut seq: u16 = rand::random();
     let mut ts: u32 = rand::random();
     let mut first = true;
-    let mut out = vec![0u8; 1500];
+    let mut out: Vec<u8> = Vec::with_capacity(1500);
     let mut down = Resampler::new(SAMPLE_RATE, 8000);
     let mut narrow = Vec::with_capacity(160);
     while let Some(mut frame) = rx.recv().await {
@@ -323,18 +379,14 @@ async fn send_loop(
         let payload = match codec {
             WireCodec::Opus => {
                 if encoder.is_none() {
-                    encoder = opus::Encoder::new(
-                        SAMPLE_RATE,
-                        opus::Channels::Mono,
-                        opus::Application::Voip,
-                    )
-                    .ok();
+                    encoder = OpusEncoder::new(SAMPLE_RATE).ok();
                 }
                 let Some(enc) = encoder.as_mut() else {
                     continue;
                 };
+                out.clear();
                 match enc.encode(&frame, &mut out) {
-                    Ok(n) => Bytes::copy_from_slice(&out[..n]),
+                    Ok(()) => Bytes::copy_from_slice(&out),
                     Err(_) => continue,
                 }
             }
@@ -367,7 +419,9 @@ async fn send_loop(
         let c = &shared.counters;
         match track.write_rtp(pkt).await {
             Ok(()) => {
-                c.packets_out.fetch_add(1, Ordering::Relaxed);
+                if c.packets_out.fetch_add(1, Ordering::Relaxed) == 0 {
+                    shared.timeline.mark(Step::FirstRtpOut, Instant::now());
+                }
                 c.bytes_out.fetch_add(len, Ordering::Relaxed);
             }
             // Not connected yet, or held recvonly: not fatal.
@@ -495,6 +549,7 @@ pub struct WebRtcSession {
 
 impl WebRtcSession {
     async fn build(opts: &WebRtcOptions) -> Result<WebRtcSession, WebRtcError> {
+        let timeline = Arc::new(Timeline::new(Instant::now()));
         let mut media = MediaEngine::default();
         for c in our_codecs() {
             media
@@ -505,6 +560,15 @@ impl WebRtcSession {
         let settings = SettingEngineBuilder::new()
             .with_multicast_dns_mode(MulticastDnsMode::Disabled)
             .with_include_loopback_candidate(opts.include_loopback)
+            .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_MAX_CHECKS))
+            .with_relay_acceptance_min_wait(Some(relay_wait(opts.relay_only)))
+            .with_prflx_acceptance_min_wait(Some(NAT_PAIR_WAIT))
+            // We answer as the DTLS server (RFC 5763 §5 lets the answerer
+            // pick either role). As client, webrtc 0.21 queues its
+            // ClientHello when ICE connects but sends it only on the
+            // transport's next timer tick, up to 200 ms later; as server
+            // it replies to the peer's flights as they arrive.
+            .with_answering_dtls_role(RTCDtlsRole::Server)
             .build();
         let mut ice_servers = Vec::new();
         if !opts.stun_servers.is_empty() {
@@ -542,6 +606,7 @@ impl WebRtcSession {
             events: ev_tx,
             from_peer: from_tx,
             gathered: g_tx,
+            timeline: timeline.clone(),
         });
         let pc = PeerConnectionBuilder::new()
             .with_configuration(config)
@@ -555,6 +620,7 @@ impl WebRtcSession {
             .build()
             .await
             .map_err(stack)?;
+        timeline.mark(Step::Built, Instant::now());
         let ssrc: u32 = rand::random();
         let opus = our_codecs().remove(0).rtp_codec;
         let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
@@ -578,6 +644,7 @@ impl WebRtcSession {
                 to_peer: to_tx,
                 from_peer: from_rx,
                 events: ev_rx,
+                timeline,
             }),
             gathered: g_rx,
             gather_timeout: opts.gather_timeout,
@@ -616,13 +683,27 @@ impl WebRtcSession {
     /// complete or the timeout passed.
     async fn local_sdp(&mut self, desc: RTCSessionDescription) -> Result<String, WebRtcError> {
         self.pc.set_local_description(desc).await.map_err(stack)?;
+        let timeline = &self.shared.timeline;
+        timeline.mark(Step::LocalDescription, Instant::now());
         let mut g = self.gathered.clone();
-        let _ = tokio::time::timeout(self.gather_timeout, g.wait_for(|done| *done)).await;
-        self.pc
+        let step = match tokio::time::timeout(self.gather_timeout, g.wait_for(|done| *done)).await {
+            Ok(_) => Step::Gathered,
+            Err(_) => Step::GatherTimeout,
+        };
+        timeline.mark(step, Instant::now());
+        let sdp = self
+            .pc
             .local_description()
             .await
             .map(|d| d.sdp)
-            .ok_or_else(|| WebRtcError::Stack("no local description".to_string()))
+            .ok_or_else(|| WebRtcError::Stack("no local description".to_string()))?;
+        timeline.mark(Step::SdpReady, Instant::now());
+        Ok(sdp)
+    }
+
+    /// The session's setup steps so far.
+    pub fn timeline(&self) -> Arc<Timeline> {
+        self.shared.timeline.clone()
     }
 
     /// Learn the codecs of the remote description: what we send with, and
@@ -665,6 +746,9 @@ impl WebRtcSession {
     pub async fn apply_answer(&mut self, sdp: &str) -> Result<(), WebRtcError> {
         let desc = RTCSessionDescription::answer(sdp.to_string()).map_err(stack)?;
         self.pc.set_remote_description(desc).await.map_err(stack)?;
+        self.shared
+            .timeline
+            .mark(Step::RemoteDescription, Instant::now());
         if self.setup.is_none() {
             self.setup = match setup_of(sdp) {
                 Some("active") => Some("passive"),
@@ -688,6 +772,9 @@ impl WebRtcSession {
     async fn answer_offer(&mut self, remote_offer: &str) -> Result<String, WebRtcError> {
         let desc = RTCSessionDescription::offer(remote_offer.to_string()).map_err(stack)?;
         self.pc.set_remote_description(desc).await.map_err(stack)?;
+        self.shared
+            .timeline
+            .mark(Step::RemoteDescription, Instant::now());
         self.add_track().await?;
         let answer = self.pc.create_answer(None).await.map_err(stack)?;
         let mut sdp = self.local_sdp(answer).await?;
@@ -837,7 +924,8 @@ mod tests {
         assert!(offer.contains("a=rtpmap:111 opus/48000/2"), "{offer}");
         assert!(offer.contains("PCMU/8000"), "{offer}");
         let (mut b, answer) = WebRtcSession::answer(opts, &offer).await.unwrap();
-        assert!(answer.contains("a=setup:active"), "{answer}");
+        // We answer as the DTLS server: see `build`.
+        assert!(answer.contains("a=setup:passive"), "{answer}");
         a.apply_answer(&answer).await.unwrap();
         assert_eq!(a.send_codec(), Some(WireCodec::Opus));
         let mut aio = a.take_io().unwrap();
@@ -887,8 +975,8 @@ mod tests {
             ((), sdp)
         };
         let re_answer = a.handle_reoffer(&b_reoffer).await.unwrap();
-        // a was the DTLS server (b answered active): it stays passive.
-        assert!(re_answer.contains("a=setup:passive"), "{re_answer}");
+        // a was the DTLS client (b answered passive): it stays active.
+        assert!(re_answer.contains("a=setup:active"), "{re_answer}");
         b.apply_answer(&re_answer).await.unwrap();
         let before = b.stats().packets_in;
         tokio::time::sleep(Duration::from_millis(600)).await;

@@ -4,6 +4,7 @@
 //! WebRTC between two of our own processes needs no network namespace:
 //! both ends offer loopback host candidates.
 
+mod common;
 mod vcc_support;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use tongdai::engine::{CallEvent, CallId};
 use tongdai::engine::{Command, Device, EndReason, Event, RegState};
 use tongdai::media::tone::{detect_tone, sine};
 use tongdai::media::{AudioConfig, DeviceKind};
+use tongdai::sip::IcePolicy;
 use tongdai::switchboard::{Control, LogEntry, Switchboard};
 use vcc_support::*;
 
@@ -186,6 +188,77 @@ async fn device_1_inbound_rings_from_the_invite_audio_both_ways_end_by_bye() {
     // The customer's 440 Hz is in our recording.
     let r = recording(&dir, 1, 1000).await;
     assert_tone("the agent hears the customer", &r, CUSTOMER_HZ);
+    assert!(c.shutdown().await);
+}
+
+/// `[vcc]`'s TURN keys reach the voice leg: with `ice_policy = "relay"`
+/// the console offers only a relay candidate from a real coturn, so the
+/// call's audio, checked by tone both ways, can only flow through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_1_through_a_turn_relay_only() {
+    if let Some(why) = common::turn::missing() {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v.is_empty() || v == "false"),
+            "cannot run the TURN test under CI: {why}"
+        );
+        eprintln!("SKIP device_1_through_a_turn_relay_only: {why}");
+        return;
+    }
+    let dir = tempdir("turn");
+    let port = 40_000 + (std::process::id() % 5_000) as u16;
+    let turn = common::turn::coturn(
+        "127.0.0.1",
+        port,
+        (49500, 49600),
+        "agent1003",
+        "vcc-turn-pw-7",
+        &dir,
+        true,
+    )
+    .expect("coturn");
+    let sb = switchboard().await;
+    let mut cfg = sb.client_config("1003", Generation::Older);
+    cfg.turn_servers = vec![format!("turn:127.0.0.1:{port}?transport=udp")];
+    cfg.turn_user = Some("agent1003".into());
+    cfg.turn_password_file = Some(common::write_secret(&dir, "vcc-turn-pw-7"));
+    cfg.ice_policy = IcePolicy::Relay;
+    let leg = SipVoiceLeg::new(audio(&dir)).with_ice(cfg.ice());
+    let mut c = Console::start_with_leg(cfg, sb.access_key(), "1003", Box::new(leg));
+    c.expect("Ready", |e| *e == Event::Ready).await;
+    c.expect("voice here", |e| *e == Event::VoiceChannel(true))
+        .await;
+    c.send(Command::ChangeDevice(Device::Console));
+    c.expect("registered", |e| {
+        matches!(e, Event::Registration(RegState::Registered { .. }))
+    })
+    .await;
+
+    sb.ring("1003", "0987654321", "19001234", "Sales");
+    c.expect("ringing", |e| {
+        matches!(e.call_event(), Some(CallEvent::Ringing(_)))
+    })
+    .await;
+    c.send(Command::Accept { call: None });
+    c.expect("accepted", |e| e.call_event() == Some(&CallEvent::Accepted))
+        .await;
+    let h = heard(&sb, "1003", 1000).await;
+    assert_tone("the customer hears the agent through the relay", &h, MIC_HZ);
+    c.send(Command::End { call: None });
+    c.expect("ended", |e| {
+        e.call_event() == Some(&CallEvent::Ended(EndReason::LocalHangup))
+    })
+    .await;
+    let r = recording(&dir, 1, 1000).await;
+    assert_tone(
+        "the agent hears the customer through the relay",
+        &r,
+        CUSTOMER_HZ,
+    );
+    assert!(
+        turn.allocations() >= 1,
+        "no TURN allocation: {}",
+        std::fs::read_to_string(&turn.log).unwrap_or_default()
+    );
     assert!(c.shutdown().await);
 }
 

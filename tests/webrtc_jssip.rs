@@ -27,7 +27,7 @@ use tongdai::engine::RegState;
 use tongdai::secret::Secret;
 use tongdai::sip::ua::{SipUa, UaEvent};
 use tongdai::sip::{MediaMode, SipConfig, Transport};
-use tongdai::webrtc_media::{AudioIo, FRAME_SAMPLES, MediaEvent, SAMPLE_RATE};
+use tongdai::webrtc_media::{AudioIo, FRAME_SAMPLES, MediaEvent, SAMPLE_RATE, Timeline};
 
 #[test]
 fn webrtc_calls_with_jssip_in_chromium() {
@@ -91,6 +91,7 @@ fn tone_share(x: &[i16], hz: f64) -> f64 {
 /// arrives, and report media events. Runs until `stop`.
 struct Media {
     heard: std::sync::Arc<std::sync::Mutex<Vec<i16>>>,
+    timeline: std::sync::Arc<Timeline>,
     first_audio: tokio::sync::watch::Receiver<Option<Instant>>,
     stop: tokio_util::sync::CancellationToken,
 }
@@ -100,6 +101,7 @@ fn run_media(io: AudioIo) -> Media {
         to_peer,
         mut from_peer,
         mut events,
+        timeline,
     } = io;
     let stop = tokio_util::sync::CancellationToken::new();
     let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -155,6 +157,7 @@ fn run_media(io: AudioIo) -> Media {
     });
     Media {
         heard,
+        timeline,
         first_audio: fa_rx,
         stop,
     }
@@ -251,6 +254,12 @@ async fn child_side() {
     let Ok(prefix) = std::env::var(CHILD_ENV) else {
         return; // only inside the namespace, started by the test above
     };
+    // RUST_LOG=tongdai::webrtc_media=debug shows the setup steps as they
+    // happen; webrtc=debug,rtc_ice=debug the stack's own.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let call_secs: u64 = std::env::var("CALL_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -326,6 +335,7 @@ async fn child_side() {
     let mut media = run_media(td.audio(leg).await);
     let t_first = media.first_audio().await;
     let out_first_ms = t_first.duration_since(t_invite).as_millis();
+    let out_steps = media.timeline.describe_from(t_invite);
     phone.expect("confirmed", T);
     tokio::time::sleep(Duration::from_secs(2)).await;
     phone.check_hears(1000.0, "tongdai called");
@@ -385,6 +395,7 @@ async fn child_side() {
     let mut media = run_media(td.audio(leg).await);
     let t_first = media.first_audio().await;
     let in_first_ms = t_first.duration_since(t_accept).as_millis();
+    let in_steps = media.timeline.describe_from(t_accept);
     let (cpu0, _) = rusage();
     let chrome0 = tree_cpu(phone.pid);
     let t0 = Instant::now();
@@ -411,6 +422,8 @@ async fn child_side() {
         "FIGURE webrtc: INVITE sent -> first audio frame decoded: {out_first_ms} ms (tongdai calls); \
          200 OK sent (accept) -> first audio frame: {in_first_ms} ms (browser calls)"
     );
+    println!("FIGURE webrtc: tongdai calls, from the INVITE command: {out_steps}");
+    println!("FIGURE webrtc: the browser calls, from the accept command: {in_steps}");
     println!(
         "FIGURE webrtc: {secs:.0} s call: tongdai side {:.2} CPU-s, peak RSS {rss:.1} MB (whole test process); \
          Chromium phone {:.2} CPU-s (node + browser processes)",

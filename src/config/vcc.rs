@@ -107,6 +107,21 @@ pub struct VccConfig {
     /// list): `queues = [{ id = "q-sales", name = "Sales" }]`.
     #[serde(default)]
     pub queues: Vec<QueueConfig>,
+    /// ICE for the device-1 voice leg's WebRTC media, as in `[sip]`: the
+    /// platform's web embed uses none, but an agent behind a strict NAT or
+    /// firewall needs a TURN relay (`turn:host:port`, `turn_user`, the
+    /// password from `TONGDAI_TURN_PASSWORD` or `turn_password_file`, mode
+    /// 600; `ice_policy = "relay"` to use the relay only).
+    #[serde(default)]
+    pub stun_servers: Vec<String>,
+    #[serde(default)]
+    pub turn_servers: Vec<String>,
+    #[serde(default)]
+    pub turn_user: Option<String>,
+    #[serde(default)]
+    pub turn_password_file: Option<PathBuf>,
+    #[serde(default)]
+    pub ice_policy: crate::sip::IcePolicy,
 }
 
 /// One transfer queue: the platform's `acdId` and the name agents read.
@@ -193,6 +208,22 @@ impl VccConfig {
             http_timeout_s: default_http_timeout(),
             object_ids: ObjectIds::default(),
             queues: Vec::new(),
+            stun_servers: Vec::new(),
+            turn_servers: Vec::new(),
+            turn_user: None,
+            turn_password_file: None,
+            ice_policy: Default::default(),
+        }
+    }
+
+    /// The voice leg's ICE settings.
+    pub fn ice(&self) -> crate::sip::IceSettings {
+        crate::sip::IceSettings {
+            stun_servers: self.stun_servers.clone(),
+            turn_servers: self.turn_servers.clone(),
+            turn_user: self.turn_user.clone(),
+            turn_password_file: self.turn_password_file.clone(),
+            ice_policy: self.ice_policy,
         }
     }
 
@@ -368,6 +399,40 @@ mod tests {
                 .unwrap();
         assert_eq!(c.object_ids.callout, 9032);
         assert_eq!(c.object_ids.callout_status, 1055);
+    }
+
+    /// `[vcc]` takes `[sip]`'s ICE keys for the voice leg; a mistake is
+    /// named with its `vcc.` key, and the TURN password comes from a 0600
+    /// file and never shows in `Debug`.
+    #[test]
+    fn ice_keys_reach_the_voice_leg() {
+        let dir = std::env::temp_dir().join(format!("tongdai-vcc-turn-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let pw = dir.join("turn");
+        std::fs::write(&pw, "vcc-turn-s3cret").expect("write");
+        std::fs::set_permissions(&pw, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .expect("chmod");
+        let c: VccConfig = toml::from_str(&format!(
+            "domain = \"a\"\nipphone = \"1\"\nstun_servers = [\"stun:s:3478\"]\n\
+             turn_servers = [\"turn:t:3478?transport=udp\"]\nturn_user = \"agent\"\n\
+             turn_password_file = \"{}\"\nice_policy = \"relay\"\n",
+            pw.display()
+        ))
+        .expect("parse");
+        let ice = c.ice();
+        assert_eq!(ice.stun_servers, vec!["stun:s:3478".to_string()]);
+        assert_eq!(ice.ice_policy, crate::sip::IcePolicy::Relay);
+        let turn = ice.turn("vcc").expect("turn").expect("some");
+        assert_eq!(turn.user, "agent");
+        assert_eq!(turn.password.expose(), "vcc-turn-s3cret");
+        assert!(!format!("{turn:?}").contains("vcc-turn-s3cret"));
+        let mut bad = c.ice();
+        bad.turn_user = None;
+        let e = bad.turn("vcc").unwrap_err();
+        assert!(e.contains("vcc.turn_user"), "{e}");
+        let e = VccConfig::new("a", "1").ice();
+        assert_eq!(e.turn("vcc"), Ok(None));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -5,7 +5,9 @@ pub mod binding_check;
 pub mod config;
 mod gate;
 
-pub use config::{IcePolicy, MediaMode, SecondCall, SipConfig, Transport, TurnServers};
+pub use config::{
+    IcePolicy, IceSettings, MediaMode, SecondCall, SipConfig, Transport, TurnServers,
+};
 pub mod sdp;
 pub mod target;
 pub mod tls_probe;

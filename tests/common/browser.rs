@@ -438,6 +438,22 @@ pub fn calls_both_ways(
     how: &str,
 ) {
     const RATE: u32 = 48_000;
+    // The console logs where each call's first audio waited (webrtc_media's
+    // timeline); shown per call, as figures.
+    let first_audio = |seen: &mut usize, show: bool| {
+        let log = td.log();
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("WebRTC first audio"))
+            .collect();
+        for l in lines.iter().skip(*seen).filter(|_| show) {
+            let l = l.split_once("WebRTC ").map_or(*l, |(_, t)| t);
+            println!("FIGURE webrtc{how}: {l}");
+        }
+        *seen = lines.len();
+    };
+    let mut seen = 0;
+    first_audio(&mut seen, false);
     // 1. The console calls the browser.
     let what = format!("tongdai called{how}");
     let before = recordings(rec);
@@ -459,6 +475,7 @@ pub fn calls_both_ways(
     td.wait_status("idle", T, |s| s["call"].is_null());
     check_we_hear(&new_recording(rec, &before, 2.0, RATE), RATE, 440.0, &what);
     eprintln!("ok: {what}: audio both ways");
+    first_audio(&mut seen, true);
 
     // 2. The browser calls the console.
     let what = format!("the browser called{how}");
@@ -479,4 +496,5 @@ pub fn calls_both_ways(
     td.wait_status("idle after the browser's BYE", T, |s| s["call"].is_null());
     check_we_hear(&new_recording(rec, &before, 2.0, RATE), RATE, 440.0, &what);
     eprintln!("ok: {what}: audio both ways");
+    first_audio(&mut seen, true);
 }

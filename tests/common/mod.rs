@@ -11,6 +11,7 @@ pub mod pcap;
 pub mod pki;
 pub mod raw_sip;
 pub mod tmux;
+pub mod turn;
 
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};

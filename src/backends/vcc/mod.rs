@@ -64,7 +64,8 @@ impl VccBackend {
 
     /// As [`VccBackend::new`], with device-1 calls' audio on `audio`.
     pub fn with_audio(cfg: VccConfig, audio: crate::media::AudioConfig) -> Box<dyn Backend> {
-        Self::with_parts(cfg, None, Box::new(SipVoiceLeg::new(audio)))
+        let voice = SipVoiceLeg::new(audio).with_ice(cfg.ice());
+        Self::with_parts(cfg, None, Box::new(voice))
     }
 
     /// `access_key`: given directly (the demo's built-in key) instead of

@@ -41,7 +41,7 @@ use crate::call::vcc::{LegId, VoiceAction, VoiceEvent};
 use crate::engine::{EndReason, RegState};
 use crate::media::AudioConfig;
 use crate::sip::ua::{SipUa, UaEvent};
-use crate::sip::{MediaMode, SecondCall, SipConfig, Transport};
+use crate::sip::{IceSettings, MediaMode, SecondCall, SipConfig, Transport};
 
 /// How long a stopping worker waits for the un-REGISTER.
 const UNREGISTER_WAIT: Duration = Duration::from_secs(2);
@@ -60,6 +60,8 @@ pub struct SipVoiceLeg {
     stopping: Vec<JoinHandle<()>>,
     /// Numbers the calls' audio devices (`call-<n>-heard.wav`).
     calls: Arc<AtomicU64>,
+    /// `[vcc]`'s STUN/TURN settings for the WebRTC media.
+    ice: IceSettings,
 }
 
 struct Worker {
@@ -77,7 +79,15 @@ impl SipVoiceLeg {
             worker: None,
             stopping: Vec::new(),
             calls: Arc::new(AtomicU64::new(0)),
+            ice: IceSettings::default(),
         }
+    }
+
+    /// The WebRTC media's STUN and TURN servers (`[vcc]`'s keys, as in
+    /// `[sip]`).
+    pub fn with_ice(mut self, ice: IceSettings) -> SipVoiceLeg {
+        self.ice = ice;
+        self
     }
 
     fn emit(&self, e: VoiceEvent) {
@@ -102,8 +112,8 @@ impl Default for SipVoiceLeg {
     }
 }
 
-/// The UA's account for a VCC voice leg.
-pub fn sip_config(account: &VoiceAccount) -> SipConfig {
+/// The UA's account for a VCC voice leg, with `[vcc]`'s ICE settings.
+pub fn sip_config(account: &VoiceAccount, ice: &IceSettings) -> SipConfig {
     let transport = if account.ws_url.starts_with("wss://") {
         Transport::Wss
     } else {
@@ -125,11 +135,11 @@ pub fn sip_config(account: &VoiceAccount) -> SipConfig {
         ca_file: None,
         tls_cert_file: None,
         tls_key_file: None,
-        stun_servers: Vec::new(),
-        turn_servers: Vec::new(),
-        turn_user: None,
-        turn_password_file: None,
-        ice_policy: Default::default(),
+        stun_servers: ice.stun_servers.clone(),
+        turn_servers: ice.turn_servers.clone(),
+        turn_user: ice.turn_user.clone(),
+        turn_password_file: ice.turn_password_file.clone(),
+        ice_policy: ice.ice_policy,
         second_call: SecondCall::Reject,
         ring_timeout_s: 60,
         inbound_ring_timeout_s: 60,
@@ -159,6 +169,7 @@ impl VoiceLeg for SipVoiceLeg {
                 let (tx, rx) = mpsc::unbounded_channel();
                 let task = tokio::spawn(work(
                     account,
+                    self.ice.clone(),
                     self.audio.clone(),
                     events,
                     rx,
@@ -236,24 +247,32 @@ struct Work {
 
 async fn work(
     account: VoiceAccount,
+    ice: IceSettings,
     audio: AudioConfig,
     events: mpsc::UnboundedSender<VoiceEvent>,
     mut orders: mpsc::UnboundedReceiver<VoiceAction>,
     calls: Arc<AtomicU64>,
 ) {
     let (ua_tx, mut ua_rx) = mpsc::unbounded_channel();
-    let cfg = sip_config(&account);
+    let cfg = sip_config(&account, &ice);
     let ring = Duration::from_secs(cfg.ring_timeout_s.into());
     let inbound_ring = Duration::from_secs(cfg.inbound_ring_timeout_s.into());
     tracing::info!(user = %cfg.user, domain = %account.domain, ws = %account.ws_url,
         "vcc voice: starting the SIP-over-WebSocket leg");
-    let ua = match SipUa::start(cfg, account.password.clone(), ua_tx).await {
+    // TURN settings are checked here first so a mistake names `vcc.` keys.
+    let started = match ice.turn("vcc") {
+        Ok(_) => SipUa::start(cfg, account.password.clone(), ua_tx)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e),
+    };
+    let ua = match started {
         Ok(ua) => ua,
         Err(e) => {
             tracing::warn!("vcc voice: cannot start SIP: {e}");
             let _ = events.send(VoiceEvent::Registration(RegState::Failed {
                 code: None,
-                reason: e.to_string(),
+                reason: e,
             }));
             // Refuse what comes until stopped.
             while let Some(a) = orders.recv().await {

@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::media::bridge::LegDevice;
 use crate::media::{AudioDevice, NullDevice};
-use crate::webrtc_media::{AudioIo, FRAME_SAMPLES, MediaEvent, SAMPLE_RATE};
+use crate::webrtc_media::{AudioIo, FRAME_SAMPLES, MediaEvent, SAMPLE_RATE, Step};
 
 use super::{Leg, SipUa, UaEvent};
 use crate::call::softphone::SipInput;
@@ -150,6 +150,7 @@ async fn pump(
         to_peer,
         mut from_peer,
         mut events,
+        timeline,
     } = io;
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -157,6 +158,7 @@ async fn pump(
     let mut device_ok = true;
     let mut events_open = true;
     let mut lost_at: Option<tokio::time::Instant> = None;
+    let mut played = false;
     let mut ended = Ended::Normally;
     loop {
         let grace_over = async {
@@ -192,6 +194,10 @@ async fn pump(
                     }
                     if let Some(r) = device.take_recording_stopped() {
                         recording_stopped(r);
+                    }
+                    if !played {
+                        played = true;
+                        timeline.mark(Step::FirstPlayed, std::time::Instant::now());
                     }
                 }
                 None => break,
