@@ -120,7 +120,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "keys_unknown_action.toml",
-        "tests/config/bad/keys_unknown_action.toml:3:21: field `ui.keys[0].run`: unknown value `anwser`; did you mean `answer`? (expected one of `answer`, `reject`, `end`, `hold`, `mute`, `dial`, `dial_edit`, `clear`, `availability`, `claim_voice`, `device`, `transfer`, `swap`, `consult`, `complete_transfer`, `cancel_consult`, `merge`, `accept_transfer`, `refuse_transfer`, `connect`, `history`, `help`, `theme`, `language`, `quit`, `none`)",
+        "tests/config/bad/keys_unknown_action.toml:3:21: field `ui.keys[0].run`: unknown value `anwser`; did you mean `answer`? (expected one of `answer`, `reject`, `end`, `hold`, `mute`, `dial`, `dial_edit`, `clear`, `availability`, `claim_voice`, `device`, `transfer`, `swap`, `consult`, `complete_transfer`, `cancel_consult`, `merge`, `end_conference`, `accept_transfer`, `refuse_transfer`, `connect`, `history`, `help`, `theme`, `language`, `quit`, `none`)",
     ),
     (
         "keys_unknown_condition.toml",

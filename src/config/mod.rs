@@ -5,6 +5,7 @@
 
 pub mod collect;
 pub mod error;
+pub mod ice;
 pub mod vcc;
 
 use std::path::{Path, PathBuf};

@@ -121,7 +121,7 @@ pub struct VccConfig {
     #[serde(default)]
     pub turn_password_file: Option<PathBuf>,
     #[serde(default)]
-    pub ice_policy: crate::sip::IcePolicy,
+    pub ice_policy: super::ice::IcePolicy,
 }
 
 /// One transfer queue: the platform's `acdId` and the name agents read.
@@ -217,8 +217,8 @@ impl VccConfig {
     }
 
     /// The voice leg's ICE settings.
-    pub fn ice(&self) -> crate::sip::IceSettings {
-        crate::sip::IceSettings {
+    pub fn ice(&self) -> super::ice::IceSettings {
+        super::ice::IceSettings {
             stun_servers: self.stun_servers.clone(),
             turn_servers: self.turn_servers.clone(),
             turn_user: self.turn_user.clone(),
@@ -421,7 +421,7 @@ mod tests {
         .expect("parse");
         let ice = c.ice();
         assert_eq!(ice.stun_servers, vec!["stun:s:3478".to_string()]);
-        assert_eq!(ice.ice_policy, crate::sip::IcePolicy::Relay);
+        assert_eq!(ice.ice_policy, crate::config::ice::IcePolicy::Relay);
         let turn = ice.turn("vcc").expect("turn").expect("some");
         assert_eq!(turn.user, "agent");
         assert_eq!(turn.password.expose(), "vcc-turn-s3cret");
