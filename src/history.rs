@@ -300,7 +300,8 @@ impl Recorder {
 ///
 /// SQLite writes block, so they run on tokio's blocking pool, a batch of
 /// waiting events at a time; between events no thread is kept for them
-/// (the pool lets an idle thread go after its keep-alive, 10 s): a team of
+/// (the pool lets an idle thread go after its keep-alive, 1 s, set in
+/// main.rs; tokio's default is 10 s): a team of
 /// idle consoles on one box costs no history thread each. Needs a tokio
 /// runtime. The task ends when the engine's sender is dropped or the
 /// console's receiver is.
