@@ -9,8 +9,8 @@
 //! (this is where most of the 70–97 ms a direction that issue 17 measured
 //! came from).
 //!
-//! [`QueueTrim`] watches the queue's lowest level over a second. What
-//! stayed in the queue the whole second beyond [`SLACK_MS`] is delay
+//! [`QueueTrim`] watches the queue's lowest level over three seconds. What
+//! stayed in the queue that whole time beyond [`SLACK_MS`] is delay
 //! nobody needs, and is removed from the audio itself, inaudibly: with
 //! [`tsm::accelerate`] (whole pitch periods, cross-faded) when there is at
 //! least a pitch period's choice to remove, or in silence for smaller
