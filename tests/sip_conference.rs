@@ -12,6 +12,10 @@
 //!   takes over again after `EndConference`, and that mute in the mix
 //!   silences the agent only.
 //!
+//! - the consult transfer and the three-way hand-over, with tongdai,
+//!   baresip and linphone (`linphonec`, which honours Replaces) as far
+//!   ends.
+//!
 //! Each side's recording is cut into 250 ms windows and checked by
 //! frequency. The two tests take turns (four baresips at once on a
 //! loaded two-core machine would test the machine).
@@ -801,4 +805,87 @@ fn a_baresip_customer_dials_the_refer_to_and_the_colleague_answers_it() {
         0,
         "never the agent"
     );
+}
+
+/// Consult transfer to a colleague on linphone (`linphonec`, an
+/// independent SIP stack that honours Replaces): the agent (1000 Hz)
+/// calls bob, the customer (a tongdai, 440 Hz), consults carol (linphone,
+/// 880 Hz, auto-answer) and completes. Bob's INVITE with Replaces reaches
+/// linphone, which takes it over its consult dialog and BYEs the agent's
+/// leg itself (the Replaces path, not the console's plain-REFER fallback,
+/// in which bob's first referred call, the one carrying Replaces, would
+/// fail and a second REFER would follow). Afterwards bob hears carol and
+/// never the agent, and carol hears bob.
+#[test]
+fn a_linphone_colleague_takes_the_customer_over_by_replaces() {
+    if !need("kamailio") || !need("linphonec") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let k = Kamailio::start();
+    let registrar = format!("127.0.0.1:{}", k.udp);
+    let bob_dir = tempdir("linphone-bob");
+    let bob = console("linphone-bob", "bob", &registrar, &bob_dir, 440.0);
+    let carol_dir = tempdir("linphone-carol-mic");
+    let carol_mic = carol_dir.join("mic-880.wav");
+    tongdai::media::device::write_wav(
+        &carol_mic,
+        8000,
+        &tongdai::media::tone::sine(880.0, 0.5, 8000, 30_000),
+    )
+    .expect("mic wav");
+    let mut carol = common::linphone::Linphone::start("carol", "secret", k.udp, &carol_mic);
+    let rec = tempdir("linphone-agent");
+    let c = console("linphone-agent", "alice", &registrar, &rec, 1000.0);
+
+    ok(&c, json!({"cmd": "call", "number": "sip:bob@127.0.0.1"}));
+    bob.wait_status("ringing", T, |s| call(s, "c1")["phase"] == "ringing");
+    ok(&bob, json!({"cmd": "answer"}));
+    c.wait_status("bob answered", T, |s| call(s, "c1")["phase"] == "connected");
+    std::thread::sleep(Duration::from_millis(1500));
+    ok(
+        &c,
+        json!({"cmd": "consult", "number": "sip:carol@127.0.0.1"}),
+    );
+    c.wait_status("bob held, linphone answered", T, |s| {
+        call(s, "c1")["held"] == true && call(s, "c2")["phase"] == "connected"
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    ok(&c, json!({"cmd": "complete_transfer"}));
+    c.wait_status("the agent is out of both calls", T, no_calls);
+    // c2 is bob's first referred call, the INVITE with Replaces: it is the
+    // one connected, so linphone took it (no fallback call c3).
+    bob.wait_status("bob talks to carol on the referred call", T, |s| {
+        one_live_call(s) && call(s, "c2")["phase"] == "connected"
+    });
+    std::thread::sleep(Duration::from_millis(3000));
+    carol.cmd("calls");
+    let carol_out = carol.output();
+    ok(&bob, json!({"cmd": "end"}));
+    bob.wait_status("idle", T, no_calls);
+    let bob_log = bob.log();
+    let carol_heard = carol.heard.clone();
+    drop(c);
+    drop(bob);
+    drop(carol);
+    std::thread::sleep(Duration::from_millis(500));
+
+    let (t, f) = (Some(true), Some(false));
+    let wb = windows(&heard(&bob_dir, 2), &[440.0, 880.0, 1000.0]);
+    eprintln!("bob after the transfer (440, 880, 1000): {}", show(&wb));
+    assert!(
+        count(&wb, &[f, t, f]) >= 8,
+        "bob hears carol and not the agent\nbob log:\n{bob_log}\nlinphonec:\n{carol_out}"
+    );
+    assert_eq!(
+        count(&wb, &[f, f, t]) + count(&wb, &[f, t, t]),
+        0,
+        "never the agent"
+    );
+    // One file for both of carol's calls: the agent first, then bob.
+    let carol_heard = common::linphone::recording_8k(&carol_heard);
+    let wc = windows(&carol_heard, &[440.0, 880.0, 1000.0]);
+    eprintln!("carol, whole recording (440, 880, 1000): {}", show(&wc));
+    assert!(count(&wc, &[t, f, f]) >= 8, "carol hears bob");
+    assert!(count(&wc, &[f, f, t]) >= 2, "carol heard the agent first");
 }

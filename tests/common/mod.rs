@@ -7,6 +7,7 @@ pub mod bin;
 pub mod browser;
 pub mod flood;
 pub mod jack;
+pub mod linphone;
 pub mod pcap;
 pub mod pki;
 pub mod raw_sip;

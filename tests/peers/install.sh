@@ -4,7 +4,7 @@
 # (and only refreshes its lists) when at least one package is absent.
 set -eu
 
-PKGS="sip-tester kamailio kamailio-websocket-modules kamailio-extra-modules kamailio-tls-modules baresip-core sox tmux openssl python3 jackd2 coturn"
+PKGS="sip-tester kamailio kamailio-websocket-modules kamailio-extra-modules kamailio-tls-modules baresip-core sox tmux openssl python3 jackd2 coturn linphone-cli"
 
 missing=""
 for p in $PKGS; do
