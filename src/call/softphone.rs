@@ -1001,8 +1001,8 @@ impl Softphone {
                 leg,
                 replaces,
                 number,
-                display_name: _,
-            } => self.replacing(now, leg, replaces, number),
+                display_name,
+            } => self.replacing(now, leg, replaces, number, display_name),
         }
     }
 
@@ -1038,7 +1038,14 @@ impl Softphone {
     /// one of our calls. It is answered at once, without ringing, and the
     /// replaced dialog is ended with BYE. The call keeps its name and row;
     /// only its far end changes. A call that is not up: 481.
-    fn replacing(&mut self, now: Instant, leg: Leg, replaces: Leg, number: String) {
+    fn replacing(
+        &mut self,
+        now: Instant,
+        leg: Leg,
+        replaces: Leg,
+        number: String,
+        name: Option<String>,
+    ) {
         self.next_leg = self.next_leg.max(leg.0 + 1);
         let i = self
             .calls
@@ -1071,6 +1078,14 @@ impl Softphone {
         if held {
             self.emit_call(id, CallEvent::Held(false));
         }
+        // The row and `status` name the new party, not the one replaced.
+        self.emit_call(
+            id,
+            CallEvent::PartyChanged {
+                number: number.clone(),
+                name,
+            },
+        );
         self.emit(Event::Notice(Notice::Info(Info::CallReplaced { number })));
     }
 }
