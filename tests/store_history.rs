@@ -753,3 +753,34 @@ fn a_consult_call_is_linked_to_the_call_it_served() {
     assert_eq!(linked.len(), 1, "{rows:#}");
     assert_eq!(linked[0]["number"], "1003");
 }
+
+#[test]
+fn a_call_taken_over_by_another_party_names_the_new_one() {
+    let path = temp_store("party-changed");
+    let mut r = Recorder::new(Store::open(&path).unwrap());
+    let on = |event: CallEvent| Event::Call {
+        call: CallId(1),
+        event,
+    };
+    feed(
+        &mut r,
+        &[
+            (1, ring("0987654321")),
+            (2, on(CallEvent::Accepted)),
+            (
+                30,
+                on(CallEvent::PartyChanged {
+                    number: "0912345678".into(),
+                    name: Some("Carol".into()),
+                }),
+            ),
+            (40, on(CallEvent::Ended(EndReason::RemoteHangup))),
+        ],
+    );
+    let c = r.store().last_call().unwrap().unwrap();
+    assert_eq!(c.number, "0912345678");
+    assert_eq!(c.display_name.as_deref(), Some("Carol"));
+    // Still one call, answered when it was first answered.
+    assert_eq!(c.answered_at, Some(t(2)));
+    assert_eq!(c.started_at, t(1));
+}

@@ -985,7 +985,8 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
             | CallEvent::PlatformId(_)
             | CallEvent::Quality(_)
             | CallEvent::DtmfReceived(_)
-            | CallEvent::ConsultFor(_) => {}
+            | CallEvent::ConsultFor(_)
+            | CallEvent::PartyChanged { .. } => {}
         },
         Event::DeviceType(d) => s.device = Some(d),
         Event::Reconnecting { attempt, max } => s.conn = Conn::Reconnecting { attempt, max },

@@ -364,6 +364,13 @@ impl<T: Copy> CallBook<T> {
                 c.consult_for = Some(*parent);
                 self.selected = Some(id);
             }
+            CallEvent::PartyChanged { number, name } => {
+                // Someone else now: the old party's name goes with them.
+                if !number.is_empty() {
+                    c.number = number.clone();
+                }
+                c.name = name.clone().filter(|n| !n.trim().is_empty());
+            }
             CallEvent::TransferResult { .. } => return Applied::Nothing,
         }
         Applied::Changed(id)

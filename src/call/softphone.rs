@@ -71,6 +71,11 @@ struct Call {
     /// This call carries out a REFER we received on that leg (we are
     /// the transferee): its progress goes back there in NOTIFYs.
     refer_for: Option<Leg>,
+    /// We carried out a REFER received on this call and the new call (to
+    /// this number) is answered: the transferor ends this one now (RFC
+    /// 5589 §6). If it has not by `leave_by` (64*T1), we end it ourselves.
+    referred_to: Option<String>,
+    leave_by: Option<Instant>,
 }
 
 impl Call {
@@ -85,6 +90,8 @@ impl Call {
             consult_for,
             transfer_to: None,
             refer_for: None,
+            referred_to: None,
+            leave_by: None,
         }
     }
 
@@ -246,7 +253,11 @@ impl Softphone {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let legs = self.calls.iter().map(|c| &c.sip).chain(&self.cancelled);
         let transfer = self.completing.as_ref().map(|t| t.deadline);
-        legs.filter_map(SipLeg::deadline).chain(transfer).min()
+        let leave = self.calls.iter().filter_map(|c| c.leave_by);
+        legs.filter_map(SipLeg::deadline)
+            .chain(transfer)
+            .chain(leave)
+            .min()
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
@@ -270,6 +281,20 @@ impl Softphone {
                 }
             }
             self.settle();
+        }
+        // We were transferred, and the transferor never ended the old call
+        // (RFC 5589 §6 says it should): we do, so it cannot stay forever.
+        let overdue: Vec<(Leg, String)> = self
+            .calls
+            .iter_mut()
+            .filter(|c| c.leave_by.is_some_and(|d| d <= now))
+            .filter_map(|c| {
+                c.leave_by = None;
+                Some((c.leg(), c.referred_to.take()?))
+            })
+            .collect();
+        for (leg, target) in overdue {
+            self.step(leg, |s| s.leave(EndReason::Transferred { target }));
         }
         // Ring timeouts either way, an ACK that never came: the leg core
         // knows what each needs (CANCEL, 480, BYE).
@@ -344,6 +369,13 @@ impl Softphone {
                 {
                     c.refer_for = None;
                 }
+                // Answered: the old call's end is the transferor's to do;
+                // the wait for it is armed in `handle` (which has `now`).
+                if code == 200
+                    && let Some(old) = self.find_mut(from)
+                {
+                    old.referred_to = Some(number.clone());
+                }
             }
         }
         match news {
@@ -377,6 +409,11 @@ impl Softphone {
         match input {
             Input::Command(cmd) => self.command(now, cmd),
             Input::Sip(ev) => self.sip_input(now, ev),
+        }
+        for c in &mut self.calls {
+            if c.referred_to.is_some() && c.leave_by.is_none() {
+                c.leave_by = Some(now + 64 * T1);
+            }
         }
         self.settle();
     }
@@ -1001,8 +1038,8 @@ impl Softphone {
                 leg,
                 replaces,
                 number,
-                display_name: _,
-            } => self.replacing(now, leg, replaces, number),
+                display_name,
+            } => self.replacing(now, leg, replaces, number, display_name),
         }
     }
 
@@ -1038,7 +1075,14 @@ impl Softphone {
     /// one of our calls. It is answered at once, without ringing, and the
     /// replaced dialog is ended with BYE. The call keeps its name and row;
     /// only its far end changes. A call that is not up: 481.
-    fn replacing(&mut self, now: Instant, leg: Leg, replaces: Leg, number: String) {
+    fn replacing(
+        &mut self,
+        now: Instant,
+        leg: Leg,
+        replaces: Leg,
+        number: String,
+        name: Option<String>,
+    ) {
         self.next_leg = self.next_leg.max(leg.0 + 1);
         let i = self
             .calls
@@ -1071,6 +1115,14 @@ impl Softphone {
         if held {
             self.emit_call(id, CallEvent::Held(false));
         }
+        // The row and `status` name the new party, not the one replaced.
+        self.emit_call(
+            id,
+            CallEvent::PartyChanged {
+                number: number.clone(),
+                name,
+            },
+        );
         self.emit(Event::Notice(Notice::Info(Info::CallReplaced { number })));
     }
 }

@@ -447,3 +447,121 @@ fn ending_a_three_way_call_ends_both_calls() {
         [Notice::NotNow(NotNow::NeedTwoCalls)]
     ));
 }
+
+#[test]
+fn after_a_takeover_the_book_names_the_new_party() {
+    use crate::call::book::CallBook;
+    let t0 = Instant::now();
+    let mut book = CallBook::new();
+    let mut p = Softphone::new(Policy::default());
+    let feed = |book: &mut CallBook<Instant>, fx: Vec<Effect>| {
+        for e in fx {
+            if let Effect::Emit(ev) = e {
+                book.apply(t0, &ev);
+            }
+        }
+    };
+    let fx = sip(
+        &mut p,
+        t0,
+        SipInput::Incoming {
+            leg: Leg(1),
+            number: "1001".into(),
+            display_name: Some("Alice".into()),
+        },
+    );
+    feed(&mut book, fx);
+    let fx = cmd(&mut p, t0, Command::Accept { call: None });
+    feed(&mut book, fx);
+    let fx = sip(&mut p, t0, SipInput::Confirmed { leg: Leg(1) });
+    feed(&mut book, fx);
+    let fx = sip(
+        &mut p,
+        t0,
+        SipInput::Replacing {
+            leg: Leg(5),
+            replaces: Leg(1),
+            number: "1002".into(),
+            display_name: Some("Carol".into()),
+        },
+    );
+    assert!(fx.contains(&Effect::Emit(Event::Call {
+        call: CallId(1),
+        event: CallEvent::PartyChanged {
+            number: "1002".into(),
+            name: Some("Carol".into())
+        }
+    })));
+    feed(&mut book, fx);
+    let fx = sip(&mut p, t0, SipInput::Confirmed { leg: Leg(5) });
+    feed(&mut book, fx);
+    // A party without a display name: Carol's name does not stay on.
+    let fx = sip(
+        &mut p,
+        t0,
+        SipInput::Replacing {
+            leg: Leg(6),
+            replaces: Leg(5),
+            number: "1003".into(),
+            display_name: None,
+        },
+    );
+    assert_eq!(
+        book.get(CallId(1))
+            .map(|c| (c.number.clone(), c.name.clone())),
+        Some(("1002".to_string(), Some("Carol".to_string())))
+    );
+    feed(&mut book, fx);
+    let c = book
+        .get(CallId(1))
+        .map(|c| (c.number.clone(), c.name.clone()));
+    assert_eq!(c, Some(("1003".to_string(), None)));
+    assert_eq!(book.calls().len(), 1, "one call, one row");
+}
+
+#[test]
+fn a_transferor_that_never_ends_the_old_call_gets_our_bye_after_64_t1() {
+    let t0 = Instant::now();
+    let mut p = in_call(t0);
+    sip(&mut p, t0, referred(None));
+    let t1 = t0 + Duration::from_secs(3);
+    let fx = sip(&mut p, t1, SipInput::Answered { leg: Leg(2) });
+    assert_eq!(
+        wire(&fx),
+        vec![SipAction::ReferNotify {
+            leg: Leg(1),
+            code: 200,
+            done: true
+        }]
+    );
+    // RFC 5589 §6: the transferor's BYE is due; we wait 64*T1 for it.
+    assert_eq!(p.poll_timeout(), Some(t1 + 64 * T1));
+    p.handle_timeout(t1 + 64 * T1 - Duration::from_millis(1));
+    assert!(drain(&mut p).is_empty());
+    p.handle_timeout(t1 + 64 * T1);
+    let fx = drain(&mut p);
+    assert_eq!(wire(&fx), vec![SipAction::Bye { leg: Leg(1) }]);
+    assert!(
+        fx.iter().any(|e| matches!(
+            e,
+            Effect::Emit(Event::Call {
+                call: CallId(1),
+                event: CallEvent::Ended(EndReason::Transferred { .. })
+            })
+        )),
+        "{fx:?}"
+    );
+    // The new call goes on, and nothing is left to wait for.
+    assert_eq!(p.call_of(Leg(1)), None);
+    assert_eq!(p.call_of(Leg(2)), Some(CallId(2)));
+    assert_eq!(p.poll_timeout(), None);
+
+    // A transferor that does end it in time: no BYE of ours, no timer.
+    let mut p = in_call(t0);
+    sip(&mut p, t0, referred(None));
+    sip(&mut p, t1, SipInput::Answered { leg: Leg(2) });
+    sip(&mut p, t1, SipInput::RemoteBye { leg: Leg(1) });
+    assert_eq!(p.poll_timeout(), None);
+    p.handle_timeout(t1 + 64 * T1);
+    assert!(wire(&drain(&mut p)).is_empty());
+}

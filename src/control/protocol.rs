@@ -537,6 +537,7 @@ fn call_event_name(e: &CallEvent) -> &'static str {
         CallEvent::Quality(_) => "call_quality",
         CallEvent::DtmfReceived(_) => "dtmf_received",
         CallEvent::ConsultFor(_) => "consult",
+        CallEvent::PartyChanged { .. } => "party_changed",
     }
 }
 
@@ -746,6 +747,10 @@ fn call_event_fields(e: &CallEvent, put: &mut impl FnMut(&str, Value)) {
         }
         CallEvent::DtmfReceived(c) => put("digit", json!(c.to_string())),
         CallEvent::ConsultFor(parent) => put("for_call", json!(parent.to_string())),
+        CallEvent::PartyChanged { number, name } => {
+            put("number", json!(number));
+            put("display_name", json!(name));
+        }
     }
 }
 
@@ -1018,6 +1023,17 @@ mod tests {
         assert_eq!(
             e,
             json!({"event": "consult", "call": "c2", "for_call": "c1"})
+        );
+        let e = event_json(&Event::call(
+            CallId(1),
+            CallEvent::PartyChanged {
+                number: "1002".into(),
+                name: None,
+            },
+        ));
+        assert_eq!(
+            e,
+            json!({"event": "party_changed", "call": "c1", "number": "1002", "display_name": null})
         );
         let n = event_json(&Event::Notice(Notice::Info(
             crate::engine::Info::BusyThirdCall {

@@ -240,6 +240,13 @@ pub enum CallEvent {
     DtmfReceived(char),
     /// This call is a consult call made for that call (attended transfer).
     ConsultFor(CallId),
+    /// The far end changed: another party took the call over (an INVITE
+    /// with Replaces, RFC 3891). The call keeps its name; this is who it
+    /// is with now (`name`: their display name, if they sent one).
+    PartyChanged {
+        number: String,
+        name: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
