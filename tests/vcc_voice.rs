@@ -11,7 +11,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
+use tongdai::app::AppState;
+use tongdai::app::Msg;
+use tongdai::app::i18n::notice_text;
+use tongdai::app::update::update;
 use tongdai::backends::vcc::{Generation, SipVoiceLeg};
+use tongdai::call::errors::Lang;
 use tongdai::engine::{CallEvent, CallId};
 use tongdai::engine::{Command, Device, EndReason, Event, RegState};
 use tongdai::media::tone::{detect_tone, sine};
@@ -514,34 +519,90 @@ async fn device_1_failed_callouts_end_failed_with_the_sip_code_every_time() {
 /// proxy's timer C, RFC 3261 §16.8) is `NoAnswer`, as plain SIP says
 /// (tests/sip_sipp.rs `every_failure_code_is_reported_with_its_reason`);
 /// the voice leg's own table used to call it `Cancelled`.
+///
+/// And, as on plain SIP, a failed internal call says why before it ends
+/// (`CalloutFailed` with the SIP code): the console's notice names the
+/// extension and the reason, worded for a colleague (not "the customer"),
+/// in English and Vietnamese. The voice leg used to give only `Ended`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn device_1_internal_call_ended_by_a_487_we_did_not_cause_is_no_answer_as_on_plain_sip() {
     let sb = switchboard().await;
     let dir = tempdir("487");
     let mut c = on_device_1(&sb, "1003", &dir).await;
+    // The console's own state, fed the engine's events as the binary does.
+    let keymap = tongdai::app::keymap::Keymap::defaults().expect("keymap");
+    let mut app = AppState::new(Lang::En, keymap, std::time::Instant::now());
+    let mut fed = 0;
     // 487 rings first; 486 and 480 (any other internal number) fail at once.
-    for (n, (number, result, reason)) in [
-        ("487", 487, EndReason::NoAnswer),
-        ("486", 486, EndReason::Busy),
-        ("1001", 480, EndReason::NoAnswer),
+    for (n, (number, result, reason, en, vi)) in [
+        (
+            "487",
+            487,
+            EndReason::NoAnswer,
+            "Internal call to 487: the extension did not answer (SIP 487)",
+            "Gọi nội bộ 487: máy nhánh không nghe máy (SIP 487)",
+        ),
+        (
+            "486",
+            486,
+            EndReason::Busy,
+            "Internal call to 486: the extension is busy (SIP 486)",
+            "Gọi nội bộ 486: máy nhánh đang bận (SIP 486)",
+        ),
+        (
+            "1001",
+            480,
+            EndReason::NoAnswer,
+            "Internal call to 1001: the extension is unavailable for now (not logged in?) (SIP 480)",
+            "Gọi nội bộ 1001: máy nhánh tạm thời không liên lạc được (chưa đăng nhập?) (SIP 480)",
+        ),
     ]
     .into_iter()
     .enumerate()
     {
+        let id = CallId(n as u64 + 1);
         c.send(Command::CallOut(number.into()));
-        let ended = c
-            .expect("the internal call's end", |e| {
-                matches!(e.call_event(), Some(CallEvent::Ended(_)))
-            })
-            .await;
+        let mut failed = None;
+        let ended = loop {
+            let e = c
+                .expect("the internal call's failure and end", |e| {
+                    matches!(
+                        e.call_event(),
+                        Some(CallEvent::CalloutFailed { .. } | CallEvent::Ended(_))
+                    )
+                })
+                .await;
+            match e {
+                Event::Call {
+                    call,
+                    event: CallEvent::CalloutFailed { error_code, sip_code },
+                } => {
+                    assert_eq!(call, id, "internal call to {number}");
+                    failed = Some((error_code, sip_code));
+                }
+                ended => break ended,
+            }
+        };
+        assert_eq!(
+            failed,
+            Some((None, Some(result))),
+            "internal call to {number}: no failure with its SIP code before {ended:?}"
+        );
         assert_eq!(
             ended,
             Event::Call {
-                call: CallId(n as u64 + 1),
+                call: id,
                 event: CallEvent::Ended(reason)
             },
             "internal call to {number}"
         );
+        for e in &c.seen[fed..] {
+            update(&mut app, Msg::Engine(e.clone()));
+        }
+        fed = c.seen.len();
+        let notice = app.notice.as_ref().expect("a notice for the failed call");
+        assert_eq!(notice_text(Lang::En, &notice.text), en);
+        assert_eq!(notice_text(Lang::Vi, &notice.text), vi);
         log_wait(&sb, "the switchboard's final answer", |e| {
             e.is_note("sip_internal_call")
                 && detail(e, "to") == number

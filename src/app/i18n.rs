@@ -3,7 +3,7 @@
 //! (shared with the engine); everything else is here.
 
 pub use crate::call::errors::Lang;
-use crate::call::errors::{callout_notice, ipcc_error_text};
+use crate::call::errors::{callout_notice, internal_call_notice, ipcc_error_text};
 use crate::engine::{
     Availability, Device, Direction, EndReason, HistoryNotice, Info, InitFailure, InitStep, NotNow,
     Notice, RegState, TransferDetail,
@@ -416,6 +416,7 @@ pub fn notice_text(lang: Lang, n: &crate::app::state::NoticeText) -> String {
             error_code,
             sip_code,
         } => callout_notice(error_code.as_deref(), *sip_code, lang),
+        N::InternalCallFailed { number, sip_code } => internal_call_notice(number, *sip_code, lang),
         N::Transfer { ok, detail } => transfer_result(lang, *ok, detail),
         N::InitFailed(f) => init_failed(lang, f),
         N::CallEnded { number, reason } => format!(

@@ -223,6 +223,12 @@ pub enum NoticeText {
         error_code: Option<String>,
         sip_code: Option<u16>,
     },
+    /// An internal call (device 1, dialled in SIP) failed: to whom, and
+    /// the SIP code (worded for a colleague, not a customer).
+    InternalCallFailed {
+        number: String,
+        sip_code: Option<u16>,
+    },
     Transfer {
         ok: bool,
         detail: TransferDetail,

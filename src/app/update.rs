@@ -946,7 +946,7 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
             }
             s.availability = Some(a);
         }
-        Event::Call { event, .. } => match event {
+        Event::Call { call, event } => match event {
             CallEvent::Ended(_) => {
                 if let Applied::Ended(e) = applied {
                     call_ended(s, *e);
@@ -967,13 +967,29 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
                 error_code,
                 sip_code,
             } => {
-                s.set_notice(
-                    Level::Error,
-                    NoticeText::CalloutFailed {
+                // The book has the call until its `Ended`, which follows. A
+                // call to an extension (device 1's internal call, or plain
+                // SIP's) failed at a colleague's phone, not a customer's.
+                let internal = |c: &crate::call::book::Call<Instant>| {
+                    c.direction == crate::engine::Direction::Internal
+                        || matches!(
+                            super::state::classify_dial(&c.number),
+                            Ok(super::state::DialTarget::Extension(_))
+                        )
+                };
+                let text = match s.book.get(call) {
+                    Some(c) if error_code.is_none() && internal(c) => {
+                        NoticeText::InternalCallFailed {
+                            number: c.number.clone(),
+                            sip_code,
+                        }
+                    }
+                    _ => NoticeText::CalloutFailed {
                         error_code,
                         sip_code,
                     },
-                );
+                };
+                s.set_notice(Level::Error, text);
             }
             CallEvent::CalloutStarted(_)
             | CallEvent::CustomerAnswered

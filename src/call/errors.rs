@@ -84,6 +84,50 @@ impl CalloutError {
     }
 }
 
+impl CalloutError {
+    /// The row's sentence for an internal call (agent to agent or an
+    /// extension, dialled in SIP from device 1): the far end is a colleague,
+    /// not a customer. Rows about our own side read as in [`Self::text`].
+    pub fn internal_text(self, lang: Lang) -> &'static str {
+        use CalloutError::*;
+        match (self, lang) {
+            (Unreachable, Lang::Vi) => "không tìm thấy máy nhánh này",
+            (Unreachable, Lang::En) => "no such extension",
+            (CustomerBusy, Lang::Vi) => "máy nhánh đang bận",
+            (CustomerBusy, Lang::En) => "the extension is busy",
+            (NoAnswerOrError, Lang::Vi) => "máy nhánh không nghe máy hoặc có lỗi xảy ra",
+            (NoAnswerOrError, Lang::En) => "the extension did not answer, or an error occurred",
+            (LineNotPaid, Lang::Vi) => "không được phép gọi máy nhánh này",
+            (LineNotPaid, Lang::En) => "not allowed to call this extension",
+            (CustomerDidNotAnswer, Lang::Vi) => "máy nhánh không nghe máy",
+            (CustomerDidNotAnswer, Lang::En) => "the extension did not answer",
+            (TemporarilyUnavailable, Lang::Vi) => {
+                "máy nhánh tạm thời không liên lạc được (chưa đăng nhập?)"
+            }
+            (TemporarilyUnavailable, Lang::En) => {
+                "the extension is unavailable for now (not logged in?)"
+            }
+            (CustomerOther, Lang::Vi) => "có lỗi xảy ra",
+            (CustomerOther, Lang::En) => "an error occurred",
+            (row, lang) => row.text(lang),
+        }
+    }
+}
+
+/// An internal call that failed: "Internal call to 1001: the extension is
+/// busy (SIP 486)", the codes kept for support as in [`callout_notice`].
+pub fn internal_call_notice(number: &str, sip_code: Option<u16>, lang: Lang) -> String {
+    let text = CalloutError::classify(None, sip_code).internal_text(lang);
+    let head = match lang {
+        Lang::En => format!("Internal call to {number}: {text}"),
+        Lang::Vi => format!("Gọi nội bộ {number}: {text}"),
+    };
+    match sip_code {
+        Some(s) => format!("{head} (SIP {s})"),
+        None => head,
+    }
+}
+
 /// The full notice line: the sentence plus the codes, kept for support.
 pub fn callout_notice(error_code: Option<&str>, sip_code: Option<u16>, lang: Lang) -> String {
     let text = CalloutError::classify(error_code, sip_code).text(lang);
@@ -177,6 +221,34 @@ mod tests {
         assert_eq!(
             callout_notice(Some("IPCC_NOT_CONNECT_CUSTOMER"), Some(603), Lang::En),
             "An error occurred (IPCC_NOT_CONNECT_CUSTOMER, SIP 603)"
+        );
+    }
+
+    #[test]
+    fn an_internal_call_names_the_extension_not_a_customer() {
+        for sip in [404, 486, 408, 403, 487, 480, 500] {
+            for lang in [Lang::En, Lang::Vi] {
+                let line = internal_call_notice("1001", Some(sip), lang);
+                assert!(line.contains("1001"), "{line}");
+                assert!(line.ends_with(&format!("(SIP {sip})")), "{line}");
+                let low = line.to_lowercase();
+                assert!(
+                    !low.contains("customer") && !low.contains("khách hàng"),
+                    "{line}"
+                );
+            }
+        }
+        assert_eq!(
+            internal_call_notice("1001", Some(486), Lang::En),
+            "Internal call to 1001: the extension is busy (SIP 486)"
+        );
+        assert_eq!(
+            internal_call_notice("1001", Some(404), Lang::Vi),
+            "Gọi nội bộ 1001: không tìm thấy máy nhánh này (SIP 404)"
+        );
+        assert_eq!(
+            internal_call_notice("1001", None, Lang::En),
+            "Internal call to 1001: an error occurred"
         );
     }
 }

@@ -370,9 +370,10 @@ impl Work {
             // The policy hears of the platform's progress on push (1055).
             None | Some(News::Early) => {}
             Some(News::Answered | News::Confirmed) => self.emit(VoiceEvent::Answered { leg }),
-            Some(News::Failed { reason, .. } | News::Ended(reason)) => {
-                self.emit(VoiceEvent::Ended { leg, reason })
+            Some(News::Failed { code, reason }) => {
+                self.emit(VoiceEvent::Failed { leg, code, reason })
             }
+            Some(News::Ended(reason)) => self.emit(VoiceEvent::Ended { leg, reason }),
         }
     }
 

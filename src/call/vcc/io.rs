@@ -53,6 +53,14 @@ pub enum VoiceEvent {
         leg: LegId,
         reason: EndReason,
     },
+    /// Our dial (an internal call) got a final non-2xx answer, or none at
+    /// all (`code: None`): the code is for the call-out error table, as on
+    /// plain SIP, so the agent reads why (busy, not found, unreachable).
+    Failed {
+        leg: LegId,
+        code: Option<u16>,
+        reason: EndReason,
+    },
     Registration(RegState),
     /// The voice leg cannot run here (shown as a notice, never pretended).
     Unavailable(String),

@@ -90,6 +90,21 @@ impl VccPolicy {
                 };
                 self.end_call(reason);
             }
+            VoiceEvent::Failed { leg, code, reason } => {
+                // Only our own dial fails this way (an internal call; the
+                // platform's legs come to us). Say why first, as plain SIP
+                // does (`Softphone`, `News::Failed`), then end it.
+                let ours = self.call.as_ref().is_some_and(|c| {
+                    c.leg == Some(leg) && c.direction == Direction::Internal && !c.end_requested
+                });
+                if ours {
+                    self.emit_current(CallEvent::CalloutFailed {
+                        error_code: None,
+                        sip_code: code,
+                    });
+                }
+                self.voice(VoiceEvent::Ended { leg, reason });
+            }
             VoiceEvent::Registration(s) => self.emit(Event::Registration(s)),
             VoiceEvent::Unavailable(text) => {
                 self.voice_unavailable = true;

@@ -185,6 +185,49 @@ fn device_1_internal_numbers_are_dialled_in_sip_and_dtmf_goes_there() {
     })));
 }
 
+/// As plain SIP: a failed internal dial says why (the SIP code, for the
+/// error table) before it ends; an end the leg gives without a code does not.
+#[test]
+fn device_1_failed_internal_call_reports_its_sip_code_before_the_end() {
+    let mut f = F::older(1);
+    f.cmd(Command::CallOut("1002".into()));
+    let leg = LegId(DIALED_LEG_BASE);
+    let reason = EndReason::Failed {
+        error_code: None,
+        sip_code: Some(404),
+    };
+    let e = f.voice(VoiceEvent::Failed {
+        leg,
+        code: Some(404),
+        reason: reason.clone(),
+    });
+    assert_eq!(
+        events(&e),
+        vec![
+            Event::Call {
+                call: CallId(1),
+                event: CallEvent::CalloutFailed {
+                    error_code: None,
+                    sip_code: Some(404),
+                }
+            },
+            Event::Call {
+                call: CallId(1),
+                event: CallEvent::Ended(reason)
+            },
+        ]
+    );
+    // A failure report for a leg that is not ours says nothing.
+    assert!(
+        events(&f.voice(VoiceEvent::Failed {
+            leg,
+            code: Some(486),
+            reason: EndReason::Busy,
+        }))
+        .is_empty()
+    );
+}
+
 #[test]
 fn device_1_callout_error_agent_not_reachable_registers_again() {
     let mut f = F::older(1);
