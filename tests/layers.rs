@@ -46,7 +46,6 @@ const CONFIG_DEBT: &[(&str, &str)] = &[
     ("src/config/mod.rs", "call"),
     ("src/config/mod.rs", "crm"),
     ("src/config/mod.rs", "media"),
-    ("src/config/mod.rs", "sip"),
     ("src/config/mod.rs", "switchboard"),
 ];
 

@@ -3,9 +3,11 @@
 //! what was expected; unknown keys get a "did you mean". Secrets are never
 //! read from here (see [`crate::secret`]).
 
+pub mod codec;
 pub mod collect;
 pub mod error;
 pub mod ice;
+pub mod sip;
 pub mod vcc;
 
 use std::path::{Path, PathBuf};
@@ -19,7 +21,7 @@ use crate::app::theme::ColorDepth;
 use crate::call::errors::Lang;
 use crate::crm::CrmConfig;
 use crate::media::AudioConfig;
-use crate::sip::SipConfig;
+use sip::SipConfig;
 use vcc::VccConfig;
 
 /// The commented default printed by `tongdai config --print-default`.
