@@ -45,7 +45,6 @@ const CONFIG_DEBT: &[(&str, &str)] = &[
     ("src/config/mod.rs", "app"),
     ("src/config/mod.rs", "call"),
     ("src/config/mod.rs", "crm"),
-    ("src/config/mod.rs", "media"),
     ("src/config/mod.rs", "switchboard"),
 ];
 

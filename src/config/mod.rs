@@ -3,6 +3,7 @@
 //! what was expected; unknown keys get a "did you mean". Secrets are never
 //! read from here (see [`crate::secret`]).
 
+pub mod audio;
 pub mod codec;
 pub mod collect;
 pub mod error;
@@ -20,7 +21,7 @@ use crate::app::keymap::{KeySpec, Keymap};
 use crate::app::theme::ColorDepth;
 use crate::call::errors::Lang;
 use crate::crm::CrmConfig;
-use crate::media::AudioConfig;
+use audio::AudioConfig;
 use sip::SipConfig;
 use vcc::VccConfig;
 
