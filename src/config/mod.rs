@@ -8,6 +8,7 @@ pub mod codec;
 pub mod collect;
 pub mod error;
 pub mod ice;
+pub mod lang;
 pub mod sip;
 pub mod vcc;
 
@@ -19,9 +20,9 @@ pub use error::ConfigError;
 
 use crate::app::keymap::{KeySpec, Keymap};
 use crate::app::theme::ColorDepth;
-use crate::call::errors::Lang;
 use crate::crm::CrmConfig;
 use audio::AudioConfig;
+use lang::Lang;
 use sip::SipConfig;
 use vcc::VccConfig;
 
