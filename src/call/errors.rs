@@ -2,14 +2,8 @@
 //! mission's own Vietnamese words and in English. Plain SIP failures map onto
 //! the same rows, so an agent reads the same sentence whichever backend runs.
 
-/// The agent's language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    #[default]
-    En,
-    Vi,
-}
+// The agent's language is a setting; it lives in `config/lang.rs`.
+pub use crate::config::lang::Lang;
 
 /// One row of the table, resolved from an `errorCode` and a `sipCode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,9 +3,13 @@
 //! what was expected; unknown keys get a "did you mean". Secrets are never
 //! read from here (see [`crate::secret`]).
 
+pub mod audio;
+pub mod codec;
 pub mod collect;
 pub mod error;
 pub mod ice;
+pub mod lang;
+pub mod sip;
 pub mod vcc;
 
 use std::path::{Path, PathBuf};
@@ -16,10 +20,10 @@ pub use error::ConfigError;
 
 use crate::app::keymap::{KeySpec, Keymap};
 use crate::app::theme::ColorDepth;
-use crate::call::errors::Lang;
 use crate::crm::CrmConfig;
-use crate::media::AudioConfig;
-use crate::sip::SipConfig;
+use audio::AudioConfig;
+use lang::Lang;
+use sip::SipConfig;
 use vcc::VccConfig;
 
 /// The commented default printed by `tongdai config --print-default`.

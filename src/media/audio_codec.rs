@@ -20,42 +20,11 @@ use super::opus_codec::{self, OpusDecoder, OpusEncoder, OpusError};
 /// send with its number and accept both.
 pub const OPUS_PT: u8 = 111;
 
-/// A codec of the plain RTP path; its config name is the lower-case
-/// variant (`opus`, `g722`, `pcmu`, `pcma`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AudioCodec {
-    Opus,
-    G722,
-    Pcmu,
-    Pcma,
-}
+// The enum and its config names live in `config/codec.rs` (below every
+// feature); its RTP facts are here, with the codecs.
+pub use crate::config::codec::AudioCodec;
 
 impl AudioCodec {
-    /// Every codec, in the default preference order.
-    pub const ALL: [AudioCodec; 4] = [
-        AudioCodec::Opus,
-        AudioCodec::G722,
-        AudioCodec::Pcmu,
-        AudioCodec::Pcma,
-    ];
-
-    /// The name in `[sip] codecs`.
-    pub fn config_name(self) -> &'static str {
-        match self {
-            AudioCodec::Opus => "opus",
-            AudioCodec::G722 => "g722",
-            AudioCodec::Pcmu => "pcmu",
-            AudioCodec::Pcma => "pcma",
-        }
-    }
-
-    pub fn from_config_name(name: &str) -> Option<AudioCodec> {
-        AudioCodec::ALL
-            .into_iter()
-            .find(|c| c.config_name().eq_ignore_ascii_case(name))
-    }
-
     /// The encoding name of its SDP rtpmap (RFC 3551 table 4, RFC 7587).
     pub fn encoding_name(self) -> &'static str {
         match self {
