@@ -1139,16 +1139,17 @@ mod transfer_tests;
 mod tests {
     use super::*;
 
-    fn drain(p: &mut Softphone) -> Vec<Effect> {
+    // The drivers every softphone test uses (transfer_tests too).
+    pub(super) fn drain(p: &mut Softphone) -> Vec<Effect> {
         std::iter::from_fn(|| p.poll_effect()).collect()
     }
 
-    fn sip(p: &mut Softphone, now: Instant, e: SipInput) -> Vec<Effect> {
+    pub(super) fn sip(p: &mut Softphone, now: Instant, e: SipInput) -> Vec<Effect> {
         p.handle(now, Input::Sip(e));
         drain(p)
     }
 
-    fn cmd(p: &mut Softphone, now: Instant, c: Command) -> Vec<Effect> {
+    pub(super) fn cmd(p: &mut Softphone, now: Instant, c: Command) -> Vec<Effect> {
         p.handle(now, Input::Command(c));
         drain(p)
     }

@@ -2,21 +2,8 @@
 //! received, RFC 3515 / RFC 5589) and as transfer target (an INVITE with
 //! Replaces, RFC 3891), with a fake clock.
 
+use super::tests::{cmd, drain, sip};
 use super::*;
-
-fn drain(p: &mut Softphone) -> Vec<Effect> {
-    std::iter::from_fn(|| p.poll_effect()).collect()
-}
-
-fn sip(p: &mut Softphone, now: Instant, e: SipInput) -> Vec<Effect> {
-    p.handle(now, Input::Sip(e));
-    drain(p)
-}
-
-fn cmd(p: &mut Softphone, now: Instant, c: Command) -> Vec<Effect> {
-    p.handle(now, Input::Command(c));
-    drain(p)
-}
 
 fn wire(fx: &[Effect]) -> Vec<SipAction> {
     fx.iter()
