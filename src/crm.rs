@@ -23,83 +23,16 @@
 //! Answers (found or not found) are cached in memory for the shift; errors
 //! are not, so the next call asks again.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
+pub use crate::config::crm::{CrmConfig, CrmMapping, NumberFormat};
 use crate::secret::{Secret, SecretError};
 use crate::store::{national, phone_key};
-
-/// The `[crm]` config section.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CrmConfig {
-    /// URL template; `{number}` is replaced by the caller's number
-    /// (percent-encoded).
-    pub url: String,
-    /// Extra request headers (not secret: they may be logged).
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// The environment variable that holds the bearer token.
-    #[serde(default = "default_token_env")]
-    pub token_env: String,
-    /// A file (mode 600) that holds the bearer token, when the variable is unset.
-    #[serde(default)]
-    pub token_file: Option<PathBuf>,
-    #[serde(default = "default_timeout_ms")]
-    pub timeout_ms: u64,
-    #[serde(default)]
-    pub number_format: NumberFormat,
-    #[serde(default)]
-    pub mapping: CrmMapping,
-}
-
-fn default_token_env() -> String {
-    "TONGDAI_CRM_TOKEN".into()
-}
-
-fn default_timeout_ms() -> u64 {
-    1500
-}
-
-/// How `{number}` is written into the URL.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NumberFormat {
-    /// `0912345678` (Vietnamese numbers; others as normalised).
-    #[default]
-    National,
-    /// `+84912345678`.
-    E164,
-    /// Exactly as the engine gave it.
-    AsDialled,
-}
-
-/// JSON pointers from the response to the popup fields; an empty pointer
-/// leaves the field out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CrmMapping {
-    pub name: String,
-    pub company: String,
-    pub tags: String,
-    pub notes: String,
-}
-
-impl Default for CrmMapping {
-    fn default() -> Self {
-        CrmMapping {
-            name: "/name".into(),
-            company: "/company".into(),
-            tags: "/tags".into(),
-            notes: "/notes".into(),
-        }
-    }
-}
 
 /// What the CRM knows about a customer.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -168,39 +101,8 @@ impl Crm {
 
     /// Build with a token already resolved.
     pub fn with_token(cfg: CrmConfig, token: Option<Secret>) -> Result<Crm, CrmError> {
-        if !cfg.url.starts_with("http://") && !cfg.url.starts_with("https://") {
-            return Err(CrmError::Config(format!(
-                "url {:?} must start with http:// or https://",
-                cfg.url
-            )));
-        }
-        if !cfg.url.contains("{number}") {
-            return Err(CrmError::Config(format!(
-                "url {:?} has no {{number}} placeholder",
-                cfg.url
-            )));
-        }
-        for (what, p) in [
-            ("name", &cfg.mapping.name),
-            ("company", &cfg.mapping.company),
-            ("tags", &cfg.mapping.tags),
-            ("notes", &cfg.mapping.notes),
-        ] {
-            if !p.is_empty() && !p.starts_with('/') {
-                return Err(CrmError::Config(format!(
-                    "mapping.{what} = {p:?} is not a JSON pointer (it starts with `/`, e.g. \"/data/0/{what}\")"
-                )));
-            }
-        }
-        let mut headers = reqwest::header::HeaderMap::new();
-        for (k, v) in &cfg.headers {
-            let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
-                .map_err(|_| CrmError::Config(format!("header name {k:?} is not valid")))?;
-            let value = reqwest::header::HeaderValue::from_str(v).map_err(|_| {
-                CrmError::Config(format!("header {k:?} has a value that is not valid"))
-            })?;
-            headers.insert(name, value);
-        }
+        cfg.check().map_err(CrmError::Config)?;
+        let mut headers = cfg.header_map().map_err(CrmError::Config)?;
         if let Some(t) = &token {
             let mut value =
                 reqwest::header::HeaderValue::from_str(&format!("Bearer {}", t.expose())).map_err(
@@ -406,7 +308,10 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+    use crate::config::crm::default_token_env;
 
     fn crm(mapping: CrmMapping) -> Crm {
         Crm::with_token(

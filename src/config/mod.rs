@@ -6,6 +6,7 @@
 pub mod audio;
 pub mod codec;
 pub mod collect;
+pub mod crm;
 pub mod error;
 pub mod ice;
 pub mod lang;
@@ -20,8 +21,8 @@ pub use error::ConfigError;
 
 use crate::app::keymap::{KeySpec, Keymap};
 use crate::app::theme::ColorDepth;
-use crate::crm::CrmConfig;
 use audio::AudioConfig;
+use crm::CrmConfig;
 use lang::Lang;
 use sip::SipConfig;
 use vcc::VccConfig;
@@ -482,10 +483,7 @@ fn validate(cfg: &Config, path: &Path) -> Result<(), ConfigError> {
     }
     if let Some(c) = &cfg.crm {
         // The URL and mapping checks, without reading the token.
-        crate::crm::Crm::with_token(c.clone(), None).map_err(|e| match e {
-            crate::crm::CrmError::Config(m) => invalid(format!("crm: {m}")),
-            other => invalid(other.to_string()),
-        })?;
+        c.check().map_err(|m| invalid(format!("crm: {m}")))?;
     }
     if let Err(e) = cfg.log.level.parse::<tracing_subscriber::EnvFilter>() {
         return Err(invalid(format!(
@@ -791,7 +789,7 @@ mod tests {
         .unwrap();
         let crm = cfg.crm.unwrap();
         assert_eq!(crm.timeout_ms, 800);
-        assert_eq!(crm.number_format, crate::crm::NumberFormat::E164);
+        assert_eq!(crm.number_format, crm::NumberFormat::E164);
         assert_eq!(crm.token_env, "TONGDAI_CRM_TOKEN");
         let e = parse(
             Path::new("c.toml"),
