@@ -7,6 +7,7 @@ pub mod audio;
 pub mod codec;
 pub mod collect;
 pub mod crm;
+pub mod demo;
 pub mod error;
 pub mod ice;
 pub mod lang;
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use demo::DemoConfig;
 pub use error::ConfigError;
 
 use crate::app::keymap::{KeySpec, Keymap};
@@ -109,26 +111,6 @@ impl Default for LogConfig {
 
 fn default_level() -> String {
     "info".into()
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DemoConfig {
-    /// The switchboard agent (`ipphone`) the demo console logs in as.
-    #[serde(default = "default_agent")]
-    pub agent: String,
-}
-
-impl Default for DemoConfig {
-    fn default() -> Self {
-        DemoConfig {
-            agent: default_agent(),
-        }
-    }
-}
-
-fn default_agent() -> String {
-    "1001".into()
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
@@ -612,13 +594,8 @@ fn checks(cfg: &Config, path: &Path, text: &str) -> Vec<ConfigError> {
             ));
         }
     }
-    let agents: Vec<String> = crate::switchboard::Scenario::demo()
-        .agents
-        .iter()
-        .filter(|a| a.bot.is_none())
-        .map(|a| a.ipphone.clone())
-        .collect();
-    if !agents.contains(&cfg.demo.agent) {
+    let agents: Vec<&str> = demo::CONSOLE_AGENTS.iter().map(|a| a.ipphone).collect();
+    if !agents.contains(&cfg.demo.agent.as_str()) {
         errs.push(at_field(
             path,
             text,

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::config::demo::CONSOLE_AGENTS;
+
 /// A simulated colleague with no console.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bot {
@@ -67,14 +69,14 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// The demo's cast.
+    /// The demo's cast: the agents with a console (`config::demo`, which
+    /// `demo.agent` is checked against), then two simulated colleagues.
     pub fn demo() -> Scenario {
-        let mut agents = vec![
-            AgentSpec::new("1001", "an.nguyen", "Nguyễn Văn An", 6, 4),
-            AgentSpec::new("1002", "binh.tran", "Trần Thị Bình", 7, 3),
-            AgentSpec::new("1003", "chi.le", "Lê Minh Chi", 2, 2),
-            AgentSpec::new("1004", "dung.pham", "Phạm Quốc Dũng", 9, 6),
-            AgentSpec::new("1005", "em.vo", "Võ Thị Em (desk phone only)", 6, 4),
+        let mut agents: Vec<AgentSpec> = CONSOLE_AGENTS
+            .iter()
+            .map(|a| AgentSpec::new(a.ipphone, a.username, a.full_name, a.role, a.device))
+            .collect();
+        agents.extend([
             AgentSpec::new(
                 "1101",
                 "hoa.bot",
@@ -89,7 +91,7 @@ impl Scenario {
                 2,
                 4,
             ),
-        ];
+        ]);
         agents[1].mobile = "0912000002".into();
         agents[4].allowed_devices = vec![4];
         agents[5].bot = Some(Bot::Accepts);
@@ -273,3 +275,22 @@ pub const NUMBER_PLAN: &str = "call-out numbers decide by their last three digit
 786 agent busy, 900 your phone unreachable, 901 no permission, 902 connect error, \
 999 answers then the customer hangs up; any other 8-13 digit number answers. \
 Internal numbers dialled in SIP from device 1 fail the same way, with 180 Ringing before 408 / 487 / 480; others get 480";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `demo.agent` is checked against `CONSOLE_AGENTS`: that list must be
+    /// exactly the demo cast's agents who are not simulated.
+    #[test]
+    fn the_console_agents_are_the_demo_cast_without_its_bots() {
+        let people: Vec<String> = Scenario::demo()
+            .agents
+            .iter()
+            .filter(|a| a.bot.is_none())
+            .map(|a| a.ipphone.clone())
+            .collect();
+        let listed: Vec<&str> = CONSOLE_AGENTS.iter().map(|a| a.ipphone).collect();
+        assert_eq!(people, listed);
+    }
+}
