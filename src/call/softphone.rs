@@ -934,14 +934,6 @@ impl Softphone {
                     }),
                 );
             }
-            // The dialog's own events: the leg core decides.
-            SipInput::Progress { leg, .. }
-            | SipInput::Answered { leg }
-            | SipInput::Confirmed { leg }
-            | SipInput::Failed { leg, .. }
-            | SipInput::RemoteCancel { leg }
-            | SipInput::RemoteBye { leg }
-            | SipInput::MediaLost { leg } => self.step(leg, |s| s.input(now, &ev)),
             SipInput::RemoteHold { leg, held } => {
                 if self.find_mut(leg).is_some() {
                     self.emit(Event::Notice(Notice::Info(Info::RemoteHold { held })));
@@ -1040,6 +1032,12 @@ impl Softphone {
                 number,
                 display_name,
             } => self.replacing(now, leg, replaces, number, display_name),
+            // The dialog's own events: the leg core decides.
+            _ => {
+                if let Some(leg) = ev.dialog_leg() {
+                    self.step(leg, |s| s.input(now, &ev));
+                }
+            }
         }
     }
 

@@ -483,13 +483,11 @@ impl Work {
             | SipInput::TransferProgress { .. }
             | SipInput::ReferAnswered { .. } => {}
             // The dialog's own events: the leg core decides.
-            SipInput::Progress { leg, .. }
-            | SipInput::Answered { leg }
-            | SipInput::Confirmed { leg }
-            | SipInput::Failed { leg, .. }
-            | SipInput::RemoteCancel { leg }
-            | SipInput::RemoteBye { leg }
-            | SipInput::MediaLost { leg } => self.step(leg, |s| s.input(now, &i)),
+            _ => {
+                if let Some(leg) = i.dialog_leg() {
+                    self.step(leg, |s| s.input(now, &i));
+                }
+            }
         }
     }
 }

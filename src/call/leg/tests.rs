@@ -537,3 +537,69 @@ fn every_row_of_the_end_reason_table() {
         assert_eq!(ending.reason(), reason, "{ending:?}");
     }
 }
+
+/// Both accounts (softphone, VCC voice leg) hand exactly these inputs to
+/// the leg core: a dialog event left out would never end the leg, and an
+/// account's own event let in would be read twice.
+#[test]
+fn dialog_leg_names_the_dialog_events_and_only_them() {
+    let dialog = [
+        SipInput::Progress { leg: L, code: 180 },
+        SipInput::Answered { leg: L },
+        SipInput::Confirmed { leg: L },
+        SipInput::Failed {
+            leg: L,
+            code: Some(486),
+        },
+        SipInput::RemoteCancel { leg: L },
+        SipInput::RemoteBye { leg: L },
+        SipInput::MediaLost { leg: L },
+    ];
+    for ev in &dialog {
+        assert_eq!(ev.dialog_leg(), Some(L), "{ev:?}");
+    }
+    let own = [
+        SipInput::Incoming {
+            leg: L,
+            number: "1001".into(),
+            display_name: None,
+        },
+        SipInput::RemoteHold { leg: L, held: true },
+        SipInput::HoldResult {
+            leg: L,
+            held: true,
+            ok: true,
+        },
+        SipInput::TransferProgress {
+            leg: L,
+            code: 200,
+            done: true,
+        },
+        SipInput::ReferAnswered { leg: L, code: 202 },
+        SipInput::Dtmf { leg: L, digit: '5' },
+        SipInput::Quality {
+            leg: L,
+            quality: crate::engine::Quality {
+                jitter_ms: 0.0,
+                loss_pct: 0.0,
+                rtt_ms: 0.0,
+                mos: 4.4,
+            },
+        },
+        SipInput::TransportLost,
+        SipInput::Referred {
+            leg: L,
+            target: "sip:1002@pbx".into(),
+            replaces: None,
+        },
+        SipInput::Replacing {
+            leg: L,
+            replaces: Leg(8),
+            number: "1003".into(),
+            display_name: None,
+        },
+    ];
+    for ev in &own {
+        assert_eq!(ev.dialog_leg(), None, "{ev:?}");
+    }
+}

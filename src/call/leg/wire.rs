@@ -214,4 +214,31 @@ impl SipInput {
             SipInput::TransportLost => None,
         }
     }
+
+    /// The leg of one of the dialog's own events (provisional, 200, ACK,
+    /// final failure, CANCEL, BYE, lost media), which the leg core decides
+    /// ([`super::SipLeg::input`]) the same way for every account; `None`
+    /// for the rest, which each account reads in its own way. Every
+    /// variant is named here, so a new one must be placed.
+    pub fn dialog_leg(&self) -> Option<Leg> {
+        match self {
+            SipInput::Progress { leg, .. }
+            | SipInput::Answered { leg }
+            | SipInput::Confirmed { leg }
+            | SipInput::Failed { leg, .. }
+            | SipInput::RemoteCancel { leg }
+            | SipInput::RemoteBye { leg }
+            | SipInput::MediaLost { leg } => Some(*leg),
+            SipInput::Incoming { .. }
+            | SipInput::RemoteHold { .. }
+            | SipInput::HoldResult { .. }
+            | SipInput::TransferProgress { .. }
+            | SipInput::ReferAnswered { .. }
+            | SipInput::Dtmf { .. }
+            | SipInput::Quality { .. }
+            | SipInput::TransportLost
+            | SipInput::Referred { .. }
+            | SipInput::Replacing { .. } => None,
+        }
+    }
 }
