@@ -4,39 +4,12 @@
 //! load time, to what the terminal can show; `NO_COLOR` keeps only the
 //! modifiers.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::config::error::ConfigError;
+pub use crate::config::theme::{BUILTIN, ColorDepth, Role, light_background};
+use crate::config::theme::{RoleSpec, ThemeFile, ThemeSource};
 use ratatui::style::{Color, Modifier, Style};
-use serde::Deserialize;
-
-use crate::config::error::{ConfigError, parse_toml};
-
-/// The built-in themes: (name, file text).
-pub const BUILTIN: [(&str, &str); 3] = [
-    ("dark", include_str!("../../themes/dark.toml")),
-    ("light", include_str!("../../themes/light.toml")),
-    (
-        "high-contrast",
-        include_str!("../../themes/high-contrast.toml"),
-    ),
-];
-
-/// How many colours the terminal shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum ColorDepth {
-    /// Decide from `NO_COLOR`, `COLORTERM` and `TERM`.
-    #[default]
-    Auto,
-    #[serde(rename = "truecolor")]
-    TrueColor,
-    #[serde(rename = "256")]
-    Ansi256,
-    #[serde(rename = "16")]
-    Ansi16,
-    /// No colour at all (bold, reversed and underline remain).
-    None,
-}
 
 impl ColorDepth {
     /// `NO_COLOR` (any non-empty value, no-color.org) wins over everything.
@@ -74,130 +47,6 @@ impl ColorDepth {
             var("TERM").as_deref(),
         )
     }
-}
-
-macro_rules! roles {
-    ($($role:ident => $field:ident,)*) => {
-        /// The meanings a theme styles.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Role { $($role,)* }
-
-        impl Role {
-            pub const ALL: &[Role] = &[$(Role::$role,)*];
-        }
-
-        #[derive(Debug, Clone, Default, Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct RolesFile { $(#[serde(default)] $field: Option<RoleSpec>,)* }
-
-        impl RolesFile {
-            fn get(&self, role: Role) -> Option<&RoleSpec> {
-                match role { $(Role::$role => self.$field.as_ref(),)* }
-            }
-        }
-    };
-}
-
-roles! {
-    Base => base,
-    Dim => dim,
-    Title => title,
-    Header => header,
-    Border => border,
-    PopupBorder => popup_border,
-    Label => label,
-    HintKey => hint_key,
-    Hint => hint,
-    Idle => idle,
-    Ringing => ringing,
-    Dialing => dialing,
-    InCall => in_call,
-    Held => held,
-    Muted => muted,
-    Ended => ended,
-    Ok => ok,
-    Warning => warning,
-    Error => error,
-    Input => input,
-    InputInvalid => input_invalid,
-    Selected => selected,
-}
-
-/// A colour as written in a theme file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct ColorSpec(Color);
-
-impl<'de> Deserialize<'de> for ColorSpec {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        parse_color(&s).map(ColorSpec).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "`{s}` is not a colour: write \"#rrggbb\", a number 0–255, \"reset\", or one of black, red, green, yellow, blue, magenta, cyan, gray, dark_gray, light_red, light_green, light_yellow, light_blue, light_magenta, light_cyan, white"
-            ))
-        })
-    }
-}
-
-fn parse_color(s: &str) -> Option<Color> {
-    let l = s.trim().to_ascii_lowercase().replace(['-', ' '], "_");
-    if let Some(hex) = l.strip_prefix('#') {
-        if hex.len() != 6 {
-            return None;
-        }
-        let v = u32::from_str_radix(hex, 16).ok()?;
-        return Some(Color::Rgb((v >> 16) as u8, (v >> 8) as u8, v as u8));
-    }
-    if let Ok(n) = l.parse::<u8>() {
-        return Some(Color::Indexed(n));
-    }
-    Some(match l.as_str() {
-        "reset" | "default" => Color::Reset,
-        "black" => Color::Black,
-        "red" => Color::Red,
-        "green" => Color::Green,
-        "yellow" => Color::Yellow,
-        "blue" => Color::Blue,
-        "magenta" => Color::Magenta,
-        "cyan" => Color::Cyan,
-        "gray" | "grey" => Color::Gray,
-        "dark_gray" | "dark_grey" | "bright_black" => Color::DarkGray,
-        "light_red" | "bright_red" => Color::LightRed,
-        "light_green" | "bright_green" => Color::LightGreen,
-        "light_yellow" | "bright_yellow" => Color::LightYellow,
-        "light_blue" | "bright_blue" => Color::LightBlue,
-        "light_magenta" | "bright_magenta" => Color::LightMagenta,
-        "light_cyan" | "bright_cyan" => Color::LightCyan,
-        "white" | "bright_white" => Color::White,
-        _ => return None,
-    })
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RoleSpec {
-    #[serde(default)]
-    fg: Option<ColorSpec>,
-    #[serde(default)]
-    bg: Option<ColorSpec>,
-    #[serde(default)]
-    bold: bool,
-    #[serde(default)]
-    dim: bool,
-    #[serde(default)]
-    italic: bool,
-    #[serde(default)]
-    underline: bool,
-    #[serde(default)]
-    reversed: bool,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ThemeFile {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    roles: RolesFile,
 }
 
 /// The 16 ANSI colours with xterm's RGB values, for degrading.
@@ -362,35 +211,13 @@ impl Theme {
         self.styles.get(i).copied().unwrap_or_default()
     }
 
-    fn builtin_file(name: &str) -> Option<(&'static str, &'static str)> {
-        let n = name.to_ascii_lowercase().replace('_', "-");
-        let n = match n.as_str() {
-            "default" => "dark",
-            "hc" | "highcontrast" => "high-contrast",
-            other => other,
-        }
-        .to_string();
-        BUILTIN.iter().find(|(b, _)| *b == n).copied()
-    }
-
-    fn dark_file() -> Result<ThemeFile, ConfigError> {
-        parse_toml(Path::new("themes/dark.toml"), BUILTIN[0].1)
+    fn from_source(src: &ThemeSource, depth: ColorDepth) -> Theme {
+        Theme::from_file(&src.name, &src.file, Some(&src.base), depth)
     }
 
     /// A built-in theme by name (`dark`, `light`, `high-contrast`).
     pub fn builtin(name: &str, depth: ColorDepth) -> Result<Theme, ConfigError> {
-        let Some((n, text)) = Theme::builtin_file(name) else {
-            return Err(ConfigError::UnknownTheme {
-                name: name.to_string(),
-                suggestion: crate::config::error::did_you_mean(
-                    name,
-                    BUILTIN.iter().map(|(n, _)| *n),
-                ),
-            });
-        };
-        let file: ThemeFile = parse_toml(&PathBuf::from(format!("themes/{n}.toml")), text)?;
-        let dark = Theme::dark_file()?;
-        Ok(Theme::from_file(n, &file, Some(&dark), depth))
+        crate::config::theme::builtin(name).map(|src| Theme::from_source(&src, depth))
     }
 
     /// `--theme` / `ui.theme`: a built-in name, a path to a `.toml` file,
@@ -400,36 +227,7 @@ impl Theme {
         depth: ColorDepth,
         config_dir: Option<&Path>,
     ) -> Result<Theme, ConfigError> {
-        if spec.eq_ignore_ascii_case("auto") {
-            let light = light_background(std::env::var("COLORFGBG").ok().as_deref());
-            let name = if light == Some(true) { "light" } else { "dark" };
-            return Theme::builtin(name, depth);
-        }
-        if Theme::builtin_file(spec).is_some() {
-            return Theme::builtin(spec, depth);
-        }
-        let as_path = PathBuf::from(spec);
-        let candidate = if spec.contains('/') || spec.ends_with(".toml") {
-            Some(as_path)
-        } else {
-            config_dir
-                .map(|d| d.join("themes").join(format!("{spec}.toml")))
-                .filter(|p| p.exists())
-        };
-        let Some(path) = candidate else {
-            return Theme::builtin(spec, depth);
-        };
-        let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Read {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        let file: ThemeFile = parse_toml(&path, &text)?;
-        let dark = Theme::dark_file()?;
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| spec.to_string());
-        Ok(Theme::from_file(&stem, &file, Some(&dark), depth))
+        crate::config::theme::find(spec, config_dir).map(|src| Theme::from_source(&src, depth))
     }
 
     /// The built-ins in cycling order, with `first` (already loaded) first.
@@ -447,32 +245,9 @@ impl Theme {
     }
 }
 
-/// Whether the terminal's background is light, from `COLORFGBG` (set by
-/// rxvt, Konsole, iTerm2 and others as `fg;bg` or `fg;default;bg`): colour
-/// 7 or 15 is a light background, 0–6 and 8 a dark one. `None`: unknown
-/// (the `auto` theme is then `dark`).
-pub fn light_background(colorfgbg: Option<&str>) -> Option<bool> {
-    let bg: u8 = colorfgbg?.rsplit(';').next()?.trim().parse().ok()?;
-    match bg {
-        7 | 15 => Some(true),
-        0..=6 | 8 => Some(false),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn colorfgbg_says_which_background() {
-        assert_eq!(light_background(Some("0;15")), Some(true));
-        assert_eq!(light_background(Some("0;default;7")), Some(true));
-        assert_eq!(light_background(Some("15;0")), Some(false));
-        assert_eq!(light_background(Some("7;8")), Some(false));
-        assert_eq!(light_background(Some("garbage")), None);
-        assert_eq!(light_background(None), None);
-    }
 
     #[test]
     fn the_light_theme_paints_its_own_background() {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod ice;
 pub mod lang;
 pub mod sip;
+pub mod theme;
 pub mod vcc;
 
 use std::path::{Path, PathBuf};
@@ -22,11 +23,11 @@ pub use demo::DemoConfig;
 pub use error::ConfigError;
 
 use crate::app::keymap::{KeySpec, Keymap};
-use crate::app::theme::ColorDepth;
 use audio::AudioConfig;
 use crm::CrmConfig;
 use lang::Lang;
 use sip::SipConfig;
+use theme::ColorDepth;
 use vcc::VccConfig;
 
 /// The commented default printed by `tongdai config --print-default`.
@@ -553,11 +554,7 @@ const LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error", "off"];
 /// is one of the demo switchboard's agents.
 fn checks(cfg: &Config, path: &Path, text: &str) -> Vec<ConfigError> {
     let mut errs = Vec::new();
-    match crate::app::theme::Theme::load(
-        &cfg.ui.theme,
-        ColorDepth::TrueColor,
-        config_dir().as_deref(),
-    ) {
+    match theme::find(&cfg.ui.theme, config_dir().as_deref()) {
         Err(e @ ConfigError::UnknownTheme { .. }) => {
             errs.push(at_field(
                 path,
