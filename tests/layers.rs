@@ -9,8 +9,7 @@
 //! - `src/call/**` does not reach into the backends, the app, the control
 //!   socket or the switchboard (it may use `sip::target`, a pure parser,
 //!   and `config/`);
-//! - `src/config/**` imports no feature module, except what `CONFIG_DEBT`
-//!   lists.
+//! - `src/config/**` imports no feature module (`CONFIG_DEBT` is empty).
 //!
 //! The two debt lists are a ratchet: a new upward import fails, and so does
 //! an entry that is no longer needed (remove it, so the list only shrinks).
@@ -39,9 +38,10 @@ const FEATURES: &[&str] = &[
     "webrtc_media",
 ];
 
-/// `src/config/**` imports of features that are still there today.
-/// Issue 16 wants none: the plain config types move into `config/`.
-const CONFIG_DEBT: &[(&str, &str)] = &[("src/config/mod.rs", "app")];
+/// `src/config/**` imports of features that are still there today: none
+/// (the keymap, theme, CRM and demo-cast settings moved into `config/`).
+/// Kept so a debt, if one must be taken, is named here rather than hidden.
+const CONFIG_DEBT: &[(&str, &str)] = &[];
 
 /// `src/call/**` imports of the backends still there today: none (the VCC
 /// settings moved to `config/vcc.rs`). Kept so a debt, if one must be taken,

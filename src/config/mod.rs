@@ -10,6 +10,7 @@ pub mod crm;
 pub mod demo;
 pub mod error;
 pub mod ice;
+pub mod keys;
 pub mod lang;
 pub mod sip;
 pub mod theme;
@@ -22,9 +23,9 @@ use serde::Deserialize;
 pub use demo::DemoConfig;
 pub use error::ConfigError;
 
-use crate::app::keymap::{KeySpec, Keymap};
 use audio::AudioConfig;
 use crm::CrmConfig;
+use keys::KeySpec;
 use lang::Lang;
 use sip::SipConfig;
 use theme::ColorDepth;
@@ -453,7 +454,7 @@ fn validate(cfg: &Config, path: &Path) -> Result<(), ConfigError> {
         path: path.to_path_buf(),
         message,
     };
-    Keymap::with_overrides(&cfg.ui.keys).map_err(|e| invalid(e.to_string()))?;
+    keys::bindings(&cfg.ui.keys).map_err(|e| invalid(e.to_string()))?;
     if let Some(v) = &cfg.vcc {
         v.validate().map_err(|e| invalid(e.to_string()))?;
     }
