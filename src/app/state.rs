@@ -12,7 +12,7 @@ use crate::engine::{
     AgentInfo, Availability, CallId, Device, Direction, EndReason, InitFailure, Notice, RegState,
     TransferDetail,
 };
-use crate::sip::target::{self, Target, TargetError, UriError};
+use crate::sip::target::{self, NumberKind, Target, TargetError, UriError};
 use crate::store::{Outcome, phone_key};
 
 use super::action::Action;
@@ -390,22 +390,11 @@ pub fn classify_dial(input: &str) -> Result<DialTarget, DialError> {
         Target::Uri(u) => return Ok(DialTarget::Uri(u)),
         Target::Number(n) => n,
     };
-    let digits = out.chars().filter(char::is_ascii_digit).count();
-    let service = out.contains(['*', '#']);
-    if digits > 13 {
-        return Err(DialError::TooLong(digits));
-    }
-    if out.starts_with('+') {
-        return if (8..=13).contains(&digits) && !service {
-            Ok(DialTarget::Customer(out))
-        } else {
-            Err(DialError::ShortWithPlus)
-        };
-    }
-    if digits >= 8 && !service {
-        Ok(DialTarget::Customer(out))
-    } else {
-        Ok(DialTarget::Extension(out))
+    match target::number_kind(&out) {
+        NumberKind::Customer => Ok(DialTarget::Customer(out)),
+        NumberKind::Extension => Ok(DialTarget::Extension(out)),
+        NumberKind::TooLong(digits) => Err(DialError::TooLong(digits)),
+        NumberKind::ShortWithPlus => Err(DialError::ShortWithPlus),
     }
 }
 

@@ -112,6 +112,48 @@ pub fn parse(input: &str) -> Result<Target, TargetError> {
     Ok(Target::Number(out))
 }
 
+/// What a plain number is, by the console's lengths: a customer's has 8
+/// to 13 digits and no `*` / `#`; anything shorter, or a service code, is
+/// a colleague's extension. The app's dial check (`classify_dial`) and the
+/// call cores (which wording a failed call gets) share this one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberKind {
+    Customer,
+    Extension,
+    /// More than 13 digits (how many).
+    TooLong(usize),
+    /// A `+` number too short for a customer's, or with `*` / `#`.
+    ShortWithPlus,
+}
+
+/// The kind of a [`Target::Number`]'s text.
+pub fn number_kind(n: &str) -> NumberKind {
+    let digits = n.chars().filter(char::is_ascii_digit).count();
+    let service = n.contains(['*', '#']);
+    if digits > 13 {
+        return NumberKind::TooLong(digits);
+    }
+    if n.starts_with('+') {
+        return if (8..=13).contains(&digits) && !service {
+            NumberKind::Customer
+        } else {
+            NumberKind::ShortWithPlus
+        };
+    }
+    if digits >= 8 && !service {
+        NumberKind::Customer
+    } else {
+        NumberKind::Extension
+    }
+}
+
+/// A dialled text that names a colleague's extension (not a `sip:` URI,
+/// not a customer's number): a failed call to it is worded as an internal
+/// call ("Internal call to 1001: …").
+pub fn is_extension(input: &str) -> bool {
+    matches!(parse(input), Ok(Target::Number(n)) if number_kind(&n) == NumberKind::Extension)
+}
+
 /// A last check right before a text goes on the wire (the UA's defence in
 /// depth): nothing that could end or split a header line.
 pub fn wire_safe(text: &str) -> bool {
