@@ -146,7 +146,8 @@ async fn every_failure_code_is_reported_with_its_reason() {
                 call: CallId(1),
                 event: CallEvent::CalloutFailed {
                     error_code: None,
-                    sip_code: Some(code)
+                    sip_code: Some(code),
+                    internal: None,
                 }
             }
         );

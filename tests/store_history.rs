@@ -189,6 +189,7 @@ fn callout_with_the_platform_agent_leg_and_a_failure_with_codes() {
                     event: CallEvent::CalloutFailed {
                         error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
                         sip_code: Some(486),
+                        internal: None,
                     },
                 },
             ),

@@ -399,6 +399,7 @@ fn callout_failed_in_both_languages() {
         event: CallEvent::CalloutFailed {
             error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
             sip_code: Some(486),
+            internal: None,
         },
     })
     .ev(Event::Call {
@@ -415,6 +416,7 @@ fn callout_failed_in_both_languages() {
         event: CallEvent::CalloutFailed {
             error_code: Some("CALLOUT_PERMISSION_DENY".into()),
             sip_code: None,
+            internal: None,
         },
     });
     assert!(
@@ -940,6 +942,7 @@ fn theme_colours_on_cells() {
         event: CallEvent::CalloutFailed {
             error_code: None,
             sip_code: Some(486),
+            internal: None,
         },
     });
     let buf = h.buffer(80, 24);
@@ -2370,6 +2373,7 @@ fn the_vietnamese_console_has_no_english() {
             event: CallEvent::CalloutFailed {
                 error_code: code.map(str::to_string),
                 sip_code: sip,
+                internal: None,
             },
         });
         assert_vietnamese(&h, &format!("callout {code:?} {sip:?}"));

@@ -243,7 +243,8 @@ async fn callout_every_error_row_and_a_customer_hangup() {
                 call: CallId(n),
                 event: CallEvent::CalloutFailed {
                     error_code: Some(code.into()),
-                    sip_code: sip
+                    sip_code: sip,
+                    internal: None,
                 }
             },
             "number ending {tail}"
@@ -483,6 +484,7 @@ async fn change_device_mobile_validated_console_and_refusal() {
             == Some(&CallEvent::CalloutFailed {
                 error_code: Some("IPCC_NOT_CONNECT_AGENT_ID".into()),
                 sip_code: None,
+                internal: None,
             })
     })
     .await;

@@ -524,6 +524,8 @@ async fn device_1_failed_callouts_end_failed_with_the_sip_code_every_time() {
 /// (`CalloutFailed` with the SIP code): the console's notice names the
 /// extension and the reason, worded for a colleague (not "the customer"),
 /// in English and Vietnamese. The voice leg used to give only `Ended`.
+/// The control socket's `show_callout_error` carries the same words (it
+/// used to say "the customer").
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn device_1_internal_call_ended_by_a_487_we_did_not_cause_is_no_answer_as_on_plain_sip() {
     let sb = switchboard().await;
@@ -572,15 +574,27 @@ async fn device_1_internal_call_ended_by_a_487_we_did_not_cause_is_no_answer_as_
                     )
                 })
                 .await;
-            match e {
+            match &e {
                 Event::Call {
                     call,
-                    event: CallEvent::CalloutFailed { error_code, sip_code },
+                    event:
+                        CallEvent::CalloutFailed {
+                            error_code,
+                            sip_code,
+                            internal,
+                        },
                 } => {
-                    assert_eq!(call, id, "internal call to {number}");
-                    failed = Some((error_code, sip_code));
+                    assert_eq!(*call, id, "internal call to {number}");
+                    assert_eq!(internal.as_deref(), Some(number), "{e:?}");
+                    failed = Some((error_code.clone(), *sip_code));
+                    // Scripts read the screen's words (control socket).
+                    let wire = tongdai::control::protocol::event_json(&e);
+                    assert_eq!(wire["event"], "show_callout_error");
+                    assert_eq!(wire["internal"], number);
+                    assert_eq!(wire["text"]["en"], en, "{wire}");
+                    assert_eq!(wire["text"]["vi"], vi, "{wire}");
                 }
-                ended => break ended,
+                _ => break e,
             }
         };
         assert_eq!(

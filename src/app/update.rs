@@ -966,10 +966,12 @@ fn on_engine_event(s: &mut AppState, ev: Event) {
             CallEvent::CalloutFailed {
                 error_code,
                 sip_code,
+                internal: _,
             } => {
                 // The book has the call until its `Ended`, which follows. A
                 // call to an extension (device 1's internal call, or plain
                 // SIP's) failed at a colleague's phone, not a customer's.
+                // (The event's `internal` says the same, for the scripts.)
                 let internal = |c: &crate::call::book::Call<Instant>| {
                     c.direction == crate::engine::Direction::Internal
                         || matches!(

@@ -571,6 +571,7 @@ mod tests {
         let failed = CallEvent::CalloutFailed {
             error_code: None,
             sip_code: Some(486),
+            internal: None,
         };
         assert_eq!(b.apply(1, &ev(1, failed)), Applied::Changed(CallId(1)));
         assert!(b.get(CallId(1)).expect("call").failed);

@@ -388,11 +388,13 @@ impl Softphone {
             News::Failed { code, reason } => {
                 self.remove(leg);
                 if !inbound {
+                    let internal = crate::sip::target::is_extension(&number).then_some(number);
                     self.emit_call(
                         id,
                         CallEvent::CalloutFailed {
                             error_code: None,
                             sip_code: code,
+                            internal,
                         },
                     );
                 }
@@ -1395,7 +1397,8 @@ mod tests {
                         call: CallId(1),
                         event: CallEvent::CalloutFailed {
                             error_code: None,
-                            sip_code: Some(code)
+                            sip_code: Some(code),
+                            internal: None,
                         }
                     }),
                     Effect::Emit(Event::Call {
@@ -1404,6 +1407,42 @@ mod tests {
                     })
                 ],
                 "code {code}"
+            );
+        }
+    }
+
+    /// A call to an extension that fails names the colleague's number, so
+    /// the screen and the control socket word it as an internal call; a
+    /// `sip:` address or a customer's number does not.
+    #[test]
+    fn a_failed_call_to_an_extension_says_it_was_internal() {
+        let t0 = Instant::now();
+        for (target, internal) in [
+            ("1001", Some("1001")),
+            ("0912345678", None),
+            ("sip:1001@pbx.example", None),
+        ] {
+            let mut p = Softphone::new(Policy::default());
+            cmd(&mut p, t0, Command::CallOut(target.into()));
+            let fx = sip(
+                &mut p,
+                t0,
+                SipInput::Failed {
+                    leg: Leg(1),
+                    code: Some(486),
+                },
+            );
+            assert_eq!(
+                fx.first(),
+                Some(&Effect::Emit(Event::Call {
+                    call: CallId(1),
+                    event: CallEvent::CalloutFailed {
+                        error_code: None,
+                        sip_code: Some(486),
+                        internal: internal.map(String::from),
+                    }
+                })),
+                "{target}"
             );
         }
     }

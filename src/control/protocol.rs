@@ -25,7 +25,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::app::i18n;
-use crate::call::errors::{CalloutError, Lang};
+use crate::call::errors::{CalloutError, Lang, internal_call_notice};
 use crate::engine::{
     Availability, CallEvent, CallId, Command, Device, Direction, EndReason, Event, HistoryNotice,
     Notice, TransferDetail, TransferTarget,
@@ -588,6 +588,13 @@ pub fn callout_text(error_code: Option<&str>, sip_code: Option<u16>) -> Value {
     json!({"en": row.text(Lang::En), "vi": row.text(Lang::Vi)})
 }
 
+/// `show_callout_error`'s `text` for a failed internal call: the screen's
+/// notice, "Internal call to 1001: the extension is busy (SIP 486)".
+fn internal_call_text(number: &str, sip_code: Option<u16>) -> Value {
+    json!({"en": internal_call_notice(number, sip_code, Lang::En),
+           "vi": internal_call_notice(number, sip_code, Lang::Vi)})
+}
+
 fn notice_json(n: &Notice) -> Map<String, Value> {
     let mut m = Map::new();
     // Every notice carries its words in both languages (the console's
@@ -717,10 +724,17 @@ fn call_event_fields(e: &CallEvent, put: &mut impl FnMut(&str, Value)) {
         CallEvent::CalloutFailed {
             error_code,
             sip_code,
+            internal,
         } => {
             put("error_code", json!(error_code));
             put("sip_code", json!(sip_code));
-            put("text", callout_text(error_code.as_deref(), *sip_code));
+            put("internal", json!(internal));
+            let text = match internal {
+                // Worded as the screen words it: a colleague's extension.
+                Some(number) if error_code.is_none() => internal_call_text(number, *sip_code),
+                _ => callout_text(error_code.as_deref(), *sip_code),
+            };
+            put("text", text);
         }
         CallEvent::Ringing(r) => {
             put("phone", json!(r.phone));
@@ -934,6 +948,41 @@ mod tests {
         }
     }
 
+    /// A failed call to a colleague is worded as the screen words it, not
+    /// as a customer's ("The customer is busy").
+    #[test]
+    fn a_failed_internal_call_is_worded_as_one() {
+        let e = event_json(&Event::Call {
+            call: CallId(3),
+            event: CallEvent::CalloutFailed {
+                error_code: None,
+                sip_code: Some(486),
+                internal: Some("1001".into()),
+            },
+        });
+        assert_eq!(e["event"], "show_callout_error");
+        assert_eq!(e["internal"], "1001");
+        assert_eq!(e["sip_code"], 486);
+        assert_eq!(
+            e["text"]["en"],
+            "Internal call to 1001: the extension is busy (SIP 486)"
+        );
+        assert_eq!(
+            e["text"]["vi"],
+            "Gọi nội bộ 1001: máy nhánh đang bận (SIP 486)"
+        );
+        // The platform's own error code keeps its row.
+        let e = event_json(&Event::Call {
+            call: CallId(3),
+            event: CallEvent::CalloutFailed {
+                error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
+                sip_code: Some(486),
+                internal: Some("1001".into()),
+            },
+        });
+        assert_eq!(e["text"]["en"], "The customer is busy");
+    }
+
     #[test]
     fn events_carry_sdk_names_and_fields() {
         let e = event_json(&Event::Call {
@@ -941,10 +990,12 @@ mod tests {
             event: CallEvent::CalloutFailed {
                 error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
                 sip_code: Some(486),
+                internal: None,
             },
         });
         assert_eq!(e["event"], "show_callout_error");
         assert_eq!(e["sip_code"], 486);
+        assert_eq!(e["internal"], Value::Null);
         assert_eq!(e["text"]["en"], "The customer is busy");
         assert_eq!(e["text"]["vi"], "Khách hàng đang bận");
         let e = event_json(&Event::Call {

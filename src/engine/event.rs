@@ -215,6 +215,12 @@ pub enum CallEvent {
     CalloutFailed {
         error_code: Option<String>,
         sip_code: Option<u16>,
+        /// The colleague's extension when the failed call was an internal
+        /// call (VCC device 1's, or a plain-SIP call to an extension): it
+        /// is worded as one ("Internal call to 1001: the extension is
+        /// busy"), not as a customer's.
+        #[serde(default)]
+        internal: Option<String>,
     },
     /// `csCustomerAccept()`.
     CustomerAnswered,

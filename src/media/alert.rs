@@ -469,7 +469,8 @@ mod tests {
                     call: CallId(1),
                     event: CallEvent::CalloutFailed {
                         error_code: None,
-                        sip_code: Some(486)
+                        sip_code: Some(486),
+                        internal: None,
                     }
                 }
             ),
@@ -580,7 +581,8 @@ mod tests {
                     call: CallId(1),
                     event: CallEvent::CalloutFailed {
                         error_code: Some("IPCC".into()),
-                        sip_code: Some(486)
+                        sip_code: Some(486),
+                        internal: None,
                     }
                 }
             ),

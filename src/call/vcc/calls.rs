@@ -168,6 +168,9 @@ impl VccPolicy {
                 let error_code = (!s.error_code.is_empty()).then(|| s.error_code.clone());
                 let sip_code = s.sip_code.trim().parse::<u16>().ok();
                 let (id, leg) = (c.id, c.leg);
+                let internal = (c.direction == Direction::Internal
+                    || crate::sip::target::is_extension(&c.phone))
+                .then(|| c.phone.clone());
                 if let Some(leg) = leg {
                     self.voice_action(VoiceAction::Hangup { leg });
                 }
@@ -177,6 +180,7 @@ impl VccPolicy {
                     CallEvent::CalloutFailed {
                         error_code: error_code.clone(),
                         sip_code,
+                        internal,
                     },
                 ));
                 self.emit(Event::call(

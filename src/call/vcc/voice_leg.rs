@@ -94,13 +94,15 @@ impl VccPolicy {
                 // Only our own dial fails this way (an internal call; the
                 // platform's legs come to us). Say why first, as plain SIP
                 // does (`Softphone`, `News::Failed`), then end it.
-                let ours = self.call.as_ref().is_some_and(|c| {
+                let ours = self.call.as_ref().filter(|c| {
                     c.leg == Some(leg) && c.direction == Direction::Internal && !c.end_requested
                 });
-                if ours {
+                if let Some(c) = ours {
+                    let internal = Some(c.phone.clone());
                     self.emit_current(CallEvent::CalloutFailed {
                         error_code: None,
                         sip_code: code,
+                        internal,
                     });
                 }
                 self.voice(VoiceEvent::Ended { leg, reason });

@@ -160,7 +160,8 @@ fn callout_every_error_row() {
                     call: CallId(1),
                     event: CallEvent::CalloutFailed {
                         error_code: Some(code.into()),
-                        sip_code
+                        sip_code,
+                        internal: None,
                     }
                 },
                 Event::Call {

@@ -209,6 +209,7 @@ fn device_1_failed_internal_call_reports_its_sip_code_before_the_end() {
                 event: CallEvent::CalloutFailed {
                     error_code: None,
                     sip_code: Some(404),
+                    internal: Some("1002".into()),
                 }
             },
             Event::Call {
@@ -384,6 +385,7 @@ fn device_1_failed_callout_keeps_its_error_whatever_arrives_first() {
                         event: CallEvent::CalloutFailed {
                             error_code: Some("IPCC_NOT_CONNECT_CUSTOMER".into()),
                             sip_code: Some(486),
+                            internal: None,
                         }
                     }),
                     "{order:?} {gap:?}: {ev:?}"
