@@ -8,9 +8,14 @@ ring on the desk phone (device 4), so no console has audio. Then prints:
 
   login time       spawn → control socket says `ready`, for each console
                    started while the others already run (the Nth is the figure)
-  memory           per console from /proc/PID/smaps_rollup: PSS (shared pages
-                   split between the processes that map them, so the sum
-                   counts the shared text once), RSS, private; thread count
+  memory           per console from /proc/PID/smaps_rollup, 4 s after the
+                   last login: PSS (shared pages split between the processes
+                   that map them, so the sum counts the shared text once),
+                   RSS (also right at each console's login, before it gives
+                   back its start-up code), private; thread count; and where
+                   console 1's RSS goes, by mapping (/proc/PID/smaps): the
+                   binary's code, its read-only data (the relocated part of
+                   it is private), heap, other anonymous memory, libraries
   idle CPU         utime+stime of all consoles together over IDLE seconds,
                    as % of one core
   fan-out          SIGUSR1 to the switchboard switches every agent On (then
@@ -47,6 +52,39 @@ def rollup(pid):
     out["Private"] = out.get("Private_Clean", 0) + out.get("Private_Dirty", 0)
     out["Threads"] = len(os.listdir(f"/proc/{pid}/task"))
     return out
+
+
+def by_mapping(pid):
+    """RSS / PSS / private kB of each kind of mapping, from /proc/PID/smaps."""
+    exe = os.readlink(f"/proc/{pid}/exe")
+    kinds, cur = {}, None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            parts = line.split()
+            if not parts[0].endswith(":"):  # a mapping's header: range perms offset dev inode [path]
+                perms, path = parts[1], (parts[5] if len(parts) > 5 else "")
+                if path == exe:
+                    # The relocated read-only data (RELRO) is written once at
+                    # load: its pages are private even though the file backs it.
+                    kind = "binary code" if "x" in perms else "binary data" if "w" in perms else "binary rodata"
+                elif path == "[heap]":
+                    kind = "heap"
+                elif path.startswith("[stack"):
+                    kind = "stack"
+                elif path.startswith("/"):
+                    kind = "libraries"
+                elif path:
+                    kind = "kernel (vdso)"
+                else:
+                    kind = "other anonymous"
+                cur = kinds.setdefault(kind, {"Rss": 0, "Pss": 0, "Private": 0, "Anonymous": 0})
+            elif cur is not None and len(parts) >= 2 and parts[1].isdigit():
+                key = parts[0][:-1]
+                if key in cur:
+                    cur[key] += int(parts[1])
+                if key in ("Private_Clean", "Private_Dirty"):
+                    cur["Private"] += int(parts[1])
+    return kinds
 
 
 def pct(values, p):
@@ -127,6 +165,7 @@ class Console:
             if st.get("connection") == "ready":
                 self.login = time.monotonic() - self.t0
                 self.device = (st.get("device") or {}).get("type")
+                self.rss_at_login = rollup(self.proc.pid)["Rss"]
                 return
             if time.monotonic() > end:
                 raise RuntimeError(f"console {self.i}: not ready: {st}")
@@ -156,7 +195,9 @@ def main():
         devices = {str(c.device) for c in consoles}
         print(f"login: console 1 {logins[0]:.1f} ms, console {N} {logins[-1]:.1f} ms, "
               f"p50 {pct(logins, 50):.1f} ms, max {max(logins):.1f} ms; devices {sorted(devices)}")
-        time.sleep(2.0)  # let start-up settle before the idle window
+        # Start-up settles; 2 s after its login each console gives back the
+        # pages of the start-up code (src/resident.rs).
+        time.sleep(4.0)
 
         mem = [rollup(c.proc.pid) for c in consoles]
         kb = lambda k: [m.get(k, 0) for m in mem]
@@ -165,6 +206,12 @@ def main():
               f"max {max(pss) / 1024:.2f} MB")
         print(f"RSS per console mean {sum(rss) / N / 1024:.2f} MB, max {max(rss) / 1024:.2f} MB; "
               f"private mean {sum(priv) / N / 1024:.2f} MB; threads {min(thr)}-{max(thr)}")
+        at_login = [c.rss_at_login for c in consoles]
+        print(f"RSS per console at login (start-up code still mapped) mean {sum(at_login) / N / 1024:.2f} MB, "
+              f"max {max(at_login) / 1024:.2f} MB")
+        print("console 1 by mapping (kB):      RSS      PSS  private  of which anonymous")
+        for kind, m in sorted(by_mapping(consoles[0].proc.pid).items(), key=lambda kv: -kv[1]["Rss"]):
+            print(f"  {kind:<26} {m['Rss']:>8} {m['Pss']:>8} {m['Private']:>8} {m['Anonymous']:>8}")
         sm = rollup(sb.pid)
         print(f"switchboard: RSS {sm['Rss'] / 1024:.1f} MB, PSS {sm['Pss'] / 1024:.1f} MB, "
               f"threads {sm['Threads']}")

@@ -12,6 +12,7 @@ pub mod history;
 pub mod media;
 pub mod popup_feed;
 pub mod private_fs;
+pub mod resident;
 pub mod sanitize;
 pub mod secret;
 pub mod sip;

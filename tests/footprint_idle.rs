@@ -4,7 +4,9 @@
 //! it runs on one thread (the call history's writes borrow tokio's
 //! blocking pool and give its thread back), and the history file is
 //! open once (the contacts lookup for rings opens its connection at the
-//! first ring, not at start).
+//! first ring, not at start). And once logged in it gives back the pages
+//! of the code start-up ran (`tongdai::resident`): the binary's code is no
+//! longer mostly resident, and the console still answers a ring.
 
 mod common;
 
@@ -26,6 +28,67 @@ fn history_files_open(pid: u32) -> usize {
                 .count()
         })
         .unwrap_or(0)
+}
+
+/// (RSS, size) in kB of the binary's code mapping (`r-xp`).
+fn code_rss_and_size(pid: u32) -> (u64, u64) {
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
+    let (mut rss, mut size, mut inside) = (0, 0, false);
+    for line in smaps.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if !f[0].ends_with(':') {
+            inside = f.len() > 5 && f[1] == "r-xp" && std::path::Path::new(f[5]) == exe;
+        } else if inside && f[0] == "Rss:" {
+            rss += f[1].parse::<u64>().unwrap();
+        } else if inside && f[0] == "Size:" {
+            size += f[1].parse::<u64>().unwrap();
+        }
+    }
+    (rss, size)
+}
+
+#[test]
+fn a_ready_console_gives_back_its_start_up_code_and_still_rings() {
+    let sip_port = common::free_port();
+    let c = BinConsole::start(
+        "idle-code",
+        &format!(
+            "backend = \"sip\"\n[audio]\ndevice = \"null\"\n\
+             [sip]\nuser = \"agent\"\nserver = \"127.0.0.1:9\"\nregister = false\n\
+             bind = \"127.0.0.1:{sip_port}\"\n"
+        ),
+        &[],
+    );
+    c.wait_status("ready", Duration::from_secs(20), |v| {
+        v["connection"] == "ready"
+    });
+    let pid = c.pid();
+    // Without the release, start-up leaves about three quarters of the
+    // code mapped (fault-around); an idle console after it, a few per cent.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut code = code_rss_and_size(pid);
+    while code.0 * 4 > code.1 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        code = code_rss_and_size(pid);
+    }
+    assert!(
+        code.1 > 0 && code.0 * 4 <= code.1,
+        "code resident: {} of {} kB",
+        code.0,
+        code.1
+    );
+    // The code a ring needs maps back in: the console rings.
+    let caller = common::raw_sip::RawUdp::new();
+    let to: std::net::SocketAddr = format!("127.0.0.1:{sip_port}").parse().unwrap();
+    caller.send(
+        to,
+        &common::raw_sip::invite(to, caller.port(), "idle-code-1", "0912345678", "UDP"),
+    );
+    let s = c.wait_status("ringing", Duration::from_secs(10), |v| {
+        v["call"]["phase"] == "ringing"
+    });
+    assert_eq!(s["call"]["number"], "0912345678", "{s}");
 }
 
 #[test]

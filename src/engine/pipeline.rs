@@ -59,6 +59,10 @@ pub fn start(
     (handle, spawn_publish(rx, opts.contacts, opts.hub))
 }
 
+/// From login to the start-up code's release: what start-up does after the
+/// login (the history's first write, the first status) is done by then.
+const START_UP_SETTLES: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The last stage: a ring gets its contact's name, then the event is
 /// published to the control socket, then handed on.
 fn spawn_publish(
@@ -71,7 +75,19 @@ fn spawn_publish(
         // Opened at the first ring, not at start: a console whose calls
         // ring elsewhere (or that never rings) keeps no SQLite connection.
         let mut store: Option<Option<Store>> = None;
+        let mut started = false;
         while let Some(e) = rx.recv().await {
+            // Logged in: once the rest of start-up has run too (the history
+            // file opened, the first status shown), give the pages of the
+            // code it ran back (crate::resident). Once: a reconnect runs
+            // little of it.
+            if !started && matches!(e, Event::Ready) {
+                started = true;
+                tokio::spawn(async {
+                    tokio::time::sleep(START_UP_SETTLES).await;
+                    crate::resident::release_startup_code();
+                });
+            }
             let ringing = matches!(
                 &e,
                 Event::Call {
