@@ -21,6 +21,7 @@ pub mod mixer;
 pub mod opus_codec;
 pub mod phase;
 pub mod playout;
+pub mod quality;
 pub mod queue_trim;
 pub mod quiet;
 pub mod resample;
