@@ -27,6 +27,7 @@ pub mod quiet;
 pub mod resample;
 pub mod rtcp;
 pub mod rtp;
+pub mod rx_stamp;
 pub mod session;
 pub mod tone;
 pub mod tsm;
