@@ -5,7 +5,12 @@
 #   benches/vs_baresip.sh [seconds=60] [codecs="pcmu opus"]
 #   (CLIENTS="baresip" runs one client only; PROFILE=measure builds and runs
 #   the thin-LTO `measure` profile instead of `release`; TONGDAI_BIN=<path>
-#   runs a binary built before, e.g. main's, without building)
+#   runs a binary built before, e.g. main's, without building; LOG_DIR=<dir>
+#   keeps tongdai's debug logs there, one directory per side and codec: the
+#   end-of-call lines give the jitter buffer's wait and the sound card's
+#   queues, the parts of the added delay; BEFORE_BIN=<path> also runs that
+#   binary, e.g. main's, as client "before" in the same run, and prints its
+#   ratios beside ours)
 #
 # For each client (tongdai, baresip) and codec, two instances of the client
 # call each other through a private Kamailio:
@@ -156,6 +161,10 @@ codecs = ["$3"]
 [audio]
 device = "cpal"
 CFG
+    if [ -n "${LOG_DIR:-}" ]; then
+        mkdir -p "$LOG_DIR/$1-$3"
+        printf '[log]\nlevel = "tongdai=debug"\ndir = "%s"\n' "$LOG_DIR/$1-$3" >>"$d/tongdai.toml"
+    fi
     # shellcheck disable=SC2046
     $(tongdai_env "$1" "$2") "$bin" --config "$d/tongdai.toml" --headless --socket-name "b$1" \
         >"$d/out.log" 2>&1 &
@@ -180,10 +189,21 @@ run_tongdai() { # <codec>
     wait_for 20 "tongdai B ringing" tongdai_status_has 1002 "$jack_b" '"ringing"'
     tongdai_ctl 1002 "$jack_b" answer >/dev/null
     wait_for 20 "tongdai call up" tongdai_status_has 1001 "$jack_a" '"connected"'
-    loop_and_measure tongdai "$1" "$pa" "$pb"
+    loop_and_measure "${label:-tongdai}" "$1" "$pa" "$pb"
     tongdai_ctl 1001 "$jack_a" end >/dev/null || true
+    [ -z "${LOG_DIR:-}" ] || sleep 1 # the end-of-call lines reach the log
     kill "$pa" "$pb" 2>/dev/null || true
     wait "$pa" "$pb" 2>/dev/null || true
+}
+
+# The same with BEFORE_BIN, e.g. main's build, for a before/after figure.
+run_before() { # <codec>
+    save=$bin
+    bin=$BEFORE_BIN
+    label=before
+    run_tongdai "$1"
+    bin=$save
+    label=tongdai
 }
 
 # ---- baresip -----------------------------------------------------------
@@ -267,16 +287,23 @@ start_jack "$jack_b"
 floor=$(iodelay "$jack_a" jack_delay:in jack_delay:out 5)
 echo "JACK floor (jack_iodelay looped on itself): $floor ms; ${secs} s per call"
 : >"$work/results"
+clients=${CLIENTS:-tongdai baresip}
+[ -z "${BEFORE_BIN:-}" ] || [ -n "${CLIENTS:-}" ] || clients="before $clients"
 for codec in $codecs; do
-    for client in ${CLIENTS:-tongdai baresip}; do
+    for client in $clients; do
         "run_$client" "$codec"
     done
 done
 
 echo
-echo "ratios, tongdai / baresip (lower is better):"
-awk -v f="$floor" '{ k = $2; if ($1 == "tongdai") { tc[k] = $3; tm[k] = $4; ta[k] = $5; tl[k] = $6 } else { bc[k] = $3; bm[k] = $4; ba[k] = $5; bl[k] = $6 } }
-     END { for (k in tc) printf "  %-5s cpu %.2f  RSS %.2f (private %.2f)  loop latency %s  added delay %s\n", k,
-               tc[k] / (bc[k] > 0 ? bc[k] : 1), tm[k] / (bm[k] > 0 ? bm[k] : 1), ta[k] / (ba[k] > 0 ? ba[k] : 1),
-               (tl[k] + 0 > 0 && bl[k] + 0 > 0) ? sprintf("%.2f", tl[k] / bl[k]) : "n/a",
-               (tl[k] + 0 > f && bl[k] + 0 > f) ? sprintf("%.2f", (tl[k] - f) / (bl[k] - f)) : "n/a" }' "$work/results"
+echo "ratios, client / baresip (lower is better):"
+awk -v f="$floor" '{ k = $2; c = $1; cpu[c, k] = $3; rss[c, k] = $4; anon[c, k] = $5; lat[c, k] = $6; codec[k] = 1; client[c] = 1 }
+     function ratio(c, k) {
+         b = "baresip"
+         printf "  %-7s %-5s cpu %.2f  RSS %.2f (private %.2f)  loop latency %s  added delay %s\n", c, k,
+             cpu[c, k] / (cpu[b, k] > 0 ? cpu[b, k] : 1), rss[c, k] / (rss[b, k] > 0 ? rss[b, k] : 1),
+             anon[c, k] / (anon[b, k] > 0 ? anon[b, k] : 1),
+             (lat[c, k] + 0 > 0 && lat[b, k] + 0 > 0) ? sprintf("%.2f", lat[c, k] / lat[b, k]) : "n/a",
+             (lat[c, k] + 0 > f && lat[b, k] + 0 > f) ? sprintf("%.2f", (lat[c, k] - f) / (lat[b, k] - f)) : "n/a"
+     }
+     END { for (k in codec) for (c in client) if (c != "baresip" && (c, k) in cpu && ("baresip", k) in cpu) ratio(c, k) }' "$work/results"

@@ -332,6 +332,18 @@ pub struct CpalDevice {
     /// Delay nobody needs, taken out of each queue (see `queue_trim`).
     mic_trim: QueueTrim,
     speaker_trim: QueueTrim,
+    queues: QueueLevels,
+}
+
+/// The queues' mean levels over a call (the delay they add), logged at
+/// close for the delay benches.
+#[derive(Debug, Default)]
+struct QueueLevels {
+    frames: u64,
+    /// Microphone backlog after a read, in samples at the session rate.
+    mic: u64,
+    /// Speaker ring after a write, in native samples.
+    speaker: u64,
 }
 
 impl CpalDevice {
@@ -354,6 +366,7 @@ impl CpalDevice {
             output: Some(o),
             mic_trim: QueueTrim::new(rate),
             speaker_trim: QueueTrim::new(rate),
+            queues: QueueLevels::default(),
         })
     }
 
@@ -371,6 +384,7 @@ impl CpalDevice {
             output: Some(o),
             mic_trim: QueueTrim::new(rate),
             speaker_trim: QueueTrim::new(rate),
+            queues: QueueLevels::default(),
         })
     }
 
@@ -426,6 +440,7 @@ impl AudioDevice for CpalDevice {
             }
         }
         self.mic_trim.observe(pending.len());
+        self.queues.mic += pending.len() as u64;
         Ok(())
     }
 
@@ -449,11 +464,26 @@ impl AudioDevice for CpalDevice {
             while r.len() > out.cap {
                 r.pop_front();
             }
+            self.queues.speaker += r.len() as u64;
         }
+        self.queues.frames += 1;
         Ok(())
     }
 
     fn close(&mut self) -> Result<(), DeviceError> {
+        let q = &self.queues;
+        if q.frames > 0
+            && let Some(out) = &self.output
+        {
+            let ms = |sum: u64, rate: u32| sum as f64 * 1000.0 / q.frames as f64 / f64::from(rate);
+            tracing::debug!(
+                mic_backlog_ms = format!("{:.1}", ms(q.mic, self.rate)),
+                speaker_ring_ms = format!("{:.1}", ms(q.speaker, out.native_rate)),
+                mic_trimmed_ms = self.mic_trim.removed() * 1000 / u64::from(self.rate),
+                speaker_trimmed_ms = self.speaker_trim.removed() * 1000 / u64::from(self.rate),
+                "sound card queues over the call (mean after each frame)"
+            );
+        }
         self.input = None;
         self.output = None;
         Ok(())

@@ -50,6 +50,7 @@ use super::playout::{Playout, PlayoutStats};
 use super::resample::Resampler;
 use super::rtcp::{self, ReportBlock, RtcpPacket, SenderInfo};
 use super::rtp::{self, ReceiverStats, RtpHeader, RtpPacket, RtpSender};
+use super::rx_stamp;
 use super::tone;
 
 /// Where RTCP goes.
@@ -483,6 +484,9 @@ impl Task {
         let mut buf = vec![0u8; 2048];
         let mut rbuf = vec![0u8; 2048];
         let mut mic = vec![0i16; self.frame_samples()];
+        // With kernel arrival stamps, RTP is read once a tick (no wake per
+        // packet; see `rx_stamp`).
+        let stamped = rx_stamp::enable(&sock);
         loop {
             tokio::select! {
                 due = tick.tick() => {
@@ -494,6 +498,9 @@ impl Task {
                     // were held up, not now: stamped at the tick's due time,
                     // they do not read as near misses to the buffer.
                     let due = due.into_std();
+                    if stamped {
+                        self.read_stamped(due, &sock, &mut buf).await;
+                    }
                     while let Ok((n, from)) = sock.try_recv_from(&mut buf) {
                         let at = Instant::now().min(due.max(self.last_wake));
                         self.on_datagram(at, &buf[..n], from, &sock).await;
@@ -518,7 +525,7 @@ impl Task {
                         self.send_rtcp(&sock, rtcp_sock.as_ref(), &pkt).await;
                     }
                 }
-                r = sock.recv_from(&mut buf) => {
+                r = sock.recv_from(&mut buf), if !stamped => {
                     if let Ok((n, from)) = r {
                         self.on_datagram(Instant::now(), &buf[..n], from, &sock).await;
                     }
@@ -616,6 +623,21 @@ impl Task {
                 }
             }
             Control::Stop => {}
+        }
+    }
+
+    /// Everything the socket holds, each datagram at its kernel arrival
+    /// time; one that came in after `due` (our task was held up) counts
+    /// as arrived at `due`, as in the per-packet path: the wait was ours,
+    /// not the network's, and must not read as a near miss.
+    async fn read_stamped(&mut self, due: Instant, sock: &UdpSocket, buf: &mut [u8]) {
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        let oldest = now.checked_sub(Duration::from_secs(1)).unwrap_or(now);
+        while let Ok((n, from, stamp)) = rx_stamp::recv(sock, buf) {
+            let arrived = stamp.map_or(now, |s| rx_stamp::to_instant(s, now, wall, oldest));
+            self.on_datagram(arrived.min(due), &buf[..n], from, sock)
+                .await;
         }
     }
 
