@@ -49,7 +49,7 @@ use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
     RTCConfigurationBuilder, RTCIceConnectionState, RTCIceGatheringState, RTCIceServer,
     RTCIceTransportPolicy, RTCPeerConnectionState, RTCSessionDescription, Registry,
-    SettingEngineBuilder, register_default_interceptors,
+    SettingEngineBuilder, configure_rtcp_reports,
 };
 
 pub mod timeline;
@@ -582,7 +582,12 @@ impl WebRtcSession {
                 .register_codec(c, RtpCodecKind::Audio)
                 .map_err(stack)?;
         }
-        let registry = register_default_interceptors(Registry::new(), &mut media).map_err(stack)?;
+        // RTCP sender and receiver reports only (RFC 3550 §6.4): the
+        // stack's default set adds NACK (video only) and transport-wide
+        // congestion control feedback, which for one Opus stream costs a
+        // timer wakeup and an SRTCP packet every 100 ms and a record per
+        // packet, for a bandwidth estimate nobody uses.
+        let registry = configure_rtcp_reports(Registry::new());
         let settings = SettingEngineBuilder::new()
             .with_multicast_dns_mode(MulticastDnsMode::Disabled)
             .with_include_loopback_candidate(opts.include_loopback)
@@ -970,6 +975,8 @@ mod tests {
         assert!(offer.contains("a=candidate:"), "{offer}");
         assert!(offer.contains("a=rtpmap:111 opus/48000/2"), "{offer}");
         assert!(offer.contains("PCMU/8000"), "{offer}");
+        // RTCP reports only: no transport-wide congestion control feedback.
+        assert!(!offer.contains("transport-cc"), "{offer}");
         let (mut b, answer) = WebRtcSession::answer(opts, &offer).await.unwrap();
         // We answer as the DTLS server: see `build`.
         assert!(answer.contains("a=setup:passive"), "{answer}");
