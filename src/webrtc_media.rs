@@ -3,7 +3,8 @@
 //!
 //! The seam: [`WebRtcSession::offer`] / [`WebRtcSession::apply_answer`] when
 //! we call, [`WebRtcSession::answer`] when we are called,
-//! [`WebRtcSession::handle_reoffer`] for the peer's re-INVITE / UPDATE.
+//! [`WebRtcSession::handle_reoffer`] for the peer's re-INVITE / UPDATE,
+//! [`WebRtcSession::restart_offer`] when the path died (an ICE restart).
 //! Every SDP we return is complete (non-trickle, as JsSIP expects): ICE
 //! gathering is awaited, bounded by [`WebRtcOptions::gather_timeout`] so a
 //! dead STUN server never stalls call setup.
@@ -32,6 +33,7 @@ use bytes::Bytes;
 use crate::media::opus_codec::OpusEncoder;
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::RTCOfferOptions;
 use rtc::peer_connection::transport::RTCDtlsRole;
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
@@ -47,7 +49,7 @@ use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
     RTCConfigurationBuilder, RTCIceConnectionState, RTCIceGatheringState, RTCIceServer,
     RTCIceTransportPolicy, RTCPeerConnectionState, RTCSessionDescription, Registry,
-    SettingEngineBuilder, register_default_interceptors,
+    SettingEngineBuilder, configure_rtcp_reports,
 };
 
 pub mod timeline;
@@ -73,6 +75,23 @@ const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(50);
 /// Checks per pair before it fails: with [`ICE_CHECK_INTERVAL`], the
 /// stack's default 1.4 s for a pair to answer.
 const ICE_MAX_CHECKS: u16 = 28;
+
+/// How long without a packet from the peer (media, or an answer to our
+/// consent checks) before ICE reports the path `disconnected`; the stack
+/// waits 5 s. A live call carries 50 packets a second both ways, and a held
+/// one still answers our consent check every [`CONSENT_INTERVAL`], so 3 s
+/// of nothing is two unanswered checks in a row: the path is gone, and the
+/// UA restarts ICE (RFC 8445 §9) rather than wait for it.
+pub const DISCONNECTED_AFTER: Duration = Duration::from_secs(3);
+/// How long after `disconnected` the stack calls the path `failed` (and
+/// stops sending): its default, 25 s, so consent expires 30 s after the
+/// last answer, as RFC 7675 §5.1 says. The UA hangs up long before.
+const FAILED_AFTER: Duration = Duration::from_secs(25);
+/// How often ICE checks consent on the selected pair (RFC 7675 §5.1; the
+/// stack's default is 2 s). Once a second costs one small STUN exchange
+/// next to 50 RTP packets, and makes [`DISCONNECTED_AFTER`] safe when the
+/// peer sends no media (held, inactive).
+const CONSENT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How long the controlling agent (we offered) waits before it nominates
 /// a pair through a NAT mapping it learned from the peer's checks (peer
@@ -507,6 +526,13 @@ pub fn sdp_audio_codecs(sdp: &str) -> Vec<(u8, WireCodec)> {
         .collect()
 }
 
+/// The first `a=ice-ufrag:` value of an SDP: it changes when ICE restarts.
+pub fn ice_ufrag(sdp: &str) -> Option<&str> {
+    sdp.lines()
+        .find_map(|l| l.trim_end().strip_prefix("a=ice-ufrag:"))
+        .map(str::trim)
+}
+
 /// The first `a=setup:` value of an SDP.
 fn setup_of(sdp: &str) -> Option<&str> {
     sdp.lines()
@@ -556,13 +582,23 @@ impl WebRtcSession {
                 .register_codec(c, RtpCodecKind::Audio)
                 .map_err(stack)?;
         }
-        let registry = register_default_interceptors(Registry::new(), &mut media).map_err(stack)?;
+        // RTCP sender and receiver reports only (RFC 3550 §6.4): the
+        // stack's default set adds NACK (video only) and transport-wide
+        // congestion control feedback, which for one Opus stream costs a
+        // timer wakeup and an SRTCP packet every 100 ms and a record per
+        // packet, for a bandwidth estimate nobody uses.
+        let registry = configure_rtcp_reports(Registry::new());
         let settings = SettingEngineBuilder::new()
             .with_multicast_dns_mode(MulticastDnsMode::Disabled)
             .with_include_loopback_candidate(opts.include_loopback)
             .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_MAX_CHECKS))
             .with_relay_acceptance_min_wait(Some(relay_wait(opts.relay_only)))
             .with_prflx_acceptance_min_wait(Some(NAT_PAIR_WAIT))
+            .with_ice_timeouts(
+                Some(DISCONNECTED_AFTER),
+                Some(FAILED_AFTER),
+                Some(CONSENT_INTERVAL),
+            )
             // We answer as the DTLS server (RFC 5763 §5 lets the answerer
             // pick either role). As client, webrtc 0.21 queues its
             // ClientHello when ICE connects but sends it only on the
@@ -742,6 +778,20 @@ impl WebRtcSession {
         Ok((s, sdp))
     }
 
+    /// An ICE restart (RFC 8445 §9): a new offer with fresh ICE
+    /// credentials (RFC 8839 §4.4.1.1.1) on the same session, to be sent in
+    /// a re-INVITE when the path died. DTLS and SRTP carry on: only the
+    /// candidate pairs are found again. The peer's answer goes to
+    /// [`WebRtcSession::apply_answer`].
+    pub async fn restart_offer(&mut self) -> Result<String, WebRtcError> {
+        let options = RTCOfferOptions { ice_restart: true };
+        let offer = self.pc.create_offer(Some(options)).await.map_err(stack)?;
+        // The stack keeps the local candidates across a restart (its
+        // default), so the offer lists them at once: nothing to gather
+        // while the path may still be down.
+        self.local_sdp(offer).await
+    }
+
     /// The peer's answer to our offer.
     pub async fn apply_answer(&mut self, sdp: &str) -> Result<(), WebRtcError> {
         let desc = RTCSessionDescription::answer(sdp.to_string()).map_err(stack)?;
@@ -796,8 +846,10 @@ impl WebRtcSession {
         Ok(sdp)
     }
 
-    /// A re-INVITE or UPDATE offer from the peer (hold, resume, refresh):
-    /// answered on the same transport, so media continues.
+    /// A re-INVITE or UPDATE offer from the peer (hold, resume, refresh,
+    /// ICE restart): answered on the same DTLS transport, so media
+    /// continues. New ICE credentials in the offer restart ICE (the stack
+    /// does it while applying the offer) and the answer carries ours.
     pub async fn handle_reoffer(&mut self, offer: &str) -> Result<String, WebRtcError> {
         self.answer_offer(offer).await
     }
@@ -923,6 +975,8 @@ mod tests {
         assert!(offer.contains("a=candidate:"), "{offer}");
         assert!(offer.contains("a=rtpmap:111 opus/48000/2"), "{offer}");
         assert!(offer.contains("PCMU/8000"), "{offer}");
+        // RTCP reports only: no transport-wide congestion control feedback.
+        assert!(!offer.contains("transport-cc"), "{offer}");
         let (mut b, answer) = WebRtcSession::answer(opts, &offer).await.unwrap();
         // We answer as the DTLS server: see `build`.
         assert!(answer.contains("a=setup:passive"), "{answer}");
@@ -981,6 +1035,83 @@ mod tests {
         let before = b.stats().packets_in;
         tokio::time::sleep(Duration::from_millis(600)).await;
         assert!(b.stats().packets_in > before + 10, "{:?}", b.stats());
+        a.close().await;
+        b.close().await;
+    }
+
+    /// An ICE restart either way (RFC 8445 §9): the offer carries new
+    /// credentials, the answer too, gathering is awaited (not the 1.5 s
+    /// bound), DTLS keeps its roles and media goes on over the new pairs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ice_restarts_either_way_keep_the_media() {
+        let opts = WebRtcOptions {
+            bind_ip: IpAddr::from([127, 0, 0, 1]),
+            include_loopback: true,
+            ..Default::default()
+        };
+        let (mut a, offer) = WebRtcSession::offer(opts.clone()).await.unwrap();
+        let (mut b, answer) = WebRtcSession::answer(opts, &offer).await.unwrap();
+        a.apply_answer(&answer).await.unwrap();
+        let mut aio = a.take_io().unwrap();
+        let mut bio = b.take_io().unwrap();
+        let (a_tx, b_tx) = (aio.to_peer.clone(), bio.to_peer.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            loop {
+                tick.tick().await;
+                let f = vec![1000i16; FRAME_SAMPLES];
+                if a_tx.send(f.clone()).await.is_err() || b_tx.send(f).await.is_err() {
+                    break;
+                }
+            }
+        });
+        // Drain what arrives so the channels never fill.
+        tokio::spawn(async move { while aio.from_peer.recv().await.is_some() {} });
+        tokio::spawn(async move { while bio.from_peer.recv().await.is_some() {} });
+        let flowing = |s: &WebRtcSession| s.stats().packets_in;
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert!(flowing(&a) > 10 && flowing(&b) > 10);
+        let mut ufrags = vec![ice_ufrag(&offer).unwrap().to_string()];
+        for restarting_a in [true, false] {
+            let (off, ans) = if restarting_a {
+                (&mut a, &mut b)
+            } else {
+                (&mut b, &mut a)
+            };
+            let t0 = Instant::now();
+            let re_offer = off.restart_offer().await.unwrap();
+            let re_answer = ans.handle_reoffer(&re_offer).await.unwrap();
+            assert!(
+                t0.elapsed() < Duration::from_millis(1000),
+                "the restart waited for the gathering bound: {:?}",
+                t0.elapsed()
+            );
+            off.apply_answer(&re_answer).await.unwrap();
+            for sdp in [&re_offer, &re_answer] {
+                let u = ice_ufrag(sdp).unwrap().to_string();
+                assert!(!ufrags.contains(&u), "{u} reused: {sdp}");
+                assert!(sdp.contains("a=candidate:"), "{sdp}");
+                ufrags.push(u);
+            }
+            // b answered the first offer passive (DTLS server), a is the
+            // client: each keeps its role, whoever answers now.
+            assert!(
+                re_answer.contains(if restarting_a {
+                    "a=setup:passive"
+                } else {
+                    "a=setup:active"
+                }),
+                "{re_answer}"
+            );
+            let (pa, pb) = (flowing(&a), flowing(&b));
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            assert!(
+                flowing(&a) > pa + 20 && flowing(&b) > pb + 20,
+                "media after the restart: {:?} {:?}",
+                a.stats(),
+                b.stats()
+            );
+        }
         a.close().await;
         b.close().await;
     }

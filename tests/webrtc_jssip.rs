@@ -109,20 +109,20 @@ fn run_media(io: AudioIo) -> Media {
     let s = stop.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(20));
-        let mut n: u64 = 0;
+        // 20 ms of 1000 Hz at 48 kHz is 20 whole periods: every frame is
+        // the same, made once (the harness's cost is not tongdai's).
+        let frame: Vec<i16> = (0..FRAME_SAMPLES)
+            .map(|i| {
+                let t = i as f64 / f64::from(SAMPLE_RATE);
+                (12000.0 * (2.0 * std::f64::consts::PI * 1000.0 * t).sin()) as i16
+            })
+            .collect();
         loop {
             tokio::select! {
                 _ = s.cancelled() => break,
                 _ = tick.tick() => {}
             }
-            let frame: Vec<i16> = (0..FRAME_SAMPLES as u64)
-                .map(|i| {
-                    let t = (n + i) as f64 / f64::from(SAMPLE_RATE);
-                    (12000.0 * (2.0 * std::f64::consts::PI * 1000.0 * t).sin()) as i16
-                })
-                .collect();
-            n += FRAME_SAMPLES as u64;
-            if to_peer.send(frame).await.is_err() {
+            if to_peer.send(frame.clone()).await.is_err() {
                 break;
             }
         }
@@ -136,9 +136,10 @@ fn run_media(io: AudioIo) -> Media {
                     Some(f) => {
                         let mut h = h.lock().expect("heard");
                         h.extend_from_slice(&f);
-                        // Keep the last second.
+                        // Keep at least the last second (trimmed now and
+                        // then, not on every frame).
                         let len = h.len();
-                        if len > SAMPLE_RATE as usize {
+                        if len > 2 * SAMPLE_RATE as usize {
                             h.drain(..len - SAMPLE_RATE as usize);
                         }
                     }

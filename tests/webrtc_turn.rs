@@ -17,8 +17,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -26,7 +24,7 @@ use common::bin::BinConsole;
 use common::browser::{
     CHILD_ENV, Phone, T, calls_both_ways, kamailio, run_child_in_netns, sox_tone,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 const TURN_PORT: u16 = 3478;
 const TURN_USER: &str = "agent7";
@@ -56,23 +54,6 @@ fn config(
         rec.display(),
         pw_file.display()
     )
-}
-
-/// The control socket's event stream (`subscribe`), one JSON per line.
-fn subscribe(td: &BinConsole) -> std::sync::mpsc::Receiver<Value> {
-    let mut sock = UnixStream::connect(&td.socket).expect("control socket");
-    writeln!(sock, "{}", json!({"id": 1, "cmd": "subscribe"})).expect("subscribe");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(sock).lines().map_while(Result::ok) {
-            if let Ok(v) = serde_json::from_str::<Value>(&line)
-                && tx.send(v).is_err()
-            {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 #[test]
@@ -164,7 +145,7 @@ fn child_turn() {
             .replace("[sip]\n", "[sip]\nregister = false\n"),
         &[("TONGDAI_SIP_PASSWORD", "bobpw")],
     );
-    let events = subscribe(&td);
+    let events = td.subscribe();
     std::thread::sleep(Duration::from_millis(200));
     let t0 = Instant::now();
     let r = td.request(json!({"cmd": "call", "number": format!("sip:alice@{kam_ip}")}));

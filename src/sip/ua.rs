@@ -72,6 +72,7 @@ mod attempt;
 mod conference;
 mod dialog_state;
 mod headers;
+mod ice_restart;
 mod in_dialog;
 mod inbound;
 mod legs;

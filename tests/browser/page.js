@@ -144,6 +144,9 @@
   async function stats() {
     const out = { inCall: !!session };
     const pc = session && session.connection;
+    if (pc && pc.localDescription) {
+      out.ufrag = (/a=ice-ufrag:(\S+)/.exec(pc.localDescription.sdp) || [])[1] || null;
+    }
     if (pc) {
       const report = await pc.getStats();
       const byId = new Map();
@@ -227,6 +230,15 @@
       case 'unhold':
         if (!session || !session.unhold()) emit('error', { where: 'unhold', message: 'not possible now' });
         return;
+      case 'restartIce': {
+        // An ICE restart by re-INVITE (new ufrag/pwd, RFC 8839 §4.4.1.1.1).
+        if (!session) return emit('error', { where: 'restartIce', message: 'no session' });
+        const ufrag = () => (/a=ice-ufrag:(\S+)/.exec(session.connection.localDescription.sdp) || [])[1];
+        const ok = session.renegotiate({ rtcOfferConstraints: { iceRestart: true } },
+          () => emit('renegotiated', { ufrag: ufrag() }));
+        if (!ok) emit('error', { where: 'restartIce', message: 'not possible now' });
+        return;
+      }
       case 'dtmf':
         if (!session) return emit('error', { where: 'dtmf', message: 'no session' });
         // 'INFO' (JsSIP default, SIP INFO application/dtmf-relay) or 'RFC2833' (RTP telephone-event).

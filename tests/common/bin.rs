@@ -142,6 +142,26 @@ impl BinConsole {
         );
     }
 
+    /// Subscribe on a connection of its own: every event the console
+    /// pushes (notices, call events), one JSON value each.
+    pub fn subscribe(&self) -> std::sync::mpsc::Receiver<Value> {
+        use std::io::{BufRead, BufReader, Write};
+        let mut sock =
+            std::os::unix::net::UnixStream::connect(&self.socket).expect("control socket");
+        writeln!(sock, "{}", serde_json::json!({"id": 1, "cmd": "subscribe"})).expect("subscribe");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(sock).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<Value>(&line)
+                    && tx.send(v).is_err()
+                {
+                    break;
+                }
+            }
+        });
+        rx
+    }
+
     /// `tongdai history --json`: newest first.
     pub fn history(&self) -> Vec<Value> {
         let out = tongdai(&self.dir)

@@ -23,7 +23,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::media::bridge::LegDevice;
 use crate::media::{AudioDevice, NullDevice};
-use crate::webrtc_media::{AudioIo, FRAME_SAMPLES, MediaEvent, SAMPLE_RATE, Step};
+use crate::webrtc_media::{
+    AudioIo, DISCONNECTED_AFTER, FRAME_SAMPLES, MediaEvent, SAMPLE_RATE, Step,
+};
 
 use super::{Leg, SipUa, UaEvent};
 use crate::call::softphone::SipInput;
@@ -112,13 +114,18 @@ impl SipUa {
                     }),
                 )));
             };
-            let ended = pump(io, Box::new(device), cancel, recording_stopped).await;
+            let restarter = ua.clone();
+            let path_down = move || {
+                let ua = restarter.clone();
+                tokio::spawn(async move { ua.webrtc_restart_ice(leg, DISCONNECTED_GRACE).await });
+            };
+            let ended = pump(io, Box::new(device), cancel, recording_stopped, path_down).await;
             // Also when the leg was forgotten before the pump started.
             ua.mixing_remove(leg);
             if ended == Ended::PathLost {
                 ua.emit(UaEvent::Problem(format!(
-                    "the call's media path died (no ICE connectivity for {}+ s); hung up",
-                    DISCONNECTED_GRACE.as_secs() + 5
+                    "the call's media path died (nothing from the far end for {}+ s, and an ICE restart did not bring it back); hung up",
+                    (DISCONNECTED_AFTER + DISCONNECTED_GRACE).as_secs()
                 )));
                 ua.call_event(SipInput::MediaLost { leg });
             }
@@ -126,16 +133,19 @@ impl SipUa {
     }
 }
 
-/// How long a disconnected ICE transport (no answer to consent checks for
-/// 5 s already, RFC 7675) may take to come back before the call is hung up:
-/// a path that died must not leave the agent in a silent call.
-const DISCONNECTED_GRACE: Duration = Duration::from_secs(3);
+/// How long a disconnected ICE transport (nothing from the peer for
+/// [`DISCONNECTED_AFTER`] already) may take to come back, by itself or by
+/// the ICE restart asked for at once (`ice_restart.rs`), before the call is
+/// hung up: a path that died must not leave the agent in a silent call,
+/// and the call ends within 10 s of the path's death (issue 18).
+const DISCONNECTED_GRACE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, PartialEq, Eq)]
 enum Ended {
     /// Cancelled, or the session closed its channels.
     Normally,
-    /// ICE failed, or stayed disconnected past [`DISCONNECTED_GRACE`].
+    /// ICE failed, or stayed disconnected past [`DISCONNECTED_GRACE`]
+    /// (an ICE restart included).
     PathLost,
 }
 
@@ -145,6 +155,7 @@ async fn pump(
     mut device: Box<dyn AudioDevice>,
     cancel: CancellationToken,
     recording_stopped: impl Fn(crate::media::RecordingStopped),
+    path_down: impl Fn(),
 ) -> Ended {
     let AudioIo {
         to_peer,
@@ -212,7 +223,10 @@ async fn pump(
                         ended = Ended::PathLost;
                         break;
                     }
-                    lost_at.get_or_insert_with(tokio::time::Instant::now);
+                    if lost_at.is_none() {
+                        lost_at = Some(tokio::time::Instant::now());
+                        path_down();
+                    }
                 }
                 Some(MediaEvent::Connected { .. }) => {
                     if lost_at.take().is_some() {
