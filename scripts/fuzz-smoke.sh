@@ -86,7 +86,7 @@ for t in "${targets[@]}"; do
         grep -E 'panicked|ERROR: libFuzzer|SUMMARY|Test unit written|deadly signal|timeout' "$log" >&2 || true
         tail -n 40 "$log" >&2
         for a in $(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log"); do
-            echo "fuzz-smoke: $a in base64 (save it, then: $bin/$t <file>):" >&2
+            echo "fuzz-smoke: fuzz/$a in base64 (to replay, in fuzz/: base64 -d > crash, then $bin/$t crash):" >&2
             base64 -w 0 "$a" >&2
             echo >&2
         done
