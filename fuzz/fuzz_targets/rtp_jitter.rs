@@ -1,8 +1,8 @@
 //! Datagrams from the peer's RTP port through the receive path of the media
 //! session (src/media/session.rs `on_datagram` and the speaker loop): RTCP
 //! demux and parse, RTP parse, receiver statistics, RFC 4733 telephone
-//! events, the jitter buffer (src/media/jitter.rs), and decoding or
-//! concealing what it pops.
+//! events, the jitter buffer (src/media/jitter.rs), and the playout
+//! (src/media/playout.rs) decoding, concealing or time-scaling what it pops.
 //!
 //! Input: byte 0 picks the codec (G.711 or G.722, 20 or 40 ms frames), then
 //! records of `[advance ms] [pops] [len: u16 BE] [len bytes of datagram]`.
@@ -11,7 +11,8 @@
 use libfuzzer_sys::fuzz_target;
 use tongdai::media::audio_codec::{AudioCodec, Decoder};
 use tongdai::media::dtmf::{DtmfReceiver, EventPayload};
-use tongdai::media::jitter::{JitterBuffer, JitterConfig, Pop};
+use tongdai::media::jitter::{JitterBuffer, JitterConfig};
+use tongdai::media::playout::Playout;
 use tongdai::media::rtcp;
 use tongdai::media::rtp::{self, ReceiverStats, RtpHeader, RtpPacket};
 use tongdai_fuzz::FakeClock;
@@ -42,9 +43,8 @@ fuzz_target!(|data: &[u8]| {
     let mut clock = FakeClock::new();
     let mut stats: Option<ReceiverStats> = None;
     let mut dtmf = DtmfReceiver::default();
-    let mut pcm = Vec::new();
-    let pcm_samples =
-        |ticks: u32| (u64::from(ticks) * u64::from(pcm_rate) / u64::from(clock_rate)) as usize;
+    let mut playout = Playout::new(pcm_rate, clock_rate);
+    let want = (pcm_rate / 50) as usize;
 
     while let [advance, pops, hi, lo, tail @ ..] = rest {
         let len = usize::from(u16::from_be_bytes([*hi, *lo])).min(tail.len());
@@ -87,23 +87,20 @@ fuzz_target!(|data: &[u8]| {
                 jitter.push(now, &p, ticks);
             }
         }
-        // The speaker loop pops up to 8 times per tick.
+        // Up to 7 speaker ticks of 20 ms, as the session's loop runs them:
+        // the playout pops, decodes or conceals, and carries out the
+        // buffer's accelerate / expand on the decoded audio; the top bit
+        // of `pops` is a tick with receiving off (hold: silence).
         for _ in 0..(pops & 7) {
-            match jitter.pop(now) {
-                Pop::Frame(f) if f.payload.is_empty() => {
-                    pcm.resize(pcm.len() + pcm_samples(f.samples), 0);
-                }
-                Pop::Frame(f) => dec.decode(f.payload_type, &f.payload, &mut pcm),
-                Pop::Concealed { samples } => {
-                    let n = pcm_samples(samples);
-                    let next = jitter.next_payload().map(<[u8]>::to_vec);
-                    dec.conceal(n, next.as_deref(), &mut pcm);
-                }
-                Pop::Empty => dec.reset(),
+            if pops & 0x80 != 0 {
+                playout.pad(want);
+            } else {
+                playout.fill(&mut jitter, now, want, &mut dec);
             }
-            pcm.clear();
+            let n = want.min(playout.pcm().len());
+            playout.consume(n);
         }
-        let _ = (jitter.stats(), jitter.buffered_ms());
+        let _ = (jitter.stats(), jitter.buffered_ms(), playout.stats());
         if let Some(s) = &mut stats {
             let _ = (s.report(), s.jitter_ms(), s.lost());
         }

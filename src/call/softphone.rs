@@ -432,6 +432,18 @@ impl Softphone {
         self.effects.push_back(Effect::Sip(a));
     }
 
+    /// A new dialog from the UA on a leg one of our calls holds. The UA
+    /// numbers inbound legs and we number outbound ones, and it learns our
+    /// number only when it runs our INVITE: an INVITE that arrives as the
+    /// agent dials can get the same one. Two calls on one leg would be one
+    /// to every step (the second's deadlines never handled, the backend's
+    /// loop woken at once forever), and any answer on that leg would reach
+    /// our own call in the UA: the call we have keeps the leg, and nothing
+    /// is said on it for the newcomer.
+    fn leg_taken(&self, leg: Leg) -> bool {
+        self.calls.iter().any(|c| c.leg() == leg)
+    }
+
     fn find_mut(&mut self, leg: Leg) -> Option<&mut Call> {
         self.calls.iter_mut().find(|c| c.leg() == leg)
     }
@@ -890,6 +902,9 @@ impl Softphone {
                 display_name,
             } => {
                 self.next_leg = self.next_leg.max(leg.0 + 1);
+                if self.leg_taken(leg) {
+                    return;
+                }
                 let busy = !self.calls.is_empty();
                 if self.shutting_down || (busy && self.policy.second_call == SecondCall::Reject) {
                     // Busy Here (RFC 3261 §21.4.24): tell the agent who tried.
@@ -1084,6 +1099,9 @@ impl Softphone {
         name: Option<String>,
     ) {
         self.next_leg = self.next_leg.max(leg.0 + 1);
+        if self.leg_taken(leg) {
+            return;
+        }
         let i = self
             .calls
             .iter()
@@ -1632,6 +1650,40 @@ mod tests {
         cmd(&mut p, t0, Command::Accept { call: None });
         sip(&mut p, t0, SipInput::Confirmed { leg: Leg(5) });
         assert_eq!(p.poll_timeout(), None);
+    }
+
+    /// Found by fuzz/softphone (`c0`, `I1`, `A1`, `+63630`): the UA numbers
+    /// inbound legs and we number outbound ones, so an INVITE that arrives
+    /// as the agent dials can carry the leg our call out has just taken.
+    /// It made a second call with the same leg; every step then reached
+    /// only the first, so the second's ring deadline stayed in the past
+    /// and the backend's loop would wake at once on it, forever.
+    #[test]
+    fn an_incoming_call_on_a_leg_in_use_leaves_no_deadline_in_the_past() {
+        let t0 = Instant::now();
+        let mut p = Softphone::new(Policy {
+            second_call: SecondCall::Offer,
+            ..Policy::default()
+        });
+        cmd(&mut p, t0, Command::CallOut("0912345678".into()));
+        let newcomer = ring(&mut p, t0, 1);
+        sip(&mut p, t0, SipInput::Answered { leg: Leg(1) });
+        let end = t0 + Duration::from_secs(120);
+        while let Some(t) = p.poll_timeout().filter(|t| *t <= end) {
+            p.handle_timeout(t);
+            drain(&mut p);
+            assert!(
+                p.poll_timeout().is_none_or(|d| d > t),
+                "handle_timeout left an expired deadline"
+            );
+        }
+        // Nothing went out on leg 1 for the newcomer (a 180 or 486 there
+        // would reach our own call out in the UA), and the call out is
+        // still the one call, up.
+        assert!(newcomer.is_empty(), "{newcomer:?}");
+        assert!(p.has_calls());
+        assert!(!cmd(&mut p, end, Command::End { call: None }).is_empty());
+        assert!(!p.has_calls());
     }
 
     /// RFC 3261 §13.3.1.4: no ACK for our 200 within 64*T1 ends the call.
