@@ -14,6 +14,38 @@ use std::time::{Duration, Instant};
 
 use common::bin::BinConsole;
 
+/// A headless plain-SIP console with no sound card and nothing to
+/// register with, once it is ready; and its SIP port.
+fn idle_console(name: &str) -> (BinConsole, u16) {
+    let sip_port = common::free_port();
+    let c = BinConsole::start(
+        name,
+        &format!(
+            "backend = \"sip\"\n[audio]\ndevice = \"null\"\n\
+             [sip]\nuser = \"agent\"\nserver = \"127.0.0.1:9\"\nregister = false\n\
+             bind = \"127.0.0.1:{sip_port}\"\n"
+        ),
+        &[],
+    );
+    c.wait_status("ready", Duration::from_secs(20), |v| {
+        v["connection"] == "ready"
+    });
+    (c, sip_port)
+}
+
+/// A raw-UDP INVITE from 0912345678 to the console; its status once ringing.
+fn ring(c: &BinConsole, sip_port: u16, call_id: &str) -> serde_json::Value {
+    let caller = common::raw_sip::RawUdp::new();
+    let to: std::net::SocketAddr = format!("127.0.0.1:{sip_port}").parse().unwrap();
+    caller.send(
+        to,
+        &common::raw_sip::invite(to, caller.port(), call_id, "0912345678", "UDP"),
+    );
+    c.wait_status("ringing", Duration::from_secs(10), |v| {
+        v["call"]["phase"] == "ringing"
+    })
+}
+
 fn threads(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/task"))
         .map(|d| d.count())
@@ -50,19 +82,7 @@ fn code_rss_and_size(pid: u32) -> (u64, u64) {
 
 #[test]
 fn a_ready_console_gives_back_its_start_up_code_and_still_rings() {
-    let sip_port = common::free_port();
-    let c = BinConsole::start(
-        "idle-code",
-        &format!(
-            "backend = \"sip\"\n[audio]\ndevice = \"null\"\n\
-             [sip]\nuser = \"agent\"\nserver = \"127.0.0.1:9\"\nregister = false\n\
-             bind = \"127.0.0.1:{sip_port}\"\n"
-        ),
-        &[],
-    );
-    c.wait_status("ready", Duration::from_secs(20), |v| {
-        v["connection"] == "ready"
-    });
+    let (c, sip_port) = idle_console("idle-code");
     let pid = c.pid();
     // Without the release, start-up leaves about three quarters of the
     // code mapped (fault-around); an idle console after it, a few per cent.
@@ -79,33 +99,13 @@ fn a_ready_console_gives_back_its_start_up_code_and_still_rings() {
         code.1
     );
     // The code a ring needs maps back in: the console rings.
-    let caller = common::raw_sip::RawUdp::new();
-    let to: std::net::SocketAddr = format!("127.0.0.1:{sip_port}").parse().unwrap();
-    caller.send(
-        to,
-        &common::raw_sip::invite(to, caller.port(), "idle-code-1", "0912345678", "UDP"),
-    );
-    let s = c.wait_status("ringing", Duration::from_secs(10), |v| {
-        v["call"]["phase"] == "ringing"
-    });
+    let s = ring(&c, sip_port, "idle-code-1");
     assert_eq!(s["call"]["number"], "0912345678", "{s}");
 }
 
 #[test]
 fn an_idle_headless_console_keeps_one_thread_and_one_history_connection() {
-    let sip_port = common::free_port();
-    let c = BinConsole::start(
-        "idle-threads",
-        &format!(
-            "backend = \"sip\"\n[audio]\ndevice = \"null\"\n\
-             [sip]\nuser = \"agent\"\nserver = \"127.0.0.1:9\"\nregister = false\n\
-             bind = \"127.0.0.1:{sip_port}\"\n"
-        ),
-        &[],
-    );
-    c.wait_status("ready", Duration::from_secs(20), |v| {
-        v["connection"] == "ready"
-    });
+    let (c, sip_port) = idle_console("idle-threads");
     let pid = c.pid();
     // The start-up events went through the history writer; its pool
     // thread lingers a second after the last one.
@@ -125,15 +125,7 @@ fn an_idle_headless_console_keeps_one_thread_and_one_history_connection() {
             std::time::SystemTime::now(),
         )
         .unwrap();
-    let caller = common::raw_sip::RawUdp::new();
-    let to: std::net::SocketAddr = format!("127.0.0.1:{sip_port}").parse().unwrap();
-    caller.send(
-        to,
-        &common::raw_sip::invite(to, caller.port(), "idle-ring-1", "0912345678", "UDP"),
-    );
-    let s = c.wait_status("ringing", Duration::from_secs(10), |v| {
-        v["call"]["phase"] == "ringing"
-    });
+    let s = ring(&c, sip_port, "idle-ring-1");
     assert_eq!(s["call"]["display_name"], "Nguyễn Văn An · ACME", "{s}");
     assert_eq!(history_files_open(pid), 2, "the lookup's connection, now");
 }
